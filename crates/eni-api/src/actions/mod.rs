@@ -1,0 +1,49 @@
+//! Action handlers: each reads its parameters into a typed core request, makes one core call
+//! and renders the documented response shape (list wrappers always present, JSON types as the
+//! SDK models declare them).
+
+pub mod catalog;
+pub mod vpc;
+
+use eni_core::vpc::Page;
+use eni_core::{Caller, Core};
+use eni_types::time::format_utc;
+use eni_types::{ApiError, Params};
+use serde_json::{json, Map, Value};
+
+/// What a handler gets besides its parameters.
+pub struct Ctx<'a> {
+    pub core: &'a Core,
+    pub caller: Caller,
+    pub version: &'a str,
+}
+
+/// `PageNumber` (default 1) and `PageSize` (default 10, at most `max`).
+pub fn page(p: &Params, max: i64) -> Result<Page, ApiError> {
+    Ok(Page {
+        number: p.int("PageNumber", 1, i64::from(u32::MAX))?.unwrap_or(1) as u64,
+        size: p.int("PageSize", 1, max)?.unwrap_or(10) as u64,
+    })
+}
+
+/// `Tags: {Tag: [{Key, Value}]}`.
+pub fn tags_view(tags: &[(String, String)]) -> Value {
+    let list: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    json!({ "Tag": list })
+}
+
+/// Resource times: `yyyy-MM-ddTHH:mm:ssZ`.
+pub fn time(t: i64) -> Value {
+    Value::String(format_utc(t))
+}
+
+/// Turns a `json!({...})` object into the handler's return type.
+pub fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

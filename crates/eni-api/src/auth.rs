@@ -1,0 +1,135 @@
+//! Request authentication: ACS3-HMAC-SHA256 (an `Authorization: ACS3-…` header, the current
+//! SDKs' default) or the RPC HMAC-SHA1 signature (a `Signature` parameter). Both check, in
+//! order: the key exists, the timestamp is well formed and within the window, the signature
+//! matches (constant time, in `eni_sign`), and only then that the nonce is new, so a forged
+//! request cannot use up a nonce.
+
+use crate::params::RawRequest;
+use eni_core::{Caller, Core};
+use eni_sign::{Acs3Error, Acs3Request};
+use eni_types::time::parse_utc;
+use eni_types::{ApiError, Params};
+
+/// Authenticates the request, answering the caller it speaks for.
+pub fn authenticate(
+    core: &Core,
+    req: &RawRequest<'_>,
+    params: &Params,
+) -> Result<Caller, ApiError> {
+    if let Some(auth) = req.header("authorization") {
+        if auth.trim_start().starts_with("ACS3-") {
+            return acs3(core, req);
+        }
+    }
+    if params.raw("Signature").is_some() {
+        return rpc(core, req, params);
+    }
+    Err(ApiError::IncompleteSignature {
+        detail: "The request has neither an ACS3 Authorization header nor a Signature parameter."
+            .into(),
+    })
+}
+
+fn check_time(core: &Core, name: &str, value: &str) -> Result<i64, ApiError> {
+    let t = parse_utc(value).ok_or_else(|| ApiError::IllegalTimestamp {
+        value: format!("{name}={value}"),
+    })?;
+    if (eni_core::now() - t).abs() > core.config().signature_window_secs {
+        return Err(ApiError::TimestampExpired);
+    }
+    Ok(t)
+}
+
+fn rpc(core: &Core, req: &RawRequest<'_>, params: &Params) -> Result<Caller, ApiError> {
+    for name in [
+        "AccessKeyId",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "Timestamp",
+        "Signature",
+    ] {
+        params.required(name)?;
+    }
+    if params.raw("SignatureMethod") != Some(eni_sign::RPC_SIGNATURE_METHOD) {
+        return Err(ApiError::invalid_param_because(
+            "SignatureMethod",
+            "only HMAC-SHA1 is supported",
+        ));
+    }
+    if params.raw("SignatureVersion") != Some(eni_sign::RPC_SIGNATURE_VERSION) {
+        return Err(ApiError::invalid_param_because(
+            "SignatureVersion",
+            "only 1.0 is supported",
+        ));
+    }
+    let key = core.access_key(params.required("AccessKeyId")?)?;
+    let t = check_time(core, "Timestamp", params.required("Timestamp")?)?;
+    let pairs = req.pairs();
+    let signature = params.required("Signature")?;
+    eni_sign::rpc_verify(&key.secret, req.method.as_str(), &pairs, signature).map_err(|m| {
+        ApiError::SignatureDoesNotMatch {
+            string_to_sign: m.string_to_sign,
+        }
+    })?;
+    core.use_nonce(&key.id, params.required("SignatureNonce")?, t)?;
+    Ok(Caller {
+        account: key.account_id,
+    })
+}
+
+fn acs3(core: &Core, req: &RawRequest<'_>) -> Result<Caller, ApiError> {
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    let a = Acs3Request {
+        method: req.method.as_str(),
+        path: req.uri.path(),
+        query: req.uri.query().unwrap_or(""),
+        headers: &headers,
+        body: req.body,
+    };
+    let authz = a.authorization().map_err(acs3_error)?;
+    let key = core.access_key(&authz.access_key_id)?;
+    let date = a
+        .header("x-acs-date")
+        .ok_or_else(|| ApiError::missing("x-acs-date"))?;
+    let t = check_time(core, "x-acs-date", &date)?;
+    eni_sign::acs3_verify(&a, &key.secret).map_err(acs3_error)?;
+    let nonce = a
+        .header("x-acs-signature-nonce")
+        .ok_or_else(|| ApiError::missing("x-acs-signature-nonce"))?;
+    core.use_nonce(&key.id, &nonce, t)?;
+    Ok(Caller {
+        account: key.account_id,
+    })
+}
+
+fn acs3_error(e: Acs3Error) -> ApiError {
+    match e {
+        Acs3Error::MalformedAuthorization(why) => ApiError::IncompleteSignature {
+            detail: format!("Authorization: {why}"),
+        },
+        Acs3Error::UnsupportedAlgorithm(alg) => {
+            ApiError::invalid_param_because("Authorization", format!("unsupported algorithm {alg}"))
+        }
+        Acs3Error::MissingHeader(h) => ApiError::MissingParameter { name: h },
+        Acs3Error::UnsignedHeader(h) => ApiError::IncompleteSignature {
+            detail: format!("Header {h} must be signed."),
+        },
+        Acs3Error::PayloadHashMismatch { computed, .. } => ApiError::SignatureDoesNotMatch {
+            string_to_sign: format!(
+                "x-acs-content-sha256 does not match the body (sha256 {computed})"
+            ),
+        },
+        Acs3Error::SignatureMismatch(m) => ApiError::SignatureDoesNotMatch {
+            string_to_sign: m.string_to_sign,
+        },
+    }
+}

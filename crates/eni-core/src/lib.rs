@@ -1,0 +1,131 @@
+//! Application layer of eni: the rules of Alibaba's ECS and VPC APIs, written once over the
+//! [`eni_store::Store`] trait. Knows nothing of HTTP or SQL: the API layer hands it typed
+//! requests and an authenticated [`Caller`], and renders what it returns.
+//!
+//! Every method is synchronous (the store is); the API layer runs them on blocking threads.
+
+pub mod accounts;
+pub mod catalog;
+mod idempotency;
+pub mod validate;
+pub mod vpc;
+
+use eni_store::{Store, StoreError};
+use eni_types::ids::AccountId;
+use eni_types::ApiError;
+use std::sync::Arc;
+
+pub use catalog::Catalog;
+
+/// Tunables of the application layer.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// VPCs per account and region.
+    pub vpc_quota: u64,
+    /// vSwitches per VPC (Alibaba: 150).
+    pub vswitch_quota: u64,
+    /// How far a request's timestamp may be from now, in seconds (Alibaba: 15 minutes).
+    pub signature_window_secs: i64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            vpc_quota: 100,
+            vswitch_quota: 150,
+            signature_window_secs: 15 * 60,
+        }
+    }
+}
+
+/// The authenticated principal of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub account: AccountId,
+}
+
+/// The application: store, catalog and configuration.
+#[derive(Clone)]
+pub struct Core {
+    store: Arc<dyn Store>,
+    catalog: Arc<Catalog>,
+    config: Arc<CoreConfig>,
+}
+
+impl Core {
+    /// Wires the application over a store.
+    pub fn new(store: Arc<dyn Store>, catalog: Catalog, config: CoreConfig) -> Self {
+        Self {
+            store,
+            catalog: Arc::new(catalog),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The catalog of regions, zones and instance types.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// `RegionId` must name a region of the catalog.
+    pub fn check_region(&self, region: &str) -> Result<(), ApiError> {
+        if self.catalog.region(region).is_some() {
+            Ok(())
+        } else {
+            Err(ApiError::RegionNotFound)
+        }
+    }
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Store failures become `InternalError` for the caller; the cause goes to the log.
+pub(crate) fn internal(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Busy => ApiError::ServiceUnavailable,
+        other => {
+            tracing::error!(error = %other, "store failure");
+            ApiError::InternalError
+        }
+    }
+}
+
+/// Errors of the application layer: an API error, or a store failure to translate.
+#[derive(Debug)]
+pub(crate) enum CoreError {
+    Api(ApiError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        CoreError::Store(e)
+    }
+}
+
+impl From<ApiError> for CoreError {
+    fn from(e: ApiError) -> Self {
+        CoreError::Api(e)
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Api(a) => a,
+            CoreError::Store(s) => internal(s),
+        }
+    }
+}

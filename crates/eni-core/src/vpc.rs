@@ -1,0 +1,586 @@
+//! VPCs and vSwitches: CreateVpc, DescribeVpcs, DeleteVpc, CreateVSwitch, DescribeVSwitches,
+//! DeleteVSwitch, with Alibaba's CIDR rules.
+//!
+//! Rules: a VPC block has a /8 to /28 mask and stays out of the forbidden ranges; a vSwitch
+//! block has a /16 to /29 mask, lies inside its VPC's block and overlaps no other vSwitch of
+//! that VPC; a vSwitch's IPv6 block is the n-th /64 (n in 0..=255) of its VPC's /56. A VPC
+//! with vSwitches, or a vSwitch with addresses in use, cannot be deleted.
+
+use crate::idempotency::{check_token, once};
+use crate::{internal, now, validate, Caller, Core, CoreError};
+use eni_ipam::{Ipv4Cidr, Ipv6Cidr};
+use eni_store::{constraints, with_read, with_write, StoreError, Tags, VSwitch, Vpc};
+use eni_types::ids::{ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
+use eni_types::ApiError;
+use serde::{Deserialize, Serialize};
+
+/// The block a VPC gets when CreateVpc names none (Alibaba's default).
+pub const DEFAULT_VPC_CIDR: &str = "172.16.0.0/12";
+
+/// CreateVpc.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreateVpc {
+    pub region: String,
+    pub cidr_block: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enable_ipv6: bool,
+    pub resource_group_id: Option<String>,
+    pub tags: Tags,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// What CreateVpc answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedVpc {
+    pub vpc_id: VpcId,
+    pub vrouter_id: VRouterId,
+    pub route_table_id: RouteTableId,
+    pub resource_group_id: ResourceGroupId,
+}
+
+/// DescribeVpcs filters and page.
+#[derive(Debug, Clone, Default)]
+pub struct DescribeVpcs {
+    pub region: String,
+    pub vpc_ids: Vec<String>,
+    pub name: Option<String>,
+    pub is_default: Option<bool>,
+    pub resource_group_id: Option<String>,
+    pub owner_id: Option<u64>,
+    pub tags: Tags,
+    pub page: Page,
+}
+
+/// A 1-based page of a Describe call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub number: u64,
+    pub size: u64,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            number: 1,
+            size: 10,
+        }
+    }
+}
+
+/// One page of results and the total before paging.
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: Page,
+}
+
+fn paginate<T>(all: Vec<T>, page: Page) -> Paged<T> {
+    let total = all.len() as u64;
+    let skip = (page.number.saturating_sub(1)).saturating_mul(page.size);
+    let items = all
+        .into_iter()
+        .skip(skip as usize)
+        .take(page.size as usize)
+        .collect();
+    Paged { items, total, page }
+}
+
+/// A VPC with what DescribeVpcs shows beside it.
+#[derive(Debug, Clone)]
+pub struct VpcView {
+    pub vpc: Vpc,
+    pub vswitch_ids: Vec<VSwitchId>,
+}
+
+/// CreateVSwitch.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreateVSwitch {
+    pub region: Option<String>,
+    pub vpc_id: String,
+    pub zone_id: String,
+    pub cidr_block: String,
+    pub ipv6_cidr_block: Option<i64>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tags: Tags,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// What CreateVSwitch answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedVSwitch {
+    pub vswitch_id: VSwitchId,
+}
+
+/// DescribeVSwitches filters and page.
+#[derive(Debug, Clone, Default)]
+pub struct DescribeVSwitches {
+    pub region: Option<String>,
+    pub vpc_id: Option<String>,
+    pub vswitch_ids: Vec<String>,
+    pub zone_id: Option<String>,
+    pub name: Option<String>,
+    pub is_default: Option<bool>,
+    pub resource_group_id: Option<String>,
+    pub route_table_id: Option<String>,
+    pub owner_id: Option<u64>,
+    pub tags: Tags,
+    pub page: Page,
+}
+
+/// A vSwitch with its live address count.
+#[derive(Debug, Clone)]
+pub struct VSwitchView {
+    pub vswitch: VSwitch,
+    pub available_ip_count: u64,
+    pub route_table_id: Option<RouteTableId>,
+}
+
+fn tags_match(have: &Tags, want: &Tags) -> bool {
+    want.iter().all(|(k, v)| {
+        have.iter()
+            .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
+    })
+}
+
+fn parse_vpc_cidr(text: &str) -> Result<Ipv4Cidr, ApiError> {
+    let cidr: Ipv4Cidr =
+        text.parse()
+            .map_err(|e: eni_ipam::CidrError| ApiError::CidrBlockMalformed {
+                message: e.to_string(),
+            })?;
+    if !(8..=28).contains(&cidr.prefix()) {
+        return Err(ApiError::VpcCidrMaskIllegal {
+            mask: cidr.prefix(),
+        });
+    }
+    if cidr.is_forbidden() {
+        return Err(ApiError::CidrInExcludedRange);
+    }
+    Ok(cidr)
+}
+
+/// A simulated IPv6 /56 for a VPC: a random block of 2408:4000::/20, the range Alibaba's
+/// BGP IPv6 blocks come from. Collisions between VPCs are harmless (VPCs are isolated).
+fn random_vpc_ipv6() -> Ipv6Cidr {
+    let r: u64 = rand::random::<u64>() & 0x0fff_ffff_ff00; // 36 free bits, /56 aligned
+    let hi: u128 = (0x2408_4000u128 << 96) | (u128::from(r) << 64);
+    Ipv6Cidr::new(std::net::Ipv6Addr::from(hi), 56).unwrap_or_else(|| {
+        Ipv6Cidr::new(
+            std::net::Ipv6Addr::new(0x2408, 0x4000, 0, 0, 0, 0, 0, 0),
+            56,
+        )
+        .expect("aligned")
+    })
+}
+
+impl Core {
+    /// CreateVpc.
+    pub fn create_vpc(&self, caller: &Caller, req: CreateVpc) -> Result<CreatedVpc, ApiError> {
+        self.check_region(&req.region)?;
+        let cidr = parse_vpc_cidr(req.cidr_block.as_deref().unwrap_or(DEFAULT_VPC_CIDR))?;
+        if let Some(n) = &req.name {
+            validate::name(n).map_err(|message| ApiError::VpcNameMalformed { message })?;
+        }
+        if let Some(d) = &req.description {
+            validate::description(d)
+                .map_err(|message| ApiError::VpcDescriptionMalformed { message })?;
+        }
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        let rg = match &req.resource_group_id {
+            Some(r) => r
+                .parse::<ResourceGroupId>()
+                .map_err(|_| ApiError::invalid_param("ResourceGroupId"))?,
+            None => default_resource_group(caller),
+        };
+        let quota = self.config().vpc_quota;
+        let t = now();
+        with_write(self.store(), |tx| {
+            once(
+                tx,
+                caller.account,
+                "CreateVpc",
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    if tx.vpc_count(caller.account, &req.region)? >= quota {
+                        return Err(ApiError::VpcQuotaExceeded.into());
+                    }
+                    let vpc = Vpc {
+                        id: VpcId::generate(&req.region),
+                        account_id: caller.account,
+                        region_id: req.region.clone(),
+                        cidr_block: cidr.to_string(),
+                        ipv6_cidr_block: req.enable_ipv6.then(|| random_vpc_ipv6().to_string()),
+                        name: req.name.clone().unwrap_or_default(),
+                        description: req.description.clone().unwrap_or_default(),
+                        status: "Available".into(),
+                        is_default: false,
+                        vrouter_id: VRouterId::generate(&req.region),
+                        route_table_id: RouteTableId::generate(&req.region),
+                        resource_group_id: rg.clone(),
+                        tags: req.tags.clone(),
+                        created_at: t,
+                    };
+                    tx.vpc_insert(&vpc)?;
+                    Ok(CreatedVpc {
+                        vpc_id: vpc.id,
+                        vrouter_id: vpc.vrouter_id,
+                        route_table_id: vpc.route_table_id,
+                        resource_group_id: vpc.resource_group_id,
+                    })
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// DescribeVpcs.
+    pub fn describe_vpcs(
+        &self,
+        caller: &Caller,
+        req: DescribeVpcs,
+    ) -> Result<Paged<VpcView>, ApiError> {
+        self.check_region(&req.region)?;
+        if req.vpc_ids.len() > 20 {
+            return Err(ApiError::VpcIdNumberNotSupported);
+        }
+        if req.owner_id.is_some_and(|o| o != caller.account.0) {
+            return Ok(paginate(Vec::new(), req.page));
+        }
+        let result = with_read(self.store(), |tx| -> Result<Vec<VpcView>, StoreError> {
+            let vpcs = tx.vpc_list(caller.account, &req.region)?;
+            let vswitches = tx.vswitch_list(caller.account, &req.region, None)?;
+            Ok(vpcs
+                .into_iter()
+                .filter(|v| {
+                    req.vpc_ids.is_empty() || req.vpc_ids.iter().any(|id| id == v.id.as_str())
+                })
+                .filter(|v| req.name.as_ref().is_none_or(|n| n == &v.name))
+                .filter(|v| req.is_default.is_none_or(|d| d == v.is_default))
+                .filter(|v| {
+                    req.resource_group_id
+                        .as_ref()
+                        .is_none_or(|r| r == v.resource_group_id.as_str())
+                })
+                .filter(|v| tags_match(&v.tags, &req.tags))
+                .map(|vpc| {
+                    let vswitch_ids = vswitches
+                        .iter()
+                        .filter(|s| s.vpc_id == vpc.id)
+                        .map(|s| s.id.clone())
+                        .collect();
+                    VpcView { vpc, vswitch_ids }
+                })
+                .collect())
+        })
+        .map_err(internal)?;
+        Ok(paginate(result, req.page))
+    }
+
+    /// DeleteVpc: refused while the VPC has vSwitches.
+    pub fn delete_vpc(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        vpc_id: &str,
+    ) -> Result<(), ApiError> {
+        if let Some(r) = region {
+            self.check_region(r)?;
+        }
+        let id: VpcId = vpc_id.parse().map_err(|_| ApiError::VpcNotFound)?;
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            let vpc = tx
+                .vpc_get(caller.account, &id)?
+                .ok_or(ApiError::VpcNotFound)?;
+            if region.is_some_and(|r| r != vpc.region_id) {
+                return Err(ApiError::VpcNotFound.into());
+            }
+            if !tx
+                .vswitch_list(caller.account, &vpc.region_id, Some(&id))?
+                .is_empty()
+            {
+                return Err(ApiError::VpcHasVSwitches.into());
+            }
+            match tx.vpc_delete(caller.account, &id) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(ApiError::VpcNotFound.into()),
+                // A dependant row the checks above do not know of yet.
+                Err(StoreError::Conflict { constraint }) => Err(ApiError::DependencyViolation {
+                    detail: format!("({constraint})"),
+                }
+                .into()),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .map_err(Into::into)
+    }
+
+    /// CreateVSwitch.
+    pub fn create_vswitch(
+        &self,
+        caller: &Caller,
+        req: CreateVSwitch,
+    ) -> Result<CreatedVSwitch, ApiError> {
+        if let Some(r) = &req.region {
+            self.check_region(r)?;
+        }
+        let vpc_id: VpcId = req.vpc_id.parse().map_err(|_| ApiError::VpcNotFound)?;
+        let cidr: Ipv4Cidr = req.cidr_block.parse().map_err(|e: eni_ipam::CidrError| {
+            ApiError::CidrBlockMalformed {
+                message: e.to_string(),
+            }
+        })?;
+        if !(16..=29).contains(&cidr.prefix()) {
+            return Err(ApiError::VSwitchCidrMaskLength {
+                mask: cidr.prefix(),
+            });
+        }
+        if let Some(n) = &req.name {
+            validate::name(n).map_err(|message| ApiError::VSwitchNameMalformed { message })?;
+        }
+        if let Some(d) = &req.description {
+            validate::description(d)
+                .map_err(|message| ApiError::VSwitchDescriptionMalformed { message })?;
+        }
+        if let Some(i) = req.ipv6_cidr_block {
+            if !(0..=255).contains(&i) {
+                return Err(ApiError::Ipv6CidrBlockMalformed {
+                    message: "Ipv6CidrBlock must be 0 to 255.".into(),
+                });
+            }
+        }
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        let quota = self.config().vswitch_quota;
+        let t = now();
+        with_write(self.store(), |tx| {
+            once(
+                tx,
+                caller.account,
+                "CreateVSwitch",
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    let vpc = tx
+                        .vpc_get(caller.account, &vpc_id)?
+                        .ok_or(ApiError::VpcNotFound)?;
+                    if req.region.as_ref().is_some_and(|r| r != &vpc.region_id) {
+                        return Err(ApiError::VpcNotFound.into());
+                    }
+                    if self.catalog().zone(&vpc.region_id, &req.zone_id).is_none() {
+                        return Err(ApiError::ZoneNotFound.into());
+                    }
+                    let vpc_cidr: Ipv4Cidr = vpc
+                        .cidr_block
+                        .parse()
+                        .map_err(|_| ApiError::InternalError)?;
+                    if !vpc_cidr.contains(&cidr) {
+                        return Err(ApiError::CidrBlockNotInVpc.into());
+                    }
+                    if cidr.is_forbidden() {
+                        return Err(ApiError::CidrInExcludedRange.into());
+                    }
+                    let siblings =
+                        tx.vswitch_list(caller.account, &vpc.region_id, Some(&vpc.id))?;
+                    if siblings.len() as u64 >= quota {
+                        return Err(ApiError::VSwitchQuotaExceeded.into());
+                    }
+                    for s in &siblings {
+                        let other: Ipv4Cidr =
+                            s.cidr_block.parse().map_err(|_| ApiError::InternalError)?;
+                        if other.overlaps(&cidr) {
+                            return Err(ApiError::CidrBlockOverlapped.into());
+                        }
+                    }
+                    let ipv6 = match req.ipv6_cidr_block {
+                        None => None,
+                        Some(i) => {
+                            let vpc6: Ipv6Cidr = vpc
+                                .ipv6_cidr_block
+                                .as_deref()
+                                .ok_or(ApiError::VpcIpv6NotEnabled)?
+                                .parse()
+                                .map_err(|_| ApiError::InternalError)?;
+                            let block = vpc6
+                                .subnet(64, i as u128)
+                                .ok_or_else(|| ApiError::Ipv6CidrBlockMalformed {
+                                    message: format!("{i} is outside the VPC's block."),
+                                })?
+                                .to_string();
+                            if siblings
+                                .iter()
+                                .any(|s| s.ipv6_cidr_block.as_deref() == Some(block.as_str()))
+                            {
+                                return Err(ApiError::CidrBlockOverlapped.into());
+                            }
+                            Some(block)
+                        }
+                    };
+                    let vsw = VSwitch {
+                        id: VSwitchId::generate(&vpc.region_id),
+                        account_id: caller.account,
+                        region_id: vpc.region_id.clone(),
+                        vpc_id: vpc.id.clone(),
+                        zone_id: req.zone_id.clone(),
+                        cidr_block: cidr.to_string(),
+                        ipv6_cidr_block: ipv6,
+                        name: req.name.clone().unwrap_or_default(),
+                        description: req.description.clone().unwrap_or_default(),
+                        status: "Available".into(),
+                        is_default: false,
+                        resource_group_id: vpc.resource_group_id.clone(),
+                        tags: req.tags.clone(),
+                        created_at: t,
+                    };
+                    tx.vswitch_insert(&vsw)?;
+                    Ok(CreatedVSwitch { vswitch_id: vsw.id })
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// DescribeVSwitches: needs RegionId or VpcId.
+    pub fn describe_vswitches(
+        &self,
+        caller: &Caller,
+        req: DescribeVSwitches,
+    ) -> Result<Paged<VSwitchView>, ApiError> {
+        if let Some(r) = &req.region {
+            self.check_region(r)?;
+        }
+        if req.region.is_none() && req.vpc_id.is_none() {
+            return Err(ApiError::missing("RegionId"));
+        }
+        if req.vswitch_ids.len() > 20 {
+            return Err(ApiError::invalid_param_because(
+                "VSwitchId",
+                "at most 20 IDs",
+            ));
+        }
+        if req.owner_id.is_some_and(|o| o != caller.account.0) {
+            return Ok(paginate(Vec::new(), req.page));
+        }
+        let vpc_id: Option<VpcId> = match &req.vpc_id {
+            Some(v) => match v.parse() {
+                Ok(id) => Some(id),
+                Err(_) => return Ok(paginate(Vec::new(), req.page)),
+            },
+            None => None,
+        };
+        let views = with_read(self.store(), |tx| -> Result<Vec<VSwitchView>, StoreError> {
+            let (region, vpcs) = match (&req.region, &vpc_id) {
+                (Some(r), _) => (r.clone(), tx.vpc_list(caller.account, r)?),
+                (None, Some(v)) => match tx.vpc_get(caller.account, v)? {
+                    Some(vpc) => (vpc.region_id.clone(), vec![vpc]),
+                    None => return Ok(Vec::new()),
+                },
+                (None, None) => return Ok(Vec::new()),
+            };
+            let mut out = Vec::new();
+            for s in tx.vswitch_list(caller.account, &region, vpc_id.as_ref())? {
+                let keep = (req.vswitch_ids.is_empty()
+                    || req.vswitch_ids.iter().any(|i| i == s.id.as_str()))
+                    && req.zone_id.as_ref().is_none_or(|z| z == &s.zone_id)
+                    && req.name.as_ref().is_none_or(|n| n == &s.name)
+                    && req.is_default.is_none_or(|d| d == s.is_default)
+                    && req
+                        .resource_group_id
+                        .as_ref()
+                        .is_none_or(|r| r == s.resource_group_id.as_str())
+                    && tags_match(&s.tags, &req.tags);
+                if !keep {
+                    continue;
+                }
+                let route_table_id = vpcs
+                    .iter()
+                    .find(|v| v.id == s.vpc_id)
+                    .map(|v| v.route_table_id.clone());
+                if req
+                    .route_table_id
+                    .as_ref()
+                    .is_some_and(|r| route_table_id.as_ref().is_none_or(|x| x.as_str() != r))
+                {
+                    continue;
+                }
+                let used = tx.private_ip_count(&s.id)?;
+                let usable = s
+                    .cidr_block
+                    .parse::<Ipv4Cidr>()
+                    .map(|c| c.usable_count())
+                    .unwrap_or(0);
+                out.push(VSwitchView {
+                    available_ip_count: usable.saturating_sub(used),
+                    vswitch: s,
+                    route_table_id,
+                });
+            }
+            Ok(out)
+        })
+        .map_err(internal)?;
+        Ok(paginate(views, req.page))
+    }
+
+    /// DeleteVSwitch: refused while any address of it is in use.
+    pub fn delete_vswitch(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        vswitch_id: &str,
+    ) -> Result<(), ApiError> {
+        if let Some(r) = region {
+            self.check_region(r)?;
+        }
+        let id: VSwitchId = vswitch_id.parse().map_err(|_| ApiError::VSwitchNotFound)?;
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            let vsw = tx
+                .vswitch_get(caller.account, &id)?
+                .ok_or(ApiError::VSwitchNotFound)?;
+            if region.is_some_and(|r| r != vsw.region_id) {
+                return Err(ApiError::VSwitchNotFound.into());
+            }
+            if tx.private_ip_count(&id)? > 0 {
+                return Err(ApiError::DependencyViolation {
+                    detail: "Addresses of the vSwitch are in use.".into(),
+                }
+                .into());
+            }
+            match tx.vswitch_delete(caller.account, &id) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(ApiError::VSwitchNotFound.into()),
+                Err(StoreError::Conflict { constraint })
+                    if constraint != constraints::PRIVATE_IP_UNIQUE =>
+                {
+                    Err(ApiError::DependencyViolation {
+                        detail: format!("({constraint})"),
+                    }
+                    .into())
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .map_err(Into::into)
+    }
+}
+
+/// Every account has one default resource group, derived from its ID so it is stable.
+pub fn default_resource_group(caller: &Caller) -> ResourceGroupId {
+    let n = caller.account.0;
+    let body: String = (0..12)
+        .map(|i| {
+            let d = ((n >> (i * 5)) & 31) as u8;
+            (if d < 10 { b'0' + d } else { b'a' + d - 10 }) as char
+        })
+        .collect();
+    format!("rg-acfm{body}").parse().expect("alphanumeric")
+}

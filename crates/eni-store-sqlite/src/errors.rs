@@ -1,0 +1,155 @@
+//! SQLite errors to [`StoreError`]: busy and locked become `Busy`, every constraint violation
+//! becomes `Conflict` with the constraint's schema name, anything else is `Backend`.
+//!
+//! SQLite names a failed CHECK ("CHECK constraint failed: vpc_is_default_bool") but reports a
+//! unique violation by its columns ("UNIQUE constraint failed: private_ips.vswitch_id,
+//! private_ips.ip") and a foreign-key violation with no detail at all. [`UNIQUE_CONSTRAINTS`]
+//! maps column lists back to names; foreign keys are named by the caller, which knows the one
+//! key its statement can trip.
+
+use eni_store::{constraints, StoreError};
+use rusqlite::ffi;
+use rusqlite::ErrorCode;
+
+/// Every unique and primary-key constraint of the schema, by the column list SQLite reports.
+/// A test walks the live schema and fails if one is missing here.
+pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
+    ("accounts.id", "account_pk"),
+    ("accounts.name", constraints::ACCOUNT_NAME_UNIQUE),
+    ("access_keys.seq", "access_key_seq_pk"),
+    ("access_keys.id", constraints::ACCESS_KEY_PK),
+    ("nonces.access_key_id, nonces.nonce", constraints::NONCE_PK),
+    (
+        "idempotency.account_id, idempotency.action, idempotency.token",
+        constraints::IDEMPOTENCY_PK,
+    ),
+    ("vpcs.seq", "vpc_seq_pk"),
+    ("vpcs.id", "vpc_pk"),
+    ("vswitches.seq", "vswitch_seq_pk"),
+    ("vswitches.id", "vswitch_pk"),
+    (
+        "private_ips.vswitch_id, private_ips.ip",
+        constraints::PRIVATE_IP_UNIQUE,
+    ),
+    ("schema_migrations.version", "schema_migrations_pk"),
+];
+
+/// Reported for a foreign-key failure in a statement whose caller named no key; the schema's
+/// foreign keys are all named by their statements, so seeing this is a bug.
+const UNNAMED_FOREIGN_KEY: &str = "foreign_key";
+
+/// Maps an error of a statement that cannot trip a foreign key.
+pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
+    classify(&e, None)
+}
+
+/// Maps an error of a statement whose only possible foreign-key failure is `fk`.
+pub(crate) fn db_err_fk(fk: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| classify(&e, Some(fk))
+}
+
+fn classify(e: &rusqlite::Error, fk: Option<&'static str>) -> StoreError {
+    let rusqlite::Error::SqliteFailure(failure, message) = e else {
+        return StoreError::Backend(e.to_string());
+    };
+    match failure.code {
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
+        ErrorCode::ConstraintViolation => StoreError::Conflict {
+            constraint: constraint_name(
+                failure.extended_code,
+                message.as_deref().unwrap_or(""),
+                fk,
+            ),
+        },
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// The schema name of the constraint behind a `SQLITE_CONSTRAINT_*` failure. Never fails: an
+/// unexpected message still yields a `Conflict`, named by what SQLite said.
+fn constraint_name(extended_code: i32, message: &str, fk: Option<&'static str>) -> String {
+    // "UNIQUE constraint failed: t.a, t.b" -> "t.a, t.b"
+    let detail = message.split_once(" failed: ").map_or(message, |(_, d)| d);
+    match extended_code {
+        ffi::SQLITE_CONSTRAINT_FOREIGNKEY => fk.unwrap_or(UNNAMED_FOREIGN_KEY).to_string(),
+        ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => UNIQUE_CONSTRAINTS
+            .iter()
+            .find(|(columns, _)| *columns == detail)
+            .map_or_else(|| detail.to_string(), |(_, name)| (*name).to_string()),
+        // NOT NULL constraints have no names in SQLite; the typed rows never send NULL where
+        // one is refused, so this only names the column for a log line.
+        ffi::SQLITE_CONSTRAINT_NOTNULL => format!("{}_not_null", detail.replace('.', "_")),
+        // CHECK constraints are reported by name.
+        _ => detail.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn conn() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE p (id INTEGER CONSTRAINT p_pk PRIMARY KEY);
+             CREATE TABLE c (
+                 a INTEGER NOT NULL, b INTEGER,
+                 CONSTRAINT c_ab_unique UNIQUE (a, b),
+                 CONSTRAINT c_b_small CHECK (b < 10),
+                 CONSTRAINT c_p_fk FOREIGN KEY (b) REFERENCES p (id));",
+        )
+        .unwrap();
+        c
+    }
+
+    fn conflict(e: StoreError) -> String {
+        match e {
+            StoreError::Conflict { constraint } => constraint,
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn check_failure_is_reported_by_name() {
+        let e = conn()
+            .execute("INSERT INTO c (a, b) VALUES (1, 11)", [])
+            .unwrap_err();
+        assert_eq!(conflict(db_err(e)), "c_b_small");
+    }
+
+    #[test]
+    fn unknown_unique_column_list_is_still_a_conflict() {
+        let c = conn();
+        c.execute_batch("INSERT INTO p VALUES (1); INSERT INTO c VALUES (2, 1);")
+            .unwrap();
+        let e = c.execute("INSERT INTO c VALUES (2, 1)", []).unwrap_err();
+        assert_eq!(conflict(db_err(e)), "c.a, c.b");
+    }
+
+    #[test]
+    fn foreign_key_failure_takes_the_statement_name() {
+        let c = conn();
+        let e = c.execute("INSERT INTO c VALUES (1, 5)", []).unwrap_err();
+        assert_eq!(conflict(db_err_fk("c_p_fk")(e)), "c_p_fk");
+        let e = c.execute("INSERT INTO c VALUES (1, 5)", []).unwrap_err();
+        assert_eq!(conflict(db_err(e)), UNNAMED_FOREIGN_KEY);
+    }
+
+    #[test]
+    fn not_null_failure_is_a_conflict() {
+        let e = conn()
+            .execute("INSERT INTO c (a) VALUES (NULL)", [])
+            .unwrap_err();
+        assert_eq!(conflict(db_err(e)), "c_a_not_null");
+    }
+
+    #[test]
+    fn other_failures_are_backend_errors() {
+        let e = conn()
+            .execute("INSERT INTO missing VALUES (1)", [])
+            .unwrap_err();
+        assert!(matches!(db_err(e), StoreError::Backend(_)));
+    }
+}

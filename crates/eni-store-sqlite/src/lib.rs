@@ -1,0 +1,218 @@
+//! The SQLite backend of [`eni_store`]: [`SqliteStore`] implements [`Store`] over one
+//! database file.
+//!
+//! # Connections and transactions
+//!
+//! One writer connection sits behind a mutex; [`Store::write`] locks it and runs
+//! `BEGIN IMMEDIATE`, so writers of this process queue on the mutex and writers of other
+//! processes (the `eni account create` CLI while the server runs) queue on SQLite's write lock
+//! for up to [`BUSY_TIMEOUT`]; past that the transaction fails with [`StoreError::Busy`], which
+//! [`eni_store::with_write`] retries. Reads use a small pool of separate, `query_only`
+//! connections: in WAL mode a deferred `BEGIN` sees one consistent snapshot, taken at its first
+//! read, and never waits for the writer. Transactions are plain `BEGIN`/`COMMIT`/`ROLLBACK`
+//! statements on a connection the transaction owns (the mutex guard or a pooled connection),
+//! which avoids borrowing a `rusqlite::Transaction` from a guard in the same struct.
+//!
+//! Holding a write transaction while asking the same store for another one deadlocks, as with
+//! any mutex; a read transaction may be opened while writing.
+//!
+//! # Schema
+//!
+//! Numbered SQL files in `migrations/` are embedded and applied on open (see `migrate.rs`).
+//! Every constraint is named, and every constraint violation comes back as
+//! [`StoreError::Conflict`] naming it (see `errors.rs` for how SQLite's messages are mapped).
+
+mod errors;
+mod migrate;
+mod tx;
+
+use crate::errors::db_err;
+use crate::tx::{Handle, Pooled, SqliteTx};
+use eni_store::{Store, StoreError, Tx};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// How long a connection waits for another connection's lock before reporting
+/// [`StoreError::Busy`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reader connections kept open between read transactions; more are opened on demand and
+/// closed when returned to a full pool.
+const MAX_IDLE_READERS: usize = 4;
+
+/// Prepared statements cached per connection; the store has about thirty.
+const STATEMENT_CACHE: usize = 64;
+
+/// A [`Store`] on one SQLite database file. Cheap to share: wrap it in an `Arc`.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: ReaderPool,
+    // Declared last so that the connections above are closed before the directory goes.
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it to the newest schema.
+    /// The parent directory must exist; SQLite keeps `-wal` and `-shm` files beside the
+    /// database. Any number of stores, in this process or others, may have the same file open.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, BUSY_TIMEOUT, None)
+    }
+
+    /// A fresh, private database that disappears when the store is dropped.
+    ///
+    /// It lives in a file in a new temporary directory rather than in SQLite's memory: a
+    /// shared-cache `:memory:` database cannot use WAL, so readers would not get snapshots
+    /// while a write is open, and its table locks fail with `SQLITE_LOCKED` at once instead of
+    /// waiting. A temporary file behaves exactly like a real one, and is mostly in the page
+    /// cache anyway.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let dir = tempfile::Builder::new()
+            .prefix("eni-store-")
+            .tempdir()
+            .map_err(|e| StoreError::Backend(format!("creating a temporary directory: {e}")))?;
+        let path = dir.path().join("eni.db");
+        Self::open_with(&path, BUSY_TIMEOUT, Some(dir))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.readers.path
+    }
+
+    pub(crate) fn open_with(
+        path: &Path,
+        busy_timeout: Duration,
+        temp_dir: Option<tempfile::TempDir>,
+    ) -> Result<Self, StoreError> {
+        let writer = connect(path, busy_timeout, Role::Writer)?;
+        migrate::apply(&writer)?;
+        // Readers open the same file even if the process changes directory later.
+        let path = path
+            .canonicalize()
+            .map_err(|e| StoreError::Backend(format!("resolving {}: {e}", path.display())))?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers: ReaderPool {
+                path,
+                busy_timeout,
+                idle: Mutex::new(Vec::new()),
+            },
+            _temp_dir: temp_dir,
+        })
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.readers.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for SqliteStore {
+    fn read(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        let conn = Pooled::new(self.readers.take()?, &self.readers);
+        conn.execute_batch("BEGIN").map_err(db_err)?;
+        Ok(Box::new(SqliteTx::new(Handle::Reader(conn))))
+    }
+
+    fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        // A thread that panicked inside a write transaction rolled it back while unwinding
+        // (SqliteTx's Drop), so a poisoned lock still guards a clean connection.
+        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if !conn.is_autocommit() {
+            // Only if a ROLLBACK in Drop failed; start from a clean state regardless.
+            conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        Ok(Box::new(SqliteTx::new(Handle::Writer(conn))))
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// Idle reader connections of one database.
+pub(crate) struct ReaderPool {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn take(&self) -> Result<Connection, StoreError> {
+        // The pool is a plain list; a panic elsewhere cannot leave it inconsistent.
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => connect(&self.path, self.busy_timeout, Role::Reader),
+        }
+    }
+
+    /// Returns a connection that is outside any transaction.
+    pub(crate) fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Writer,
+    Reader,
+}
+
+/// Opens and configures one connection.
+fn connect(path: &Path, busy_timeout: Duration, role: Role) -> Result<Connection, StoreError> {
+    let with_context = |e: rusqlite::Error| match db_err(e) {
+        StoreError::Backend(m) => StoreError::Backend(format!("opening {}: {m}", path.display())),
+        other => other,
+    };
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if role == Role::Writer {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(with_context)?;
+    // First, so that the pragmas below wait for other processes' locks too.
+    conn.busy_timeout(busy_timeout).map_err(with_context)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(with_context)?;
+    match role {
+        Role::Writer => {
+            // WAL is a property of the file, set once and kept; readers inherit it.
+            let mode: String = conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+                .map_err(with_context)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Backend(format!(
+                    "{}: journal_mode is {mode}, WAL is required",
+                    path.display()
+                )));
+            }
+            // In WAL mode NORMAL loses at most the last commits on power loss, never
+            // consistency, and spares an fsync per commit.
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(with_context)?;
+        }
+        // A write through a read transaction fails instead of slipping past the writer lock.
+        Role::Reader => conn
+            .pragma_update(None, "query_only", true)
+            .map_err(with_context)?,
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,542 @@
+//! [`SqliteTx`]: one transaction on a connection it owns for its lifetime, and the SQL of
+//! every [`Tx`] method.
+//!
+//! Conversions between rows and SQL values live here too: IPv4 addresses are integers, account
+//! IDs are their u64 bits in an i64, tags are a JSON array of `[key, value]` pairs, typed IDs
+//! are text parsed back through their `FromStr` (a row that does not parse is a backend error).
+
+use crate::errors::{db_err, db_err_fk};
+use crate::ReaderPool;
+use eni_store::constraints::{PRIVATE_IP_VSWITCH_FK, VSWITCH_VPC_FK};
+use eni_store::{AccessKey, Account, IdempotencyRecord, StoreError, Tags, Tx, VSwitch, Vpc};
+use eni_types::ids::{AccountId, VSwitchId, VpcId};
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::ops::Deref;
+use std::str::FromStr;
+use std::sync::MutexGuard;
+
+/// The connection a transaction runs on.
+pub(crate) enum Handle<'a> {
+    /// The store's only writer, locked for the transaction.
+    Writer(MutexGuard<'a, Connection>),
+    /// A reader borrowed from the pool.
+    Reader(Pooled<'a>),
+}
+
+impl Deref for Handle<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Handle::Writer(c) => c,
+            Handle::Reader(c) => c,
+        }
+    }
+}
+
+/// A reader connection that goes back to its pool when dropped.
+pub(crate) struct Pooled<'a> {
+    // Always Some until Drop takes it.
+    conn: Option<Connection>,
+    pool: &'a ReaderPool,
+}
+
+impl<'a> Pooled<'a> {
+    pub(crate) fn new(conn: Connection, pool: &'a ReaderPool) -> Self {
+        Self {
+            conn: Some(conn),
+            pool,
+        }
+    }
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match &self.conn {
+            Some(c) => c,
+            // Only Drop empties the option, and nothing derefs after Drop.
+            None => unreachable!("pooled connection used after drop"),
+        }
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // A connection still inside a transaction (its ROLLBACK failed) is closed instead.
+            if conn.is_autocommit() {
+                self.pool.give_back(conn);
+            }
+        }
+    }
+}
+
+/// One transaction; rolled back on drop unless committed.
+pub(crate) struct SqliteTx<'a> {
+    conn: Handle<'a>,
+}
+
+impl<'a> SqliteTx<'a> {
+    /// Wraps a connection on which `BEGIN` has just succeeded.
+    pub(crate) fn new(conn: Handle<'a>) -> Self {
+        Self { conn }
+    }
+}
+
+impl Drop for SqliteTx<'_> {
+    fn drop(&mut self) {
+        // After a successful COMMIT, or a failed one that SQLite already rolled back, the
+        // connection is in autocommit mode and there is nothing to undo.
+        if !self.conn.is_autocommit() {
+            // An error here cannot be returned; the connection's state is checked again
+            // before reuse (Store::write, Pooled::drop).
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Account IDs are u64 and SQLite integers i64: the bits are stored unchanged, so every ID
+/// round-trips (those above i64::MAX merely look negative to the sqlite3 shell).
+fn account_to_sql(id: AccountId) -> i64 {
+    id.0 as i64
+}
+
+fn account_from_sql(v: i64) -> AccountId {
+    AccountId(v as u64)
+}
+
+fn tags_to_sql(tags: &Tags) -> Result<String, StoreError> {
+    serde_json::to_string(tags).map_err(|e| StoreError::Backend(format!("encoding tags: {e}")))
+}
+
+fn tags_from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Tags> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+/// A typed ID column; a value that does not parse is a corrupt row.
+fn id_from_row<T>(r: &Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = r.get(i)?;
+    text.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+fn count_from_sql(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Backend(format!("negative count {n}")))
+}
+
+fn account_from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: account_from_sql(r.get(0)?),
+        name: r.get(1)?,
+        created_at: r.get(2)?,
+    })
+}
+
+fn access_key_from_row(r: &Row<'_>) -> rusqlite::Result<AccessKey> {
+    Ok(AccessKey {
+        id: r.get(0)?,
+        secret: r.get(1)?,
+        account_id: account_from_sql(r.get(2)?),
+        created_at: r.get(3)?,
+    })
+}
+
+fn idempotency_from_row(r: &Row<'_>) -> rusqlite::Result<IdempotencyRecord> {
+    Ok(IdempotencyRecord {
+        account_id: account_from_sql(r.get(0)?),
+        action: r.get(1)?,
+        token: r.get(2)?,
+        params_digest: r.get(3)?,
+        response: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+/// `SELECT` of every VPC column, in the order [`vpc_from_row`] reads them.
+macro_rules! select_vpc {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, account_id, region_id, cidr_block, ipv6_cidr_block, name, description, \
+             status, is_default, vrouter_id, route_table_id, resource_group_id, tags, created_at \
+             FROM vpcs ",
+            $rest
+        )
+    };
+}
+
+fn vpc_from_row(r: &Row<'_>) -> rusqlite::Result<Vpc> {
+    Ok(Vpc {
+        id: id_from_row(r, 0)?,
+        account_id: account_from_sql(r.get(1)?),
+        region_id: r.get(2)?,
+        cidr_block: r.get(3)?,
+        ipv6_cidr_block: r.get(4)?,
+        name: r.get(5)?,
+        description: r.get(6)?,
+        status: r.get(7)?,
+        is_default: r.get(8)?,
+        vrouter_id: id_from_row(r, 9)?,
+        route_table_id: id_from_row(r, 10)?,
+        resource_group_id: id_from_row(r, 11)?,
+        tags: tags_from_row(r, 12)?,
+        created_at: r.get(13)?,
+    })
+}
+
+/// `SELECT` of every vSwitch column, in the order [`vswitch_from_row`] reads them.
+macro_rules! select_vswitch {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, account_id, region_id, vpc_id, zone_id, cidr_block, ipv6_cidr_block, name, \
+             description, status, is_default, resource_group_id, tags, created_at \
+             FROM vswitches ",
+            $rest
+        )
+    };
+}
+
+fn vswitch_from_row(r: &Row<'_>) -> rusqlite::Result<VSwitch> {
+    Ok(VSwitch {
+        id: id_from_row(r, 0)?,
+        account_id: account_from_sql(r.get(1)?),
+        region_id: r.get(2)?,
+        vpc_id: id_from_row(r, 3)?,
+        zone_id: r.get(4)?,
+        cidr_block: r.get(5)?,
+        ipv6_cidr_block: r.get(6)?,
+        name: r.get(7)?,
+        description: r.get(8)?,
+        status: r.get(9)?,
+        is_default: r.get(10)?,
+        resource_group_id: id_from_row(r, 11)?,
+        tags: tags_from_row(r, 12)?,
+        created_at: r.get(13)?,
+    })
+}
+
+impl SqliteTx<'_> {
+    fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
+        st.query_row(params, f).optional().map_err(db_err)
+    }
+
+    fn query_all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
+        let rows = st.query_map(params, f).map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<u64, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
+        count_from_sql(st.query_row(params, |r| r.get(0)).map_err(db_err)?)
+    }
+
+    /// Runs a write statement; `map` names the foreign key it can trip. Returns rows changed.
+    fn exec(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl Fn(rusqlite::Error) -> StoreError,
+    ) -> Result<usize, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
+        st.execute(params).map_err(map)
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        // On failure Drop rolls back whatever SQLite left open.
+        self.conn.execute_batch("COMMIT").map_err(db_err)
+    }
+
+    fn account_insert(&mut self, account: &Account) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO accounts (id, name, created_at) VALUES (?1, ?2, ?3)",
+            params![account_to_sql(account.id), account.name, account.created_at],
+            db_err,
+        )?;
+        Ok(())
+    }
+
+    fn account_get(&mut self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        self.query_opt(
+            "SELECT id, name, created_at FROM accounts WHERE id = ?1",
+            [account_to_sql(id)],
+            account_from_row,
+        )
+    }
+
+    fn account_by_name(&mut self, name: &str) -> Result<Option<Account>, StoreError> {
+        self.query_opt(
+            "SELECT id, name, created_at FROM accounts WHERE name = ?1",
+            [name],
+            account_from_row,
+        )
+    }
+
+    fn access_key_insert(&mut self, key: &AccessKey) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO access_keys (id, secret, account_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                key.id,
+                key.secret,
+                account_to_sql(key.account_id),
+                key.created_at
+            ],
+            db_err,
+        )?;
+        Ok(())
+    }
+
+    fn access_key_get(&mut self, id: &str) -> Result<Option<AccessKey>, StoreError> {
+        self.query_opt(
+            "SELECT id, secret, account_id, created_at FROM access_keys WHERE id = ?1",
+            [id],
+            access_key_from_row,
+        )
+    }
+
+    fn access_key_for_account(
+        &mut self,
+        account: AccountId,
+    ) -> Result<Option<AccessKey>, StoreError> {
+        self.query_opt(
+            "SELECT id, secret, account_id, created_at FROM access_keys
+             WHERE account_id = ?1 ORDER BY seq LIMIT 1",
+            [account_to_sql(account)],
+            access_key_from_row,
+        )
+    }
+
+    fn nonce_record(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        // One statement: insert, or take over a row that expired before `now`. A live row
+        // makes the WHERE false, nothing changes, and the caller sees a replay.
+        let changed = self.exec(
+            "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE nonces.expires_at < ?4",
+            params![access_key_id, nonce, expires_at, now],
+            db_err,
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn nonce_purge(&mut self, now: i64) -> Result<u64, StoreError> {
+        let n = self.exec("DELETE FROM nonces WHERE expires_at < ?1", [now], db_err)?;
+        Ok(n as u64)
+    }
+
+    fn idempotency_get(
+        &mut self,
+        account: AccountId,
+        action: &str,
+        token: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.query_opt(
+            "SELECT account_id, action, token, params_digest, response, created_at FROM idempotency
+             WHERE account_id = ?1 AND action = ?2 AND token = ?3",
+            params![account_to_sql(account), action, token],
+            idempotency_from_row,
+        )
+    }
+
+    fn idempotency_insert(&mut self, record: &IdempotencyRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO idempotency (account_id, action, token, params_digest, response, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                account_to_sql(record.account_id),
+                record.action,
+                record.token,
+                record.params_digest,
+                record.response,
+                record.created_at
+            ],
+            db_err,
+        )?;
+        Ok(())
+    }
+
+    fn vpc_insert(&mut self, vpc: &Vpc) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO vpcs (id, account_id, region_id, cidr_block, ipv6_cidr_block, name,
+                 description, status, is_default, vrouter_id, route_table_id, resource_group_id,
+                 tags, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                vpc.id.as_str(),
+                account_to_sql(vpc.account_id),
+                vpc.region_id,
+                vpc.cidr_block,
+                vpc.ipv6_cidr_block,
+                vpc.name,
+                vpc.description,
+                vpc.status,
+                vpc.is_default,
+                vpc.vrouter_id.as_str(),
+                vpc.route_table_id.as_str(),
+                vpc.resource_group_id.as_str(),
+                tags_to_sql(&vpc.tags)?,
+                vpc.created_at
+            ],
+            db_err,
+        )?;
+        Ok(())
+    }
+
+    fn vpc_get(&mut self, account: AccountId, id: &VpcId) -> Result<Option<Vpc>, StoreError> {
+        self.query_opt(
+            select_vpc!("WHERE account_id = ?1 AND id = ?2"),
+            params![account_to_sql(account), id.as_str()],
+            vpc_from_row,
+        )
+    }
+
+    fn vpc_list(&mut self, account: AccountId, region: &str) -> Result<Vec<Vpc>, StoreError> {
+        self.query_all(
+            select_vpc!("WHERE account_id = ?1 AND region_id = ?2 ORDER BY seq"),
+            params![account_to_sql(account), region],
+            vpc_from_row,
+        )
+    }
+
+    fn vpc_delete(&mut self, account: AccountId, id: &VpcId) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "DELETE FROM vpcs WHERE account_id = ?1 AND id = ?2",
+            params![account_to_sql(account), id.as_str()],
+            db_err_fk(VSWITCH_VPC_FK),
+        )?;
+        Ok(n > 0)
+    }
+
+    fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM vpcs WHERE account_id = ?1 AND region_id = ?2",
+            params![account_to_sql(account), region],
+        )
+    }
+
+    fn vswitch_insert(&mut self, vsw: &VSwitch) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO vswitches (id, account_id, region_id, vpc_id, zone_id, cidr_block,
+                 ipv6_cidr_block, name, description, status, is_default, resource_group_id, tags,
+                 created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                vsw.id.as_str(),
+                account_to_sql(vsw.account_id),
+                vsw.region_id,
+                vsw.vpc_id.as_str(),
+                vsw.zone_id,
+                vsw.cidr_block,
+                vsw.ipv6_cidr_block,
+                vsw.name,
+                vsw.description,
+                vsw.status,
+                vsw.is_default,
+                vsw.resource_group_id.as_str(),
+                tags_to_sql(&vsw.tags)?,
+                vsw.created_at
+            ],
+            db_err_fk(VSWITCH_VPC_FK),
+        )?;
+        Ok(())
+    }
+
+    fn vswitch_get(
+        &mut self,
+        account: AccountId,
+        id: &VSwitchId,
+    ) -> Result<Option<VSwitch>, StoreError> {
+        self.query_opt(
+            select_vswitch!("WHERE account_id = ?1 AND id = ?2"),
+            params![account_to_sql(account), id.as_str()],
+            vswitch_from_row,
+        )
+    }
+
+    fn vswitch_list(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        vpc: Option<&VpcId>,
+    ) -> Result<Vec<VSwitch>, StoreError> {
+        // Two statements rather than `?3 IS NULL OR vpc_id = ?3`, so each can use its index.
+        match vpc {
+            None => self.query_all(
+                select_vswitch!("WHERE account_id = ?1 AND region_id = ?2 ORDER BY seq"),
+                params![account_to_sql(account), region],
+                vswitch_from_row,
+            ),
+            Some(vpc) => self.query_all(
+                select_vswitch!(
+                    "WHERE vpc_id = ?3 AND account_id = ?1 AND region_id = ?2 ORDER BY seq"
+                ),
+                params![account_to_sql(account), region, vpc.as_str()],
+                vswitch_from_row,
+            ),
+        }
+    }
+
+    fn vswitch_delete(&mut self, account: AccountId, id: &VSwitchId) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "DELETE FROM vswitches WHERE account_id = ?1 AND id = ?2",
+            params![account_to_sql(account), id.as_str()],
+            db_err_fk(PRIVATE_IP_VSWITCH_FK),
+        )?;
+        Ok(n > 0)
+    }
+
+    fn private_ip_insert(
+        &mut self,
+        vswitch: &VSwitchId,
+        ip: u32,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO private_ips (vswitch_id, ip, owner) VALUES (?1, ?2, ?3)",
+            params![vswitch.as_str(), i64::from(ip), owner],
+            db_err_fk(PRIVATE_IP_VSWITCH_FK),
+        )?;
+        Ok(())
+    }
+
+    fn private_ip_delete(&mut self, vswitch: &VSwitchId, ip: u32) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "DELETE FROM private_ips WHERE vswitch_id = ?1 AND ip = ?2",
+            params![vswitch.as_str(), i64::from(ip)],
+            db_err,
+        )?;
+        Ok(n > 0)
+    }
+
+    fn private_ip_count(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {
+        self.count(
+            "SELECT count(*) FROM private_ips WHERE vswitch_id = ?1",
+            [vswitch.as_str()],
+        )
+    }
+}

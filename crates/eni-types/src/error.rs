@@ -1,0 +1,286 @@
+//! [`ApiError`]: every error the API can answer, each variant owning its Alibaba error code
+//! and HTTP status (one `match` each, below). The message is the `Display` text and is safe to
+//! show the caller; internal context (database errors and the like) is logged, never sent.
+//!
+//! Status policy: 4xx is the caller's fault and retrying the same request will fail again,
+//! 404 only for a resource that does not exist (Terraform drops a resource from its state on any
+//! 404), 5xx means a bug or a temporary failure of ours.
+
+/// An error answered to an API caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    // ---- Common and gateway errors ----
+    #[error("The input parameter \"{name}\" that is mandatory for processing this request is not supplied.")]
+    MissingParameter { name: String },
+    /// A parameter with a bad value; `message` says which and why.
+    #[error("{message}")]
+    InvalidParameter { message: String },
+    #[error("The specified timestamp or date value is not valid: {value}")]
+    IllegalTimestamp { value: String },
+    #[error("Specified time stamp or date value is expired.")]
+    TimestampExpired,
+    #[error("The request signature nonce has been used.")]
+    SignatureNonceUsed,
+    #[error("The request signature does not conform to Alibaba Cloud standards. {detail}")]
+    IncompleteSignature { detail: String },
+    /// The SDKs parse this exact message (the legacy Python SDK splits it on `:`).
+    #[error("Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}")]
+    SignatureDoesNotMatch { string_to_sign: String },
+    #[error("The specified AccessKey ID does not exist.")]
+    AccessKeyIdNotFound,
+    #[error("Specified api is not found, please check your url and method. Action: {action}")]
+    InvalidActionNotFound { action: String },
+    #[error("Specified parameter Version is not valid: {version}")]
+    InvalidVersion { version: String },
+    #[error("The specified HTTP method is not supported.")]
+    UnsupportedHttpMethod,
+    #[error("The request uses a client token that was used before with different parameters.")]
+    IdempotentParameterMismatch,
+    #[error("The specified RegionId does not exist.")]
+    RegionNotFound,
+    #[error("Specified zone does not exist.")]
+    ZoneNotFound,
+    #[error("The request processing has failed due to some unknown error, exception or failure.")]
+    InternalError,
+    #[error("The request has failed due to a temporary failure of the server.")]
+    ServiceUnavailable,
+
+    // ---- VPC and vSwitch ----
+    #[error("Specified VPC does not exist.")]
+    VpcNotFound,
+    #[error("The specified VSwitchId does not exist.")]
+    VSwitchNotFound,
+    #[error("Specified CIDR block is not valid. {message}")]
+    CidrBlockMalformed { message: String },
+    #[error("The param of CidrBlock Mask [{mask}] is illegal.")]
+    VpcCidrMaskIllegal { mask: u8 },
+    #[error("The operation is not allowed because the input CIDR is within the illegal CIDRs (100.64.0.0/10, 224.0.0.0/4, 127.0.0.0/8, 169.254.0.0/16).")]
+    CidrInExcludedRange,
+    /// Alibaba's code really is spelled `InvalidCirdrBlock.MaskLength`.
+    #[error(
+        "Specified CIDR block is not valid . The mask of a vSwitch must be 16 to 29, got {mask}."
+    )]
+    VSwitchCidrMaskLength { mask: u8 },
+    /// CreateVSwitch documents this one as plain `InvalidParameter`.
+    #[error("Specified CIDR block is not valid in VPC.")]
+    CidrBlockNotInVpc,
+    #[error("Specified CIDR block overlapped with other subnets.")]
+    CidrBlockOverlapped,
+    #[error("Specified Ipv6CidrBlock is not valid. {message}")]
+    Ipv6CidrBlockMalformed { message: String },
+    #[error("The VPC has not enabled IPv6, so the vSwitch cannot have an IPv6 CIDR block.")]
+    VpcIpv6NotEnabled,
+    #[error("Virtual switch quota exceeded.")]
+    VSwitchQuotaExceeded,
+    #[error("VPC quota exceeded.")]
+    VpcQuotaExceeded,
+    #[error("The number of vpcIds exceeds the limit.")]
+    VpcIdNumberNotSupported,
+    #[error("Specified object has dependent resources. {detail}")]
+    DependencyViolation { detail: String },
+    #[error("Specified object has dependent resources. The VPC still has vSwitches.")]
+    VpcHasVSwitches,
+    #[error("Specified object has dependent resources SecurityGroup.")]
+    VpcHasSecurityGroups,
+    #[error("Specified VPC name is not valid. {message}")]
+    VpcNameMalformed { message: String },
+    /// Alibaba's code really is spelled `…Discription…`.
+    #[error("Specified VPC description is not valid. {message}")]
+    VpcDescriptionMalformed { message: String },
+    #[error("Specified virtual switch name is not valid. {message}")]
+    VSwitchNameMalformed { message: String },
+    #[error("Specified virtual switch description is not valid. {message}")]
+    VSwitchDescriptionMalformed { message: String },
+}
+
+impl ApiError {
+    /// `InvalidParameter` with the standard message for parameter `name`.
+    pub fn invalid_param(name: &str) -> Self {
+        Self::InvalidParameter {
+            message: format!("The specified parameter \"{name}\" is not valid."),
+        }
+    }
+
+    /// `InvalidParameter` with the standard message and a reason.
+    pub fn invalid_param_because(name: &str, why: impl std::fmt::Display) -> Self {
+        Self::InvalidParameter {
+            message: format!("The specified parameter \"{name}\" is not valid: {why}"),
+        }
+    }
+
+    /// `MissingParameter` for `name`.
+    pub fn missing(name: &str) -> Self {
+        Self::MissingParameter {
+            name: name.to_string(),
+        }
+    }
+
+    /// The Alibaba error code sent as `Code`.
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            MissingParameter { .. } => "MissingParameter",
+            InvalidParameter { .. } => "InvalidParameter",
+            IllegalTimestamp { .. } => "IllegalTimestamp",
+            TimestampExpired => "InvalidTimeStamp.Expired",
+            SignatureNonceUsed => "SignatureNonceUsed",
+            IncompleteSignature { .. } => "IncompleteSignature",
+            SignatureDoesNotMatch { .. } => "SignatureDoesNotMatch",
+            AccessKeyIdNotFound => "InvalidAccessKeyId.NotFound",
+            InvalidActionNotFound { .. } => "InvalidAction.NotFound",
+            InvalidVersion { .. } => "InvalidVersion",
+            UnsupportedHttpMethod => "UnsupportedHTTPMethod",
+            IdempotentParameterMismatch => "IdempotentParameterMismatch",
+            RegionNotFound => "InvalidRegionId.NotFound",
+            ZoneNotFound => "InvalidZoneId.NotFound",
+            InternalError => "InternalError",
+            ServiceUnavailable => "ServiceUnavailable",
+            VpcNotFound => "InvalidVpcId.NotFound",
+            VSwitchNotFound => "InvalidVSwitchId.NotFound",
+            CidrBlockMalformed { .. } => "InvalidCidrBlock.Malformed",
+            VpcCidrMaskIllegal { .. } => "IllegalParam.CidrBlockMask",
+            CidrInExcludedRange => "OperationDenied.CidrInExcludeCidrs",
+            VSwitchCidrMaskLength { .. } => "InvalidCirdrBlock.MaskLength",
+            CidrBlockNotInVpc => "InvalidParameter",
+            CidrBlockOverlapped => "InvalidCidrBlock.Overlapped",
+            Ipv6CidrBlockMalformed { .. } => "InvalidIpv6CidrBlock.Malformed",
+            VpcIpv6NotEnabled => "IllegalParam.Ipv6CidrBlock",
+            VSwitchQuotaExceeded => "QuotaExceeded.VSwitch",
+            VpcQuotaExceeded => "QuotaExceeded.Vpc",
+            VpcIdNumberNotSupported => "InvalidVpcIdNumber.NotSupported",
+            DependencyViolation { .. } => "DependencyViolation",
+            VpcHasVSwitches => "DependencyViolation.VSwitch",
+            VpcHasSecurityGroups => "DependencyViolation.SecurityGroup",
+            VpcNameMalformed { .. } => "InvalidVpcName.Malformed",
+            VpcDescriptionMalformed { .. } => "InvalidVpcDiscription.Malformed",
+            VSwitchNameMalformed { .. } => "InvalidVSwitchName.Malformed",
+            VSwitchDescriptionMalformed { .. } => "InvalidVSwitchDiscription.Malformed",
+        }
+    }
+
+    /// The HTTP status of the error response.
+    pub fn status(&self) -> u16 {
+        use ApiError::*;
+        match self {
+            MissingParameter { .. }
+            | InvalidParameter { .. }
+            | IllegalTimestamp { .. }
+            | TimestampExpired
+            | SignatureNonceUsed
+            | IncompleteSignature { .. }
+            | SignatureDoesNotMatch { .. }
+            | AccessKeyIdNotFound
+            // Not 404: an unknown action is no missing resource (see the module doc).
+            | InvalidActionNotFound { .. }
+            | InvalidVersion { .. }
+            | IdempotentParameterMismatch
+            | CidrBlockMalformed { .. }
+            | VpcCidrMaskIllegal { .. }
+            | CidrInExcludedRange
+            | VSwitchCidrMaskLength { .. }
+            | CidrBlockNotInVpc
+            | CidrBlockOverlapped
+            | Ipv6CidrBlockMalformed { .. }
+            | VpcIpv6NotEnabled
+            | VSwitchQuotaExceeded
+            | VpcQuotaExceeded
+            | VpcIdNumberNotSupported
+            | DependencyViolation { .. }
+            | VpcHasVSwitches
+            | VpcHasSecurityGroups
+            | VpcNameMalformed { .. }
+            | VpcDescriptionMalformed { .. }
+            | VSwitchNameMalformed { .. }
+            | VSwitchDescriptionMalformed { .. } => 400,
+            UnsupportedHttpMethod => 403,
+            RegionNotFound | ZoneNotFound | VpcNotFound | VSwitchNotFound => 404,
+            InternalError => 500,
+            ServiceUnavailable => 503,
+        }
+    }
+
+    /// Every variant once, with representative fields; used to check the code table.
+    pub fn examples() -> Vec<ApiError> {
+        use ApiError::*;
+        let s = || "x".to_string();
+        vec![
+            MissingParameter { name: s() },
+            InvalidParameter { message: s() },
+            IllegalTimestamp { value: s() },
+            TimestampExpired,
+            SignatureNonceUsed,
+            IncompleteSignature { detail: s() },
+            SignatureDoesNotMatch {
+                string_to_sign: s(),
+            },
+            AccessKeyIdNotFound,
+            InvalidActionNotFound { action: s() },
+            InvalidVersion { version: s() },
+            UnsupportedHttpMethod,
+            IdempotentParameterMismatch,
+            RegionNotFound,
+            ZoneNotFound,
+            InternalError,
+            ServiceUnavailable,
+            VpcNotFound,
+            VSwitchNotFound,
+            CidrBlockMalformed { message: s() },
+            VpcCidrMaskIllegal { mask: 7 },
+            CidrInExcludedRange,
+            VSwitchCidrMaskLength { mask: 30 },
+            CidrBlockNotInVpc,
+            CidrBlockOverlapped,
+            Ipv6CidrBlockMalformed { message: s() },
+            VpcIpv6NotEnabled,
+            VSwitchQuotaExceeded,
+            VpcQuotaExceeded,
+            VpcIdNumberNotSupported,
+            DependencyViolation { detail: s() },
+            VpcHasVSwitches,
+            VpcHasSecurityGroups,
+            VpcNameMalformed { message: s() },
+            VpcDescriptionMalformed { message: s() },
+            VSwitchNameMalformed { message: s() },
+            VSwitchDescriptionMalformed { message: s() },
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_statuses_follow_policy() {
+        let all = ApiError::examples();
+        // CidrBlockNotInVpc is documented as plain InvalidParameter; only it may share.
+        let mut codes: Vec<_> = all
+            .iter()
+            .filter(|e| !matches!(e, ApiError::CidrBlockNotInVpc))
+            .map(|e| e.code())
+            .collect();
+        codes.sort();
+        let n = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "two variants share a code");
+        for e in &all {
+            // 404 is reserved for resources that do not exist.
+            if e.status() == 404 {
+                assert!(e.code().ends_with(".NotFound"), "{} is 404", e.code());
+            }
+            assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn signature_message_splits_like_the_legacy_sdk() {
+        let e = ApiError::SignatureDoesNotMatch {
+            string_to_sign: "GET&%2F&a".into(),
+        };
+        let msg = e.to_string();
+        assert_eq!(msg.split(':').nth(1), Some("GET&%2F&a"));
+        assert!(msg.starts_with(
+            "Specified signature is not matched with our calculation. server string to sign is:"
+        ));
+    }
+}

@@ -1,0 +1,216 @@
+//! The `eni` binary: `eni serve` runs the API server over a SQLite data directory;
+//! `eni account create NAME` adds an account (and works while the server runs, since SQLite in
+//! WAL mode takes a second writer process).
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use eni_core::accounts::RootKey;
+use eni_core::{Catalog, Core, CoreConfig};
+use eni_store::Store;
+use eni_store_sqlite::SqliteStore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Self-hostable Elastic Network Interface service speaking Alibaba Cloud's ECS and VPC APIs.
+#[derive(Parser)]
+#[command(name = "eni", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
+    #[arg(long, env = "ENI_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the database and the generated root credentials.
+    #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
+    data_dir: PathBuf,
+    /// JSON file replacing the built-in regions, zones and instance types.
+    #[arg(long, env = "ENI_CATALOG")]
+    catalog: Option<PathBuf>,
+    /// VPCs per account and region.
+    #[arg(long, env = "ENI_VPC_QUOTA", default_value_t = CoreConfig::default().vpc_quota)]
+    vpc_quota: u64,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and print its first access key as JSON.
+    Create {
+        /// Account name: 1 to 64 of A-Z a-z 0-9 - _ .
+        name: String,
+        /// The server's data directory.
+        #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
+        data_dir: PathBuf,
+    },
+}
+
+const DB_FILE: &str = "eni.db";
+const ROOT_CREDENTIALS_FILE: &str = "root-credentials.json";
+
+fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let store = SqliteStore::open(&data_dir.join(DB_FILE))
+        .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+fn write_secret_file(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+fn root_key_from_env() -> Result<Option<(String, String)>> {
+    let id = std::env::var("ENI_ROOT_ACCESS_KEY_ID")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let secret = std::env::var("ENI_ROOT_ACCESS_KEY_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty());
+    match (id, secret) {
+        (Some(i), Some(s)) => Ok(Some((i, s))),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!(
+            "set both ENI_ROOT_ACCESS_KEY_ID and ENI_ROOT_ACCESS_KEY_SECRET, or neither"
+        ),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let catalog = match &args.catalog {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Catalog::from_json(&text).with_context(|| format!("catalog {}", p.display()))?
+        }
+        None => Catalog::default(),
+    };
+    let store = open_store(&args.data_dir)?;
+    let config = CoreConfig {
+        vpc_quota: args.vpc_quota,
+        ..CoreConfig::default()
+    };
+    let core = Core::new(store, catalog, config);
+    match core
+        .ensure_root(root_key_from_env()?)
+        .map_err(|e| anyhow::anyhow!("root account: {e}"))?
+    {
+        RootKey::Generated(k) => {
+            let path = args.data_dir.join(ROOT_CREDENTIALS_FILE);
+            let json = serde_json::json!({
+                "AccountId": k.account_id.0.to_string(),
+                "AccessKeyId": k.id,
+                "AccessKeySecret": k.secret,
+            });
+            write_secret_file(&path, &format!("{json:#}\n"))?;
+            // Shown once, on the terminal of whoever started the server; never logged.
+            println!(
+                "root access key (also saved to {}):\n{json:#}",
+                path.display()
+            );
+        }
+        RootKey::Given(k) => tracing::info!(access_key_id = %k.id, "root key from the environment"),
+        RootKey::Unchanged => {
+            tracing::info!(
+                "root account exists; its key is in {}",
+                args.data_dir.join(ROOT_CREDENTIALS_FILE).display()
+            )
+        }
+    }
+
+    let purge = core.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let c = purge.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.purge_nonces()).await {
+                tracing::warn!(code = e.code(), "nonce purge failed");
+            }
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // Scripts that start the server on port 0 read this line.
+    println!("listening on {addr}");
+    tracing::info!(%addr, "eni API server ready");
+    let app = eni_api::router(eni_api::AppState { core });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}
+
+fn account_create(name: &str, data_dir: &Path) -> Result<()> {
+    let store = open_store(data_dir)?;
+    let core = Core::new(store, Catalog::default(), CoreConfig::default());
+    let made = core
+        .create_account(name)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+    let json = serde_json::json!({
+        "AccountId": made.account.id.0.to_string(),
+        "AccessKeyId": made.key.id,
+        "AccessKeySecret": made.key.secret,
+    });
+    println!("{json}");
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ENI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(serve(args))
+        }
+        Command::Account {
+            command: AccountCommand::Create { name, data_dir },
+        } => account_create(&name, &data_dir),
+    }
+}
