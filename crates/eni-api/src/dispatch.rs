@@ -2,7 +2,7 @@
 //! some action names exist in both (ECS keeps deprecated CreateVpc, DescribeVSwitches, …), so
 //! the version picks the table and the action picks the handler.
 
-use crate::actions::{catalog, vpc, Ctx};
+use crate::actions::{catalog, eni, instance, security_group, vpc, Ctx};
 use crate::auth::authenticate;
 use crate::params::RawRequest;
 use axum::http::Method;
@@ -23,6 +23,27 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("DescribeRegions", catalog::describe_regions_ecs),
     ("DescribeZones", catalog::describe_zones_ecs),
     ("DescribeInstanceTypes", catalog::describe_instance_types),
+    ("CreateSecurityGroup", security_group::create),
+    ("DescribeSecurityGroups", security_group::describe),
+    ("DeleteSecurityGroup", security_group::delete),
+    ("RunInstances", instance::run),
+    ("CreateInstance", instance::create),
+    ("StartInstance", instance::start),
+    ("StopInstance", instance::stop),
+    ("DeleteInstance", instance::delete),
+    ("DeleteInstances", instance::delete_many),
+    ("DescribeInstances", instance::describe),
+    ("CreateNetworkInterface", eni::create),
+    ("DeleteNetworkInterface", eni::delete),
+    ("DescribeNetworkInterfaces", eni::describe),
+    ("DescribeNetworkInterfaceAttribute", eni::describe_attribute),
+    ("AttachNetworkInterface", eni::attach),
+    ("DetachNetworkInterface", eni::detach),
+    ("AssignPrivateIpAddresses", eni::assign_private_ips),
+    ("UnassignPrivateIpAddresses", eni::unassign_private_ips),
+    ("AssignIpv6Addresses", eni::assign_ipv6),
+    ("UnassignIpv6Addresses", eni::unassign_ipv6),
+    ("ModifyNetworkInterfaceAttribute", eni::modify),
     // Deprecated in ECS, still served there by Alibaba.
     ("CreateVpc", vpc::create_vpc),
     ("DescribeVpcs", vpc::describe_vpcs),

@@ -543,10 +543,8 @@ async fn vswitch_in_use_cannot_be_deleted() {
     let c = s.client();
     let vpc = c.vpc("10.0.0.0/16").await;
     let sw = c.vswitch(&vpc, "10.0.1.0/24").await;
-    // Hold one address directly through the store, as an ENI will.
-    let id: eni_types::ids::VSwitchId = sw.parse().unwrap();
-    let ip = u32::from(std::net::Ipv4Addr::new(10, 0, 1, 7));
-    eni_store::with_write(&*s.store, |tx| tx.private_ip_insert(&id, ip, "eni-test")).unwrap();
+    let sg = c.group(&vpc).await;
+    let eni = c.eni(&sw, &sg, &[("PrimaryIpAddress", "10.0.1.7")]).await;
     c.call(VPC, "DeleteVSwitch", &[("VSwitchId", &sw)])
         .await
         .err("DependencyViolation", 400);
@@ -555,4 +553,15 @@ async fn vswitch_in_use_cannot_be_deleted() {
         .await
         .ok();
     assert_eq!(d["VSwitches"]["VSwitch"][0]["AvailableIpAddressCount"], 251);
+    let id = eni["NetworkInterfaceId"].as_str().unwrap();
+    c.call(
+        ECS,
+        "DeleteNetworkInterface",
+        &[("RegionId", "cn-hangzhou"), ("NetworkInterfaceId", id)],
+    )
+    .await
+    .ok();
+    c.call(VPC, "DeleteVSwitch", &[("VSwitchId", &sw)])
+        .await
+        .ok();
 }

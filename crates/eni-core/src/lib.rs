@@ -5,8 +5,14 @@
 //! Every method is synchronous (the store is); the API layer runs them on blocking threads.
 
 pub mod accounts;
+mod addresses;
 pub mod catalog;
+pub mod eni;
 mod idempotency;
+pub mod instance;
+mod ipam;
+pub mod security_group;
+mod transitions;
 pub mod validate;
 pub mod vpc;
 
@@ -26,6 +32,11 @@ pub struct CoreConfig {
     pub vswitch_quota: u64,
     /// How far a request's timestamp may be from now, in seconds (Alibaba: 15 minutes).
     pub signature_window_secs: i64,
+    /// Secondary ENIs per account and region.
+    pub eni_quota: u64,
+    /// How long Attaching, Detaching, Deleting and the instance transitions last, in
+    /// milliseconds; 0 completes them within the call.
+    pub transition_delay_ms: u64,
 }
 
 impl Default for CoreConfig {
@@ -34,6 +45,8 @@ impl Default for CoreConfig {
             vpc_quota: 100,
             vswitch_quota: 150,
             signature_window_secs: 15 * 60,
+            eni_quota: 1000,
+            transition_delay_ms: 300,
         }
     }
 }
@@ -89,6 +102,11 @@ impl Core {
 /// The current time in Unix seconds.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// The current time in Unix milliseconds (transition deadlines).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// Store failures become `InternalError` for the caller; the cause goes to the log.

@@ -309,6 +309,9 @@ impl Core {
             {
                 return Err(ApiError::VpcHasVSwitches.into());
             }
+            if tx.security_group_count_in_vpc(&id)? > 0 {
+                return Err(ApiError::VpcHasSecurityGroups.into());
+            }
             match tx.vpc_delete(caller.account, &id) {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(ApiError::VpcNotFound.into()),
@@ -443,6 +446,7 @@ impl Core {
                         created_at: t,
                     };
                     tx.vswitch_insert(&vsw)?;
+                    crate::ipam::init(tx, &vsw.id, &cidr)?;
                     Ok(CreatedVSwitch { vswitch_id: vsw.id })
                 },
             )
@@ -549,12 +553,16 @@ impl Core {
             if region.is_some_and(|r| r != vsw.region_id) {
                 return Err(ApiError::VSwitchNotFound.into());
             }
-            if tx.private_ip_count(&id)? > 0 {
+            if tx.private_ip_count(&id)? > 0
+                || tx.eni_count_in_vswitch(&id)? > 0
+                || tx.instance_count_in_vswitch(&id)? > 0
+            {
                 return Err(ApiError::DependencyViolation {
-                    detail: "Addresses of the vSwitch are in use.".into(),
+                    detail: "ENIs, instances or addresses of the vSwitch are in use.".into(),
                 }
                 .into());
             }
+            tx.ip_free_clear(&id)?;
             match tx.vswitch_delete(caller.account, &id) {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(ApiError::VSwitchNotFound.into()),

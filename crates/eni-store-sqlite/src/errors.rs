@@ -4,8 +4,9 @@
 //! SQLite names a failed CHECK ("CHECK constraint failed: vpc_is_default_bool") but reports a
 //! unique violation by its columns ("UNIQUE constraint failed: private_ips.vswitch_id,
 //! private_ips.ip") and a foreign-key violation with no detail at all. [`UNIQUE_CONSTRAINTS`]
-//! maps column lists back to names; foreign keys are named by the caller, which knows the one
-//! key its statement can trip.
+//! maps column lists back to names. Foreign keys are named by the caller: an insert or update
+//! knows the one key it can trip; a delete of a parent, which may be referenced from several
+//! tables, asks [`FOREIGN_KEYS`] which children to look in (see `SqliteTx::delete_parent`).
 
 use eni_store::{constraints, StoreError};
 use rusqlite::ffi;
@@ -27,16 +28,149 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("vpcs.id", "vpc_pk"),
     ("vswitches.seq", "vswitch_seq_pk"),
     ("vswitches.id", "vswitch_pk"),
+    ("private_ips.seq", "private_ip_seq_pk"),
     (
         "private_ips.vswitch_id, private_ips.ip",
         constraints::PRIVATE_IP_UNIQUE,
     ),
+    (
+        "ip_free_ranges.vswitch_id, ip_free_ranges.lo",
+        "ip_free_range_pk",
+    ),
+    ("ipv6_addrs.seq", "ipv6_seq_pk"),
+    (
+        "ipv6_addrs.vswitch_id, ipv6_addrs.addr",
+        constraints::IPV6_UNIQUE,
+    ),
+    ("security_groups.seq", "security_group_seq_pk"),
+    ("security_groups.id", "security_group_pk"),
+    ("enis.seq", "eni_seq_pk"),
+    ("enis.id", "eni_pk"),
+    ("enis.mac", constraints::ENI_MAC_UNIQUE),
+    (
+        "enis.instance_id, enis.device_index",
+        constraints::ENI_DEVICE_INDEX_UNIQUE,
+    ),
+    (
+        "eni_security_groups.eni_id, eni_security_groups.position",
+        "eni_security_group_pk",
+    ),
+    (
+        "eni_security_groups.security_group_id, eni_security_groups.eni_id",
+        "eni_security_group_unique",
+    ),
+    ("instances.seq", "instance_seq_pk"),
+    ("instances.id", "instance_pk"),
     ("schema_migrations.version", "schema_migrations_pk"),
+];
+
+/// Names of the schema's foreign keys that no other backend shares (those in
+/// [`eni_store::constraints`] are used from there).
+pub(crate) mod fk {
+    pub(crate) const IP_FREE_RANGE_VSWITCH: &str = "ip_free_range_vswitch_fk";
+    pub(crate) const IPV6_VSWITCH: &str = "ipv6_vswitch_fk";
+    pub(crate) const SECURITY_GROUP_VPC: &str = "security_group_vpc_fk";
+    pub(crate) const ENI_VSWITCH: &str = "eni_vswitch_fk";
+    pub(crate) const ENI_SECURITY_GROUP_ENI: &str = "eni_security_group_eni_fk";
+    pub(crate) const INSTANCE_VSWITCH: &str = "instance_vswitch_fk";
+}
+
+/// One foreign key: `child.column` references `parent.id`.
+#[derive(Debug)]
+pub(crate) struct ForeignKey {
+    pub(crate) name: &'static str,
+    pub(crate) child: &'static str,
+    pub(crate) column: &'static str,
+    pub(crate) parent: &'static str,
+    /// `ON DELETE CASCADE`: deleting the parent deletes the children instead of failing.
+    pub(crate) cascade: bool,
+}
+
+/// Every foreign key of the schema. A test compares it with the live schema. When a parent
+/// delete fails, its non-cascading children are probed in this order and the first that
+/// still references the parent names the conflict.
+pub(crate) const FOREIGN_KEYS: &[ForeignKey] = &[
+    ForeignKey {
+        name: constraints::VSWITCH_VPC_FK,
+        child: "vswitches",
+        column: "vpc_id",
+        parent: "vpcs",
+        cascade: false,
+    },
+    ForeignKey {
+        name: fk::SECURITY_GROUP_VPC,
+        child: "security_groups",
+        column: "vpc_id",
+        parent: "vpcs",
+        cascade: false,
+    },
+    ForeignKey {
+        name: constraints::PRIVATE_IP_VSWITCH_FK,
+        child: "private_ips",
+        column: "vswitch_id",
+        parent: "vswitches",
+        cascade: false,
+    },
+    ForeignKey {
+        name: fk::IPV6_VSWITCH,
+        child: "ipv6_addrs",
+        column: "vswitch_id",
+        parent: "vswitches",
+        cascade: false,
+    },
+    ForeignKey {
+        name: fk::ENI_VSWITCH,
+        child: "enis",
+        column: "vswitch_id",
+        parent: "vswitches",
+        cascade: false,
+    },
+    ForeignKey {
+        name: fk::INSTANCE_VSWITCH,
+        child: "instances",
+        column: "vswitch_id",
+        parent: "vswitches",
+        cascade: false,
+    },
+    ForeignKey {
+        name: fk::IP_FREE_RANGE_VSWITCH,
+        child: "ip_free_ranges",
+        column: "vswitch_id",
+        parent: "vswitches",
+        cascade: true,
+    },
+    ForeignKey {
+        name: constraints::ENI_SECURITY_GROUP_FK,
+        child: "eni_security_groups",
+        column: "security_group_id",
+        parent: "security_groups",
+        cascade: false,
+    },
+    ForeignKey {
+        name: fk::ENI_SECURITY_GROUP_ENI,
+        child: "eni_security_groups",
+        column: "eni_id",
+        parent: "enis",
+        cascade: true,
+    },
 ];
 
 /// Reported for a foreign-key failure in a statement whose caller named no key; the schema's
 /// foreign keys are all named by their statements, so seeing this is a bug.
-const UNNAMED_FOREIGN_KEY: &str = "foreign_key";
+pub(crate) const UNNAMED_FOREIGN_KEY: &str = "foreign_key";
+
+/// Whether `e` is a foreign-key violation.
+pub(crate) fn is_foreign_key_failure(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+}
+
+/// A conflict on the constraint `name`.
+pub(crate) fn conflict(name: &str) -> StoreError {
+    StoreError::Conflict {
+        constraint: name.to_string(),
+    }
+}
 
 /// Maps an error of a statement that cannot trip a foreign key.
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {

@@ -42,8 +42,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// closed when returned to a full pool.
 const MAX_IDLE_READERS: usize = 4;
 
-/// Prepared statements cached per connection; the store has about thirty.
-const STATEMENT_CACHE: usize = 64;
+/// Prepared statements cached per connection: the store has about eighty, plus up to 32
+/// shapes of `eni_list`.
+const STATEMENT_CACHE: usize = 128;
 
 /// A [`Store`] on one SQLite database file. Cheap to share: wrap it in an `Arc`.
 pub struct SqliteStore {

@@ -15,11 +15,18 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in order. Append only: a released migration is never edited.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "enis",
+        sql: include_str!("../migrations/0002_enis.sql"),
+    },
+];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version     INTEGER CONSTRAINT schema_migrations_pk PRIMARY KEY,
@@ -31,17 +38,23 @@ const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// migration. Refuses a database migrated by a newer binary, or one whose recorded history
 /// disagrees with the embedded migrations.
 pub(crate) fn apply(conn: &Connection) -> Result<(), StoreError> {
+    apply_these(conn, MIGRATIONS)
+}
+
+/// [`apply`] with a given list: tests build databases of older schema versions with a prefix
+/// of [`MIGRATIONS`].
+pub(crate) fn apply_these(conn: &Connection, migrations: &[Migration]) -> Result<(), StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
-    let result = apply_in_tx(conn);
+    let result = apply_in_tx(conn, migrations);
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     let ended = conn.execute_batch(end).map_err(db_err);
     result.and(ended)
 }
 
-fn apply_in_tx(conn: &Connection) -> Result<(), StoreError> {
+fn apply_in_tx(conn: &Connection, migrations: &[Migration]) -> Result<(), StoreError> {
     conn.execute_batch(CREATE_TRACKING).map_err(db_err)?;
-    let newest = MIGRATIONS.last().map_or(0, |m| m.version);
-    for m in MIGRATIONS {
+    let newest = migrations.last().map_or(0, |m| m.version);
+    for m in migrations {
         let recorded: Option<String> = conn
             .query_row(
                 "SELECT name FROM schema_migrations WHERE version = ?1",
@@ -158,5 +171,88 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(apply(&conn), Err(StoreError::Backend(_))));
+    }
+
+    #[test]
+    fn upgrading_from_0001_keeps_private_ips_in_order_as_secondary() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        apply_these(&conn, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO vpcs (id, account_id, region_id, cidr_block, name, description, status,
+                 is_default, vrouter_id, route_table_id, resource_group_id, created_at)
+             VALUES ('vpc-a', 1, 'r', 'c', '', '', 's', 0, 'vrt-a', 'vtb-a', 'rg-a', 0);
+             INSERT INTO vswitches (id, account_id, region_id, vpc_id, zone_id, cidr_block, name,
+                 description, status, is_default, resource_group_id, created_at)
+             VALUES ('vsw-a', 1, 'r', 'vpc-a', 'z', 'c', '', '', 's', 0, 'rg-a', 0);
+             INSERT INTO private_ips VALUES ('vsw-a', 30, 'eni-1');
+             INSERT INTO private_ips VALUES ('vsw-a', 99, 'eni-9');
+             INSERT INTO private_ips VALUES ('vsw-a', 10, 'eni-1');
+             INSERT INTO private_ips VALUES ('vsw-a', 20, 'eni-2');
+             INSERT INTO private_ips VALUES ('vsw-a', 5, 'eni-1');
+             DELETE FROM private_ips WHERE ip = 99;",
+        )
+        .unwrap();
+        apply(&conn).unwrap();
+        let rows: Vec<(i64, u32, String, String, Option<u32>)> = conn
+            .prepare("SELECT seq, ip, owner, kind, prefix FROM private_ips ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let secondary = |seq: i64, ip: u32, owner: &str| {
+            (seq, ip, owner.to_string(), "secondary".to_string(), None)
+        };
+        assert_eq!(
+            rows,
+            vec![
+                secondary(1, 30, "eni-1"),
+                secondary(2, 10, "eni-1"),
+                secondary(3, 20, "eni-2"),
+                secondary(4, 5, "eni-1"),
+            ]
+        );
+        // Still guarded by the same named constraints and key, and new rows go last.
+        let dup = conn
+            .execute(
+                "INSERT INTO private_ips (vswitch_id, ip, owner) VALUES ('vsw-a', 10, 'x')",
+                [],
+            )
+            .unwrap_err();
+        assert_eq!(
+            db_err(dup),
+            StoreError::Conflict {
+                constraint: eni_store::constraints::PRIVATE_IP_UNIQUE.into()
+            }
+        );
+        let orphan = conn
+            .execute(
+                "INSERT INTO private_ips (vswitch_id, ip, owner) VALUES ('vsw-b', 1, 'x')",
+                [],
+            )
+            .unwrap_err();
+        assert!(matches!(db_err(orphan), StoreError::Conflict { .. }));
+        conn.execute(
+            "INSERT INTO private_ips (vswitch_id, ip, owner) VALUES ('vsw-a', 1, 'x')",
+            [],
+        )
+        .unwrap();
+        let last: i64 = conn
+            .query_row("SELECT seq FROM private_ips WHERE ip = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(last, 5);
+        let problems: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(problems, 0);
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
     }
 }

@@ -3,10 +3,16 @@
 //! that fail to decode.
 
 use super::*;
+use crate::errors::FOREIGN_KEYS;
 use crate::errors::UNIQUE_CONSTRAINTS;
 use crate::migrate::MIGRATIONS;
-use eni_store::{constraints, Vpc};
-use eni_types::ids::{AccountId, ResourceGroupId, RouteTableId, VRouterId, VpcId};
+use eni_store::{
+    constraints, Eni, EniQuery, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup, VSwitch, Vpc,
+};
+use eni_types::ids::{
+    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId, VRouterId,
+    VSwitchId, VpcId,
+};
 
 fn vpc(account: AccountId) -> Vpc {
     Vpc {
@@ -25,6 +31,121 @@ fn vpc(account: AccountId) -> Vpc {
         tags: vec![],
         created_at: 0,
     }
+}
+
+fn vswitch(vpc: &Vpc) -> VSwitch {
+    VSwitch {
+        id: VSwitchId::generate(&vpc.region_id),
+        account_id: vpc.account_id,
+        region_id: vpc.region_id.clone(),
+        vpc_id: vpc.id.clone(),
+        zone_id: "cn-hangzhou-h".into(),
+        cidr_block: "10.0.0.0/24".into(),
+        ipv6_cidr_block: None,
+        name: String::new(),
+        description: String::new(),
+        status: "Available".into(),
+        is_default: false,
+        resource_group_id: vpc.resource_group_id.clone(),
+        tags: vec![],
+        created_at: 0,
+    }
+}
+
+fn security_group(vpc: &Vpc) -> SecurityGroup {
+    SecurityGroup {
+        id: SecurityGroupId::generate(&vpc.region_id),
+        account_id: vpc.account_id,
+        region_id: vpc.region_id.clone(),
+        vpc_id: vpc.id.clone(),
+        name: String::new(),
+        description: String::new(),
+        group_type: "normal".into(),
+        resource_group_id: vpc.resource_group_id.clone(),
+        tags: vec![],
+        created_at: 0,
+    }
+}
+
+fn eni(vsw: &VSwitch, mac: &str) -> Eni {
+    Eni {
+        id: EniId::generate(&vsw.region_id),
+        account_id: vsw.account_id,
+        region_id: vsw.region_id.clone(),
+        zone_id: vsw.zone_id.clone(),
+        vpc_id: vsw.vpc_id.clone(),
+        vswitch_id: vsw.id.clone(),
+        eni_type: "Secondary".into(),
+        status: "Available".into(),
+        due_at: None,
+        instance_id: None,
+        device_index: None,
+        mac: mac.into(),
+        primary_ip: 0x0A00_0001,
+        name: String::new(),
+        description: String::new(),
+        security_group_ids: vec![],
+        delete_on_release: false,
+        source_dest_check: false,
+        queue_number: 1,
+        traffic_mode: "Standard".into(),
+        resource_group_id: vsw.resource_group_id.clone(),
+        tags: vec![],
+        created_at: 0,
+    }
+}
+
+fn instance(vsw: &VSwitch) -> Instance {
+    Instance {
+        id: InstanceId::generate(&vsw.region_id),
+        account_id: vsw.account_id,
+        region_id: vsw.region_id.clone(),
+        zone_id: vsw.zone_id.clone(),
+        instance_type: "ecs.g7.large".into(),
+        vpc_id: Some(vsw.vpc_id.clone()),
+        vswitch_id: Some(vsw.id.clone()),
+        status: "Running".into(),
+        due_at: None,
+        name: String::new(),
+        host_name: String::new(),
+        description: String::new(),
+        image_id: "img".into(),
+        resource_group_id: vsw.resource_group_id.clone(),
+        tags: vec![],
+        created_at: 0,
+        started_at: None,
+    }
+}
+
+fn v4(vsw: &VSwitch, ip: u32, kind: IpKind, prefix: Option<u32>) -> PrivateIp {
+    PrivateIp {
+        vswitch_id: vsw.id.clone(),
+        ip,
+        owner: "eni-x".into(),
+        kind,
+        prefix,
+    }
+}
+
+fn v6(vsw: &VSwitch, addr: &str, is_prefix: bool) -> Ipv6Entry {
+    Ipv6Entry {
+        vswitch_id: vsw.id.clone(),
+        addr: addr.into(),
+        owner: "eni-x".into(),
+        is_prefix,
+    }
+}
+
+/// A store with one VPC and one vSwitch in it.
+fn store_with_vswitch() -> (SqliteStore, Vpc, VSwitch) {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let v = vpc(AccountId(7));
+    let s = vswitch(&v);
+    let mut tx = store.write().unwrap();
+    tx.vpc_insert(&v).unwrap();
+    tx.vswitch_insert(&s).unwrap();
+    tx.commit().unwrap();
+    (store, v, s)
 }
 
 fn writer(store: &SqliteStore) -> std::sync::MutexGuard<'_, Connection> {
@@ -247,6 +368,10 @@ fn shared_constraint_names_are_in_the_schema() {
         constraints::IDEMPOTENCY_PK,
         constraints::PRIVATE_IP_VSWITCH_FK,
         constraints::VSWITCH_VPC_FK,
+        constraints::ENI_MAC_UNIQUE,
+        constraints::ENI_DEVICE_INDEX_UNIQUE,
+        constraints::IPV6_UNIQUE,
+        constraints::ENI_SECURITY_GROUP_FK,
     ] {
         assert!(
             sql.contains(&format!("CONSTRAINT {name} ")),
@@ -314,4 +439,466 @@ fn a_row_that_does_not_decode_is_a_backend_error() {
         .unwrap();
     let got = store.read().unwrap().vpc_list(v.account_id, &v.region_id);
     assert!(matches!(got, Err(StoreError::Backend(_))), "{got:?}");
+}
+
+/// `EXPLAIN QUERY PLAN` of `sql`, one detail line per step.
+fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    // The plan does not depend on the values; every parameter is bound to NULL.
+    let nulls = (0..st.parameter_count()).map(|_| rusqlite::types::Null);
+    st.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn hot_statements_use_indexes() {
+    use crate::tx::{addresses, enis, instances, security_groups};
+    let store = SqliteStore::open_in_memory().unwrap();
+    let w = writer(&store);
+    let tables: Vec<String> = w
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let full = EniQuery {
+        ids: Some(vec![]),
+        instance_id: Some(InstanceId::generate("r")),
+        vpc_id: Some(VpcId::generate("r")),
+        vswitch_id: Some(VSwitchId::generate("r")),
+        eni_type: Some("Secondary".into()),
+    };
+    let mut statements: Vec<(String, Option<&str>)> = vec![
+        (enis::DUE.into(), Some("enis_due_idx")),
+        (instances::DUE.into(), Some("instances_due_idx")),
+        (addresses::FREE_AT_OR_BELOW.into(), None),
+        (
+            addresses::PRIVATE_IPS_OF.into(),
+            Some("private_ips_owner_idx"),
+        ),
+        (addresses::IPV6_OF.into(), Some("ipv6_addrs_owner_idx")),
+        (security_groups::MEMBER_COUNT.into(), None),
+    ];
+    // Each shape of eni_list, and the index that should serve it.
+    let shapes = [
+        (EniQuery::default(), "(account_id=? AND region_id=?)"),
+        (
+            EniQuery {
+                ids: full.ids.clone(),
+                ..EniQuery::default()
+            },
+            "(id=?)",
+        ),
+        (
+            EniQuery {
+                instance_id: full.instance_id.clone(),
+                ..EniQuery::default()
+            },
+            "(instance_id=?)",
+        ),
+        (
+            EniQuery {
+                vpc_id: full.vpc_id.clone(),
+                ..EniQuery::default()
+            },
+            "(account_id=? AND region_id=?)",
+        ),
+        (
+            EniQuery {
+                vswitch_id: full.vswitch_id.clone(),
+                ..EniQuery::default()
+            },
+            "(vswitch_id=?)",
+        ),
+        (
+            EniQuery {
+                eni_type: full.eni_type.clone(),
+                ..EniQuery::default()
+            },
+            "(account_id=? AND region_id=?)",
+        ),
+    ];
+    for (q, index) in &shapes {
+        let (sql, _) = enis::list_statement(AccountId(1), "r", q).unwrap();
+        statements.push((sql, Some(index)));
+    }
+    // With every filter, any of the narrow indexes will do.
+    let (sql, _) = enis::list_statement(AccountId(1), "r", &full).unwrap();
+    statements.push((sql, None));
+    for (sql, index) in &statements {
+        let steps = plan(&w, sql);
+        for step in &steps {
+            // "SCAN t" (with or without a covering index) reads the whole table.
+            let scanned = step
+                .strip_prefix("SCAN ")
+                .and_then(|rest| rest.split_whitespace().next());
+            assert!(
+                !scanned.is_some_and(|t| tables.iter().any(|x| x == t)),
+                "full scan in {sql}:\n{steps:#?}"
+            );
+        }
+        if let Some(index) = index {
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.starts_with("SEARCH ") && s.contains(index)),
+                "{index} unused by {sql}:\n{steps:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_foreign_key_of_the_schema_is_in_the_table() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let w = writer(&store);
+    let mut found: Vec<String> = w
+        .prepare(
+            "SELECT t.name, f.\"from\", f.\"table\", f.\"to\", f.on_delete
+             FROM sqlite_schema AS t, pragma_foreign_key_list(t.name) AS f
+             WHERE t.type = 'table'",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok(format!(
+                "{}.{} -> {}.{} on delete {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    found.sort();
+    let mut listed: Vec<String> = FOREIGN_KEYS
+        .iter()
+        .map(|k| {
+            let action = if k.cascade { "CASCADE" } else { "NO ACTION" };
+            format!(
+                "{}.{} -> {}.id on delete {action}",
+                k.child, k.column, k.parent
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        found, listed,
+        "errors::FOREIGN_KEYS must list exactly the schema's foreign keys"
+    );
+    // And each under the name the schema gives it.
+    let sql: String = MIGRATIONS.iter().map(|m| m.sql).collect();
+    for k in FOREIGN_KEYS {
+        let declared = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} (id)",
+            k.name, k.column, k.parent
+        );
+        assert!(sql.contains(&declared), "{declared} is not in the schema");
+    }
+}
+
+#[test]
+fn foreign_key_refusals_name_the_key_that_fired() {
+    let (store, v, s) = store_with_vswitch();
+    let acct = v.account_id;
+    let other_vpc = vpc(acct);
+    let nowhere = vswitch(&other_vpc);
+    let mut tx = store.write().unwrap();
+    // Inserts referencing a missing parent.
+    let refused = [
+        (
+            tx.security_group_insert(&security_group(&other_vpc)),
+            "security_group_vpc_fk",
+        ),
+        (
+            tx.eni_insert(&eni(&nowhere, "02:00:00:00:00:01")),
+            "eni_vswitch_fk",
+        ),
+        (
+            tx.instance_insert(&instance(&nowhere)),
+            "instance_vswitch_fk",
+        ),
+        (
+            tx.ipv6_insert(&v6(&nowhere, "2408::1", false)),
+            "ipv6_vswitch_fk",
+        ),
+        (
+            tx.ip_free_insert(&nowhere.id, 1, 2),
+            "ip_free_range_vswitch_fk",
+        ),
+        (
+            tx.private_ip_insert(&v4(&nowhere, 1, IpKind::Secondary, None)),
+            constraints::PRIVATE_IP_VSWITCH_FK,
+        ),
+    ];
+    for (result, name) in refused {
+        assert_eq!(conflict_name(result.unwrap_err()), name);
+    }
+    // Deletes of a parent that one kind of child still references.
+    let g = security_group(&v);
+    tx.security_group_insert(&g).unwrap();
+    let s2 = vswitch(&v);
+    tx.vswitch_insert(&s2).unwrap();
+    assert_eq!(
+        conflict_name(tx.vpc_delete(acct, &v.id).unwrap_err()),
+        constraints::VSWITCH_VPC_FK,
+        "vSwitches are named before security groups"
+    );
+    tx.vswitch_delete(acct, &s2.id).unwrap();
+    tx.vswitch_delete(acct, &s.id).unwrap();
+    assert_eq!(
+        conflict_name(tx.vpc_delete(acct, &v.id).unwrap_err()),
+        "security_group_vpc_fk"
+    );
+    tx.security_group_delete(acct, &g.id).unwrap();
+    let s = vswitch(&v);
+    tx.vswitch_insert(&s).unwrap();
+    let e = eni(&s, "02:00:00:00:00:02");
+    let i = instance(&s);
+    let addr = v6(&s, "2408::2", false);
+    tx.eni_insert(&e).unwrap();
+    assert_eq!(
+        conflict_name(tx.vswitch_delete(acct, &s.id).unwrap_err()),
+        "eni_vswitch_fk"
+    );
+    tx.eni_delete(acct, &e.id).unwrap();
+    tx.instance_insert(&i).unwrap();
+    assert_eq!(
+        conflict_name(tx.vswitch_delete(acct, &s.id).unwrap_err()),
+        "instance_vswitch_fk"
+    );
+    tx.instance_delete(acct, &i.id).unwrap();
+    tx.ipv6_insert(&addr).unwrap();
+    assert_eq!(
+        conflict_name(tx.vswitch_delete(acct, &s.id).unwrap_err()),
+        "ipv6_vswitch_fk"
+    );
+    tx.eni_insert(&e).unwrap();
+    tx.private_ip_insert(&v4(&s, 9, IpKind::Primary, None))
+        .unwrap();
+    assert_eq!(
+        conflict_name(tx.vswitch_delete(acct, &s.id).unwrap_err()),
+        constraints::PRIVATE_IP_VSWITCH_FK,
+        "addresses are named first"
+    );
+    tx.commit().unwrap();
+}
+
+#[test]
+fn new_check_constraints_fail_as_conflicts_named_by_the_schema() {
+    let (store, v, s) = store_with_vswitch();
+    let mut tx = store.write().unwrap();
+    let name = |r: Result<(), StoreError>| conflict_name(r.unwrap_err());
+
+    assert_eq!(
+        name(tx.private_ip_insert(&v4(&s, 40, IpKind::Prefix, None))),
+        "private_ip_prefix_iff_kind"
+    );
+    assert_eq!(
+        name(tx.private_ip_insert(&v4(&s, 40, IpKind::Secondary, Some(32)))),
+        "private_ip_prefix_iff_kind"
+    );
+    assert_eq!(
+        name(tx.private_ip_insert(&v4(&s, 40, IpKind::Prefix, Some(36)))),
+        "private_ip_prefix_contains_ip",
+        "an unaligned prefix"
+    );
+    assert_eq!(
+        name(tx.private_ip_insert(&v4(&s, 48, IpKind::Prefix, Some(32)))),
+        "private_ip_prefix_contains_ip",
+        "an address outside its prefix"
+    );
+    tx.private_ip_insert(&v4(&s, 47, IpKind::Prefix, Some(32)))
+        .unwrap();
+    assert_eq!(
+        name(tx.ip_free_insert(&s.id, 5, 4)),
+        "ip_free_range_ordered"
+    );
+    assert_eq!(
+        name(tx.ipv6_insert(&v6(&s, "2408::", true))),
+        "ipv6_prefix_has_length"
+    );
+    assert_eq!(
+        name(tx.ipv6_insert(&v6(&s, "2408::/80", false))),
+        "ipv6_prefix_has_length"
+    );
+    assert_eq!(
+        name(tx.security_group_insert(&SecurityGroup {
+            group_type: "special".into(),
+            ..security_group(&v)
+        })),
+        "security_group_type_valid"
+    );
+
+    let e = |mac: &str| eni(&s, mac);
+    let ok_mac = "02:00:00:00:00:0a";
+    for (bad, constraint) in [
+        (
+            Eni {
+                status: "Attached".into(),
+                ..e(ok_mac)
+            },
+            "eni_status_valid",
+        ),
+        (
+            Eni {
+                eni_type: "secondary".into(),
+                ..e(ok_mac)
+            },
+            "eni_type_valid",
+        ),
+        (
+            Eni {
+                due_at: Some(1),
+                ..e(ok_mac)
+            },
+            "eni_due_only_in_transition",
+        ),
+        (e("02:00:00:00:00:0A"), "eni_mac_canonical"),
+        (e("02-00-00-00-00-0a"), "eni_mac_canonical"),
+        (e("02:00:00:00:00:0a:"), "eni_mac_canonical"),
+        (e("2:0:0:0:0:a"), "eni_mac_canonical"),
+    ] {
+        assert_eq!(name(tx.eni_insert(&bad)), constraint, "{bad:?}");
+    }
+    let good = e(ok_mac);
+    tx.eni_insert(&good).unwrap();
+
+    for (bad, constraint) in [
+        (
+            Instance {
+                status: "Rebooting".into(),
+                ..instance(&s)
+            },
+            "instance_status_valid",
+        ),
+        (
+            Instance {
+                vswitch_id: None,
+                ..instance(&s)
+            },
+            "instance_network_complete",
+        ),
+        (
+            Instance {
+                due_at: Some(1),
+                ..instance(&s)
+            },
+            "instance_due_only_in_transition",
+        ),
+    ] {
+        assert_eq!(name(tx.instance_insert(&bad)), constraint, "{bad:?}");
+    }
+    tx.commit().unwrap();
+
+    // What the typed rows cannot express, written behind the store's back.
+    let w = writer(&store);
+    for (sql, constraint) in [
+        (
+            "UPDATE private_ips SET kind = 'tertiary'",
+            "private_ip_kind_valid",
+        ),
+        (
+            "UPDATE enis SET delete_on_release = 2",
+            "eni_delete_on_release_bool",
+        ),
+        (
+            "UPDATE enis SET source_dest_check = -1",
+            "eni_source_dest_check_bool",
+        ),
+        ("UPDATE enis SET device_index = -1", "eni_device_index_u32"),
+        (
+            "UPDATE enis SET queue_number = 4294967296",
+            "eni_queue_number_u32",
+        ),
+        (
+            "UPDATE enis SET primary_ip = -1",
+            "eni_primary_ip_ipv4_range",
+        ),
+        ("UPDATE enis SET tags = '{}'", "eni_tags_json_array"),
+        (
+            "UPDATE ip_free_ranges SET hi = 4294967296",
+            "ip_free_range_ipv4_range",
+        ),
+    ] {
+        if sql.contains("ip_free_ranges") {
+            w.execute_batch("INSERT INTO ip_free_ranges SELECT id, 1, 2 FROM vswitches")
+                .unwrap();
+        }
+        let e = w.execute(sql, []).map_err(db_err).unwrap_err();
+        assert_eq!(conflict_name(e), constraint, "{sql}");
+    }
+}
+
+#[test]
+fn updating_a_row_that_is_not_there_is_a_backend_error() {
+    let (store, _, s) = store_with_vswitch();
+    let mut tx = store.write().unwrap();
+    let e = eni(&s, "02:00:00:00:00:01");
+    let i = instance(&s);
+    assert!(matches!(tx.eni_update(&e), Err(StoreError::Backend(_))));
+    assert!(matches!(
+        tx.instance_update(&i),
+        Err(StoreError::Backend(_))
+    ));
+    tx.eni_insert(&e).unwrap();
+    tx.instance_insert(&i).unwrap();
+    // Nor is another account's row there to update.
+    let theirs = Eni {
+        account_id: AccountId(8),
+        name: "stolen".into(),
+        ..e.clone()
+    };
+    assert!(matches!(
+        tx.eni_update(&theirs),
+        Err(StoreError::Backend(_))
+    ));
+    let theirs = Instance {
+        account_id: AccountId(8),
+        name: "stolen".into(),
+        ..i.clone()
+    };
+    assert!(matches!(
+        tx.instance_update(&theirs),
+        Err(StoreError::Backend(_))
+    ));
+    assert_eq!(tx.eni_get(e.account_id, &e.id), Ok(Some(e.clone())));
+    assert_eq!(tx.instance_get(i.account_id, &i.id), Ok(Some(i.clone())));
+    tx.commit().unwrap();
+}
+
+#[test]
+fn a_database_of_schema_1_opens_migrated_and_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eni.db");
+    {
+        let old = Connection::open(&path).unwrap();
+        crate::migrate::apply_these(&old, &MIGRATIONS[..1]).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let v = vpc(AccountId(7));
+    let s = vswitch(&v);
+    let e = eni(&s, "02:00:00:00:00:01");
+    let mut tx = store.write().unwrap();
+    tx.vpc_insert(&v).unwrap();
+    tx.vswitch_insert(&s).unwrap();
+    tx.eni_insert(&e).unwrap();
+    tx.private_ip_insert(&v4(&s, e.primary_ip, IpKind::Primary, None))
+        .unwrap();
+    tx.commit().unwrap();
+    let version: u32 = writer(&store)
+        .query_row("SELECT max(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version as usize, MIGRATIONS.len());
+    assert_eq!(
+        store.read().unwrap().eni_get(e.account_id, &e.id),
+        Ok(Some(e))
+    );
 }

@@ -1,15 +1,31 @@
 //! [`SqliteTx`]: one transaction on a connection it owns for its lifetime, and the SQL of
 //! every [`Tx`] method.
 //!
-//! Conversions between rows and SQL values live here too: IPv4 addresses are integers, account
-//! IDs are their u64 bits in an i64, tags are a JSON array of `[key, value]` pairs, typed IDs
-//! are text parsed back through their `FromStr` (a row that does not parse is a backend error).
+//! Conversions between rows and SQL values live here too: IPv4 addresses and other u32s are
+//! integers, account IDs are their u64 bits in an i64, tags are a JSON array of
+//! `[key, value]` pairs, typed IDs are text parsed back through their `FromStr` (a row that
+//! does not parse is a backend error).
+//!
+//! Accounts, keys, nonces, idempotency records, VPCs and vSwitches are written here; the
+//! resources added with ENIs have a file each under `tx/`, and the [`Tx`] impl below only
+//! delegates to them.
 
-use crate::errors::{db_err, db_err_fk};
+// Visible to the crate so that its tests can check the plans of the hot statements.
+pub(crate) mod addresses;
+pub(crate) mod enis;
+pub(crate) mod instances;
+pub(crate) mod security_groups;
+
+use crate::errors::{
+    conflict, db_err, db_err_fk, is_foreign_key_failure, FOREIGN_KEYS, UNNAMED_FOREIGN_KEY,
+};
 use crate::ReaderPool;
-use eni_store::constraints::{PRIVATE_IP_VSWITCH_FK, VSWITCH_VPC_FK};
-use eni_store::{AccessKey, Account, IdempotencyRecord, StoreError, Tags, Tx, VSwitch, Vpc};
-use eni_types::ids::{AccountId, VSwitchId, VpcId};
+use eni_store::constraints::VSWITCH_VPC_FK;
+use eni_store::{
+    AccessKey, Account, Eni, EniQuery, IdempotencyRecord, Instance, Ipv6Entry, PrivateIp,
+    SecurityGroup, StoreError, Tags, Tx, VSwitch, Vpc,
+};
+use eni_types::ids::{AccountId, EniId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::ops::Deref;
@@ -125,6 +141,25 @@ where
     let text: String = r.get(i)?;
     text.parse()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+/// A nullable typed ID column.
+fn opt_id_from_row<T>(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<T>>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: Option<String> = r.get(i)?;
+    text.map(|t| {
+        t.parse()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+    })
+    .transpose()
+}
+
+/// A column whose value the schema allows but the row type cannot hold: a corrupt row.
+fn corrupt(i: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, Type::Text, what.into())
 }
 
 fn count_from_sql(n: i64) -> Result<u64, StoreError> {
@@ -257,6 +292,73 @@ impl SqliteTx<'_> {
     ) -> Result<usize, StoreError> {
         let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
         st.execute(params).map_err(map)
+    }
+
+    /// Deletes rows of `parent` (the row whose `id` is `id`, at most) that other tables may
+    /// reference. SQLite reports a foreign-key refusal without saying which key, so the
+    /// referencing tables are then asked in turn, and the first that still points at `id`
+    /// names the conflict.
+    fn delete_parent(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        parent: &str,
+        id: &str,
+    ) -> Result<usize, StoreError> {
+        let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
+        match st.execute(params) {
+            Ok(n) => Ok(n),
+            Err(e) if is_foreign_key_failure(&e) => Err(self.key_referencing(parent, id)),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    fn key_referencing(&self, parent: &str, id: &str) -> StoreError {
+        for key in FOREIGN_KEYS
+            .iter()
+            .filter(|k| k.parent == parent && !k.cascade)
+        {
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
+                key.child, key.column
+            );
+            let found = self
+                .conn
+                .prepare_cached(&sql)
+                .and_then(|mut st| st.query_row([id], |r| r.get::<_, bool>(0)));
+            match found {
+                Ok(true) => return conflict(key.name),
+                Ok(false) => {}
+                Err(e) => return db_err(e),
+            }
+        }
+        conflict(UNNAMED_FOREIGN_KEY)
+    }
+
+    /// Runs several statements as one: if `f` fails, everything it wrote is undone and the
+    /// transaction stays usable, just as after one failed statement.
+    fn atomically<T>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn
+            .execute_batch("SAVEPOINT tx_method")
+            .map_err(db_err)?;
+        match f(self) {
+            Ok(v) => {
+                self.conn
+                    .execute_batch("RELEASE tx_method")
+                    .map_err(db_err)?;
+                Ok(v)
+            }
+            Err(e) => {
+                // ROLLBACK TO undoes but keeps the savepoint open; RELEASE then closes it.
+                self.conn
+                    .execute_batch("ROLLBACK TO tx_method; RELEASE tx_method")
+                    .map_err(db_err)?;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -424,10 +526,11 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn vpc_delete(&mut self, account: AccountId, id: &VpcId) -> Result<bool, StoreError> {
-        let n = self.exec(
+        let n = self.delete_parent(
             "DELETE FROM vpcs WHERE account_id = ?1 AND id = ?2",
             params![account_to_sql(account), id.as_str()],
-            db_err_fk(VSWITCH_VPC_FK),
+            "vpcs",
+            id.as_str(),
         )?;
         Ok(n > 0)
     }
@@ -502,41 +605,206 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn vswitch_delete(&mut self, account: AccountId, id: &VSwitchId) -> Result<bool, StoreError> {
-        let n = self.exec(
+        let n = self.delete_parent(
             "DELETE FROM vswitches WHERE account_id = ?1 AND id = ?2",
             params![account_to_sql(account), id.as_str()],
-            db_err_fk(PRIVATE_IP_VSWITCH_FK),
+            "vswitches",
+            id.as_str(),
         )?;
         Ok(n > 0)
     }
 
-    fn private_ip_insert(
-        &mut self,
-        vswitch: &VSwitchId,
-        ip: u32,
-        owner: &str,
-    ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO private_ips (vswitch_id, ip, owner) VALUES (?1, ?2, ?3)",
-            params![vswitch.as_str(), i64::from(ip), owner],
-            db_err_fk(PRIVATE_IP_VSWITCH_FK),
-        )?;
-        Ok(())
+    // ---- private IPs, the free list, IPv6 (tx/addresses.rs) ----
+
+    fn private_ip_insert(&mut self, ip: &PrivateIp) -> Result<(), StoreError> {
+        addresses::private_ip_insert(self, ip)
     }
 
     fn private_ip_delete(&mut self, vswitch: &VSwitchId, ip: u32) -> Result<bool, StoreError> {
-        let n = self.exec(
-            "DELETE FROM private_ips WHERE vswitch_id = ?1 AND ip = ?2",
-            params![vswitch.as_str(), i64::from(ip)],
-            db_err,
-        )?;
-        Ok(n > 0)
+        addresses::private_ip_delete(self, vswitch, ip)
     }
 
     fn private_ip_count(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {
-        self.count(
-            "SELECT count(*) FROM private_ips WHERE vswitch_id = ?1",
-            [vswitch.as_str()],
-        )
+        addresses::private_ip_count(self, vswitch)
+    }
+
+    fn private_ip_get(
+        &mut self,
+        vswitch: &VSwitchId,
+        ip: u32,
+    ) -> Result<Option<PrivateIp>, StoreError> {
+        addresses::private_ip_get(self, vswitch, ip)
+    }
+
+    fn private_ips_of(&mut self, owner: &str) -> Result<Vec<PrivateIp>, StoreError> {
+        addresses::private_ips_of(self, owner)
+    }
+
+    fn ip_free_first(&mut self, vswitch: &VSwitchId) -> Result<Option<(u32, u32)>, StoreError> {
+        addresses::ip_free_first(self, vswitch)
+    }
+
+    fn ip_free_containing(
+        &mut self,
+        vswitch: &VSwitchId,
+        ip: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError> {
+        addresses::ip_free_containing(self, vswitch, ip)
+    }
+
+    fn ip_free_list(&mut self, vswitch: &VSwitchId) -> Result<Vec<(u32, u32)>, StoreError> {
+        addresses::ip_free_list(self, vswitch)
+    }
+
+    fn ip_free_insert(&mut self, vswitch: &VSwitchId, lo: u32, hi: u32) -> Result<(), StoreError> {
+        addresses::ip_free_insert(self, vswitch, lo, hi)
+    }
+
+    fn ip_free_delete(&mut self, vswitch: &VSwitchId, lo: u32) -> Result<bool, StoreError> {
+        addresses::ip_free_delete(self, vswitch, lo)
+    }
+
+    fn ip_free_clear(&mut self, vswitch: &VSwitchId) -> Result<(), StoreError> {
+        addresses::ip_free_clear(self, vswitch)
+    }
+
+    fn ipv6_insert(&mut self, entry: &Ipv6Entry) -> Result<(), StoreError> {
+        addresses::ipv6_insert(self, entry)
+    }
+
+    fn ipv6_delete(&mut self, vswitch: &VSwitchId, addr: &str) -> Result<bool, StoreError> {
+        addresses::ipv6_delete(self, vswitch, addr)
+    }
+
+    fn ipv6_get(
+        &mut self,
+        vswitch: &VSwitchId,
+        addr: &str,
+    ) -> Result<Option<Ipv6Entry>, StoreError> {
+        addresses::ipv6_get(self, vswitch, addr)
+    }
+
+    fn ipv6_of(&mut self, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError> {
+        addresses::ipv6_of(self, owner)
+    }
+
+    // ---- security groups (tx/security_groups.rs) ----
+
+    fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<(), StoreError> {
+        security_groups::insert(self, sg)
+    }
+
+    fn security_group_get(
+        &mut self,
+        account: AccountId,
+        id: &SecurityGroupId,
+    ) -> Result<Option<SecurityGroup>, StoreError> {
+        security_groups::get(self, account, id)
+    }
+
+    fn security_group_list(
+        &mut self,
+        account: AccountId,
+        region: &str,
+    ) -> Result<Vec<SecurityGroup>, StoreError> {
+        security_groups::list(self, account, region)
+    }
+
+    fn security_group_delete(
+        &mut self,
+        account: AccountId,
+        id: &SecurityGroupId,
+    ) -> Result<bool, StoreError> {
+        security_groups::delete(self, account, id)
+    }
+
+    fn security_group_member_count(&mut self, id: &SecurityGroupId) -> Result<u64, StoreError> {
+        security_groups::member_count(self, id)
+    }
+
+    fn security_group_count_in_vpc(&mut self, vpc: &VpcId) -> Result<u64, StoreError> {
+        security_groups::count_in_vpc(self, vpc)
+    }
+
+    // ---- ENIs (tx/enis.rs) ----
+
+    fn eni_insert(&mut self, eni: &Eni) -> Result<(), StoreError> {
+        enis::insert(self, eni)
+    }
+
+    fn eni_get(&mut self, account: AccountId, id: &EniId) -> Result<Option<Eni>, StoreError> {
+        enis::get(self, account, id)
+    }
+
+    fn eni_update(&mut self, eni: &Eni) -> Result<(), StoreError> {
+        enis::update(self, eni)
+    }
+
+    fn eni_delete(&mut self, account: AccountId, id: &EniId) -> Result<bool, StoreError> {
+        enis::delete(self, account, id)
+    }
+
+    fn eni_list(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        query: &EniQuery,
+    ) -> Result<Vec<Eni>, StoreError> {
+        enis::list(self, account, region, query)
+    }
+
+    fn eni_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        eni_type: &str,
+    ) -> Result<u64, StoreError> {
+        enis::count(self, account, region, eni_type)
+    }
+
+    fn eni_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eni>, StoreError> {
+        enis::due(self, now, limit)
+    }
+
+    fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {
+        enis::count_in_vswitch(self, vswitch)
+    }
+
+    // ---- instances (tx/instances.rs) ----
+
+    fn instance_insert(&mut self, instance: &Instance) -> Result<(), StoreError> {
+        instances::insert(self, instance)
+    }
+
+    fn instance_get(
+        &mut self,
+        account: AccountId,
+        id: &InstanceId,
+    ) -> Result<Option<Instance>, StoreError> {
+        instances::get(self, account, id)
+    }
+
+    fn instance_update(&mut self, instance: &Instance) -> Result<(), StoreError> {
+        instances::update(self, instance)
+    }
+
+    fn instance_delete(&mut self, account: AccountId, id: &InstanceId) -> Result<bool, StoreError> {
+        instances::delete(self, account, id)
+    }
+
+    fn instance_list(
+        &mut self,
+        account: AccountId,
+        region: &str,
+    ) -> Result<Vec<Instance>, StoreError> {
+        instances::list(self, account, region)
+    }
+
+    fn instance_due(&mut self, now: i64, limit: u32) -> Result<Vec<Instance>, StoreError> {
+        instances::due(self, now, limit)
+    }
+
+    fn instance_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {
+        instances::count_in_vswitch(self, vswitch)
     }
 }

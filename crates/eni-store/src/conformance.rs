@@ -10,14 +10,19 @@
 //! by account, ordering, snapshot reads, rollback, and races decided by the schema.
 
 use crate::constraints::{
-    ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, IDEMPOTENCY_PK, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK,
+    ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE,
+    ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK,
     VSWITCH_VPC_FK,
 };
 use crate::{
-    with_read, with_write, AccessKey, Account, IdempotencyRecord, Store, StoreError, Tx, VSwitch,
-    Vpc,
+    with_read, with_write, AccessKey, Account, Eni, EniQuery, IdempotencyRecord, Instance, IpKind,
+    Ipv6Entry, PrivateIp, SecurityGroup, Store, StoreError, Tx, VSwitch, Vpc,
 };
-use eni_types::ids::{AccountId, ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
+use eni_types::ids::{
+    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId, VRouterId,
+    VSwitchId, VpcId,
+};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Barrier;
 
 /// A named check: takes a fresh store, panics if the store misbehaves.
@@ -124,6 +129,124 @@ pub const CHECKS: &[Check] = &[
         check_private_ip_insert_requires_vswitch,
     ),
     (
+        "private_ip_kinds_and_prefix_round_trip",
+        check_private_ip_kinds_and_prefix_round_trip,
+    ),
+    (
+        "private_ips_of_lists_in_insertion_order",
+        check_private_ips_of_lists_in_insertion_order,
+    ),
+    (
+        "ip_free_first_and_list_order_by_lo",
+        check_ip_free_first_and_list_order_by_lo,
+    ),
+    (
+        "ip_free_containing_is_inclusive_and_gaps_are_none",
+        check_ip_free_containing_is_inclusive_and_gaps_are_none,
+    ),
+    (
+        "ip_free_delete_and_clear_per_vswitch",
+        check_ip_free_delete_and_clear_per_vswitch,
+    ),
+    (
+        "ip_free_insert_refuses_duplicate_lo_reversed_range_and_missing_vswitch",
+        check_ip_free_insert_refuses_duplicate_lo_reversed_range_and_missing_vswitch,
+    ),
+    (
+        "vswitch_delete_takes_its_free_ranges",
+        check_vswitch_delete_takes_its_free_ranges,
+    ),
+    (
+        "ipv6_duplicate_conflicts_per_vswitch",
+        check_ipv6_duplicate_conflicts_per_vswitch,
+    ),
+    (
+        "ipv6_get_delete_and_of_in_insertion_order",
+        check_ipv6_get_delete_and_of_in_insertion_order,
+    ),
+    (
+        "vswitch_delete_refused_while_ipv6_enis_or_instances_use_it",
+        check_vswitch_delete_refused_while_ipv6_enis_or_instances_use_it,
+    ),
+    (
+        "security_group_round_trips_and_lists_oldest_first",
+        check_security_group_round_trips_and_lists_oldest_first,
+    ),
+    (
+        "security_group_of_other_account_does_not_exist",
+        check_security_group_of_other_account_does_not_exist,
+    ),
+    (
+        "security_group_delete_refused_while_enis_are_members",
+        check_security_group_delete_refused_while_enis_are_members,
+    ),
+    (
+        "security_group_count_in_vpc_and_vpc_delete_refused",
+        check_security_group_count_in_vpc_and_vpc_delete_refused,
+    ),
+    (
+        "security_group_insert_requires_vpc_and_unique_id",
+        check_security_group_insert_requires_vpc_and_unique_id,
+    ),
+    (
+        "eni_round_trips_every_field",
+        check_eni_round_trips_every_field,
+    ),
+    (
+        "eni_update_rewrites_every_field_and_memberships",
+        check_eni_update_rewrites_every_field_and_memberships,
+    ),
+    (
+        "eni_duplicate_mac_conflicts_across_accounts",
+        check_eni_duplicate_mac_conflicts_across_accounts,
+    ),
+    (
+        "eni_device_index_unique_per_instance",
+        check_eni_device_index_unique_per_instance,
+    ),
+    (
+        "eni_list_applies_each_query_field",
+        check_eni_list_applies_each_query_field,
+    ),
+    (
+        "eni_of_other_account_does_not_exist",
+        check_eni_of_other_account_does_not_exist,
+    ),
+    (
+        "eni_count_by_type_per_account_and_region",
+        check_eni_count_by_type_per_account_and_region,
+    ),
+    (
+        "eni_due_returns_only_due_oldest_first_up_to_limit",
+        check_eni_due_returns_only_due_oldest_first_up_to_limit,
+    ),
+    ("eni_count_in_vswitch", check_eni_count_in_vswitch),
+    (
+        "eni_delete_drops_memberships",
+        check_eni_delete_drops_memberships,
+    ),
+    (
+        "eni_refused_write_leaves_nothing",
+        check_eni_refused_write_leaves_nothing,
+    ),
+    (
+        "instance_round_trips_updates_and_deletes",
+        check_instance_round_trips_updates_and_deletes,
+    ),
+    (
+        "instance_list_is_oldest_first_per_region",
+        check_instance_list_is_oldest_first_per_region,
+    ),
+    (
+        "instance_of_other_account_does_not_exist",
+        check_instance_of_other_account_does_not_exist,
+    ),
+    (
+        "instance_due_returns_only_due_oldest_first_up_to_limit",
+        check_instance_due_returns_only_due_oldest_first_up_to_limit,
+    ),
+    ("instance_count_in_vswitch", check_instance_count_in_vswitch),
+    (
         "conflict_leaves_transaction_usable",
         check_conflict_leaves_transaction_usable,
     ),
@@ -146,6 +269,10 @@ pub const CHECKS: &[Check] = &[
     (
         "concurrent_inserts_of_same_ips_are_decided_by_schema",
         check_concurrent_inserts_of_same_ips_are_decided_by_schema,
+    ),
+    (
+        "concurrent_eni_inserts_with_same_mac_one_wins",
+        check_concurrent_eni_inserts_with_same_mac_one_wins,
     ),
 ];
 
@@ -217,6 +344,139 @@ fn vswitch(vpc: &Vpc) -> VSwitch {
         tags: Vec::new(),
         created_at: T0,
     }
+}
+
+/// A secondary address row.
+fn pip(vswitch: &VSwitchId, ip: u32, owner: &str) -> PrivateIp {
+    PrivateIp {
+        vswitch_id: vswitch.clone(),
+        ip,
+        owner: owner.into(),
+        kind: IpKind::Secondary,
+        prefix: None,
+    }
+}
+
+/// An IPv6 row; a prefix is written with its length.
+fn v6(vswitch: &VSwitchId, addr: &str, owner: &str) -> Ipv6Entry {
+    Ipv6Entry {
+        vswitch_id: vswitch.clone(),
+        addr: addr.into(),
+        owner: owner.into(),
+        is_prefix: addr.contains('/'),
+    }
+}
+
+fn security_group(vpc: &Vpc) -> SecurityGroup {
+    SecurityGroup {
+        id: SecurityGroupId::generate(&vpc.region_id),
+        account_id: vpc.account_id,
+        region_id: vpc.region_id.clone(),
+        vpc_id: vpc.id.clone(),
+        name: String::new(),
+        description: String::new(),
+        group_type: "normal".into(),
+        resource_group_id: vpc.resource_group_id.clone(),
+        tags: Vec::new(),
+        created_at: T0,
+    }
+}
+
+/// A MAC no other call returns: MACs are unique across the whole store.
+fn next_mac() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let [a, b, c, d] = NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+    format!("02:16:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+}
+
+/// An available, detached secondary ENI in `vsw`, in no security group.
+fn eni(vsw: &VSwitch) -> Eni {
+    Eni {
+        id: EniId::generate(&vsw.region_id),
+        account_id: vsw.account_id,
+        region_id: vsw.region_id.clone(),
+        zone_id: vsw.zone_id.clone(),
+        vpc_id: vsw.vpc_id.clone(),
+        vswitch_id: vsw.id.clone(),
+        eni_type: "Secondary".into(),
+        status: "Available".into(),
+        due_at: None,
+        instance_id: None,
+        device_index: None,
+        mac: next_mac(),
+        primary_ip: 0xAC10_0001,
+        name: String::new(),
+        description: String::new(),
+        security_group_ids: Vec::new(),
+        delete_on_release: false,
+        source_dest_check: false,
+        queue_number: 1,
+        traffic_mode: "Standard".into(),
+        resource_group_id: vsw.resource_group_id.clone(),
+        tags: Vec::new(),
+        created_at: T0,
+    }
+}
+
+/// An ENI attached to `instance` at `index`.
+fn attached_eni(vsw: &VSwitch, instance: &InstanceId, index: u32) -> Eni {
+    Eni {
+        status: "InUse".into(),
+        instance_id: Some(instance.clone()),
+        device_index: Some(index),
+        ..eni(vsw)
+    }
+}
+
+/// A stopped classic-network instance (no VPC, no vSwitch).
+fn classic_instance(account: AccountId, region: &str) -> Instance {
+    Instance {
+        id: InstanceId::generate(region),
+        account_id: account,
+        region_id: region.into(),
+        zone_id: format!("{region}-h"),
+        instance_type: "ecs.g7.large".into(),
+        vpc_id: None,
+        vswitch_id: None,
+        status: "Stopped".into(),
+        due_at: None,
+        name: String::new(),
+        host_name: String::new(),
+        description: String::new(),
+        image_id: "ubuntu_22_04_x64_20G_alibase_20240101.vhd".into(),
+        resource_group_id: ResourceGroupId::generate(region),
+        tags: Vec::new(),
+        created_at: T0,
+        started_at: None,
+    }
+}
+
+/// A running instance in `vsw`.
+fn vpc_instance(vsw: &VSwitch) -> Instance {
+    Instance {
+        zone_id: vsw.zone_id.clone(),
+        vpc_id: Some(vsw.vpc_id.clone()),
+        vswitch_id: Some(vsw.id.clone()),
+        status: "Running".into(),
+        started_at: Some(T0),
+        ..classic_instance(vsw.account_id, &vsw.region_id)
+    }
+}
+
+/// Inserts a VPC with one vSwitch for `account` in `region`.
+fn network(store: &dyn Store, account: AccountId, region: &str) -> (Vpc, VSwitch) {
+    let v = vpc(account, region);
+    let s = vswitch(&v);
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.vswitch_insert(&s)
+    });
+    (v, s)
+}
+
+/// The IDs of `enis`, for comparing lists by identity.
+fn eni_ids<'a>(enis: impl IntoIterator<Item = &'a Eni>) -> Vec<EniId> {
+    enis.into_iter().map(|e| e.id.clone()).collect()
 }
 
 /// Tags that trip naive encodings: order, duplicates, empty strings, quotes, non-ASCII.
@@ -812,8 +1072,8 @@ fn check_vswitch_delete_refused_while_ips_held(store: &dyn Store) {
     ok(store, |tx| {
         tx.vpc_insert(&v)?;
         tx.vswitch_insert(&s)?;
-        tx.private_ip_insert(&s.id, 0xAC10_0005, "eni-a")?;
-        tx.private_ip_insert(&s.id, 0xAC10_0006, "eni-a")
+        tx.private_ip_insert(&pip(&s.id, 0xAC10_0005, "eni-a"))?;
+        tx.private_ip_insert(&pip(&s.id, 0xAC10_0006, "eni-a"))
     });
     assert_conflict(
         write(store, |tx| tx.vswitch_delete(acct, &s.id)),
@@ -846,16 +1106,16 @@ fn two_vswitches(store: &dyn Store) -> (VSwitch, VSwitch) {
 fn check_private_ip_duplicate_conflicts_per_vswitch(store: &dyn Store) {
     let (a, b) = two_vswitches(store);
     let ip = 0xAC10_000A; // 172.16.0.10
-    ok(store, |tx| tx.private_ip_insert(&a.id, ip, "eni-1"));
+    ok(store, |tx| tx.private_ip_insert(&pip(&a.id, ip, "eni-1")));
     assert_conflict(
-        write(store, |tx| tx.private_ip_insert(&a.id, ip, "eni-2")),
+        write(store, |tx| tx.private_ip_insert(&pip(&a.id, ip, "eni-2"))),
         PRIVATE_IP_UNIQUE,
     );
     assert_conflict(
-        write(store, |tx| tx.private_ip_insert(&a.id, ip, "eni-1")),
+        write(store, |tx| tx.private_ip_insert(&pip(&a.id, ip, "eni-1"))),
         PRIVATE_IP_UNIQUE,
     );
-    ok(store, |tx| tx.private_ip_insert(&b.id, ip, "eni-2"));
+    ok(store, |tx| tx.private_ip_insert(&pip(&b.id, ip, "eni-2")));
     read(store, |tx| {
         assert_eq!(tx.private_ip_count(&a.id)?, 1);
         assert_eq!(tx.private_ip_count(&b.id)?, 1);
@@ -871,9 +1131,9 @@ fn check_private_ip_count_and_delete_frees_address(store: &dyn Store) {
     });
     ok(store, |tx| {
         for ip in 10..20 {
-            tx.private_ip_insert(&a.id, 0xAC10_0000 + ip, "eni-1")?;
+            tx.private_ip_insert(&pip(&a.id, 0xAC10_0000 + ip, "eni-1"))?;
         }
-        tx.private_ip_insert(&b.id, 0xAC10_000A, "eni-2")
+        tx.private_ip_insert(&pip(&b.id, 0xAC10_000A, "eni-2"))
     });
     read(store, |tx| {
         assert_eq!(tx.private_ip_count(&a.id)?, 10);
@@ -900,16 +1160,16 @@ fn check_private_ip_count_and_delete_frees_address(store: &dyn Store) {
         Ok(())
     });
     ok(store, |tx| {
-        tx.private_ip_insert(&a.id, 0xAC10_000A, "eni-3")
+        tx.private_ip_insert(&pip(&a.id, 0xAC10_000A, "eni-3"))
     });
 }
 
 fn check_private_ip_whole_ipv4_range_round_trips(store: &dyn Store) {
     let (a, _) = two_vswitches(store);
     for ip in [0, 1, 0x7FFF_FFFF, 0x8000_0000, u32::MAX] {
-        ok(store, |tx| tx.private_ip_insert(&a.id, ip, "eni-1"));
+        ok(store, |tx| tx.private_ip_insert(&pip(&a.id, ip, "eni-1")));
         assert_conflict(
-            write(store, |tx| tx.private_ip_insert(&a.id, ip, "eni-1")),
+            write(store, |tx| tx.private_ip_insert(&pip(&a.id, ip, "eni-1"))),
             PRIVATE_IP_UNIQUE,
         );
     }
@@ -925,16 +1185,1303 @@ fn check_private_ip_whole_ipv4_range_round_trips(store: &dyn Store) {
 fn check_private_ip_insert_requires_vswitch(store: &dyn Store) {
     let missing = VSwitchId::generate(REGION);
     assert_conflict(
-        write(store, |tx| tx.private_ip_insert(&missing, 1, "eni-1")),
+        write(store, |tx| tx.private_ip_insert(&pip(&missing, 1, "eni-1"))),
         PRIVATE_IP_VSWITCH_FK,
     );
+}
+
+fn check_private_ip_kinds_and_prefix_round_trip(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    let primary = PrivateIp {
+        kind: IpKind::Primary,
+        ..pip(&a.id, 0xAC10_0005, "eni-1")
+    };
+    let secondary = pip(&a.id, 0xAC10_0006, "eni-1");
+    let prefix: Vec<PrivateIp> = (0..16)
+        .map(|i| PrivateIp {
+            kind: IpKind::Prefix,
+            prefix: Some(0xAC10_0010),
+            ..pip(&a.id, 0xAC10_0010 + i, "eni-1")
+        })
+        .collect();
+    ok(store, |tx| {
+        tx.private_ip_insert(&primary)?;
+        tx.private_ip_insert(&secondary)?;
+        prefix.iter().try_for_each(|p| tx.private_ip_insert(p))
+    });
+    read(store, |tx| {
+        for p in [&primary, &secondary].into_iter().chain(&prefix) {
+            assert_eq!(tx.private_ip_get(&a.id, p.ip)?, Some(p.clone()));
+        }
+        assert_eq!(tx.private_ip_get(&a.id, 0xAC10_0007)?, None);
+        assert_eq!(
+            tx.private_ip_get(&b.id, 0xAC10_0005)?,
+            None,
+            "another vSwitch"
+        );
+        assert_eq!(tx.private_ip_count(&a.id)?, 18);
+        Ok(())
+    });
+    // An address of a prefix is held like any other.
+    assert_conflict(
+        write(store, |tx| {
+            tx.private_ip_insert(&pip(&a.id, 0xAC10_0013, "eni-2"))
+        }),
+        PRIVATE_IP_UNIQUE,
+    );
+}
+
+fn check_private_ips_of_lists_in_insertion_order(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    // Addresses descend and span both vSwitches, so only insertion order gives this list.
+    let mine = vec![
+        pip(&a.id, 30, "eni-1"),
+        pip(&b.id, 20, "eni-1"),
+        PrivateIp {
+            kind: IpKind::Primary,
+            ..pip(&a.id, 10, "eni-1")
+        },
+        pip(&a.id, 5, "eni-1"),
+    ];
+    let theirs = pip(&a.id, 25, "eni-2");
+    for (i, p) in mine.iter().enumerate() {
+        ok(store, |tx| tx.private_ip_insert(p));
+        if i == 1 {
+            ok(store, |tx| tx.private_ip_insert(&theirs));
+        }
+    }
+    read(store, |tx| {
+        assert_eq!(tx.private_ips_of("eni-1")?, mine);
+        assert_eq!(tx.private_ips_of("eni-2")?, vec![theirs.clone()]);
+        assert_eq!(tx.private_ips_of("eni-3")?, Vec::new());
+        Ok(())
+    });
+    // Releasing from the middle keeps the order; a new address goes last.
+    assert!(ok(store, |tx| tx.private_ip_delete(&b.id, 20)));
+    let newest = pip(&a.id, 1, "eni-1");
+    ok(store, |tx| tx.private_ip_insert(&newest));
+    let mut expected = mine.clone();
+    expected.remove(1);
+    expected.push(newest.clone());
+    read(store, |tx| {
+        assert_eq!(tx.private_ips_of("eni-1")?, expected);
+        Ok(())
+    });
+}
+
+// ---- the free list ----
+
+fn check_ip_free_first_and_list_order_by_lo(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_first(&a.id)?, None);
+        assert_eq!(tx.ip_free_list(&a.id)?, Vec::new());
+        Ok(())
+    });
+    ok(store, |tx| {
+        tx.ip_free_insert(&a.id, 100, 199)?;
+        tx.ip_free_insert(&a.id, 10, 19)?;
+        tx.ip_free_insert(&b.id, 0, 5)?;
+        tx.ip_free_insert(&a.id, 50, 50)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_first(&a.id)?, Some((10, 19)));
+        assert_eq!(
+            tx.ip_free_list(&a.id)?,
+            vec![(10, 19), (50, 50), (100, 199)]
+        );
+        assert_eq!(tx.ip_free_first(&b.id)?, Some((0, 5)));
+        assert_eq!(tx.ip_free_list(&b.id)?, vec![(0, 5)]);
+        Ok(())
+    });
+}
+
+fn check_ip_free_containing_is_inclusive_and_gaps_are_none(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    const MAX: u32 = u32::MAX;
+    ok(store, |tx| {
+        tx.ip_free_insert(&a.id, 10, 20)?;
+        tx.ip_free_insert(&a.id, 30, 30)?;
+        tx.ip_free_insert(&a.id, 40, 50)?;
+        // The ends of the address space.
+        tx.ip_free_insert(&b.id, 0, 0)?;
+        tx.ip_free_insert(&b.id, MAX - 1, MAX)
+    });
+    type Range = Option<(u32, u32)>;
+    let cases: &[(&VSwitch, u32, Range)] = &[
+        (&a, 0, None),
+        (&a, 9, None),
+        (&a, 10, Some((10, 20))),
+        (&a, 15, Some((10, 20))),
+        (&a, 20, Some((10, 20))),
+        (&a, 21, None),
+        (&a, 29, None),
+        (&a, 30, Some((30, 30))),
+        (&a, 31, None),
+        (&a, 40, Some((40, 50))),
+        (&a, 50, Some((40, 50))),
+        (&a, 51, None),
+        (&a, MAX, None),
+        (&b, 0, Some((0, 0))),
+        (&b, 1, None),
+        (&b, 15, None),
+        (&b, MAX - 2, None),
+        (&b, MAX - 1, Some((MAX - 1, MAX))),
+        (&b, MAX, Some((MAX - 1, MAX))),
+    ];
+    read(store, |tx| {
+        for (vsw, ip, expected) in cases {
+            assert_eq!(
+                tx.ip_free_containing(&vsw.id, *ip)?,
+                *expected,
+                "{ip} in {}",
+                vsw.id
+            );
+        }
+        assert_eq!(
+            tx.ip_free_containing(&VSwitchId::generate(REGION), 15)?,
+            None
+        );
+        Ok(())
+    });
+}
+
+fn check_ip_free_delete_and_clear_per_vswitch(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    ok(store, |tx| {
+        tx.ip_free_insert(&a.id, 10, 19)?;
+        tx.ip_free_insert(&a.id, 30, 39)?;
+        tx.ip_free_insert(&a.id, 50, 59)?;
+        tx.ip_free_insert(&b.id, 10, 19)
+    });
+    assert!(ok(store, |tx| tx.ip_free_delete(&a.id, 30)));
+    assert!(
+        !ok(store, |tx| tx.ip_free_delete(&a.id, 30)),
+        "already gone"
+    );
+    assert!(
+        !ok(store, |tx| tx.ip_free_delete(&a.id, 15)),
+        "only a range's first address names it"
+    );
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_list(&a.id)?, vec![(10, 19), (50, 59)]);
+        Ok(())
+    });
+    ok(store, |tx| tx.ip_free_clear(&a.id));
+    ok(store, |tx| tx.ip_free_clear(&a.id));
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_list(&a.id)?, Vec::new());
+        assert_eq!(tx.ip_free_first(&a.id)?, None);
+        assert_eq!(
+            tx.ip_free_list(&b.id)?,
+            vec![(10, 19)],
+            "the other vSwitch's list is untouched"
+        );
+        Ok(())
+    });
+    ok(store, |tx| tx.ip_free_insert(&a.id, 10, 19));
+}
+
+fn check_ip_free_insert_refuses_duplicate_lo_reversed_range_and_missing_vswitch(store: &dyn Store) {
+    let (a, _) = two_vswitches(store);
+    ok(store, |tx| tx.ip_free_insert(&a.id, 10, 19));
+    assert_any_conflict(write(store, |tx| tx.ip_free_insert(&a.id, 10, 12)));
+    assert_any_conflict(write(store, |tx| tx.ip_free_insert(&a.id, 30, 29)));
+    assert_any_conflict(write(store, |tx| {
+        tx.ip_free_insert(&VSwitchId::generate(REGION), 1, 2)
+    }));
+    ok(store, |tx| tx.ip_free_insert(&a.id, 40, 40));
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_list(&a.id)?, vec![(10, 19), (40, 40)]);
+        Ok(())
+    });
+}
+
+// The free list is the vSwitch's own bookkeeping: deleting the vSwitch takes it along, so a
+// caller need not call ip_free_clear first (eni-core's DeleteVSwitch does not).
+fn check_vswitch_delete_takes_its_free_ranges(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    ok(store, |tx| {
+        tx.ip_free_insert(&s.id, 0xAC10_0001, 0xAC10_00FD)?;
+        tx.ip_free_insert(&s.id, 0xAC10_00FF, 0xAC10_00FF)
+    });
+    assert!(ok(store, |tx| tx.vswitch_delete(acct, &s.id)));
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_list(&s.id)?, Vec::new());
+        Ok(())
+    });
+}
+
+// ---- IPv6 ----
+
+fn check_ipv6_duplicate_conflicts_per_vswitch(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    let addr = "2408:4005:3ea:ff00::10";
+    let prefix = "2408:4005:3ea:ff00:1::/80";
+    ok(store, |tx| {
+        tx.ipv6_insert(&v6(&a.id, addr, "eni-1"))?;
+        tx.ipv6_insert(&v6(&a.id, prefix, "eni-1"))
+    });
+    for taken in [addr, prefix] {
+        assert_conflict(
+            write(store, |tx| tx.ipv6_insert(&v6(&a.id, taken, "eni-2"))),
+            IPV6_UNIQUE,
+        );
+    }
+    ok(store, |tx| tx.ipv6_insert(&v6(&b.id, addr, "eni-3")));
+    read(store, |tx| {
+        assert_eq!(tx.ipv6_get(&a.id, addr)?, Some(v6(&a.id, addr, "eni-1")));
+        assert_eq!(
+            tx.ipv6_get(&a.id, prefix)?,
+            Some(v6(&a.id, prefix, "eni-1"))
+        );
+        assert_eq!(tx.ipv6_get(&b.id, addr)?, Some(v6(&b.id, addr, "eni-3")));
+        assert_eq!(tx.ipv6_get(&b.id, prefix)?, None);
+        Ok(())
+    });
+}
+
+fn check_ipv6_get_delete_and_of_in_insertion_order(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    let mine = vec![
+        v6(&a.id, "2408:4005:3ea:ff00::30", "eni-1"),
+        v6(&a.id, "2408:4005:3ea:ff00:2::/80", "eni-1"),
+        v6(&b.id, "2408:4005:3ea:ff00::10", "eni-1"),
+    ];
+    let theirs = v6(&a.id, "2408:4005:3ea:ff00::20", "eni-2");
+    for (i, e) in mine.iter().enumerate() {
+        ok(store, |tx| tx.ipv6_insert(e));
+        if i == 0 {
+            ok(store, |tx| tx.ipv6_insert(&theirs));
+        }
+    }
+    read(store, |tx| {
+        assert_eq!(tx.ipv6_of("eni-1")?, mine);
+        assert_eq!(tx.ipv6_of("eni-2")?, vec![theirs.clone()]);
+        assert_eq!(tx.ipv6_of("eni-3")?, Vec::new());
+        Ok(())
+    });
+    assert!(
+        !ok(store, |tx| tx.ipv6_delete(&b.id, &mine[0].addr)),
+        "not held in that vSwitch"
+    );
+    assert!(ok(store, |tx| tx.ipv6_delete(&a.id, &mine[0].addr)));
+    assert!(!ok(store, |tx| tx.ipv6_delete(&a.id, &mine[0].addr)));
+    read(store, |tx| {
+        assert_eq!(tx.ipv6_get(&a.id, &mine[0].addr)?, None);
+        assert_eq!(tx.ipv6_of("eni-1")?, mine[1..].to_vec());
+        Ok(())
+    });
+    // A freed address can be taken again, by anyone.
+    ok(store, |tx| {
+        tx.ipv6_insert(&v6(&a.id, &mine[0].addr, "eni-2"))
+    });
+}
+
+fn check_vswitch_delete_refused_while_ipv6_enis_or_instances_use_it(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let still_there = |store: &dyn Store| {
+        read(store, |tx| {
+            assert!(tx.vswitch_get(acct, &s.id)?.is_some());
+            Ok(())
+        })
+    };
+
+    let addr = v6(&s.id, "2408:4005:3ea:ff00::10", "eni-1");
+    ok(store, |tx| tx.ipv6_insert(&addr));
+    assert_any_conflict(write(store, |tx| tx.vswitch_delete(acct, &s.id)));
+    still_there(store);
+    ok(store, |tx| tx.ipv6_delete(&s.id, &addr.addr));
+
+    let e = eni(&s);
+    ok(store, |tx| tx.eni_insert(&e));
+    assert_any_conflict(write(store, |tx| tx.vswitch_delete(acct, &s.id)));
+    still_there(store);
+    ok(store, |tx| tx.eni_delete(acct, &e.id));
+
+    let i = vpc_instance(&s);
+    ok(store, |tx| tx.instance_insert(&i));
+    assert_any_conflict(write(store, |tx| tx.vswitch_delete(acct, &s.id)));
+    still_there(store);
+    ok(store, |tx| tx.instance_delete(acct, &i.id));
+
+    assert!(ok(store, |tx| tx.vswitch_delete(acct, &s.id)));
+}
+
+// ---- security groups ----
+
+fn check_security_group_round_trips_and_lists_oldest_first(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let v = vpc(acct, REGION);
+    let far = vpc(acct, OTHER_REGION);
+    let plain = security_group(&v);
+    // Timestamps run backwards so that only insertion order gives the expected list.
+    let full = SecurityGroup {
+        name: "web".into(),
+        description: "línea 1\nline \"2\"".into(),
+        group_type: "enterprise".into(),
+        tags: tricky_tags(),
+        created_at: T0 - 5,
+        ..security_group(&v)
+    };
+    let third = SecurityGroup {
+        created_at: T0 - 10,
+        ..security_group(&v)
+    };
+    let elsewhere = security_group(&far);
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.vpc_insert(&far)?;
+        tx.security_group_insert(&plain)?;
+        tx.security_group_insert(&elsewhere)?;
+        tx.security_group_insert(&full)?;
+        tx.security_group_insert(&third)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.security_group_get(acct, &plain.id)?, Some(plain.clone()));
+        assert_eq!(tx.security_group_get(acct, &full.id)?, Some(full.clone()));
+        assert_eq!(
+            tx.security_group_get(acct, &SecurityGroupId::generate(REGION))?,
+            None
+        );
+        assert_eq!(
+            tx.security_group_list(acct, REGION)?,
+            vec![plain.clone(), full.clone(), third.clone()]
+        );
+        assert_eq!(
+            tx.security_group_list(acct, OTHER_REGION)?,
+            vec![elsewhere.clone()]
+        );
+        assert_eq!(tx.security_group_list(acct, "cn-nowhere")?, Vec::new());
+        Ok(())
+    });
+    assert!(ok(store, |tx| tx.security_group_delete(acct, &full.id)));
+    assert!(!ok(store, |tx| tx.security_group_delete(acct, &full.id)));
+    read(store, |tx| {
+        assert_eq!(tx.security_group_get(acct, &full.id)?, None);
+        assert_eq!(
+            tx.security_group_list(acct, REGION)?,
+            vec![plain.clone(), third.clone()]
+        );
+        Ok(())
+    });
+}
+
+fn check_security_group_of_other_account_does_not_exist(store: &dyn Store) {
+    let owner = AccountId::generate();
+    let other = AccountId::generate();
+    let v = vpc(owner, REGION);
+    let g = security_group(&v);
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.security_group_insert(&g)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.security_group_get(other, &g.id)?, None);
+        assert_eq!(tx.security_group_list(other, REGION)?, Vec::new());
+        Ok(())
+    });
+    assert!(!ok(store, |tx| tx.security_group_delete(other, &g.id)));
+    read(store, |tx| {
+        assert_eq!(tx.security_group_get(owner, &g.id)?, Some(g.clone()));
+        Ok(())
+    });
+}
+
+fn check_security_group_delete_refused_while_enis_are_members(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let g1 = security_group(&v);
+    let g2 = security_group(&v);
+    let e1 = Eni {
+        security_group_ids: vec![g1.id.clone(), g2.id.clone()],
+        ..eni(&s)
+    };
+    let e2 = Eni {
+        security_group_ids: vec![g1.id.clone()],
+        ..eni(&s)
+    };
+    ok(store, |tx| {
+        tx.security_group_insert(&g1)?;
+        tx.security_group_insert(&g2)?;
+        tx.eni_insert(&e1)?;
+        tx.eni_insert(&e2)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.security_group_member_count(&g1.id)?, 2);
+        assert_eq!(tx.security_group_member_count(&g2.id)?, 1);
+        assert_eq!(
+            tx.security_group_member_count(&SecurityGroupId::generate(REGION))?,
+            0
+        );
+        Ok(())
+    });
+    assert_conflict(
+        write(store, |tx| tx.security_group_delete(acct, &g1.id)),
+        ENI_SECURITY_GROUP_FK,
+    );
+    // Leaving the group releases the membership; so does deleting the ENI.
+    let e1_left = Eni {
+        security_group_ids: vec![g2.id.clone()],
+        ..e1.clone()
+    };
+    ok(store, |tx| tx.eni_update(&e1_left));
+    read(store, |tx| {
+        assert_eq!(tx.security_group_member_count(&g1.id)?, 1);
+        assert!(tx.security_group_get(acct, &g1.id)?.is_some());
+        Ok(())
+    });
+    assert_conflict(
+        write(store, |tx| tx.security_group_delete(acct, &g1.id)),
+        ENI_SECURITY_GROUP_FK,
+    );
+    assert!(ok(store, |tx| tx.eni_delete(acct, &e2.id)));
+    read(store, |tx| {
+        assert_eq!(tx.security_group_member_count(&g1.id)?, 0);
+        Ok(())
+    });
+    assert!(ok(store, |tx| tx.security_group_delete(acct, &g1.id)));
+    assert_conflict(
+        write(store, |tx| tx.security_group_delete(acct, &g2.id)),
+        ENI_SECURITY_GROUP_FK,
+    );
+}
+
+fn check_security_group_count_in_vpc_and_vpc_delete_refused(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let v1 = vpc(acct, REGION);
+    let v2 = vpc(acct, REGION);
+    let g1a = security_group(&v1);
+    let g1b = security_group(&v1);
+    let g2 = security_group(&v2);
+    ok(store, |tx| {
+        tx.vpc_insert(&v1)?;
+        tx.vpc_insert(&v2)?;
+        for g in [&g1a, &g1b, &g2] {
+            tx.security_group_insert(g)?;
+        }
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.security_group_count_in_vpc(&v1.id)?, 2);
+        assert_eq!(tx.security_group_count_in_vpc(&v2.id)?, 1);
+        assert_eq!(tx.security_group_count_in_vpc(&VpcId::generate(REGION))?, 0);
+        Ok(())
+    });
+    assert_any_conflict(write(store, |tx| tx.vpc_delete(acct, &v1.id)));
+    ok(store, |tx| {
+        tx.security_group_delete(acct, &g1a.id)?;
+        tx.security_group_delete(acct, &g1b.id)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.security_group_count_in_vpc(&v1.id)?, 0);
+        Ok(())
+    });
+    assert!(ok(store, |tx| tx.vpc_delete(acct, &v1.id)));
+}
+
+fn check_security_group_insert_requires_vpc_and_unique_id(store: &dyn Store) {
+    let v = vpc(AccountId::generate(), REGION);
+    let g = security_group(&v);
+    assert_any_conflict(write(store, |tx| tx.security_group_insert(&g)));
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.security_group_insert(&g)
+    });
+    // Even for another account: IDs are global.
+    let again = SecurityGroup {
+        account_id: AccountId::generate(),
+        ..g.clone()
+    };
+    assert_any_conflict(write(store, |tx| tx.security_group_insert(&again)));
+}
+
+// ---- ENIs ----
+
+fn check_eni_round_trips_every_field(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let groups: Vec<SecurityGroup> = (0..3).map(|_| security_group(&v)).collect();
+    let plain = eni(&s);
+    // Every Option set, extremes of every number, and groups out of creation order.
+    let full = Eni {
+        eni_type: "Trunk".into(),
+        status: "Attaching".into(),
+        due_at: Some(T0 + 30),
+        instance_id: Some(InstanceId::generate(REGION)),
+        device_index: Some(u32::MAX),
+        primary_ip: u32::MAX,
+        name: "eth1".into(),
+        description: "línea 1\nline \"2\"".into(),
+        security_group_ids: vec![
+            groups[2].id.clone(),
+            groups[0].id.clone(),
+            groups[1].id.clone(),
+        ],
+        delete_on_release: true,
+        source_dest_check: true,
+        queue_number: u32::MAX,
+        traffic_mode: "HighPerformance".into(),
+        tags: tricky_tags(),
+        created_at: -1,
+        ..eni(&s)
+    };
+    let zero = Eni {
+        device_index: Some(0),
+        instance_id: Some(InstanceId::generate(REGION)),
+        primary_ip: 0,
+        queue_number: 0,
+        eni_type: "Primary".into(),
+        status: "InUse".into(),
+        ..eni(&s)
+    };
+    ok(store, |tx| {
+        groups
+            .iter()
+            .try_for_each(|g| tx.security_group_insert(g))?;
+        tx.eni_insert(&plain)?;
+        tx.eni_insert(&full)?;
+        tx.eni_insert(&zero)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(acct, &plain.id)?, Some(plain.clone()));
+        assert_eq!(tx.eni_get(acct, &full.id)?, Some(full.clone()));
+        assert_eq!(tx.eni_get(acct, &zero.id)?, Some(zero.clone()));
+        assert_eq!(tx.eni_get(acct, &EniId::generate(REGION))?, None);
+        assert_eq!(
+            tx.eni_list(acct, REGION, &EniQuery::default())?,
+            vec![plain.clone(), full.clone(), zero.clone()]
+        );
+        Ok(())
+    });
+}
+
+fn check_eni_update_rewrites_every_field_and_memberships(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let s2 = vswitch(&v);
+    let g: Vec<SecurityGroup> = (0..3).map(|_| security_group(&v)).collect();
+    let a = Eni {
+        security_group_ids: vec![g[0].id.clone()],
+        ..eni(&s)
+    };
+    let b = Eni {
+        status: "Detaching".into(),
+        due_at: Some(T0 + 1),
+        instance_id: Some(InstanceId::generate(REGION)),
+        device_index: Some(3),
+        security_group_ids: vec![g[1].id.clone(), g[2].id.clone()],
+        tags: tricky_tags(),
+        ..eni(&s)
+    };
+    ok(store, |tx| {
+        tx.vswitch_insert(&s2)?;
+        g.iter().try_for_each(|x| tx.security_group_insert(x))?;
+        tx.eni_insert(&a)?;
+        tx.eni_insert(&b)
+    });
+    // Every field but the key changes; Options go None -> Some and Some -> None.
+    let a2 = Eni {
+        id: a.id.clone(),
+        account_id: acct,
+        created_at: T0 + 100,
+        security_group_ids: vec![g[2].id.clone(), g[0].id.clone(), g[1].id.clone()],
+        tags: tricky_tags(),
+        ..b.clone()
+    };
+    let a2 = Eni {
+        mac: next_mac(),
+        instance_id: Some(InstanceId::generate(REGION)),
+        region_id: REGION.into(),
+        zone_id: "cn-hangzhou-k".into(),
+        vswitch_id: s2.id.clone(),
+        eni_type: "Trunk".into(),
+        primary_ip: 0xAC10_0102,
+        name: "renamed".into(),
+        description: "new".into(),
+        delete_on_release: true,
+        source_dest_check: true,
+        queue_number: 8,
+        traffic_mode: "HighPerformance".into(),
+        resource_group_id: ResourceGroupId::generate(REGION),
+        ..a2
+    };
+    let b2 = Eni {
+        status: "Available".into(),
+        due_at: None,
+        instance_id: None,
+        device_index: None,
+        security_group_ids: Vec::new(),
+        tags: Vec::new(),
+        ..b.clone()
+    };
+    ok(store, |tx| {
+        tx.eni_update(&a2)?;
+        tx.eni_update(&b2)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(acct, &a.id)?, Some(a2.clone()));
+        assert_eq!(tx.eni_get(acct, &b.id)?, Some(b2.clone()));
+        for x in &g {
+            assert_eq!(tx.security_group_member_count(&x.id)?, 1, "{}", x.id);
+        }
+        assert_eq!(tx.eni_count_in_vswitch(&s2.id)?, 1);
+        Ok(())
+    });
+    // Reordering alone is a change too.
+    let a3 = Eni {
+        security_group_ids: vec![g[0].id.clone(), g[1].id.clone(), g[2].id.clone()],
+        ..a2.clone()
+    };
+    ok(store, |tx| tx.eni_update(&a3));
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(acct, &a.id)?, Some(a3.clone()));
+        Ok(())
+    });
+}
+
+fn check_eni_duplicate_mac_conflicts_across_accounts(store: &dyn Store) {
+    let (_, sa) = network(store, AccountId::generate(), REGION);
+    let (_, sb) = network(store, AccountId::generate(), OTHER_REGION);
+    let first = eni(&sa);
+    ok(store, |tx| tx.eni_insert(&first));
+    let same_mac = Eni {
+        mac: first.mac.clone(),
+        ..eni(&sb)
+    };
+    assert_conflict(write(store, |tx| tx.eni_insert(&same_mac)), ENI_MAC_UNIQUE);
+    // An update cannot take a MAC in use either.
+    let other = eni(&sb);
+    ok(store, |tx| tx.eni_insert(&other));
+    let taking = Eni {
+        mac: first.mac.clone(),
+        ..other.clone()
+    };
+    assert_conflict(write(store, |tx| tx.eni_update(&taking)), ENI_MAC_UNIQUE);
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(sb.account_id, &other.id)?, Some(other.clone()));
+        Ok(())
+    });
+    // Once its ENI is gone, the MAC is free.
+    assert!(ok(store, |tx| tx.eni_delete(sa.account_id, &first.id)));
+    ok(store, |tx| tx.eni_insert(&same_mac));
+}
+
+fn check_eni_device_index_unique_per_instance(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let i1 = vpc_instance(&s);
+    let i2 = vpc_instance(&s);
+    let e1 = attached_eni(&s, &i1.id, 1);
+    ok(store, |tx| {
+        tx.instance_insert(&i1)?;
+        tx.instance_insert(&i2)?;
+        tx.eni_insert(&e1)
+    });
+    let e2 = attached_eni(&s, &i1.id, 1);
+    assert_conflict(
+        write(store, |tx| tx.eni_insert(&e2)),
+        ENI_DEVICE_INDEX_UNIQUE,
+    );
+    // The same index on another instance is fine.
+    let e3 = attached_eni(&s, &i2.id, 1);
+    ok(store, |tx| tx.eni_insert(&e3));
+    // No index, on one instance or on none, any number of times.
+    let pending: Vec<Eni> = (0..2)
+        .map(|_| Eni {
+            status: "Attaching".into(),
+            instance_id: Some(i1.id.clone()),
+            device_index: None,
+            ..eni(&s)
+        })
+        .chain((0..2).map(|_| eni(&s)))
+        .collect();
+    ok(store, |tx| {
+        pending.iter().try_for_each(|e| tx.eni_insert(e))
+    });
+    // An update cannot take an index in use.
+    let moving = Eni {
+        instance_id: Some(i1.id.clone()),
+        ..e3.clone()
+    };
+    assert_conflict(
+        write(store, |tx| tx.eni_update(&moving)),
+        ENI_DEVICE_INDEX_UNIQUE,
+    );
+    // Once e1 is detached, its index is free.
+    let detached = Eni {
+        status: "Available".into(),
+        instance_id: None,
+        device_index: None,
+        ..e1.clone()
+    };
+    ok(store, |tx| tx.eni_update(&detached));
+    ok(store, |tx| tx.eni_insert(&e2));
+    read(store, |tx| {
+        let on_i1 = EniQuery {
+            instance_id: Some(i1.id.clone()),
+            ..EniQuery::default()
+        };
+        assert_eq!(
+            eni_ids(&tx.eni_list(acct, REGION, &on_i1)?),
+            eni_ids([&pending[0], &pending[1], &e2])
+        );
+        Ok(())
+    });
+}
+
+fn check_eni_list_applies_each_query_field(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v1, s1a) = network(store, acct, REGION);
+    let s1b = vswitch(&v1);
+    let (v2, s2) = network(store, acct, REGION);
+    let (_, far) = network(store, acct, OTHER_REGION);
+    let (_, theirs) = network(store, AccountId::generate(), REGION);
+    let i1 = vpc_instance(&s1a);
+    let i2 = vpc_instance(&s1a);
+    let e1 = Eni {
+        eni_type: "Primary".into(),
+        ..attached_eni(&s1a, &i1.id, 0)
+    };
+    let e2 = attached_eni(&s1b, &i1.id, 1);
+    let e3 = eni(&s2);
+    let e4 = Eni {
+        eni_type: "Trunk".into(),
+        ..attached_eni(&s1a, &i2.id, 0)
+    };
+    let e5 = eni(&s1a);
+    let e_far = eni(&far);
+    let e_theirs = eni(&theirs);
+    ok(store, |tx| {
+        tx.vswitch_insert(&s1b)?;
+        tx.instance_insert(&i1)?;
+        tx.instance_insert(&i2)?;
+        for e in [&e1, &e2, &e_theirs, &e3, &e_far, &e4, &e5] {
+            tx.eni_insert(e)?;
+        }
+        Ok(())
+    });
+    let q = EniQuery::default;
+    let cases: Vec<(&str, EniQuery, Vec<&Eni>)> = vec![
+        ("no filter", q(), vec![&e1, &e2, &e3, &e4, &e5]),
+        (
+            "ids, oldest first whatever their order; others' and unknown IDs match nothing",
+            EniQuery {
+                ids: Some(vec![
+                    e4.id.clone(),
+                    e_theirs.id.clone(),
+                    e1.id.clone(),
+                    e_far.id.clone(),
+                    EniId::generate(REGION),
+                ]),
+                ..q()
+            },
+            vec![&e1, &e4],
+        ),
+        (
+            "an empty ID list",
+            EniQuery {
+                ids: Some(Vec::new()),
+                ..q()
+            },
+            vec![],
+        ),
+        (
+            "instance",
+            EniQuery {
+                instance_id: Some(i1.id.clone()),
+                ..q()
+            },
+            vec![&e1, &e2],
+        ),
+        (
+            "vpc 1",
+            EniQuery {
+                vpc_id: Some(v1.id.clone()),
+                ..q()
+            },
+            vec![&e1, &e2, &e4, &e5],
+        ),
+        (
+            "vpc 2",
+            EniQuery {
+                vpc_id: Some(v2.id.clone()),
+                ..q()
+            },
+            vec![&e3],
+        ),
+        (
+            "vswitch",
+            EniQuery {
+                vswitch_id: Some(s1a.id.clone()),
+                ..q()
+            },
+            vec![&e1, &e4, &e5],
+        ),
+        (
+            "type",
+            EniQuery {
+                eni_type: Some("Secondary".into()),
+                ..q()
+            },
+            vec![&e2, &e3, &e5],
+        ),
+        (
+            "vpc and type",
+            EniQuery {
+                vpc_id: Some(v1.id.clone()),
+                eni_type: Some("Secondary".into()),
+                ..q()
+            },
+            vec![&e2, &e5],
+        ),
+        (
+            "ids and vswitch",
+            EniQuery {
+                ids: Some(vec![e1.id.clone(), e2.id.clone(), e3.id.clone()]),
+                vswitch_id: Some(s1a.id.clone()),
+                ..q()
+            },
+            vec![&e1],
+        ),
+        (
+            "instance and type",
+            EniQuery {
+                instance_id: Some(i2.id.clone()),
+                eni_type: Some("Trunk".into()),
+                ..q()
+            },
+            vec![&e4],
+        ),
+        (
+            "every field, nothing matches",
+            EniQuery {
+                ids: Some(vec![e4.id.clone()]),
+                instance_id: Some(i2.id.clone()),
+                vpc_id: Some(v1.id.clone()),
+                vswitch_id: Some(s1a.id.clone()),
+                eni_type: Some("Primary".into()),
+            },
+            vec![],
+        ),
+    ];
+    read(store, |tx| {
+        for (what, query, expected) in &cases {
+            assert_eq!(
+                tx.eni_list(acct, REGION, query)?,
+                expected.iter().map(|e| (*e).clone()).collect::<Vec<_>>(),
+                "{what}"
+            );
+        }
+        assert_eq!(tx.eni_list(acct, OTHER_REGION, &q())?, vec![e_far.clone()]);
+        Ok(())
+    });
+}
+
+fn check_eni_of_other_account_does_not_exist(store: &dyn Store) {
+    let owner = AccountId::generate();
+    let other = AccountId::generate();
+    let (_, s) = network(store, owner, REGION);
+    let e = eni(&s);
+    ok(store, |tx| tx.eni_insert(&e));
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(other, &e.id)?, None);
+        assert_eq!(
+            tx.eni_list(other, REGION, &EniQuery::default())?,
+            Vec::new()
+        );
+        let by_id = EniQuery {
+            ids: Some(vec![e.id.clone()]),
+            ..EniQuery::default()
+        };
+        assert_eq!(tx.eni_list(other, REGION, &by_id)?, Vec::new());
+        assert_eq!(tx.eni_count(other, REGION, "Secondary")?, 0);
+        Ok(())
+    });
+    assert!(!ok(store, |tx| tx.eni_delete(other, &e.id)));
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(owner, &e.id)?, Some(e.clone()));
+        Ok(())
+    });
+}
+
+fn check_eni_count_by_type_per_account_and_region(store: &dyn Store) {
+    let a = AccountId::generate();
+    let b = AccountId::generate();
+    let (_, sa) = network(store, a, REGION);
+    let (_, sa_far) = network(store, a, OTHER_REGION);
+    let (_, sb) = network(store, b, REGION);
+    let typed = |s: &VSwitch, t: &str| Eni {
+        eni_type: t.into(),
+        ..eni(s)
+    };
+    ok(store, |tx| {
+        for e in [
+            typed(&sa, "Secondary"),
+            typed(&sa, "Primary"),
+            typed(&sa, "Secondary"),
+            typed(&sa, "Trunk"),
+            typed(&sa_far, "Secondary"),
+            typed(&sb, "Secondary"),
+        ] {
+            tx.eni_insert(&e)?;
+        }
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eni_count(a, REGION, "Secondary")?, 2);
+        assert_eq!(tx.eni_count(a, REGION, "Primary")?, 1);
+        assert_eq!(tx.eni_count(a, REGION, "Trunk")?, 1);
+        assert_eq!(tx.eni_count(a, OTHER_REGION, "Secondary")?, 1);
+        assert_eq!(tx.eni_count(a, OTHER_REGION, "Primary")?, 0);
+        assert_eq!(tx.eni_count(b, REGION, "Secondary")?, 1);
+        assert_eq!(tx.eni_count(b, REGION, "Trunk")?, 0);
+        Ok(())
+    });
+}
+
+fn check_eni_due_returns_only_due_oldest_first_up_to_limit(store: &dyn Store) {
+    let (_, sa) = network(store, AccountId::generate(), REGION);
+    let (_, sb) = network(store, AccountId::generate(), OTHER_REGION);
+    let due = |s: &VSwitch, status: &str, at: Option<i64>| Eni {
+        status: status.into(),
+        due_at: at,
+        instance_id: Some(InstanceId::generate(REGION)),
+        ..eni(s)
+    };
+    // Due times run against insertion order, so "oldest first" is told apart from "soonest".
+    let d1 = due(&sa, "Attaching", Some(T0 + 30));
+    let idle = eni(&sa);
+    let d2 = due(&sb, "Detaching", Some(T0 + 20));
+    let later = due(&sa, "Deleting", Some(T0 + 100));
+    let d3 = due(&sb, "Deleting", Some(T0 + 10));
+    let waiting = due(&sa, "Attaching", None);
+    ok(store, |tx| {
+        for e in [&d1, &idle, &d2, &later, &d3, &waiting] {
+            tx.eni_insert(e)?;
+        }
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.eni_due(T0 + 30, 10)?,
+            vec![d1.clone(), d2.clone(), d3.clone()]
+        );
+        assert_eq!(tx.eni_due(T0 + 30, 2)?, vec![d1.clone(), d2.clone()]);
+        assert_eq!(tx.eni_due(T0 + 30, 0)?, Vec::new());
+        assert_eq!(tx.eni_due(T0 + 9, 10)?, Vec::new());
+        assert_eq!(tx.eni_due(T0 + 10, 10)?, vec![d3.clone()], "due at now");
+        assert_eq!(
+            eni_ids(&tx.eni_due(i64::MAX, 10)?),
+            eni_ids([&d1, &d2, &later, &d3])
+        );
+        Ok(())
+    });
+    // A completed transition is no longer due.
+    let done = Eni {
+        status: "InUse".into(),
+        due_at: None,
+        ..d1.clone()
+    };
+    ok(store, |tx| tx.eni_update(&done));
+    read(store, |tx| {
+        assert_eq!(tx.eni_due(T0 + 30, 10)?, vec![d2.clone(), d3.clone()]);
+        Ok(())
+    });
+}
+
+fn check_eni_count_in_vswitch(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s1) = network(store, acct, REGION);
+    let s2 = vswitch(&v);
+    let in_s1: Vec<Eni> = (0..3).map(|_| eni(&s1)).collect();
+    ok(store, |tx| {
+        tx.vswitch_insert(&s2)?;
+        in_s1.iter().try_for_each(|e| tx.eni_insert(e))?;
+        tx.eni_insert(&eni(&s2))
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eni_count_in_vswitch(&s1.id)?, 3);
+        assert_eq!(tx.eni_count_in_vswitch(&s2.id)?, 1);
+        assert_eq!(tx.eni_count_in_vswitch(&VSwitchId::generate(REGION))?, 0);
+        Ok(())
+    });
+    ok(store, |tx| tx.eni_delete(acct, &in_s1[1].id));
+    read(store, |tx| {
+        assert_eq!(tx.eni_count_in_vswitch(&s1.id)?, 2);
+        Ok(())
+    });
+}
+
+fn check_eni_delete_drops_memberships(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let g1 = security_group(&v);
+    let g2 = security_group(&v);
+    let e = Eni {
+        security_group_ids: vec![g1.id.clone(), g2.id.clone()],
+        ..eni(&s)
+    };
+    let keep = eni(&s);
+    ok(store, |tx| {
+        tx.security_group_insert(&g1)?;
+        tx.security_group_insert(&g2)?;
+        tx.eni_insert(&e)?;
+        tx.eni_insert(&keep)
+    });
+    assert!(ok(store, |tx| tx.eni_delete(acct, &e.id)));
+    assert!(!ok(store, |tx| tx.eni_delete(acct, &e.id)), "already gone");
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(acct, &e.id)?, None);
+        assert_eq!(tx.security_group_member_count(&g1.id)?, 0);
+        assert_eq!(tx.security_group_member_count(&g2.id)?, 0);
+        assert_eq!(
+            tx.eni_list(acct, REGION, &EniQuery::default())?,
+            vec![keep.clone()]
+        );
+        Ok(())
+    });
+    ok(store, |tx| {
+        tx.security_group_delete(acct, &g1.id)?;
+        tx.security_group_delete(acct, &g2.id)
+    });
+}
+
+// eni_insert and eni_update write several rows; a refusal must undo all of them and leave the
+// transaction usable, like a single failed statement.
+fn check_eni_refused_write_leaves_nothing(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let g = security_group(&v);
+    ok(store, |tx| tx.security_group_insert(&g));
+    let missing = SecurityGroupId::generate(REGION);
+    let broken = Eni {
+        security_group_ids: vec![g.id.clone(), missing.clone()],
+        ..eni(&s)
+    };
+    let fixed = Eni {
+        security_group_ids: vec![g.id.clone()],
+        ..broken.clone()
+    };
+    let mut tx = match store.write() {
+        Ok(tx) => tx,
+        Err(e) => panic!("write: {e:?}"),
+    };
+    assert_conflict(tx.eni_insert(&broken), ENI_SECURITY_GROUP_FK);
+    assert_eq!(tx.eni_get(acct, &broken.id), Ok(None));
+    assert_eq!(tx.security_group_member_count(&g.id), Ok(0));
+    assert_eq!(
+        tx.eni_insert(&fixed),
+        Ok(()),
+        "the same ENI, without the bad group"
+    );
+    assert_conflict(tx.eni_update(&broken), ENI_SECURITY_GROUP_FK);
+    assert_eq!(tx.eni_get(acct, &fixed.id), Ok(Some(fixed.clone())));
+    assert_any_conflict(tx.eni_insert(&Eni {
+        vswitch_id: VSwitchId::generate(REGION),
+        ..eni(&s)
+    }));
+    if let Err(e) = tx.commit() {
+        panic!("commit after refusals: {e:?}");
+    }
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(acct, &fixed.id)?, Some(fixed.clone()));
+        assert_eq!(tx.security_group_member_count(&g.id)?, 1);
+        assert_eq!(tx.eni_count_in_vswitch(&s.id)?, 1);
+        Ok(())
+    });
+}
+
+// ---- instances ----
+
+fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let classic = classic_instance(acct, REGION);
+    let full = Instance {
+        status: "Pending".into(),
+        due_at: Some(T0 + 5),
+        name: "web-1".into(),
+        host_name: "web-1.internal".into(),
+        description: "línea 1\nline \"2\"".into(),
+        tags: tricky_tags(),
+        started_at: None,
+        created_at: -1,
+        ..vpc_instance(&s)
+    };
+    ok(store, |tx| {
+        tx.instance_insert(&classic)?;
+        tx.instance_insert(&full)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.instance_get(acct, &classic.id)?, Some(classic.clone()));
+        assert_eq!(tx.instance_get(acct, &full.id)?, Some(full.clone()));
+        assert_eq!(tx.instance_get(acct, &InstanceId::generate(REGION))?, None);
+        Ok(())
+    });
+    // Options both ways: the classic instance starts, the VPC one finishes starting.
+    let classic2 = Instance {
+        status: "Starting".into(),
+        due_at: Some(T0 + 60),
+        started_at: Some(T0 - 100),
+        instance_type: "ecs.g7.xlarge".into(),
+        name: "renamed".into(),
+        host_name: "h".into(),
+        description: "d".into(),
+        image_id: "centos_7".into(),
+        resource_group_id: ResourceGroupId::generate(REGION),
+        tags: tricky_tags(),
+        ..classic.clone()
+    };
+    let full2 = Instance {
+        status: "Running".into(),
+        due_at: None,
+        started_at: Some(T0 + 5),
+        tags: Vec::new(),
+        zone_id: "cn-hangzhou-k".into(),
+        ..full.clone()
+    };
+    ok(store, |tx| {
+        tx.instance_update(&classic2)?;
+        tx.instance_update(&full2)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.instance_get(acct, &classic.id)?, Some(classic2.clone()));
+        assert_eq!(tx.instance_get(acct, &full.id)?, Some(full2.clone()));
+        Ok(())
+    });
+    assert!(ok(store, |tx| tx.instance_delete(acct, &classic.id)));
+    assert!(!ok(store, |tx| tx.instance_delete(acct, &classic.id)));
+    read(store, |tx| {
+        assert_eq!(tx.instance_get(acct, &classic.id)?, None);
+        assert_eq!(tx.instance_list(acct, REGION)?, vec![full2.clone()]);
+        Ok(())
+    });
+}
+
+fn check_instance_list_is_oldest_first_per_region(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let here: Vec<Instance> = (0..3)
+        .map(|i| Instance {
+            created_at: T0 - i,
+            ..classic_instance(acct, REGION)
+        })
+        .collect();
+    let elsewhere = classic_instance(acct, OTHER_REGION);
+    for (i, inst) in here.iter().enumerate() {
+        ok(store, |tx| tx.instance_insert(inst));
+        if i == 0 {
+            ok(store, |tx| tx.instance_insert(&elsewhere));
+        }
+    }
+    read(store, |tx| {
+        assert_eq!(tx.instance_list(acct, REGION)?, here);
+        assert_eq!(
+            tx.instance_list(acct, OTHER_REGION)?,
+            vec![elsewhere.clone()]
+        );
+        assert_eq!(tx.instance_list(acct, "cn-nowhere")?, Vec::new());
+        Ok(())
+    });
+}
+
+fn check_instance_of_other_account_does_not_exist(store: &dyn Store) {
+    let owner = AccountId::generate();
+    let other = AccountId::generate();
+    let i = classic_instance(owner, REGION);
+    ok(store, |tx| tx.instance_insert(&i));
+    read(store, |tx| {
+        assert_eq!(tx.instance_get(other, &i.id)?, None);
+        assert_eq!(tx.instance_list(other, REGION)?, Vec::new());
+        Ok(())
+    });
+    assert!(!ok(store, |tx| tx.instance_delete(other, &i.id)));
+    read(store, |tx| {
+        assert_eq!(tx.instance_get(owner, &i.id)?, Some(i.clone()));
+        Ok(())
+    });
+}
+
+fn check_instance_due_returns_only_due_oldest_first_up_to_limit(store: &dyn Store) {
+    let a = AccountId::generate();
+    let b = AccountId::generate();
+    let due = |acct: AccountId, status: &str, at: Option<i64>| Instance {
+        status: status.into(),
+        due_at: at,
+        ..classic_instance(acct, REGION)
+    };
+    let d1 = due(a, "Pending", Some(T0 + 30));
+    let running = due(a, "Running", None);
+    let d2 = due(b, "Stopping", Some(T0 + 10));
+    let later = due(a, "Starting", Some(T0 + 100));
+    let d3 = due(b, "Starting", Some(T0 + 20));
+    ok(store, |tx| {
+        for i in [&d1, &running, &d2, &later, &d3] {
+            tx.instance_insert(i)?;
+        }
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.instance_due(T0 + 30, 10)?,
+            vec![d1.clone(), d2.clone(), d3.clone()]
+        );
+        assert_eq!(tx.instance_due(T0 + 30, 1)?, vec![d1.clone()]);
+        assert_eq!(tx.instance_due(T0 + 30, 0)?, Vec::new());
+        assert_eq!(tx.instance_due(T0 + 9, 10)?, Vec::new());
+        assert_eq!(
+            tx.instance_due(T0 + 10, 10)?,
+            vec![d2.clone()],
+            "due at now"
+        );
+        Ok(())
+    });
+    let done = Instance {
+        status: "Stopped".into(),
+        due_at: None,
+        ..d2.clone()
+    };
+    ok(store, |tx| tx.instance_update(&done));
+    read(store, |tx| {
+        assert_eq!(tx.instance_due(T0 + 30, 10)?, vec![d1.clone(), d3.clone()]);
+        Ok(())
+    });
+}
+
+fn check_instance_count_in_vswitch(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s1) = network(store, acct, REGION);
+    let s2 = vswitch(&v);
+    let in_s1 = [vpc_instance(&s1), vpc_instance(&s1)];
+    ok(store, |tx| {
+        tx.vswitch_insert(&s2)?;
+        in_s1.iter().try_for_each(|i| tx.instance_insert(i))?;
+        tx.instance_insert(&vpc_instance(&s2))?;
+        tx.instance_insert(&classic_instance(acct, REGION))
+    });
+    read(store, |tx| {
+        assert_eq!(tx.instance_count_in_vswitch(&s1.id)?, 2);
+        assert_eq!(tx.instance_count_in_vswitch(&s2.id)?, 1);
+        assert_eq!(
+            tx.instance_count_in_vswitch(&VSwitchId::generate(REGION))?,
+            0
+        );
+        Ok(())
+    });
+    ok(store, |tx| tx.instance_delete(acct, &in_s1[0].id));
+    read(store, |tx| {
+        assert_eq!(tx.instance_count_in_vswitch(&s1.id)?, 1);
+        Ok(())
+    });
 }
 
 // ---- transactions ----
 
 fn check_conflict_leaves_transaction_usable(store: &dyn Store) {
     let (a, _) = two_vswitches(store);
-    ok(store, |tx| tx.private_ip_insert(&a.id, 10, "eni-1"));
+    ok(store, |tx| tx.private_ip_insert(&pip(&a.id, 10, "eni-1")));
     // The allocation pattern: try an address, on conflict try the next, in one transaction.
     let mut tx = match store.write() {
         Ok(tx) => tx,
@@ -942,7 +2489,7 @@ fn check_conflict_leaves_transaction_usable(store: &dyn Store) {
     };
     let mut picked = None;
     for ip in 10..13 {
-        match tx.private_ip_insert(&a.id, ip, "eni-2") {
+        match tx.private_ip_insert(&pip(&a.id, ip, "eni-2")) {
             Ok(()) => {
                 picked = Some(ip);
                 break;
@@ -968,6 +2515,12 @@ fn check_rollback_on_drop_leaves_nothing(store: &dyn Store) {
     let acct = account("alice");
     let v = vpc(acct.id, REGION);
     let s = vswitch(&v);
+    let g = security_group(&v);
+    let e = Eni {
+        security_group_ids: vec![g.id.clone()],
+        ..eni(&s)
+    };
+    let i = vpc_instance(&s);
     {
         let mut tx = match store.write() {
             Ok(tx) => tx,
@@ -977,7 +2530,12 @@ fn check_rollback_on_drop_leaves_nothing(store: &dyn Store) {
             tx.account_insert(&acct)?;
             tx.vpc_insert(&v)?;
             tx.vswitch_insert(&s)?;
-            tx.private_ip_insert(&s.id, 7, "eni-1")?;
+            tx.private_ip_insert(&pip(&s.id, 7, "eni-1"))?;
+            tx.ip_free_insert(&s.id, 8, 254)?;
+            tx.ipv6_insert(&v6(&s.id, "2408:4005:3ea:ff00::7", "eni-1"))?;
+            tx.security_group_insert(&g)?;
+            tx.eni_insert(&e)?;
+            tx.instance_insert(&i)?;
             tx.nonce_record("LTAIa", "n", T0, T0 + 60)
         })();
         assert!(matches!(wrote, Ok(true)), "{wrote:?}");
@@ -988,6 +2546,12 @@ fn check_rollback_on_drop_leaves_nothing(store: &dyn Store) {
         assert_eq!(tx.vpc_get(acct.id, &v.id)?, None);
         assert_eq!(tx.vswitch_get(acct.id, &s.id)?, None);
         assert_eq!(tx.private_ip_count(&s.id)?, 0);
+        assert_eq!(tx.ip_free_list(&s.id)?, Vec::new());
+        assert_eq!(tx.ipv6_of("eni-1")?, Vec::new());
+        assert_eq!(tx.security_group_get(acct.id, &g.id)?, None);
+        assert_eq!(tx.security_group_member_count(&g.id)?, 0);
+        assert_eq!(tx.eni_get(acct.id, &e.id)?, None);
+        assert_eq!(tx.instance_get(acct.id, &i.id)?, None);
         Ok(())
     });
     assert!(
@@ -1088,7 +2652,7 @@ fn check_concurrent_inserts_of_same_ips_are_decided_by_schema(store: &dyn Store)
                     // Each thread walks the addresses from a different start, to collide often.
                     for i in 0..IPS {
                         let ip = 0xAC10_0000 + (i + t as u32 * 7) % IPS;
-                        match with_write(store, |tx| tx.private_ip_insert(vsw, ip, &owner)) {
+                        match with_write(store, |tx| tx.private_ip_insert(&pip(vsw, ip, &owner))) {
                             Ok(()) => won += 1,
                             Err(e) if e.is_conflict_on(PRIVATE_IP_UNIQUE) => lost += 1,
                             Err(e) => panic!("thread {t}, ip {ip:#x}: {e:?}"),
@@ -1113,6 +2677,54 @@ fn check_concurrent_inserts_of_same_ips_are_decided_by_schema(store: &dyn Store)
     );
     read(store, |tx| {
         assert_eq!(tx.private_ip_count(&a.id)?, u64::from(IPS));
+        Ok(())
+    });
+}
+
+fn check_concurrent_eni_inserts_with_same_mac_one_wins(store: &dyn Store) {
+    const THREADS: usize = 8;
+    const MACS: usize = 10;
+    let (_, s) = network(store, AccountId::generate(), REGION);
+    let macs: Vec<String> = (0..MACS).map(|_| next_mac()).collect();
+    let barrier = Barrier::new(THREADS);
+    let outcomes: Vec<Vec<bool>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (barrier, s, macs) = (&barrier, &s, &macs);
+                scope.spawn(move || {
+                    barrier.wait();
+                    // Every thread tries every MAC, each with an ENI of its own.
+                    macs.iter()
+                        .map(|mac| {
+                            let e = Eni {
+                                mac: mac.clone(),
+                                ..eni(s)
+                            };
+                            match with_write(store, |tx| tx.eni_insert(&e)) {
+                                Ok(()) => true,
+                                Err(e) if e.is_conflict_on(ENI_MAC_UNIQUE) => false,
+                                Err(e) => panic!("thread {t}, mac {mac}: {e:?}"),
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    for (i, mac) in macs.iter().enumerate() {
+        let winners = outcomes.iter().filter(|o| o[i]).count();
+        assert_eq!(winners, 1, "{mac} is won exactly once: {outcomes:?}");
+    }
+    read(store, |tx| {
+        let stored = tx.eni_list(s.account_id, REGION, &EniQuery::default())?;
+        assert_eq!(stored.len(), MACS);
+        let mut stored_macs: Vec<String> = stored.into_iter().map(|e| e.mac).collect();
+        stored_macs.sort();
+        assert_eq!(stored_macs, macs);
         Ok(())
     });
 }

@@ -11,7 +11,7 @@ pub mod rows;
 
 pub use rows::*;
 
-use eni_types::ids::{AccountId, VSwitchId, VpcId};
+use eni_types::ids::{AccountId, EniId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +50,14 @@ pub mod constraints {
     pub const PRIVATE_IP_VSWITCH_FK: &str = "private_ip_vswitch_fk";
     /// A vSwitch belongs to an existing VPC, which cannot be deleted while it has any.
     pub const VSWITCH_VPC_FK: &str = "vswitch_vpc_fk";
+    /// A MAC address is used by one ENI across all accounts and regions.
+    pub const ENI_MAC_UNIQUE: &str = "eni_mac_unique";
+    /// An instance uses a device index once.
+    pub const ENI_DEVICE_INDEX_UNIQUE: &str = "eni_instance_device_index_unique";
+    /// An IPv6 address or prefix is held once per vSwitch.
+    pub const IPV6_UNIQUE: &str = "ipv6_vswitch_addr_unique";
+    /// A security group with member ENIs cannot be deleted.
+    pub const ENI_SECURITY_GROUP_FK: &str = "eni_security_group_sg_fk";
 }
 
 /// Opens transactions. Implementations are shared between threads; each transaction is used
@@ -138,15 +146,122 @@ pub trait Tx {
     /// constraint [`constraints::PRIVATE_IP_UNIQUE`] rejects an address already held, and
     /// [`constraints::PRIVATE_IP_VSWITCH_FK`] a vSwitch that does not exist. A conflict fails
     /// only this statement: the transaction stays usable, so a caller may try another address.
-    fn private_ip_insert(
-        &mut self,
-        vswitch: &VSwitchId,
-        ip: u32,
-        owner: &str,
-    ) -> Result<(), StoreError>;
+    fn private_ip_insert(&mut self, ip: &PrivateIp) -> Result<(), StoreError>;
     fn private_ip_delete(&mut self, vswitch: &VSwitchId, ip: u32) -> Result<bool, StoreError>;
     /// How many addresses of `vswitch` are held.
     fn private_ip_count(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
+    /// The holder of `ip` in `vswitch`, if any.
+    fn private_ip_get(
+        &mut self,
+        vswitch: &VSwitchId,
+        ip: u32,
+    ) -> Result<Option<PrivateIp>, StoreError>;
+    /// Every address held by `owner`, in the order they were inserted.
+    fn private_ips_of(&mut self, owner: &str) -> Result<Vec<PrivateIp>, StoreError>;
+
+    // ---- the IPv4 allocator's free list ----
+    // A vSwitch's free addresses as disjoint inclusive ranges [lo, hi] (indexed by lo), so
+    // finding, taking and returning an address costs O(log n) however full the vSwitch is.
+    // The algorithm lives in eni-core; the store only keeps the ranges.
+
+    /// The free range with the lowest `lo`.
+    fn ip_free_first(&mut self, vswitch: &VSwitchId) -> Result<Option<(u32, u32)>, StoreError>;
+    /// The free range containing `ip`, if `ip` is free.
+    fn ip_free_containing(
+        &mut self,
+        vswitch: &VSwitchId,
+        ip: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError>;
+    /// Every free range, by `lo` (for aligned prefix searches).
+    fn ip_free_list(&mut self, vswitch: &VSwitchId) -> Result<Vec<(u32, u32)>, StoreError>;
+    /// Adds a range; ranges of one vSwitch never overlap (the caller's invariant).
+    fn ip_free_insert(&mut self, vswitch: &VSwitchId, lo: u32, hi: u32) -> Result<(), StoreError>;
+    /// Removes the range starting at `lo`.
+    fn ip_free_delete(&mut self, vswitch: &VSwitchId, lo: u32) -> Result<bool, StoreError>;
+    /// Removes every free range of a vSwitch (before the vSwitch itself is deleted).
+    fn ip_free_clear(&mut self, vswitch: &VSwitchId) -> Result<(), StoreError>;
+
+    // ---- IPv6 addresses and prefixes ----
+    fn ipv6_insert(&mut self, entry: &Ipv6Entry) -> Result<(), StoreError>;
+    fn ipv6_delete(&mut self, vswitch: &VSwitchId, addr: &str) -> Result<bool, StoreError>;
+    fn ipv6_get(
+        &mut self,
+        vswitch: &VSwitchId,
+        addr: &str,
+    ) -> Result<Option<Ipv6Entry>, StoreError>;
+    /// Everything held by `owner`, in insertion order.
+    fn ipv6_of(&mut self, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError>;
+
+    // ---- security groups ----
+    fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<(), StoreError>;
+    fn security_group_get(
+        &mut self,
+        account: AccountId,
+        id: &SecurityGroupId,
+    ) -> Result<Option<SecurityGroup>, StoreError>;
+    /// The account's groups in `region`, oldest first.
+    fn security_group_list(
+        &mut self,
+        account: AccountId,
+        region: &str,
+    ) -> Result<Vec<SecurityGroup>, StoreError>;
+    fn security_group_delete(
+        &mut self,
+        account: AccountId,
+        id: &SecurityGroupId,
+    ) -> Result<bool, StoreError>;
+    /// How many ENIs are members of the group.
+    fn security_group_member_count(&mut self, id: &SecurityGroupId) -> Result<u64, StoreError>;
+    /// How many groups the VPC has (a VPC with groups cannot be deleted).
+    fn security_group_count_in_vpc(&mut self, vpc: &VpcId) -> Result<u64, StoreError>;
+
+    // ---- ENIs ----
+    /// Inserts the ENI and its ordered group memberships. The MAC is unique
+    /// ([`constraints::ENI_MAC_UNIQUE`]).
+    fn eni_insert(&mut self, eni: &Eni) -> Result<(), StoreError>;
+    fn eni_get(&mut self, account: AccountId, id: &EniId) -> Result<Option<Eni>, StoreError>;
+    /// Rewrites every field and the group memberships of an existing ENI.
+    fn eni_update(&mut self, eni: &Eni) -> Result<(), StoreError>;
+    /// Deletes the ENI and its memberships; its addresses must be released first.
+    fn eni_delete(&mut self, account: AccountId, id: &EniId) -> Result<bool, StoreError>;
+    /// The account's ENIs in `region` matching `query`, oldest first.
+    fn eni_list(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        query: &EniQuery,
+    ) -> Result<Vec<Eni>, StoreError>;
+    /// How many ENIs of `eni_type` the account has in `region` (for the quota).
+    fn eni_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        eni_type: &str,
+    ) -> Result<u64, StoreError>;
+    /// ENIs of any account whose transition is due at or before `now`, oldest first.
+    fn eni_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eni>, StoreError>;
+    /// How many ENIs the vSwitch has (a vSwitch with ENIs cannot be deleted).
+    fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
+
+    // ---- instances ----
+    fn instance_insert(&mut self, instance: &Instance) -> Result<(), StoreError>;
+    fn instance_get(
+        &mut self,
+        account: AccountId,
+        id: &InstanceId,
+    ) -> Result<Option<Instance>, StoreError>;
+    fn instance_update(&mut self, instance: &Instance) -> Result<(), StoreError>;
+    fn instance_delete(&mut self, account: AccountId, id: &InstanceId) -> Result<bool, StoreError>;
+    /// The account's instances in `region`, oldest first.
+    fn instance_list(
+        &mut self,
+        account: AccountId,
+        region: &str,
+    ) -> Result<Vec<Instance>, StoreError>;
+    /// Instances of any account whose transition is due at or before `now`, oldest first.
+    fn instance_due(&mut self, now: i64, limit: u32) -> Result<Vec<Instance>, StoreError>;
+    /// How many instances the vSwitch has.
+    fn instance_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
 }
 
 /// Runs `f` in a write transaction and commits it, retrying a bounded number of times when

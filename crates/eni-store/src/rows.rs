@@ -1,7 +1,10 @@
 //! Typed rows: what the store keeps for each resource. Wire shapes live in the API layer;
 //! these carry only facts.
 
-use eni_types::ids::{AccountId, ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
+use eni_types::ids::{
+    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId, VRouterId,
+    VSwitchId, VpcId,
+};
 
 /// A tenant. Every resource belongs to exactly one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,4 +87,145 @@ pub struct VSwitch {
     pub resource_group_id: ResourceGroupId,
     pub tags: Tags,
     pub created_at: i64,
+}
+
+/// What an address row holds an IPv4 address for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IpKind {
+    /// The ENI's primary private IP.
+    Primary,
+    /// A secondary private IP.
+    Secondary,
+    /// One of the 16 addresses of an IPv4 /28 prefix; `PrivateIp::prefix` is its network.
+    Prefix,
+}
+
+impl IpKind {
+    /// The stored spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            IpKind::Primary => "primary",
+            IpKind::Secondary => "secondary",
+            IpKind::Prefix => "prefix",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "primary" => Some(IpKind::Primary),
+            "secondary" => Some(IpKind::Secondary),
+            "prefix" => Some(IpKind::Prefix),
+            _ => None,
+        }
+    }
+}
+
+/// One IPv4 address held in a vSwitch. `(vswitch_id, ip)` is unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateIp {
+    pub vswitch_id: VSwitchId,
+    pub ip: u32,
+    /// The holder: an ENI ID.
+    pub owner: String,
+    pub kind: IpKind,
+    /// For `IpKind::Prefix`, the prefix's network address.
+    pub prefix: Option<u32>,
+}
+
+/// One IPv6 address (`kind` "address") or /80 prefix (`kind` "prefix", `addr` is "net/80")
+/// held in a vSwitch. `(vswitch_id, addr)` is unique.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv6Entry {
+    pub vswitch_id: VSwitchId,
+    /// Canonical text form.
+    pub addr: String,
+    pub owner: String,
+    pub is_prefix: bool,
+}
+
+/// A security group: lives in one VPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroup {
+    pub id: SecurityGroupId,
+    pub account_id: AccountId,
+    pub region_id: String,
+    pub vpc_id: VpcId,
+    pub name: String,
+    pub description: String,
+    /// `normal` or `enterprise`.
+    pub group_type: String,
+    pub resource_group_id: ResourceGroupId,
+    pub tags: Tags,
+    pub created_at: i64,
+}
+
+/// An elastic network interface. Addresses live in their own tables ([`PrivateIp`],
+/// [`Ipv6Entry`]) keyed by the ENI's ID; security groups are stored in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eni {
+    pub id: EniId,
+    pub account_id: AccountId,
+    pub region_id: String,
+    pub zone_id: String,
+    pub vpc_id: VpcId,
+    pub vswitch_id: VSwitchId,
+    /// `Primary`, `Secondary` or `Trunk`.
+    pub eni_type: String,
+    /// Stored status: `Available`, `Attaching`, `InUse`, `Detaching` or `Deleting`.
+    pub status: String,
+    /// When the transitional status (`Attaching`, `Detaching`, `Deleting`) completes by
+    /// itself; `None` while a data plane has to confirm it, or when not in transition.
+    pub due_at: Option<i64>,
+    /// The instance it is attached to, or being attached to / detached from.
+    pub instance_id: Option<InstanceId>,
+    pub device_index: Option<u32>,
+    /// Lower-case, colon-separated; unique across all accounts.
+    pub mac: String,
+    pub primary_ip: u32,
+    pub name: String,
+    pub description: String,
+    pub security_group_ids: Vec<SecurityGroupId>,
+    pub delete_on_release: bool,
+    pub source_dest_check: bool,
+    pub queue_number: u32,
+    pub traffic_mode: String,
+    pub resource_group_id: ResourceGroupId,
+    pub tags: Tags,
+    pub created_at: i64,
+}
+
+/// Filters the store applies to [`Eni`] lists (the rest are applied by the caller).
+#[derive(Debug, Clone, Default)]
+pub struct EniQuery {
+    pub ids: Option<Vec<EniId>>,
+    pub instance_id: Option<InstanceId>,
+    pub vpc_id: Option<VpcId>,
+    pub vswitch_id: Option<VSwitchId>,
+    pub eni_type: Option<String>,
+}
+
+/// An ECS instance. A VPC instance has a vSwitch and a primary ENI; a classic one has neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub account_id: AccountId,
+    pub region_id: String,
+    pub zone_id: String,
+    pub instance_type: String,
+    pub vpc_id: Option<VpcId>,
+    pub vswitch_id: Option<VSwitchId>,
+    /// Stored status: `Pending`, `Starting`, `Running`, `Stopping` or `Stopped`.
+    pub status: String,
+    /// When the transitional status completes by itself (`Pending`/`Starting` → `Running`,
+    /// `Stopping` → `Stopped`).
+    pub due_at: Option<i64>,
+    pub name: String,
+    pub host_name: String,
+    pub description: String,
+    pub image_id: String,
+    pub resource_group_id: ResourceGroupId,
+    pub tags: Tags,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
 }

@@ -91,6 +91,74 @@ pub enum ApiError {
     VSwitchNameMalformed { message: String },
     #[error("Specified virtual switch description is not valid. {message}")]
     VSwitchDescriptionMalformed { message: String },
+
+    // ---- ENIs, instances and security groups ----
+    #[error("The specified EniId is not found.")]
+    EniNotFound,
+    #[error("The specified InstanceId does not exist.")]
+    InstanceNotFound,
+    #[error("The specified EcsId is not found.")]
+    EcsNotFound,
+    #[error("The specified SecurityGroupId does not exist.")]
+    SecurityGroupNotFound,
+    #[error("The operation is not allowed in the current ENI state. {detail}")]
+    InvalidEniState { detail: String },
+    #[error("The operation is not allowed in the current ECS state. {detail}")]
+    InvalidEcsState { detail: String },
+    #[error("The operation is not allowed in the current ENI type. {detail}")]
+    InvalidEniType { detail: String },
+    #[error("Detaching primary ENI from ECS instance is not allowed.")]
+    DetachPrimaryEniNotAllowed,
+    #[error("The VPC VSwitch of the specified ENI and ECS instance are not in the same availability zone.")]
+    AvailabilityZoneMismatch,
+    #[error("The VPC of the specified resources does not match. {detail}")]
+    VpcMismatch { detail: String },
+    #[error("The number of ENI exceeds the limit for the type of instance you are trying to launch. The limit is {limit}, the primary ENI included.")]
+    EniPerInstanceLimitExceeded { limit: u32 },
+    #[error("The maximum number of ENIs in this region ({limit}) is reached.")]
+    MaxEniCountExceeded { limit: u64 },
+    #[error("The number of private IPs exceeds the limit of an ENI: at most {limit} secondary private IPs.")]
+    MaxEniPrivateIpsCountExceeded { limit: u32 },
+    #[error("The number of IPv4 addresses exceeds the limit of the instance type: at most {limit} per ENI, the primary IP included.")]
+    Ipv4CountExceeded { limit: u32 },
+    #[error("The number of IPv6 addresses exceeds the limit of the instance type: at most {limit} per ENI.")]
+    Ipv6CountExceeded { limit: u32 },
+    #[error("The number of IPv6 addresses exceeds the limit of an ENI: at most {limit}.")]
+    MaxEniIpv6IpsCountExceeded { limit: u32 },
+    #[error("The specified VSwitch does not have enough IP addresses.")]
+    VSwitchIpNotEnough,
+    #[error("Don't have enough private IPs in this switch")]
+    PrivateIpQuotaExceeded,
+    #[error("The specified IpAddress \"{ip}\" is not valid in VSwitch CIDR block \"{cidr}\".")]
+    VSwitchIpInvalid { ip: String, cidr: String },
+    #[error("The specified IP {ip} is already assigned.")]
+    IpAssigned { ip: String },
+    #[error("The specified IP {ip} is repeated in the request.")]
+    IpRepeated { ip: String },
+    #[error("The specified IP is not assigned on this ENI: {ip}")]
+    IpUnassigned { ip: String },
+    #[error("The specified IPv6 address is not valid: {ip}")]
+    Ipv6AddressInvalid { ip: String },
+    #[error("Specified private IP address is duplicated: {ip}")]
+    PrivateIpDuplicated { ip: String },
+    #[error("The VSwitch has not enabled IPv6.")]
+    Ipv6NotTurnOn,
+    #[error("The number of security groups exceeds the limit: an ENI joins 1 to {limit} groups.")]
+    JoinedGroupLimitExceed { limit: u32 },
+    #[error("{message}")]
+    ParameterConflict { message: String },
+    #[error(
+        "The instance is of the classic network type and has no VPC; only VPC instances take ENIs."
+    )]
+    ClassicNetworkNotSupported,
+    #[error("{message}")]
+    InstanceTypeNotSupported { message: String },
+    #[error("The current status of the resource does not support this operation. {detail}")]
+    IncorrectInstanceStatus { detail: String },
+    #[error("There is still instance(s) or network interface(s) in the specified security group.")]
+    SecurityGroupInUse,
+    #[error("Request validation has been passed with DryRun flag set.")]
+    DryRunOperation,
 }
 
 impl ApiError {
@@ -155,6 +223,38 @@ impl ApiError {
             VpcDescriptionMalformed { .. } => "InvalidVpcDiscription.Malformed",
             VSwitchNameMalformed { .. } => "InvalidVSwitchName.Malformed",
             VSwitchDescriptionMalformed { .. } => "InvalidVSwitchDiscription.Malformed",
+            EniNotFound => "InvalidEniId.NotFound",
+            InstanceNotFound => "InvalidInstanceId.NotFound",
+            EcsNotFound => "InvalidEcsId.NotFound",
+            SecurityGroupNotFound => "InvalidSecurityGroupId.NotFound",
+            InvalidEniState { .. } => "InvalidOperation.InvalidEniState",
+            InvalidEcsState { .. } => "InvalidOperation.InvalidEcsState",
+            InvalidEniType { .. } => "InvalidOperation.InvalidEniType",
+            DetachPrimaryEniNotAllowed => "InvalidOperation.DetachPrimaryEniNotAllowed",
+            AvailabilityZoneMismatch => "InvalidOperation.AvailabilityZoneMismatch",
+            VpcMismatch { .. } => "InvalidOperation.VpcMismatch",
+            EniPerInstanceLimitExceeded { .. } => "EniPerInstanceLimitExceeded",
+            MaxEniCountExceeded { .. } => "MaxEniCountExceeded",
+            MaxEniPrivateIpsCountExceeded { .. } => "MaxEniPrivateIpsCountExceeded",
+            Ipv4CountExceeded { .. } => "InvalidOperation.Ipv4CountExceeded",
+            Ipv6CountExceeded { .. } => "InvalidOperation.Ipv6CountExceeded",
+            MaxEniIpv6IpsCountExceeded { .. } => "MaxEniIpv6IpsCountExceeded",
+            VSwitchIpNotEnough => "InvalidVSwitchId.IpNotEnough",
+            PrivateIpQuotaExceeded => "QuotaExceeded.PrivateIpAddress",
+            VSwitchIpInvalid { .. } => "InvalidVSwitchId.IpInvalid",
+            IpAssigned { .. } => "InvalidIp.IpAssigned",
+            IpRepeated { .. } => "InvalidIp.IpRepeated",
+            IpUnassigned { .. } => "InvalidIp.IpUnassigned",
+            Ipv6AddressInvalid { .. } => "InvalidIp.Address",
+            PrivateIpDuplicated { .. } => "InvalidPrivateIpAddress.Duplicated",
+            Ipv6NotTurnOn => "InvalidVSwitch.Ipv6NotTurnOn",
+            JoinedGroupLimitExceed { .. } => "JoinedGroupLimitExceed",
+            ParameterConflict { .. } => "InvalidParameter.Conflict",
+            ClassicNetworkNotSupported => "InvalidVpc.Empty",
+            InstanceTypeNotSupported { .. } => "InvalidInstanceType.ValueNotSupported",
+            IncorrectInstanceStatus { .. } => "IncorrectInstanceStatus",
+            SecurityGroupInUse => "DependencyViolation.SecurityGroupInUse",
+            DryRunOperation => "DryRunOperation",
         }
     }
 
@@ -194,6 +294,9 @@ impl ApiError {
             | VSwitchDescriptionMalformed { .. } => 400,
             UnsupportedHttpMethod => 403,
             RegionNotFound | ZoneNotFound | VpcNotFound | VSwitchNotFound => 404,
+            EniNotFound | InstanceNotFound | EcsNotFound | SecurityGroupNotFound => 404,
+            InvalidEniState { .. } | InvalidEcsState { .. } | DetachPrimaryEniNotAllowed | PrivateIpQuotaExceeded | PrivateIpDuplicated { .. } | JoinedGroupLimitExceed { .. } | ParameterConflict { .. } | InstanceTypeNotSupported { .. } | SecurityGroupInUse | DryRunOperation => 400,
+            InvalidEniType { .. } | AvailabilityZoneMismatch | VpcMismatch { .. } | EniPerInstanceLimitExceeded { .. } | MaxEniCountExceeded { .. } | MaxEniPrivateIpsCountExceeded { .. } | Ipv4CountExceeded { .. } | Ipv6CountExceeded { .. } | MaxEniIpv6IpsCountExceeded { .. } | VSwitchIpNotEnough | VSwitchIpInvalid { .. } | IpAssigned { .. } | IpRepeated { .. } | IpUnassigned { .. } | Ipv6AddressInvalid { .. } | Ipv6NotTurnOn | ClassicNetworkNotSupported | IncorrectInstanceStatus { .. } => 403,
             InternalError => 500,
             ServiceUnavailable => 503,
         }
@@ -242,6 +345,38 @@ impl ApiError {
             VpcDescriptionMalformed { message: s() },
             VSwitchNameMalformed { message: s() },
             VSwitchDescriptionMalformed { message: s() },
+            EniNotFound,
+            InstanceNotFound,
+            EcsNotFound,
+            SecurityGroupNotFound,
+            InvalidEniState { detail: s() },
+            InvalidEcsState { detail: s() },
+            InvalidEniType { detail: s() },
+            DetachPrimaryEniNotAllowed,
+            AvailabilityZoneMismatch,
+            VpcMismatch { detail: s() },
+            EniPerInstanceLimitExceeded { limit: 1 },
+            MaxEniCountExceeded { limit: 1 },
+            MaxEniPrivateIpsCountExceeded { limit: 1 },
+            Ipv4CountExceeded { limit: 1 },
+            Ipv6CountExceeded { limit: 1 },
+            MaxEniIpv6IpsCountExceeded { limit: 1 },
+            VSwitchIpNotEnough,
+            PrivateIpQuotaExceeded,
+            VSwitchIpInvalid { ip: s(), cidr: s() },
+            IpAssigned { ip: s() },
+            IpRepeated { ip: s() },
+            IpUnassigned { ip: s() },
+            Ipv6AddressInvalid { ip: s() },
+            PrivateIpDuplicated { ip: s() },
+            Ipv6NotTurnOn,
+            JoinedGroupLimitExceed { limit: 1 },
+            ParameterConflict { message: s() },
+            ClassicNetworkNotSupported,
+            InstanceTypeNotSupported { message: s() },
+            IncorrectInstanceStatus { detail: s() },
+            SecurityGroupInUse,
+            DryRunOperation,
         ]
     }
 }

@@ -45,6 +45,12 @@ struct ServeArgs {
     /// VPCs per account and region.
     #[arg(long, env = "ENI_VPC_QUOTA", default_value_t = CoreConfig::default().vpc_quota)]
     vpc_quota: u64,
+    /// Secondary ENIs per account and region.
+    #[arg(long, env = "ENI_ENI_QUOTA", default_value_t = CoreConfig::default().eni_quota)]
+    eni_quota: u64,
+    /// How long Attaching, Detaching, Deleting and instance start/stop last (ms); 0 = instant.
+    #[arg(long, env = "ENI_TRANSITION_DELAY_MS", default_value_t = CoreConfig::default().transition_delay_ms)]
+    transition_delay_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -150,6 +156,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
             let c = purge.clone();
             if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.purge_nonces()).await {
                 tracing::warn!(code = e.code(), "nonce purge failed");
+            }
+        }
+    });
+
+    // Completes due transitions while nobody writes (writes settle them anyway).
+    let settler = core.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let c = settler.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.settle()).await {
+                tracing::warn!(code = e.code(), "settling transitions failed");
             }
         }
     });

@@ -3,6 +3,9 @@
 //! SDK models declare them).
 
 pub mod catalog;
+pub mod eni;
+pub mod instance;
+pub mod security_group;
 pub mod vpc;
 
 use eni_core::vpc::Page;

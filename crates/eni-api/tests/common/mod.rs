@@ -20,11 +20,20 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server whose transitions complete within the call.
     pub async fn start() -> Self {
+        Self::start_with(CoreConfig {
+            transition_delay_ms: 0,
+            ..CoreConfig::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(config: CoreConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn eni_store::Store> =
             Arc::new(SqliteStore::open(&dir.path().join("eni.db")).unwrap());
-        let core = Core::new(store.clone(), Catalog::default(), CoreConfig::default());
+        let core = Core::new(store.clone(), Catalog::default(), config);
         core.ensure_root(Some((AK.into(), SECRET.into()))).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -246,18 +255,75 @@ impl Client {
 
     /// A vSwitch of `vpc` in cn-hangzhou-h; returns its ID.
     pub async fn vswitch(&self, vpc: &str, cidr: &str) -> String {
+        self.vswitch_in(vpc, cidr, "cn-hangzhou-h").await
+    }
+
+    /// A vSwitch of `vpc` in `zone`; returns its ID.
+    pub async fn vswitch_in(&self, vpc: &str, cidr: &str, zone: &str) -> String {
         let b = self
             .call(
                 VPC,
                 "CreateVSwitch",
-                &[
-                    ("VpcId", vpc),
-                    ("ZoneId", "cn-hangzhou-h"),
-                    ("CidrBlock", cidr),
-                ],
+                &[("VpcId", vpc), ("ZoneId", zone), ("CidrBlock", cidr)],
             )
             .await
             .ok();
         b["VSwitchId"].as_str().unwrap().to_string()
+    }
+
+    /// A security group in `vpc`; returns its ID.
+    pub async fn group(&self, vpc: &str) -> String {
+        let b = self
+            .call(
+                ECS,
+                "CreateSecurityGroup",
+                &[("RegionId", "cn-hangzhou"), ("VpcId", vpc)],
+            )
+            .await
+            .ok();
+        b["SecurityGroupId"].as_str().unwrap().to_string()
+    }
+
+    /// A running instance of `ty` in `vsw` with `sg`; returns its ID.
+    pub async fn instance(&self, ty: &str, vsw: &str, sg: &str) -> String {
+        let b = self
+            .call(
+                ECS,
+                "RunInstances",
+                &[
+                    ("RegionId", "cn-hangzhou"),
+                    ("InstanceType", ty),
+                    ("VSwitchId", vsw),
+                    ("SecurityGroupId", sg),
+                ],
+            )
+            .await
+            .ok();
+        b["InstanceIdSets"]["InstanceIdSet"][0]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A secondary ENI in `vsw` with `sg` and extra parameters; returns the create answer.
+    pub async fn eni(&self, vsw: &str, sg: &str, extra: &[(&str, &str)]) -> Value {
+        let mut p = vec![
+            ("RegionId", "cn-hangzhou"),
+            ("VSwitchId", vsw),
+            ("SecurityGroupId", sg),
+        ];
+        p.extend_from_slice(extra);
+        self.call(ECS, "CreateNetworkInterface", &p).await.ok()
+    }
+
+    /// DescribeNetworkInterfaceAttribute of one ENI.
+    pub async fn eni_attr(&self, id: &str) -> Value {
+        self.call(
+            ECS,
+            "DescribeNetworkInterfaceAttribute",
+            &[("RegionId", "cn-hangzhou"), ("NetworkInterfaceId", id)],
+        )
+        .await
+        .ok()
     }
 }

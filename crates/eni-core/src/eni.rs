@@ -1,0 +1,1442 @@
+//! Elastic network interfaces: create, describe, attach, detach, delete, private IPv4 and IPv6
+//! addresses and prefixes, and attribute changes, with every rule of the product description:
+//! a primary ENI stays with its instance; an ENI is on at most one instance, in the same VPC
+//! and zone; 1 to 5 security groups of its VPC; per-type ENI and address limits once attached,
+//! 49 secondary IPs while Available; the per-region ENI quota.
+
+use crate::addresses::{self, ExhaustedError, TakenError};
+use crate::idempotency::{check_token, once};
+use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
+use crate::vpc::{default_resource_group, Page};
+use crate::{internal, now, now_ms, Caller, Core, CoreError};
+use eni_ipam::Mac;
+use eni_store::{
+    constraints, with_read, with_write, Eni, EniQuery, Instance, IpKind, StoreError, Tags, Tx,
+    VSwitch,
+};
+use eni_types::ids::{EniId, InstanceId, ResourceGroupId, SecurityGroupId, VSwitchId};
+use eni_types::ApiError;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// Security groups an ENI may join.
+pub const MAX_GROUPS: usize = 5;
+/// Secondary IPv4 slots (addresses and /28 prefixes) of an ENI that is not attached.
+pub const MAX_SECONDARY_WHILE_AVAILABLE: u32 = 49;
+/// IPv6 addresses of an ENI that is not attached.
+pub const MAX_IPV6_WHILE_AVAILABLE: u32 = 10;
+
+/// An ENI with its addresses, as the Describe calls show it.
+#[derive(Debug, Clone)]
+pub struct EniView {
+    pub eni: Eni,
+    /// Primary first, then secondaries in assignment order.
+    pub private_ips: Vec<Ipv4Addr>,
+    pub ipv4_prefixes: Vec<String>,
+    pub ipv6: Vec<String>,
+    pub ipv6_prefixes: Vec<String>,
+}
+
+/// Loads the addresses of `eni`.
+pub fn load_view(tx: &mut dyn Tx, eni: Eni) -> Result<EniView, StoreError> {
+    let mut primary = Vec::new();
+    let mut secondary = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    for ip in tx.private_ips_of(eni.id.as_str())? {
+        match ip.kind {
+            IpKind::Primary => primary.push(Ipv4Addr::from(ip.ip)),
+            IpKind::Secondary => secondary.push(Ipv4Addr::from(ip.ip)),
+            IpKind::Prefix => {
+                if ip.prefix == Some(ip.ip) {
+                    prefixes.push(format!("{}/28", Ipv4Addr::from(ip.ip)));
+                }
+            }
+        }
+    }
+    primary.extend(secondary);
+    let (mut ipv6, mut ipv6_prefixes) = (Vec::new(), Vec::new());
+    for e in tx.ipv6_of(eni.id.as_str())? {
+        if e.is_prefix {
+            ipv6_prefixes.push(e.addr);
+        } else {
+            ipv6.push(e.addr);
+        }
+    }
+    Ok(EniView {
+        eni,
+        private_ips: primary,
+        ipv4_prefixes: prefixes,
+        ipv6,
+        ipv6_prefixes,
+    })
+}
+
+/// Releases every address of `eni` and deletes it.
+pub(crate) fn destroy_eni(tx: &mut dyn Tx, eni: &Eni) -> Result<(), CoreError> {
+    for ip in tx.private_ips_of(eni.id.as_str())? {
+        match ip.kind {
+            IpKind::Prefix => {
+                if ip.prefix == Some(ip.ip) {
+                    addresses::release_v4(
+                        tx,
+                        &ip.vswitch_id,
+                        ip.ip,
+                        ip.ip + crate::ipam::PREFIX_SIZE - 1,
+                    )?;
+                }
+            }
+            _ => addresses::release_v4(tx, &ip.vswitch_id, ip.ip, ip.ip)?,
+        }
+    }
+    for e in tx.ipv6_of(eni.id.as_str())? {
+        tx.ipv6_delete(&e.vswitch_id, &e.addr)?;
+    }
+    tx.eni_delete(eni.account_id, &eni.id)?;
+    Ok(())
+}
+
+/// Validates an ENI name: 2–128 characters of letters, digits, `:`, `_`, `.` and `-`.
+pub fn check_eni_name(name: &str) -> Result<(), ApiError> {
+    let n = name.chars().count();
+    let ok = (2..=128).contains(&n)
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || ":_.-".contains(c));
+    if ok && !name.to_ascii_lowercase().starts_with("http") {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_param_because(
+            "NetworkInterfaceName",
+            "2 to 128 characters of letters, digits, ':', '_', '.' and '-'",
+        ))
+    }
+}
+
+/// Validates an ENI description: 2–`max` characters, no `http://`/`https://` prefix.
+pub fn check_eni_description(d: &str, max: usize) -> Result<(), ApiError> {
+    let n = d.chars().count();
+    let lower = d.to_ascii_lowercase();
+    if (2..=max).contains(&n) && !lower.starts_with("http://") && !lower.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_param_because(
+            "Description",
+            format!("2 to {max} characters, not starting with http:// or https://"),
+        ))
+    }
+}
+
+/// Checks a list of security groups for an ENI of `vpc`: 1 to 5, existing, all in the VPC.
+pub(crate) fn check_groups(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    vpc: &eni_types::ids::VpcId,
+    ids: &[String],
+) -> Result<Vec<SecurityGroupId>, CoreError> {
+    let mut out: Vec<SecurityGroupId> = Vec::new();
+    for raw in ids {
+        let id: SecurityGroupId = raw.parse().map_err(|_| ApiError::SecurityGroupNotFound)?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::missing("SecurityGroupIds.1").into());
+    }
+    if out.len() > MAX_GROUPS {
+        return Err(ApiError::JoinedGroupLimitExceed {
+            limit: MAX_GROUPS as u32,
+        }
+        .into());
+    }
+    for id in &out {
+        let sg = tx
+            .security_group_get(caller.account, id)?
+            .ok_or(ApiError::SecurityGroupNotFound)?;
+        if &sg.vpc_id != vpc {
+            return Err(ApiError::VpcMismatch {
+                detail: format!("Security group {id} is in {}, the ENI in {vpc}.", sg.vpc_id),
+            }
+            .into());
+        }
+    }
+    Ok(out)
+}
+
+/// What the address part of a create asks for.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AddressRequest {
+    pub primary_ip: Option<String>,
+    pub private_ips: Vec<String>,
+    pub secondary_count: Option<u32>,
+    pub ipv4_prefixes: Vec<String>,
+    pub ipv4_prefix_count: Option<u32>,
+    pub ipv6: Vec<String>,
+    pub ipv6_count: Option<u32>,
+    pub ipv6_prefixes: Vec<String>,
+    pub ipv6_prefix_count: Option<u32>,
+}
+
+fn exclusive(
+    list_name: &str,
+    list: &[String],
+    count_name: &str,
+    count: Option<u32>,
+    max: u32,
+) -> Result<u32, ApiError> {
+    if !list.is_empty() && count.is_some() {
+        return Err(ApiError::ParameterConflict {
+            message: format!("{list_name}.N and {count_name} cannot be specified together."),
+        });
+    }
+    if list.len() as u32 > max {
+        return Err(ApiError::invalid_param_because(
+            &format!("{list_name}.N"),
+            format!("at most {max}"),
+        ));
+    }
+    match count {
+        Some(c) if !(1..=max).contains(&c) => Err(ApiError::invalid_param_because(
+            count_name,
+            format!("must be 1 to {max}"),
+        )),
+        Some(c) => Ok(c),
+        None => Ok(0),
+    }
+}
+
+impl AddressRequest {
+    /// Checks the mutually exclusive pairs and the counts of a create call.
+    pub fn check(&self) -> Result<(), ApiError> {
+        exclusive(
+            "PrivateIpAddress",
+            &self.private_ips,
+            "SecondaryPrivateIpAddressCount",
+            self.secondary_count,
+            MAX_SECONDARY_WHILE_AVAILABLE,
+        )?;
+        if self.private_ips.len() > 10 {
+            return Err(ApiError::invalid_param_because(
+                "PrivateIpAddress.N",
+                "at most 10",
+            ));
+        }
+        exclusive(
+            "Ipv4Prefix",
+            &self.ipv4_prefixes,
+            "Ipv4PrefixCount",
+            self.ipv4_prefix_count,
+            10,
+        )?;
+        exclusive(
+            "Ipv6Address",
+            &self.ipv6,
+            "Ipv6AddressCount",
+            self.ipv6_count,
+            10,
+        )?;
+        exclusive(
+            "Ipv6Prefix",
+            &self.ipv6_prefixes,
+            "Ipv6PrefixCount",
+            self.ipv6_prefix_count,
+            10,
+        )?;
+        Ok(())
+    }
+
+    fn v4_slots(&self) -> u32 {
+        self.private_ips.len() as u32
+            + self.secondary_count.unwrap_or(0)
+            + self.ipv4_prefixes.len() as u32
+            + self.ipv4_prefix_count.unwrap_or(0)
+    }
+
+    fn v6_count(&self) -> u32 {
+        self.ipv6.len() as u32 + self.ipv6_count.unwrap_or(0)
+    }
+}
+
+/// Everything needed to create one ENI inside a transaction.
+pub(crate) struct NewEni<'a> {
+    pub vswitch: &'a VSwitch,
+    pub groups: Vec<SecurityGroupId>,
+    pub addresses: &'a AddressRequest,
+    pub eni_type: &'a str,
+    pub name: String,
+    pub description: String,
+    pub delete_on_release: bool,
+    pub source_dest_check: bool,
+    pub queue_number: u32,
+    pub traffic_mode: String,
+    pub resource_group_id: ResourceGroupId,
+    pub tags: Tags,
+    /// Attached from birth (a primary ENI, or a RunInstances secondary): instance and index.
+    pub attached: Option<(InstanceId, u32)>,
+    pub taken: TakenError,
+    pub exhausted: ExhaustedError,
+}
+
+/// Creates an ENI and takes its addresses. Returns the new ENI's ID.
+pub(crate) fn insert_eni(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    new: NewEni<'_>,
+) -> Result<EniId, CoreError> {
+    let vsw = new.vswitch;
+    let a = new.addresses;
+    let id = EniId::generate(&vsw.region_id);
+    let primary_explicit: Vec<Ipv4Addr> = a
+        .primary_ip
+        .iter()
+        .map(|s| addresses::parse_v4("PrimaryIpAddress", s))
+        .collect::<Result<_, _>>()?;
+    let secondary_explicit: Vec<Ipv4Addr> = a
+        .private_ips
+        .iter()
+        .map(|s| addresses::parse_v4("PrivateIpAddress.N", s))
+        .collect::<Result<_, _>>()?;
+    let mut all = primary_explicit.clone();
+    all.extend(&secondary_explicit);
+    addresses::no_repeats(&all)?;
+    let v4_prefixes = addresses::parse_v4_prefixes("Ipv4Prefix.N", &a.ipv4_prefixes)?;
+    if (a.v6_count() > 0 || !a.ipv6_prefixes.is_empty() || a.ipv6_prefix_count.is_some())
+        && vsw.ipv6_cidr_block.is_none()
+    {
+        return Err(ApiError::Ipv6NotTurnOn.into());
+    }
+
+    let primary = addresses::take_ipv4(
+        tx,
+        vsw,
+        &id,
+        IpKind::Primary,
+        &primary_explicit,
+        u32::from(primary_explicit.is_empty()),
+        new.taken,
+        new.exhausted,
+    )?[0];
+    addresses::take_ipv4(
+        tx,
+        vsw,
+        &id,
+        IpKind::Secondary,
+        &secondary_explicit,
+        a.secondary_count.unwrap_or(0),
+        new.taken,
+        new.exhausted,
+    )?;
+    addresses::take_v4_prefixes(
+        tx,
+        vsw,
+        &id,
+        &v4_prefixes,
+        a.ipv4_prefix_count.unwrap_or(0),
+        new.taken,
+    )?;
+    if a.v6_count() > 0 {
+        addresses::take_ipv6(tx, vsw, &id, &a.ipv6, a.ipv6_count.unwrap_or(0), false)?;
+    }
+    if !a.ipv6_prefixes.is_empty() || a.ipv6_prefix_count.is_some() {
+        addresses::take_ipv6(
+            tx,
+            vsw,
+            &id,
+            &a.ipv6_prefixes,
+            a.ipv6_prefix_count.unwrap_or(0),
+            true,
+        )?;
+    }
+
+    let (instance_id, device_index) = match new.attached {
+        Some((i, d)) => (Some(i), Some(d)),
+        None => (None, None),
+    };
+    let mut eni = Eni {
+        id: id.clone(),
+        account_id: caller.account,
+        region_id: vsw.region_id.clone(),
+        zone_id: vsw.zone_id.clone(),
+        vpc_id: vsw.vpc_id.clone(),
+        vswitch_id: vsw.id.clone(),
+        eni_type: new.eni_type.to_string(),
+        status: if instance_id.is_some() {
+            "InUse".into()
+        } else {
+            "Available".into()
+        },
+        due_at: None,
+        instance_id,
+        device_index,
+        mac: Mac::random().to_string(),
+        primary_ip: primary,
+        name: new.name,
+        description: new.description,
+        security_group_ids: new.groups,
+        delete_on_release: new.delete_on_release,
+        source_dest_check: new.source_dest_check,
+        queue_number: new.queue_number,
+        traffic_mode: new.traffic_mode,
+        resource_group_id: new.resource_group_id,
+        tags: new.tags,
+        created_at: now(),
+    };
+    // A MAC collision (2^24 per OUI) is rare; the unique constraint catches it and we redraw.
+    for _ in 0..16 {
+        match tx.eni_insert(&eni) {
+            Ok(()) => return Ok(id),
+            Err(e) if e.is_conflict_on(constraints::ENI_MAC_UNIQUE) => {
+                eni.mac = Mac::random().to_string()
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::ServiceUnavailable.into())
+}
+
+/// CreateNetworkInterface.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreateEni {
+    pub region: String,
+    pub vswitch_id: String,
+    pub security_group_id: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub addresses: AddressRequest,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub eni_type: Option<String>,
+    pub delete_on_release: Option<bool>,
+    pub source_dest_check: Option<bool>,
+    pub queue_number: Option<u32>,
+    pub traffic_mode: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Tags,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// DescribeNetworkInterfaces filters and paging.
+#[derive(Debug, Clone, Default)]
+pub struct DescribeEnis {
+    pub region: String,
+    pub ids: Vec<String>,
+    pub instance_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub vswitch_id: Option<String>,
+    pub security_group_id: Option<String>,
+    pub primary_ip: Option<String>,
+    pub name: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub private_ips: Vec<String>,
+    pub ipv6: Vec<String>,
+    pub eni_type: Option<String>,
+    pub status: Option<String>,
+    pub service_managed: Option<bool>,
+    pub tags: Tags,
+    pub paging: Paging,
+}
+
+/// Token paging (MaxResults/NextToken) or the older page numbers.
+#[derive(Debug, Clone, Copy)]
+pub enum Paging {
+    Token { max: usize, start: usize },
+    Pages(Page),
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging::Pages(Page::default())
+    }
+}
+
+/// One page of ENIs.
+#[derive(Debug, Clone)]
+pub struct EniPage {
+    pub items: Vec<EniView>,
+    pub total: u64,
+    pub page: Page,
+    /// Empty on the last page.
+    pub next_token: String,
+}
+
+/// What AssignPrivateIpAddresses answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Assigned {
+    pub eni_id: EniId,
+    pub private_ips: Vec<String>,
+    pub ipv4_prefixes: Vec<String>,
+}
+
+/// What AssignIpv6Addresses answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AssignedV6 {
+    pub eni_id: EniId,
+    pub ipv6: Vec<String>,
+    pub ipv6_prefixes: Vec<String>,
+}
+
+/// ModifyNetworkInterfaceAttribute.
+#[derive(Debug, Clone, Default)]
+pub struct ModifyEni {
+    pub region: String,
+    pub eni_id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub delete_on_release: Option<bool>,
+    pub source_dest_check: Option<bool>,
+    pub queue_number: Option<u32>,
+}
+
+fn tags_match(have: &Tags, want: &Tags) -> bool {
+    want.iter().all(|(k, v)| {
+        have.iter()
+            .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
+    })
+}
+
+impl Core {
+    fn delay_ms(&self) -> Option<i64> {
+        let d = self.config().transition_delay_ms;
+        (d > 0).then_some(d as i64)
+    }
+
+    /// Loads an ENI of the caller in `region`, settled, or `InvalidEniId.NotFound`.
+    pub(crate) fn eni_in(
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        region: &str,
+        id: &str,
+    ) -> Result<Eni, CoreError> {
+        let id: EniId = id.parse().map_err(|_| ApiError::EniNotFound)?;
+        match tx.eni_get(caller.account, &id)? {
+            Some(e) if e.region_id == region => Ok(e),
+            _ => Err(ApiError::EniNotFound.into()),
+        }
+    }
+
+    /// CreateNetworkInterface.
+    pub fn create_network_interface(
+        &self,
+        caller: &Caller,
+        req: CreateEni,
+    ) -> Result<EniView, ApiError> {
+        self.check_region(&req.region)?;
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        req.addresses.check()?;
+        if let Some(n) = &req.name {
+            check_eni_name(n)?;
+        }
+        if let Some(d) = &req.description {
+            check_eni_description(d, 256)?;
+        }
+        let groups: Vec<String> = match (&req.security_group_id, req.security_group_ids.is_empty())
+        {
+            (Some(_), false) => {
+                return Err(ApiError::ParameterConflict {
+                    message: "SecurityGroupId and SecurityGroupIds.N cannot be specified together."
+                        .into(),
+                })
+            }
+            (Some(g), true) => vec![g.clone()],
+            (None, false) => req.security_group_ids.clone(),
+            (None, true) => return Err(ApiError::missing("SecurityGroupId")),
+        };
+        let eni_type = match req.eni_type.as_deref() {
+            None | Some("Secondary") => "Secondary",
+            Some("Trunk") => "Trunk",
+            Some(_) => {
+                return Err(ApiError::invalid_param_because(
+                    "InstanceType",
+                    "Secondary or Trunk",
+                ))
+            }
+        };
+        let traffic_mode = match req.traffic_mode.as_deref() {
+            None | Some("Standard") => "Standard",
+            Some("HighPerformance") => "HighPerformance",
+            Some(_) => {
+                return Err(ApiError::invalid_param_because(
+                    "NetworkInterfaceTrafficMode",
+                    "Standard or HighPerformance",
+                ))
+            }
+        };
+        if req.addresses.v4_slots() > MAX_SECONDARY_WHILE_AVAILABLE {
+            return Err(ApiError::MaxEniPrivateIpsCountExceeded {
+                limit: MAX_SECONDARY_WHILE_AVAILABLE,
+            });
+        }
+        let rg = match &req.resource_group_id {
+            Some(r) => r
+                .parse::<ResourceGroupId>()
+                .map_err(|_| ApiError::invalid_param("ResourceGroupId"))?,
+            None => default_resource_group(caller),
+        };
+        let quota = self.config().eni_quota;
+        let (t, t_ms) = (now(), now_ms());
+        let id = with_write(self.store(), |tx| {
+            settle_due(tx, t_ms)?;
+            once(
+                tx,
+                caller.account,
+                "CreateNetworkInterface",
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    let vsw_id: VSwitchId = req
+                        .vswitch_id
+                        .parse()
+                        .map_err(|_| ApiError::VSwitchNotFound)?;
+                    let vsw = match tx.vswitch_get(caller.account, &vsw_id)? {
+                        Some(v) if v.region_id == req.region => v,
+                        _ => return Err(ApiError::VSwitchNotFound.into()),
+                    };
+                    let groups = check_groups(tx, caller, &vsw.vpc_id, &groups)?;
+                    let used = tx.eni_count(caller.account, &req.region, "Secondary")?
+                        + tx.eni_count(caller.account, &req.region, "Trunk")?;
+                    if used >= quota {
+                        return Err(ApiError::MaxEniCountExceeded { limit: quota }.into());
+                    }
+                    insert_eni(
+                        tx,
+                        caller,
+                        NewEni {
+                            vswitch: &vsw,
+                            groups,
+                            addresses: &req.addresses,
+                            eni_type,
+                            name: req.name.clone().unwrap_or_default(),
+                            description: req.description.clone().unwrap_or_default(),
+                            delete_on_release: req.delete_on_release.unwrap_or(false),
+                            source_dest_check: req.source_dest_check.unwrap_or(false),
+                            queue_number: req.queue_number.unwrap_or(2),
+                            traffic_mode: traffic_mode.to_string(),
+                            resource_group_id: rg.clone(),
+                            tags: req.tags.clone(),
+                            attached: None,
+                            taken: TakenError::Duplicated,
+                            exhausted: ExhaustedError::IpNotEnough,
+                        },
+                    )
+                },
+            )
+        })
+        .map_err(ApiError::from)?;
+        self.eni_view(caller, &req.region, id.as_str())
+    }
+
+    /// One ENI with its addresses, as a reader sees it now.
+    pub fn eni_view(&self, caller: &Caller, region: &str, id: &str) -> Result<EniView, ApiError> {
+        self.check_region(region)?;
+        let t = now_ms();
+        with_read(self.store(), |tx| -> Result<EniView, CoreError> {
+            let eni = Self::eni_in(tx, caller, region, id)?;
+            let eni = effective_eni(eni, t).ok_or(ApiError::EniNotFound)?;
+            Ok(load_view(tx, eni)?)
+        })
+        .map_err(Into::into)
+    }
+
+    /// DescribeNetworkInterfaces.
+    pub fn describe_network_interfaces(
+        &self,
+        caller: &Caller,
+        req: DescribeEnis,
+    ) -> Result<EniPage, ApiError> {
+        self.check_region(&req.region)?;
+        if req.ids.len() > 100 || req.private_ips.len() > 100 || req.ipv6.len() > 100 {
+            return Err(ApiError::invalid_param_because(
+                "NetworkInterfaceId.N",
+                "at most 100 values",
+            ));
+        }
+        let empty = |paging: Paging| {
+            let page = match paging {
+                Paging::Pages(p) => p,
+                Paging::Token { max, .. } => Page {
+                    number: 1,
+                    size: max as u64,
+                },
+            };
+            EniPage {
+                items: Vec::new(),
+                total: 0,
+                page,
+                next_token: String::new(),
+            }
+        };
+        // IDs that cannot exist make the answer empty, not an error.
+        let mut query = EniQuery::default();
+        if !req.ids.is_empty() {
+            let ids: Vec<EniId> = req.ids.iter().filter_map(|s| s.parse().ok()).collect();
+            if ids.is_empty() {
+                return Ok(empty(req.paging));
+            }
+            query.ids = Some(ids);
+        }
+        macro_rules! parsed_or_empty {
+            ($field:expr) => {
+                match &$field {
+                    Some(s) => match s.parse() {
+                        Ok(v) => Some(v),
+                        Err(_) => return Ok(empty(req.paging)),
+                    },
+                    None => None,
+                }
+            };
+        }
+        query.instance_id = parsed_or_empty!(req.instance_id);
+        query.vpc_id = parsed_or_empty!(req.vpc_id);
+        query.vswitch_id = parsed_or_empty!(req.vswitch_id);
+        query.eni_type = req.eni_type.clone();
+        let t = now_ms();
+        let views = with_read(self.store(), |tx| -> Result<Vec<EniView>, StoreError> {
+            let mut out = Vec::new();
+            for eni in tx.eni_list(caller.account, &req.region, &query)? {
+                let Some(eni) = effective_eni(eni, t) else {
+                    continue;
+                };
+                // The store filtered on the instance as stored; the transition may have moved it.
+                if query.instance_id.is_some() && eni.instance_id != query.instance_id {
+                    continue;
+                }
+                let keep = req.status.as_ref().is_none_or(|s| s == &eni.status)
+                    && req.name.as_ref().is_none_or(|n| n == &eni.name)
+                    && req
+                        .resource_group_id
+                        .as_ref()
+                        .is_none_or(|r| r == eni.resource_group_id.as_str())
+                    && req.service_managed.is_none_or(|m| !m)
+                    && req.security_group_id.as_ref().is_none_or(|g| {
+                        eni.eni_type != "Primary"
+                            && eni.security_group_ids.iter().any(|x| x.as_str() == g)
+                    })
+                    && tags_match(&eni.tags, &req.tags);
+                if !keep {
+                    continue;
+                }
+                let view = load_view(tx, eni)?;
+                let ips: Vec<String> = view.private_ips.iter().map(|i| i.to_string()).collect();
+                if req
+                    .primary_ip
+                    .as_ref()
+                    .is_some_and(|p| ips.first() != Some(p))
+                {
+                    continue;
+                }
+                if !req.private_ips.is_empty() && !req.private_ips.iter().any(|p| ips.contains(p)) {
+                    continue;
+                }
+                if !req.ipv6.is_empty() && !req.ipv6.iter().any(|p| view.ipv6.contains(p)) {
+                    continue;
+                }
+                out.push(view);
+            }
+            Ok(out)
+        })
+        .map_err(internal)?;
+        let total = views.len() as u64;
+        Ok(match req.paging {
+            Paging::Pages(p) => {
+                let skip = (p.number.saturating_sub(1)).saturating_mul(p.size) as usize;
+                let items = views.into_iter().skip(skip).take(p.size as usize).collect();
+                EniPage {
+                    items,
+                    total,
+                    page: p,
+                    next_token: String::new(),
+                }
+            }
+            Paging::Token { max, start } => {
+                let items: Vec<EniView> = views.into_iter().skip(start).take(max).collect();
+                let next = start + items.len();
+                let next_token = if (next as u64) < total {
+                    next.to_string()
+                } else {
+                    String::new()
+                };
+                EniPage {
+                    items,
+                    total,
+                    page: Page {
+                        number: 1,
+                        size: max as u64,
+                    },
+                    next_token,
+                }
+            }
+        })
+    }
+
+    /// AttachNetworkInterface: `Available → Attaching → InUse`.
+    pub fn attach_network_interface(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+        instance_id: &str,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        let (t, delay) = (now_ms(), self.delay_ms());
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
+            if eni.eni_type == "Primary" {
+                return Err(ApiError::InvalidEniType {
+                    detail: "A primary ENI cannot be attached.".into(),
+                }
+                .into());
+            }
+            if eni.status != "Available" {
+                return Err(ApiError::InvalidEniState {
+                    detail: format!(
+                        "Expecting status \"Available\" while current status is \"{}\".",
+                        eni.status
+                    ),
+                }
+                .into());
+            }
+            let inst = self.instance_in(tx, caller, region, instance_id, ApiError::EcsNotFound)?;
+            let ty = self.check_can_take_eni(&inst)?;
+            let vpc = inst
+                .vpc_id
+                .as_ref()
+                .ok_or(ApiError::ClassicNetworkNotSupported)?;
+            if vpc != &eni.vpc_id {
+                return Err(ApiError::VpcMismatch {
+                    detail: format!("The ENI is in {}, the instance in {vpc}.", eni.vpc_id),
+                }
+                .into());
+            }
+            if inst.zone_id != eni.zone_id {
+                return Err(ApiError::AvailabilityZoneMismatch.into());
+            }
+            let on_instance = tx.eni_list(
+                caller.account,
+                region,
+                &EniQuery {
+                    instance_id: Some(inst.id.clone()),
+                    ..Default::default()
+                },
+            )?;
+            if on_instance.len() as u32 >= ty.eni_quantity {
+                return Err(ApiError::EniPerInstanceLimitExceeded {
+                    limit: ty.eni_quantity,
+                }
+                .into());
+            }
+            let view = load_view(tx, eni.clone())?;
+            let v4 = view.private_ips.len() as u32 + view.ipv4_prefixes.len() as u32;
+            if v4 > ty.eni_private_ip_address_quantity {
+                return Err(ApiError::Ipv4CountExceeded {
+                    limit: ty.eni_private_ip_address_quantity,
+                }
+                .into());
+            }
+            if view.ipv6.len() as u32 > ty.eni_ipv6_address_quantity {
+                return Err(ApiError::Ipv6CountExceeded {
+                    limit: ty.eni_ipv6_address_quantity,
+                }
+                .into());
+            }
+            let used: Vec<u32> = on_instance.iter().filter_map(|e| e.device_index).collect();
+            let index = (1..).find(|i| !used.contains(i)).unwrap_or(1);
+            eni.instance_id = Some(inst.id.clone());
+            eni.device_index = Some(index);
+            eni.status = "Attaching".into();
+            eni.due_at = delay.map(|d| t + d);
+            if delay.is_none() {
+                eni.status = "InUse".into();
+            }
+            tx.eni_update(&eni)?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// DetachNetworkInterface: `InUse → Detaching → Available` (a repeated call while
+    /// Detaching is accepted).
+    pub fn detach_network_interface(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+        instance_id: &str,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        let (t, delay) = (now_ms(), self.delay_ms());
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
+            let inst = self.instance_in(tx, caller, region, instance_id, ApiError::EcsNotFound)?;
+            if eni.eni_type == "Primary" {
+                return Err(ApiError::DetachPrimaryEniNotAllowed.into());
+            }
+            if eni.status != "InUse" && eni.status != "Detaching" {
+                return Err(ApiError::InvalidEniState {
+                    detail: format!(
+                        "Expecting status \"InUse\" while current status is \"{}\".",
+                        eni.status
+                    ),
+                }
+                .into());
+            }
+            if eni.instance_id.as_ref() != Some(&inst.id) {
+                return Err(ApiError::InvalidEniState {
+                    detail: format!("The ENI is not attached to {}.", inst.id),
+                }
+                .into());
+            }
+            if inst.status != "Running" && inst.status != "Stopped" {
+                return Err(ApiError::InvalidEcsState {
+                    detail: format!("The instance is {}.", inst.status),
+                }
+                .into());
+            }
+            if eni.status == "Detaching" {
+                return Ok(());
+            }
+            eni.status = "Detaching".into();
+            eni.due_at = delay.map(|d| t + d);
+            match delay {
+                Some(_) => tx.eni_update(&eni)?,
+                None => complete_eni(tx, eni)?,
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// DeleteNetworkInterface: `Available → Deleting → gone` (repeating it while Deleting is
+    /// accepted).
+    pub fn delete_network_interface(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        let (t, delay) = (now_ms(), self.delay_ms());
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
+            if eni.eni_type == "Primary" {
+                return Err(ApiError::InvalidEniType {
+                    detail: "A primary ENI is released with its instance.".into(),
+                }
+                .into());
+            }
+            match eni.status.as_str() {
+                "Available" => {}
+                "Deleting" => return Ok(()),
+                other => {
+                    return Err(ApiError::InvalidEniState {
+                        detail: format!(
+                            "Expecting status \"Available\" while current status is \"{other}\"."
+                        ),
+                    }
+                    .into())
+                }
+            }
+            eni.status = "Deleting".into();
+            eni.due_at = delay.map(|d| t + d);
+            match delay {
+                Some(_) => tx.eni_update(&eni)?,
+                None => destroy_eni(tx, &eni)?,
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// The limits that apply to an ENI's addresses now: (IPv4 total incl. primary, IPv6,
+    /// whether they are the instance type's).
+    fn address_limits(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        eni: &Eni,
+    ) -> Result<(u32, u32, bool), CoreError> {
+        if let Some(inst_id) = &eni.instance_id {
+            if let Some(inst) = tx.instance_get(caller.account, inst_id)? {
+                if let Some(ty) = self.catalog().instance_type(&inst.instance_type) {
+                    return Ok((
+                        ty.eni_private_ip_address_quantity,
+                        ty.eni_ipv6_address_quantity,
+                        true,
+                    ));
+                }
+            }
+        }
+        Ok((
+            MAX_SECONDARY_WHILE_AVAILABLE + 1,
+            MAX_IPV6_WHILE_AVAILABLE,
+            false,
+        ))
+    }
+
+    /// Address changes need a settled ENI, and a primary ENI's instance Running or Stopped.
+    fn eni_for_address_change(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+    ) -> Result<Eni, CoreError> {
+        let eni = Self::eni_in(tx, caller, region, eni_id)?;
+        if eni.status != "Available" && eni.status != "InUse" {
+            return Err(ApiError::InvalidEniState {
+                detail: format!("The ENI is {}.", eni.status),
+            }
+            .into());
+        }
+        if eni.eni_type == "Primary" {
+            if let Some(i) = &eni.instance_id {
+                if let Some(inst) = tx.instance_get(caller.account, i)? {
+                    if inst.status != "Running" && inst.status != "Stopped" {
+                        return Err(ApiError::InvalidEcsState {
+                            detail: format!("The instance is {}.", inst.status),
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+        Ok(eni)
+    }
+
+    /// AssignPrivateIpAddresses.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign_private_ips(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+        ips: Vec<String>,
+        count: Option<u32>,
+        prefixes: Vec<String>,
+        prefix_count: Option<u32>,
+        client_token: Option<String>,
+    ) -> Result<Assigned, ApiError> {
+        self.check_region(region)?;
+        if let Some(t) = &client_token {
+            check_token(t)?;
+        }
+        let n = exclusive(
+            "PrivateIpAddress",
+            &ips,
+            "SecondaryPrivateIpAddressCount",
+            count,
+            MAX_SECONDARY_WHILE_AVAILABLE,
+        )? + ips.len() as u32;
+        let p = exclusive("Ipv4Prefix", &prefixes, "Ipv4PrefixCount", prefix_count, 10)?
+            + prefixes.len() as u32;
+        if n + p == 0 {
+            return Err(ApiError::missing("SecondaryPrivateIpAddressCount"));
+        }
+        let explicit: Vec<Ipv4Addr> = ips
+            .iter()
+            .map(|s| addresses::parse_v4("PrivateIpAddress.N", s))
+            .collect::<Result<_, _>>()?;
+        let v4_prefixes = addresses::parse_v4_prefixes("Ipv4Prefix.N", &prefixes)?;
+        #[derive(Serialize)]
+        struct Digest<'a>(
+            &'a str,
+            &'a str,
+            &'a [String],
+            Option<u32>,
+            &'a [String],
+            Option<u32>,
+        );
+        let digest = Digest(region, eni_id, &ips, count, &prefixes, prefix_count);
+        let (t, t_ms) = (now(), now_ms());
+        with_write(self.store(), |tx| {
+            settle_due(tx, t_ms)?;
+            once(
+                tx,
+                caller.account,
+                "AssignPrivateIpAddresses",
+                client_token.as_deref(),
+                &digest,
+                t,
+                |tx| {
+                    let eni = self.eni_for_address_change(tx, caller, region, eni_id)?;
+                    let view = load_view(tx, eni.clone())?;
+                    let have = view.private_ips.len() as u32 + view.ipv4_prefixes.len() as u32;
+                    let (limit, _, attached) = self.address_limits(tx, caller, &eni)?;
+                    if have + n + p > limit {
+                        return Err(if attached {
+                            ApiError::Ipv4CountExceeded { limit }
+                        } else {
+                            ApiError::MaxEniPrivateIpsCountExceeded {
+                                limit: MAX_SECONDARY_WHILE_AVAILABLE,
+                            }
+                        }
+                        .into());
+                    }
+                    let vsw = tx
+                        .vswitch_get(caller.account, &eni.vswitch_id)?
+                        .ok_or(ApiError::InternalError)?;
+                    let got = addresses::take_ipv4(
+                        tx,
+                        &vsw,
+                        &eni.id,
+                        IpKind::Secondary,
+                        &explicit,
+                        count.unwrap_or(0),
+                        TakenError::Assigned,
+                        ExhaustedError::IpNotEnough,
+                    )?;
+                    let nets = addresses::take_v4_prefixes(
+                        tx,
+                        &vsw,
+                        &eni.id,
+                        &v4_prefixes,
+                        prefix_count.unwrap_or(0),
+                        TakenError::Assigned,
+                    )?;
+                    Ok(Assigned {
+                        eni_id: eni.id,
+                        private_ips: got
+                            .into_iter()
+                            .map(|i| Ipv4Addr::from(i).to_string())
+                            .collect(),
+                        ipv4_prefixes: nets
+                            .into_iter()
+                            .map(|i| format!("{}/28", Ipv4Addr::from(i)))
+                            .collect(),
+                    })
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// UnassignPrivateIpAddresses: only secondary IPs and prefixes of this ENI.
+    pub fn unassign_private_ips(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+        ips: Vec<String>,
+        prefixes: Vec<String>,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        if ips.is_empty() && prefixes.is_empty() {
+            return Err(ApiError::missing("PrivateIpAddress.1"));
+        }
+        let parsed: Vec<Ipv4Addr> = ips
+            .iter()
+            .map(|s| addresses::parse_v4("PrivateIpAddress.N", s))
+            .collect::<Result<_, _>>()?;
+        addresses::no_repeats(&parsed)?;
+        let v4_prefixes = addresses::parse_v4_prefixes("Ipv4Prefix.N", &prefixes)?;
+        let t = now_ms();
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let eni = self.eni_for_address_change(tx, caller, region, eni_id)?;
+            for ip in &parsed {
+                match tx.private_ip_get(&eni.vswitch_id, u32::from(*ip))? {
+                    Some(row) if row.owner == eni.id.as_str() && row.kind == IpKind::Secondary => {
+                        addresses::release_v4(tx, &eni.vswitch_id, row.ip, row.ip)?
+                    }
+                    _ => return Err(ApiError::IpUnassigned { ip: ip.to_string() }.into()),
+                }
+            }
+            for p in &v4_prefixes {
+                match tx.private_ip_get(&eni.vswitch_id, p.first_u32())? {
+                    Some(row)
+                        if row.owner == eni.id.as_str() && row.prefix == Some(p.first_u32()) =>
+                    {
+                        addresses::release_v4(tx, &eni.vswitch_id, p.first_u32(), p.last_u32())?
+                    }
+                    _ => return Err(ApiError::IpUnassigned { ip: p.to_string() }.into()),
+                }
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// AssignIpv6Addresses.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assign_ipv6(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+        addrs: Vec<String>,
+        count: Option<u32>,
+        prefixes: Vec<String>,
+        prefix_count: Option<u32>,
+        client_token: Option<String>,
+    ) -> Result<AssignedV6, ApiError> {
+        self.check_region(region)?;
+        if let Some(t) = &client_token {
+            check_token(t)?;
+        }
+        let n =
+            exclusive("Ipv6Address", &addrs, "Ipv6AddressCount", count, 10)? + addrs.len() as u32;
+        let p = exclusive("Ipv6Prefix", &prefixes, "Ipv6PrefixCount", prefix_count, 10)?
+            + prefixes.len() as u32;
+        if n + p == 0 {
+            return Err(ApiError::missing("Ipv6AddressCount"));
+        }
+        addresses::parse_v6(&addrs)?;
+        #[derive(Serialize)]
+        struct Digest<'a>(
+            &'a str,
+            &'a str,
+            &'a [String],
+            Option<u32>,
+            &'a [String],
+            Option<u32>,
+        );
+        let digest = Digest(region, eni_id, &addrs, count, &prefixes, prefix_count);
+        let (t, t_ms) = (now(), now_ms());
+        with_write(self.store(), |tx| {
+            settle_due(tx, t_ms)?;
+            once(
+                tx,
+                caller.account,
+                "AssignIpv6Addresses",
+                client_token.as_deref(),
+                &digest,
+                t,
+                |tx| {
+                    let eni = self.eni_for_address_change(tx, caller, region, eni_id)?;
+                    let vsw = tx
+                        .vswitch_get(caller.account, &eni.vswitch_id)?
+                        .ok_or(ApiError::InternalError)?;
+                    addresses::ipv6_block(&vsw)?;
+                    let view = load_view(tx, eni.clone())?;
+                    let (_, limit, attached) = self.address_limits(tx, caller, &eni)?;
+                    if view.ipv6.len() as u32 + n > limit {
+                        return Err(if attached {
+                            ApiError::Ipv6CountExceeded { limit }
+                        } else {
+                            ApiError::MaxEniIpv6IpsCountExceeded { limit }
+                        }
+                        .into());
+                    }
+                    let ipv6 = if n > 0 {
+                        addresses::take_ipv6(tx, &vsw, &eni.id, &addrs, count.unwrap_or(0), false)?
+                    } else {
+                        Vec::new()
+                    };
+                    let ipv6_prefixes = if p > 0 {
+                        addresses::take_ipv6(
+                            tx,
+                            &vsw,
+                            &eni.id,
+                            &prefixes,
+                            prefix_count.unwrap_or(0),
+                            true,
+                        )?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok(AssignedV6 {
+                        eni_id: eni.id,
+                        ipv6,
+                        ipv6_prefixes,
+                    })
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// UnassignIpv6Addresses.
+    pub fn unassign_ipv6(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+        addrs: Vec<String>,
+        prefixes: Vec<String>,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        if addrs.is_empty() && prefixes.is_empty() {
+            return Err(ApiError::missing("Ipv6Address.1"));
+        }
+        let parsed = addresses::parse_v6(&addrs)?;
+        let mut wanted: Vec<(String, bool)> =
+            parsed.iter().map(|a| (a.to_string(), false)).collect();
+        for p in &prefixes {
+            let c: eni_ipam::Ipv6Cidr = p
+                .parse()
+                .map_err(|_| ApiError::Ipv6AddressInvalid { ip: p.clone() })?;
+            wanted.push((c.to_string(), true));
+        }
+        let t = now_ms();
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let eni = self.eni_for_address_change(tx, caller, region, eni_id)?;
+            for (addr, is_prefix) in &wanted {
+                match tx.ipv6_get(&eni.vswitch_id, addr)? {
+                    Some(e) if e.owner == eni.id.as_str() && e.is_prefix == *is_prefix => {
+                        tx.ipv6_delete(&eni.vswitch_id, addr)?;
+                    }
+                    _ => return Err(ApiError::IpUnassigned { ip: addr.clone() }.into()),
+                }
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// ModifyNetworkInterfaceAttribute. `SecurityGroupId.N` replaces the whole set.
+    pub fn modify_network_interface(
+        &self,
+        caller: &Caller,
+        req: ModifyEni,
+    ) -> Result<(), ApiError> {
+        self.check_region(&req.region)?;
+        if let Some(n) = &req.name {
+            check_eni_name(n)?;
+        }
+        if let Some(d) = &req.description {
+            check_eni_description(d, 255)?;
+        }
+        if let Some(q) = req.queue_number {
+            if !(1..=2048).contains(&q) {
+                return Err(ApiError::invalid_param_because(
+                    "QueueNumber",
+                    "must be 1 to 2048",
+                ));
+            }
+        }
+        let t = now_ms();
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut eni = Self::eni_in(tx, caller, &req.region, &req.eni_id)?;
+            if eni.status != "Available" && eni.status != "InUse" {
+                return Err(ApiError::InvalidEniState {
+                    detail: format!("The ENI is {}.", eni.status),
+                }
+                .into());
+            }
+            if !req.security_group_ids.is_empty() {
+                eni.security_group_ids =
+                    check_groups(tx, caller, &eni.vpc_id, &req.security_group_ids)?;
+            }
+            if let Some(n) = &req.name {
+                eni.name = n.clone();
+            }
+            if let Some(d) = &req.description {
+                eni.description = d.clone();
+            }
+            if let Some(d) = req.delete_on_release {
+                eni.delete_on_release = d;
+            }
+            if let Some(s) = req.source_dest_check {
+                eni.source_dest_check = s;
+            }
+            if let Some(q) = req.queue_number {
+                // Queues change only while nothing runs on them.
+                if eni.status == "InUse" {
+                    let running = match &eni.instance_id {
+                        Some(i) => tx
+                            .instance_get(caller.account, i)?
+                            .is_some_and(|i| effective_instance(i, t).status != "Stopped"),
+                        None => false,
+                    };
+                    if running {
+                        return Err(ApiError::InvalidEcsState {
+                            detail: "QueueNumber changes need the instance Stopped.".into(),
+                        }
+                        .into());
+                    }
+                }
+                eni.queue_number = q;
+            }
+            tx.eni_update(&eni)?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// Persists every due transition; the server calls this periodically.
+    pub fn settle(&self) -> Result<(), ApiError> {
+        let t = now_ms();
+        // A read first, so an idle server does not take the write lock ten times a second.
+        let due = with_read(self.store(), |tx| -> Result<bool, StoreError> {
+            Ok(!tx.eni_due(t, 1)?.is_empty() || !tx.instance_due(t, 1)?.is_empty())
+        })
+        .map_err(internal)?;
+        if !due {
+            return Ok(());
+        }
+        with_write(self.store(), |tx| settle_due(tx, t)).map_err(Into::into)
+    }
+}
+
+/// Instance lookups used by the ENI calls.
+impl Core {
+    /// The caller's instance in `region`, settled, or `missing`.
+    pub(crate) fn instance_in(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        region: &str,
+        id: &str,
+        missing: ApiError,
+    ) -> Result<Instance, CoreError> {
+        let Ok(id) = id.parse::<InstanceId>() else {
+            return Err(missing.into());
+        };
+        match tx.instance_get(caller.account, &id)? {
+            Some(i) if i.region_id == region => Ok(i),
+            _ => Err(missing.into()),
+        }
+    }
+
+    /// Whether the instance can take a secondary ENI at all: a VPC instance of an I/O
+    /// optimized type, Running or Stopped (Stopped only, for a few burstable types).
+    pub(crate) fn check_can_take_eni(
+        &self,
+        inst: &Instance,
+    ) -> Result<&crate::catalog::InstanceType, CoreError> {
+        let ty = self
+            .catalog()
+            .instance_type(&inst.instance_type)
+            .ok_or(ApiError::InternalError)?;
+        if inst.vpc_id.is_none() {
+            return Err(ApiError::ClassicNetworkNotSupported.into());
+        }
+        if !ty.io_optimized {
+            return Err(ApiError::InstanceTypeNotSupported {
+                message: format!(
+                    "The instance type {} is not I/O optimized and cannot take secondary ENIs.",
+                    ty.instance_type_id
+                ),
+            }
+            .into());
+        }
+        match inst.status.as_str() {
+            "Stopped" => {}
+            "Running" if !ty.attach_requires_stopped => {}
+            "Running" => {
+                return Err(ApiError::InvalidEcsState {
+                    detail: format!(
+                        "Instances of type {} take ENIs only while Stopped.",
+                        ty.instance_type_id
+                    ),
+                }
+                .into())
+            }
+            other => {
+                return Err(ApiError::InvalidEcsState {
+                    detail: format!("The instance is {other}."),
+                }
+                .into())
+            }
+        }
+        Ok(ty)
+    }
+}

@@ -1,0 +1,722 @@
+//! ECS instances: RunInstances, CreateInstance, StartInstance, StopInstance, DeleteInstance(s)
+//! and DescribeInstances. A VPC instance gets its primary ENI (Type Primary, DeviceIndex 0,
+//! InUse, released with the instance); without a vSwitch the instance is of the classic
+//! network type and takes no ENI. `NetworkInterface.N` entries of type Secondary create and
+//! attach secondary ENIs at launch.
+//!
+//! States: RunInstances `Pending → Running`, CreateInstance `Stopped`, StartInstance
+//! `Stopped → Starting → Running`, StopInstance `Running → Stopping → Stopped`.
+
+use crate::addresses::{ExhaustedError, TakenError};
+use crate::catalog::InstanceType;
+use crate::eni::{
+    check_eni_description, check_eni_name, check_groups, insert_eni, load_view, AddressRequest,
+    EniView, NewEni,
+};
+use crate::idempotency::{check_token, once};
+use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
+use crate::vpc::{default_resource_group, Page};
+use crate::{internal, now, now_ms, Caller, Core, CoreError};
+use eni_store::{with_read, with_write, EniQuery, Instance, StoreError, Tags, Tx};
+use eni_types::ids::{InstanceId, VSwitchId};
+use eni_types::ApiError;
+use serde::Serialize;
+
+/// The image an instance gets when RunInstances names none.
+pub const DEFAULT_IMAGE: &str = "aliyun_3_x64_20G_alibase_20240101.vhd";
+
+/// One `NetworkInterface.N` entry of RunInstances.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetworkInterfaceSpec {
+    /// `Primary` or `Secondary` (default).
+    pub kind: Option<String>,
+    pub vswitch_id: Option<String>,
+    pub security_group_id: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub primary_ip: Option<String>,
+    pub secondary_count: Option<u32>,
+    pub ipv6: Vec<String>,
+    pub ipv6_count: Option<u32>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub delete_on_release: Option<bool>,
+    pub queue_number: Option<u32>,
+    pub traffic_mode: Option<String>,
+}
+
+/// RunInstances and CreateInstance.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunInstances {
+    pub region: String,
+    pub zone_id: Option<String>,
+    pub instance_type: String,
+    pub image_id: Option<String>,
+    pub vswitch_id: Option<String>,
+    pub security_group_id: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub amount: u32,
+    pub name: Option<String>,
+    pub host_name: Option<String>,
+    pub description: Option<String>,
+    pub private_ip: Option<String>,
+    pub ipv6: Vec<String>,
+    pub ipv6_count: Option<u32>,
+    pub network_interfaces: Vec<NetworkInterfaceSpec>,
+    pub tags: Tags,
+    /// RunInstances starts what it creates; CreateInstance leaves it Stopped.
+    pub start: bool,
+    #[serde(skip)]
+    pub dry_run: bool,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// An instance with its type and the ENIs on it (by device index).
+#[derive(Debug, Clone)]
+pub struct InstanceView {
+    pub instance: Instance,
+    pub instance_type: InstanceType,
+    pub enis: Vec<EniView>,
+}
+
+/// DescribeInstances filters and paging.
+#[derive(Debug, Clone, Default)]
+pub struct DescribeInstances {
+    pub region: String,
+    pub ids: Option<Vec<String>>,
+    pub vpc_id: Option<String>,
+    pub vswitch_id: Option<String>,
+    pub zone_id: Option<String>,
+    pub security_group_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub status: Option<String>,
+    pub private_ips: Option<Vec<String>>,
+    pub name: Option<String>,
+    pub tags: Tags,
+    pub page: Page,
+    pub token: Option<(usize, usize)>,
+}
+
+/// One page of instances.
+#[derive(Debug, Clone)]
+pub struct InstancePage {
+    pub items: Vec<InstanceView>,
+    pub total: u64,
+    pub page: Page,
+    pub next_token: String,
+}
+
+fn groups_of(single: &Option<String>, list: &[String]) -> Result<Vec<String>, ApiError> {
+    match (single, list.is_empty()) {
+        (Some(_), false) => Err(ApiError::ParameterConflict {
+            message: "SecurityGroupId and SecurityGroupIds.N cannot be specified together.".into(),
+        }),
+        (Some(g), true) => Ok(vec![g.clone()]),
+        (None, _) => Ok(list.to_vec()),
+    }
+}
+
+impl Core {
+    fn instance_delay(&self) -> Option<i64> {
+        let d = self.config().transition_delay_ms;
+        (d > 0).then_some(d as i64)
+    }
+
+    /// RunInstances (and CreateInstance with `start == false`). Returns the new IDs.
+    pub fn run_instances(
+        &self,
+        caller: &Caller,
+        req: RunInstances,
+    ) -> Result<Vec<InstanceId>, ApiError> {
+        self.check_region(&req.region)?;
+        let ty = self
+            .catalog()
+            .instance_type(&req.instance_type)
+            .ok_or_else(|| ApiError::InstanceTypeNotSupported {
+                message: format!(
+                    "The specified InstanceType {:?} is not supported.",
+                    req.instance_type
+                ),
+            })?
+            .clone();
+        if !(1..=100).contains(&req.amount) {
+            return Err(ApiError::invalid_param_because(
+                "Amount",
+                "must be 1 to 100",
+            ));
+        }
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        if let Some(n) = &req.name {
+            crate::validate::name(n)
+                .map_err(|m| ApiError::invalid_param_because("InstanceName", m))?;
+        }
+        if let Some(d) = &req.description {
+            crate::validate::description(d)
+                .map_err(|m| ApiError::invalid_param_because("Description", m))?;
+        }
+        let primary_spec = {
+            let mut p = req
+                .network_interfaces
+                .iter()
+                .filter(|n| n.kind.as_deref() == Some("Primary"));
+            let first = p.next().cloned();
+            if p.next().is_some() {
+                return Err(ApiError::invalid_param_because(
+                    "NetworkInterface.N.InstanceType",
+                    "at most one Primary entry",
+                ));
+            }
+            first
+        };
+        let secondaries: Vec<NetworkInterfaceSpec> = req
+            .network_interfaces
+            .iter()
+            .filter(|n| n.kind.as_deref() != Some("Primary"))
+            .cloned()
+            .collect();
+        for n in &req.network_interfaces {
+            match n.kind.as_deref() {
+                None | Some("Primary") | Some("Secondary") => {}
+                Some(_) => {
+                    return Err(ApiError::invalid_param_because(
+                        "NetworkInterface.N.InstanceType",
+                        "Primary or Secondary",
+                    ))
+                }
+            }
+            if let Some(name) = &n.name {
+                check_eni_name(name)?;
+            }
+            if let Some(d) = &n.description {
+                check_eni_description(d, 256)?;
+            }
+        }
+        let vswitch_text = primary_spec
+            .as_ref()
+            .and_then(|p| p.vswitch_id.clone())
+            .or_else(|| req.vswitch_id.clone());
+        let mut groups = groups_of(&req.security_group_id, &req.security_group_ids)?;
+        if let Some(p) = &primary_spec {
+            let g = groups_of(&p.security_group_id, &p.security_group_ids)?;
+            if !g.is_empty() {
+                groups = g;
+            }
+        }
+        let primary_ip = primary_spec
+            .as_ref()
+            .and_then(|p| p.primary_ip.clone())
+            .or_else(|| req.private_ip.clone());
+        if primary_ip.is_some() && req.amount > 1 {
+            return Err(ApiError::invalid_param_because(
+                "PrivateIpAddress",
+                "only with Amount 1",
+            ));
+        }
+        if vswitch_text.is_none()
+            && (!groups.is_empty() || !req.network_interfaces.is_empty() || primary_ip.is_some())
+        {
+            // A security group, an ENI or a private IP all need a VPC.
+            return Err(ApiError::missing("VSwitchId"));
+        }
+        if 1 + secondaries.len() as u32 > ty.eni_quantity {
+            return Err(ApiError::EniPerInstanceLimitExceeded {
+                limit: ty.eni_quantity,
+            });
+        }
+        if !secondaries.is_empty() && !ty.io_optimized {
+            return Err(ApiError::InstanceTypeNotSupported {
+                message: format!(
+                    "The instance type {} is not I/O optimized and cannot take secondary ENIs.",
+                    ty.instance_type_id
+                ),
+            });
+        }
+        let primary_addresses = AddressRequest {
+            primary_ip: primary_ip.clone(),
+            ipv6: primary_spec
+                .as_ref()
+                .map(|p| p.ipv6.clone())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| req.ipv6.clone()),
+            ipv6_count: primary_spec
+                .as_ref()
+                .and_then(|p| p.ipv6_count)
+                .or(req.ipv6_count),
+            secondary_count: primary_spec.as_ref().and_then(|p| p.secondary_count),
+            ..Default::default()
+        };
+        primary_addresses.check()?;
+        let secondary_addresses: Vec<AddressRequest> = secondaries
+            .iter()
+            .map(|s| AddressRequest {
+                primary_ip: s.primary_ip.clone(),
+                secondary_count: s.secondary_count,
+                ipv6: s.ipv6.clone(),
+                ipv6_count: s.ipv6_count,
+                ..Default::default()
+            })
+            .collect();
+        for a in &secondary_addresses {
+            a.check()?;
+        }
+        let (t, t_ms, delay) = (now(), now_ms(), self.instance_delay());
+        let quota = self.config().eni_quota;
+        let rg = default_resource_group(caller);
+        let result = with_write(self.store(), |tx| {
+            settle_due(tx, t_ms)?;
+            let ids = once(
+                tx,
+                caller.account,
+                if req.start {
+                    "RunInstances"
+                } else {
+                    "CreateInstance"
+                },
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    let vsw = match &vswitch_text {
+                        None => None,
+                        Some(v) => {
+                            let id: VSwitchId = v.parse().map_err(|_| ApiError::VSwitchNotFound)?;
+                            match tx.vswitch_get(caller.account, &id)? {
+                                Some(s) if s.region_id == req.region => Some(s),
+                                _ => return Err(ApiError::VSwitchNotFound.into()),
+                            }
+                        }
+                    };
+                    let zone = match (&vsw, &req.zone_id) {
+                        (Some(s), Some(z)) if z != &s.zone_id => {
+                            return Err(ApiError::invalid_param_because(
+                                "ZoneId",
+                                format!("the vSwitch is in {}", s.zone_id),
+                            )
+                            .into())
+                        }
+                        (Some(s), _) => s.zone_id.clone(),
+                        (None, Some(z)) => {
+                            self.catalog()
+                                .zone(&req.region, z)
+                                .ok_or(ApiError::ZoneNotFound)?;
+                            z.clone()
+                        }
+                        (None, None) => self
+                            .catalog()
+                            .region(&req.region)
+                            .map(|r| r.zones[0].zone_id.clone())
+                            .ok_or(ApiError::RegionNotFound)?,
+                    };
+                    let groups = match &vsw {
+                        Some(s) => check_groups(tx, caller, &s.vpc_id, &groups)?,
+                        None => Vec::new(),
+                    };
+                    // Each secondary ENI: its vSwitch (default the primary's) in the same VPC and zone.
+                    let mut sec = Vec::new();
+                    if let Some(p) = &vsw {
+                        for spec in &secondaries {
+                            let s = match &spec.vswitch_id {
+                                None => p.clone(),
+                                Some(v) => {
+                                    let id: VSwitchId =
+                                        v.parse().map_err(|_| ApiError::VSwitchNotFound)?;
+                                    tx.vswitch_get(caller.account, &id)?
+                                        .filter(|s| s.region_id == req.region)
+                                        .ok_or(ApiError::VSwitchNotFound)?
+                                }
+                            };
+                            if s.vpc_id != p.vpc_id {
+                                return Err(ApiError::VpcMismatch {
+                                    detail: format!("vSwitch {} is not in {}.", s.id, p.vpc_id),
+                                }
+                                .into());
+                            }
+                            if s.zone_id != p.zone_id {
+                                return Err(ApiError::AvailabilityZoneMismatch.into());
+                            }
+                            let g = groups_of(&spec.security_group_id, &spec.security_group_ids)?;
+                            let g = if g.is_empty() {
+                                groups.clone()
+                            } else {
+                                check_groups(tx, caller, &s.vpc_id, &g)?
+                            };
+                            sec.push((s, g));
+                        }
+                        if !sec.is_empty() {
+                            let used = tx.eni_count(caller.account, &req.region, "Secondary")?
+                                + tx.eni_count(caller.account, &req.region, "Trunk")?;
+                            if used + (sec.len() as u64) * u64::from(req.amount) > quota {
+                                return Err(ApiError::MaxEniCountExceeded { limit: quota }.into());
+                            }
+                        }
+                    }
+                    let mut ids = Vec::new();
+                    for _ in 0..req.amount {
+                        let id = InstanceId::generate(&req.region);
+                        let (status, due_at) = match (req.start, delay) {
+                            (false, _) => ("Stopped", None),
+                            (true, Some(d)) => ("Pending", Some(t_ms + d)),
+                            (true, None) => ("Running", None),
+                        };
+                        let inst = Instance {
+                            id: id.clone(),
+                            account_id: caller.account,
+                            region_id: req.region.clone(),
+                            zone_id: zone.clone(),
+                            instance_type: ty.instance_type_id.clone(),
+                            vpc_id: vsw.as_ref().map(|s| s.vpc_id.clone()),
+                            vswitch_id: vsw.as_ref().map(|s| s.id.clone()),
+                            status: status.into(),
+                            due_at,
+                            name: req.name.clone().unwrap_or_else(|| id.to_string()),
+                            host_name: req
+                                .host_name
+                                .clone()
+                                .unwrap_or_else(|| format!("iZ{}Z", &id.as_str()[2..])),
+                            description: req.description.clone().unwrap_or_default(),
+                            image_id: req.image_id.clone().unwrap_or_else(|| DEFAULT_IMAGE.into()),
+                            resource_group_id: rg.clone(),
+                            tags: req.tags.clone(),
+                            created_at: t,
+                            started_at: (status == "Running").then_some(t),
+                        };
+                        tx.instance_insert(&inst)?;
+                        if let Some(p) = &vsw {
+                            let spec = primary_spec.clone().unwrap_or_default();
+                            insert_eni(
+                                tx,
+                                caller,
+                                NewEni {
+                                    vswitch: p,
+                                    groups: groups.clone(),
+                                    addresses: &primary_addresses,
+                                    eni_type: "Primary",
+                                    name: spec.name.clone().unwrap_or_default(),
+                                    description: spec.description.clone().unwrap_or_default(),
+                                    delete_on_release: true,
+                                    source_dest_check: false,
+                                    queue_number: spec.queue_number.unwrap_or(2),
+                                    traffic_mode: spec
+                                        .traffic_mode
+                                        .clone()
+                                        .unwrap_or_else(|| "Standard".into()),
+                                    resource_group_id: rg.clone(),
+                                    tags: Vec::new(),
+                                    attached: Some((id.clone(), 0)),
+                                    taken: TakenError::Duplicated,
+                                    exhausted: ExhaustedError::Quota,
+                                },
+                            )?;
+                            for (i, ((s, g), spec)) in sec.iter().zip(&secondaries).enumerate() {
+                                insert_eni(
+                                    tx,
+                                    caller,
+                                    NewEni {
+                                        vswitch: s,
+                                        groups: g.clone(),
+                                        addresses: &secondary_addresses[i],
+                                        eni_type: "Secondary",
+                                        name: spec.name.clone().unwrap_or_default(),
+                                        description: spec.description.clone().unwrap_or_default(),
+                                        delete_on_release: spec.delete_on_release.unwrap_or(true),
+                                        source_dest_check: false,
+                                        queue_number: spec.queue_number.unwrap_or(2),
+                                        traffic_mode: spec
+                                            .traffic_mode
+                                            .clone()
+                                            .unwrap_or_else(|| "Standard".into()),
+                                        resource_group_id: rg.clone(),
+                                        tags: Vec::new(),
+                                        attached: Some((id.clone(), i as u32 + 1)),
+                                        taken: TakenError::Duplicated,
+                                        exhausted: ExhaustedError::Quota,
+                                    },
+                                )?;
+                            }
+                        }
+                        ids.push(id);
+                    }
+                    Ok(ids)
+                },
+            )?;
+            if req.dry_run {
+                // Everything checked; the error rolls the transaction back.
+                return Err(CoreError::Api(ApiError::DryRunOperation));
+            }
+            Ok(ids)
+        });
+        result.map_err(Into::into)
+    }
+
+    /// The caller's instance by ID in any region (Start/Stop/Delete carry no RegionId).
+    fn own_instance(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        region: Option<&str>,
+        id: &str,
+    ) -> Result<Instance, CoreError> {
+        let Ok(iid) = id.parse::<InstanceId>() else {
+            return Err(ApiError::InstanceNotFound.into());
+        };
+        match tx.instance_get(caller.account, &iid)? {
+            Some(i) if region.is_none_or(|r| r == i.region_id) => Ok(i),
+            _ => Err(ApiError::InstanceNotFound.into()),
+        }
+    }
+
+    /// StartInstance: `Stopped → Starting → Running`.
+    pub fn start_instance(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        id: &str,
+    ) -> Result<(), ApiError> {
+        self.change_power(caller, region, id, "Stopped", "Starting", "Running")
+    }
+
+    /// StopInstance: `Running → Stopping → Stopped`.
+    pub fn stop_instance(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        id: &str,
+    ) -> Result<(), ApiError> {
+        self.change_power(caller, region, id, "Running", "Stopping", "Stopped")
+    }
+
+    fn change_power(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        id: &str,
+        from: &str,
+        via: &str,
+        to: &str,
+    ) -> Result<(), ApiError> {
+        let (t, delay) = (now_ms(), self.instance_delay());
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut inst = self.own_instance(tx, caller, region, id)?;
+            if inst.status != from {
+                return Err(ApiError::IncorrectInstanceStatus {
+                    detail: format!("The instance is {}; it must be {from}.", inst.status),
+                }
+                .into());
+            }
+            match delay {
+                Some(d) => {
+                    inst.status = via.into();
+                    inst.due_at = Some(t + d);
+                }
+                None => {
+                    inst.status = to.into();
+                    if to == "Running" {
+                        inst.started_at = Some(t / 1000);
+                    }
+                }
+            }
+            tx.instance_update(&inst)?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// DeleteInstance / DeleteInstances: the instances must be Stopped unless `force`. The
+    /// primary ENI goes with its instance; a secondary ENI is deleted if `DeleteOnRelease`,
+    /// otherwise detached back to Available.
+    pub fn delete_instances(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        ids: &[String],
+        force: bool,
+    ) -> Result<(), ApiError> {
+        if ids.is_empty() {
+            return Err(ApiError::missing("InstanceId"));
+        }
+        if ids.len() > 100 {
+            return Err(ApiError::invalid_param_because(
+                "InstanceId.N",
+                "at most 100",
+            ));
+        }
+        let t = now_ms();
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut found = Vec::new();
+            for id in ids {
+                let inst = self.own_instance(tx, caller, region, id)?;
+                if inst.status != "Stopped" && !force {
+                    return Err(ApiError::IncorrectInstanceStatus {
+                        detail: format!(
+                            "The instance is {}; stop it first or use Force.",
+                            inst.status
+                        ),
+                    }
+                    .into());
+                }
+                found.push(inst);
+            }
+            for inst in found {
+                let enis = tx.eni_list(
+                    caller.account,
+                    &inst.region_id,
+                    &EniQuery {
+                        instance_id: Some(inst.id.clone()),
+                        ..Default::default()
+                    },
+                )?;
+                for mut eni in enis {
+                    if eni.eni_type == "Primary" || eni.delete_on_release {
+                        crate::eni::destroy_eni(tx, &eni)?;
+                    } else {
+                        eni.status = "Detaching".into();
+                        complete_eni(tx, eni)?;
+                    }
+                }
+                tx.instance_delete(caller.account, &inst.id)?;
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    fn instance_view(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        inst: Instance,
+        t: i64,
+    ) -> Result<InstanceView, StoreError> {
+        let inst = effective_instance(inst, t);
+        let mut enis = Vec::new();
+        for e in tx.eni_list(
+            caller.account,
+            &inst.region_id,
+            &EniQuery {
+                instance_id: Some(inst.id.clone()),
+                ..Default::default()
+            },
+        )? {
+            if let Some(e) = effective_eni(e, t) {
+                if e.instance_id.as_ref() == Some(&inst.id) {
+                    enis.push(load_view(tx, e)?);
+                }
+            }
+        }
+        enis.sort_by_key(|v| v.eni.device_index);
+        let instance_type = self
+            .catalog()
+            .instance_type(&inst.instance_type)
+            .cloned()
+            .unwrap_or_else(|| self.catalog().instance_types[0].clone());
+        Ok(InstanceView {
+            instance: inst,
+            instance_type,
+            enis,
+        })
+    }
+
+    /// DescribeInstances.
+    pub fn describe_instances(
+        &self,
+        caller: &Caller,
+        req: DescribeInstances,
+    ) -> Result<InstancePage, ApiError> {
+        self.check_region(&req.region)?;
+        if req.ids.as_ref().is_some_and(|i| i.len() > 100) {
+            return Err(ApiError::invalid_param_because(
+                "InstanceIds",
+                "at most 100",
+            ));
+        }
+        let t = now_ms();
+        let views = with_read(
+            self.store(),
+            |tx| -> Result<Vec<InstanceView>, StoreError> {
+                let mut out = Vec::new();
+                for inst in tx.instance_list(caller.account, &req.region)? {
+                    if req
+                        .ids
+                        .as_ref()
+                        .is_some_and(|ids| !ids.iter().any(|i| i == inst.id.as_str()))
+                    {
+                        continue;
+                    }
+                    let v = self.instance_view(tx, caller, inst, t)?;
+                    let i = &v.instance;
+                    let primary = v.enis.iter().find(|e| e.eni.eni_type == "Primary");
+                    let keep =
+                        req.vpc_id
+                            .as_ref()
+                            .is_none_or(|x| i.vpc_id.as_ref().is_some_and(|v| v.as_str() == x))
+                            && req.vswitch_id.as_ref().is_none_or(|x| {
+                                i.vswitch_id.as_ref().is_some_and(|v| v.as_str() == x)
+                            })
+                            && req.zone_id.as_ref().is_none_or(|x| x == &i.zone_id)
+                            && req
+                                .instance_type
+                                .as_ref()
+                                .is_none_or(|x| x == &i.instance_type)
+                            && req.status.as_ref().is_none_or(|x| x == &i.status)
+                            && req.name.as_ref().is_none_or(|x| x == &i.name)
+                            && req.security_group_id.as_ref().is_none_or(|g| {
+                                primary.is_some_and(|p| {
+                                    p.eni.security_group_ids.iter().any(|s| s.as_str() == g)
+                                })
+                            })
+                            && req.private_ips.as_ref().is_none_or(|ips| {
+                                primary.is_some_and(|p| {
+                                    p.private_ips.iter().any(|a| ips.contains(&a.to_string()))
+                                })
+                            })
+                            && req.tags.iter().all(|(k, val)| {
+                                i.tags
+                                    .iter()
+                                    .any(|(hk, hv)| hk == k && (val.is_empty() || hv == val))
+                            });
+                    if keep {
+                        out.push(v);
+                    }
+                }
+                Ok(out)
+            },
+        )
+        .map_err(internal)?;
+        let total = views.len() as u64;
+        Ok(match req.token {
+            Some((max, start)) => {
+                let items: Vec<_> = views.into_iter().skip(start).take(max).collect();
+                let next = start + items.len();
+                let next_token = if (next as u64) < total {
+                    next.to_string()
+                } else {
+                    String::new()
+                };
+                InstancePage {
+                    items,
+                    total,
+                    page: Page {
+                        number: 1,
+                        size: max as u64,
+                    },
+                    next_token,
+                }
+            }
+            None => {
+                let p = req.page;
+                let skip = (p.number.saturating_sub(1)).saturating_mul(p.size) as usize;
+                let items = views.into_iter().skip(skip).take(p.size as usize).collect();
+                InstancePage {
+                    items,
+                    total,
+                    page: p,
+                    next_token: String::new(),
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,248 @@
+//! Security groups as objects: CreateSecurityGroup, DescribeSecurityGroups,
+//! DeleteSecurityGroup. A group lives in one VPC and cannot be deleted while an ENI (and so an
+//! instance, through its primary ENI) is a member. Rules come in a later change.
+
+use crate::idempotency::{check_token, once};
+use crate::vpc::{default_resource_group, Page};
+use crate::{internal, now, Caller, Core, CoreError};
+use eni_store::{with_read, with_write, SecurityGroup, StoreError, Tags};
+use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
+use eni_types::ApiError;
+use serde::Serialize;
+
+/// CreateSecurityGroup.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreateSecurityGroup {
+    pub region: String,
+    pub vpc_id: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub group_type: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Tags,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// DescribeSecurityGroups filters and paging.
+#[derive(Debug, Clone, Default)]
+pub struct DescribeSecurityGroups {
+    pub region: String,
+    pub vpc_id: Option<String>,
+    pub ids: Vec<String>,
+    pub name: Option<String>,
+    pub group_type: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Tags,
+    pub page: Page,
+    /// Token paging: (MaxResults, start offset) when used.
+    pub token: Option<(usize, usize)>,
+}
+
+/// A group with its member count.
+#[derive(Debug, Clone)]
+pub struct SecurityGroupView {
+    pub group: SecurityGroup,
+    pub members: u64,
+}
+
+/// One page of groups.
+#[derive(Debug, Clone)]
+pub struct SecurityGroupPage {
+    pub items: Vec<SecurityGroupView>,
+    pub total: u64,
+    pub page: Page,
+    pub next_token: String,
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let n = name.chars().count();
+    let first_ok = name.chars().next().is_some_and(|c| c.is_alphabetic());
+    let lower = name.to_ascii_lowercase();
+    let ok = (2..=128).contains(&n)
+        && first_ok
+        && !lower.starts_with("http://")
+        && !lower.starts_with("https://")
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || ".:_-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_param_because(
+            "SecurityGroupName",
+            "2 to 128 characters, starting with a letter; letters, digits, '.', ':', '_' and '-'",
+        ))
+    }
+}
+
+impl Core {
+    /// CreateSecurityGroup: the group lives in `VpcId`, which must exist.
+    pub fn create_security_group(
+        &self,
+        caller: &Caller,
+        req: CreateSecurityGroup,
+    ) -> Result<SecurityGroupId, ApiError> {
+        self.check_region(&req.region)?;
+        let vpc_text = req
+            .vpc_id
+            .clone()
+            .ok_or_else(|| ApiError::missing("VpcId"))?;
+        if let Some(n) = &req.name {
+            check_name(n)?;
+        }
+        if let Some(d) = &req.description {
+            crate::eni::check_eni_description(d, 256)?;
+        }
+        let group_type = match req.group_type.as_deref() {
+            None | Some("normal") => "normal",
+            Some("enterprise") => "enterprise",
+            Some(_) => {
+                return Err(ApiError::invalid_param_because(
+                    "SecurityGroupType",
+                    "normal or enterprise",
+                ))
+            }
+        };
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        let rg = match &req.resource_group_id {
+            Some(r) => r
+                .parse::<ResourceGroupId>()
+                .map_err(|_| ApiError::invalid_param("ResourceGroupId"))?,
+            None => default_resource_group(caller),
+        };
+        let t = now();
+        with_write(self.store(), |tx| {
+            once(
+                tx,
+                caller.account,
+                "CreateSecurityGroup",
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    let vpc_id: VpcId = vpc_text.parse().map_err(|_| ApiError::VpcNotFound)?;
+                    match tx.vpc_get(caller.account, &vpc_id)? {
+                        Some(v) if v.region_id == req.region => {}
+                        _ => return Err(ApiError::VpcNotFound.into()),
+                    }
+                    let sg = SecurityGroup {
+                        id: SecurityGroupId::generate(&req.region),
+                        account_id: caller.account,
+                        region_id: req.region.clone(),
+                        vpc_id,
+                        name: req.name.clone().unwrap_or_default(),
+                        description: req.description.clone().unwrap_or_default(),
+                        group_type: group_type.into(),
+                        resource_group_id: rg.clone(),
+                        tags: req.tags.clone(),
+                        created_at: t,
+                    };
+                    tx.security_group_insert(&sg)?;
+                    Ok(sg.id)
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// DescribeSecurityGroups.
+    pub fn describe_security_groups(
+        &self,
+        caller: &Caller,
+        req: DescribeSecurityGroups,
+    ) -> Result<SecurityGroupPage, ApiError> {
+        self.check_region(&req.region)?;
+        let views = with_read(
+            self.store(),
+            |tx| -> Result<Vec<SecurityGroupView>, StoreError> {
+                let mut out = Vec::new();
+                for g in tx.security_group_list(caller.account, &req.region)? {
+                    let keep = req.vpc_id.as_ref().is_none_or(|v| v == g.vpc_id.as_str())
+                        && (req.ids.is_empty() || req.ids.iter().any(|i| i == g.id.as_str()))
+                        && req.name.as_ref().is_none_or(|n| n == &g.name)
+                        && req.group_type.as_ref().is_none_or(|t| t == &g.group_type)
+                        && req
+                            .resource_group_id
+                            .as_ref()
+                            .is_none_or(|r| r == g.resource_group_id.as_str())
+                        && req.tags.iter().all(|(k, v)| {
+                            g.tags
+                                .iter()
+                                .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
+                        });
+                    if keep {
+                        let members = tx.security_group_member_count(&g.id)?;
+                        out.push(SecurityGroupView { group: g, members });
+                    }
+                }
+                Ok(out)
+            },
+        )
+        .map_err(internal)?;
+        let total = views.len() as u64;
+        Ok(match req.token {
+            Some((max, start)) => {
+                let items: Vec<_> = views.into_iter().skip(start).take(max).collect();
+                let next = start + items.len();
+                let next_token = if (next as u64) < total {
+                    next.to_string()
+                } else {
+                    String::new()
+                };
+                SecurityGroupPage {
+                    items,
+                    total,
+                    page: Page {
+                        number: 1,
+                        size: max as u64,
+                    },
+                    next_token,
+                }
+            }
+            None => {
+                let p = req.page;
+                let skip = (p.number.saturating_sub(1)).saturating_mul(p.size) as usize;
+                let items = views.into_iter().skip(skip).take(p.size as usize).collect();
+                SecurityGroupPage {
+                    items,
+                    total,
+                    page: p,
+                    next_token: String::new(),
+                }
+            }
+        })
+    }
+
+    /// DeleteSecurityGroup: refused while an ENI or instance uses the group.
+    pub fn delete_security_group(
+        &self,
+        caller: &Caller,
+        region: &str,
+        id: &str,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        let id: SecurityGroupId = id.parse().map_err(|_| ApiError::SecurityGroupNotFound)?;
+        let t = crate::now_ms();
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            crate::transitions::settle_due(tx, t)?;
+            match tx.security_group_get(caller.account, &id)? {
+                Some(g) if g.region_id == region => {}
+                _ => return Err(ApiError::SecurityGroupNotFound.into()),
+            }
+            if tx.security_group_member_count(&id)? > 0 {
+                return Err(ApiError::SecurityGroupInUse.into());
+            }
+            match tx.security_group_delete(caller.account, &id) {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_conflict_on(eni_store::constraints::ENI_SECURITY_GROUP_FK) => {
+                    Err(ApiError::SecurityGroupInUse.into())
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .map_err(Into::into)
+    }
+}

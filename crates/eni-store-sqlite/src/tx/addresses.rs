@@ -1,0 +1,229 @@
+//! Addresses held in vSwitches: private IPv4 addresses with their kind, the IPv4 allocator's
+//! free ranges, and IPv6 addresses and prefixes.
+
+use super::{corrupt, id_from_row, SqliteTx};
+use crate::errors::{db_err, db_err_fk, fk};
+use eni_store::constraints::PRIVATE_IP_VSWITCH_FK;
+use eni_store::{IpKind, Ipv6Entry, PrivateIp, StoreError};
+use eni_types::ids::VSwitchId;
+use rusqlite::{params, Row};
+
+/// `SELECT` of every private IP column, in the order [`private_ip_from_row`] reads them.
+macro_rules! select_private_ip {
+    ($rest:literal) => {
+        concat!(
+            "SELECT vswitch_id, ip, owner, kind, prefix FROM private_ips ",
+            $rest
+        )
+    };
+}
+
+fn private_ip_from_row(r: &Row<'_>) -> rusqlite::Result<PrivateIp> {
+    let kind: String = r.get(3)?;
+    Ok(PrivateIp {
+        vswitch_id: id_from_row(r, 0)?,
+        ip: r.get(1)?,
+        owner: r.get(2)?,
+        kind: IpKind::parse(&kind).ok_or_else(|| corrupt(3, format!("address kind {kind:?}")))?,
+        prefix: r.get(4)?,
+    })
+}
+
+pub(super) fn private_ip_insert(tx: &SqliteTx<'_>, ip: &PrivateIp) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO private_ips (vswitch_id, ip, owner, kind, prefix)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            ip.vswitch_id.as_str(),
+            i64::from(ip.ip),
+            ip.owner,
+            ip.kind.as_str(),
+            ip.prefix.map(i64::from)
+        ],
+        db_err_fk(PRIVATE_IP_VSWITCH_FK),
+    )?;
+    Ok(())
+}
+
+pub(super) fn private_ip_delete(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    ip: u32,
+) -> Result<bool, StoreError> {
+    let n = tx.exec(
+        "DELETE FROM private_ips WHERE vswitch_id = ?1 AND ip = ?2",
+        params![vswitch.as_str(), i64::from(ip)],
+        db_err,
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn private_ip_count(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result<u64, StoreError> {
+    tx.count(
+        "SELECT count(*) FROM private_ips WHERE vswitch_id = ?1",
+        [vswitch.as_str()],
+    )
+}
+
+pub(super) fn private_ip_get(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    ip: u32,
+) -> Result<Option<PrivateIp>, StoreError> {
+    tx.query_opt(
+        select_private_ip!("WHERE vswitch_id = ?1 AND ip = ?2"),
+        params![vswitch.as_str(), i64::from(ip)],
+        private_ip_from_row,
+    )
+}
+
+pub(crate) const PRIVATE_IPS_OF: &str = select_private_ip!("WHERE owner = ?1 ORDER BY seq");
+
+pub(super) fn private_ips_of(tx: &SqliteTx<'_>, owner: &str) -> Result<Vec<PrivateIp>, StoreError> {
+    tx.query_all(PRIVATE_IPS_OF, [owner], private_ip_from_row)
+}
+
+fn range_from_row(r: &Row<'_>) -> rusqlite::Result<(u32, u32)> {
+    Ok((r.get(0)?, r.get(1)?))
+}
+
+pub(super) fn ip_free_first(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+) -> Result<Option<(u32, u32)>, StoreError> {
+    tx.query_opt(
+        "SELECT lo, hi FROM ip_free_ranges WHERE vswitch_id = ?1 ORDER BY lo LIMIT 1",
+        [vswitch.as_str()],
+        range_from_row,
+    )
+}
+
+/// The last free range starting at or below an address.
+pub(crate) const FREE_AT_OR_BELOW: &str = "SELECT lo, hi FROM ip_free_ranges
+    WHERE vswitch_id = ?1 AND lo <= ?2 ORDER BY lo DESC LIMIT 1";
+
+pub(super) fn ip_free_containing(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    ip: u32,
+) -> Result<Option<(u32, u32)>, StoreError> {
+    // Ranges do not overlap, so only the last one starting at or below `ip` can contain it:
+    // one probe of the primary key, however many ranges there are.
+    let below = tx.query_opt(
+        FREE_AT_OR_BELOW,
+        params![vswitch.as_str(), i64::from(ip)],
+        range_from_row,
+    )?;
+    Ok(below.filter(|&(_, hi)| ip <= hi))
+}
+
+pub(super) fn ip_free_list(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+) -> Result<Vec<(u32, u32)>, StoreError> {
+    tx.query_all(
+        "SELECT lo, hi FROM ip_free_ranges WHERE vswitch_id = ?1 ORDER BY lo",
+        [vswitch.as_str()],
+        range_from_row,
+    )
+}
+
+pub(super) fn ip_free_insert(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    lo: u32,
+    hi: u32,
+) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO ip_free_ranges (vswitch_id, lo, hi) VALUES (?1, ?2, ?3)",
+        params![vswitch.as_str(), i64::from(lo), i64::from(hi)],
+        db_err_fk(fk::IP_FREE_RANGE_VSWITCH),
+    )?;
+    Ok(())
+}
+
+pub(super) fn ip_free_delete(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    lo: u32,
+) -> Result<bool, StoreError> {
+    let n = tx.exec(
+        "DELETE FROM ip_free_ranges WHERE vswitch_id = ?1 AND lo = ?2",
+        params![vswitch.as_str(), i64::from(lo)],
+        db_err,
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn ip_free_clear(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result<(), StoreError> {
+    tx.exec(
+        "DELETE FROM ip_free_ranges WHERE vswitch_id = ?1",
+        [vswitch.as_str()],
+        db_err,
+    )?;
+    Ok(())
+}
+
+/// `SELECT` of every IPv6 column, in the order [`ipv6_from_row`] reads them.
+macro_rules! select_ipv6 {
+    ($rest:literal) => {
+        concat!(
+            "SELECT vswitch_id, addr, owner, is_prefix FROM ipv6_addrs ",
+            $rest
+        )
+    };
+}
+
+fn ipv6_from_row(r: &Row<'_>) -> rusqlite::Result<Ipv6Entry> {
+    Ok(Ipv6Entry {
+        vswitch_id: id_from_row(r, 0)?,
+        addr: r.get(1)?,
+        owner: r.get(2)?,
+        is_prefix: r.get(3)?,
+    })
+}
+
+pub(super) fn ipv6_insert(tx: &SqliteTx<'_>, entry: &Ipv6Entry) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO ipv6_addrs (vswitch_id, addr, owner, is_prefix) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            entry.vswitch_id.as_str(),
+            entry.addr,
+            entry.owner,
+            entry.is_prefix
+        ],
+        db_err_fk(fk::IPV6_VSWITCH),
+    )?;
+    Ok(())
+}
+
+pub(super) fn ipv6_delete(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    addr: &str,
+) -> Result<bool, StoreError> {
+    let n = tx.exec(
+        "DELETE FROM ipv6_addrs WHERE vswitch_id = ?1 AND addr = ?2",
+        params![vswitch.as_str(), addr],
+        db_err,
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn ipv6_get(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    addr: &str,
+) -> Result<Option<Ipv6Entry>, StoreError> {
+    tx.query_opt(
+        select_ipv6!("WHERE vswitch_id = ?1 AND addr = ?2"),
+        params![vswitch.as_str(), addr],
+        ipv6_from_row,
+    )
+}
+
+pub(crate) const IPV6_OF: &str = select_ipv6!("WHERE owner = ?1 ORDER BY seq");
+
+pub(super) fn ipv6_of(tx: &SqliteTx<'_>, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError> {
+    tx.query_all(IPV6_OF, [owner], ipv6_from_row)
+}

@@ -1,0 +1,165 @@
+//! ECS instances. A classic-network instance has neither VPC nor vSwitch (the schema refuses
+//! one without the other); nothing references an instance, so deletes never conflict.
+
+use super::{
+    account_from_sql, account_to_sql, id_from_row, opt_id_from_row, tags_from_row, tags_to_sql,
+    SqliteTx,
+};
+use crate::errors::{db_err, db_err_fk, fk};
+use eni_store::{Instance, StoreError};
+use eni_types::ids::{AccountId, InstanceId, VSwitchId};
+use rusqlite::{params, Row};
+
+/// `SELECT` of every instance column, in the order [`instance_from_row`] reads them.
+macro_rules! select_instance {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
+             status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
+             created_at, started_at FROM instances ",
+            $rest
+        )
+    };
+}
+
+fn instance_from_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
+    Ok(Instance {
+        id: id_from_row(r, 0)?,
+        account_id: account_from_sql(r.get(1)?),
+        region_id: r.get(2)?,
+        zone_id: r.get(3)?,
+        instance_type: r.get(4)?,
+        vpc_id: opt_id_from_row(r, 5)?,
+        vswitch_id: opt_id_from_row(r, 6)?,
+        status: r.get(7)?,
+        due_at: r.get(8)?,
+        name: r.get(9)?,
+        host_name: r.get(10)?,
+        description: r.get(11)?,
+        image_id: r.get(12)?,
+        resource_group_id: id_from_row(r, 13)?,
+        tags: tags_from_row(r, 14)?,
+        created_at: r.get(15)?,
+        started_at: r.get(16)?,
+    })
+}
+
+pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
+             vswitch_id, status, due_at, name, host_name, description, image_id,
+             resource_group_id, tags, created_at, started_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        params![
+            i.id.as_str(),
+            account_to_sql(i.account_id),
+            i.region_id,
+            i.zone_id,
+            i.instance_type,
+            i.vpc_id.as_ref().map(|v| v.as_str()),
+            i.vswitch_id.as_ref().map(|v| v.as_str()),
+            i.status,
+            i.due_at,
+            i.name,
+            i.host_name,
+            i.description,
+            i.image_id,
+            i.resource_group_id.as_str(),
+            tags_to_sql(&i.tags)?,
+            i.created_at,
+            i.started_at
+        ],
+        db_err_fk(fk::INSTANCE_VSWITCH),
+    )?;
+    Ok(())
+}
+
+pub(super) fn get(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    id: &InstanceId,
+) -> Result<Option<Instance>, StoreError> {
+    tx.query_opt(
+        select_instance!("WHERE account_id = ?1 AND id = ?2"),
+        params![account_to_sql(account), id.as_str()],
+        instance_from_row,
+    )
+}
+
+pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> {
+    let n = tx.exec(
+        "UPDATE instances SET region_id = ?3, zone_id = ?4, instance_type = ?5, vpc_id = ?6,
+             vswitch_id = ?7, status = ?8, due_at = ?9, name = ?10, host_name = ?11,
+             description = ?12, image_id = ?13, resource_group_id = ?14, tags = ?15,
+             created_at = ?16, started_at = ?17
+         WHERE id = ?1 AND account_id = ?2",
+        params![
+            i.id.as_str(),
+            account_to_sql(i.account_id),
+            i.region_id,
+            i.zone_id,
+            i.instance_type,
+            i.vpc_id.as_ref().map(|v| v.as_str()),
+            i.vswitch_id.as_ref().map(|v| v.as_str()),
+            i.status,
+            i.due_at,
+            i.name,
+            i.host_name,
+            i.description,
+            i.image_id,
+            i.resource_group_id.as_str(),
+            tags_to_sql(&i.tags)?,
+            i.created_at,
+            i.started_at
+        ],
+        db_err_fk(fk::INSTANCE_VSWITCH),
+    )?;
+    if n == 0 {
+        // As for eni_update: the trait has no "not found" for an update.
+        return Err(StoreError::Backend(format!(
+            "instance_update: no instance {} in account {}",
+            i.id, i.account_id
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn delete(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    id: &InstanceId,
+) -> Result<bool, StoreError> {
+    let n = tx.exec(
+        "DELETE FROM instances WHERE account_id = ?1 AND id = ?2",
+        params![account_to_sql(account), id.as_str()],
+        db_err,
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn list(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+) -> Result<Vec<Instance>, StoreError> {
+    tx.query_all(
+        select_instance!("WHERE account_id = ?1 AND region_id = ?2 ORDER BY seq"),
+        params![account_to_sql(account), region],
+        instance_from_row,
+    )
+}
+
+/// As for ENIs: the partial index instances_due_idx holds only instances in transition.
+pub(crate) const DUE: &str =
+    select_instance!("WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY seq LIMIT ?2");
+
+pub(super) fn due(tx: &SqliteTx<'_>, now: i64, limit: u32) -> Result<Vec<Instance>, StoreError> {
+    tx.query_all(DUE, params![now, i64::from(limit)], instance_from_row)
+}
+
+pub(super) fn count_in_vswitch(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result<u64, StoreError> {
+    tx.count(
+        "SELECT count(*) FROM instances WHERE vswitch_id = ?1",
+        [vswitch.as_str()],
+    )
+}

@@ -1,0 +1,109 @@
+//! Security groups. Their members are rows of `eni_security_groups`, written with the ENI
+//! (see `enis.rs`); a group with members cannot be deleted.
+
+use super::{account_from_sql, account_to_sql, id_from_row, tags_from_row, tags_to_sql, SqliteTx};
+use crate::errors::{db_err_fk, fk};
+use eni_store::{SecurityGroup, StoreError};
+use eni_types::ids::{AccountId, SecurityGroupId, VpcId};
+use rusqlite::{params, Row};
+
+/// `SELECT` of every security group column, in the order [`security_group_from_row`] reads
+/// them.
+macro_rules! select_security_group {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, account_id, region_id, vpc_id, name, description, group_type, \
+             resource_group_id, tags, created_at FROM security_groups ",
+            $rest
+        )
+    };
+}
+
+fn security_group_from_row(r: &Row<'_>) -> rusqlite::Result<SecurityGroup> {
+    Ok(SecurityGroup {
+        id: id_from_row(r, 0)?,
+        account_id: account_from_sql(r.get(1)?),
+        region_id: r.get(2)?,
+        vpc_id: id_from_row(r, 3)?,
+        name: r.get(4)?,
+        description: r.get(5)?,
+        group_type: r.get(6)?,
+        resource_group_id: id_from_row(r, 7)?,
+        tags: tags_from_row(r, 8)?,
+        created_at: r.get(9)?,
+    })
+}
+
+pub(super) fn insert(tx: &SqliteTx<'_>, sg: &SecurityGroup) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO security_groups (id, account_id, region_id, vpc_id, name, description,
+             group_type, resource_group_id, tags, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            sg.id.as_str(),
+            account_to_sql(sg.account_id),
+            sg.region_id,
+            sg.vpc_id.as_str(),
+            sg.name,
+            sg.description,
+            sg.group_type,
+            sg.resource_group_id.as_str(),
+            tags_to_sql(&sg.tags)?,
+            sg.created_at
+        ],
+        db_err_fk(fk::SECURITY_GROUP_VPC),
+    )?;
+    Ok(())
+}
+
+pub(super) fn get(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    id: &SecurityGroupId,
+) -> Result<Option<SecurityGroup>, StoreError> {
+    tx.query_opt(
+        select_security_group!("WHERE account_id = ?1 AND id = ?2"),
+        params![account_to_sql(account), id.as_str()],
+        security_group_from_row,
+    )
+}
+
+pub(super) fn list(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+) -> Result<Vec<SecurityGroup>, StoreError> {
+    tx.query_all(
+        select_security_group!("WHERE account_id = ?1 AND region_id = ?2 ORDER BY seq"),
+        params![account_to_sql(account), region],
+        security_group_from_row,
+    )
+}
+
+pub(super) fn delete(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    id: &SecurityGroupId,
+) -> Result<bool, StoreError> {
+    let n = tx.delete_parent(
+        "DELETE FROM security_groups WHERE account_id = ?1 AND id = ?2",
+        params![account_to_sql(account), id.as_str()],
+        "security_groups",
+        id.as_str(),
+    )?;
+    Ok(n > 0)
+}
+
+pub(crate) const MEMBER_COUNT: &str =
+    "SELECT count(*) FROM eni_security_groups WHERE security_group_id = ?1";
+
+pub(super) fn member_count(tx: &SqliteTx<'_>, id: &SecurityGroupId) -> Result<u64, StoreError> {
+    tx.count(MEMBER_COUNT, [id.as_str()])
+}
+
+pub(super) fn count_in_vpc(tx: &SqliteTx<'_>, vpc: &VpcId) -> Result<u64, StoreError> {
+    tx.count(
+        "SELECT count(*) FROM security_groups WHERE vpc_id = ?1",
+        [vpc.as_str()],
+    )
+}
