@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod auth;
 pub mod dispatch;
+pub mod internal;
 pub mod params;
 pub mod render;
 
@@ -20,12 +21,35 @@ use axum::Router;
 use eni_core::Core;
 use eni_types::ids::generate_request_id;
 use eni_types::ApiError;
+use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::Notify;
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
 pub struct AppState {
     pub core: Core,
+    /// The bearer token of the internal agent API; `None` disables that API.
+    pub agent_token: Option<Arc<str>>,
+    /// Woken after every successful API call, so agents' long polls answer at once.
+    pub changes: Arc<Notify>,
+}
+
+impl AppState {
+    /// State for `core`, without the internal API.
+    pub fn new(core: Core) -> Self {
+        AppState {
+            core,
+            agent_token: None,
+            changes: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Enables the internal agent API with `token`.
+    pub fn with_agent_token(mut self, token: &str) -> Self {
+        self.agent_token = Some(Arc::from(token));
+        self
+    }
 }
 
 /// The router: `/` for the API, `/healthz` for readiness.
@@ -33,6 +57,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/", any(rpc))
+        .route("/internal/v1/hosts/{host}/desired", get(internal::desired))
+        .route(
+            "/internal/v1/hosts/{host}/report",
+            axum::routing::post(internal::report),
+        )
         .with_state(state)
 }
 

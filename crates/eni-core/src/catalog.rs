@@ -188,6 +188,9 @@ impl Catalog {
         if self.regions.is_empty() {
             return Err(CatalogError::Invalid("no region".into()));
         }
+        if self.instance_types.is_empty() {
+            return Err(CatalogError::Invalid("no instance type".into()));
+        }
         for t in &self.instance_types {
             if !seen.insert(t.instance_type_id.clone()) {
                 return Err(CatalogError::Invalid(format!(

@@ -501,6 +501,15 @@ impl Core {
         (d > 0).then_some(d as i64)
     }
 
+    /// How an attach or detach completes: `Ok(Some(due))` after a delay, `Ok(None)` at
+    /// once, `Err(())` when an agent must confirm it.
+    fn nic_completion(&self, now: i64) -> Result<Option<i64>, ()> {
+        if self.config().dataplane {
+            return Err(());
+        }
+        Ok(self.delay_ms().map(|d| now + d))
+    }
+
     /// Loads an ENI of the caller in `region`, settled, or `InvalidEniId.NotFound`.
     pub(crate) fn eni_in(
         tx: &mut dyn Tx,
@@ -781,7 +790,7 @@ impl Core {
         instance_id: &str,
     ) -> Result<(), ApiError> {
         self.check_region(region)?;
-        let (t, delay) = (now_ms(), self.delay_ms());
+        let t = now_ms();
         with_write(self.store(), |tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
@@ -847,10 +856,16 @@ impl Core {
             let index = (1..).find(|i| !used.contains(i)).unwrap_or(1);
             eni.instance_id = Some(inst.id.clone());
             eni.device_index = Some(index);
-            eni.status = "Attaching".into();
-            eni.due_at = delay.map(|d| t + d);
-            if delay.is_none() {
-                eni.status = "InUse".into();
+            match self.nic_completion(t) {
+                Err(()) => {
+                    eni.status = "Attaching".into();
+                    eni.due_at = None;
+                }
+                Ok(Some(due)) => {
+                    eni.status = "Attaching".into();
+                    eni.due_at = Some(due);
+                }
+                Ok(None) => eni.status = "InUse".into(),
             }
             tx.eni_update(&eni)?;
             Ok(())
@@ -868,7 +883,7 @@ impl Core {
         instance_id: &str,
     ) -> Result<(), ApiError> {
         self.check_region(region)?;
-        let (t, delay) = (now_ms(), self.delay_ms());
+        let t = now_ms();
         with_write(self.store(), |tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
@@ -901,10 +916,16 @@ impl Core {
                 return Ok(());
             }
             eni.status = "Detaching".into();
-            eni.due_at = delay.map(|d| t + d);
-            match delay {
-                Some(_) => tx.eni_update(&eni)?,
-                None => complete_eni(tx, eni)?,
+            match self.nic_completion(t) {
+                Err(()) => {
+                    eni.due_at = None;
+                    tx.eni_update(&eni)?;
+                }
+                Ok(Some(due)) => {
+                    eni.due_at = Some(due);
+                    tx.eni_update(&eni)?;
+                }
+                Ok(None) => complete_eni(tx, eni)?,
             }
             Ok(())
         })

@@ -7,6 +7,7 @@
 pub mod accounts;
 mod addresses;
 pub mod catalog;
+mod dataplane;
 pub mod eni;
 mod idempotency;
 pub mod instance;
@@ -37,6 +38,9 @@ pub struct CoreConfig {
     /// How long Attaching, Detaching, Deleting and the instance transitions last, in
     /// milliseconds; 0 completes them within the call.
     pub transition_delay_ms: u64,
+    /// A data plane is attached: Attaching and Detaching complete when an agent reports
+    /// them done, not after the delay.
+    pub dataplane: bool,
 }
 
 impl Default for CoreConfig {
@@ -47,6 +51,7 @@ impl Default for CoreConfig {
             signature_window_secs: 15 * 60,
             eni_quota: 1000,
             transition_delay_ms: 300,
+            dataplane: false,
         }
     }
 }

@@ -16,6 +16,7 @@ use rusqlite::ErrorCode;
 /// A test walks the live schema and fails if one is missing here.
 pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("accounts.id", "account_pk"),
+    ("counters.name", "counter_pk"),
     ("accounts.name", constraints::ACCOUNT_NAME_UNIQUE),
     ("access_keys.seq", "access_key_seq_pk"),
     ("access_keys.id", constraints::ACCESS_KEY_PK),

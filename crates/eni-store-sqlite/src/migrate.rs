@@ -26,6 +26,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "enis",
         sql: include_str!("../migrations/0002_enis.sql"),
     },
+    Migration {
+        version: 3,
+        name: "dataplane_generation",
+        sql: include_str!("../migrations/0003_dataplane_generation.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

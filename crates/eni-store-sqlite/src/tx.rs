@@ -807,4 +807,17 @@ impl Tx for SqliteTx<'_> {
     fn instance_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {
         instances::count_in_vswitch(self, vswitch)
     }
+
+    fn instance_list_all(&mut self) -> Result<Vec<Instance>, StoreError> {
+        instances::list_all(self)
+    }
+
+    fn dataplane_generation(&mut self) -> Result<u64, StoreError> {
+        let v: Option<i64> = self.query_opt(
+            "SELECT value FROM counters WHERE name = 'dataplane'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.unwrap_or(0) as u64)
+    }
 }

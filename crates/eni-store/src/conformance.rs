@@ -31,6 +31,14 @@ pub type Check = (&'static str, fn(&dyn Store));
 /// Every check, in the order [`run_all`] runs them.
 pub const CHECKS: &[Check] = &[
     (
+        "dataplane_generation_grows_with_committed_changes_only",
+        check_dataplane_generation_grows_with_committed_changes_only,
+    ),
+    (
+        "instance_list_all_spans_accounts_and_regions",
+        check_instance_list_all_spans_accounts_and_regions,
+    ),
+    (
         "account_insert_get_and_by_name",
         check_account_insert_get_and_by_name,
     ),
@@ -1397,8 +1405,8 @@ fn check_ip_free_insert_refuses_duplicate_lo_reversed_range_and_missing_vswitch(
     });
 }
 
-// The free list is the vSwitch's own bookkeeping: deleting the vSwitch takes it along, so a
-// caller need not call ip_free_clear first (eni-core's DeleteVSwitch does not).
+// The free list is the vSwitch's own bookkeeping: deleting the vSwitch takes it along, so
+// forgetting ip_free_clear cannot make an empty vSwitch undeletable.
 fn check_vswitch_delete_takes_its_free_ranges(store: &dyn Store) {
     let acct = AccountId::generate();
     let (_, s) = network(store, acct, REGION);
@@ -2727,4 +2735,53 @@ fn check_concurrent_eni_inserts_with_same_mac_one_wins(store: &dyn Store) {
         assert_eq!(stored_macs, macs);
         Ok(())
     });
+}
+
+fn check_dataplane_generation_grows_with_committed_changes_only(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let g0 = read(store, |tx| tx.dataplane_generation());
+    let mut e = eni(&s);
+    ok(store, |tx| tx.eni_insert(&e));
+    let g1 = read(store, |tx| tx.dataplane_generation());
+    assert!(g1 > g0, "insert: {g0} -> {g1}");
+    e.name = "renamed".into();
+    ok(store, |tx| tx.eni_update(&e));
+    let g2 = read(store, |tx| tx.dataplane_generation());
+    assert!(g2 > g1, "update: {g1} -> {g2}");
+    let ip = PrivateIp {
+        vswitch_id: s.id.clone(),
+        ip: 0x0A00_0107,
+        owner: e.id.to_string(),
+        kind: IpKind::Secondary,
+        prefix: None,
+    };
+    ok(store, |tx| tx.private_ip_insert(&ip));
+    let g3 = read(store, |tx| tx.dataplane_generation());
+    assert!(g3 > g2, "address: {g2} -> {g3}");
+    // A rolled-back change leaves it where it was.
+    {
+        let mut tx = store.write().expect("write");
+        tx.eni_delete(acct, &e.id).expect("delete");
+        drop(tx);
+    }
+    assert_eq!(read(store, |tx| tx.dataplane_generation()), g3);
+    let inst = classic_instance(acct, REGION);
+    ok(store, |tx| tx.instance_insert(&inst));
+    assert!(read(store, |tx| tx.dataplane_generation()) > g3);
+}
+
+fn check_instance_list_all_spans_accounts_and_regions(store: &dyn Store) {
+    let (a, b) = (AccountId::generate(), AccountId::generate());
+    let i1 = classic_instance(a, REGION);
+    let i2 = classic_instance(b, "cn-beijing");
+    let i3 = classic_instance(a, "cn-beijing");
+    ok(store, |tx| {
+        tx.instance_insert(&i1)?;
+        tx.instance_insert(&i2)?;
+        tx.instance_insert(&i3)
+    });
+    let all = read(store, |tx| tx.instance_list_all());
+    let ids: Vec<_> = all.iter().map(|i| i.id.clone()).collect();
+    assert_eq!(ids, vec![i1.id, i2.id, i3.id]);
 }

@@ -262,6 +262,13 @@ pub trait Tx {
     fn instance_due(&mut self, now: i64, limit: u32) -> Result<Vec<Instance>, StoreError>;
     /// How many instances the vSwitch has.
     fn instance_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
+    /// Every instance of every account, oldest first (the data plane's view).
+    fn instance_list_all(&mut self) -> Result<Vec<Instance>, StoreError>;
+
+    // ---- data plane ----
+    /// A number that grows with every committed change to ENIs, their addresses or instances
+    /// (kept by the schema itself, so no write path can forget it).
+    fn dataplane_generation(&mut self) -> Result<u64, StoreError>;
 }
 
 /// Runs `f` in a write transaction and commits it, retrying a bounded number of times when

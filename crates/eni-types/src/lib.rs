@@ -5,6 +5,7 @@
 //! This crate does no I/O and has no async; every other crate depends on it.
 
 pub mod error;
+pub mod hoststate;
 pub mod ids;
 pub mod params;
 pub mod time;

@@ -29,6 +29,61 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Run a host agent against a control plane (needs root or CAP_NET_ADMIN).
+    Agent(AgentArgs),
+    /// Manage this host's data plane.
+    Dataplane {
+        #[command(subcommand)]
+        command: DataplaneCommand,
+    },
+}
+
+/// Where the data plane keeps its objects.
+#[derive(clap::Args, Clone)]
+struct DataplaneArgs {
+    /// Prefix of every namespace the data plane creates (instance namespaces are named
+    /// exactly their InstanceId and recorded in the state dir instead).
+    #[arg(long, env = "ENI_DATAPLANE_PREFIX", default_value = "eni-")]
+    dataplane_prefix: String,
+    /// Where the data plane records what it created.
+    #[arg(long, env = "ENI_DATAPLANE_STATE_DIR", default_value = "/run/eni")]
+    dataplane_state_dir: PathBuf,
+    /// This host's ID.
+    #[arg(long, env = "ENI_HOST_ID", default_value = "local")]
+    host_id: String,
+    /// How long a detached ENI's NIC keeps carrying traffic while it may be attached elsewhere (ms).
+    #[arg(long, env = "ENI_LINGER_MS", default_value_t = 2000)]
+    linger_ms: u64,
+}
+
+#[derive(clap::Args)]
+struct AgentArgs {
+    /// The control plane, e.g. http://10.0.0.1:8080.
+    #[arg(long, env = "ENI_SERVER")]
+    server: String,
+    /// File holding the agent token (the server writes DATA_DIR/agent-token).
+    #[arg(long, env = "ENI_AGENT_TOKEN_FILE")]
+    token_file: PathBuf,
+    #[command(flatten)]
+    dataplane: DataplaneArgs,
+}
+
+#[derive(Subcommand)]
+enum DataplaneCommand {
+    /// Remove everything the data plane created on this host.
+    Purge {
+        #[command(flatten)]
+        dataplane: DataplaneArgs,
+    },
+}
+
+/// Which data plane `eni serve` drives.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum DataplaneKind {
+    /// None: ENI transitions complete after --transition-delay-ms.
+    None,
+    /// Network namespaces and veths on this host (needs root or CAP_NET_ADMIN).
+    Linux,
 }
 
 #[derive(clap::Args)]
@@ -51,6 +106,15 @@ struct ServeArgs {
     /// How long Attaching, Detaching, Deleting and instance start/stop last (ms); 0 = instant.
     #[arg(long, env = "ENI_TRANSITION_DELAY_MS", default_value_t = CoreConfig::default().transition_delay_ms)]
     transition_delay_ms: u64,
+    /// Run this host's data-plane agent inside the server.
+    #[arg(long, env = "ENI_DATAPLANE", value_enum, default_value = "none")]
+    dataplane: DataplaneKind,
+    /// Let Attaching/Detaching wait for agents even without an in-process data plane
+    /// (for hosts running `eni agent`).
+    #[arg(long, env = "ENI_WAIT_FOR_AGENTS")]
+    wait_for_agents: bool,
+    #[command(flatten)]
+    dp: DataplaneArgs,
 }
 
 #[derive(Subcommand)]
@@ -67,6 +131,51 @@ enum AccountCommand {
 
 const DB_FILE: &str = "eni.db";
 const ROOT_CREDENTIALS_FILE: &str = "root-credentials.json";
+const AGENT_TOKEN_FILE: &str = "agent-token";
+
+/// The internal API's token: `ENI_AGENT_TOKEN`, else the one saved in the data dir, else a new
+/// one saved there (mode 0600).
+fn agent_token(data_dir: &Path) -> Result<String> {
+    if let Ok(t) = std::env::var("ENI_AGENT_TOKEN") {
+        if !t.is_empty() {
+            return Ok(t);
+        }
+    }
+    let path = data_dir.join(AGENT_TOKEN_FILE);
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_string();
+        if !t.is_empty() {
+            return Ok(t);
+        }
+    }
+    let t = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    write_secret_file(&path, &format!("{t}\n"))?;
+    Ok(t)
+}
+
+fn linux_dataplane(args: &DataplaneArgs) -> Result<Arc<eni_dataplane::linux::LinuxDataplane>> {
+    let dp = eni_dataplane::linux::LinuxDataplane::new(
+        &args.dataplane_prefix,
+        &args.dataplane_state_dir,
+    )
+    .map_err(|e| anyhow::anyhow!("data plane: {e}"))?;
+    Ok(Arc::new(dp))
+}
+
+fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agent::AgentConfig {
+    eni_agent::AgentConfig {
+        server,
+        token,
+        host_id: args.host_id.clone(),
+        prefix: args.dataplane_prefix.clone(),
+        linger: std::time::Duration::from_millis(args.linger_ms),
+        resync: std::time::Duration::from_secs(2),
+    }
+}
 
 fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
     std::fs::create_dir_all(data_dir)
@@ -118,8 +227,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let store = open_store(&args.data_dir)?;
     let config = CoreConfig {
         vpc_quota: args.vpc_quota,
+        eni_quota: args.eni_quota,
+        transition_delay_ms: args.transition_delay_ms,
+        dataplane: args.dataplane == DataplaneKind::Linux || args.wait_for_agents,
         ..CoreConfig::default()
     };
+    // Fail before binding if the data plane cannot start (no root, say).
+    let dataplane = match args.dataplane {
+        DataplaneKind::Linux => Some(linux_dataplane(&args.dp)?),
+        DataplaneKind::None => None,
+    };
+    let token = agent_token(&args.data_dir)?;
     let core = Core::new(store, catalog, config);
     match core
         .ensure_root(root_key_from_env()?)
@@ -181,7 +299,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // Scripts that start the server on port 0 read this line.
     println!("listening on {addr}");
     tracing::info!(%addr, "eni API server ready");
-    let app = eni_api::router(eni_api::AppState { core });
+    let app = eni_api::router(eni_api::AppState::new(core).with_agent_token(&token));
+    if let Some(dp) = dataplane {
+        // The in-process agent still talks to the control plane over HTTP, like any other.
+        let host = if addr.ip().is_unspecified() {
+            std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let agent = eni_agent::Agent::new(
+            agent_config(format!("http://{host}"), token.clone(), &args.dp),
+            dp,
+        );
+        tokio::spawn(agent.run(std::future::pending()));
+        tracing::info!(host_id = %args.dp.host_id, "data-plane agent running in the server");
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
@@ -233,5 +365,32 @@ fn main() -> Result<()> {
         Command::Account {
             command: AccountCommand::Create { name, data_dir },
         } => account_create(&name, &data_dir),
+        Command::Agent(args) => {
+            let token = std::fs::read_to_string(&args.token_file)
+                .with_context(|| format!("reading {}", args.token_file.display()))?
+                .trim()
+                .to_string();
+            let dp = linux_dataplane(&args.dataplane)?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let agent = eni_agent::Agent::new(agent_config(args.server.clone(), token, &args.dataplane), dp);
+                tracing::info!(server = %args.server, host_id = %args.dataplane.host_id, "agent running");
+                agent.run(shutdown()).await;
+            });
+            Ok(())
+        }
+        Command::Dataplane {
+            command: DataplaneCommand::Purge { dataplane },
+        } => {
+            let dp = linux_dataplane(&dataplane)?;
+            let removed = dp.purge().map_err(|e| anyhow::anyhow!("purge: {e}"))?;
+            for r in &removed {
+                println!("removed {r}");
+            }
+            println!("{} namespace(s) removed", removed.len());
+            Ok(())
+        }
     }
 }

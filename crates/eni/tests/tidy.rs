@@ -21,6 +21,9 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
         ("eni-store-sqlite", &["eni-store", "eni-types"][..]),
         ("eni-core", &["eni-types", "eni-ipam", "eni-store"][..]),
         ("eni-api", &["eni-types", "eni-sign", "eni-core"][..]),
+        ("eni-dataplane", &[][..]),
+        // The agent never reads the database: it knows the control plane only through HTTP.
+        ("eni-agent", &["eni-types", "eni-dataplane"][..]),
         (
             "eni",
             &[
@@ -29,6 +32,8 @@ fn allowed() -> BTreeMap<&'static str, &'static [&'static str]> {
                 "eni-store-sqlite",
                 "eni-core",
                 "eni-api",
+                "eni-agent",
+                "eni-dataplane",
             ][..],
         ),
     ])

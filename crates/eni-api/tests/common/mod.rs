@@ -37,7 +37,7 @@ impl TestServer {
         core.ensure_root(Some((AK.into(), SECRET.into()))).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = eni_api::router(eni_api::AppState { core: core.clone() });
+        let app = eni_api::router(eni_api::AppState::new(core.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         TestServer {
             addr,

@@ -149,6 +149,14 @@ pub(super) fn list(
     )
 }
 
+pub(super) fn list_all(tx: &SqliteTx<'_>) -> Result<Vec<Instance>, StoreError> {
+    tx.query_all(
+        select_instance!("ORDER BY seq"),
+        params![],
+        instance_from_row,
+    )
+}
+
 /// As for ENIs: the partial index instances_due_idx holds only instances in transition.
 pub(crate) const DUE: &str =
     select_instance!("WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY seq LIMIT ?2");

@@ -1,0 +1,223 @@
+//! The agent loop: long-poll the control plane for this host's desired state, reconcile,
+//! report. Any answer — a newer generation, or the poll timing out — triggers a full
+//! reconcile, so drift (a deleted veth, a stray address, a missing route) is repaired within
+//! one resync period even when nothing changed upstream.
+
+use crate::render::{render, Lingering};
+use eni_dataplane::plan::plan;
+use eni_dataplane::Dataplane;
+use eni_types::hoststate::{AttachedEni, HostDesired, HostReport};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How an agent runs.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Base URL of the control plane, e.g. `http://127.0.0.1:8080`.
+    pub server: String,
+    /// Bearer token of the internal API.
+    pub token: String,
+    pub host_id: String,
+    /// Prefix of the namespaces the agent creates besides instance namespaces.
+    pub prefix: String,
+    /// How long a detached ENI's NIC keeps carrying traffic, waiting for an attach elsewhere.
+    pub linger: Duration,
+    /// Reconcile at least this often.
+    pub resync: Duration,
+}
+
+/// Why one round failed (the loop logs it and tries again).
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("control plane request failed")]
+    Http(#[from] reqwest::Error),
+    #[error("control plane answered {0}")]
+    Status(u16),
+    #[error(transparent)]
+    Dataplane(#[from] eni_dataplane::DataplaneError),
+    #[error("data plane task failed")]
+    Join,
+}
+
+/// A running agent's state.
+pub struct Agent {
+    cfg: AgentConfig,
+    dp: Arc<dyn Dataplane>,
+    http: reqwest::Client,
+    last: Option<HostDesired>,
+    lingering: Vec<(Lingering, Instant)>,
+}
+
+impl Agent {
+    pub fn new(cfg: AgentConfig, dp: Arc<dyn Dataplane>) -> Self {
+        Agent {
+            cfg,
+            dp,
+            http: reqwest::Client::new(),
+            last: None,
+            lingering: Vec::new(),
+        }
+    }
+
+    /// Fetches the desired state, waiting up to `wait` for a generation above `since`.
+    pub async fn fetch(
+        &self,
+        since: Option<u64>,
+        wait: Duration,
+    ) -> Result<HostDesired, AgentError> {
+        let mut url = format!(
+            "{}/internal/v1/hosts/{}/desired?wait_ms={}",
+            self.cfg.server,
+            self.cfg.host_id,
+            wait.as_millis()
+        );
+        if let Some(s) = since {
+            url.push_str(&format!("&since={s}"));
+        }
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.cfg.token)
+            .timeout(wait + Duration::from_secs(10))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(AgentError::Status(resp.status().as_u16()));
+        }
+        Ok(resp.json().await?)
+    }
+
+    async fn report(&self, report: &HostReport) -> Result<(), AgentError> {
+        let url = format!(
+            "{}/internal/v1/hosts/{}/report",
+            self.cfg.server, self.cfg.host_id
+        );
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(&self.cfg.token)
+            .json(report)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(AgentError::Status(resp.status().as_u16()));
+        }
+        Ok(())
+    }
+
+    /// Updates the lingering attachments for a new desired state: ENIs that left an instance
+    /// start lingering there; those attached again somewhere, or expired, stop.
+    fn update_lingering(&mut self, desired: &HostDesired, now: Instant) {
+        let attached: std::collections::BTreeSet<&str> = desired
+            .instances
+            .iter()
+            .flat_map(|i| i.enis.iter().map(|e| e.eni_id.as_str()))
+            .collect();
+        if let Some(last) = &self.last {
+            for inst in &last.instances {
+                for eni in &inst.enis {
+                    // The primary ENI goes with its instance; only secondaries move.
+                    if eni.device_index == 0 || attached.contains(eni.eni_id.as_str()) {
+                        continue;
+                    }
+                    if !self
+                        .lingering
+                        .iter()
+                        .any(|(l, _)| l.eni.eni_id == eni.eni_id)
+                    {
+                        let mut instance = inst.clone();
+                        instance.enis.clear();
+                        self.lingering.push((
+                            Lingering {
+                                instance,
+                                eni: eni.clone(),
+                            },
+                            now + self.cfg.linger,
+                        ));
+                    }
+                }
+            }
+        }
+        self.lingering
+            .retain(|(l, until)| *until > now && !attached.contains(l.eni.eni_id.as_str()));
+    }
+
+    /// Converges the data plane to `desired` and says which attachments are in place.
+    pub async fn reconcile(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
+        self.update_lingering(&desired, Instant::now());
+        let lingering: Vec<Lingering> = self.lingering.iter().map(|(l, _)| l.clone()).collect();
+        let target = render(&self.cfg.prefix, &desired, &lingering);
+        let dp = self.dp.clone();
+        let applied =
+            tokio::task::spawn_blocking(move || -> Result<usize, eni_dataplane::DataplaneError> {
+                let ops = plan(&dp.observe()?, &target);
+                dp.apply(&ops)?;
+                Ok(ops.len())
+            })
+            .await
+            .map_err(|_| AgentError::Join)??;
+        if applied > 0 {
+            tracing::info!(
+                generation = desired.generation,
+                ops = applied,
+                "data plane converged"
+            );
+        }
+        let mut attached: Vec<AttachedEni> = desired
+            .instances
+            .iter()
+            .flat_map(|i| {
+                i.enis.iter().map(|e| AttachedEni {
+                    eni_id: e.eni_id.clone(),
+                    instance_id: i.instance_id.clone(),
+                })
+            })
+            .collect();
+        attached.sort();
+        let report = HostReport {
+            generation: desired.generation,
+            attached,
+        };
+        self.last = Some(desired);
+        Ok(report)
+    }
+
+    /// Runs until `stop` resolves.
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut since: Option<u64> = None;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            // Wake for the next linger expiry too, so a lingering NIC goes on time.
+            let now = Instant::now();
+            let wait = self
+                .lingering
+                .iter()
+                .map(|(_, until)| until.saturating_duration_since(now))
+                .min()
+                .map_or(self.cfg.resync, |d| d.min(self.cfg.resync))
+                .max(Duration::from_millis(10));
+            let round = async {
+                let desired = self.fetch(since, wait).await?;
+                let report = self.reconcile(desired).await?;
+                self.report(&report).await?;
+                Ok::<u64, AgentError>(report.generation)
+            };
+            tokio::select! {
+                _ = &mut stop => return,
+                r = round => match r {
+                    Ok(g) => {
+                        since = Some(g);
+                        backoff = Duration::from_millis(100);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "agent round failed; retrying");
+                        since = None;
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The eni agent: a reconciler. Desired state comes in over HTTP from the control plane (it
+//! never reads the database), [`render`] turns it into the kernel objects of the routed L3
+//! design, the data plane is converged with one idempotent plan, and the configured ENIs are
+//! reported back. Restarting the agent changes nothing that is already right, so traffic is
+//! not disturbed.
+
+pub mod agent;
+pub mod render;
+
+pub use agent::{Agent, AgentConfig};

@@ -1,0 +1,408 @@
+//! Desired state → kernel objects, for the routed (L3) design of the data-plane spec.
+//!
+//! Per VPC, a router namespace `<prefix>v-<vpc id>` holds every vSwitch gateway as a /32 on
+//! `lo`, one port per attached ENI (the host end of a veth, MAC `ee:ff:ff:ff:ff:ff`, proxy-ARP
+//! on, no proxy delay) and a /32 route plus a permanent neighbour per ENI address. Each
+//! instance is a namespace named exactly its InstanceId; each ENI is the other end of its
+//! veth there, `eth<DeviceIndex>`, with the ENI's MAC and addresses, a default route through
+//! the vSwitch gateway (in table 1000+N with `from <ip>` rules for every ethN, so replies
+//! leave by the NIC the request came in on; eth0 also holds the main default route), and the ARP settings for several NICs in
+//! one subnet. A Stopped instance's NICs are down. VPCs share nothing, so overlapping CIDRs
+//! never meet.
+//!
+//! Ports are named from a hash of (ENI, instance): moving an ENI builds a new port before the
+//! old one goes, and the `/32` routes flip in one replace (make-before-break).
+
+use eni_dataplane::model::*;
+use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired};
+
+/// The MAC every router port shows: instances resolve the gateway and every peer to it.
+pub const ROUTER_MAC: &str = "ee:ff:ff:ff:ff:ff";
+/// NIC MTU (one host, no overlay yet).
+pub const MTU: u32 = 1500;
+
+/// The router namespace of a VPC.
+pub fn vpc_namespace(prefix: &str, vpc_id: &str) -> String {
+    format!("{prefix}v-{vpc_id}")
+}
+
+/// The router-side port of an ENI attached to an instance: `p` + 12 hex digits (fits IFNAMSIZ).
+pub fn port_name(eni_id: &str, instance_id: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in eni_id.bytes().chain([b'/']).chain(instance_id.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("p{:012x}", h & 0xffff_ffff_ffff)
+}
+
+/// The policy route table of NIC `n`.
+pub fn nic_table(n: u32) -> u32 {
+    1000 + n
+}
+
+fn sysctl(s: &mut KernelState, ns: &str, key: &str, v: &str) {
+    s.sysctls.insert(
+        SysctlKey {
+            ns: ns.into(),
+            key: key.into(),
+        },
+        v.into(),
+    );
+}
+
+fn prefix_len(cidr: &str) -> &str {
+    cidr.split_once('/').map(|(_, l)| l).unwrap_or("32")
+}
+
+/// An ENI attachment the agent keeps for a while after the control plane dropped it, so that a
+/// detach followed by an attach elsewhere moves traffic without a gap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lingering {
+    pub instance: InstanceDesired,
+    pub eni: EniDesired,
+}
+
+/// Renders `desired` (plus lingering attachments) into the kernel objects of this host.
+pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> KernelState {
+    let mut s = KernelState::default();
+    for vpc in &desired.vpcs {
+        let ns = vpc_namespace(prefix, &vpc.vpc_id);
+        s.namespaces.insert(ns.clone());
+        s.loopback_up.insert(ns.clone());
+        sysctl(&mut s, &ns, "ipv4/ip_forward", "1");
+        // Set before ports exist would be better; the planner sets them right after creating
+        // links, and send_redirects is OR(all, dev), so both all and default must be 0.
+        sysctl(&mut s, &ns, "ipv4/conf/all/send_redirects", "0");
+        sysctl(&mut s, &ns, "ipv4/conf/default/send_redirects", "0");
+        sysctl(&mut s, &ns, "ipv4/conf/all/rp_filter", "1");
+        sysctl(&mut s, &ns, "ipv4/conf/default/rp_filter", "1");
+        for vsw in &vpc.vswitches {
+            s.addrs.insert(Addr {
+                dev: LinkRef::new(ns.clone(), "lo"),
+                cidr: format!("{}/32", vsw.gateway),
+            });
+        }
+    }
+    for inst in &desired.instances {
+        let ns = inst.instance_id.clone();
+        s.namespaces.insert(ns.clone());
+        s.loopback_up.insert(ns.clone());
+        // Several NICs in one subnet: answer ARP only for our own address, announce the best
+        // source, and keep strict reverse-path filtering working with the policy rules below.
+        sysctl(&mut s, &ns, "ipv4/conf/all/arp_ignore", "1");
+        sysctl(&mut s, &ns, "ipv4/conf/all/arp_announce", "2");
+        sysctl(&mut s, &ns, "ipv4/conf/all/rp_filter", "1");
+        sysctl(&mut s, &ns, "ipv4/conf/default/rp_filter", "1");
+        for eni in &inst.enis {
+            attach(&mut s, prefix, inst, eni);
+        }
+    }
+    for l in lingering {
+        // Only while nothing else uses its addresses' routes.
+        let taken = l.eni.private_ips.iter().any(|ip| {
+            s.routes.contains_key(&RouteKey {
+                ns: vpc_namespace(prefix, &l.instance.vpc_id),
+                table: 254,
+                dst: format!("{ip}/32"),
+            })
+        });
+        if !taken
+            && s.namespaces.contains(&l.instance.instance_id)
+            && s.namespaces
+                .contains(&vpc_namespace(prefix, &l.instance.vpc_id))
+        {
+            let nic = LinkRef::new(
+                l.instance.instance_id.clone(),
+                format!("eth{}", l.eni.device_index),
+            );
+            if s.link(&nic).is_none() {
+                attach(&mut s, prefix, &l.instance, &l.eni);
+            }
+        }
+    }
+    s
+}
+
+fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDesired) {
+    let router = vpc_namespace(prefix, &inst.vpc_id);
+    let ns = &inst.instance_id;
+    let port = port_name(&eni.eni_id, &inst.instance_id);
+    let nic = format!("eth{}", eni.device_index);
+    let up = inst.running;
+    let veth = Veth {
+        a: LinkEnd {
+            at: LinkRef::new(router.clone(), port.clone()),
+            mac: ROUTER_MAC.into(),
+            mtu: MTU,
+            up: true,
+        },
+        b: LinkEnd {
+            at: LinkRef::new(ns.clone(), nic.clone()),
+            mac: eni.mac.clone(),
+            mtu: MTU,
+            up,
+        },
+    };
+    s.veths.insert(veth.a.at.clone(), veth);
+    sysctl(s, &router, &format!("ipv4/conf/{port}/proxy_arp"), "1");
+    sysctl(s, &router, &format!("ipv4/neigh/{port}/proxy_delay"), "0");
+    let port_ref = LinkRef::new(router.clone(), port.clone());
+    for ip in &eni.private_ips {
+        s.routes.insert(
+            RouteKey {
+                ns: router.clone(),
+                table: 254,
+                dst: format!("{ip}/32"),
+            },
+            RouteTarget {
+                dev: port.clone(),
+                via: None,
+                src: None,
+            },
+        );
+        s.neighs.insert(
+            NeighKey {
+                dev: port_ref.clone(),
+                ip: ip.clone(),
+            },
+            eni.mac.clone(),
+        );
+    }
+    for p in &eni.ipv4_prefixes {
+        s.routes.insert(
+            RouteKey {
+                ns: router.clone(),
+                table: 254,
+                dst: p.clone(),
+            },
+            RouteTarget {
+                dev: port.clone(),
+                via: None,
+                src: None,
+            },
+        );
+    }
+    let nic_ref = LinkRef::new(ns.clone(), nic.clone());
+    let len = prefix_len(&eni.cidr_block);
+    for ip in &eni.private_ips {
+        s.addrs.insert(Addr {
+            dev: nic_ref.clone(),
+            cidr: format!("{ip}/{len}"),
+        });
+    }
+    if !up {
+        return;
+    }
+    // eth0 also carries the main default route, for traffic that has no source yet.
+    if eni.device_index == 0 {
+        s.routes.insert(
+            RouteKey {
+                ns: ns.clone(),
+                table: 254,
+                dst: "default".into(),
+            },
+            RouteTarget {
+                dev: nic.clone(),
+                via: Some(eni.gateway.clone()),
+                src: None,
+            },
+        );
+    }
+    // Every NIC, eth0 included, has its own table and `from <ip>` rules, so a reply leaves by
+    // the NIC its address is on even when several NICs share a subnet (the main table's subnet
+    // route belongs to whichever address came first).
+    let table = nic_table(eni.device_index);
+    s.routes.insert(
+        RouteKey {
+            ns: ns.clone(),
+            table,
+            dst: "default".into(),
+        },
+        RouteTarget {
+            dev: nic.clone(),
+            via: Some(eni.gateway.clone()),
+            src: None,
+        },
+    );
+    s.routes.insert(
+        RouteKey {
+            ns: ns.clone(),
+            table,
+            dst: eni.cidr_block.clone(),
+        },
+        RouteTarget {
+            dev: nic.clone(),
+            via: None,
+            src: eni.private_ips.first().cloned(),
+        },
+    );
+    for ip in &eni.private_ips {
+        s.rules.insert(Rule {
+            ns: ns.clone(),
+            pref: table,
+            from: format!("{ip}/32"),
+            table,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eni_dataplane::fake::FakeDataplane;
+    use eni_dataplane::plan::plan;
+    use eni_dataplane::Dataplane;
+    use eni_types::hoststate::*;
+
+    fn eni(id: &str, idx: u32, ips: &[&str]) -> EniDesired {
+        EniDesired {
+            eni_id: id.into(),
+            mac: format!("00:16:3e:00:00:{idx:02x}"),
+            device_index: idx,
+            vswitch_id: "vsw-1".into(),
+            cidr_block: "10.0.1.0/24".into(),
+            gateway: "10.0.1.253".into(),
+            private_ips: ips.iter().map(|s| s.to_string()).collect(),
+            ipv4_prefixes: Vec::new(),
+        }
+    }
+
+    fn host(instances: Vec<InstanceDesired>) -> HostDesired {
+        HostDesired {
+            host_id: "h".into(),
+            generation: 1,
+            vpcs: vec![VpcDesired {
+                vpc_id: "vpc-1".into(),
+                cidr_block: "10.0.0.0/16".into(),
+                vswitches: vec![VSwitchDesired {
+                    vswitch_id: "vsw-1".into(),
+                    cidr_block: "10.0.1.0/24".into(),
+                    gateway: "10.0.1.253".into(),
+                }],
+            }],
+            instances,
+        }
+    }
+
+    fn inst(id: &str, running: bool, enis: Vec<EniDesired>) -> InstanceDesired {
+        InstanceDesired {
+            instance_id: id.into(),
+            vpc_id: "vpc-1".into(),
+            running,
+            bandwidth_rx_kbps: 0,
+            bandwidth_tx_kbps: 0,
+            enis,
+        }
+    }
+
+    #[test]
+    fn a_secondary_nic_gets_its_table_and_rules() {
+        let d = host(vec![inst(
+            "i-a",
+            true,
+            vec![
+                eni("eni-p", 0, &["10.0.1.5"]),
+                eni("eni-s", 1, &["10.0.1.6", "10.0.1.7"]),
+            ],
+        )]);
+        let s = render("eni-", &d, &[]);
+        assert!(s.namespaces.contains("eni-v-vpc-1") && s.namespaces.contains("i-a"));
+        let r = |ns: &str, t: u32, dst: &str| {
+            s.routes
+                .get(&RouteKey {
+                    ns: ns.into(),
+                    table: t,
+                    dst: dst.into(),
+                })
+                .cloned()
+        };
+        assert_eq!(
+            r("i-a", 254, "default").unwrap().via.as_deref(),
+            Some("10.0.1.253")
+        );
+        assert_eq!(r("i-a", 1001, "default").unwrap().dev, "eth1");
+        assert_eq!(
+            r("i-a", 1001, "10.0.1.0/24").unwrap().src.as_deref(),
+            Some("10.0.1.6")
+        );
+        assert!(s.rules.contains(&Rule {
+            ns: "i-a".into(),
+            pref: 1001,
+            from: "10.0.1.7/32".into(),
+            table: 1001
+        }));
+        assert_eq!(
+            r("eni-v-vpc-1", 254, "10.0.1.7/32").unwrap().dev,
+            port_name("eni-s", "i-a")
+        );
+        assert!(s.addrs.contains(&Addr {
+            dev: LinkRef::new("eni-v-vpc-1", "lo"),
+            cidr: "10.0.1.253/32".into()
+        }));
+    }
+
+    #[test]
+    fn a_stopped_instance_has_its_nics_down_and_no_routes() {
+        let s = render(
+            "eni-",
+            &host(vec![inst(
+                "i-a",
+                false,
+                vec![eni("eni-p", 0, &["10.0.1.5"])],
+            )]),
+            &[],
+        );
+        let nic = s.link(&LinkRef::new("i-a", "eth0")).unwrap();
+        assert!(!nic.up);
+        assert!(!s.routes.keys().any(|k| k.ns == "i-a"));
+    }
+
+    #[test]
+    fn moving_an_eni_plans_make_before_break_and_converges() {
+        let e = eni("eni-s", 1, &["10.0.1.9"]);
+        let before = host(vec![
+            inst("i-a", true, vec![e.clone()]),
+            inst("i-b", true, vec![]),
+        ]);
+        let after = host(vec![inst("i-a", true, vec![]), inst("i-b", true, vec![e])]);
+        let fake = FakeDataplane::default();
+        fake.apply(&plan(
+            &fake.observe().unwrap(),
+            &render("eni-", &before, &[]),
+        ))
+        .unwrap();
+        let want = render("eni-", &after, &[]);
+        let ops = plan(&fake.observe().unwrap(), &want);
+        let new_port = port_name("eni-s", "i-b");
+        let flip = ops.iter().position(|o| matches!(o, Op::ReplaceRoute(k, t) if k.dst == "10.0.1.9/32" && t.dev == new_port)).unwrap();
+        let delete = ops
+            .iter()
+            .position(|o| matches!(o, Op::DeleteVeth(_)))
+            .unwrap();
+        assert!(flip < delete, "{ops:?}");
+        fake.apply(&ops).unwrap();
+        let mut seen = fake.observe().unwrap();
+        seen.sysctls.retain(|k, _| want.sysctls.contains_key(k));
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn a_lingering_attachment_stays_until_the_eni_is_attached_elsewhere() {
+        let e = eni("eni-s", 1, &["10.0.1.9"]);
+        let a = inst("i-a", true, vec![]);
+        let linger = [Lingering {
+            instance: inst("i-a", true, vec![]),
+            eni: e.clone(),
+        }];
+        let s = render(
+            "eni-",
+            &host(vec![a.clone(), inst("i-b", true, vec![])]),
+            &linger,
+        );
+        assert!(s.link(&LinkRef::new("i-a", "eth1")).is_some());
+        let s = render("eni-", &host(vec![a, inst("i-b", true, vec![e])]), &linger);
+        assert!(s.link(&LinkRef::new("i-a", "eth1")).is_none());
+        assert!(s.link(&LinkRef::new("i-b", "eth1")).is_some());
+    }
+}

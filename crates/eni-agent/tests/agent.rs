@@ -1,0 +1,252 @@
+//! The control plane and an agent over real HTTP, with the fake data plane: attach reaches
+//! InUse only once the agent has configured the NIC, detach reaches Available once it is gone,
+//! drift is repaired, and a restarted agent changes nothing.
+
+use eni_agent::{Agent, AgentConfig};
+use eni_core::accounts::RootKey;
+use eni_core::eni::CreateEni;
+use eni_core::instance::RunInstances;
+use eni_core::security_group::CreateSecurityGroup;
+use eni_core::vpc::{CreateVSwitch, CreateVpc};
+use eni_core::{Caller, Catalog, Core, CoreConfig};
+use eni_dataplane::fake::FakeDataplane;
+use eni_dataplane::model::LinkRef;
+use eni_dataplane::Dataplane;
+use eni_store_sqlite::SqliteStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+const R: &str = "cn-hangzhou";
+
+struct World {
+    core: Core,
+    caller: Caller,
+    url: String,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("eni.db")).unwrap());
+    let core = Core::new(
+        store,
+        Catalog::default(),
+        CoreConfig {
+            dataplane: true,
+            transition_delay_ms: 0,
+            ..CoreConfig::default()
+        },
+    );
+    let caller = match core.ensure_root(Some(("ak".into(), "sk".into()))).unwrap() {
+        RootKey::Given(k) | RootKey::Generated(k) => Caller {
+            account: k.account_id,
+        },
+        RootKey::Unchanged => unreachable!(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let token = "agent-secret".to_string();
+    let app = eni_api::router(eni_api::AppState::new(core.clone()).with_agent_token(&token));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    World {
+        core,
+        caller,
+        url,
+        token,
+        _dir: dir,
+    }
+}
+
+fn agent(w: &World, dp: Arc<dyn Dataplane>) -> Agent {
+    Agent::new(
+        AgentConfig {
+            server: w.url.clone(),
+            token: w.token.clone(),
+            host_id: "h1".into(),
+            prefix: "eni-".into(),
+            linger: Duration::from_millis(0),
+            resync: Duration::from_millis(200),
+        },
+        dp,
+    )
+}
+
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_waits_for_the_agent_and_drift_is_repaired() {
+    let w = world().await;
+    let c = &w.caller;
+    let (vpc, vsw, sg, inst, eni) = blocking(|| {
+        let vpc = w
+            .core
+            .create_vpc(
+                c,
+                CreateVpc {
+                    region: R.into(),
+                    cidr_block: Some("10.0.0.0/16".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let vsw = w
+            .core
+            .create_vswitch(
+                c,
+                CreateVSwitch {
+                    vpc_id: vpc.vpc_id.to_string(),
+                    zone_id: "cn-hangzhou-h".into(),
+                    cidr_block: "10.0.1.0/24".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .vswitch_id
+            .to_string();
+        let sg = w
+            .core
+            .create_security_group(
+                c,
+                CreateSecurityGroup {
+                    region: R.into(),
+                    vpc_id: Some(vpc.vpc_id.to_string()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .to_string();
+        let inst = w
+            .core
+            .run_instances(
+                c,
+                RunInstances {
+                    region: R.into(),
+                    instance_type: "ecs.g7.large".into(),
+                    vswitch_id: Some(vsw.clone()),
+                    security_group_id: Some(sg.clone()),
+                    amount: 1,
+                    start: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap()[0]
+            .to_string();
+        let eni = w
+            .core
+            .create_network_interface(
+                c,
+                CreateEni {
+                    region: R.into(),
+                    vswitch_id: vsw.clone(),
+                    security_group_id: Some(sg.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .eni
+            .id
+            .to_string();
+        (vpc.vpc_id.to_string(), vsw, sg, inst, eni)
+    });
+    let _ = (vsw, sg);
+    let fake = Arc::new(FakeDataplane::default());
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let s = stop.clone();
+    let handle = tokio::spawn(agent(&w, fake.clone()).run(async move { s.notified().await }));
+
+    // The instance's namespace and primary NIC appear.
+    let status = |id: &str| blocking(|| w.core.eni_view(c, R, id).unwrap().eni.status);
+    eventually("instance namespace", || {
+        fake.observe().unwrap().namespaces.contains(&inst)
+    })
+    .await;
+    assert!(fake
+        .observe()
+        .unwrap()
+        .namespaces
+        .contains(&format!("eni-v-{vpc}")));
+
+    blocking(|| w.core.attach_network_interface(c, R, &eni, &inst).unwrap());
+    let nic = LinkRef::new(inst.clone(), "eth1");
+    // InUse only once the NIC exists.
+    eventually("InUse", || status(&eni) == "InUse").await;
+    assert!(fake.observe().unwrap().link(&nic).is_some());
+
+    // Drift: someone deletes the NIC; the next resync puts it back.
+    let port = eni_agent::render::port_name(&eni, &inst);
+    fake.tamper(|k| {
+        k.veths.retain(|_, v| v.a.at.name != port);
+    });
+    eventually("repair", || fake.observe().unwrap().link(&nic).is_some()).await;
+
+    blocking(|| w.core.detach_network_interface(c, R, &eni, &inst).unwrap());
+    assert_eq!(status(&eni), "Detaching");
+    eventually("Available", || status(&eni) == "Available").await;
+    eventually("NIC gone", || fake.observe().unwrap().link(&nic).is_none()).await;
+    stop.notify_waiters();
+    handle.await.unwrap();
+
+    // A restarted agent plans nothing when nothing changed.
+    let before = fake.applied();
+    let mut again = agent(&w, fake.clone());
+    let desired = again.fetch(None, Duration::from_millis(0)).await.unwrap();
+    again.reconcile(desired).await.unwrap();
+    assert_eq!(fake.applied(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_api_needs_the_token() {
+    let w = world().await;
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/internal/v1/hosts/h1/desired?wait_ms=0", w.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(format!("{}/internal/v1/hosts/h1/desired?wait_ms=0", w.url))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .get(format!("{}/internal/v1/hosts/h1/desired?wait_ms=0", w.url))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .get(format!(
+            "{}/internal/v1/hosts/bad%20host/desired?wait_ms=0",
+            w.url
+        ))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .post(format!("{}/internal/v1/hosts/h1/report", w.url))
+        .bearer_auth(&w.token)
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

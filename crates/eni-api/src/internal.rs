@@ -1,0 +1,171 @@
+//! The internal API agents use: `GET /internal/v1/hosts/{host}/desired?since=N` long-polls for
+//! a host's desired state newer than generation N (answering at once if it is already newer,
+//! else when something changes or `wait_ms` passes), and `POST /internal/v1/hosts/{host}/report`
+//! takes the agent's report. Both need `Authorization: Bearer <agent token>`.
+#![allow(clippy::result_large_err)] // Handlers return early with a ready Response; boxing buys nothing.
+
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use eni_types::hoststate::HostReport;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Query of the desired-state call.
+#[derive(Debug, Deserialize)]
+pub struct DesiredQuery {
+    /// Answer only with a generation above this one (or when `wait_ms` runs out).
+    #[serde(default)]
+    pub since: Option<u64>,
+    /// How long to wait for a change, in ms (at most 60 000; default 20 000).
+    #[serde(default)]
+    pub wait_ms: Option<u64>,
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "Code": code, "Message": message })),
+    )
+        .into_response()
+}
+
+/// Constant-time equality, so the token cannot be guessed byte by byte from timings.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(token) = state.agent_token.as_deref() else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "the internal API is disabled",
+        ));
+    };
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if same(given.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "a valid agent token is required",
+        ))
+    }
+}
+
+fn valid_host(host: &str) -> bool {
+    (1..=64).contains(&host.len())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(f).await.map_err(|_| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "handler failed",
+        )
+    })
+}
+
+/// `GET /internal/v1/hosts/{host}/desired`.
+pub async fn desired(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    Query(q): Query<DesiredQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return r;
+    }
+    if !valid_host(&host) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "host IDs are 1 to 64 of A-Z a-z 0-9 - _ .",
+        );
+    }
+    let deadline = tokio::time::Instant::now()
+        + Duration::from_millis(q.wait_ms.unwrap_or(20_000).min(60_000));
+    loop {
+        // Subscribe before reading, so a change between the read and the wait is not missed.
+        let changed = state.changes.notified();
+        let core = state.core.clone();
+        let gen = match blocking(move || core.dataplane_generation()).await {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => {
+                return error(
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    e.code(),
+                    &e.to_string(),
+                )
+            }
+            Err(r) => return r,
+        };
+        let newer = q.since.is_none_or(|s| gen > s);
+        if newer || tokio::time::Instant::now() >= deadline {
+            let core = state.core.clone();
+            return match blocking(move || core.host_desired(&host)).await {
+                Ok(Ok(d)) => Json(d).into_response(),
+                Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()),
+                Err(r) => r,
+            };
+        }
+        // Another API server on the same database changes nothing here: poll it too.
+        tokio::select! {
+            _ = changed => {}
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+/// `POST /internal/v1/hosts/{host}/report`.
+pub async fn report(
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return r;
+    }
+    if !valid_host(&host) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameter",
+            "host IDs are 1 to 64 of A-Z a-z 0-9 - _ .",
+        );
+    }
+    let report: HostReport = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                &format!("report: {e}"),
+            )
+        }
+    };
+    let core = state.core.clone();
+    match blocking(move || core.apply_host_report(&host, &report)).await {
+        Ok(Ok(())) => {
+            state.changes.notify_waiters();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()),
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,77 @@
+//! The internal API between the control plane and a host's agent: the host's desired state
+//! (served with a generation number that grows with every change) and the agent's status
+//! report. JSON, snake_case; not part of the Alibaba API.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything one host should have configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostDesired {
+    pub host_id: String,
+    /// Grows with every control-plane change that can affect a data plane.
+    pub generation: u64,
+    pub vpcs: Vec<VpcDesired>,
+    pub instances: Vec<InstanceDesired>,
+}
+
+/// A VPC with instances on this host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcDesired {
+    pub vpc_id: String,
+    pub cidr_block: String,
+    pub vswitches: Vec<VSwitchDesired>,
+}
+
+/// A vSwitch: its block and gateway (the block's last-but-two address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VSwitchDesired {
+    pub vswitch_id: String,
+    pub cidr_block: String,
+    pub gateway: String,
+}
+
+/// An instance on this host and the ENIs attached to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceDesired {
+    pub instance_id: String,
+    pub vpc_id: String,
+    /// Running: NICs up. Any other state: NICs down.
+    pub running: bool,
+    /// The instance type's cap, shared by all its ENIs (kbit/s).
+    pub bandwidth_rx_kbps: u64,
+    pub bandwidth_tx_kbps: u64,
+    pub enis: Vec<EniDesired>,
+}
+
+/// An ENI attached (or being attached) to an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EniDesired {
+    pub eni_id: String,
+    pub mac: String,
+    /// 0 for the primary ENI (eth0).
+    pub device_index: u32,
+    pub vswitch_id: String,
+    /// The vSwitch block, e.g. `10.0.1.0/24`.
+    pub cidr_block: String,
+    pub gateway: String,
+    /// Primary first.
+    pub private_ips: Vec<String>,
+    /// IPv4 /28 prefixes routed to the ENI.
+    pub ipv4_prefixes: Vec<String>,
+}
+
+/// What an agent reports after a reconcile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostReport {
+    /// The generation the agent converged to.
+    pub generation: u64,
+    /// Every (ENI, instance) whose NIC is configured and up to date.
+    pub attached: Vec<AttachedEni>,
+}
+
+/// One configured attachment.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AttachedEni {
+    pub eni_id: String,
+    pub instance_id: String,
+}
