@@ -51,9 +51,16 @@ def _clean_env(root_key: tuple[str, str] | None) -> dict:
 class EniServer:
     """One `eni serve` process on 127.0.0.1:<random port> over `data_dir`."""
 
-    def __init__(self, data_dir: Path, root_key: tuple[str, str] | None = (ROOT_AK, ROOT_SECRET)):
+    def __init__(
+        self,
+        data_dir: Path,
+        root_key: tuple[str, str] | None = (ROOT_AK, ROOT_SECRET),
+        extra_args: "list[str] | tuple[str, ...]" = (),
+    ):
         self.data_dir = Path(data_dir)
         self.root_key = root_key
+        # More `eni serve` flags, e.g. ["--eni-quota", "2"].
+        self.extra_args = list(extra_args)
         self.proc: subprocess.Popen | None = None
         self.host: str | None = None
         self.port: int | None = None
@@ -75,7 +82,7 @@ class EniServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stderr = open(self.data_dir.parent / f"{self.data_dir.name}.stderr.log", "ab")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)],
+            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir), *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
@@ -202,6 +209,41 @@ def tea_error(exc) -> tuple[str, int, str, dict]:
     if status is None:
         status = data.get("statusCode")
     return exc.code, status, exc.message, data
+
+
+def expect_tea_error(fn, code: str, status: int):
+    """Runs `fn`, which must raise a tea ClientException with exactly `code` and HTTP `status`
+    (and a non-empty message); returns the exception."""
+    from alibabacloud_tea_openapi.exceptions import ClientException
+
+    try:
+        fn()
+    except ClientException as e:
+        got_code, got_status, message, data = tea_error(e)
+        assert (got_code, got_status) == (code, status), f"expected {code} {status}, got {got_code} {got_status}: {message}"
+        assert data.get("Code") == code
+        assert isinstance(message, str) and message
+        return e
+    raise AssertionError(f"expected {code} {status}, but the call succeeded")
+
+
+# ---------------------------------------------------------------- polling
+
+POLL_STEP = 0.05
+POLL_TIMEOUT = 5.0
+
+
+def wait_for(fn, pred=bool, *, timeout: float = POLL_TIMEOUT, step: float = POLL_STEP, what: str = "condition"):
+    """Calls `fn` every `step` seconds until `pred(value)` holds; returns that value. Fails
+    after `timeout` seconds with the last value seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if pred(value):
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {value!r}")
+        time.sleep(step)
 
 
 # ---------------------------------------------------------------- hand-made signatures

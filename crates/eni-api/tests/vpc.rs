@@ -565,3 +565,36 @@ async fn vswitch_in_use_cannot_be_deleted() {
         .await
         .ok();
 }
+
+#[tokio::test]
+async fn tag_errors_have_their_codes() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let r = ("RegionId", "cn-hangzhou");
+    c.call(
+        VPC,
+        "CreateVpc",
+        &[r, ("Tag.1.Key", "a"), ("Tag.2.Key", "a")],
+    )
+    .await
+    .err("Duplicate.TagKey", 400);
+    c.call(VPC, "CreateVpc", &[r, ("Tag.1.Key", "acs:x")])
+        .await
+        .err("InvalidTagKey.Malformed", 400);
+    c.call(
+        VPC,
+        "CreateVpc",
+        &[r, ("Tag.1.Key", "k"), ("Tag.1.Value", "https://x")],
+    )
+    .await
+    .err("InvalidTagValue.Malformed", 400);
+    let keys: Vec<String> = (1..=21).map(|i| format!("Tag.{i}.Key")).collect();
+    let vals: Vec<String> = (1..=21).map(|i| format!("k{i}")).collect();
+    let mut p = vec![r];
+    for (k, v) in keys.iter().zip(&vals) {
+        p.push((k.as_str(), v.as_str()));
+    }
+    c.call(VPC, "CreateVpc", &p)
+        .await
+        .err("QuotaExceed.Tags", 403);
+}

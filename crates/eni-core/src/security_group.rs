@@ -154,6 +154,8 @@ impl Core {
         caller: &Caller,
         req: DescribeSecurityGroups,
     ) -> Result<SecurityGroupPage, ApiError> {
+        // Members whose deletion is due are gone: persist that before counting.
+        self.settle()?;
         self.check_region(&req.region)?;
         let views = with_read(
             self.store(),

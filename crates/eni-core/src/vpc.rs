@@ -296,7 +296,9 @@ impl Core {
             self.check_region(r)?;
         }
         let id: VpcId = vpc_id.parse().map_err(|_| ApiError::VpcNotFound)?;
+        let now = crate::now_ms();
         with_write(self.store(), |tx| -> Result<(), CoreError> {
+            crate::transitions::settle_due(tx, now)?;
             let vpc = tx
                 .vpc_get(caller.account, &id)?
                 .ok_or(ApiError::VpcNotFound)?;
@@ -460,6 +462,8 @@ impl Core {
         caller: &Caller,
         req: DescribeVSwitches,
     ) -> Result<Paged<VSwitchView>, ApiError> {
+        // Addresses of ENIs whose deletion is due are free: persist that before counting.
+        self.settle()?;
         if let Some(r) = &req.region {
             self.check_region(r)?;
         }
@@ -546,7 +550,9 @@ impl Core {
             self.check_region(r)?;
         }
         let id: VSwitchId = vswitch_id.parse().map_err(|_| ApiError::VSwitchNotFound)?;
+        let now = crate::now_ms();
         with_write(self.store(), |tx| -> Result<(), CoreError> {
+            crate::transitions::settle_due(tx, now)?;
             let vsw = tx
                 .vswitch_get(caller.account, &id)?
                 .ok_or(ApiError::VSwitchNotFound)?;

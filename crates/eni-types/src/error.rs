@@ -159,6 +159,16 @@ pub enum ApiError {
     SecurityGroupInUse,
     #[error("Request validation has been passed with DryRun flag set.")]
     DryRunOperation,
+    #[error("The tag key is duplicated: {key}")]
+    DuplicateTagKey { key: String },
+    #[error("The specified tag key is not valid: 1 to 128 characters, not starting with aliyun or acs:, no http:// or https://.")]
+    TagKeyMalformed,
+    #[error(
+        "The specified tag value is not valid: at most 128 characters, no http:// or https://."
+    )]
+    TagValueMalformed,
+    #[error("The maximum number of tags (20) is exceeded.")]
+    TagQuotaExceeded,
 }
 
 impl ApiError {
@@ -255,6 +265,10 @@ impl ApiError {
             IncorrectInstanceStatus { .. } => "IncorrectInstanceStatus",
             SecurityGroupInUse => "DependencyViolation.SecurityGroupInUse",
             DryRunOperation => "DryRunOperation",
+            DuplicateTagKey { .. } => "Duplicate.TagKey",
+            TagKeyMalformed => "InvalidTagKey.Malformed",
+            TagValueMalformed => "InvalidTagValue.Malformed",
+            TagQuotaExceeded => "QuotaExceed.Tags",
         }
     }
 
@@ -296,6 +310,8 @@ impl ApiError {
             RegionNotFound | ZoneNotFound | VpcNotFound | VSwitchNotFound => 404,
             EniNotFound | InstanceNotFound | EcsNotFound | SecurityGroupNotFound => 404,
             InvalidEniState { .. } | InvalidEcsState { .. } | DetachPrimaryEniNotAllowed | PrivateIpQuotaExceeded | PrivateIpDuplicated { .. } | JoinedGroupLimitExceed { .. } | ParameterConflict { .. } | InstanceTypeNotSupported { .. } | SecurityGroupInUse | DryRunOperation => 400,
+            DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
+            TagQuotaExceeded => 403,
             InvalidEniType { .. } | AvailabilityZoneMismatch | VpcMismatch { .. } | EniPerInstanceLimitExceeded { .. } | MaxEniCountExceeded { .. } | MaxEniPrivateIpsCountExceeded { .. } | Ipv4CountExceeded { .. } | Ipv6CountExceeded { .. } | MaxEniIpv6IpsCountExceeded { .. } | VSwitchIpNotEnough | VSwitchIpInvalid { .. } | IpAssigned { .. } | IpRepeated { .. } | IpUnassigned { .. } | Ipv6AddressInvalid { .. } | Ipv6NotTurnOn | ClassicNetworkNotSupported | IncorrectInstanceStatus { .. } => 403,
             InternalError => 500,
             ServiceUnavailable => 503,
@@ -377,6 +393,10 @@ impl ApiError {
             IncorrectInstanceStatus { detail: s() },
             SecurityGroupInUse,
             DryRunOperation,
+            DuplicateTagKey { key: s() },
+            TagKeyMalformed,
+            TagValueMalformed,
+            TagQuotaExceeded,
         ]
     }
 }

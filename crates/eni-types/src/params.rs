@@ -177,32 +177,33 @@ impl Params {
     /// `Tag.N.Key` / `Tag.N.Value` pairs, validated as Alibaba does: at most 20, keys 1–128
     /// characters not starting with `aliyun` or `acs:`, values at most 128, no duplicate keys.
     pub fn tags(&self) -> Result<Vec<(String, String)>, ApiError> {
+        let url = |s: &str| {
+            let l = s.to_ascii_lowercase();
+            l.starts_with("http://") || l.starts_with("https://")
+        };
         let mut out: Vec<(String, String)> = Vec::new();
         for t in self.struct_list("Tag")? {
             let key = t.opt("Key").ok_or_else(|| ApiError::missing("Tag.N.Key"))?;
             let value = t.raw("Value").unwrap_or("");
-            if key.chars().count() > 128 || key.starts_with("aliyun") || key.starts_with("acs:") {
-                return Err(ApiError::invalid_param_because(
-                    "Tag.N.Key",
-                    "invalid tag key",
-                ));
+            if key.chars().count() > 128
+                || key.starts_with("aliyun")
+                || key.starts_with("acs:")
+                || url(key)
+            {
+                return Err(ApiError::TagKeyMalformed);
             }
-            if value.chars().count() > 128 {
-                return Err(ApiError::invalid_param_because(
-                    "Tag.N.Value",
-                    "longer than 128 characters",
-                ));
+            if value.chars().count() > 128 || url(value) {
+                return Err(ApiError::TagValueMalformed);
             }
             if out.iter().any(|(k, _)| k == key) {
-                return Err(ApiError::invalid_param_because(
-                    "Tag.N.Key",
-                    "duplicate tag key",
-                ));
+                return Err(ApiError::DuplicateTagKey {
+                    key: key.to_string(),
+                });
             }
             out.push((key.to_string(), value.to_string()));
         }
         if out.len() > 20 {
-            return Err(ApiError::invalid_param_because("Tag", "at most 20 tags"));
+            return Err(ApiError::TagQuotaExceeded);
         }
         Ok(out)
     }
