@@ -46,6 +46,10 @@ pub struct Agent {
     http: reqwest::Client,
     last: Option<HostDesired>,
     lingering: Vec<(Lingering, Instant)>,
+    /// What the kernel holds, as of the last successful apply. A change upstream is planned
+    /// against it (no observe on the hot path); a resync observes the kernel for real, which
+    /// is what repairs drift.
+    cache: Option<eni_dataplane::KernelState>,
 }
 
 impl Agent {
@@ -56,6 +60,7 @@ impl Agent {
             http: reqwest::Client::new(),
             last: None,
             lingering: Vec::new(),
+            cache: None,
         }
     }
 
@@ -142,8 +147,16 @@ impl Agent {
             .retain(|(l, until)| *until > now && !attached.contains(l.eni.eni_id.as_str()));
     }
 
-    /// Converges the data plane to `desired` and says which attachments are in place.
+    /// Converges the data plane to `desired` (observing the kernel first) and says which
+    /// attachments are in place.
     pub async fn reconcile(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
+        self.cache = None;
+        self.reconcile_fast(desired).await
+    }
+
+    /// As [`Agent::reconcile`], but plans against the state left by the last apply when there
+    /// is one, skipping the observe.
+    pub async fn reconcile_fast(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
         self.update_lingering(&desired, Instant::now());
         let lingering: Vec<Lingering> = self.lingering.iter().map(|(l, _)| l.clone()).collect();
         let target = render(&self.cfg.prefix, &desired, &lingering);
@@ -199,7 +212,12 @@ impl Agent {
                 .max(Duration::from_millis(10));
             let round = async {
                 let desired = self.fetch(since, wait).await?;
-                let report = self.reconcile(desired).await?;
+                // Nothing new upstream means the poll timed out: time to look at the kernel.
+                let report = if since == Some(desired.generation) {
+                    self.reconcile(desired).await?
+                } else {
+                    self.reconcile_fast(desired).await?
+                };
                 self.report(&report).await?;
                 Ok::<u64, AgentError>(report.generation)
             };
