@@ -12,6 +12,13 @@
 //!
 //! Ports are named from a hash of (ENI, instance): moving an ENI builds a new port before the
 //! old one goes, and the `/32` routes flip in one replace (make-before-break).
+//!
+//! An instance's bandwidth cap (its type's InstanceBandwidthRx/Tx, kbit/s) is shared by all its
+//! ENIs (spec §3.5): two IFB shapers per instance in its VPC's router, named from the
+//! instance, one for what the instance sends (Tx, `…u`, fed from every port's ingress) and one
+//! for what it receives (Rx, `…d`, fed from every port's egress). Adding ENIs adds redirects
+//! into the same shapers, never rate; an ENI moved to another instance gets a new port, which
+//! points at the new instance's shapers before traffic flips to it. A rate of 0 is no cap.
 
 use eni_dataplane::model::*;
 use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired};
@@ -26,14 +33,27 @@ pub fn vpc_namespace(prefix: &str, vpc_id: &str) -> String {
     format!("{prefix}v-{vpc_id}")
 }
 
-/// The router-side port of an ENI attached to an instance: `p` + 12 hex digits (fits IFNAMSIZ).
-pub fn port_name(eni_id: &str, instance_id: &str) -> String {
+/// 48 bits of FNV-1a over `bytes`.
+fn hash48(bytes: impl Iterator<Item = u8>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in eni_id.bytes().chain([b'/']).chain(instance_id.bytes()) {
+    for b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("p{:012x}", h & 0xffff_ffff_ffff)
+    h & 0xffff_ffff_ffff
+}
+
+/// The router-side port of an ENI attached to an instance: `p` + 12 hex digits (fits IFNAMSIZ).
+pub fn port_name(eni_id: &str, instance_id: &str) -> String {
+    let h = hash48(eni_id.bytes().chain([b'/']).chain(instance_id.bytes()));
+    format!("p{h:012x}")
+}
+
+/// The shapers of an instance in its VPC's router: `b` + 12 hex digits + `u` for its upload
+/// (Tx) and `d` for its download (Rx); 14 characters, within IFNAMSIZ.
+pub fn shaper_names(instance_id: &str) -> (String, String) {
+    let h = hash48(instance_id.bytes());
+    (format!("b{h:012x}u"), format!("b{h:012x}d"))
 }
 
 /// The policy route table of NIC `n`.
@@ -94,6 +114,7 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
         sysctl(&mut s, &ns, "ipv4/conf/all/arp_announce", "2");
         sysctl(&mut s, &ns, "ipv4/conf/all/rp_filter", "1");
         sysctl(&mut s, &ns, "ipv4/conf/default/rp_filter", "1");
+        shape(&mut s, prefix, inst);
         for eni in &inst.enis {
             attach(&mut s, prefix, inst, eni);
         }
@@ -124,6 +145,21 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
     s
 }
 
+/// The instance's shapers, in its VPC's router, for each direction that has a cap.
+fn shape(s: &mut KernelState, prefix: &str, inst: &InstanceDesired) {
+    let router = vpc_namespace(prefix, &inst.vpc_id);
+    if !s.namespaces.contains(&router) {
+        return;
+    }
+    let (up, down) = shaper_names(&inst.instance_id);
+    for (name, kbit) in [(up, inst.bandwidth_tx_kbps), (down, inst.bandwidth_rx_kbps)] {
+        if kbit > 0 {
+            s.shapers
+                .insert(LinkRef::new(router.clone(), name), representable_kbit(kbit));
+        }
+    }
+}
+
 fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDesired) {
     let router = vpc_namespace(prefix, &inst.vpc_id);
     let ns = &inst.instance_id;
@@ -148,6 +184,19 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
     sysctl(s, &router, &format!("ipv4/conf/{port}/proxy_arp"), "1");
     sysctl(s, &router, &format!("ipv4/neigh/{port}/proxy_delay"), "0");
     let port_ref = LinkRef::new(router.clone(), port.clone());
+    // What the instance sends arrives on the port (ingress); what it receives leaves it.
+    let (up_ifb, down_ifb) = shaper_names(&inst.instance_id);
+    for (ifb, hook) in [(up_ifb, Hook::Ingress), (down_ifb, Hook::Egress)] {
+        if s.shapers
+            .contains_key(&LinkRef::new(router.clone(), ifb.clone()))
+        {
+            let key = RedirectKey {
+                port: port_ref.clone(),
+                hook,
+            };
+            s.redirects.insert(key, ifb);
+        }
+    }
     for ip in &eni.private_ips {
         s.routes.insert(
             RouteKey {
@@ -254,6 +303,7 @@ mod tests {
     use eni_dataplane::plan::plan;
     use eni_dataplane::Dataplane;
     use eni_types::hoststate::*;
+    use std::collections::BTreeMap;
 
     fn eni(id: &str, idx: u32, ips: &[&str]) -> EniDesired {
         EniDesired {
@@ -404,5 +454,118 @@ mod tests {
         let s = render("eni-", &host(vec![a, inst("i-b", true, vec![e])]), &linger);
         assert!(s.link(&LinkRef::new("i-a", "eth1")).is_none());
         assert!(s.link(&LinkRef::new("i-b", "eth1")).is_some());
+    }
+
+    fn capped(mut i: InstanceDesired, rx: u64, tx: u64) -> InstanceDesired {
+        i.bandwidth_rx_kbps = rx;
+        i.bandwidth_tx_kbps = tx;
+        i
+    }
+
+    #[test]
+    fn an_instance_cap_is_one_pair_of_shapers_shared_by_all_its_enis() {
+        let a = capped(
+            inst(
+                "i-a",
+                true,
+                vec![
+                    eni("eni-p", 0, &["10.0.1.5"]),
+                    eni("eni-s", 1, &["10.0.1.6"]),
+                ],
+            ),
+            20_480,
+            10_240,
+        );
+        let b = inst("i-b", true, vec![eni("eni-b", 0, &["10.0.1.7"])]);
+        let c = capped(
+            inst("i-c", true, vec![eni("eni-c", 0, &["10.0.1.8"])]),
+            1_234_567,
+            0,
+        );
+        let s = render("eni-", &host(vec![a, b, c]), &[]);
+        let r = |n: &str| LinkRef::new("eni-v-vpc-1", n);
+        let (au, ad) = shaper_names("i-a");
+        let (_, cd) = shaper_names("i-c");
+        assert!(au.len() <= 15 && au.starts_with('b') && au.ends_with('u'));
+        assert_eq!(
+            s.shapers,
+            BTreeMap::from([
+                (r(&au), 10_240),
+                (r(&ad), 20_480),
+                // Rounded to what tc reads back; no upload cap, no upload shaper.
+                (r(&cd), 1_234_000),
+            ])
+        );
+        let mut want = BTreeMap::new();
+        for e in ["eni-p", "eni-s"] {
+            let port = r(&port_name(e, "i-a"));
+            for (hook, ifb) in [(Hook::Ingress, &au), (Hook::Egress, &ad)] {
+                let key = RedirectKey {
+                    port: port.clone(),
+                    hook,
+                };
+                want.insert(key, ifb.clone());
+            }
+        }
+        let key = RedirectKey {
+            port: r(&port_name("eni-c", "i-c")),
+            hook: Hook::Egress,
+        };
+        want.insert(key, cd.clone());
+        assert_eq!(s.redirects, want, "i-b is not capped");
+
+        // A third ENI adds redirects into the same shapers, not rate.
+        let more = capped(
+            inst(
+                "i-a",
+                true,
+                vec![
+                    eni("eni-p", 0, &["10.0.1.5"]),
+                    eni("eni-s", 1, &["10.0.1.6"]),
+                    eni("eni-t", 2, &["10.0.1.9"]),
+                ],
+            ),
+            20_480,
+            10_240,
+        );
+        let s3 = render("eni-", &host(vec![more]), &[]);
+        assert_eq!(s3.shapers.len(), 2);
+        assert_eq!(s3.redirects.len(), 6);
+        assert_eq!(s3.shapers[&r(&au)], 10_240);
+    }
+
+    #[test]
+    fn a_moved_eni_is_shaped_by_its_new_instance_before_traffic_flips() {
+        let e = eni("eni-s", 1, &["10.0.1.9"]);
+        let a = |enis| capped(inst("i-a", true, enis), 20_480, 20_480);
+        let b = |enis| capped(inst("i-b", true, enis), 5_000, 5_000);
+        let before = host(vec![a(vec![e.clone()]), b(vec![])]);
+        let after = host(vec![a(vec![]), b(vec![e])]);
+        let fake = FakeDataplane::default();
+        fake.apply(&plan(
+            &fake.observe().unwrap(),
+            &render("eni-", &before, &[]),
+        ))
+        .unwrap();
+        let want = render("eni-", &after, &[]);
+        let ops = plan(&fake.observe().unwrap(), &want);
+        let new_port = port_name("eni-s", "i-b");
+        let (bu, bd) = shaper_names("i-b");
+        let pos = |f: &dyn Fn(&Op) -> bool| ops.iter().position(f).unwrap();
+        let up =
+            pos(&|o| matches!(o, Op::SetRedirect(k, t) if k.port.name == new_port && *t == bu));
+        let down =
+            pos(&|o| matches!(o, Op::SetRedirect(k, t) if k.port.name == new_port && *t == bd));
+        let flip = pos(&|o| matches!(o, Op::ReplaceRoute(_, t) if t.dev == new_port));
+        let old_gone = pos(&|o| matches!(o, Op::DeleteVeth(_)));
+        assert!(up < flip && down < flip && flip < old_gone, "{ops:?}");
+        assert!(
+            !ops.iter().any(|o| matches!(o, Op::DeleteIfb(_))),
+            "i-a keeps its shapers: {ops:?}"
+        );
+        fake.apply(&ops).unwrap();
+        let mut seen = fake.observe().unwrap();
+        seen.sysctls.retain(|k, _| want.sysctls.contains_key(k));
+        assert_eq!(seen, want);
     }
 }

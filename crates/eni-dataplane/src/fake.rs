@@ -98,6 +98,18 @@ pub fn restrict(world: &KernelState, owned: &BTreeSet<String>) -> KernelState {
             .filter(|(k, _)| own(&k.ns))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        shapers: world
+            .shapers
+            .iter()
+            .filter(|(k, _)| own(&k.ns))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        redirects: world
+            .redirects
+            .iter()
+            .filter(|(k, _)| own(&k.port.ns))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 

@@ -1,9 +1,10 @@
 //! The data plane of eni behind a narrow trait.
 //!
 //! [`model::KernelState`] describes the kernel objects eni manages on a host (network
-//! namespaces, links, addresses, routes, rules, neighbours, sysctls). A reconciler renders the
-//! desired state into one, asks a [`Dataplane`] to [`observe`](Dataplane::observe) the current
-//! one, computes the operations between them with [`plan::plan`], and hands them to
+//! namespaces, links, addresses, routes, rules, neighbours, sysctls, and the IFB shapers and
+//! tc redirects of per-instance bandwidth caps). A reconciler renders the desired state into
+//! one, asks a [`Dataplane`] to [`observe`](Dataplane::observe) the current one, computes the
+//! operations between them with [`plan::plan`], and hands them to
 //! [`apply`](Dataplane::apply). Two implementations: [`fake::FakeDataplane`], an in-memory
 //! kernel for tests, and `linux::LinuxDataplane`, the real one.
 //!

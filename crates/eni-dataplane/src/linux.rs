@@ -1,5 +1,6 @@
 //! The real data plane: network namespaces, veth pairs, addresses, routes, rules, permanent
-//! neighbours and sysctls on this Linux host, through iproute2 and `/proc/sys/net`.
+//! neighbours, sysctls and bandwidth shapers (IFB + HTB, clsact u32 + mirred redirects) on
+//! this Linux host, through iproute2 (`ip`, `tc`) and `/proc/sys/net`.
 //!
 //! Ownership. eni owns (1) every named namespace whose name starts with the prefix (the
 //! per-VPC vrouters) and (2) every namespace it created, recorded as an empty marker file
@@ -17,10 +18,17 @@
 //! model calls `a`: the one in a prefixed namespace; if both or neither are, the smaller
 //! `(ns, name)` (see [`crate::model::Veth`]).
 //!
+//! Shapers. Every IFB in an owned namespace is eni's (a shaper), as every veth between owned
+//! namespaces is. Redirects are read from the clsact filters of managed veth ends in router
+//! namespaces and in namespaces holding an IFB; filters at priorities eni does not use are
+//! listed as unmanaged and left alone.
+//!
 //! Cost. An `ip` run costs ≈1–2 ms of process start; the ops inside tens of µs each, except
 //! deleting a veth (≈16 ms in the kernel, under RTNL). `apply` groups a plan's ops into as few
-//! `ip -batch` runs as its order allows (see `apply.rs`), runs them from a thread that entered
-//! the namespace, and writes sysctls in-process from such a thread.
+//! `ip -batch` and `tc -batch` runs as its order allows (see `apply.rs`), runs them from a
+//! thread that entered the namespace, and writes sysctls in-process from such a thread.
+//! Observing tc state costs one more `tc -batch` run in each router namespace (and in any
+//! namespace holding an IFB).
 
 mod apply;
 mod netns;
@@ -108,7 +116,7 @@ impl LinuxDataplane {
     pub fn observe_all(&self) -> Result<Observation, DataplaneError> {
         let _g = self.guard();
         let names = self.owned_namespaces()?;
-        let dumps = observe::dump_all(&names)?;
+        let dumps = observe::dump_all(&names, &self.prefix)?;
         Ok(observe::assemble(&self.prefix, &dumps))
     }
 
@@ -196,7 +204,7 @@ impl LinuxDataplane {
     fn veth_exists_as(&self, want: &Veth) -> Result<bool, DataplaneError> {
         let mut names = vec![want.a.at.ns.clone(), want.b.at.ns.clone()];
         names.dedup();
-        let dumps = observe::dump_all(&names)?;
+        let dumps = observe::dump_all(&names, &self.prefix)?;
         let seen = observe::assemble(&self.prefix, &dumps).state;
         let shape = |e: &crate::model::LinkEnd| (e.at.clone(), e.mac.clone(), e.mtu);
         let mut want_ends = [shape(&want.a), shape(&want.b)];
@@ -245,6 +253,7 @@ impl Dataplane for LinuxDataplane {
                     }
                 }
                 apply::Exec::Sysctl(ns) => apply::run_sysctl_step(ns, &step.ops)?,
+                apply::Exec::Tc(ns) => apply::run_tc_step(ns, &step.ops)?,
                 apply::Exec::Ip(ns) => {
                     apply::run_ip_step(ns, &step.ops, &|v| self.veth_exists_as(v))?
                 }

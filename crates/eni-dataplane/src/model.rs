@@ -3,6 +3,11 @@
 //! Keys are chosen so that two objects the kernel would treat as the same collide: a route is
 //! keyed by (namespace, table, destination), so changing where it points is a single atomic
 //! `replace`; a link by (namespace, name); a veth pair is one object, created and deleted whole.
+//!
+//! Bandwidth caps (spec §3.5) are two kinds of object: a *shaper*, an IFB link with an HTB
+//! root whose one default class holds the rate, and a *redirect*, a match-all filter on a
+//! port's clsact hook that hands every packet to a shaper (`mirred egress redirect`). All the
+//! ENI ports of an instance redirect to the same two shapers, so their traffic shares one cap.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -93,6 +98,43 @@ pub struct SysctlKey {
     pub key: String,
 }
 
+/// A tc hook of a link's clsact qdisc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Hook {
+    /// Packets the link receives. On a router port: what the instance sends (its upload, Tx).
+    Ingress,
+    /// Packets the link transmits. On a router port: what the instance receives (its
+    /// download, Rx).
+    Egress,
+}
+
+impl Hook {
+    /// The hook's name in `tc filter … dev X <hook>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Ingress => "ingress",
+            Hook::Egress => "egress",
+        }
+    }
+
+    /// The filter priority eni uses on this hook. The two hooks of one clsact share the u32
+    /// classifier's hash-table space, so each direction keeps to its own priority: a filter
+    /// of one never shows up in, or is replaced through, the other.
+    pub fn prio(self) -> u32 {
+        match self {
+            Hook::Ingress => 1,
+            Hook::Egress => 2,
+        }
+    }
+}
+
+/// Where a redirect sits: a link (a router port) and one of its hooks.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RedirectKey {
+    pub port: LinkRef,
+    pub hook: Hook,
+}
+
 /// Everything eni manages on one host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KernelState {
@@ -106,6 +148,17 @@ pub struct KernelState {
     pub rules: BTreeSet<Rule>,
     pub neighs: BTreeMap<NeighKey, String>,
     pub sysctls: BTreeMap<SysctlKey, String>,
+    /// IFB links and the rate (kbit/s) of the HTB class every packet through them shares.
+    /// Observed as 0 when the IFB is down or its qdisc or class is not the one eni sets (a
+    /// shaper that must be rebuilt); a desired state never holds 0. Rates are rounded to
+    /// what the kernel reports back exactly ([`representable_kbit`]).
+    pub shapers: BTreeMap<LinkRef, u64>,
+    /// Match-all filters handing a link's packets to a shaper: the value names the target,
+    /// a link in the port's namespace. Observed as `""` when the filter is not the one eni
+    /// sets, or its target was deleted (the kernel then drops every packet it matches).
+    /// Read only in router namespaces (those with eni's prefix) and namespaces holding an
+    /// IFB, so a desired state sets them on router ports.
+    pub redirects: BTreeMap<RedirectKey, String>,
 }
 
 /// One change. Every op is idempotent.
@@ -128,10 +181,22 @@ pub enum Op {
     DelRule(Rule),
     ReplaceNeigh(NeighKey, String),
     DelNeigh(NeighKey),
+    /// Creates an IFB, up, not shaping yet (rate 0). Nothing happens if a link of that name
+    /// exists.
+    CreateIfb(LinkRef),
+    /// Deletes an IFB; redirects pointing at it are left dangling (target `""`), as the
+    /// kernel leaves them.
+    DeleteIfb(LinkRef),
+    /// Gives an IFB its HTB root and sets the rate (kbit/s, > 0) of its one class, in place.
+    SetShaperRate(LinkRef, u64),
+    /// Points a hook of a link at a target link in the same namespace (the link gets a clsact
+    /// qdisc if it has none). Needs both to exist.
+    SetRedirect(RedirectKey, String),
+    DelRedirect(RedirectKey),
 }
 
 impl KernelState {
-    /// Every link name present in a namespace (both ends of the veths).
+    /// Every link name present in a namespace (both ends of the veths, and the IFBs).
     pub fn link_names(&self, ns: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for v in self.veths.values() {
@@ -141,6 +206,12 @@ impl KernelState {
                 }
             }
         }
+        out.extend(
+            self.shapers
+                .keys()
+                .filter(|r| r.ns == ns)
+                .map(|r| r.name.clone()),
+        );
         out
     }
 
@@ -176,4 +247,40 @@ pub const DEVICE_SYSCTLS: [&str; 3] = [
 /// Route tables eni manages: `main` and 1000..=1999 (one per secondary NIC).
 pub fn is_managed_table(t: u32) -> bool {
     t == 254 || (1000..2000).contains(&t)
+}
+
+/// The rate nearest to `kbit` (and not above it) that a shaper reports back exactly. `tc`
+/// prints a rate with the largest unit that keeps it whole, but above 1000 of a unit it moves
+/// on and drops the remainder (1 234 567 kbit/s reads back as 1234 Mbit/s), so a desired
+/// rate must already be rounded that way or every pass would set it again. Rates below
+/// 1 Gbit/s, and whole Mbit/s below 1 Tbit/s, are kept as they are.
+pub fn representable_kbit(kbit: u64) -> u64 {
+    // The steps of iproute2's sprint_rate on the same value in bit/s, units of 1000.
+    let mut v = kbit.saturating_mul(1000);
+    let mut unit: u64 = 1;
+    for _ in 0..4 {
+        if v < 1000 || (!v.is_multiple_of(1000) && v < 1_000_000) {
+            break;
+        }
+        v /= 1000;
+        unit *= 1000;
+    }
+    v.saturating_mul(unit) / 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_round_down_to_what_tc_prints_whole() {
+        assert_eq!(representable_kbit(20_480), 20_480);
+        assert_eq!(representable_kbit(999_999), 999_999);
+        assert_eq!(representable_kbit(1_000_000), 1_000_000);
+        assert_eq!(representable_kbit(1_500_000), 1_500_000);
+        assert_eq!(representable_kbit(1_234_567), 1_234_000);
+        assert_eq!(representable_kbit(25_000_000), 25_000_000);
+        assert_eq!(representable_kbit(1), 1);
+        assert_eq!(representable_kbit(0), 0);
+    }
 }

@@ -5,8 +5,14 @@
 //! `/32` route flips from the old port to the new one in one atomic replace — and only then is
 //! what is no longer wanted removed. Planning runs the ops against a copy of the observed
 //! state ([`apply_op`], the same semantics the fake kernel uses), so objects the kernel
-//! removes implicitly (addresses of a deleted link, links of a deleted namespace) are planned
-//! for correctly.
+//! removes implicitly (addresses of a deleted link, links of a deleted namespace, the filters
+//! of a deleted port) are planned for correctly.
+//!
+//! Bandwidth caps follow the same order: shapers (IFBs) are built before the redirects that
+//! point at them, and a new port's redirects are in place before its links come up and its
+//! routes flip, so no packet of a capped instance ever passes unshaped. Removal runs the
+//! other way: ports (and with them their redirects) go first, then redirects no longer
+//! wanted, then the shapers nothing points at any more.
 
 use crate::model::*;
 
@@ -33,6 +39,8 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
             s.rules.retain(|r| r.ns != *ns);
             s.neighs.retain(|k, _| k.dev.ns != *ns);
             s.sysctls.retain(|k, _| k.ns != *ns);
+            s.shapers.retain(|k, _| k.ns != *ns);
+            s.redirects.retain(|k, _| k.port.ns != *ns);
         }
         Op::SetLoopbackUp(ns) => {
             if s.namespaces.contains(ns) {
@@ -45,7 +53,8 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
             }
         }
         Op::CreateVeth(v) => {
-            if s.link(&v.a.at).is_none() && s.link(&v.b.at).is_none() {
+            let free = |r: &LinkRef| s.link(r).is_none() && !s.shapers.contains_key(r);
+            if free(&v.a.at) && free(&v.b.at) {
                 let mut v = v.clone();
                 v.a.up = false;
                 v.b.up = false;
@@ -72,6 +81,10 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
                         !(sk.ns == end.ns
                             && (sk.key.starts_with(&conf) || sk.key.starts_with(&neigh)))
                     });
+                    // Its clsact qdisc and filters go with it; filters elsewhere that
+                    // pointed at it are left without a target.
+                    s.redirects.retain(|k, _| &k.port != end);
+                    dangle(s, end);
                 }
             }
         }
@@ -128,6 +141,41 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
         Op::DelNeigh(k) => {
             s.neighs.remove(k);
         }
+        Op::CreateIfb(r) => {
+            if s.namespaces.contains(&r.ns) && s.link(r).is_none() {
+                s.shapers.entry(r.clone()).or_insert(0);
+            }
+        }
+        Op::DeleteIfb(r) => {
+            if s.shapers.remove(r).is_some() {
+                dangle(s, r);
+            }
+        }
+        Op::SetShaperRate(r, kbit) => {
+            if let Some(rate) = s.shapers.get_mut(r) {
+                *rate = *kbit;
+            }
+        }
+        Op::SetRedirect(k, target) => {
+            let to = LinkRef::new(k.port.ns.clone(), target.clone());
+            let target_exists = s.shapers.contains_key(&to) || s.link(&to).is_some();
+            if s.link(&k.port).is_some() && target_exists {
+                s.redirects.insert(k.clone(), target.clone());
+            }
+        }
+        Op::DelRedirect(k) => {
+            s.redirects.remove(k);
+        }
+    }
+}
+
+/// The kernel keeps a redirect whose target link is deleted, pointing nowhere (it drops what
+/// it matches); a link of the same name created later is not picked up again.
+fn dangle(s: &mut KernelState, gone: &LinkRef) {
+    for (k, target) in s.redirects.iter_mut() {
+        if k.port.ns == gone.ns && *target == gone.name {
+            target.clear();
+        }
     }
 }
 
@@ -173,6 +221,9 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
             if cur.link(end).is_some() {
                 push(&mut cur, &mut ops, Op::DeleteVeth(end.clone()));
             }
+            if cur.shapers.contains_key(end) {
+                push(&mut cur, &mut ops, Op::DeleteIfb(end.clone()));
+            }
         }
         push(&mut cur, &mut ops, Op::CreateVeth(want.clone()));
     }
@@ -180,6 +231,41 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
     for (k, v) in &desired.sysctls {
         if cur.sysctls.get(k) != Some(v) {
             push(&mut cur, &mut ops, Op::SetSysctl(k.clone(), v.clone()));
+        }
+    }
+
+    // Shapers, then the redirects into them: before any new port comes up or is routed to.
+    // A shaper that is well formed changes its rate in place; one observed as not shaping
+    // (rate 0: down, or its qdisc is not eni's) is rebuilt, and its redirects with it.
+    for (r, &rate) in &desired.shapers {
+        let have = cur.shapers.get(r).copied();
+        if have == Some(rate) {
+            continue;
+        }
+        match have {
+            Some(h) if h != 0 && rate != 0 => {
+                push(&mut cur, &mut ops, Op::SetShaperRate(r.clone(), rate));
+                continue;
+            }
+            Some(_) => push(&mut cur, &mut ops, Op::DeleteIfb(r.clone())),
+            None => {
+                if cur.link(r).is_some() {
+                    push(&mut cur, &mut ops, Op::DeleteVeth(r.clone()));
+                }
+            }
+        }
+        push(&mut cur, &mut ops, Op::CreateIfb(r.clone()));
+        if rate != 0 {
+            push(&mut cur, &mut ops, Op::SetShaperRate(r.clone(), rate));
+        }
+    }
+    for (k, target) in &desired.redirects {
+        if cur.redirects.get(k) != Some(target) {
+            push(
+                &mut cur,
+                &mut ops,
+                Op::SetRedirect(k.clone(), target.clone()),
+            );
         }
     }
 
@@ -232,6 +318,17 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
             push(&mut cur, &mut ops, Op::DeleteVeth(k.clone()));
         }
     }
+    // Deleted ports took their redirects along; the rest go before the shapers they point at.
+    for k in cur.redirects.clone().keys() {
+        if !desired.redirects.contains_key(k) {
+            push(&mut cur, &mut ops, Op::DelRedirect(k.clone()));
+        }
+    }
+    for r in cur.shapers.clone().keys() {
+        if !desired.shapers.contains_key(r) {
+            push(&mut cur, &mut ops, Op::DeleteIfb(r.clone()));
+        }
+    }
     for ns in cur.namespaces.clone().difference(&desired.namespaces) {
         push(&mut cur, &mut ops, Op::DeleteNamespace(ns.clone()));
     }
@@ -255,9 +352,15 @@ mod tests {
         Vec<(usize, u32, usize, usize)>,
         Vec<(usize, usize, usize)>,
         Vec<(usize, usize, usize)>,
+        Vec<(usize, usize, usize)>,
+        Vec<(usize, bool, usize, bool)>,
     );
 
     const NAMES: [&str; 5] = ["p1", "p2", "p3", "eth0", "eth1"];
+    /// IFB names; "p3" may collide with a veth end, which the planner must clear first.
+    const IFBS: [&str; 4] = ["b1u", "b1d", "b2u", "p3"];
+    /// Index 0 is the "not shaping" rate 0, which only observed states hold.
+    const RATES: [u64; 3] = [0, 1000, 20480];
     const IPS: [&str; 4] = ["10.0.0.1", "10.0.0.2", "10.0.1.7", "192.168.0.9"];
     const MACS: [&str; 3] = [
         "00:16:3e:00:00:01",
@@ -294,11 +397,15 @@ mod tests {
             proptest::collection::vec((0..4usize, 1000..1003u32, 0..4usize, 0..2usize), 0..6),
             proptest::collection::vec((0..10usize, 0..4usize, 0..3usize), 0..5),
             proptest::collection::vec((0..4usize, 0..3usize, 0..2usize), 0..6),
+            proptest::collection::vec((0..4usize, 0..4usize, 0..3usize), 0..5),
+            proptest::collection::vec((0..10usize, any::<bool>(), 0..10usize, any::<bool>()), 0..6),
         )
     }
 
-    fn build(spec: &Spec, nss: &[&str]) -> KernelState {
-        let (present, veths, addrs, routes, rules, neighs, sysctls) = spec;
+    /// A state built from `spec`; `observed` allows what only a kernel can hold and a desired
+    /// state never does (shapers that are not shaping, redirects pointing nowhere).
+    fn build(spec: &Spec, nss: &[&str], observed: bool) -> KernelState {
+        let (present, veths, addrs, routes, rules, neighs, sysctls, shapers, redirects) = spec;
         let mut s = KernelState::default();
         let ns_of = |i: usize| nss[i % nss.len()].to_string();
         for (i, p) in present.iter().enumerate() {
@@ -414,6 +521,37 @@ mod tests {
                 );
             }
         }
+        for (ns, name, rate) in shapers {
+            let r = LinkRef::new(ns_of(*ns), IFBS[*name]);
+            let rate = if observed {
+                RATES[*rate]
+            } else {
+                RATES[1 + *rate % 2]
+            };
+            if s.namespaces.contains(&r.ns) && s.link(&r).is_none() {
+                s.shapers.insert(r, rate);
+            }
+        }
+        let ifbs: Vec<LinkRef> = s.shapers.keys().cloned().collect();
+        if !links.is_empty() {
+            for (l, ingress, target, dangling) in redirects {
+                let port = links[l % links.len()].at.clone();
+                let in_ns: Vec<&LinkRef> = ifbs.iter().filter(|r| r.ns == port.ns).collect();
+                let target = if observed && *dangling {
+                    String::new()
+                } else if in_ns.is_empty() {
+                    continue;
+                } else {
+                    in_ns[target % in_ns.len()].name.clone()
+                };
+                let hook = if *ingress {
+                    Hook::Ingress
+                } else {
+                    Hook::Egress
+                };
+                s.redirects.insert(RedirectKey { port, hook }, target);
+            }
+        }
         s
     }
 
@@ -431,8 +569,74 @@ mod tests {
             .extend(b.neighs.iter().map(|(k, v)| (k.clone(), v.clone())));
         m.sysctls
             .extend(b.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())));
+        m.shapers
+            .extend(b.shapers.iter().map(|(k, v)| (k.clone(), *v)));
+        m.redirects
+            .extend(b.redirects.iter().map(|(k, v)| (k.clone(), v.clone())));
         m
     }
+
+    /// Plans from `initial` (next to `others`, which are not eni's) to `desired`, applies the
+    /// plan to a fake host and checks that it converged, that a second plan is empty, that
+    /// the foreign namespaces are untouched, and that caps are make-before-break: no port
+    /// with a wanted redirect comes up or is routed to before the redirect is in place, and no
+    /// shaper that goes away is deleted while a redirect still points at it.
+    fn check(
+        initial: &KernelState,
+        others: &KernelState,
+        desired: &KernelState,
+    ) -> Result<(), TestCaseError> {
+        let fake = FakeDataplane::with_world(merge(initial, others), initial.namespaces.clone());
+        let ops = plan(&fake.observe().unwrap(), desired);
+        let mut cur = fake.observe().unwrap();
+        for op in &ops {
+            let port = match op {
+                Op::ReplaceRoute(k, t) => Some(LinkRef::new(k.ns.clone(), t.dev.clone())),
+                Op::SetLinkUp(r, true) => Some(r.clone()),
+                _ => None,
+            };
+            for (k, target) in desired
+                .redirects
+                .iter()
+                .filter(|(k, _)| Some(&k.port) == port.as_ref())
+            {
+                prop_assert_eq!(
+                    cur.redirects.get(k),
+                    Some(target),
+                    "{:?} before its redirect: {:?}",
+                    op,
+                    ops
+                );
+            }
+            if let Op::DeleteIfb(r) = op {
+                // (One in the way of a new veth end of its name goes first, whatever it held.)
+                if !desired.shapers.contains_key(r) && desired.link(r).is_none() {
+                    prop_assert!(
+                        !cur.redirects
+                            .iter()
+                            .any(|(k, t)| k.port.ns == r.ns && *t == r.name),
+                        "{:?} while a redirect points at it: {:?}",
+                        op,
+                        ops
+                    );
+                }
+            }
+            apply_op(&mut cur, op);
+        }
+        fake.apply(&ops).unwrap();
+        // Sysctls cannot be removed, only set: those eni does not want are left as they are.
+        let mut seen = fake.observe().unwrap();
+        seen.sysctls.retain(|k, _| desired.sysctls.contains_key(k));
+        prop_assert_eq!(&seen, desired);
+        prop_assert!(plan(&fake.observe().unwrap(), desired).is_empty());
+        let after = fake.world();
+        let foreign_ns: BTreeSet<String> = others.namespaces.clone();
+        prop_assert_eq!(&crate::fake::restrict(&after, &foreign_ns), others);
+        Ok(())
+    }
+
+    const OURS: [&str; 4] = ["eni-a", "eni-b", "i-1", "i-2"];
+    const THEIRS: [&str; 2] = ["x-1", "x-2"];
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
@@ -441,21 +645,25 @@ mod tests {
         /// nothing, and namespaces that are not eni's are untouched.
         #[test]
         fn one_pass_converges_and_a_second_changes_nothing(start in spec(), want in spec(), foreign in spec()) {
-            let ours = ["eni-a", "eni-b", "i-1", "i-2"];
-            let initial = build(&start, &ours);
-            let others = build(&foreign, &["x-1", "x-2"]);
-            let desired = build(&want, &ours);
-            let fake = FakeDataplane::with_world(merge(&initial, &others), initial.namespaces.clone());
-            let ops = plan(&fake.observe().unwrap(), &desired);
-            fake.apply(&ops).unwrap();
-            // Sysctls cannot be removed, only set: those eni does not want are left as they are.
-            let mut seen = fake.observe().unwrap();
-            seen.sysctls.retain(|k, _| desired.sysctls.contains_key(k));
-            prop_assert_eq!(&seen, &desired);
-            prop_assert!(plan(&fake.observe().unwrap(), &desired).is_empty());
-            let after = fake.world();
-            let foreign_ns: BTreeSet<String> = others.namespaces.clone();
-            prop_assert_eq!(crate::fake::restrict(&after, &foreign_ns), others);
+            check(
+                &build(&start, &OURS, true),
+                &build(&foreign, &THEIRS, true),
+                &build(&want, &OURS, false),
+            )?;
+        }
+
+        /// The same when only the caps change: the ports stay, so redirects are re-pointed
+        /// or removed on live ports and shapers change rate in place.
+        #[test]
+        fn changing_only_caps_converges(start in spec(), want in spec(), foreign in spec()) {
+            let mut same_links = start.clone();
+            same_links.7 = want.7.clone();
+            same_links.8 = want.8.clone();
+            check(
+                &build(&start, &OURS, true),
+                &build(&foreign, &THEIRS, true),
+                &build(&same_links, &OURS, false),
+            )?;
         }
     }
 
@@ -513,5 +721,87 @@ mod tests {
             !ops.iter().any(|o| matches!(o, Op::DelRoute(_))),
             "the route is replaced, never removed: {ops:?}"
         );
+    }
+
+    #[test]
+    fn a_new_port_is_shaped_before_it_is_used_and_a_cap_goes_after_its_redirects() {
+        let mut base = KernelState::default();
+        base.namespaces
+            .extend(["eni-v".to_string(), "i-a".to_string()]);
+        let port = |s: &mut KernelState, p: &str, nic: &str, host: u8| {
+            let v = Veth {
+                a: LinkEnd {
+                    at: LinkRef::new("eni-v", p),
+                    mac: "ee:ff:ff:ff:ff:ff".into(),
+                    mtu: 1500,
+                    up: true,
+                },
+                b: LinkEnd {
+                    at: LinkRef::new("i-a", nic),
+                    mac: "00:16:3e:00:00:01".into(),
+                    mtu: 1500,
+                    up: true,
+                },
+            };
+            s.veths.insert(v.a.at.clone(), v);
+            s.routes.insert(
+                RouteKey {
+                    ns: "eni-v".into(),
+                    table: 254,
+                    dst: format!("10.0.0.{host}/32"),
+                },
+                RouteTarget {
+                    dev: p.into(),
+                    via: None,
+                    src: None,
+                },
+            );
+        };
+        let capped = |s: &mut KernelState, ports: &[&str]| {
+            for (ifb, hook) in [("b1u", Hook::Ingress), ("b1d", Hook::Egress)] {
+                s.shapers.insert(LinkRef::new("eni-v", ifb), 20_480);
+                for p in ports {
+                    let key = RedirectKey {
+                        port: LinkRef::new("eni-v", *p),
+                        hook,
+                    };
+                    s.redirects.insert(key, ifb.into());
+                }
+            }
+        };
+        let mut one = base.clone();
+        port(&mut one, "p1", "eth0", 1);
+        capped(&mut one, &["p1"]);
+        let mut two = base.clone();
+        port(&mut two, "p1", "eth0", 1);
+        port(&mut two, "p2", "eth1", 2);
+        capped(&mut two, &["p1", "p2"]);
+
+        let ops = plan(&one, &two);
+        let pos = |f: &dyn Fn(&Op) -> bool| ops.iter().position(f).unwrap();
+        let shaped = pos(&|o| matches!(o, Op::SetRedirect(k, _) if k.port.name == "p2"));
+        let up = pos(&|o| matches!(o, Op::SetLinkUp(r, true) if r.name == "p2"));
+        let routed = pos(&|o| matches!(o, Op::ReplaceRoute(_, t) if t.dev == "p2"));
+        assert!(shaped < up && up < routed, "{ops:?}");
+        assert!(
+            !ops.iter()
+                .any(|o| matches!(o, Op::CreateIfb(_) | Op::SetShaperRate(..))),
+            "the instance's shapers are shared, not added: {ops:?}"
+        );
+
+        let mut uncapped = two.clone();
+        uncapped.shapers.clear();
+        uncapped.redirects.clear();
+        let ops = plan(&two, &uncapped);
+        let last_unhooked = ops
+            .iter()
+            .rposition(|o| matches!(o, Op::DelRedirect(_)))
+            .unwrap();
+        let first_gone = ops
+            .iter()
+            .position(|o| matches!(o, Op::DeleteIfb(_)))
+            .unwrap();
+        assert!(last_unhooked < first_gone, "{ops:?}");
+        assert_eq!(ops.len(), 6, "four redirects, two shapers: {ops:?}");
     }
 }

@@ -1,13 +1,21 @@
-//! Applying ops: grouping them into as few `ip -batch` runs and sysctl passes as the plan's
-//! make-before-break order allows, rendering them as iproute2 commands, and telling an
-//! idempotent "already so" answer from a real failure.
+//! Applying ops: grouping them into as few `ip -batch` / `tc -batch` runs and sysctl passes as
+//! the plan's make-before-break order allows, rendering them as iproute2 commands, and telling
+//! an idempotent "already so" answer from a real failure.
 //!
 //! Grouping. Each run of `ip` costs a process start (≈1–2 ms), the ops themselves tens of µs,
 //! so the count of runs is what an attach costs. An op joins the latest earlier group of its
-//! executor (the same namespace, `ip` or sysctl) when it may move ahead of every op it jumps
+//! executor (the same namespace, `ip`, `tc` or sysctl) when it may move ahead of every op it jumps
 //! over: they touch disjoint namespaces and it is not a later phase than any of them (build
 //! before switch before break). Moving a build op earlier, or a switch across another
 //! namespace's switch, changes no outcome and never lets a switch precede what it switches to.
+//!
+//! Bandwidth caps (spec §3.5). An IFB is created (up) and deleted by `ip`; its HTB and the
+//! ports' clsact filters are `tc` lines, several per op. HTB has no in-place change of its
+//! root qdisc, so setting a rate replaces the root (an existing HTB root answers "Change
+//! operation not supported", which means it is there) and then the class, in place. A
+//! redirect's filter is deleted and added again: u32 filters without an explicit handle
+//! cannot be replaced, and an explicit one would collide across the two hooks, whose hash
+//! tables u32 shares.
 
 use super::netns;
 use crate::model::*;
@@ -29,7 +37,10 @@ fn phase(op: &Op) -> Phase {
         | Op::CreateVeth(_)
         | Op::SetLinkUp(_, true)
         | Op::AddAddr(_)
-        | Op::AddRule(_) => Phase::Build,
+        | Op::AddRule(_)
+        | Op::CreateIfb(_)
+        | Op::SetShaperRate(..)
+        | Op::SetRedirect(..) => Phase::Build,
         Op::ReplaceRoute(..) | Op::ReplaceNeigh(..) => Phase::Switch,
         Op::DeleteNamespace(_)
         | Op::DeleteVeth(_)
@@ -37,7 +48,9 @@ fn phase(op: &Op) -> Phase {
         | Op::DelAddr(_)
         | Op::DelRoute(_)
         | Op::DelRule(_)
-        | Op::DelNeigh(_) => Phase::Break,
+        | Op::DelNeigh(_)
+        | Op::DeleteIfb(_)
+        | Op::DelRedirect(_) => Phase::Break,
     }
 }
 
@@ -54,6 +67,9 @@ fn touches(op: &Op) -> Option<Vec<&str>> {
         Op::ReplaceRoute(k, _) | Op::DelRoute(k) => vec![k.ns.as_str()],
         Op::AddRule(r) | Op::DelRule(r) => vec![r.ns.as_str()],
         Op::ReplaceNeigh(k, _) | Op::DelNeigh(k) => vec![k.dev.ns.as_str()],
+        // A deleted IFB leaves redirects in its own namespace dangling, nothing elsewhere.
+        Op::CreateIfb(r) | Op::DeleteIfb(r) | Op::SetShaperRate(r, _) => vec![r.ns.as_str()],
+        Op::SetRedirect(k, _) | Op::DelRedirect(k) => vec![k.port.ns.as_str()],
     })
 }
 
@@ -71,6 +87,8 @@ pub(crate) fn namespaces_of(op: &Op) -> Vec<&str> {
 pub(crate) enum Exec {
     /// An `ip -batch` run inside the namespace.
     Ip(String),
+    /// A `tc -batch` run inside the namespace.
+    Tc(String),
     /// In-process writes under `/proc/sys/net` from a thread inside the namespace.
     Sysctl(String),
     /// Creating or deleting a namespace; never grouped.
@@ -91,6 +109,9 @@ fn exec_of(op: &Op) -> Exec {
         Op::ReplaceRoute(k, _) | Op::DelRoute(k) => Exec::Ip(k.ns.clone()),
         Op::AddRule(r) | Op::DelRule(r) => Exec::Ip(r.ns.clone()),
         Op::ReplaceNeigh(k, _) | Op::DelNeigh(k) => Exec::Ip(k.dev.ns.clone()),
+        Op::CreateIfb(r) | Op::DeleteIfb(r) => Exec::Ip(r.ns.clone()),
+        Op::SetShaperRate(r, _) => Exec::Tc(r.ns.clone()),
+        Op::SetRedirect(k, _) | Op::DelRedirect(k) => Exec::Tc(k.port.ns.clone()),
     }
 }
 
@@ -210,9 +231,105 @@ pub(crate) fn render(op: &Op) -> Result<String, DataplaneError> {
             t(&k.dev.name)?
         ),
         Op::DelNeigh(k) => format!("neigh del {} dev {}", t(&k.ip)?, t(&k.dev.name)?),
-        Op::CreateNamespace(_) | Op::DeleteNamespace(_) | Op::SetSysctl(..) => {
+        Op::CreateIfb(r) => format!("link add name {} up type ifb", t(&r.name)?),
+        Op::DeleteIfb(r) => format!("link del dev {}", t(&r.name)?),
+        Op::CreateNamespace(_)
+        | Op::DeleteNamespace(_)
+        | Op::SetSysctl(..)
+        | Op::SetShaperRate(..)
+        | Op::SetRedirect(..)
+        | Op::DelRedirect(_) => {
             unreachable!("not an ip -batch op: {op:?}")
         }
+    })
+}
+
+/// One `tc -batch` line and the errors that only mean "already so".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TcLine {
+    pub text: String,
+    pub fine_if: &'static [&'static str],
+}
+
+/// What `tc` answers when a filter to delete is not there: no such priority, no filters at
+/// all, no clsact qdisc, or no device.
+const NO_FILTER: &[&str] = &[
+    "Filter with specified priority/protocol not found",
+    "Cannot find specified filter chain",
+    "Parent Qdisc doesn't exists",
+    "Cannot find device",
+    "No such file or directory",
+];
+
+/// The HTB burst (and cburst) of a class, in bytes: 10 ms at the rate (HTB refills on the
+/// timer tick, at most 10 ms apart at HZ=100), but never below one 64 KiB GSO packet, or
+/// every large packet would leave the bucket in debt.
+pub(crate) fn htb_burst(kbit: u64) -> u64 {
+    (kbit.saturating_mul(1000) / 8 / 100).max(64 * 1024)
+}
+
+/// The HTB quantum of the one class. It only divides spare bandwidth between sibling
+/// classes, of which there are none; set explicitly, HTB does not warn about a quantum
+/// derived from the rate ("quantum of class … is big", spec §7.9).
+pub(crate) const HTB_QUANTUM: u32 = 65_536;
+
+/// The `tc -batch` lines for an op run inside the op's namespace.
+pub(crate) fn tc_lines(op: &Op) -> Result<Vec<TcLine>, DataplaneError> {
+    let t = token;
+    let line = |text: String, fine_if: &'static [&'static str]| TcLine { text, fine_if };
+    Ok(match op {
+        Op::SetShaperRate(r, kbit) => {
+            if *kbit == 0 {
+                return Err(DataplaneError::Failed {
+                    what: format!("{op:?}"),
+                    detail: "a shaper's rate must be above 0 kbit/s".into(),
+                });
+            }
+            let dev = t(&r.name)?;
+            let burst = htb_burst(*kbit);
+            vec![
+                line(
+                    format!("qdisc replace dev {dev} root handle 1: htb default 1"),
+                    &["Change operation not supported"],
+                ),
+                line(
+                    format!(
+                        "class replace dev {dev} parent 1: classid 1:1 htb rate {kbit}kbit \
+                         ceil {kbit}kbit burst {burst} cburst {burst} quantum {HTB_QUANTUM}"
+                    ),
+                    &[],
+                ),
+            ]
+        }
+        Op::SetRedirect(k, target) => {
+            let dev = t(&k.port.name)?;
+            let (hook, prio) = (k.hook.as_str(), k.hook.prio());
+            vec![
+                line(format!("qdisc replace dev {dev} clsact"), &[]),
+                line(
+                    format!("filter del dev {dev} {hook} prio {prio}"),
+                    NO_FILTER,
+                ),
+                line(
+                    format!(
+                        "filter add dev {dev} {hook} protocol all prio {prio} u32 match u32 0 0 \
+                         action mirred egress redirect dev {}",
+                        t(target)?
+                    ),
+                    &[],
+                ),
+            ]
+        }
+        Op::DelRedirect(k) => vec![line(
+            format!(
+                "filter del dev {} {} prio {}",
+                t(&k.port.name)?,
+                k.hook.as_str(),
+                k.hook.prio()
+            ),
+            NO_FILTER,
+        )],
+        _ => unreachable!("not a tc -batch op: {op:?}"),
     })
 }
 
@@ -225,6 +342,8 @@ fn is_removal(op: &Op) -> bool {
             | Op::DelRule(_)
             | Op::DelNeigh(_)
             | Op::DeleteNamespace(_)
+            | Op::DeleteIfb(_)
+            | Op::DelRedirect(_)
     )
 }
 
@@ -255,6 +374,8 @@ pub(crate) fn judge(op: &Op, msg: &str) -> Verdict {
     }
     match op {
         Op::AddRule(_) if msg.contains("File exists") => Verdict::Fine,
+        // A link of that name exists: an IFB already, or a link the model says blocks one.
+        Op::CreateIfb(_) if msg.contains("File exists") => Verdict::Fine,
         Op::CreateVeth(_) if msg.contains("File exists") => Verdict::CheckVeth,
         _ => Verdict::Fatal,
     }
@@ -336,6 +457,64 @@ pub(crate) fn run_ip_step(
                 for (i, line) in lines.iter().enumerate().skip(start) {
                     let out = netns::in_existing_netns(ns, || {
                         netns::ip(&["-batch", "-"], &format!("{line}\n"))
+                    })?;
+                    if !out.ok {
+                        settle(i, &out.stderr)?;
+                    }
+                }
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the `tc` ops of one namespace as one batch, continuing past lines whose failure only
+/// means "already so".
+pub(crate) fn run_tc_step(ns: &str, ops: &[&Op]) -> Result<(), DataplaneError> {
+    if !netns::exists(ns) {
+        return match ops.iter().find(|o| !is_removal(o)) {
+            None => Ok(()),
+            Some(op) => Err(DataplaneError::Failed {
+                what: format!("{op:?}"),
+                detail: format!("namespace {ns} does not exist"),
+            }),
+        };
+    }
+    let mut lines: Vec<TcLine> = Vec::new();
+    for op in ops {
+        lines.extend(tc_lines(op)?);
+    }
+    let settle = |i: usize, stderr: &str| -> Result<(), DataplaneError> {
+        let msg = message(stderr);
+        if lines[i].fine_if.iter().any(|m| msg.contains(m)) {
+            Ok(())
+        } else {
+            Err(DataplaneError::Failed {
+                what: format!("tc -n {ns} {}", lines[i].text),
+                detail: msg,
+            })
+        }
+    };
+    let mut start = 0;
+    while start < lines.len() {
+        let input: String = lines[start..]
+            .iter()
+            .map(|l| format!("{}\n", l.text))
+            .collect();
+        let out = netns::in_existing_netns(ns, || netns::tc(&["-batch", "-"], &input))?;
+        if out.ok {
+            return Ok(());
+        }
+        match failed_line(&out.stderr) {
+            Some(n) if n >= 1 && start + n <= lines.len() => {
+                settle(start + n - 1, &out.stderr)?;
+                start += n;
+            }
+            _ => {
+                for (i, l) in lines.iter().enumerate().skip(start) {
+                    let out = netns::in_existing_netns(ns, || {
+                        netns::tc(&["-batch", "-"], &format!("{}\n", l.text))
                     })?;
                     if !out.ok {
                         settle(i, &out.stderr)?;
@@ -590,6 +769,75 @@ mod tests {
         assert_eq!(
             failed_line("RTNETLINK answers: No such file or directory"),
             None
+        );
+    }
+
+    #[test]
+    fn caps_render_as_tc_lines_and_an_attach_takes_one_tc_run_more() {
+        let port = |hook| RedirectKey {
+            port: link("eni-v", "p1"),
+            hook,
+        };
+        let lines = |op: &Op| -> Vec<String> {
+            tc_lines(op).unwrap().into_iter().map(|l| l.text).collect()
+        };
+        assert_eq!(
+            lines(&Op::SetShaperRate(link("eni-v", "b1u"), 20_480)),
+            [
+                "qdisc replace dev b1u root handle 1: htb default 1",
+                "class replace dev b1u parent 1: classid 1:1 htb rate 20480kbit ceil 20480kbit \
+                 burst 65536 cburst 65536 quantum 65536",
+            ]
+        );
+        assert_eq!(htb_burst(1_000_000), 1_250_000, "10 ms at 1 Gbit/s");
+        assert_eq!(
+            lines(&Op::SetRedirect(port(Hook::Egress), "b1d".into())),
+            [
+                "qdisc replace dev p1 clsact",
+                "filter del dev p1 egress prio 2",
+                "filter add dev p1 egress protocol all prio 2 u32 match u32 0 0 action mirred \
+                 egress redirect dev b1d",
+            ]
+        );
+        assert_eq!(
+            lines(&Op::DelRedirect(port(Hook::Ingress))),
+            ["filter del dev p1 ingress prio 1"]
+        );
+        assert!(tc_lines(&Op::SetShaperRate(link("eni-v", "b1u"), 0)).is_err());
+        assert!(tc_lines(&Op::SetRedirect(port(Hook::Ingress), String::new())).is_err());
+        assert_eq!(
+            render(&Op::CreateIfb(link("eni-v", "b1u"))).unwrap(),
+            "link add name b1u up type ifb"
+        );
+        assert!(matches!(
+            judge(
+                &Op::CreateIfb(link("eni-v", "b1u")),
+                "RTNETLINK answers: File exists"
+            ),
+            Verdict::Fine
+        ));
+
+        // The port's redirects run in one tc batch between its sysctls and its links coming up.
+        let mut ops = attach_ops();
+        let at = ops
+            .iter()
+            .position(|o| matches!(o, Op::AddAddr(_)))
+            .unwrap();
+        ops.insert(at, Op::SetRedirect(port(Hook::Egress), "b1d".into()));
+        ops.insert(at, Op::SetRedirect(port(Hook::Ingress), "b1u".into()));
+        let shape: Vec<(Exec, usize)> = schedule(&ops)
+            .iter()
+            .map(|s| (s.exec.clone(), s.ops.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Exec::Ip("i-1".into()), 4),
+                (Exec::Sysctl("eni-v".into()), 3),
+                (Exec::Tc("eni-v".into()), 2),
+                (Exec::Ip("eni-v".into()), 4),
+                (Exec::Ip("i-1".into()), 3),
+            ]
         );
     }
 }

@@ -1,10 +1,10 @@
-//! Named network namespaces: entering one from a helper thread, running `ip` there, and the
-//! marker files that record which namespaces eni created.
+//! Named network namespaces: entering one from a helper thread, running `ip` and `tc` there,
+//! and the marker files that record which namespaces eni created.
 //!
 //! Everything namespace-local runs on a short-lived thread that has `setns()`ed into the
 //! namespace: `/proc/sys/net` resolves against the calling *thread's* namespace, and a child
-//! process inherits the namespace of the thread that spawned it. So `ip` runs there without
-//! `-n`, which saves the mount-namespace unshare and `/sys` remount `ip -n` does per call.
+//! process inherits the namespace of the thread that spawned it. So `ip` and `tc` run there
+//! without `-n`, which saves the mount-namespace unshare and `/sys` remount `ip -n` does per call.
 
 use crate::DataplaneError;
 use nix::sched::{setns, CloneFlags};
@@ -118,7 +118,7 @@ pub(crate) fn in_existing_netns<T: Send>(
     })
 }
 
-/// What one `ip` run answered.
+/// What one `ip` (or `tc`) run answered.
 pub(crate) struct IpOutput {
     pub ok: bool,
     pub stdout: String,
@@ -136,10 +136,33 @@ fn ip_binary() -> &'static str {
     })
 }
 
+fn tc_binary() -> &'static str {
+    static TC: OnceLock<&'static str> = OnceLock::new();
+    TC.get_or_init(|| {
+        ["/usr/sbin/tc", "/sbin/tc", "/usr/bin/tc", "/bin/tc"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("tc")
+    })
+}
+
 /// Runs `ip ARGS` in the calling thread's namespace with `stdin` as input.
 pub(crate) fn ip(args: &[&str], stdin: &str) -> Result<IpOutput, DataplaneError> {
-    let what = || format!("ip {}", args.join(" "));
-    let mut child = Command::new(ip_binary())
+    run(("ip", ip_binary()), args, stdin)
+}
+
+/// Runs `tc ARGS` in the calling thread's namespace with `stdin` as input.
+pub(crate) fn tc(args: &[&str], stdin: &str) -> Result<IpOutput, DataplaneError> {
+    run(("tc", tc_binary()), args, stdin)
+}
+
+fn run(
+    (name, binary): (&str, &str),
+    args: &[&str],
+    stdin: &str,
+) -> Result<IpOutput, DataplaneError> {
+    let what = || format!("{name} {}", args.join(" "));
+    let mut child = Command::new(binary)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

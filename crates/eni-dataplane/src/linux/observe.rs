@@ -2,6 +2,12 @@
 //! rules, permanent neighbours, the namespace-id map) plus the sysctls read in-process, then
 //! stitching the namespaces together into a [`KernelState`].
 //!
+//! Shapers and redirects: in router namespaces, and in any namespace holding an IFB, one
+//! `tc -j -batch` run more, listing per IFB its classes and then its qdiscs, and per veth end
+//! the filters of both clsact hooks. Every `show` answers one JSON document except `class
+//! show`, which iproute2 6.1 prints as text lines even with `-j`; the qdisc document that
+//! follows each IFB's classes marks where they end.
+//!
 //! Veth peers are resolved through the kernel's own pointers, not through names: each end
 //! reports its peer's ifindex (`link_index`) and, when the peer lives in another namespace,
 //! that namespace's id *as seen from this one* (`link_netnsid`); `netns list-id`, run in the
@@ -54,14 +60,21 @@ pub(crate) struct NsDump {
     nsids: HashMap<i64, String>,
     /// Namespace sysctls and the device sysctls of every veth, by model key.
     sysctls: BTreeMap<String, String>,
+    /// IFB name → rate in kbit/s (0: not shaping as eni shapes).
+    shapers: BTreeMap<String, u64>,
+    /// (link, hook) → redirect target (`""`: not eni's filter, or pointing nowhere).
+    redirects: BTreeMap<(String, Hook), String>,
+    /// tc objects the model does not cover.
+    tc_unmanaged: Vec<String>,
 }
 
 fn observe_err(ns: &str, what: impl std::fmt::Display) -> DataplaneError {
     DataplaneError::Observe(format!("netns {ns}: {what}"))
 }
 
-/// Reads one namespace; `Ok(None)` when it vanished before it could be entered.
-pub(crate) fn dump(ns: &str) -> Result<Option<NsDump>, DataplaneError> {
+/// Reads one namespace; `Ok(None)` when it vanished before it could be entered. `tc` says
+/// whether to read filters even without an IFB there (a router namespace).
+pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError> {
     let owned_ns = ns.to_string();
     let r = netns::in_netns(ns, move || {
         let out = netns::ip(&["-4", "-j", "-d", "-batch", "-"], DUMP)?;
@@ -84,6 +97,18 @@ pub(crate) fn dump(ns: &str) -> Result<Option<NsDump>, DataplaneError> {
                     d.sysctls.insert(key, v);
                 }
             }
+        }
+        let has = |kind: &str| d.links.iter().any(|l| l.kind.as_deref() == Some(kind));
+        if has("ifb") || (tc && has("veth")) {
+            let (ifbs, veths) = tc_devices(&d);
+            let out = netns::tc(&["-j", "-batch", "-"], &tc_commands(&ifbs, &veths))?;
+            if !out.ok {
+                return Err(observe_err(
+                    &owned_ns,
+                    format!("tc -batch failed: {}", out.stderr),
+                ));
+            }
+            parse_tc(&mut d, &out.stdout)?;
         }
         Ok(d)
     });
@@ -135,7 +160,223 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
             .filter_map(|v| Some((v["nsid"].as_i64()?, v["name"].as_str()?.to_string())))
             .collect(),
         sysctls: BTreeMap::new(),
+        shapers: BTreeMap::new(),
+        redirects: BTreeMap::new(),
+        tc_unmanaged: Vec::new(),
     })
+}
+
+/// The IFBs (with whether they are up) and veth ends of a dump, in link order. Names that
+/// are not one plain `tc -batch` token (a link name may hold quotes or `#`) are left out: no
+/// such link is eni's.
+fn tc_devices(d: &NsDump) -> (Vec<(String, bool)>, Vec<String>) {
+    let plain = |n: &str| {
+        n.chars()
+            .all(|c| c.is_ascii_graphic() && !"\"'\\#".contains(c))
+    };
+    let of = |kind: &'static str| {
+        d.links
+            .iter()
+            .filter(move |l| l.kind.as_deref() == Some(kind) && plain(&l.name))
+    };
+    (
+        of("ifb").map(|l| (l.name.clone(), l.up)).collect(),
+        of("veth").map(|l| l.name.clone()).collect(),
+    )
+}
+
+/// The `tc -j -batch` input reading the shapers and filters of a namespace.
+fn tc_commands(ifbs: &[(String, bool)], veths: &[String]) -> String {
+    let mut cmds = String::new();
+    for (b, _) in ifbs {
+        cmds += &format!("class show dev {b}\nqdisc show dev {b}\n");
+    }
+    for v in veths {
+        for hook in [Hook::Ingress, Hook::Egress] {
+            cmds += &format!("filter show dev {v} {}\n", hook.as_str());
+        }
+    }
+    cmds
+}
+
+/// One piece of `tc -j -batch` output: a JSON document or a line of text.
+enum TcItem {
+    Doc(Value),
+    Text(String),
+}
+
+fn tc_items(ns: &str, stdout: &str) -> Result<Vec<TcItem>, DataplaneError> {
+    let mut items = Vec::new();
+    let mut rest = stdout;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(items);
+        }
+        if rest.starts_with('[') || rest.starts_with('{') {
+            let mut docs = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+            let doc = docs
+                .next()
+                .expect("non-empty input")
+                .map_err(|e| observe_err(ns, format!("unparsable tc -j output: {e}")))?;
+            rest = &rest[docs.byte_offset()..];
+            items.push(TcItem::Doc(doc));
+        } else {
+            let (line, tail) = rest.split_once('\n').unwrap_or((rest, ""));
+            items.push(TcItem::Text(line.trim_end().to_string()));
+            rest = tail;
+        }
+    }
+}
+
+/// Parses the answer to [`tc_commands`] into the dump's shapers and redirects.
+fn parse_tc(d: &mut NsDump, stdout: &str) -> Result<(), DataplaneError> {
+    let (ifbs, veths) = tc_devices(d);
+    let expected = ifbs.len() + 2 * veths.len();
+    let mut docs: Vec<(Vec<String>, Value)> = Vec::new();
+    let mut text = Vec::new();
+    for item in tc_items(&d.ns, stdout)? {
+        match item {
+            TcItem::Text(t) => text.push(t),
+            TcItem::Doc(v) => docs.push((std::mem::take(&mut text), v)),
+        }
+    }
+    if docs.len() != expected || !text.is_empty() {
+        return Err(observe_err(
+            &d.ns,
+            format!(
+                "tc -j answered {} documents and {} trailing lines, expected {expected} and none \
+                 (this reader knows iproute2 6.1, which prints classes as text)",
+                docs.len(),
+                text.len()
+            ),
+        ));
+    }
+    let mut docs = docs.into_iter();
+    for (name, up) in &ifbs {
+        let (classes, qdiscs) = docs.next().expect("counted");
+        let rate = if *up {
+            htb_rate_kbit(&qdiscs, &classes)
+        } else {
+            0
+        };
+        d.shapers.insert(name.clone(), rate);
+    }
+    for v in &veths {
+        for hook in [Hook::Ingress, Hook::Egress] {
+            let (_, filters) = docs.next().expect("counted");
+            let (target, others) = redirect_of(&filters, hook.prio());
+            if let Some(t) = target {
+                d.redirects.insert((v.clone(), hook), t);
+            }
+            for pref in others {
+                d.tc_unmanaged.push(format!(
+                    "{} filter of {v} at priority {pref}",
+                    hook.as_str()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A rate as `tc` prints it (`20480Kbit`, `1500Mbit`, `800bit`), in bit/s.
+fn parse_rate(s: &str) -> Option<u64> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let n: u64 = s[..digits].parse().ok()?;
+    let unit: u64 = match &s[digits..] {
+        "bit" => 1,
+        "Kbit" => 1_000,
+        "Mbit" => 1_000_000,
+        "Gbit" => 1_000_000_000,
+        "Tbit" => 1_000_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
+/// The rate of an IFB's shaper in kbit/s if it is exactly what eni sets (an HTB root `1:`
+/// sending everything to its one class `1:1`, whose ceil is its rate), else 0.
+fn htb_rate_kbit(qdiscs: &Value, classes: &[String]) -> u64 {
+    let roots: Vec<&Value> = qdiscs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|q| q["root"] == true)
+        .collect();
+    let root_ok = matches!(roots.as_slice(), [q] if q["kind"] == "htb"
+        && q["handle"] == "1:"
+        && q["options"]["default"] == "0x1");
+    let [class] = classes else { return 0 };
+    let words: Vec<&str> = class.split_whitespace().collect();
+    let after = |key: &str| {
+        words
+            .iter()
+            .position(|w| *w == key)
+            .and_then(|i| words.get(i + 1).copied())
+    };
+    let class_ok = words.starts_with(&["class", "htb", "1:1", "root"]);
+    match (
+        after("rate").and_then(parse_rate),
+        after("ceil").and_then(parse_rate),
+    ) {
+        (Some(rate), Some(ceil))
+            if root_ok && class_ok && rate == ceil && rate.is_multiple_of(1000) =>
+        {
+            rate / 1000
+        }
+        _ => 0,
+    }
+}
+
+/// The redirect eni keeps at priority `prio` of one hook, from that hook's `tc -j filter
+/// show`: `None` if there is no filter at that priority, the target of a match-all
+/// `mirred egress redirect` if that is all there is, else `""`. Also the other priorities
+/// in use, which are not eni's.
+fn redirect_of(filters: &Value, prio: u32) -> (Option<String>, BTreeSet<u64>) {
+    let all: Vec<&Value> = filters.as_array().into_iter().flatten().collect();
+    let others: BTreeSet<u64> = all
+        .iter()
+        .filter_map(|f| f["pref"].as_u64())
+        .filter(|p| *p != u64::from(prio))
+        .collect();
+    // The classifier's own entries (its head, u32 hash tables) carry no match or action.
+    let nodes: Vec<&&Value> = all
+        .iter()
+        .filter(|f| f["pref"].as_u64() == Some(u64::from(prio)))
+        .filter(|f| {
+            f["kind"] != "u32"
+                || f["options"].get("match").is_some()
+                || f["options"].get("actions").is_some()
+        })
+        .collect();
+    let target = match nodes.as_slice() {
+        [] => None,
+        [f] => {
+            let m = &f["options"]["match"];
+            let acts = f["options"]["actions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let matches_all =
+                m["value"] == "0" && m["mask"] == "0" && m["off"] == 0 && f["protocol"] == "all";
+            let to = match acts.as_slice() {
+                [a] if a["kind"] == "mirred"
+                    && a["mirred_action"] == "redirect"
+                    && a["direction"] == "egress" =>
+                {
+                    a["to_dev"].as_str().filter(|d| *d != "*")
+                }
+                _ => None,
+            };
+            Some(match to {
+                Some(dev) if f["kind"] == "u32" && matches_all => dev.to_string(),
+                _ => String::new(),
+            })
+        }
+        _ => Some(String::new()),
+    };
+    (target, others)
 }
 
 /// Reads `/proc/sys/net/<key>` in the calling thread's namespace; `None` if it does not exist
@@ -175,8 +416,9 @@ fn parse_link(v: &Value) -> Option<LinkInfo> {
     })
 }
 
-/// Dumps `names` with a few threads in parallel (each dump is mostly waiting for `ip`).
-pub(crate) fn dump_all(names: &[String]) -> Result<Vec<NsDump>, DataplaneError> {
+/// Dumps `names` with a few threads in parallel (each dump is mostly waiting for `ip`); tc
+/// filters are read in those named with `prefix` (the routers) and wherever an IFB is.
+pub(crate) fn dump_all(names: &[String], prefix: &str) -> Result<Vec<NsDump>, DataplaneError> {
     const WORKERS: usize = 4;
     let next = AtomicUsize::new(0);
     type Slot = (usize, Result<Option<NsDump>, DataplaneError>);
@@ -186,7 +428,7 @@ pub(crate) fn dump_all(names: &[String]) -> Result<Vec<NsDump>, DataplaneError> 
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(ns) = names.get(i) else { break };
-                let r = dump(ns);
+                let r = dump(ns, ns.starts_with(prefix));
                 results.lock().expect("dump results").push((i, r));
             });
         }
@@ -262,6 +504,16 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
             if l.name == "lo" {
                 continue;
             }
+            // IFBs are shapers, read from tc below (but for names eni never gives).
+            if l.kind.as_deref() == Some("ifb") {
+                if !d.shapers.contains_key(&l.name) {
+                    note(
+                        &d.ns,
+                        format!("ifb {:?} with a name eni does not use", l.name),
+                    );
+                }
+                continue;
+            }
             if l.kind.as_deref() != Some("veth") {
                 note(
                     &d.ns,
@@ -330,6 +582,21 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
     let on_managed = |ns: &str, dev: &str| dev == "lo" || managed.contains(&LinkRef::new(ns, dev));
 
     for d in dumps {
+        for (name, rate) in &d.shapers {
+            state
+                .shapers
+                .insert(LinkRef::new(d.ns.clone(), name.clone()), *rate);
+        }
+        for ((dev, hook), target) in &d.redirects {
+            let port = LinkRef::new(d.ns.clone(), dev.clone());
+            if managed.contains(&port) {
+                let key = RedirectKey { port, hook: *hook };
+                state.redirects.insert(key, target.clone());
+            }
+        }
+        for what in &d.tc_unmanaged {
+            note(&d.ns, what.clone());
+        }
         for (dev, cidr) in &d.addrs {
             if dev == "lo" && cidr.starts_with("127.0.0.1/") {
                 continue;
@@ -591,5 +858,85 @@ mod tests {
                 .name,
             "p1"
         );
+    }
+
+    /// A router namespace as `ip -j` shows it: a same-namespace veth pair, an IFB up and one
+    /// down.
+    const SHAPED: &str = r#"[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"address":"00:00:00:00:00:00"},
+{"ifindex":2,"link":"eA","ifname":"pA","flags":["BROADCAST","UP"],"mtu":1500,"address":"ee:ff:ff:ff:ff:ff","linkinfo":{"info_kind":"veth"}},
+{"ifindex":3,"link":"pA","ifname":"eA","flags":["BROADCAST","UP"],"mtu":1500,"address":"00:16:3e:00:00:01","linkinfo":{"info_kind":"veth"}},
+{"ifindex":4,"ifname":"bu","flags":["BROADCAST","NOARP","UP","LOWER_UP"],"mtu":1500,"address":"7a:94:14:31:87:77","linkinfo":{"info_kind":"ifb"}},
+{"ifindex":5,"ifname":"bd","flags":["BROADCAST","NOARP"],"mtu":1500,"address":"7a:94:14:31:87:78","linkinfo":{"info_kind":"ifb"}}]
+[]
+[]
+[]
+[]
+[]"#;
+
+    /// The real answer (iproute2 6.1) to `tc_commands` for [`SHAPED`]: `bu` shapes at
+    /// 20480 kbit/s, `bd` was deleted and re-created bare, so `pA`'s egress redirect points
+    /// nowhere, and someone added an egress filter at priority 7.
+    const TC_OUT: &str = r#"class htb 1:1 root prio 0 rate 20480Kbit ceil 20480Kbit burst 64Kb cburst 64Kb 
+[{"kind":"htb","handle":"1:","root":true,"refcnt":2,"options":{"r2q":10,"default":"0x1","direct_packets_stat":0,"direct_qlen":32}}]
+[]
+[{"protocol":"all","pref":1,"kind":"u32","chain":0},{"protocol":"all","pref":1,"kind":"u32","chain":0,"options":{"fh":"800:","ht_divisor":1}},{"protocol":"all","pref":1,"kind":"u32","chain":0,"options":{"fh":"800::800","order":2048,"key_ht":"800","bkt":"0","not_in_hw":true,"match":{"value":"0","mask":"0","offmask":"","off":0},"actions":[{"order":1,"kind":"mirred","mirred_action":"redirect","direction":"egress","to_dev":"bu","control_action":{"type":"stolen"},"index":1,"ref":1,"bind":1}]}}]
+[{"protocol":"all","pref":2,"kind":"u32","chain":0},{"protocol":"all","pref":2,"kind":"u32","chain":0,"options":{"fh":"801:","ht_divisor":1}},{"protocol":"all","pref":2,"kind":"u32","chain":0,"options":{"fh":"801::800","order":2048,"key_ht":"801","bkt":"0","not_in_hw":true,"match":{"value":"0","mask":"0","offmask":"","off":0},"actions":[{"order":1,"kind":"mirred","mirred_action":"redirect","direction":"egress","to_dev":"*","control_action":{"type":"stolen"},"index":2,"ref":1,"bind":1}]}},{"protocol":"all","pref":7,"kind":"u32","chain":0},{"protocol":"all","pref":7,"kind":"u32","chain":0,"options":{"fh":"802:","ht_divisor":1}},{"protocol":"all","pref":7,"kind":"u32","chain":0,"options":{"fh":"802::800","order":2048,"key_ht":"802","bkt":"0","flowid":"1:1","not_in_hw":true,"match":{"value":"0","mask":"0","offmask":"","off":0}}}]
+[]
+[]
+"#;
+
+    #[test]
+    fn shapers_and_redirects_are_read_from_tc() {
+        let mut d = parse("enit-v", SHAPED).unwrap();
+        let (ifbs, veths) = tc_devices(&d);
+        assert_eq!(
+            tc_commands(&ifbs, &veths),
+            "class show dev bu\nqdisc show dev bu\nclass show dev bd\nqdisc show dev bd\n\
+             filter show dev pA ingress\nfilter show dev pA egress\n\
+             filter show dev eA ingress\nfilter show dev eA egress\n"
+        );
+        parse_tc(&mut d, TC_OUT).unwrap();
+        let seen = assemble("enit-", &[d]);
+        let s = &seen.state;
+        let r = |n: &str| LinkRef::new("enit-v", n);
+        assert_eq!(s.shapers, BTreeMap::from([(r("bu"), 20_480), (r("bd"), 0)]));
+        let key = |hook| RedirectKey {
+            port: r("pA"),
+            hook,
+        };
+        assert_eq!(
+            s.redirects,
+            BTreeMap::from([
+                (key(Hook::Ingress), "bu".to_string()),
+                (key(Hook::Egress), String::new()),
+            ])
+        );
+        let what: Vec<&str> = seen.unmanaged.iter().map(|u| u.what.as_str()).collect();
+        assert_eq!(what, ["egress filter of pA at priority 7"]);
+
+        // Classes printed as JSON (a newer iproute2) are not guessed at.
+        let mut d = parse("enit-v", SHAPED).unwrap();
+        let json_classes = TC_OUT.replacen("class htb 1:1", "[{\"class\":\"htb\"}]\nx", 1);
+        assert!(parse_tc(&mut d, &json_classes).is_err());
+    }
+
+    #[test]
+    fn only_eni_shaped_classes_report_a_rate() {
+        let root = serde_json::json!([{"kind":"htb","handle":"1:","root":true,"options":{"default":"0x1"}}]);
+        let class = |s: &str| vec![s.to_string()];
+        let good = "class htb 1:1 root prio 0 rate 1500Mbit ceil 1500Mbit burst 1Mb cburst 1Mb";
+        assert_eq!(htb_rate_kbit(&root, &class(good)), 1_500_000);
+        let ceil = "class htb 1:1 root prio 0 rate 10Mbit ceil 20Mbit burst 1Mb cburst 1Mb";
+        assert_eq!(htb_rate_kbit(&root, &class(ceil)), 0);
+        assert_eq!(htb_rate_kbit(&root, &[]), 0);
+        assert_eq!(htb_rate_kbit(&root, &[good.into(), good.into()]), 0);
+        let other_default = serde_json::json!([{"kind":"htb","handle":"1:","root":true,"options":{"default":"0x5"}}]);
+        assert_eq!(htb_rate_kbit(&other_default, &class(good)), 0);
+        let tbf = serde_json::json!([{"kind":"tbf","handle":"1:","root":true,"options":{}}]);
+        assert_eq!(htb_rate_kbit(&tbf, &class(good)), 0);
+        assert_eq!(parse_rate("20480Kbit"), Some(20_480_000));
+        assert_eq!(parse_rate("800bit"), Some(800));
+        assert_eq!(parse_rate("2Gbit"), Some(2_000_000_000));
+        assert_eq!(parse_rate("2Gibit"), None);
     }
 }

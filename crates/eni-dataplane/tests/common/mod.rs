@@ -122,6 +122,8 @@ pub fn assert_state_eq(seen: &KernelState, want: &KernelState) {
     assert_eq!(seen.rules, want.rules, "rules");
     assert_eq!(seen.neighs, want.neighs, "neighbours");
     assert_eq!(seen.sysctls, want.sysctls, "sysctls");
+    assert_eq!(seen.shapers, want.shapers, "shapers");
+    assert_eq!(seen.redirects, want.redirects, "redirects");
 }
 
 /// Runs `ip ARGS` and asserts it succeeded.
@@ -300,6 +302,39 @@ pub fn l3_state(
         }
     }
     s
+}
+
+/// The two shapers of an instance in the vrouter: (upload, download).
+pub fn shaper_names(inst: &str) -> (String, String) {
+    // Short and unique per instance within a test: the instance's trailing number.
+    let n = inst.rsplit('-').next().unwrap_or("0");
+    (format!("bw{n}u"), format!("bw{n}d"))
+}
+
+/// Caps `inst` at `tx_kbit` (upload: into its ports from the instance) and `rx_kbit`
+/// (download) shared by all its ENIs in `enis` (spec §3.5); 0 leaves a direction uncapped.
+pub fn cap(
+    s: &mut KernelState,
+    vr: &str,
+    inst: &str,
+    enis: &[EniSpec],
+    rx_kbit: u64,
+    tx_kbit: u64,
+) {
+    let (up, down) = shaper_names(inst);
+    for (name, kbit, hook) in [(up, tx_kbit, Hook::Ingress), (down, rx_kbit, Hook::Egress)] {
+        if kbit == 0 {
+            continue;
+        }
+        s.shapers.insert(LinkRef::new(vr, name.clone()), kbit);
+        for e in enis.iter().filter(|e| e.inst == inst) {
+            let key = RedirectKey {
+                port: LinkRef::new(vr, e.port.clone()),
+                hook,
+            };
+            s.redirects.insert(key, name.clone());
+        }
+    }
 }
 
 /// Runs `f` on a thread inside namespace `ns`.
