@@ -161,14 +161,23 @@ impl Agent {
         let lingering: Vec<Lingering> = self.lingering.iter().map(|(l, _)| l.clone()).collect();
         let target = render(&self.cfg.prefix, &desired, &lingering);
         let dp = self.dp.clone();
+        let cached = self.cache.take();
+        let want = target.clone();
         let applied =
             tokio::task::spawn_blocking(move || -> Result<usize, eni_dataplane::DataplaneError> {
-                let ops = plan(&dp.observe()?, &target);
+                let current = match cached {
+                    Some(c) => c,
+                    None => dp.observe()?,
+                };
+                let ops = plan(&current, &want);
                 dp.apply(&ops)?;
                 Ok(ops.len())
             })
             .await
             .map_err(|_| AgentError::Join)??;
+        // The kernel now holds the target (sysctls it does not name are left as they were,
+        // and the planner never looks at those).
+        self.cache = Some(target);
         if applied > 0 {
             tracing::info!(
                 generation = desired.generation,

@@ -79,6 +79,7 @@ async fn rpc(
         .unwrap_or("localhost")
         .to_string();
     let started = Instant::now();
+    let changes = state.changes.clone();
     // The store is synchronous; keep it off the async workers.
     let outcome = tokio::task::spawn_blocking(move || {
         let req = params::RawRequest {
@@ -97,6 +98,11 @@ async fn rpc(
             (String::new(), Err(ApiError::InternalError))
         }
     };
+    // Any successful call may have changed what a data plane should do: wake the agents'
+    // long polls now rather than at their next tick.
+    if result.is_ok() {
+        changes.notify_waiters();
+    }
     let elapsed_us = started.elapsed().as_micros() as u64;
     match &result {
         Ok(_) => tracing::debug!(%action, %request_id, elapsed_us, "ok"),

@@ -16,6 +16,9 @@
 
 use crate::model::*;
 
+/// The `main` route table.
+pub const MAIN_TABLE: u32 = 254;
+
 /// Applies one op to a model of the kernel, with the kernel's implicit effects.
 pub fn apply_op(s: &mut KernelState, op: &Op) {
     match op {
@@ -281,19 +284,27 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
         }
     }
 
-    // 4. Neighbours, routes (the switch point), rules.
+    // 4. Policy first: rules and the per-NIC tables only matter once traffic arrives, so
+    //    they go in before it can — a moved ENI's new instance must answer from the right NIC
+    //    the moment the router flips. Then neighbours, then the main-table routes: the switch
+    //    point, where the router's /32 moves to the new port in one replace.
+    for r in desired.rules.difference(&cur.rules.clone()) {
+        push(&mut cur, &mut ops, Op::AddRule(r.clone()));
+    }
+    for (k, t) in &desired.routes {
+        if k.table != MAIN_TABLE && cur.routes.get(k) != Some(t) {
+            push(&mut cur, &mut ops, Op::ReplaceRoute(k.clone(), t.clone()));
+        }
+    }
     for (k, mac) in &desired.neighs {
         if cur.neighs.get(k) != Some(mac) {
             push(&mut cur, &mut ops, Op::ReplaceNeigh(k.clone(), mac.clone()));
         }
     }
     for (k, t) in &desired.routes {
-        if cur.routes.get(k) != Some(t) {
+        if k.table == MAIN_TABLE && cur.routes.get(k) != Some(t) {
             push(&mut cur, &mut ops, Op::ReplaceRoute(k.clone(), t.clone()));
         }
-    }
-    for r in desired.rules.difference(&cur.rules.clone()) {
-        push(&mut cur, &mut ops, Op::AddRule(r.clone()));
     }
 
     // 5. Break: remove what is no longer wanted.

@@ -300,6 +300,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("listening on {addr}");
     tracing::info!(%addr, "eni API server ready");
     let app = eni_api::router(eni_api::AppState::new(core).with_agent_token(&token));
+    let agent_stop = Arc::new(tokio::sync::Notify::new());
+    let mut agent_task = None;
     if let Some(dp) = dataplane {
         // The in-process agent still talks to the control plane over HTTP, like any other.
         let host = if addr.ip().is_unspecified() {
@@ -311,12 +313,24 @@ async fn serve(args: ServeArgs) -> Result<()> {
             agent_config(format!("http://{host}"), token.clone(), &args.dp),
             dp,
         );
-        tokio::spawn(agent.run(std::future::pending()));
+        let stop = agent_stop.clone();
+        agent_task = Some(tokio::spawn(
+            agent.run(async move { stop.notified().await }),
+        ));
         tracing::info!(host_id = %args.dp.host_id, "data-plane agent running in the server");
     }
+    // On a signal, stop the agent first (it holds a long poll open), then the server. The
+    // kernel state stays as it is: a restart picks it up without touching traffic.
+    let stop = agent_stop.clone();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            stop.notify_waiters();
+        })
         .await?;
+    if let Some(t) = agent_task {
+        let _ = t.await;
+    }
     Ok(())
 }
 

@@ -41,6 +41,8 @@ fn phase(op: &Op) -> Phase {
         | Op::CreateIfb(_)
         | Op::SetShaperRate(..)
         | Op::SetRedirect(..) => Phase::Build,
+        // Per-NIC tables are reached only through rules: building them changes no path yet.
+        Op::ReplaceRoute(k, _) if k.table != crate::plan::MAIN_TABLE => Phase::Build,
         Op::ReplaceRoute(..) | Op::ReplaceNeigh(..) => Phase::Switch,
         Op::DeleteNamespace(_)
         | Op::DeleteVeth(_)
@@ -121,7 +123,9 @@ fn may_pass(x: &Op, y: &Op) -> bool {
         (Some(a), Some(b)) => a.iter().all(|n| !b.contains(n)),
         _ => false,
     };
-    disjoint && phase(x) <= phase(y)
+    // Switch ops keep their order among themselves: the router's flip must not overtake the
+    // new instance's side of the same move.
+    disjoint && (phase(x) < phase(y) || (phase(x) == phase(y) && phase(x) != Phase::Switch))
 }
 
 /// Consecutive ops one executor runs together.
@@ -642,7 +646,7 @@ mod tests {
     }
 
     #[test]
-    fn an_attach_runs_in_three_ip_batches_and_one_sysctl_pass() {
+    fn an_attach_runs_in_two_ip_batches_and_one_sysctl_pass() {
         let ops = attach_ops();
         let steps = schedule(&ops);
         let shape: Vec<(Exec, usize)> = steps
@@ -652,10 +656,11 @@ mod tests {
         assert_eq!(
             shape,
             vec![
-                (Exec::Ip("i-1".into()), 4), // create, 2 addrs, instance end up
+                // create, 2 addrs, instance end up, policy table and rules: all built
+                // before the router switches, so the instance answers from the first packet
+                (Exec::Ip("i-1".into()), 7),
                 (Exec::Sysctl("eni-v".into()), 3),
                 (Exec::Ip("eni-v".into()), 4), // port up, neigh, 2 routes: the switch
-                (Exec::Ip("i-1".into()), 3),   // policy route and rules
             ]
         );
         // Flattened, the steps keep every namespace's own order.
@@ -713,11 +718,11 @@ mod tests {
         ];
         let steps = schedule(&ops);
         let lens: Vec<usize> = steps.iter().map(|s| s.ops.len()).collect();
-        // The instance's route is a switch and may overtake the router's switch, but the
-        // router's route may not overtake the instance's address, and nothing crosses the delete.
-        assert_eq!(lens, vec![2, 2, 1], "{steps:?}");
-        assert_eq!(steps[0].ops[1], &ops[2]);
-        assert_eq!(steps[2].ops[0], &ops[4]);
+        // Switches keep their order (the router's flip may not overtake the instance's main
+        // route), a switch may not overtake a build, and nothing crosses the delete.
+        assert_eq!(lens, vec![1, 1, 1, 1, 1], "{steps:?}");
+        assert_eq!(steps[1].ops[0], &ops[1]);
+        assert_eq!(steps[2].ops[0], &ops[2]);
     }
 
     #[test]
@@ -832,11 +837,10 @@ mod tests {
         assert_eq!(
             shape,
             vec![
-                (Exec::Ip("i-1".into()), 4),
+                (Exec::Ip("i-1".into()), 7),
                 (Exec::Sysctl("eni-v".into()), 3),
                 (Exec::Tc("eni-v".into()), 2),
                 (Exec::Ip("eni-v".into()), 4),
-                (Exec::Ip("i-1".into()), 3),
             ]
         );
     }

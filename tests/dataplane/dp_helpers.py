@@ -1,0 +1,468 @@
+"""Helpers of the data-plane suite: an `eni serve --dataplane linux` server with its own prefix
+and state dir, a thin SDK layer (VPCs, instances, ENIs), `ip -n NS -j ...` readers, and the
+traffic programs of netprog.py run inside instance namespaces.
+
+The SDK-side plumbing (starting `eni serve`, SDK clients, polling) is the e2e suite's
+(tests/e2e/e2e_helpers.py), imported as is.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "e2e"))
+
+import e2e_helpers as h  # noqa: E402
+
+NETPROG = str(HERE / "netprog.py")
+REGION = h.REGION
+UDP_PORT = 7001
+TCP_PORT = 7002
+
+
+# ---------------------------------------------------------------- kernel views
+
+
+def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check, timeout=20)
+
+
+def ip_json(ns: str, *args: str):
+    """`ip -n NS -j ARGS` parsed; None if the namespace is gone."""
+    out = ip("-n", ns, "-j", *args, check=False)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout or "[]")
+
+
+def netns_list() -> list[str]:
+    out = ip("-j", "netns", "list").stdout.strip()
+    return [n["name"] for n in json.loads(out)] if out else []
+
+
+def link(ns: str, name: str):
+    """The `ip -j addr` entry of link `name` in `ns` (flags, address, addr_info), or None."""
+    for l in ip_json(ns, "addr", "show") or []:
+        if l.get("ifname") == name:
+            return l
+    return None
+
+
+def link_ipv4(entry) -> list[str]:
+    return [a["local"] for a in (entry or {}).get("addr_info", []) if a.get("family") == "inet"]
+
+
+def is_up(ns: str, name: str) -> bool:
+    for l in ip_json(ns, "link", "show") or []:
+        if l.get("ifname") == name:
+            return "UP" in l.get("flags", [])
+    return False
+
+
+def routes(ns: str, *extra: str) -> list[dict]:
+    return ip_json(ns, "route", "show", *extra) or []
+
+
+def monitor_events(path: Path) -> list[tuple[float, str]]:
+    """(seconds since the epoch, event text) of each event an `ip -ts monitor` wrote."""
+    out = []
+    for line in path.read_text().splitlines():
+        m = re.match(r"\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\] (.*)", line)
+        if m:
+            t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+            out.append((t, m.group(2)))
+    return out
+
+
+def gateway_of(cidr: str) -> str:
+    """The vSwitch gateway: the block's last-but-two address."""
+    return str(ipaddress.ip_network(cidr)[-3])
+
+
+# ---------------------------------------------------------------- processes in namespaces
+
+
+class Procs:
+    """Long-running programs (echo servers, probes) inside namespaces; every one is killed, by
+    its own pid, at teardown."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def spawn(self, ns: str, *args: str, stdin=subprocess.DEVNULL) -> subprocess.Popen:
+        p = subprocess.Popen(
+            ["ip", "netns", "exec", ns, sys.executable, NETPROG, *args],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.procs.append(p)
+        line = _readline(p, 10.0)
+        if line.strip() != "ready":
+            err = p.stderr.read() if p.poll() is not None else ""
+            raise RuntimeError(f"{args[0]} in {ns} did not start: {line!r} {err}")
+        return p
+
+    def monitor(self, ns: str, *objects: str, out: Path) -> subprocess.Popen:
+        """`ip -n NS -ts monitor OBJECTS` writing to `out`, until teardown (or kill)."""
+        f = open(out, "w")
+        p = subprocess.Popen(["ip", "-n", ns, "-ts", "monitor", *objects], stdout=f,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        f.close()
+        self.procs.append(p)
+        return p
+
+    def echo(self, ns: str, tag: str, udp_port: int = UDP_PORT, tcp_port: int | None = TCP_PORT):
+        """UDP (and TCP) echo servers in `ns` replying b"TAG|<local ip>|<request>"."""
+        self.spawn(ns, "udp-echo", str(udp_port), tag)
+        if tcp_port is not None:
+            self.spawn(ns, "tcp-echo", str(tcp_port), tag)
+
+    def kill_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            for f in (p.stdout, p.stderr, p.stdin):
+                if f:
+                    f.close()
+        self.procs.clear()
+
+
+def _readline(p: subprocess.Popen, timeout: float) -> str:
+    box: list[str] = []
+    t = threading.Thread(target=lambda: box.append(p.stdout.readline()), daemon=True)
+    t.start()
+    t.join(timeout)
+    return box[0] if box else ""
+
+
+def ask(ns: str, targets: list[tuple[str, str]], proto: str = "udp", port: int | None = None,
+        timeout: float = 0.3, tries: int = 2) -> dict[tuple[str, str], str | None]:
+    """From namespace `ns`, sends each (ip, payload) to the echo server; returns
+    {(ip, payload): reply or None}. A reply is "TAG|<address reached>|payload"."""
+    port = port or (UDP_PORT if proto == "udp" else TCP_PORT)
+    spec = {"proto": proto, "timeout": timeout, "tries": tries,
+            "targets": [[t, port, payload] for t, payload in targets]}
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, NETPROG, "ask", json.dumps(spec)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, f"ask in {ns} failed: {out.stderr}"
+    return dict(zip([tuple(t) for t in targets], json.loads(out.stdout)))
+
+
+def ask_one(ns: str, target: str, payload: str = "hello", proto: str = "udp", **kw) -> str | None:
+    return ask(ns, [(target, payload)], proto=proto, **kw)[(target, payload)]
+
+
+def tag_of(reply: str | None) -> str | None:
+    return reply.split("|", 1)[0] if reply else None
+
+
+def wait_reply(ns: str, target: str, pred, *, proto: str = "udp", timeout: float = 5.0, what: str = ""):
+    """Asks until pred(reply) holds; returns (reply, seconds waited)."""
+    t0 = time.monotonic()
+    v = h.wait_for(lambda: ask_one(ns, target, f"w{time.monotonic_ns()}", proto=proto, timeout=0.2, tries=1),
+                   pred, timeout=timeout, step=0.02, what=what or f"{proto} {ns} -> {target}")
+    return v, time.monotonic() - t0
+
+
+class Probe:
+    """A UDP probe from `ns` to target:port every `interval_ms`, until stop()."""
+
+    def __init__(self, procs: Procs, ns: str, target: str, interval_ms: float, port: int = UDP_PORT):
+        self.p = procs.spawn(ns, "probe", target, str(port), str(interval_ms), stdin=subprocess.PIPE)
+        self.target = target
+
+    def stop(self) -> "ProbeResult":
+        self.p.stdin.write("stop\n")
+        self.p.stdin.flush()
+        out, err = self.p.communicate(timeout=30)
+        assert self.p.returncode == 0, err
+        return ProbeResult(json.loads(out.strip().splitlines()[-1]), self.target)
+
+
+class ProbeResult:
+    def __init__(self, raw: dict, target: str):
+        self.sent: int = raw["sent"]
+        self.elapsed: float = raw["elapsed"]
+        by_seq: dict[int, str] = {}
+        for seq, tag, src in raw["replies"]:
+            if src == target:
+                by_seq.setdefault(seq, tag)
+        self.by_seq = by_seq
+        self.lost_seqs = [s for s in range(self.sent) if s not in by_seq]
+        self.lost = len(self.lost_seqs)
+        # Tag of each answered probe, in send order, with runs collapsed: e.g. ["A", "B"];
+        # spans: the same runs as (tag, first seq, last seq).
+        spans: list[list] = []
+        for s in sorted(by_seq):
+            if spans and spans[-1][0] == by_seq[s]:
+                spans[-1][2] = s
+            else:
+                spans.append([by_seq[s], s, s])
+        self.spans = [tuple(x) for x in spans]
+        self.runs = [x[0] for x in spans]
+
+    def gaps(self) -> list[tuple[int, int]]:
+        """Runs of consecutive lost sequence numbers as (first, length)."""
+        out: list[tuple[int, int]] = []
+        for s in self.lost_seqs:
+            if out and out[-1][0] + out[-1][1] == s:
+                out[-1] = (out[-1][0], out[-1][1] + 1)
+            else:
+                out.append((s, 1))
+        return out
+
+    def __repr__(self):
+        return f"ProbeResult(sent={self.sent}, lost={self.lost}, gaps={self.gaps()[:10]}, spans={self.spans})"
+
+
+# ---------------------------------------------------------------- the server
+
+
+class DataplaneServer:
+    """`eni serve --dataplane linux` with its own prefix, state dir and data dir; records every
+    instance created through it so teardown can check that none is left behind."""
+
+    def __init__(self, base: Path, prefix: str, extra_args: list[str] | None = None):
+        self.base = base
+        self.prefix = prefix
+        self.state_dir = base / "dp-state"
+        self.data_dir = base / "data"
+        self.extra_args = extra_args or []
+        self.instances: set[str] = set()
+        self.srv: h.EniServer | None = None
+        self.ecs = self.vpc = None
+        self.api: Api | None = None
+
+    def args(self) -> list[str]:
+        return ["--dataplane", "linux", "--dataplane-prefix", self.prefix,
+                "--dataplane-state-dir", str(self.state_dir), *self.extra_args]
+
+    def start(self) -> "DataplaneServer":
+        self.srv = h.EniServer(self.data_dir, extra_args=self.args())
+        # e2e_helpers pins ENI_LOG=warn; the data-plane tests read the agent's info lines
+        # ("data plane converged ... ops=N"), so start with ENI_LOG=info (EDP_LOG overrides).
+        clean_env = getattr(h, "_clean_env", None)
+        if clean_env is None:  # e2e_helpers changed: run with its defaults
+            self.srv.start()
+        else:
+            def env(root_key):
+                e = clean_env(root_key)
+                e["ENI_LOG"] = os.environ.get("EDP_LOG", "info")
+                return e
+
+            h._clean_env = env
+            try:
+                self.srv.start()
+            finally:
+                h._clean_env = clean_env
+        self.ecs = h.ecs_client(self.srv.endpoint, h.ROOT_AK, h.ROOT_SECRET)
+        self.vpc = h.vpc_client(self.srv.endpoint, h.ROOT_AK, h.ROOT_SECRET)
+        if self.api is None:
+            self.api = Api(self)
+        return self
+
+    def stop(self) -> int | None:
+        rc = self.srv.stop() if self.srv else None
+        self.srv = None
+        return rc
+
+    def restart(self) -> "DataplaneServer":
+        rc = self.stop()
+        assert rc == 0, f"eni serve exited with {rc} on SIGTERM"
+        return self.start()
+
+    def log(self) -> str:
+        p = self.data_dir.parent / f"{self.data_dir.name}.stderr.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def purge(self) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ENI_")}
+        return subprocess.run(
+            [h.eni_bin(), "dataplane", "purge", "--dataplane-prefix", self.prefix,
+             "--dataplane-state-dir", str(self.state_dir)],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+
+    def ours(self, ns: str) -> bool:
+        return ns.startswith(self.prefix) or ns in self.instances
+
+
+class Api:
+    """The SDK calls the tests make, with the waits a data plane needs: an instance is ready
+    once it is Running *and* its namespace has eth0 up with its address."""
+
+    def __init__(self, server: DataplaneServer):
+        self.s = server
+
+    @property
+    def ecs(self):
+        return self.s.ecs
+
+    @property
+    def vpcc(self):
+        return self.s.vpc
+
+    # ---- networks
+
+    def vpc(self, cidr: str = "10.0.0.0/16") -> str:
+        from alibabacloud_vpc20160428 import models as m
+
+        return self.vpcc.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block=cidr)).body.vpc_id
+
+    def vswitch(self, vpc_id: str, cidr: str, zone: str = "cn-hangzhou-h") -> str:
+        from alibabacloud_vpc20160428 import models as m
+
+        return self.vpcc.create_vswitch(
+            m.CreateVSwitchRequest(region_id=REGION, vpc_id=vpc_id, cidr_block=cidr, zone_id=zone)
+        ).body.v_switch_id
+
+    def group(self, vpc_id: str) -> str:
+        from alibabacloud_ecs20140526 import models as em
+
+        return self.ecs.create_security_group(
+            em.CreateSecurityGroupRequest(region_id=REGION, vpc_id=vpc_id)).body.security_group_id
+
+    # ---- instances
+
+    def instance(self, vswitch_id: str, group: str, private_ip: str | None = None, ready: bool = True,
+                 instance_type: str = "ecs.g7.large") -> str:
+        from alibabacloud_ecs20140526 import models as em
+
+        kw = {"private_ip_address": private_ip} if private_ip else {}
+        (i,) = self.ecs.run_instances(em.RunInstancesRequest(
+            region_id=REGION, instance_type=instance_type, amount=1, v_switch_id=vswitch_id,
+            security_group_id=group, **kw)).body.instance_id_sets.instance_id_set
+        self.s.instances.add(i)
+        if ready:
+            self.wait_instance(i, "Running")
+            self.wait_nic(i, "eth0", [self.primary_eni(i).private_ip_address])
+        return i
+
+    def instance_get(self, instance_id: str):
+        from alibabacloud_ecs20140526 import models as em
+
+        got = self.ecs.describe_instances(em.DescribeInstancesRequest(
+            region_id=REGION, instance_ids=json.dumps([instance_id]))).body.instances.instance
+        return got[0] if got else None
+
+    def wait_instance(self, instance_id: str, status: str):
+        h.wait_for(lambda: getattr(self.instance_get(instance_id), "status", None),
+                   lambda s: s == status, what=f"{instance_id} {status}")
+
+    def stop_instance(self, instance_id: str):
+        from alibabacloud_ecs20140526 import models as em
+
+        self.ecs.stop_instance(em.StopInstanceRequest(instance_id=instance_id))
+        self.wait_instance(instance_id, "Stopped")
+
+    def start_instance(self, instance_id: str):
+        from alibabacloud_ecs20140526 import models as em
+
+        self.ecs.start_instance(em.StartInstanceRequest(instance_id=instance_id))
+        self.wait_instance(instance_id, "Running")
+
+    def ip_of(self, instance_id: str) -> str:
+        return self.primary_eni(instance_id).private_ip_address
+
+    # ---- ENIs
+
+    def enis(self, **kw):
+        from alibabacloud_ecs20140526 import models as em
+
+        return self.ecs.describe_network_interfaces(em.DescribeNetworkInterfacesRequest(
+            region_id=REGION, **kw)).body.network_interface_sets.network_interface_set
+
+    def primary_eni(self, instance_id: str):
+        (e,) = self.enis(instance_id=instance_id, type="Primary")
+        return e
+
+    def eni_get(self, eni_id: str):
+        got = self.enis(network_interface_id=[eni_id])
+        return got[0] if got else None
+
+    def eni_ips(self, eni_id: str) -> list[str]:
+        """Primary first."""
+        e = self.eni_get(eni_id)
+        sets = sorted(e.private_ip_sets.private_ip_set, key=lambda p: not p.primary)
+        return [p.private_ip_address for p in sets]
+
+    def create_eni(self, vswitch_id: str, group: str, secondary: int = 0):
+        from alibabacloud_ecs20140526 import models as em
+
+        kw = {"secondary_private_ip_address_count": secondary} if secondary else {}
+        return self.ecs.create_network_interface(em.CreateNetworkInterfaceRequest(
+            region_id=REGION, v_switch_id=vswitch_id, security_group_ids=[group], **kw)).body
+
+    def wait_eni(self, eni_id: str, status: str, timeout: float = 10.0, step: float = 0.05):
+        return h.wait_for(lambda: self.eni_get(eni_id), lambda e: e is not None and e.status == status,
+                          timeout=timeout, step=step, what=f"{eni_id} {status}")
+
+    def attach(self, eni_id: str, instance_id: str, wait: bool = True) -> float:
+        """AttachNetworkInterface; with `wait`, returns seconds from the call to InUse as the
+        SDK sees it (polled every 10 ms)."""
+        from alibabacloud_ecs20140526 import models as em
+
+        t0 = time.monotonic()
+        self.ecs.attach_network_interface(em.AttachNetworkInterfaceRequest(
+            region_id=REGION, network_interface_id=eni_id, instance_id=instance_id))
+        if wait:
+            self.wait_eni(eni_id, "InUse", step=0.01)
+        return time.monotonic() - t0
+
+    def detach(self, eni_id: str, instance_id: str, wait: bool = True) -> float:
+        from alibabacloud_ecs20140526 import models as em
+
+        t0 = time.monotonic()
+        self.ecs.detach_network_interface(em.DetachNetworkInterfaceRequest(
+            region_id=REGION, network_interface_id=eni_id, instance_id=instance_id))
+        if wait:
+            self.wait_eni(eni_id, "Available", step=0.01)
+        return time.monotonic() - t0
+
+    def device_index(self, eni_id: str) -> int:
+        return self.eni_get(eni_id).attachment.device_index
+
+    def assign(self, eni_id: str, ips: list[str] | None = None, count: int | None = None) -> list[str]:
+        from alibabacloud_ecs20140526 import models as em
+
+        kw = {"private_ip_address": ips} if ips else {"secondary_private_ip_address_count": count}
+        body = self.ecs.assign_private_ip_addresses(em.AssignPrivateIpAddressesRequest(
+            region_id=REGION, network_interface_id=eni_id, **kw)).body
+        return list(body.assigned_private_ip_addresses_set.private_ip_set.private_ip_address)
+
+    def unassign(self, eni_id: str, ips: list[str]):
+        from alibabacloud_ecs20140526 import models as em
+
+        self.ecs.unassign_private_ip_addresses(em.UnassignPrivateIpAddressesRequest(
+            region_id=REGION, network_interface_id=eni_id, private_ip_address=ips))
+
+    # ---- kernel side
+
+    def wait_nic(self, ns: str, nic: str, ips: list[str], timeout: float = 10.0):
+        """Waits until `nic` in `ns` is UP and holds exactly `ips` (IPv4)."""
+        return h.wait_for(lambda: link(ns, nic),
+                          lambda l: l is not None and "UP" in l.get("flags", []) and sorted(link_ipv4(l)) == sorted(ips),
+                          timeout=timeout, step=0.02, what=f"{ns} {nic} up with {ips}")
+
+
+def unique_prefix(n: int) -> str:
+    """A namespace prefix no other run uses: edp<pid>n<n>-."""
+    p = f"edp{os.getpid()}n{n}-"
+    assert re.fullmatch(r"[a-z0-9-]+", p)
+    return p

@@ -1,0 +1,206 @@
+"""Traffic programs the data-plane tests run inside namespaces (`ip netns exec NS python3 netprog.py ...`).
+
+Only the standard library: they run in whatever namespace the test picks.
+
+  udp-echo PORT TAG   UDP echo server on 0.0.0.0:PORT. Each reply leaves from the address the
+                      request was sent to (IP_PKTINFO), so policy routing picks the NIC that
+                      address is on. Reply: b"TAG|<local ip>|" + request.
+  tcp-echo PORT TAG   The same over TCP (one line per connection; the kernel answers from the
+                      address the connection was made to).
+  ask JSON            One client run for several requests. JSON: {"proto": "udp"|"tcp",
+                      "targets": [[ip, port, payload], ...], "timeout": s, "tries": n}.
+                      Prints a JSON list with one entry per target: the reply string or null.
+  probe IP PORT MS    Sends a numbered UDP probe to IP:PORT every MS milliseconds until a line
+                      (or EOF) arrives on stdin, waits for stragglers, then prints JSON:
+                      {"sent": n, "replies": [[seq, tag, src_ip], ...], "elapsed": s}.
+
+Servers print "ready" once bound.
+"""
+
+import json
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+
+
+def udp_echo(port: int, tag: str) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    s.bind(("0.0.0.0", port))
+    print("ready", flush=True)
+    space = socket.CMSG_SPACE(12)
+    while True:
+        data, anc, _flags, peer = s.recvmsg(65535, space)
+        dst = None
+        for level, kind, cdata in anc:
+            if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+                _ifindex, _spec_dst, hdr_dst = struct.unpack("I4s4s", cdata[:12])
+                dst = hdr_dst
+        reply = f"{tag}|{socket.inet_ntoa(dst) if dst else '?'}|".encode() + data
+        try:
+            if dst is not None:
+                # Source = the address the request was sent to; ifindex 0: let routing choose
+                # (the `from <ip>` rule sends it out of the NIC that owns the address).
+                s.sendmsg([reply], [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, dst, b"\0" * 4))], 0, peer)
+            else:
+                s.sendto(reply, peer)
+        except OSError:
+            pass  # e.g. the NIC just went away: the client counts it as lost
+
+
+def tcp_echo(port: int, tag: str) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(64)
+    print("ready", flush=True)
+
+    def serve(c: socket.socket) -> None:
+        try:
+            c.settimeout(5)
+            buf = b""
+            while b"\n" not in buf:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+            local = c.getsockname()[0]
+            c.sendall(f"{tag}|{local}|".encode() + buf)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def ask_udp(ip: str, port: int, payload: str, timeout: float, tries: int):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        # Connected: only a reply from exactly ip:port counts.
+        s.connect((ip, port))
+        for _ in range(tries):
+            try:
+                s.send(payload.encode())
+            except OSError:
+                time.sleep(timeout)
+                continue
+            deadline = time.monotonic() + timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                r, _, _ = select.select([s], [], [], left)
+                if not r:
+                    break
+                try:
+                    data = s.recv(65535)
+                except OSError:
+                    continue  # ICMP error queued on the connected socket
+                text = data.decode(errors="replace")
+                if text.endswith("|" + payload):
+                    return text
+        return None
+    finally:
+        s.close()
+
+
+def ask_tcp(ip: str, port: int, payload: str, timeout: float, tries: int):
+    for _ in range(tries):
+        try:
+            with socket.create_connection((ip, port), timeout=timeout) as c:
+                c.settimeout(timeout)
+                c.sendall(payload.encode() + b"\n")
+                buf = b""
+                while True:
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        break
+                    buf += chunk
+                return buf.decode(errors="replace").rstrip("\n")
+        except OSError:
+            time.sleep(0.05)
+    return None
+
+
+def ask(spec: dict) -> None:
+    fn = ask_udp if spec.get("proto", "udp") == "udp" else ask_tcp
+    timeout = float(spec.get("timeout", 0.3))
+    tries = int(spec.get("tries", 2))
+    out = [fn(ip, int(port), payload, timeout, tries) for ip, port, payload in spec["targets"]]
+    print(json.dumps(out), flush=True)
+
+
+def probe(ip: str, port: int, interval_ms: float) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", 0))
+    stop = threading.Event()
+    done = threading.Event()
+    replies = []
+
+    def receive() -> None:
+        s.settimeout(0.05)
+        while True:
+            try:
+                data, src = s.recvfrom(65535)
+            except socket.timeout:
+                if done.is_set():
+                    return
+                continue
+            except OSError:
+                continue
+            parts = data.decode(errors="replace").split("|")
+            if len(parts) == 3 and parts[2].startswith("probe-"):
+                replies.append([int(parts[2][6:]), parts[0], src[0]])
+
+    def wait_stdin() -> None:
+        sys.stdin.readline()
+        stop.set()
+
+    rx = threading.Thread(target=receive, daemon=True)
+    rx.start()
+    threading.Thread(target=wait_stdin, daemon=True).start()
+    print("ready", flush=True)
+    interval = interval_ms / 1000.0
+    start = time.monotonic()
+    seq = 0
+    while not stop.is_set():
+        try:
+            s.sendto(f"probe-{seq}".encode(), (ip, port))
+        except OSError:
+            pass  # counted as lost
+        seq += 1
+        delay = start + seq * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    elapsed = time.monotonic() - start
+    time.sleep(0.3)  # stragglers
+    done.set()
+    rx.join()
+    print(json.dumps({"sent": seq, "replies": replies, "elapsed": elapsed}), flush=True)
+
+
+def main(argv) -> None:
+    cmd = argv[1]
+    if cmd == "udp-echo":
+        udp_echo(int(argv[2]), argv[3])
+    elif cmd == "tcp-echo":
+        tcp_echo(int(argv[2]), argv[3])
+    elif cmd == "ask":
+        ask(json.loads(argv[2]))
+    elif cmd == "probe":
+        probe(argv[2], int(argv[3]), float(argv[4]))
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
