@@ -7,7 +7,7 @@
 use crate::addresses::{self, ExhaustedError, TakenError};
 use crate::idempotency::{check_token, once};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
-use crate::vpc::{default_resource_group, Page};
+use crate::vpc::{default_resource_group, page_or_token, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
@@ -443,6 +443,22 @@ pub enum Paging {
     Pages(Page),
 }
 
+impl Paging {
+    /// The page numbers and, in token mode, `(max, start)`.
+    pub fn split(self) -> (Page, Option<(usize, usize)>) {
+        match self {
+            Paging::Pages(p) => (p, None),
+            Paging::Token { max, start } => (
+                Page {
+                    number: 1,
+                    size: max as u64,
+                },
+                Some((max, start)),
+            ),
+        }
+    }
+}
+
 impl Default for Paging {
     fn default() -> Self {
         Paging::Pages(Page::default())
@@ -450,14 +466,7 @@ impl Default for Paging {
 }
 
 /// One page of ENIs.
-#[derive(Debug, Clone)]
-pub struct EniPage {
-    pub items: Vec<EniView>,
-    pub total: u64,
-    pub page: Page,
-    /// Empty on the last page.
-    pub next_token: String,
-}
+pub type EniPage = crate::vpc::TokenPage<EniView>;
 
 /// What AssignPrivateIpAddresses answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -664,19 +673,8 @@ impl Core {
             ));
         }
         let empty = |paging: Paging| {
-            let page = match paging {
-                Paging::Pages(p) => p,
-                Paging::Token { max, .. } => Page {
-                    number: 1,
-                    size: max as u64,
-                },
-            };
-            EniPage {
-                items: Vec::new(),
-                total: 0,
-                page,
-                next_token: String::new(),
-            }
+            let (page, token) = paging.split();
+            page_or_token(Vec::new(), page, token)
         };
         // IDs that cannot exist make the answer empty, not an error.
         let mut query = EniQuery::default();
@@ -748,37 +746,8 @@ impl Core {
             Ok(out)
         })
         .map_err(internal)?;
-        let total = views.len() as u64;
-        Ok(match req.paging {
-            Paging::Pages(p) => {
-                let skip = (p.number.saturating_sub(1)).saturating_mul(p.size) as usize;
-                let items = views.into_iter().skip(skip).take(p.size as usize).collect();
-                EniPage {
-                    items,
-                    total,
-                    page: p,
-                    next_token: String::new(),
-                }
-            }
-            Paging::Token { max, start } => {
-                let items: Vec<EniView> = views.into_iter().skip(start).take(max).collect();
-                let next = start + items.len();
-                let next_token = if (next as u64) < total {
-                    next.to_string()
-                } else {
-                    String::new()
-                };
-                EniPage {
-                    items,
-                    total,
-                    page: Page {
-                        number: 1,
-                        size: max as u64,
-                    },
-                    next_token,
-                }
-            }
-        })
+        let (page, token) = req.paging.split();
+        Ok(page_or_token(views, page, token))
     }
 
     /// AttachNetworkInterface: `Available → Attaching → InUse`.

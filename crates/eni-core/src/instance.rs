@@ -15,7 +15,7 @@ use crate::eni::{
 };
 use crate::idempotency::{check_token, once};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
-use crate::vpc::{default_resource_group, Page};
+use crate::vpc::{default_resource_group, page_or_token, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{with_read, with_write, EniQuery, Instance, StoreError, Tags, Tx};
 use eni_types::ids::{InstanceId, VSwitchId};
@@ -98,13 +98,7 @@ pub struct DescribeInstances {
 }
 
 /// One page of instances.
-#[derive(Debug, Clone)]
-pub struct InstancePage {
-    pub items: Vec<InstanceView>,
-    pub total: u64,
-    pub page: Page,
-    pub next_token: String,
-}
+pub type InstancePage = crate::vpc::TokenPage<InstanceView>;
 
 fn groups_of(single: &Option<String>, list: &[String]) -> Result<Vec<String>, ApiError> {
     match (single, list.is_empty()) {
@@ -686,37 +680,6 @@ impl Core {
             },
         )
         .map_err(internal)?;
-        let total = views.len() as u64;
-        Ok(match req.token {
-            Some((max, start)) => {
-                let items: Vec<_> = views.into_iter().skip(start).take(max).collect();
-                let next = start + items.len();
-                let next_token = if (next as u64) < total {
-                    next.to_string()
-                } else {
-                    String::new()
-                };
-                InstancePage {
-                    items,
-                    total,
-                    page: Page {
-                        number: 1,
-                        size: max as u64,
-                    },
-                    next_token,
-                }
-            }
-            None => {
-                let p = req.page;
-                let skip = (p.number.saturating_sub(1)).saturating_mul(p.size) as usize;
-                let items = views.into_iter().skip(skip).take(p.size as usize).collect();
-                InstancePage {
-                    items,
-                    total,
-                    page: p,
-                    next_token: String::new(),
-                }
-            }
-        })
+        Ok(page_or_token(views, req.page, req.token))
     }
 }

@@ -3,7 +3,7 @@
 //! instance, through its primary ENI) is a member. Rules come in a later change.
 
 use crate::idempotency::{check_token, once};
-use crate::vpc::{default_resource_group, Page};
+use crate::vpc::{default_resource_group, page_or_token, Page};
 use crate::{internal, now, Caller, Core, CoreError};
 use eni_store::{with_read, with_write, SecurityGroup, StoreError, Tags};
 use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
@@ -47,13 +47,7 @@ pub struct SecurityGroupView {
 }
 
 /// One page of groups.
-#[derive(Debug, Clone)]
-pub struct SecurityGroupPage {
-    pub items: Vec<SecurityGroupView>,
-    pub total: u64,
-    pub page: Page,
-    pub next_token: String,
-}
+pub type SecurityGroupPage = crate::vpc::TokenPage<SecurityGroupView>;
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     let n = name.chars().count();
@@ -184,38 +178,7 @@ impl Core {
             },
         )
         .map_err(internal)?;
-        let total = views.len() as u64;
-        Ok(match req.token {
-            Some((max, start)) => {
-                let items: Vec<_> = views.into_iter().skip(start).take(max).collect();
-                let next = start + items.len();
-                let next_token = if (next as u64) < total {
-                    next.to_string()
-                } else {
-                    String::new()
-                };
-                SecurityGroupPage {
-                    items,
-                    total,
-                    page: Page {
-                        number: 1,
-                        size: max as u64,
-                    },
-                    next_token,
-                }
-            }
-            None => {
-                let p = req.page;
-                let skip = (p.number.saturating_sub(1)).saturating_mul(p.size) as usize;
-                let items = views.into_iter().skip(skip).take(p.size as usize).collect();
-                SecurityGroupPage {
-                    items,
-                    total,
-                    page: p,
-                    next_token: String::new(),
-                }
-            }
-        })
+        Ok(page_or_token(views, req.page, req.token))
     }
 
     /// DeleteSecurityGroup: refused while an ENI or instance uses the group.

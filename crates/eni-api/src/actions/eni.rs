@@ -175,20 +175,14 @@ pub fn delete(ctx: &Ctx<'_>, p: &Params) -> Out {
 /// DescribeNetworkInterfaces: `MaxResults`/`NextToken` paging when either is given, else
 /// `PageNumber`/`PageSize`.
 pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
-    let paging = if p.opt("MaxResults").is_some() || p.opt("NextToken").is_some() {
-        let max = p
-            .int("MaxResults", i64::MIN, i64::MAX)?
+    // MaxResults below 10 means 10, above 500 means 500.
+    let paging = match super::token(p, |p| {
+        Ok(p.int("MaxResults", i64::MIN, i64::MAX)?
             .unwrap_or(10)
-            .clamp(10, 500) as usize;
-        let start = match p.opt("NextToken") {
-            None => 0,
-            Some(t) => t
-                .parse()
-                .map_err(|_| ApiError::invalid_param("NextToken"))?,
-        };
-        Paging::Token { max, start }
-    } else {
-        Paging::Pages(page(p, 100)?)
+            .clamp(10, 500) as usize)
+    })? {
+        Some((max, start)) => Paging::Token { max, start },
+        None => Paging::Pages(page(p, 100)?),
     };
     let req = DescribeEnis {
         region: region(p)?,

@@ -203,18 +203,9 @@ fn instance_view(v: &InstanceView) -> Value {
 
 /// DescribeInstances.
 pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
-    let token = if p.opt("MaxResults").is_some() || p.opt("NextToken").is_some() {
-        let max = p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize;
-        let start = match p.opt("NextToken") {
-            None => 0,
-            Some(t) => t
-                .parse()
-                .map_err(|_| ApiError::invalid_param("NextToken"))?,
-        };
-        Some((max, start))
-    } else {
-        None
-    };
+    let token = super::token(p, |p| {
+        Ok(p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize)
+    })?;
     let req = DescribeInstances {
         region: p.required("RegionId")?.to_string(),
         ids: p.json_string_array("InstanceIds")?,

@@ -30,18 +30,9 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
     if let Some(one) = p.opt("SecurityGroupId") {
         ids.push(one.to_string());
     }
-    let token = if p.opt("MaxResults").is_some() || p.opt("NextToken").is_some() {
-        let max = p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize;
-        let start = match p.opt("NextToken") {
-            None => 0,
-            Some(t) => t
-                .parse()
-                .map_err(|_| ApiError::invalid_param("NextToken"))?,
-        };
-        Some((max, start))
-    } else {
-        None
-    };
+    let token = super::token(p, |p| {
+        Ok(p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize)
+    })?;
     let region = p.required("RegionId")?.to_string();
     let req = DescribeSecurityGroups {
         region: region.clone(),
