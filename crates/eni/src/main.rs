@@ -157,7 +157,28 @@ fn agent_token(data_dir: &Path) -> Result<String> {
     Ok(t)
 }
 
+/// Whether this process may create network namespaces and configure them: CAP_NET_ADMIN for
+/// links and routes, CAP_SYS_ADMIN for the namespace bind mounts `ip netns add` makes.
+fn can_run_dataplane() -> bool {
+    const NET_ADMIN: u64 = 1 << 12;
+    const SYS_ADMIN: u64 = 1 << 21;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|caps| caps & NET_ADMIN != 0 && caps & SYS_ADMIN != 0)
+}
+
 fn linux_dataplane(args: &DataplaneArgs) -> Result<Arc<eni_dataplane::linux::LinuxDataplane>> {
+    if !can_run_dataplane() {
+        anyhow::bail!(
+            "the Linux data plane needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces; \
+             run as root, or without --dataplane"
+        );
+    }
     let dp = eni_dataplane::linux::LinuxDataplane::new(
         &args.dataplane_prefix,
         &args.dataplane_state_dir,
