@@ -1286,3 +1286,98 @@ async fn other_accounts_enis_do_not_exist() {
     .await
     .err("InvalidEniId.NotFound", 404);
 }
+
+#[tokio::test]
+async fn review_findings_stay_fixed() {
+    let s_ = TestServer::start().await;
+    let c = s_.client();
+    let n = net(&c).await;
+    // RunInstances applies the type's per-ENI limits to the ENIs it creates.
+    let p = [
+        R,
+        ("InstanceType", "ecs.g6.large"),
+        ("VSwitchId", n.vsw.as_str()),
+        ("SecurityGroupId", n.sg.as_str()),
+        ("NetworkInterface.1.InstanceType", "Primary"),
+        ("NetworkInterface.1.SecondaryPrivateIpAddressCount", "6"),
+    ];
+    c.call(ECS, "RunInstances", &p)
+        .await
+        .err("InvalidOperation.Ipv4CountExceeded", 403);
+    // A ClientToken replay answers the first result even after the ENI is gone.
+    let q = [
+        R,
+        ("VSwitchId", n.vsw.as_str()),
+        ("SecurityGroupId", n.sg.as_str()),
+        ("ClientToken", "once"),
+    ];
+    let first = c.call(ECS, "CreateNetworkInterface", &q).await.ok();
+    let id = s(&first["NetworkInterfaceId"]);
+    c.call(
+        ECS,
+        "DeleteNetworkInterface",
+        &[R, ("NetworkInterfaceId", &id)],
+    )
+    .await
+    .ok();
+    let again = c.call(ECS, "CreateNetworkInterface", &q).await.ok();
+    assert_eq!(again["NetworkInterfaceId"], first["NetworkInterfaceId"]);
+    assert_eq!(again["PrivateIpSets"], first["PrivateIpSets"]);
+    // Non-canonical list indexes are refused rather than silently dropped.
+    c.call(
+        ECS,
+        "CreateNetworkInterface",
+        &[
+            R,
+            ("VSwitchId", &n.vsw),
+            ("SecurityGroupId", &n.sg),
+            ("PrivateIpAddress.01", "10.0.1.5"),
+        ],
+    )
+    .await
+    .err("InvalidParameter", 400);
+}
+
+#[tokio::test]
+async fn an_ipv6_address_inside_a_held_prefix_is_taken() {
+    let s_ = TestServer::start().await;
+    let c = s_.client();
+    let vpc = s(&c
+        .call(
+            VPC,
+            "CreateVpc",
+            &[R, ("CidrBlock", "10.0.0.0/16"), ("EnableIpv6", "true")],
+        )
+        .await
+        .ok()["VpcId"]);
+    let vsw = s(&c
+        .call(
+            VPC,
+            "CreateVSwitch",
+            &[
+                ("VpcId", &vpc),
+                ("ZoneId", "cn-hangzhou-h"),
+                ("CidrBlock", "10.0.1.0/24"),
+                ("Ipv6CidrBlock", "0"),
+            ],
+        )
+        .await
+        .ok()["VSwitchId"]);
+    let sg = c.group(&vpc).await;
+    let a = c.eni(&vsw, &sg, &[("Ipv6PrefixCount", "1")]).await;
+    let prefix = s(&a["Ipv6PrefixSets"]["Ipv6PrefixSet"][0]["Ipv6Prefix"]);
+    let net: std::net::Ipv6Addr = prefix.split('/').next().unwrap().parse().unwrap();
+    let inside = std::net::Ipv6Addr::from(u128::from(net) | 7).to_string();
+    c.call(
+        ECS,
+        "CreateNetworkInterface",
+        &[
+            R,
+            ("VSwitchId", &vsw),
+            ("SecurityGroupId", &sg),
+            ("Ipv6Address.1", &inside),
+        ],
+    )
+    .await
+    .err("InvalidIp.IpAssigned", 403);
+}

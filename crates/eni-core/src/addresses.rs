@@ -316,6 +316,24 @@ fn insert_v6(
     is_prefix: bool,
     explicit: bool,
 ) -> Result<bool, CoreError> {
+    // An address inside a /80 someone holds is taken too (prefixes are stored whole).
+    if !is_prefix {
+        if let Ok(a) = addr.parse::<Ipv6Addr>() {
+            let net = u128::from(a) & !((1u128 << 48) - 1);
+            if let Some(p) = Ipv6Cidr::new(Ipv6Addr::from(net), 80) {
+                if tx.ipv6_get(&vsw.id, &p.to_string())?.is_some() {
+                    return if explicit {
+                        Err(ApiError::IpAssigned {
+                            ip: addr.to_string(),
+                        }
+                        .into())
+                    } else {
+                        Ok(false)
+                    };
+                }
+            }
+        }
+    }
     let e = Ipv6Entry {
         vswitch_id: vsw.id.clone(),
         addr: addr.to_string(),

@@ -27,7 +27,7 @@ pub const MAX_SECONDARY_WHILE_AVAILABLE: u32 = 49;
 pub const MAX_IPV6_WHILE_AVAILABLE: u32 = 10;
 
 /// An ENI with its addresses, as the Describe calls show it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EniView {
     pub eni: Eni,
     /// Primary first, then secondaries in assignment order.
@@ -245,14 +245,14 @@ impl AddressRequest {
         Ok(())
     }
 
-    fn v4_slots(&self) -> u32 {
+    pub(crate) fn v4_slots(&self) -> u32 {
         self.private_ips.len() as u32
             + self.secondary_count.unwrap_or(0)
             + self.ipv4_prefixes.len() as u32
             + self.ipv4_prefix_count.unwrap_or(0)
     }
 
-    fn v6_count(&self) -> u32 {
+    pub(crate) fn v6_count(&self) -> u32 {
         self.ipv6.len() as u32 + self.ipv6_count.unwrap_or(0)
     }
 }
@@ -595,7 +595,7 @@ impl Core {
         };
         let quota = self.config().eni_quota;
         let (t, t_ms) = (now(), now_ms());
-        let id = with_write(self.store(), |tx| {
+        let view = with_write(self.store(), |tx| {
             settle_due(tx, t_ms)?;
             once(
                 tx,
@@ -619,7 +619,7 @@ impl Core {
                     if used >= quota {
                         return Err(ApiError::MaxEniCountExceeded { limit: quota }.into());
                     }
-                    insert_eni(
+                    let id = insert_eni(
                         tx,
                         caller,
                         NewEni {
@@ -639,12 +639,18 @@ impl Core {
                             taken: TakenError::Duplicated,
                             exhausted: ExhaustedError::IpNotEnough,
                         },
-                    )
+                    )?;
+                    // The answer is recorded whole: a replay gets the first result, even
+                    // after the ENI changed or is gone.
+                    let eni = tx
+                        .eni_get(caller.account, &id)?
+                        .ok_or(ApiError::InternalError)?;
+                    Ok(load_view(tx, eni)?)
                 },
             )
         })
         .map_err(ApiError::from)?;
-        self.eni_view(caller, &req.region, id.as_str())
+        Ok(view)
     }
 
     /// One ENI with its addresses, as a reader sees it now.

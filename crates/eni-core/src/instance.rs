@@ -255,6 +255,19 @@ impl Core {
         for a in &secondary_addresses {
             a.check()?;
         }
+        // ENIs born attached obey the instance type's per-ENI limits at once.
+        for a in std::iter::once(&primary_addresses).chain(&secondary_addresses) {
+            if 1 + a.v4_slots() > ty.eni_private_ip_address_quantity {
+                return Err(ApiError::Ipv4CountExceeded {
+                    limit: ty.eni_private_ip_address_quantity,
+                });
+            }
+            if a.v6_count() > ty.eni_ipv6_address_quantity {
+                return Err(ApiError::Ipv6CountExceeded {
+                    limit: ty.eni_ipv6_address_quantity,
+                });
+            }
+        }
         let (t, t_ms, delay) = (now(), now_ms(), self.instance_delay());
         let quota = self.config().eni_quota;
         let rg = default_resource_group(caller);
@@ -564,7 +577,10 @@ impl Core {
                     },
                 )?;
                 for mut eni in enis {
-                    if eni.eni_type == "Primary" || eni.delete_on_release {
+                    // An ENI already being detached is leaving on its own: it stays.
+                    if eni.eni_type == "Primary"
+                        || (eni.delete_on_release && eni.status != "Detaching")
+                    {
                         crate::eni::destroy_eni(tx, &eni)?;
                     } else {
                         eni.status = "Detaching".into();

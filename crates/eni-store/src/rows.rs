@@ -162,7 +162,7 @@ pub struct SecurityGroup {
 
 /// An elastic network interface. Addresses live in their own tables ([`PrivateIp`],
 /// [`Ipv6Entry`]) keyed by the ENI's ID; security groups are stored in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Eni {
     pub id: EniId,
     pub account_id: AccountId,

@@ -106,6 +106,13 @@ impl Params {
             };
             let idx_str = rest.split('.').next().unwrap_or("");
             let idx: usize = idx_str.parse().map_err(|_| ApiError::invalid_param(key))?;
+            // `Name.01` or `Name.+1` would be read back as `Name.1` and silently lost.
+            if idx.to_string() != idx_str {
+                return Err(ApiError::invalid_param_because(
+                    key,
+                    "list indexes are plain decimal numbers",
+                ));
+            }
             if idx == 0 || idx > MAX_INDEX {
                 return Err(ApiError::invalid_param_because(
                     key,
