@@ -137,6 +137,23 @@ impl Params {
         Ok(out)
     }
 
+    /// As [`Params::list`], for a list whose documented indexes are `1..=max`.
+    pub fn list_max(&self, prefix: &str, max: usize) -> Result<Vec<String>, ApiError> {
+        self.check_max_index(prefix, max)?;
+        self.list(prefix)
+    }
+
+    /// Refuses `prefix.N` with `N` above the documented `max`.
+    pub fn check_max_index(&self, prefix: &str, max: usize) -> Result<(), ApiError> {
+        if self.indexes(prefix)?.last().is_some_and(|i| *i > max) {
+            return Err(ApiError::invalid_param_because(
+                &format!("{prefix}.N"),
+                format!("N is 1 to {max}"),
+            ));
+        }
+        Ok(())
+    }
+
     /// A `prefix.N.*` list of structs: each element is the sub-map of its fields, with the
     /// `prefix.N.` part removed, so nested lists read with the same methods.
     pub fn struct_list(&self, prefix: &str) -> Result<Vec<Params>, ApiError> {
@@ -189,6 +206,10 @@ impl Params {
             l.starts_with("http://") || l.starts_with("https://")
         };
         let mut out: Vec<(String, String)> = Vec::new();
+        // Tag.N goes from 1 to 20: an index above that is one tag too many.
+        if self.check_max_index("Tag", 20).is_err() {
+            return Err(ApiError::TagQuotaExceeded);
+        }
         for t in self.struct_list("Tag")? {
             let key = t.opt("Key").ok_or_else(|| ApiError::missing("Tag.N.Key"))?;
             let value = t.raw("Value").unwrap_or("");
@@ -295,6 +316,32 @@ mod tests {
         assert!(q.int("PageSize", 1, 50).is_err());
         assert!(q.int("PageNumber", 1, 1000).is_err());
         assert_eq!(q.int("Missing", 1, 2).unwrap(), None);
+    }
+
+    #[test]
+    fn documented_index_ranges_are_enforced() {
+        let q = p(&[("NetworkInterfaceId.101", "eni-1")]);
+        assert_eq!(
+            q.list_max("NetworkInterfaceId", 100).unwrap_err().code(),
+            "InvalidParameter"
+        );
+        assert_eq!(
+            p(&[("NetworkInterfaceId.100", "eni-1")])
+                .list_max("NetworkInterfaceId", 100)
+                .unwrap(),
+            vec!["eni-1"]
+        );
+        assert_eq!(
+            p(&[("Tag.21.Key", "k")]).tags().unwrap_err().code(),
+            "QuotaExceed.Tags"
+        );
+        assert_eq!(
+            p(&[("PrivateIpAddress.01", "x")])
+                .list("PrivateIpAddress")
+                .unwrap_err()
+                .code(),
+            "InvalidParameter"
+        );
     }
 
     #[test]

@@ -186,7 +186,7 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
     };
     let req = DescribeEnis {
         region: region(p)?,
-        ids: p.list("NetworkInterfaceId")?,
+        ids: p.list_max("NetworkInterfaceId", 100)?,
         instance_id: p.opt("InstanceId").map(String::from),
         vpc_id: p.opt("VpcId").map(String::from),
         vswitch_id: p.opt("VSwitchId").map(String::from),
