@@ -7,7 +7,7 @@
 use crate::addresses::{self, ExhaustedError, TakenError};
 use crate::idempotency::{check_token, once};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
-use crate::vpc::{default_resource_group, page_or_token, Page};
+use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
@@ -495,13 +495,6 @@ pub struct ModifyEni {
     pub delete_on_release: Option<bool>,
     pub source_dest_check: Option<bool>,
     pub queue_number: Option<u32>,
-}
-
-fn tags_match(have: &Tags, want: &Tags) -> bool {
-    want.iter().all(|(k, v)| {
-        have.iter()
-            .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
-    })
 }
 
 impl Core {

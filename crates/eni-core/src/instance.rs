@@ -15,7 +15,7 @@ use crate::eni::{
 };
 use crate::idempotency::{check_token, once};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
-use crate::vpc::{default_resource_group, page_or_token, Page};
+use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{with_read, with_write, EniQuery, Instance, StoreError, Tags, Tx};
 use eni_types::ids::{InstanceId, VSwitchId};
@@ -683,11 +683,7 @@ impl Core {
                                     p.private_ips.iter().any(|a| ips.contains(&a.to_string()))
                                 })
                             })
-                            && req.tags.iter().all(|(k, val)| {
-                                i.tags
-                                    .iter()
-                                    .any(|(hk, hv)| hk == k && (val.is_empty() || hv == val))
-                            });
+                            && tags_match(&i.tags, &req.tags);
                     if keep {
                         out.push(v);
                     }

@@ -3,7 +3,7 @@
 //! instance, through its primary ENI) is a member. Rules come in a later change.
 
 use crate::idempotency::{check_token, once};
-use crate::vpc::{default_resource_group, page_or_token, Page};
+use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, Caller, Core, CoreError};
 use eni_store::{with_read, with_write, SecurityGroup, StoreError, Tags};
 use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
@@ -164,11 +164,7 @@ impl Core {
                             .resource_group_id
                             .as_ref()
                             .is_none_or(|r| r == g.resource_group_id.as_str())
-                        && req.tags.iter().all(|(k, v)| {
-                            g.tags
-                                .iter()
-                                .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
-                        });
+                        && tags_match(&g.tags, &req.tags);
                     if keep {
                         let members = tx.security_group_member_count(&g.id)?;
                         out.push(SecurityGroupView { group: g, members });

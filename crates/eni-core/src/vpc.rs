@@ -184,7 +184,9 @@ pub struct VSwitchView {
     pub route_table_id: Option<RouteTableId>,
 }
 
-fn tags_match(have: &Tags, want: &Tags) -> bool {
+/// The Describe calls' `Tag.N` filter: every wanted key present, with the wanted value unless
+/// that value is empty.
+pub(crate) fn tags_match(have: &Tags, want: &Tags) -> bool {
     want.iter().all(|(k, v)| {
         have.iter()
             .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
