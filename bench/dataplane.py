@@ -327,8 +327,9 @@ def bench_eni_attach(ctx: Ctx, tag: str, runs: int, warmup: int, trace: bool) ->
 def trace_attach(ctx: Ctx, srv: eniapi.EniServer, api: eniapi.Api, prober: Prober, eni: str, target: str,
                  client: str, eni_ip: str, runs: int) -> dict:
     """Attach runs again, this time recording through the kernel's proc connector (no cost to
-    the server) every process the server starts and every thread it creates, set against the
-    attach call, InUse and the first echo."""
+    the server) every thread the server creates and every process it starts, set against the
+    attach call, InUse and the first echo. The agent applies a plan in short-lived threads,
+    one per namespace step; it starts no process on the way."""
     try:
         tracer = ProcTracer(srv.proc.pid)
     except OSError as e:
@@ -350,27 +351,29 @@ def trace_attach(ctx: Ctx, srv: eniapi.EniServer, api: eniapi.Api, prober: Probe
             time.sleep(0.05)  # let the last exits arrive
             t_echo = echo and echo["t_recv"]
             # What ran on the way to the first echo (or InUse, if that came first); later
-            # processes (the next round's) are no part of it.
+            # threads (the report's, the next round's) are no part of it.
             t_end = min(t_inuse, t_echo) if t_echo else t_inuse
+            steps = [s for s in tracer.thread_spans(t_call, t_inuse) if s[0] <= t_end]
             ps = [p for p in tracer.between(t0, t_inuse) if p[0] <= t_end]
             th = tracer.threads_between(t_call, t_inuse)
-            if not ps:
+            if not steps:
                 continue
-            first, last_end = ps[0][0], max(p[1] for p in ps)
+            first, last_end = steps[0][0], max(s[1] for s in steps)
             rows.append({
                 "api_call": ms(t_call - t0),
                 "until_first_thread": ms(th[0] - t0) if th else None,
-                "until_first_proc": ms(first - t0),
-                "procs": len(ps),
-                "proc_busy": sum(ms(p[1] - p[0]) for p in ps),
-                "first_proc_to_last_exit": ms(last_end - first),
+                "steps": len(steps),
+                "step_busy": sum(ms(s[1] - s[0]) for s in steps),
+                "first_step_to_last_exit": ms(last_end - first),
                 "last_exit_to_inuse": ms(t_inuse - last_end),
+                "procs": len(ps),
                 "inuse": ms(t_inuse - t0),
                 "traffic": ms(t_echo - t0) if t_echo else None,
                 "traffic_after_last_exit": ms(t_echo - last_end) if t_echo else None,
-                "detail": [f"{ms(p[0] - t0):7.2f} +{ms(p[1] - p[0]):5.2f}  "
-                           f"{short_ns(p[3], srv.prefix, {target: 'target', client: 'client'})}: {p[2]}"
-                           for p in ps],
+                "detail": [f"{ms(s[0] - t0):7.2f} +{ms(s[1] - s[0]):5.2f}  thread" for s in steps]
+                + [f"{ms(p[0] - t0):7.2f} +{ms(p[1] - p[0]):5.2f}  "
+                   f"{short_ns(p[3], srv.prefix, {target: 'target', client: 'client'})}: {p[2]}"
+                   for p in ps],
             })
     finally:
         tracer.close()
@@ -403,15 +406,15 @@ def trace_report(tr: dict) -> str:
         f"  AttachNetworkInterface HTTP round trip                  {med('api_call'):8.2f} {rng('api_call')}",
         f"  -> the agent's first new thread (reconcile starts)      {med('until_first_thread'):8.2f} "
         f"{rng('until_first_thread')}  long-poll wake-up + fetch + render + plan",
-        f"  -> the agent's first child process                      {med('until_first_proc'):8.2f} {rng('until_first_proc')}",
-        f"  first child start -> last child exit before the echo    {med('first_proc_to_last_exit'):8.2f} "
-        f"{rng('first_proc_to_last_exit')}  {med('procs'):.0f} processes, {med('proc_busy'):.2f} ms summed",
-        f"  last child exit -> first echo                           {med('traffic_after_last_exit'):8.2f} "
+        f"  first namespace step start -> last step exit            {med('first_step_to_last_exit'):8.2f} "
+        f"{rng('first_step_to_last_exit')}  {med('steps'):.0f} threads, {med('step_busy'):.2f} ms summed",
+        f"  last step exit -> first echo                            {med('traffic_after_last_exit'):8.2f} "
         f"{rng('traffic_after_last_exit')}",
-        f"  last child exit -> InUse seen (1 ms poll)               {med('last_exit_to_inuse'):8.2f} {rng('last_exit_to_inuse')}",
+        f"  last step exit -> InUse seen (1 ms poll)                {med('last_exit_to_inuse'):8.2f} {rng('last_exit_to_inuse')}",
         f"  first echo                                              {med('traffic'):8.2f} {rng('traffic')}",
         f"  InUse                                                   {med('inuse'):8.2f} {rng('inuse')}",
-        "  child processes of the median run (start ms from the request, +duration ms, namespace: argv):",
+        f"  child processes started on the way                      {med('procs'):8.0f}",
+        "  threads (and processes) of the median run (start ms from the request, +duration ms):",
     ]
     mid = sorted(rows, key=lambda r: r["inuse"])[len(rows) // 2]
     lines += [f"    {x}" for x in mid["detail"]]
@@ -451,12 +454,14 @@ def bench_eni_failover(ctx: Ctx, tag: str, runs: int, warmup: int, trace: bool) 
         who = [w for w, _, _ in s["answered_by"]]
         if tracer and i >= warmup and s["lost"]:
             ps = tracer.between(t_att, t_inuse)
+            steps = tracer.thread_spans(t_att, t_inuse)
             out.setdefault("traced_losses", []).append({
                 "dir": f"{name[cur]}->{name[other]}",
                 "lost_at": [round(ms(t - t_att), 2) for t in s["lost_sent_at"]],
-                "procs": [f"{ms(p[0] - t_att):7.2f} +{ms(p[1] - p[0]):5.2f}  "
-                          f"{short_ns(p[3], srv.prefix, {a: 'A', b: 'B', client: 'client'})}: {p[2]}"
-                          for p in ps],
+                "procs": [f"{ms(t - t_att):7.2f} +{ms(e - t):5.2f}  thread" for t, e in steps]
+                + [f"{ms(p[0] - t_att):7.2f} +{ms(p[1] - p[0]):5.2f}  "
+                   f"{short_ns(p[3], srv.prefix, {a: 'A', b: 'B', client: 'client'})}: {p[2]}"
+                   for p in ps],
             })
         if i >= warmup:
             out["lost"].append(s["lost"])
@@ -697,8 +702,8 @@ def main() -> int:
                     help="ENI_LOG for the servers, e.g. 'debug,hyper=info' (logs kept with --keep)")
     ap.add_argument("--no-cni", action="store_true", help="skip the CNI reference")
     ap.add_argument("--trace", action="store_true",
-                    help="after the attach runs, repeat them while recording the server's child processes "
-                         "and threads (proc connector) and print where the attach-to-traffic time goes")
+                    help="after the attach runs, repeat them while recording the server's threads and "
+                         "child processes (proc connector) and print where the attach-to-traffic time goes")
     ap.add_argument("--json", help="also write the raw figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (server logs) afterwards")
     args = ap.parse_args()
@@ -758,7 +763,7 @@ def main() -> int:
         print(f"failover runs that lost probes: {len(losses)}; the first {min(3, len(losses))} "
               "(ms from the AttachNetworkInterface request to the new instance):")
         for r in losses[:3]:
-            print(f"  {r['dir']}: probes lost were sent at {r['lost_at']}; the server's child processes:")
+            print(f"  {r['dir']}: probes lost were sent at {r['lost_at']}; the server's threads and processes:")
             for p in r["procs"]:
                 print(f"    {p}")
     if args.json:

@@ -33,12 +33,12 @@ def netns_names() -> dict[str, str]:
 
 class ProcTracer:
     """Records (start, end, argv) of every process forked by `root_tgid`'s threads, and the
-    creation time of its new threads."""
+    start and end of its new threads."""
 
     def __init__(self, root_tgid: int):
         self.root = root_tgid
         self.procs: dict[int, list] = {}  # pid -> [t_fork, t_exec, t_exit, argv, "net:[inode]"]
-        self.threads: list[float] = []
+        self.threads: dict[int, list] = {}  # tid -> [t_start, t_end]
         self._stop = False
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_CONNECTOR)
         self.sock.bind((0, CN_IDX_PROC))
@@ -70,7 +70,7 @@ class ProcTracer:
                 if what == FORK:
                     _ppid, ptgid, cpid, ctgid = struct.unpack_from("=IIII", data, off + 52)
                     if ctgid == self.root and cpid != ctgid:
-                        self.threads.append(t)
+                        self.threads[cpid] = [t, None]
                     elif ptgid == self.root and cpid == ctgid:
                         self.procs[cpid] = [t, None, None, "", ""]
                 elif what == EXEC:
@@ -89,6 +89,9 @@ class ProcTracer:
                     p = self.procs.get(pid)
                     if p is not None and pid == tgid:
                         p[2] = t
+                    th = self.threads.get(pid)
+                    if th is not None and tgid == self.root and pid != tgid:
+                        th[1] = t
                 off += (length + 3) & ~3
 
     def between(self, t0: float, t1: float) -> list[tuple[float, float, str, str]]:
@@ -99,7 +102,13 @@ class ProcTracer:
                       if p[2] is not None and t0 <= p[0] and p[2] <= t1)
 
     def threads_between(self, t0: float, t1: float) -> list[float]:
-        return [t for t in list(self.threads) if t0 <= t <= t1]
+        """Start times of the threads created within [t0, t1]."""
+        return sorted(th[0] for th in list(self.threads.values()) if t0 <= th[0] <= t1)
+
+    def thread_spans(self, t0: float, t1: float) -> list[tuple[float, float]]:
+        """(start, end) of the threads that started and ended within [t0, t1], by start."""
+        return sorted((th[0], th[1]) for th in list(self.threads.values())
+                      if th[1] is not None and t0 <= th[0] and th[1] <= t1)
 
     def close(self) -> None:
         self._stop = True

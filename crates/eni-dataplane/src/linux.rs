@@ -1,6 +1,6 @@
 //! The real data plane: network namespaces, veth pairs, addresses, routes, rules, permanent
 //! neighbours, sysctls and bandwidth shapers (IFB + HTB, clsact u32 + mirred redirects) on
-//! this Linux host, through iproute2 (`ip`, `tc`) and `/proc/sys/net`.
+//! this Linux host, through rtnetlink and `/proc/sys/net` (iproute2 to observe).
 //!
 //! Ownership. eni owns (1) every named namespace whose name starts with the prefix (the
 //! per-VPC vrouters) and (2) every namespace it created, recorded as an empty marker file
@@ -23,16 +23,18 @@
 //! namespaces and in namespaces holding an IFB; filters at priorities eni does not use are
 //! listed as unmanaged and left alone.
 //!
-//! Cost. An `ip` run costs ≈1–2 ms of process start; the ops inside tens of µs each, except
-//! deleting a veth (≈16 ms in the kernel, under RTNL). `apply` groups a plan's ops into as few
-//! `ip -batch` and `tc -batch` runs as its order allows (see `apply.rs`), runs them from a
-//! thread that entered the namespace, and writes sysctls in-process from such a thread.
-//! Observing tc state costs one more `tc -batch` run in each router namespace (and in any
-//! namespace holding an IFB).
+//! Cost. `apply` changes the kernel in-process: rtnetlink requests (`netlink.rs`, built per op
+//! in `requests.rs`) and sysctl writes from a thread that entered the namespace, tens of µs
+//! each, except deleting a veth (≈16 ms in the kernel, under RTNL). It groups a plan's ops into
+//! as few such steps as its order allows (see `apply.rs`). Observing, every few seconds, runs
+//! iproute2 (`ip -batch`, and `tc -batch` in each router namespace and any namespace holding
+//! an IFB), ≈1–2 ms per process start; namespaces are added and deleted with `ip netns`.
 
 mod apply;
+mod netlink;
 mod netns;
 mod observe;
+mod requests;
 
 use crate::model::{KernelState, Op, Veth};
 use crate::{Dataplane, DataplaneError};
@@ -252,11 +254,7 @@ impl Dataplane for LinuxDataplane {
                         }
                     }
                 }
-                apply::Exec::Sysctl(ns) => apply::run_sysctl_step(ns, &step.ops)?,
-                apply::Exec::Tc(ns) => apply::run_tc_step(ns, &step.ops)?,
-                apply::Exec::Ip(ns) => {
-                    apply::run_ip_step(ns, &step.ops, &|v| self.veth_exists_as(v))?
-                }
+                apply::Exec::In(ns) => apply::run_step(ns, &step.ops, &|v| self.veth_exists_as(v))?,
             }
         }
         Ok(())

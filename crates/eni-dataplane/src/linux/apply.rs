@@ -1,23 +1,26 @@
-//! Applying ops: grouping them into as few `ip -batch` / `tc -batch` runs and sysctl passes as
-//! the plan's make-before-break order allows, rendering them as iproute2 commands, and telling
-//! an idempotent "already so" answer from a real failure.
+//! Applying ops: grouping them into as few per-namespace steps as the plan's make-before-break
+//! order allows, describing them as the iproute2 commands they amount to, and telling an
+//! idempotent "already so" answer from a real failure.
 //!
-//! Grouping. Each run of `ip` costs a process start (≈1–2 ms), the ops themselves tens of µs,
-//! so the count of runs is what an attach costs. An op joins the latest earlier group of its
-//! executor (the same namespace, `ip`, `tc` or sysctl) when it may move ahead of every op it jumps
-//! over: they touch disjoint namespaces and it is not a later phase than any of them (build
-//! before switch before break). Moving a build op earlier, or a switch across another
-//! namespace's switch, changes no outcome and never lets a switch precede what it switches to.
+//! Grouping. A step is one thread that enters a namespace, opens a netlink socket there and
+//! sends the step's requests (and writes its sysctls) in order; entering costs ≈0.1 ms, a
+//! request tens of µs. An op joins the latest earlier step of its namespace when it may move
+//! ahead of every op it jumps over: they touch disjoint namespaces and it is not a later
+//! phase than any of them (build before switch before break). Moving a build op earlier, or a
+//! switch across another namespace's switch, changes no outcome and never lets a switch
+//! precede what it switches to.
 //!
-//! Bandwidth caps (spec §3.5). An IFB is created (up) and deleted by `ip`; its HTB and the
-//! ports' clsact filters are `tc` lines, several per op. HTB has no in-place change of its
+//! Bandwidth caps (spec §3.5). An IFB is created up and deleted as a link; its HTB and the
+//! ports' clsact filters take several requests per op. HTB has no in-place change of its
 //! root qdisc, so setting a rate replaces the root (an existing HTB root answers "Change
 //! operation not supported", which means it is there) and then the class, in place. A
 //! redirect's filter is deleted and added again: u32 filters without an explicit handle
 //! cannot be replaced, and an explicit one would collide across the two hooks, whose hash
 //! tables u32 shares.
 
+use super::netlink::{NlError, Socket, IF_OPER_UP};
 use super::netns;
+use super::requests::{htb_burst, no_filter, requests, Judge, HTB_QUANTUM};
 use crate::model::*;
 use crate::DataplaneError;
 
@@ -87,34 +90,33 @@ pub(crate) fn namespaces_of(op: &Op) -> Vec<&str> {
 /// Who carries an op out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Exec {
-    /// An `ip -batch` run inside the namespace.
-    Ip(String),
-    /// A `tc -batch` run inside the namespace.
-    Tc(String),
-    /// In-process writes under `/proc/sys/net` from a thread inside the namespace.
-    Sysctl(String),
+    /// A thread inside the namespace: netlink requests on one socket opened there, and
+    /// sysctl writes under its `/proc/sys/net`.
+    In(String),
     /// Creating or deleting a namespace; never grouped.
     Namespace,
 }
 
 fn exec_of(op: &Op) -> Exec {
-    match op {
-        Op::CreateNamespace(_) | Op::DeleteNamespace(_) => Exec::Namespace,
-        Op::SetSysctl(k, _) => Exec::Sysctl(k.ns.clone()),
+    let ns = match op {
+        Op::CreateNamespace(_) | Op::DeleteNamespace(_) => return Exec::Namespace,
         // Run in the far (instance) end's namespace: the planner's next ops for a new pair
-        // are the router port's sysctls and then the instance end's addresses, which can then
-        // join this run instead of starting another.
-        Op::CreateVeth(v) => Exec::Ip(v.b.at.ns.clone()),
-        Op::SetLoopbackUp(ns) => Exec::Ip(ns.clone()),
-        Op::DeleteVeth(r) | Op::SetLinkUp(r, _) => Exec::Ip(r.ns.clone()),
-        Op::AddAddr(a) | Op::DelAddr(a) => Exec::Ip(a.dev.ns.clone()),
-        Op::ReplaceRoute(k, _) | Op::DelRoute(k) => Exec::Ip(k.ns.clone()),
-        Op::AddRule(r) | Op::DelRule(r) => Exec::Ip(r.ns.clone()),
-        Op::ReplaceNeigh(k, _) | Op::DelNeigh(k) => Exec::Ip(k.dev.ns.clone()),
-        Op::CreateIfb(r) | Op::DeleteIfb(r) => Exec::Ip(r.ns.clone()),
-        Op::SetShaperRate(r, _) => Exec::Tc(r.ns.clone()),
-        Op::SetRedirect(k, _) | Op::DelRedirect(k) => Exec::Tc(k.port.ns.clone()),
-    }
+        // are the instance end's addresses, which then join this step.
+        Op::CreateVeth(v) => &v.b.at.ns,
+        Op::SetLoopbackUp(ns) => ns,
+        Op::SetSysctl(k, _) => &k.ns,
+        Op::DeleteVeth(r)
+        | Op::SetLinkUp(r, _)
+        | Op::CreateIfb(r)
+        | Op::DeleteIfb(r)
+        | Op::SetShaperRate(r, _) => &r.ns,
+        Op::AddAddr(a) | Op::DelAddr(a) => &a.dev.ns,
+        Op::ReplaceRoute(k, _) | Op::DelRoute(k) => &k.ns,
+        Op::AddRule(r) | Op::DelRule(r) => &r.ns,
+        Op::ReplaceNeigh(k, _) | Op::DelNeigh(k) => &k.dev.ns,
+        Op::SetRedirect(k, _) | Op::DelRedirect(k) => &k.port.ns,
+    };
+    Exec::In(ns.clone())
 }
 
 /// Whether `x` may run before `y`, which precedes it in the plan.
@@ -248,60 +250,18 @@ pub(crate) fn render(op: &Op) -> Result<String, DataplaneError> {
     })
 }
 
-/// One `tc -batch` line and the errors that only mean "already so".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TcLine {
-    pub text: String,
-    pub fine_if: &'static [&'static str],
-}
-
-/// What `tc` answers when a filter to delete is not there: no such priority, no filters at
-/// all, no clsact qdisc, or no device.
-const NO_FILTER: &[&str] = &[
-    "Filter with specified priority/protocol not found",
-    "Cannot find specified filter chain",
-    "Parent Qdisc doesn't exists",
-    "Cannot find device",
-    "No such file or directory",
-];
-
-/// The HTB burst (and cburst) of a class, in bytes: 10 ms at the rate (HTB refills on the
-/// timer tick, at most 10 ms apart at HZ=100), but never below one 64 KiB GSO packet, or
-/// every large packet would leave the bucket in debt.
-pub(crate) fn htb_burst(kbit: u64) -> u64 {
-    (kbit.saturating_mul(1000) / 8 / 100).max(64 * 1024)
-}
-
-/// The HTB quantum of the one class. It only divides spare bandwidth between sibling
-/// classes, of which there are none; set explicitly, HTB does not warn about a quantum
-/// derived from the rate ("quantum of class … is big", spec §7.9).
-pub(crate) const HTB_QUANTUM: u32 = 65_536;
-
-/// The `tc -batch` lines for an op run inside the op's namespace.
-pub(crate) fn tc_lines(op: &Op) -> Result<Vec<TcLine>, DataplaneError> {
+/// The `tc` commands an op amounts to, for messages.
+pub(crate) fn tc_lines(op: &Op) -> Result<Vec<String>, DataplaneError> {
     let t = token;
-    let line = |text: String, fine_if: &'static [&'static str]| TcLine { text, fine_if };
     Ok(match op {
         Op::SetShaperRate(r, kbit) => {
-            if *kbit == 0 {
-                return Err(DataplaneError::Failed {
-                    what: format!("{op:?}"),
-                    detail: "a shaper's rate must be above 0 kbit/s".into(),
-                });
-            }
             let dev = t(&r.name)?;
             let burst = htb_burst(*kbit);
             vec![
-                line(
-                    format!("qdisc replace dev {dev} root handle 1: htb default 1"),
-                    &["Change operation not supported"],
-                ),
-                line(
-                    format!(
-                        "class replace dev {dev} parent 1: classid 1:1 htb rate {kbit}kbit \
-                         ceil {kbit}kbit burst {burst} cburst {burst} quantum {HTB_QUANTUM}"
-                    ),
-                    &[],
+                format!("qdisc replace dev {dev} root handle 1: htb default 1"),
+                format!(
+                    "class replace dev {dev} parent 1: classid 1:1 htb rate {kbit}kbit \
+                     ceil {kbit}kbit burst {burst} cburst {burst} quantum {HTB_QUANTUM}"
                 ),
             ]
         }
@@ -309,35 +269,40 @@ pub(crate) fn tc_lines(op: &Op) -> Result<Vec<TcLine>, DataplaneError> {
             let dev = t(&k.port.name)?;
             let (hook, prio) = (k.hook.as_str(), k.hook.prio());
             vec![
-                line(format!("qdisc replace dev {dev} clsact"), &[]),
-                line(
-                    format!("filter del dev {dev} {hook} prio {prio}"),
-                    NO_FILTER,
-                ),
-                line(
-                    format!(
-                        "filter add dev {dev} {hook} protocol all prio {prio} u32 match u32 0 0 \
-                         action mirred egress redirect dev {}",
-                        t(target)?
-                    ),
-                    &[],
+                format!("qdisc add dev {dev} clsact"),
+                format!("filter del dev {dev} {hook} prio {prio}"),
+                format!(
+                    "filter add dev {dev} {hook} protocol all prio {prio} u32 match u32 0 0 \
+                     action mirred egress redirect dev {}",
+                    t(target)?
                 ),
             ]
         }
-        Op::DelRedirect(k) => vec![line(
-            format!(
-                "filter del dev {} {} prio {}",
-                t(&k.port.name)?,
-                k.hook.as_str(),
-                k.hook.prio()
-            ),
-            NO_FILTER,
+        Op::DelRedirect(k) => vec![format!(
+            "filter del dev {} {} prio {}",
+            t(&k.port.name)?,
+            k.hook.as_str(),
+            k.hook.prio()
         )],
-        _ => unreachable!("not a tc -batch op: {op:?}"),
+        _ => unreachable!("not a tc op: {op:?}"),
     })
 }
 
-fn is_removal(op: &Op) -> bool {
+/// The command an op amounts to, run in namespace `ns`, for messages.
+pub(crate) fn describe(ns: &str, op: &Op) -> String {
+    let text = match op {
+        Op::SetShaperRate(..) | Op::SetRedirect(..) | Op::DelRedirect(_) => {
+            tc_lines(op).map(|l| format!("tc -n {ns} {}", l.join("; ")))
+        }
+        Op::SetSysctl(k, v) => Ok(format!("ip netns exec {ns} sysctl -w net/{}={v}", k.key)),
+        Op::CreateNamespace(n) => Ok(format!("ip netns add {n}")),
+        Op::DeleteNamespace(n) => Ok(format!("ip netns del {n}")),
+        _ => render(op).map(|l| format!("ip -n {ns} {l}")),
+    };
+    text.unwrap_or_else(|_| format!("{op:?}"))
+}
+
+pub(crate) fn is_removal(op: &Op) -> bool {
     matches!(
         op,
         Op::DeleteVeth(_)
@@ -351,19 +316,12 @@ fn is_removal(op: &Op) -> bool {
     )
 }
 
-/// How iproute2 says "there is nothing to delete", depending on the object and whether the
-/// device itself is gone.
-const ABSENT: [&str; 7] = [
-    "Cannot find device",
-    "No such device",
-    "No such file or directory",
-    "No such process",
-    "Address not found",
-    "Cannot assign requested address",
-    "FIB table does not exist",
-];
+/// How the kernel says "there is nothing to delete": no such device, address (EADDRNOTAVAIL),
+/// route or table (ESRCH), rule or neighbour (ENOENT).
+const ABSENT: [i32; 4] = [libc::ENODEV, libc::ENOENT, libc::ESRCH, libc::EADDRNOTAVAIL];
 
-/// The outcome of one failed line.
+/// The outcome of one failed request.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     /// The object was already as wanted.
     Fine,
@@ -372,194 +330,127 @@ pub(crate) enum Verdict {
     Fatal,
 }
 
-pub(crate) fn judge(op: &Op, msg: &str) -> Verdict {
-    if is_removal(op) && ABSENT.iter().any(|m| msg.contains(m)) {
+pub(crate) fn judge(op: &Op, e: &NlError) -> Verdict {
+    if is_removal(op) && (ABSENT.contains(&e.errno) || no_filter(e)) {
         return Verdict::Fine;
     }
     match op {
-        Op::AddRule(_) if msg.contains("File exists") => Verdict::Fine,
+        Op::AddRule(_) if e.is(libc::EEXIST) => Verdict::Fine,
         // A link of that name exists: an IFB already, or a link the model says blocks one.
-        Op::CreateIfb(_) if msg.contains("File exists") => Verdict::Fine,
-        Op::CreateVeth(_) if msg.contains("File exists") => Verdict::CheckVeth,
+        Op::CreateIfb(_) if e.is(libc::EEXIST) => Verdict::Fine,
+        Op::CreateVeth(_) if e.is(libc::EEXIST) => Verdict::CheckVeth,
         _ => Verdict::Fatal,
     }
 }
 
-/// The 1-based line `ip -batch` stopped at, from its "Command failed -:N" trailer. Some
-/// commands (`neigh`) exit without one.
-pub(crate) fn failed_line(stderr: &str) -> Option<usize> {
-    stderr.lines().rev().find_map(|l| {
-        l.trim()
-            .strip_prefix("Command failed -:")?
-            .trim()
-            .parse()
-            .ok()
-    })
+/// Checks a sysctl key: a path below `/proc/sys/net` that does not climb out of it.
+fn sysctl_path(k: &SysctlKey) -> Result<String, DataplaneError> {
+    if k.key.is_empty()
+        || k.key.starts_with('/')
+        || k.key
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(DataplaneError::Failed {
+            what: format!("sysctl {}", k.key),
+            detail: "not a key under net/".into(),
+        });
+    }
+    Ok(format!("/proc/sys/net/{}", k.key))
 }
 
-/// The error text without the batch trailer.
-pub(crate) fn message(stderr: &str) -> String {
-    stderr
-        .lines()
-        .filter(|l| !l.starts_with("Command failed -:"))
-        .collect::<Vec<_>>()
-        .join("; ")
+/// Waits (up to 100 ms) until a veth end that has carrier, and its peer, can transmit.
+///
+/// A veth end that comes up while its peer is up gives both ends carrier at once, but their
+/// qdiscs stay the drop-everything `noop` until the kernel's link watcher (a work item, which
+/// may handle the two ends apart) attaches the real ones and marks the links operationally
+/// up. A packet sent in between is lost; an ARP request lost so is retried only after a
+/// second. Routes that send traffic over the pair come later in the plan, so waiting here
+/// keeps the first packets of an attach from being dropped.
+fn wait_active(s: &mut Socket, dev: &str) {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
+    let pause = || std::thread::sleep(std::time::Duration::from_micros(20));
+    let peer = loop {
+        match s.link(dev) {
+            Ok(Ok(Some(l))) if l.carrier && l.operstate != IF_OPER_UP => {}
+            Ok(Ok(Some(l))) if l.carrier => break l.peer.zip(l.peer_nsid),
+            // Without carrier (its peer is down), gone, or unreadable: nothing to wait for.
+            _ => return,
+        }
+        if std::time::Instant::now() >= until {
+            return;
+        }
+        pause();
+    };
+    let Some((index, nsid)) = peer else { return };
+    while std::time::Instant::now() < until {
+        match s.link_in(nsid, index) {
+            Ok(Ok(Some(l))) if l.carrier && l.operstate != IF_OPER_UP => pause(),
+            _ => return,
+        }
+    }
 }
 
-/// Runs the `ip` ops of one namespace as one batch, continuing past lines whose failure only
-/// means "already so". `check_veth` decides whether an existing pair is the one wanted.
-pub(crate) fn run_ip_step(
+/// Runs one step's ops in order from a thread inside `ns`, continuing past failures that only
+/// mean "already so". `check_veth` decides whether an existing pair is the one wanted.
+pub(crate) fn run_step(
     ns: &str,
     ops: &[&Op],
-    check_veth: &dyn Fn(&Veth) -> Result<bool, DataplaneError>,
+    check_veth: &(dyn Fn(&Veth) -> Result<bool, DataplaneError> + Sync),
 ) -> Result<(), DataplaneError> {
     if !netns::exists(ns) {
         // Everything in a missing namespace is already removed; anything else cannot be done.
         return match ops.iter().find(|o| !is_removal(o)) {
             None => Ok(()),
             Some(op) => Err(DataplaneError::Failed {
-                what: format!("{op:?}"),
+                what: describe(ns, op),
                 detail: format!("namespace {ns} does not exist"),
             }),
         };
-    }
-    let lines: Vec<String> = ops.iter().map(|o| render(o)).collect::<Result<_, _>>()?;
-    let settle = |i: usize, stderr: &str| -> Result<(), DataplaneError> {
-        let msg = message(stderr);
-        let fine = match judge(ops[i], &msg) {
-            Verdict::Fine => true,
-            Verdict::CheckVeth => match ops[i] {
-                Op::CreateVeth(v) => check_veth(v)?,
-                _ => false,
-            },
-            Verdict::Fatal => false,
-        };
-        if fine {
-            Ok(())
-        } else {
-            Err(DataplaneError::Failed {
-                what: format!("ip -n {ns} {}", lines[i]),
-                detail: msg,
-            })
-        }
-    };
-    let mut start = 0;
-    while start < lines.len() {
-        let input: String = lines[start..].iter().map(|l| format!("{l}\n")).collect();
-        let out = netns::in_existing_netns(ns, || netns::ip(&["-batch", "-"], &input))?;
-        if out.ok {
-            return Ok(());
-        }
-        match failed_line(&out.stderr) {
-            Some(n) if n >= 1 && start + n <= lines.len() => {
-                settle(start + n - 1, &out.stderr)?;
-                start += n;
-            }
-            _ => {
-                // ip exited without naming the line (or the namespace went away mid-run):
-                // every op is idempotent, so redo the rest one by one to find out.
-                for (i, line) in lines.iter().enumerate().skip(start) {
-                    let out = netns::in_existing_netns(ns, || {
-                        netns::ip(&["-batch", "-"], &format!("{line}\n"))
-                    })?;
-                    if !out.ok {
-                        settle(i, &out.stderr)?;
-                    }
-                }
-                return Ok(());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Runs the `tc` ops of one namespace as one batch, continuing past lines whose failure only
-/// means "already so".
-pub(crate) fn run_tc_step(ns: &str, ops: &[&Op]) -> Result<(), DataplaneError> {
-    if !netns::exists(ns) {
-        return match ops.iter().find(|o| !is_removal(o)) {
-            None => Ok(()),
-            Some(op) => Err(DataplaneError::Failed {
-                what: format!("{op:?}"),
-                detail: format!("namespace {ns} does not exist"),
-            }),
-        };
-    }
-    let mut lines: Vec<TcLine> = Vec::new();
-    for op in ops {
-        lines.extend(tc_lines(op)?);
-    }
-    let settle = |i: usize, stderr: &str| -> Result<(), DataplaneError> {
-        let msg = message(stderr);
-        if lines[i].fine_if.iter().any(|m| msg.contains(m)) {
-            Ok(())
-        } else {
-            Err(DataplaneError::Failed {
-                what: format!("tc -n {ns} {}", lines[i].text),
-                detail: msg,
-            })
-        }
-    };
-    let mut start = 0;
-    while start < lines.len() {
-        let input: String = lines[start..]
-            .iter()
-            .map(|l| format!("{}\n", l.text))
-            .collect();
-        let out = netns::in_existing_netns(ns, || netns::tc(&["-batch", "-"], &input))?;
-        if out.ok {
-            return Ok(());
-        }
-        match failed_line(&out.stderr) {
-            Some(n) if n >= 1 && start + n <= lines.len() => {
-                settle(start + n - 1, &out.stderr)?;
-                start += n;
-            }
-            _ => {
-                for (i, l) in lines.iter().enumerate().skip(start) {
-                    let out = netns::in_existing_netns(ns, || {
-                        netns::tc(&["-batch", "-"], &format!("{}\n", l.text))
-                    })?;
-                    if !out.ok {
-                        settle(i, &out.stderr)?;
-                    }
-                }
-                return Ok(());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Writes sysctls from a thread inside `ns`.
-pub(crate) fn run_sysctl_step(ns: &str, ops: &[&Op]) -> Result<(), DataplaneError> {
-    let mut writes = Vec::new();
-    for op in ops {
-        let Op::SetSysctl(k, v) = op else {
-            unreachable!("not a sysctl op: {op:?}")
-        };
-        // The key is a path below /proc/sys/net; it must not climb out of it.
-        if k.key.is_empty()
-            || k.key.starts_with('/')
-            || k.key
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..")
-        {
-            return Err(DataplaneError::Failed {
-                what: format!("sysctl {}", k.key),
-                detail: "not a key under net/".into(),
-            });
-        }
-        writes.push((k.key.clone(), v.clone()));
     }
     netns::in_existing_netns(ns, || {
-        for (key, value) in &writes {
-            std::fs::write(format!("/proc/sys/net/{key}"), value).map_err(|e| {
-                DataplaneError::Failed {
-                    what: format!("ip netns exec {ns} sysctl -w net/{key}={value}"),
+        let mut sock = None;
+        for op in ops {
+            if let Op::SetSysctl(k, v) = op {
+                std::fs::write(sysctl_path(k)?, v).map_err(|e| DataplaneError::Failed {
+                    what: describe(ns, op),
                     detail: e.to_string(),
+                })?;
+                continue;
+            }
+            let io = |e: std::io::Error| DataplaneError::Failed {
+                what: describe(ns, op),
+                detail: format!("netlink: {e}"),
+            };
+            if sock.is_none() {
+                sock = Some(Socket::open().map_err(io)?);
+            }
+            let s = sock.as_mut().expect("opened above");
+            for mut req in requests(s, ns, op)? {
+                let Err(e) = s.request(&mut req.msg).map_err(io)? else {
+                    continue;
+                };
+                let fine = match req.judge {
+                    Judge::FineIf(f) => f(&e),
+                    Judge::Op => match judge(op, &e) {
+                        Verdict::Fine => true,
+                        Verdict::CheckVeth => match op {
+                            Op::CreateVeth(v) => check_veth(v)?,
+                            _ => false,
+                        },
+                        Verdict::Fatal => false,
+                    },
+                };
+                if !fine {
+                    return Err(DataplaneError::Failed {
+                        what: describe(ns, op),
+                        detail: e.to_string(),
+                    });
                 }
-            })?;
+            }
+            if let Op::SetLinkUp(r, true) = op {
+                wait_active(s, &r.name);
+            }
         }
         Ok(())
     })
@@ -646,7 +537,7 @@ mod tests {
     }
 
     #[test]
-    fn an_attach_runs_in_two_ip_batches_and_one_sysctl_pass() {
+    fn an_attach_runs_in_two_steps_one_per_namespace() {
         let ops = attach_ops();
         let steps = schedule(&ops);
         let shape: Vec<(Exec, usize)> = steps
@@ -658,9 +549,9 @@ mod tests {
             vec![
                 // create, 2 addrs, instance end up, policy table and rules: all built
                 // before the router switches, so the instance answers from the first packet
-                (Exec::Ip("i-1".into()), 7),
-                (Exec::Sysctl("eni-v".into()), 3),
-                (Exec::Ip("eni-v".into()), 4), // port up, neigh, 2 routes: the switch
+                (Exec::In("i-1".into()), 7),
+                // the port's sysctls, then up, neigh, 2 routes: the switch
+                (Exec::In("eni-v".into()), 7),
             ]
         );
         // Flattened, the steps keep every namespace's own order.
@@ -745,47 +636,56 @@ mod tests {
 
     #[test]
     fn absent_objects_and_existing_rules_are_not_failures() {
+        let err = |errno: i32, ext: Option<&str>| NlError {
+            errno,
+            ext: ext.map(str::to_string),
+        };
         let del = Op::DelNeigh(NeighKey {
             dev: link("i", "eth0"),
             ip: "10.0.0.1".into(),
         });
-        assert!(matches!(
-            judge(&del, "RTNETLINK answers: No such file or directory"),
-            Verdict::Fine
-        ));
+        assert_eq!(judge(&del, &err(libc::ENOENT, None)), Verdict::Fine);
+        assert_eq!(judge(&del, &err(libc::EPERM, None)), Verdict::Fatal);
         let add = Op::AddRule(Rule {
             ns: "i".into(),
             pref: 1001,
             from: "10.0.0.1/32".into(),
             table: 1001,
         });
-        assert!(matches!(
-            judge(&add, "RTNETLINK answers: File exists"),
+        assert_eq!(judge(&add, &err(libc::EEXIST, None)), Verdict::Fine);
+        assert_eq!(judge(&add, &err(libc::EPERM, None)), Verdict::Fatal);
+        let route = Op::DelRoute(RouteKey {
+            ns: "i".into(),
+            table: 1001,
+            dst: "default".into(),
+        });
+        assert_eq!(
+            judge(&route, &err(libc::ESRCH, Some("FIB table does not exist"))),
             Verdict::Fine
-        ));
-        assert!(matches!(
-            judge(&add, "RTNETLINK answers: Operation not permitted"),
-            Verdict::Fatal
-        ));
-        assert_eq!(
-            failed_line("RTNETLINK answers: File exists\nCommand failed -:3"),
-            Some(3)
         );
+        let redirect = Op::DelRedirect(RedirectKey {
+            port: link("i", "p1"),
+            hook: Hook::Ingress,
+        });
         assert_eq!(
-            failed_line("RTNETLINK answers: No such file or directory"),
-            None
+            judge(
+                &redirect,
+                &err(libc::EINVAL, Some("Parent Qdisc doesn't exists"))
+            ),
+            Verdict::Fine
         );
+        assert_eq!(judge(&redirect, &err(libc::EINVAL, None)), Verdict::Fatal);
+        let veth = attach_ops().remove(0);
+        assert_eq!(judge(&veth, &err(libc::EEXIST, None)), Verdict::CheckVeth);
     }
 
     #[test]
-    fn caps_render_as_tc_lines_and_an_attach_takes_one_tc_run_more() {
+    fn caps_read_as_tc_lines_and_join_the_routers_step() {
         let port = |hook| RedirectKey {
             port: link("eni-v", "p1"),
             hook,
         };
-        let lines = |op: &Op| -> Vec<String> {
-            tc_lines(op).unwrap().into_iter().map(|l| l.text).collect()
-        };
+        let lines = |op: &Op| -> Vec<String> { tc_lines(op).unwrap() };
         assert_eq!(
             lines(&Op::SetShaperRate(link("eni-v", "b1u"), 20_480)),
             [
@@ -798,7 +698,7 @@ mod tests {
         assert_eq!(
             lines(&Op::SetRedirect(port(Hook::Egress), "b1d".into())),
             [
-                "qdisc replace dev p1 clsact",
+                "qdisc add dev p1 clsact",
                 "filter del dev p1 egress prio 2",
                 "filter add dev p1 egress protocol all prio 2 u32 match u32 0 0 action mirred \
                  egress redirect dev b1d",
@@ -808,21 +708,22 @@ mod tests {
             lines(&Op::DelRedirect(port(Hook::Ingress))),
             ["filter del dev p1 ingress prio 1"]
         );
-        assert!(tc_lines(&Op::SetShaperRate(link("eni-v", "b1u"), 0)).is_err());
         assert!(tc_lines(&Op::SetRedirect(port(Hook::Ingress), String::new())).is_err());
         assert_eq!(
             render(&Op::CreateIfb(link("eni-v", "b1u"))).unwrap(),
             "link add name b1u up type ifb"
         );
-        assert!(matches!(
-            judge(
-                &Op::CreateIfb(link("eni-v", "b1u")),
-                "RTNETLINK answers: File exists"
-            ),
+        let exists = NlError {
+            errno: libc::EEXIST,
+            ext: None,
+        };
+        assert_eq!(
+            judge(&Op::CreateIfb(link("eni-v", "b1u")), &exists),
             Verdict::Fine
-        ));
+        );
 
-        // The port's redirects run in one tc batch between its sysctls and its links coming up.
+        // The port's redirects join the router's step, between its sysctls and its links
+        // coming up.
         let mut ops = attach_ops();
         let at = ops
             .iter()
@@ -836,12 +737,7 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            vec![
-                (Exec::Ip("i-1".into()), 7),
-                (Exec::Sysctl("eni-v".into()), 3),
-                (Exec::Tc("eni-v".into()), 2),
-                (Exec::Ip("eni-v".into()), 4),
-            ]
+            vec![(Exec::In("i-1".into()), 7), (Exec::In("eni-v".into()), 9),]
         );
     }
 }
