@@ -1,4 +1,4 @@
-"""IPv6 addresses and IPv4 /28 prefixes on ENIs."""
+"""IPv6 addresses, IPv6 /80 prefixes and IPv4 /28 prefixes on ENIs."""
 
 import ipaddress
 
@@ -163,3 +163,63 @@ def test_run_instances_with_ipv6(ecs, cloud, v6):
     assert v6_of(p) == [a]
     assert [e.network_interface_id for e in
             cloud.describe_enis(ipv_6address=[a]).network_interface_sets.network_interface_set] == [p.network_interface_id]
+
+
+def v6_prefixes_of(e):
+    return [p.ipv_6prefix for p in e.ipv_6prefix_sets.ipv_6prefix_set]
+
+
+def test_ipv6_prefixes_count_against_the_ipv6_limits(ecs, cloud, v6):
+    """The ECS "IP prefixes" page: each prefix counts as one address against the ENI's IPv6
+    limit: 10 while Available, the type's EniIpv6AddressQuantity once attached."""
+    _, vsw, _, block, g = v6
+    err(lambda: cloud.eni(vsw, [g], ipv_6address_count=6, ipv_6prefix_count=5), "MaxEniIpv6IpsCountExceeded", 403)
+    created = cloud.eni(vsw, [g], ipv_6address_count=5, ipv_6prefix_count=5)
+    eni_id = created.network_interface_id
+    prefixes = v6_prefixes_of(created)
+    assert len(prefixes) == 5 and len(v6_of(created)) == 5
+    nets = [ipaddress.ip_network(p) for p in prefixes]
+    assert all(n.prefixlen == 80 and n.subnet_of(block) for n in nets)
+    assert not any(ipaddress.ip_address(a) in n for a in v6_of(created) for n in nets)
+    err(assign_v6(ecs, eni_id, ipv_6prefix_count=1), "MaxEniIpv6IpsCountExceeded", 403)
+    err(assign_v6(ecs, eni_id, ipv_6address_count=1), "MaxEniIpv6IpsCountExceeded", 403)
+    assert unassign_v6(ecs, eni_id, ipv_6prefix=[prefixes[0]])().status_code == 200
+    got = assign_v6(ecs, eni_id, ipv_6prefix_count=1)().body
+    (again,) = got.ipv_6prefix_sets.ipv_6prefix
+    assert got.ipv_6sets.ipv_6address == []
+    assert sorted(v6_prefixes_of(cloud.eni_get(eni_id))) == sorted(prefixes[1:] + [again])
+
+    inst = cloud.instance(vsw, [g], "ecs.g6.large")  # 1 IPv6 per ENI
+    two = cloud.eni(vsw, [g], ipv_6address_count=1, ipv_6prefix_count=1).network_interface_id
+    err(lambda: cloud.attach(two, inst), "InvalidOperation.Ipv6CountExceeded", 403)
+    assert cloud.eni_status(two) == "Available"
+    one = cloud.eni(vsw, [g], ipv_6prefix_count=1).network_interface_id
+    cloud.attach(one, inst)
+    err(assign_v6(ecs, one, ipv_6prefix_count=1), "InvalidOperation.Ipv6CountExceeded", 403)
+    err(assign_v6(ecs, one, ipv_6address_count=1), "InvalidOperation.Ipv6CountExceeded", 403)
+    assert len(v6_prefixes_of(cloud.eni_get(one))) == 1
+
+
+def test_ipv6_prefix_never_contains_an_assigned_address(ecs, cloud, v6):
+    """A prefix must not overlap an address in use, and an address must not fall inside a
+    prefix in use (InvalidIp.IpAssigned either way)."""
+    _, vsw, _, block, g = v6
+    base = int(block.network_address)
+    addr = str(ipaddress.ip_address(base | (3 << 48) | 5))
+    around = str(ipaddress.ip_network((base | (3 << 48), 80)))
+    holder = cloud.eni(vsw, [g], ipv_6address=[addr]).network_interface_id
+    other = cloud.eni(vsw, [g]).network_interface_id
+    err(lambda: cloud.eni(vsw, [g], ipv_6prefix=[around]), "InvalidIp.IpAssigned", 403)
+    for eni_id in (other, holder):
+        err(assign_v6(ecs, eni_id, ipv_6prefix=[around]), "InvalidIp.IpAssigned", 403)
+    assert v6_prefixes_of(cloud.eni_get(other)) == []
+
+    nxt = str(ipaddress.ip_network((base | (4 << 48), 80)))
+    got = assign_v6(ecs, other, ipv_6prefix=[nxt])().body
+    assert got.ipv_6prefix_sets.ipv_6prefix == [nxt]
+    inside = str(ipaddress.ip_address(base | (4 << 48) | 9))
+    err(assign_v6(ecs, holder, ipv_6address=[inside]), "InvalidIp.IpAssigned", 403)
+
+    assert unassign_v6(ecs, holder, ipv_6address=[addr])().status_code == 200
+    assert assign_v6(ecs, other, ipv_6prefix=[around])().body.ipv_6prefix_sets.ipv_6prefix == [around]
+    assert v6_prefixes_of(cloud.eni_get(other)) == [nxt, around]

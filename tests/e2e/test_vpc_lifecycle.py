@@ -167,3 +167,33 @@ def test_ipv6_vswitch(vpc, res):
     expected = list(vpc_net.subnets(new_prefix=64))[1]
     assert ipaddress.ip_network(s.ipv_6cidr_block) == expected
     assert s.ipv_6cidr_block == str(expected)
+
+
+def test_create_vpc_ipv6_isp(vpc, res):
+    """Ipv6Isp (BGP by default) is the line type of the VPC's /56, shown beside it."""
+    for isp, want in ((None, "BGP"), ("ChinaUnicom", "ChinaUnicom")):
+        kw = {"ipv_6isp": isp} if isp else {}
+        vpc_id = res.vpc(cidr_block="192.168.0.0/16", enable_ipv_6=True, **kw)
+        (v,) = describe_vpcs(vpc, vpc_id=vpc_id).vpcs.vpc
+        assert ipaddress.ip_network(v.ipv_6cidr_block).prefixlen == 56
+        (b,) = v.ipv_6cidr_blocks.ipv_6cidr_block
+        assert (b.ipv_6cidr_block, b.ipv_6isp) == (v.ipv_6cidr_block, want)
+    h.expect_tea_error(
+        lambda: res.vpc(cidr_block="192.168.0.0/16", enable_ipv_6=True, ipv_6isp="Cogent"), "InvalidParameter", 400
+    )
+
+
+def test_create_vpc_refuses_an_unreserved_ipv6_block(vpc, res):
+    """Ipv6CidrBlock must have been reserved with AllocateVpcIpv6Cidr, which this server does
+    not serve: a chosen block is refused, not silently replaced by a random one."""
+    e = h.expect_tea_error(
+        lambda: res.vpc(cidr_block="192.168.0.0/16", enable_ipv_6=True, ipv_6cidr_block="2408:4005:3ea::/56"),
+        "InvalidParameter",
+        400,
+    )
+    assert "AllocateVpcIpv6Cidr" in h.tea_error(e)[2]
+    h.expect_tea_error(
+        lambda: res.vpc(cidr_block="192.168.0.0/16", enable_ipv_6=True, ipv_6cidr_block="2408:4005:3ea::1/56"),
+        "InvalidIpv6CidrBlock.Malformed",
+        400,
+    )

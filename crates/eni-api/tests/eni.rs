@@ -1381,3 +1381,264 @@ async fn an_ipv6_address_inside_a_held_prefix_is_taken() {
     .await
     .err("InvalidIp.IpAssigned", 403);
 }
+
+/// A VPC with IPv6, a vSwitch holding its first /64, and a group; with the /64's network.
+async fn v6_net(c: &Client) -> (String, String, std::net::Ipv6Addr) {
+    let vpc = s(&c
+        .call(
+            VPC,
+            "CreateVpc",
+            &[R, ("CidrBlock", "10.0.0.0/16"), ("EnableIpv6", "true")],
+        )
+        .await
+        .ok()["VpcId"]);
+    let vsw = s(&c
+        .call(
+            VPC,
+            "CreateVSwitch",
+            &[
+                ("VpcId", &vpc),
+                ("ZoneId", "cn-hangzhou-h"),
+                ("CidrBlock", "10.0.1.0/24"),
+                ("Ipv6CidrBlock", "0"),
+            ],
+        )
+        .await
+        .ok()["VSwitchId"]);
+    let d = c
+        .call(
+            VPC,
+            "DescribeVSwitches",
+            &[("VpcId", &vpc), ("VSwitchId", &vsw)],
+        )
+        .await
+        .ok();
+    let block = s(&d["VSwitches"]["VSwitch"][0]["Ipv6CidrBlock"]);
+    let net = block.strip_suffix("/64").unwrap().parse().unwrap();
+    (vsw, c.group(&vpc).await, net)
+}
+
+fn v6_prefixes(e: &Value) -> Vec<String> {
+    e["Ipv6PrefixSets"]["Ipv6PrefixSet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| s(&p["Ipv6Prefix"]))
+        .collect()
+}
+
+fn v6_addresses(e: &Value) -> Vec<String> {
+    e["Ipv6Sets"]["Ipv6Set"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| s(&p["Ipv6Address"]))
+        .collect()
+}
+
+/// The `i`-th /80 of the /64 at `net`, and an address `iid` inside it.
+fn nth_80(net: std::net::Ipv6Addr, i: u128) -> String {
+    format!(
+        "{}/80",
+        std::net::Ipv6Addr::from(u128::from(net) | (i << 48))
+    )
+}
+
+fn in_80(net: std::net::Ipv6Addr, i: u128, iid: u128) -> String {
+    std::net::Ipv6Addr::from(u128::from(net) | (i << 48) | iid).to_string()
+}
+
+async fn assign_v6(c: &Client, eni: &str, extra: &[(&str, &str)]) -> Answer {
+    let mut p = vec![R, ("NetworkInterfaceId", eni)];
+    p.extend_from_slice(extra);
+    c.call(ECS, "AssignIpv6Addresses", &p).await
+}
+
+// The "IP prefixes" page of the ECS docs: "Each IP prefix counts as one IP address" — an
+// IPv6 /80 takes one of the ENI's IPv6 slots: 10 while Available (MaxEniIpv6IpsCountExceeded),
+// the type's EniIpv6AddressQuantity once attached (InvalidOperation.Ipv6CountExceeded).
+#[tokio::test]
+async fn ipv6_prefixes_count_against_the_ipv6_address_limits() {
+    let s_ = TestServer::start().await;
+    let c = s_.client();
+    let (vsw, sg, _) = v6_net(&c).await;
+    let create = |extra: Vec<(&'static str, &'static str)>| {
+        let mut p = vec![
+            R,
+            ("VSwitchId", vsw.as_str()),
+            ("SecurityGroupId", sg.as_str()),
+        ];
+        p.extend(extra);
+        p
+    };
+    let p = create(vec![("Ipv6AddressCount", "6"), ("Ipv6PrefixCount", "5")]);
+    c.call(ECS, "CreateNetworkInterface", &p)
+        .await
+        .err("MaxEniIpv6IpsCountExceeded", 403);
+    let d = c
+        .call(
+            ECS,
+            "DescribeNetworkInterfaces",
+            &[R, ("VSwitchId", vsw.as_str())],
+        )
+        .await
+        .ok();
+    assert_eq!(d["TotalCount"], 0, "nothing was created");
+
+    // Available: 5 addresses and 5 prefixes fill the 10 slots.
+    let e = c
+        .eni(
+            &vsw,
+            &sg,
+            &[("Ipv6AddressCount", "5"), ("Ipv6PrefixCount", "5")],
+        )
+        .await;
+    let full = s(&e["NetworkInterfaceId"]);
+    assert_eq!((v6_addresses(&e).len(), v6_prefixes(&e).len()), (5, 5));
+    for extra in [("Ipv6PrefixCount", "1"), ("Ipv6AddressCount", "1")] {
+        assign_v6(&c, &full, &[extra])
+            .await
+            .err("MaxEniIpv6IpsCountExceeded", 403);
+    }
+    let gone = v6_prefixes(&e)[0].clone();
+    c.call(
+        ECS,
+        "UnassignIpv6Addresses",
+        &[R, ("NetworkInterfaceId", &full), ("Ipv6Prefix.1", &gone)],
+    )
+    .await
+    .ok();
+    let a = assign_v6(&c, &full, &[("Ipv6PrefixCount", "1")]).await.ok();
+    assert_eq!(
+        a["Ipv6PrefixSets"]["Ipv6Prefix"].as_array().unwrap().len(),
+        1
+    );
+    let attr = c.eni_attr(&full).await;
+    assert_eq!(
+        (v6_addresses(&attr).len(), v6_prefixes(&attr).len()),
+        (5, 5)
+    );
+    let ten = s(&c.eni(&vsw, &sg, &[("Ipv6PrefixCount", "10")]).await["NetworkInterfaceId"]);
+    assign_v6(&c, &ten, &[("Ipv6AddressCount", "1")])
+        .await
+        .err("MaxEniIpv6IpsCountExceeded", 403);
+
+    // Attached to an ecs.g6.large: one IPv6 slot per ENI.
+    let inst = c.instance("ecs.g6.large", &vsw, &sg).await;
+    for extra in [
+        vec![("Ipv6PrefixCount", "2")],
+        vec![("Ipv6AddressCount", "1"), ("Ipv6PrefixCount", "1")],
+    ] {
+        let id = s(&c.eni(&vsw, &sg, &extra).await["NetworkInterfaceId"]);
+        attach(&c, &id, &inst)
+            .await
+            .err("InvalidOperation.Ipv6CountExceeded", 403);
+    }
+    let one = s(&c.eni(&vsw, &sg, &[("Ipv6PrefixCount", "1")]).await["NetworkInterfaceId"]);
+    attach(&c, &one, &inst).await.ok();
+    for extra in [("Ipv6PrefixCount", "1"), ("Ipv6AddressCount", "1")] {
+        assign_v6(&c, &one, &[extra])
+            .await
+            .err("InvalidOperation.Ipv6CountExceeded", 403);
+    }
+    let attr = c.eni_attr(&one).await;
+    assert_eq!(
+        (v6_addresses(&attr).len(), v6_prefixes(&attr).len()),
+        (0, 1)
+    );
+}
+
+// The "IP prefixes" page: a prefix "must not overlap with existing IP prefixes or IP
+// addresses" — in both directions, whoever holds the address.
+#[tokio::test]
+async fn ipv6_prefixes_and_addresses_never_share_a_80() {
+    let s_ = TestServer::start().await;
+    let c = s_.client();
+    let (vsw, sg, net) = v6_net(&c).await;
+    let addr = in_80(net, 3, 5);
+    let holder = s(&c.eni(&vsw, &sg, &[("Ipv6Address.1", &addr)]).await["NetworkInterfaceId"]);
+    let other = s(&c.eni(&vsw, &sg, &[]).await["NetworkInterfaceId"]);
+    let around = nth_80(net, 3);
+    c.call(
+        ECS,
+        "CreateNetworkInterface",
+        &[
+            R,
+            ("VSwitchId", &vsw),
+            ("SecurityGroupId", &sg),
+            ("Ipv6Prefix.1", &around),
+        ],
+    )
+    .await
+    .err("InvalidIp.IpAssigned", 403);
+    for eni in [&other, &holder] {
+        assign_v6(&c, eni, &[("Ipv6Prefix.1", &around)])
+            .await
+            .err("InvalidIp.IpAssigned", 403);
+    }
+    // Nothing of the refused calls stays behind.
+    assert!(v6_prefixes(&c.eni_attr(&other).await).is_empty());
+    // The neighbouring /80 is free; then an address inside it is taken.
+    let next = nth_80(net, 4);
+    let a = assign_v6(&c, &other, &[("Ipv6Prefix.1", &next)]).await.ok();
+    assert_eq!(a["Ipv6PrefixSets"]["Ipv6Prefix"][0], next.as_str());
+    assign_v6(&c, &holder, &[("Ipv6Address.1", &in_80(net, 4, 9))])
+        .await
+        .err("InvalidIp.IpAssigned", 403);
+    // Once the address is released, its /80 can be a prefix.
+    c.call(
+        ECS,
+        "UnassignIpv6Addresses",
+        &[R, ("NetworkInterfaceId", &holder), ("Ipv6Address.1", &addr)],
+    )
+    .await
+    .ok();
+    assign_v6(&c, &other, &[("Ipv6Prefix.1", &around)])
+        .await
+        .ok();
+    assert_eq!(
+        v6_prefixes(&c.eni_attr(&other).await),
+        vec![next.clone(), around.clone()]
+    );
+}
+
+// Counted prefixes skip every /80 that holds an address: in a /64 where all /80s but three
+// hold one, those three are what a count gets, and then the vSwitch has no prefix left.
+#[tokio::test]
+async fn counted_ipv6_prefixes_skip_80s_that_hold_addresses() {
+    let s_ = TestServer::start().await;
+    let c = s_.client();
+    let (vsw, sg, net) = v6_net(&c).await;
+    let free = [0u128, 4711, 0xffff];
+    let vsw_id: eni_types::ids::VSwitchId = vsw.parse().unwrap();
+    eni_store::with_write(&*s_.store, |tx| {
+        for i in (0..=0xffffu128).filter(|i| !free.contains(i)) {
+            tx.ipv6_insert(&eni_store::Ipv6Entry {
+                vswitch_id: vsw_id.clone(),
+                addr: in_80(net, i, 0x1234),
+                owner: "eni-filler".into(),
+                is_prefix: false,
+            })?;
+        }
+        Ok::<_, eni_store::StoreError>(())
+    })
+    .unwrap();
+    let e = c.eni(&vsw, &sg, &[("Ipv6PrefixCount", "3")]).await;
+    let mut got = v6_prefixes(&e);
+    got.sort();
+    let mut want: Vec<String> = free.iter().map(|i| nth_80(net, *i)).collect();
+    want.sort();
+    assert_eq!(got, want);
+    c.call(
+        ECS,
+        "CreateNetworkInterface",
+        &[
+            R,
+            ("VSwitchId", &vsw),
+            ("SecurityGroupId", &sg),
+            ("Ipv6PrefixCount", "1"),
+        ],
+    )
+    .await
+    .err("InvalidVSwitchId.IpNotEnough", 403);
+}

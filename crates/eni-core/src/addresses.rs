@@ -2,10 +2,14 @@
 //! AssignIpv6Addresses and RunInstances: explicit addresses are checked (well formed, inside
 //! the vSwitch, not reserved, not twice in one request, free) and taken; counts are taken from
 //! the allocator. Everything runs inside the caller's write transaction.
+//!
+//! IPv6 addresses and /80 prefixes are drawn at random in the vSwitch's /64; the store's
+//! constraints decide what is free: an entry is held once, and a /80 is held whole by one
+//! prefix or by single addresses, never both.
 
 use crate::{ipam, CoreError};
 use eni_ipam::{Ipv4Cidr, Ipv6Cidr};
-use eni_store::{IpKind, Ipv6Entry, PrivateIp, Tx, VSwitch};
+use eni_store::{constraints, IpKind, Ipv6Entry, PrivateIp, Tx, VSwitch};
 use eni_types::ids::EniId;
 use eni_types::ApiError;
 use std::collections::HashSet;
@@ -133,7 +137,7 @@ fn insert_v4(
     };
     match tx.private_ip_insert(&row) {
         Ok(()) => Ok(()),
-        Err(e) if e.is_conflict_on(eni_store::constraints::PRIVATE_IP_UNIQUE) => {
+        Err(e) if e.is_conflict_on(constraints::PRIVATE_IP_UNIQUE) => {
             Err(taken.error(&Ipv4Addr::from(ip).to_string()).into())
         }
         Err(e) => Err(e.into()),
@@ -280,6 +284,10 @@ pub fn take_ipv6(
         insert_v6(tx, vsw, owner, &addr, prefix, true)?;
         out.push(addr);
     }
+    if prefix {
+        out.extend(take_random_v6_prefixes(tx, vsw, owner, &block, count)?);
+        return Ok(out);
+    }
     let mut made = 0;
     let mut tries = 0;
     while made < count {
@@ -287,18 +295,10 @@ pub fn take_ipv6(
         if tries > count * 64 + 64 {
             return Err(ApiError::VSwitchIpNotEnough.into());
         }
-        let addr = if prefix {
-            // A random /80 of the /64: 16 bits of subnet.
-            let idx = u128::from(rand::random::<u16>());
-            block
-                .subnet(80, idx)
-                .map(|c| c.to_string())
-                .ok_or(ApiError::InternalError)?
-        } else {
-            let iid = u128::from(rand::random::<u64>()).max(1);
-            Ipv6Addr::from(u128::from(block.network()) | iid).to_string()
-        };
-        if insert_v6(tx, vsw, owner, &addr, prefix, false)? {
+        let iid = u128::from(rand::random::<u64>()).max(1);
+        let addr = Ipv6Addr::from(u128::from(block.network()) | iid).to_string();
+        // A drawn address that is taken (held, or inside a held prefix) is drawn again.
+        if insert_v6(tx, vsw, owner, &addr, false, false)? {
             out.push(addr);
             made += 1;
         }
@@ -306,8 +306,49 @@ pub fn take_ipv6(
     Ok(out)
 }
 
-/// Inserts one IPv6 entry. A taken address is `InvalidIp.IpAssigned` when explicit, and a
-/// quiet `false` (draw again) when random.
+/// /80 prefixes in a /64.
+const V6_PREFIXES_PER_64: u32 = 1 << 16;
+
+/// Takes `count` free /80s of `block` for `owner`: from a random /80 on, the first that holds
+/// nothing, neither a prefix nor an address. Fails with `InvalidVSwitchId.IpNotEnough` when
+/// every /80 holds something.
+fn take_random_v6_prefixes(
+    tx: &mut dyn Tx,
+    vsw: &VSwitch,
+    owner: &EniId,
+    block: &Ipv6Cidr,
+    count: u32,
+) -> Result<Vec<String>, CoreError> {
+    let mut out = Vec::new();
+    if count == 0 {
+        return Ok(out);
+    }
+    let mut held: HashSet<Ipv6Cidr> = tx
+        .ipv6_nets_in_use(&vsw.id)?
+        .iter()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    while (out.len() as u32) < count {
+        let start = u32::from(rand::random::<u16>());
+        let free = (0..V6_PREFIXES_PER_64)
+            .filter_map(|i| block.subnet(80, u128::from((start + i) % V6_PREFIXES_PER_64)))
+            .find(|c| !held.contains(c))
+            .ok_or(ApiError::VSwitchIpNotEnough)?;
+        held.insert(free);
+        // The store still decides: a /80 taken since the list was read is skipped too.
+        let text = free.to_string();
+        if insert_v6(tx, vsw, owner, &text, true, false)? {
+            out.push(text);
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts one IPv6 entry. A taken entry is `InvalidIp.IpAssigned` when explicit, and a
+/// quiet `false` (draw again) when random. Taken means held already, or sharing its /80 with
+/// an entry of the other kind: an address inside a held prefix, a prefix containing a held
+/// address. The store's constraints decide both, so a random prefix skips every /80 that
+/// holds an address.
 fn insert_v6(
     tx: &mut dyn Tx,
     vsw: &VSwitch,
@@ -316,24 +357,6 @@ fn insert_v6(
     is_prefix: bool,
     explicit: bool,
 ) -> Result<bool, CoreError> {
-    // An address inside a /80 someone holds is taken too (prefixes are stored whole).
-    if !is_prefix {
-        if let Ok(a) = addr.parse::<Ipv6Addr>() {
-            let net = u128::from(a) & !((1u128 << 48) - 1);
-            if let Some(p) = Ipv6Cidr::new(Ipv6Addr::from(net), 80) {
-                if tx.ipv6_get(&vsw.id, &p.to_string())?.is_some() {
-                    return if explicit {
-                        Err(ApiError::IpAssigned {
-                            ip: addr.to_string(),
-                        }
-                        .into())
-                    } else {
-                        Ok(false)
-                    };
-                }
-            }
-        }
-    }
     let e = Ipv6Entry {
         vswitch_id: vsw.id.clone(),
         addr: addr.to_string(),
@@ -342,7 +365,10 @@ fn insert_v6(
     };
     match tx.ipv6_insert(&e) {
         Ok(()) => Ok(true),
-        Err(err) if err.is_conflict_on(eni_store::constraints::IPV6_UNIQUE) => {
+        Err(err)
+            if err.is_conflict_on(constraints::IPV6_UNIQUE)
+                || err.is_conflict_on(constraints::IPV6_PREFIX_OVERLAP) =>
+        {
             if explicit {
                 Err(ApiError::IpAssigned {
                     ip: addr.to_string(),

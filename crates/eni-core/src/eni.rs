@@ -2,7 +2,12 @@
 //! addresses and prefixes, and attribute changes, with every rule of the product description:
 //! a primary ENI stays with its instance; an ENI is on at most one instance, in the same VPC
 //! and zone; 1 to 5 security groups of its VPC; per-type ENI and address limits once attached,
-//! 49 secondary IPs while Available; the per-region ENI quota.
+//! 49 secondary IPv4 slots and 10 IPv6 slots while Available; the per-region ENI quota.
+//!
+//! A prefix counts as one address against these limits (the ECS "IP prefixes" page: "Each IP
+//! prefix counts as one IP address"): an IPv4 /28 takes one of the IPv4 slots, which
+//! `EniPrivateIpAddressQuantity` counts with the primary IP, and an IPv6 /80 takes one of the
+//! IPv6 slots, which `EniIpv6AddressQuantity` counts.
 
 use crate::addresses::{self, ExhaustedError, TakenError};
 use crate::idempotency::{check_token, once};
@@ -23,7 +28,7 @@ use std::net::Ipv4Addr;
 pub const MAX_GROUPS: usize = 5;
 /// Secondary IPv4 slots (addresses and /28 prefixes) of an ENI that is not attached.
 pub const MAX_SECONDARY_WHILE_AVAILABLE: u32 = 49;
-/// IPv6 addresses of an ENI that is not attached.
+/// IPv6 slots (addresses and /80 prefixes) of an ENI that is not attached.
 pub const MAX_IPV6_WHILE_AVAILABLE: u32 = 10;
 
 /// An ENI with its addresses, as the Describe calls show it.
@@ -254,6 +259,11 @@ impl AddressRequest {
 
     pub(crate) fn v6_count(&self) -> u32 {
         self.ipv6.len() as u32 + self.ipv6_count.unwrap_or(0)
+    }
+
+    /// IPv6 slots asked for: addresses and /80 prefixes, one slot each.
+    pub(crate) fn v6_slots(&self) -> u32 {
+        self.v6_count() + self.ipv6_prefixes.len() as u32 + self.ipv6_prefix_count.unwrap_or(0)
     }
 }
 
@@ -580,6 +590,11 @@ impl Core {
                 limit: MAX_SECONDARY_WHILE_AVAILABLE,
             });
         }
+        if req.addresses.v6_slots() > MAX_IPV6_WHILE_AVAILABLE {
+            return Err(ApiError::MaxEniIpv6IpsCountExceeded {
+                limit: MAX_IPV6_WHILE_AVAILABLE,
+            });
+        }
         let rg = match &req.resource_group_id {
             Some(r) => r
                 .parse::<ResourceGroupId>()
@@ -814,7 +829,8 @@ impl Core {
                 }
                 .into());
             }
-            if view.ipv6.len() as u32 > ty.eni_ipv6_address_quantity {
+            let v6 = view.ipv6.len() as u32 + view.ipv6_prefixes.len() as u32;
+            if v6 > ty.eni_ipv6_address_quantity {
                 return Err(ApiError::Ipv6CountExceeded {
                     limit: ty.eni_ipv6_address_quantity,
                 }
@@ -1203,8 +1219,9 @@ impl Core {
                         .ok_or(ApiError::InternalError)?;
                     addresses::ipv6_block(&vsw)?;
                     let view = load_view(tx, eni.clone())?;
+                    let have = view.ipv6.len() as u32 + view.ipv6_prefixes.len() as u32;
                     let (_, limit, attached) = self.address_limits(tx, caller, &eni)?;
-                    if view.ipv6.len() as u32 + n > limit {
+                    if have + n + p > limit {
                         return Err(if attached {
                             ApiError::Ipv6CountExceeded { limit }
                         } else {

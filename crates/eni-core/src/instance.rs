@@ -262,7 +262,7 @@ impl Core {
                     limit: ty.eni_private_ip_address_quantity,
                 });
             }
-            if a.v6_count() > ty.eni_ipv6_address_quantity {
+            if a.v6_slots() > ty.eni_ipv6_address_quantity {
                 return Err(ApiError::Ipv6CountExceeded {
                     limit: ty.eni_ipv6_address_quantity,
                 });

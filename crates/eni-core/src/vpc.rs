@@ -5,6 +5,11 @@
 //! block has a /16 to /29 mask, lies inside its VPC's block and overlaps no other vSwitch of
 //! that VPC; a vSwitch's IPv6 block is the n-th /64 (n in 0..=255) of its VPC's /56. A VPC
 //! with vSwitches, or a vSwitch with addresses in use, cannot be deleted.
+//!
+//! IPv6 of a VPC: `EnableIpv6=true` gives it a /56, of the line type `Ipv6Isp` (`BGP` by
+//! default, or a single-ISP type). A caller-chosen `Ipv6CidrBlock` is refused: Alibaba takes
+//! only a block reserved beforehand with AllocateVpcIpv6Cidr (the CreateVpc model's
+//! documentation), and this server reserves none.
 
 use crate::idempotency::{check_token, once};
 use crate::{internal, now, validate, Caller, Core, CoreError};
@@ -17,6 +22,9 @@ use serde::{Deserialize, Serialize};
 /// The block a VPC gets when CreateVpc names none (Alibaba's default).
 pub const DEFAULT_VPC_CIDR: &str = "172.16.0.0/12";
 
+/// The line types of a VPC's IPv6 block (`Ipv6Isp`); the first is the default.
+pub const IPV6_ISPS: [&str; 4] = ["BGP", "ChinaMobile", "ChinaUnicom", "ChinaTelecom"];
+
 /// CreateVpc.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CreateVpc {
@@ -25,6 +33,12 @@ pub struct CreateVpc {
     pub name: Option<String>,
     pub description: Option<String>,
     pub enable_ipv6: bool,
+    /// A caller-chosen IPv6 block (refused: see the module doc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block: Option<String>,
+    /// The line type of the IPv6 block; `BGP` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_isp: Option<String>,
     pub resource_group_id: Option<String>,
     pub tags: Tags,
     #[serde(skip)]
@@ -193,6 +207,39 @@ pub(crate) fn tags_match(have: &Tags, want: &Tags) -> bool {
     })
 }
 
+/// Checks `Ipv6Isp` and `Ipv6CidrBlock` of CreateVpc; returns the line type of the VPC's IPv6
+/// block, if it gets one.
+fn check_vpc_ipv6(req: &CreateVpc) -> Result<Option<String>, ApiError> {
+    let isp = match req.ipv6_isp.as_deref() {
+        None => IPV6_ISPS[0],
+        Some(i) => IPV6_ISPS
+            .into_iter()
+            .find(|known| *known == i)
+            .ok_or_else(|| {
+                ApiError::invalid_param_because(
+                    "Ipv6Isp",
+                    format!("{i:?} is none of {}", IPV6_ISPS.join(", ")),
+                )
+            })?,
+    };
+    if let Some(text) = &req.ipv6_cidr_block {
+        let block: Ipv6Cidr =
+            text.parse()
+                .map_err(|e: eni_ipam::CidrError| ApiError::Ipv6CidrBlockMalformed {
+                    message: e.to_string(),
+                })?;
+        return Err(ApiError::invalid_param_because(
+            "Ipv6CidrBlock",
+            format!(
+                "{block} is not reserved. Only blocks reserved with AllocateVpcIpv6Cidr are \
+                 accepted, and this server reserves none: omit Ipv6CidrBlock and set \
+                 EnableIpv6=true to get a /56."
+            ),
+        ));
+    }
+    Ok(req.enable_ipv6.then(|| isp.to_string()))
+}
+
 fn parse_vpc_cidr(text: &str) -> Result<Ipv4Cidr, ApiError> {
     let cidr: Ipv4Cidr =
         text.parse()
@@ -236,6 +283,7 @@ impl Core {
             validate::description(d)
                 .map_err(|message| ApiError::VpcDescriptionMalformed { message })?;
         }
+        let ipv6_isp = check_vpc_ipv6(&req)?;
         if let Some(t) = &req.client_token {
             check_token(t)?;
         }
@@ -264,7 +312,8 @@ impl Core {
                         account_id: caller.account,
                         region_id: req.region.clone(),
                         cidr_block: cidr.to_string(),
-                        ipv6_cidr_block: req.enable_ipv6.then(|| random_vpc_ipv6().to_string()),
+                        ipv6_cidr_block: ipv6_isp.as_ref().map(|_| random_vpc_ipv6().to_string()),
+                        ipv6_isp: ipv6_isp.clone(),
                         name: req.name.clone().unwrap_or_default(),
                         description: req.description.clone().unwrap_or_default(),
                         status: "Available".into(),

@@ -5,6 +5,7 @@
 
 use crate::errors::db_err;
 use eni_store::StoreError;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// One migration: its number, its name (the file name without number and extension) and SQL.
@@ -31,6 +32,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "dataplane_generation",
         sql: include_str!("../migrations/0003_dataplane_generation.sql"),
     },
+    Migration {
+        version: 4,
+        name: "ipv6_prefix_overlap",
+        sql: include_str!("../migrations/0004_ipv6_prefix_overlap.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "vpc_ipv6_isp",
+        sql: include_str!("../migrations/0005_vpc_ipv6_isp.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "ipv6_dataplane_generation",
+        sql: include_str!("../migrations/0006_ipv6_dataplane_generation.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -49,11 +65,30 @@ pub(crate) fn apply(conn: &Connection) -> Result<(), StoreError> {
 /// [`apply`] with a given list: tests build databases of older schema versions with a prefix
 /// of [`MIGRATIONS`].
 pub(crate) fn apply_these(conn: &Connection, migrations: &[Migration]) -> Result<(), StoreError> {
+    register_functions(conn)?;
     conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
     let result = apply_in_tx(conn, migrations);
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     let ended = conn.execute_batch(end).map_err(db_err);
     result.and(ended)
+}
+
+/// SQL functions the migrations use to rewrite existing rows; they exist only on the
+/// connection that migrates (the statements of the running store compute the same values in
+/// Rust, with the same functions).
+fn register_functions(conn: &Connection) -> Result<(), StoreError> {
+    // eni_ipv6_net80(addr, is_prefix): the /80 an IPv6 row lies in (0004).
+    conn.create_scalar_function(
+        "eni_ipv6_net80",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let addr: String = ctx.get(0)?;
+            let is_prefix: bool = ctx.get(1)?;
+            Ok(crate::tx::addresses::ipv6_net80(&addr, is_prefix))
+        },
+    )
+    .map_err(db_err)
 }
 
 fn apply_in_tx(conn: &Connection, migrations: &[Migration]) -> Result<(), StoreError> {
@@ -249,6 +284,134 @@ mod tests {
             .query_row("SELECT seq FROM private_ips WHERE ip = 1", [], |r| r.get(0))
             .unwrap();
         assert_eq!(last, 5);
+        let problems: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(problems, 0);
+        let integrity: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(integrity, "ok");
+    }
+
+    #[test]
+    fn upgrading_from_0003_gives_ipv6_rows_their_80_and_ipv6_vpcs_bgp() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        apply_these(&conn, &MIGRATIONS[..3]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO vpcs (id, account_id, region_id, cidr_block, ipv6_cidr_block, name,
+                 description, status, is_default, vrouter_id, route_table_id, resource_group_id,
+                 created_at)
+             VALUES ('vpc-a', 1, 'r', 'c', NULL, '', '', 's', 0, 'vrt-a', 'vtb-a', 'rg-a', 0),
+                    ('vpc-6', 1, 'r', 'c', '2408:4005:3ea::/56', '', '', 's', 0, 'vrt-6',
+                     'vtb-6', 'rg-6', 0);
+             INSERT INTO vswitches (id, account_id, region_id, vpc_id, zone_id, cidr_block, name,
+                 description, status, is_default, resource_group_id, created_at)
+             VALUES ('vsw-a', 1, 'r', 'vpc-a', 'z', 'c', '', '', 's', 0, 'rg-a', 0);
+             INSERT INTO ipv6_addrs (vswitch_id, addr, owner, is_prefix)
+             VALUES ('vsw-a', '2408:4005:3ea:ff00:7:0:ab:1', 'eni-1', 0),
+                    ('vsw-a', '2408:4005:3ea:ff00:1::/80', 'eni-2', 1),
+                    ('vsw-a', '2408:4005:3ea:ff00::9', 'eni-9', 0),
+                    ('vsw-a', '2408:4005:3ea:ff00:0:ffff:ffff:ffff', 'eni-1', 0);
+             DELETE FROM ipv6_addrs WHERE owner = 'eni-9';",
+        )
+        .unwrap();
+        apply(&conn).unwrap();
+        let rows: Vec<(i64, String, String, bool, String)> = conn
+            .prepare("SELECT seq, addr, owner, is_prefix, net FROM ipv6_addrs ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let row = |seq: i64, addr: &str, owner: &str, is_prefix: bool, net: &str| {
+            (seq, addr.into(), owner.into(), is_prefix, net.into())
+        };
+        assert_eq!(
+            rows,
+            vec![
+                row(
+                    1,
+                    "2408:4005:3ea:ff00:7:0:ab:1",
+                    "eni-1",
+                    false,
+                    "2408:4005:3ea:ff00:7::/80"
+                ),
+                row(
+                    2,
+                    "2408:4005:3ea:ff00:1::/80",
+                    "eni-2",
+                    true,
+                    "2408:4005:3ea:ff00:1::/80"
+                ),
+                row(
+                    4,
+                    "2408:4005:3ea:ff00:0:ffff:ffff:ffff",
+                    "eni-1",
+                    false,
+                    "2408:4005:3ea:ff00::/80"
+                ),
+            ]
+        );
+        // The rule holds for new rows, under its name; new rows go last.
+        let insert = |addr: &str, is_prefix: bool| {
+            conn.execute(
+                "INSERT INTO ipv6_addrs (vswitch_id, addr, owner, is_prefix, net)
+                 VALUES ('vsw-a', ?1, 'x', ?2, ?3)",
+                params![
+                    addr,
+                    is_prefix,
+                    crate::tx::addresses::ipv6_net80(addr, is_prefix)
+                ],
+            )
+            .map_err(db_err)
+        };
+        for (addr, is_prefix) in [
+            ("2408:4005:3ea:ff00::/80", true),
+            ("2408:4005:3ea:ff00:1::5", false),
+        ] {
+            assert_eq!(
+                insert(addr, is_prefix).unwrap_err(),
+                StoreError::Conflict {
+                    constraint: eni_store::constraints::IPV6_PREFIX_OVERLAP.into()
+                }
+            );
+        }
+        assert_eq!(
+            insert("2408:4005:3ea:ff00:1::/80", true).unwrap_err(),
+            StoreError::Conflict {
+                constraint: eni_store::constraints::IPV6_UNIQUE.into()
+            }
+        );
+        insert("2408:4005:3ea:ff00:2::/80", true).unwrap();
+        let last: i64 = conn
+            .query_row(
+                "SELECT seq FROM ipv6_addrs WHERE addr = '2408:4005:3ea:ff00:2::/80'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(last, 5);
+
+        let isps: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, ipv6_isp FROM vpcs ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            isps,
+            vec![
+                ("vpc-6".to_string(), Some("BGP".to_string())),
+                ("vpc-a".to_string(), None)
+            ]
+        );
         let problems: i64 = conn
             .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                 r.get(0)

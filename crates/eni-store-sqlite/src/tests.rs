@@ -21,6 +21,7 @@ fn vpc(account: AccountId) -> Vpc {
         region_id: "cn-hangzhou".into(),
         cidr_block: "10.0.0.0/8".into(),
         ipv6_cidr_block: None,
+        ipv6_isp: None,
         name: String::new(),
         description: String::new(),
         status: "Available".into(),
@@ -378,6 +379,12 @@ fn shared_constraint_names_are_in_the_schema() {
             "{name} is not in the schema"
         );
     }
+    // A rule SQLite can only state as a trigger raises under the rule's name.
+    let name = constraints::IPV6_PREFIX_OVERLAP;
+    assert!(
+        sql.contains(&format!("RAISE(ABORT, '{name}')")),
+        "{name} is not in the schema"
+    );
 }
 
 #[test]
@@ -480,6 +487,17 @@ fn hot_statements_use_indexes() {
             Some("private_ips_owner_idx"),
         ),
         (addresses::IPV6_OF.into(), Some("ipv6_addrs_owner_idx")),
+        (
+            addresses::IPV6_NETS_IN_USE.into(),
+            Some("ipv6_addrs_net_idx"),
+        ),
+        // The probe of the ipv6_addrs_prefix_overlap trigger (0004).
+        (
+            "SELECT 1 FROM ipv6_addrs WHERE vswitch_id = ?1 AND net = ?2 AND addr <> ?3 \
+             AND (is_prefix = 1 OR ?4 = 1)"
+                .into(),
+            Some("ipv6_addrs_net_idx"),
+        ),
         (security_groups::MEMBER_COUNT.into(), None),
     ];
     // Each shape of eni_list, and the index that should serve it.
@@ -727,6 +745,30 @@ fn new_check_constraints_fail_as_conflicts_named_by_the_schema() {
         name(tx.ipv6_insert(&v6(&s, "2408::/80", false))),
         "ipv6_prefix_has_length"
     );
+    assert_eq!(
+        name(tx.ipv6_insert(&v6(&s, "2408::/64", true))),
+        "ipv6_net_is_a_80",
+        "a prefix is a /80"
+    );
+    let ipv6_vpc = |isp: Option<&str>, block: Option<&str>| Vpc {
+        ipv6_cidr_block: block.map(String::from),
+        ipv6_isp: isp.map(String::from),
+        ..vpc(v.account_id)
+    };
+    assert_eq!(
+        name(tx.vpc_insert(&ipv6_vpc(Some("Cogent"), Some("2408:4005:3ea::/56")))),
+        "vpc_ipv6_isp_valid"
+    );
+    assert_eq!(
+        name(tx.vpc_insert(&ipv6_vpc(Some("BGP"), None))),
+        "vpc_ipv6_isp_only_with_block"
+    );
+    assert_eq!(
+        name(tx.vpc_insert(&ipv6_vpc(None, Some("2408:4005:3ea::/56")))),
+        "vpc_ipv6_block_has_isp"
+    );
+    tx.vpc_insert(&ipv6_vpc(Some("ChinaUnicom"), Some("2408:4005:3ea::/56")))
+        .unwrap();
     assert_eq!(
         name(tx.security_group_insert(&SecurityGroup {
             group_type: "special".into(),

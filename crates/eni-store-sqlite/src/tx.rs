@@ -199,8 +199,8 @@ macro_rules! select_vpc {
     ($rest:literal) => {
         concat!(
             "SELECT id, account_id, region_id, cidr_block, ipv6_cidr_block, name, description, \
-             status, is_default, vrouter_id, route_table_id, resource_group_id, tags, created_at \
-             FROM vpcs ",
+             status, is_default, vrouter_id, route_table_id, resource_group_id, tags, created_at, \
+             ipv6_isp FROM vpcs ",
             $rest
         )
     };
@@ -222,6 +222,7 @@ fn vpc_from_row(r: &Row<'_>) -> rusqlite::Result<Vpc> {
         resource_group_id: id_from_row(r, 11)?,
         tags: tags_from_row(r, 12)?,
         created_at: r.get(13)?,
+        ipv6_isp: r.get(14)?,
     })
 }
 
@@ -486,8 +487,8 @@ impl Tx for SqliteTx<'_> {
         self.exec(
             "INSERT INTO vpcs (id, account_id, region_id, cidr_block, ipv6_cidr_block, name,
                  description, status, is_default, vrouter_id, route_table_id, resource_group_id,
-                 tags, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 tags, created_at, ipv6_isp)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 vpc.id.as_str(),
                 account_to_sql(vpc.account_id),
@@ -502,7 +503,8 @@ impl Tx for SqliteTx<'_> {
                 vpc.route_table_id.as_str(),
                 vpc.resource_group_id.as_str(),
                 tags_to_sql(&vpc.tags)?,
-                vpc.created_at
+                vpc.created_at,
+                vpc.ipv6_isp
             ],
             db_err,
         )?;
@@ -686,6 +688,10 @@ impl Tx for SqliteTx<'_> {
 
     fn ipv6_of(&mut self, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError> {
         addresses::ipv6_of(self, owner)
+    }
+
+    fn ipv6_nets_in_use(&mut self, vswitch: &VSwitchId) -> Result<Vec<String>, StoreError> {
+        addresses::ipv6_nets_in_use(self, vswitch)
     }
 
     // ---- security groups (tx/security_groups.rs) ----

@@ -11,8 +11,8 @@
 
 use crate::constraints::{
     ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE,
-    ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK,
-    VSWITCH_VPC_FK,
+    ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK, IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE,
+    PRIVATE_IP_VSWITCH_FK, VSWITCH_VPC_FK,
 };
 use crate::{
     with_read, with_write, AccessKey, Account, Eni, EniQuery, IdempotencyRecord, Instance, IpKind,
@@ -173,6 +173,14 @@ pub const CHECKS: &[Check] = &[
         check_ipv6_get_delete_and_of_in_insertion_order,
     ),
     (
+        "ipv6_prefix_and_addresses_never_share_a_80",
+        check_ipv6_prefix_and_addresses_never_share_a_80,
+    ),
+    (
+        "ipv6_nets_in_use_lists_each_held_80_once",
+        check_ipv6_nets_in_use_lists_each_held_80_once,
+    ),
+    (
         "vswitch_delete_refused_while_ipv6_enis_or_instances_use_it",
         check_vswitch_delete_refused_while_ipv6_enis_or_instances_use_it,
     ),
@@ -323,6 +331,7 @@ fn vpc(account: AccountId, region: &str) -> Vpc {
         region_id: region.into(),
         cidr_block: "172.16.0.0/12".into(),
         ipv6_cidr_block: None,
+        ipv6_isp: None,
         name: String::new(),
         description: String::new(),
         status: "Available".into(),
@@ -813,6 +822,7 @@ fn check_vpc_round_trips_tags_and_options_exactly(store: &dyn Store) {
     let plain = vpc(acct, REGION);
     let full = Vpc {
         ipv6_cidr_block: Some("2408:4005:3ea::/56".into()),
+        ipv6_isp: Some("ChinaTelecom".into()),
         name: "prod-vpc".into(),
         description: "línea 1\nline \"2\"".into(),
         is_default: true,
@@ -1484,6 +1494,119 @@ fn check_ipv6_get_delete_and_of_in_insertion_order(store: &dyn Store) {
     // A freed address can be taken again, by anyone.
     ok(store, |tx| {
         tx.ipv6_insert(&v6(&a.id, &mine[0].addr, "eni-2"))
+    });
+}
+
+// A /80 is held whole by one prefix, or by any number of single addresses: a prefix over a
+// held address and an address inside a held prefix both conflict, whoever holds them.
+fn check_ipv6_prefix_and_addresses_never_share_a_80(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    let first = "2408:4005:3ea:ff00::10";
+    let second = "2408:4005:3ea:ff00::11";
+    let around = "2408:4005:3ea:ff00::/80";
+    ok(store, |tx| tx.ipv6_insert(&v6(&a.id, first, "eni-1")));
+    // More addresses in the same /80 are fine.
+    ok(store, |tx| tx.ipv6_insert(&v6(&a.id, second, "eni-2")));
+    for owner in ["eni-1", "eni-3"] {
+        assert_conflict(
+            write(store, |tx| tx.ipv6_insert(&v6(&a.id, around, owner))),
+            IPV6_PREFIX_OVERLAP,
+        );
+    }
+    // Another vSwitch is another address space.
+    ok(store, |tx| tx.ipv6_insert(&v6(&b.id, around, "eni-3")));
+
+    let prefix = "2408:4005:3ea:ff00:1::/80";
+    ok(store, |tx| tx.ipv6_insert(&v6(&a.id, prefix, "eni-1")));
+    for inside in [
+        "2408:4005:3ea:ff00:1::",
+        "2408:4005:3ea:ff00:1::7",
+        "2408:4005:3ea:ff00:1:ffff:ffff:ffff",
+    ] {
+        for owner in ["eni-1", "eni-2"] {
+            assert_conflict(
+                write(store, |tx| tx.ipv6_insert(&v6(&a.id, inside, owner))),
+                IPV6_PREFIX_OVERLAP,
+            );
+        }
+    }
+    // The neighbours of the prefix are free; the prefix itself twice is a duplicate.
+    ok(store, |tx| {
+        tx.ipv6_insert(&v6(&a.id, "2408:4005:3ea:ff00:0:ffff:ffff:ffff", "eni-2"))?;
+        tx.ipv6_insert(&v6(&a.id, "2408:4005:3ea:ff00:2::", "eni-2"))
+    });
+    assert_conflict(
+        write(store, |tx| tx.ipv6_insert(&v6(&a.id, prefix, "eni-2"))),
+        IPV6_UNIQUE,
+    );
+    // A conflict changes nothing.
+    read(store, |tx| {
+        assert_eq!(tx.ipv6_get(&a.id, around)?, None);
+        assert_eq!(tx.ipv6_get(&a.id, "2408:4005:3ea:ff00:1::7")?, None);
+        Ok(())
+    });
+
+    // Once the last address of a /80 is gone, a prefix can have it, and the other way round.
+    ok(store, |tx| tx.ipv6_delete(&a.id, first));
+    assert_conflict(
+        write(store, |tx| tx.ipv6_insert(&v6(&a.id, around, "eni-3"))),
+        IPV6_PREFIX_OVERLAP,
+    );
+    ok(store, |tx| {
+        tx.ipv6_delete(&a.id, second)?;
+        tx.ipv6_delete(&a.id, "2408:4005:3ea:ff00:0:ffff:ffff:ffff")
+    });
+    ok(store, |tx| tx.ipv6_insert(&v6(&a.id, around, "eni-3")));
+    ok(store, |tx| tx.ipv6_delete(&a.id, prefix));
+    ok(store, |tx| {
+        tx.ipv6_insert(&v6(&a.id, "2408:4005:3ea:ff00:1::7", "eni-2"))
+    });
+}
+
+fn check_ipv6_nets_in_use_lists_each_held_80_once(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    ok(store, |tx| {
+        tx.ipv6_insert(&v6(&a.id, "2408:4005:3ea:ff00::10", "eni-1"))?;
+        tx.ipv6_insert(&v6(&a.id, "2408:4005:3ea:ff00::11", "eni-2"))?;
+        tx.ipv6_insert(&v6(&a.id, "2408:4005:3ea:ff00:1::/80", "eni-1"))?;
+        tx.ipv6_insert(&v6(&a.id, "2408:4005:3ea:ff00:7:0:ab:1", "eni-1"))?;
+        tx.ipv6_insert(&v6(&b.id, "2408:4005:3ea:ff00:9::/80", "eni-3"))
+    });
+    read(store, |tx| {
+        assert_eq!(
+            sorted(tx.ipv6_nets_in_use(&a.id)?),
+            vec![
+                "2408:4005:3ea:ff00:1::/80".to_string(),
+                "2408:4005:3ea:ff00:7::/80".to_string(),
+                "2408:4005:3ea:ff00::/80".to_string(),
+            ]
+        );
+        assert_eq!(
+            tx.ipv6_nets_in_use(&b.id)?,
+            vec!["2408:4005:3ea:ff00:9::/80".to_string()]
+        );
+        Ok(())
+    });
+    ok(store, |tx| {
+        tx.ipv6_delete(&a.id, "2408:4005:3ea:ff00::10")?;
+        tx.ipv6_delete(&a.id, "2408:4005:3ea:ff00:1::/80")?;
+        tx.ipv6_delete(&a.id, "2408:4005:3ea:ff00:7:0:ab:1")
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.ipv6_nets_in_use(&a.id)?,
+            vec!["2408:4005:3ea:ff00::/80".to_string()]
+        );
+        Ok(())
+    });
+    ok(store, |tx| tx.ipv6_delete(&a.id, "2408:4005:3ea:ff00::11"));
+    read(store, |tx| {
+        assert_eq!(tx.ipv6_nets_in_use(&a.id)?, Vec::<String>::new());
+        Ok(())
     });
 }
 
@@ -2759,6 +2882,14 @@ fn check_dataplane_generation_grows_with_committed_changes_only(store: &dyn Stor
     ok(store, |tx| tx.private_ip_insert(&ip));
     let g3 = read(store, |tx| tx.dataplane_generation());
     assert!(g3 > g2, "address: {g2} -> {g3}");
+    let addr6 = v6(&s.id, "2408:4005:300:a100::7", e.id.as_str());
+    ok(store, |tx| tx.ipv6_insert(&addr6));
+    let g4 = read(store, |tx| tx.dataplane_generation());
+    assert!(g4 > g3, "IPv6 address: {g3} -> {g4}");
+    ok(store, |tx| tx.ipv6_delete(&s.id, &addr6.addr).map(|_| ()));
+    let g5 = read(store, |tx| tx.dataplane_generation());
+    assert!(g5 > g4, "IPv6 release: {g4} -> {g5}");
+    let g3 = g5;
     // A rolled-back change leaves it where it was.
     {
         let mut tx = store.write().expect("write");

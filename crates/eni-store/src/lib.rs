@@ -56,6 +56,8 @@ pub mod constraints {
     pub const ENI_DEVICE_INDEX_UNIQUE: &str = "eni_instance_device_index_unique";
     /// An IPv6 address or prefix is held once per vSwitch.
     pub const IPV6_UNIQUE: &str = "ipv6_vswitch_addr_unique";
+    /// A /80 of a vSwitch is held whole by one prefix or by single addresses, never both.
+    pub const IPV6_PREFIX_OVERLAP: &str = "ipv6_prefix_overlap";
     /// A security group with member ENIs cannot be deleted.
     pub const ENI_SECURITY_GROUP_FK: &str = "eni_security_group_sg_fk";
 }
@@ -182,6 +184,9 @@ pub trait Tx {
     fn ip_free_clear(&mut self, vswitch: &VSwitchId) -> Result<(), StoreError>;
 
     // ---- IPv6 addresses and prefixes ----
+    /// Holds an address or a /80 prefix. The same text twice in a vSwitch conflicts on
+    /// [`constraints::IPV6_UNIQUE`]; an address inside a held prefix, or a prefix containing
+    /// a held address, conflicts on [`constraints::IPV6_PREFIX_OVERLAP`].
     fn ipv6_insert(&mut self, entry: &Ipv6Entry) -> Result<(), StoreError>;
     fn ipv6_delete(&mut self, vswitch: &VSwitchId, addr: &str) -> Result<bool, StoreError>;
     fn ipv6_get(
@@ -191,6 +196,9 @@ pub trait Tx {
     ) -> Result<Option<Ipv6Entry>, StoreError>;
     /// Everything held by `owner`, in insertion order.
     fn ipv6_of(&mut self, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError>;
+    /// Every /80 of `vswitch` that holds a prefix or an address, once each, as `net/80` in
+    /// canonical text, in no particular order (a new prefix must avoid them all).
+    fn ipv6_nets_in_use(&mut self, vswitch: &VSwitchId) -> Result<Vec<String>, StoreError>;
 
     // ---- security groups ----
     fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<(), StoreError>;

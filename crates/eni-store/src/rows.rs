@@ -58,7 +58,11 @@ pub struct Vpc {
     pub account_id: AccountId,
     pub region_id: String,
     pub cidr_block: String,
+    /// The VPC's IPv6 /56, if IPv6 is enabled.
     pub ipv6_cidr_block: Option<String>,
+    /// The line type of the IPv6 block (`BGP`, `ChinaMobile`, `ChinaUnicom`,
+    /// `ChinaTelecom`); set exactly when `ipv6_cidr_block` is.
+    pub ipv6_isp: Option<String>,
     pub name: String,
     pub description: String,
     pub status: String,

@@ -121,9 +121,9 @@ pub enum ApiError {
     MaxEniPrivateIpsCountExceeded { limit: u32 },
     #[error("The number of IPv4 addresses exceeds the limit of the instance type: at most {limit} per ENI, the primary IP included.")]
     Ipv4CountExceeded { limit: u32 },
-    #[error("The number of IPv6 addresses exceeds the limit of the instance type: at most {limit} per ENI.")]
+    #[error("The number of IPv6 addresses exceeds the limit of the instance type: at most {limit} per ENI, each IPv6 prefix counting as one address.")]
     Ipv6CountExceeded { limit: u32 },
-    #[error("The number of IPv6 addresses exceeds the limit of an ENI: at most {limit}.")]
+    #[error("The number of IPv6 addresses exceeds the limit of an ENI: at most {limit}, each IPv6 prefix counting as one address.")]
     MaxEniIpv6IpsCountExceeded { limit: u32 },
     #[error("The specified VSwitch does not have enough IP addresses.")]
     VSwitchIpNotEnough,

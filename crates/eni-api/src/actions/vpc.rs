@@ -17,6 +17,8 @@ pub fn create_vpc(ctx: &Ctx<'_>, p: &Params) -> Out {
         name: p.raw("VpcName").map(String::from),
         description: p.raw("Description").map(String::from),
         enable_ipv6: p.bool("EnableIpv6")?.unwrap_or(false),
+        ipv6_cidr_block: p.opt("Ipv6CidrBlock").map(String::from),
+        ipv6_isp: p.opt("Ipv6Isp").map(String::from),
         resource_group_id: p.opt("ResourceGroupId").map(String::from),
         tags: p.tags()?,
         client_token: p.opt("ClientToken").map(String::from),
@@ -36,7 +38,7 @@ fn vpc_view(v: &VpcView) -> Value {
     let ipv6_blocks: Vec<Value> = vpc
         .ipv6_cidr_block
         .iter()
-        .map(|b| json!({"Ipv6CidrBlock": b, "Ipv6Isp": "BGP"}))
+        .map(|b| json!({"Ipv6CidrBlock": b, "Ipv6Isp": vpc.ipv6_isp.as_deref().unwrap_or("BGP")}))
         .collect();
     json!({
         "VpcId": vpc.id,

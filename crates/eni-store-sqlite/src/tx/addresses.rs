@@ -7,6 +7,7 @@ use eni_store::constraints::PRIVATE_IP_VSWITCH_FK;
 use eni_store::{IpKind, Ipv6Entry, PrivateIp, StoreError};
 use eni_types::ids::VSwitchId;
 use rusqlite::{params, Row};
+use std::net::Ipv6Addr;
 
 /// `SELECT` of every private IP column, in the order [`private_ip_from_row`] reads them.
 macro_rules! select_private_ip {
@@ -183,14 +184,32 @@ fn ipv6_from_row(r: &Row<'_>) -> rusqlite::Result<Ipv6Entry> {
     })
 }
 
+/// Bits of an IPv6 address below its /80.
+const BELOW_80: u128 = (1 << 48) - 1;
+
+/// The /80 an IPv6 row lies in, as `net/80` in canonical text: a prefix's own text, or the
+/// /80 around an address. Text that is no address is returned as it is, for the schema's
+/// checks to name what is wrong with it.
+pub(crate) fn ipv6_net80(addr: &str, is_prefix: bool) -> String {
+    if is_prefix {
+        return addr.to_string();
+    }
+    match addr.parse::<Ipv6Addr>() {
+        Ok(a) => format!("{}/80", Ipv6Addr::from(u128::from(a) & !BELOW_80)),
+        Err(_) => addr.to_string(),
+    }
+}
+
 pub(super) fn ipv6_insert(tx: &SqliteTx<'_>, entry: &Ipv6Entry) -> Result<(), StoreError> {
     tx.exec(
-        "INSERT INTO ipv6_addrs (vswitch_id, addr, owner, is_prefix) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO ipv6_addrs (vswitch_id, addr, owner, is_prefix, net)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             entry.vswitch_id.as_str(),
             entry.addr,
             entry.owner,
-            entry.is_prefix
+            entry.is_prefix,
+            ipv6_net80(&entry.addr, entry.is_prefix)
         ],
         db_err_fk(fk::IPV6_VSWITCH),
     )?;
@@ -226,4 +245,15 @@ pub(crate) const IPV6_OF: &str = select_ipv6!("WHERE owner = ?1 ORDER BY seq");
 
 pub(super) fn ipv6_of(tx: &SqliteTx<'_>, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError> {
     tx.query_all(IPV6_OF, [owner], ipv6_from_row)
+}
+
+/// The /80s of a vSwitch that hold anything; read from `ipv6_addrs_net_idx` alone.
+pub(crate) const IPV6_NETS_IN_USE: &str =
+    "SELECT DISTINCT net FROM ipv6_addrs WHERE vswitch_id = ?1";
+
+pub(super) fn ipv6_nets_in_use(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+) -> Result<Vec<String>, StoreError> {
+    tx.query_all(IPV6_NETS_IN_USE, [vswitch.as_str()], |r| r.get(0))
 }
