@@ -58,6 +58,12 @@ def link(ns: str, name: str):
     return None
 
 
+def link_ipv6(entry) -> list[tuple[str, int]]:
+    """The global IPv6 addresses of a link, with their prefix lengths."""
+    return [(a["local"], a["prefixlen"]) for a in (entry or {}).get("addr_info", [])
+            if a.get("family") == "inet6" and a.get("scope") == "global"]
+
+
 def link_ipv4(entry) -> list[str]:
     return [a["local"] for a in (entry or {}).get("addr_info", []) if a.get("family") == "inet"]
 
@@ -123,11 +129,17 @@ class Procs:
         self.procs.append(p)
         return p
 
-    def echo(self, ns: str, tag: str, udp_port: int = UDP_PORT, tcp_port: int | None = TCP_PORT):
-        """UDP (and TCP) echo servers in `ns` replying b"TAG|<local ip>|<request>"."""
+    def echo(self, ns: str, tag: str, udp_port: int = UDP_PORT, tcp_port: int | None = TCP_PORT,
+             v6: bool = False):
+        """UDP (and TCP) echo servers in `ns` replying b"TAG|<local ip>|<request>"; with `v6`,
+        IPv6 ones too, on the same ports."""
         self.spawn(ns, "udp-echo", str(udp_port), tag)
         if tcp_port is not None:
             self.spawn(ns, "tcp-echo", str(tcp_port), tag)
+        if v6:
+            self.spawn(ns, "udp6-echo", str(udp_port), tag)
+            if tcp_port is not None:
+                self.spawn(ns, "tcp6-echo", str(tcp_port), tag)
 
     def kill_all(self):
         for p in self.procs:
@@ -320,16 +332,19 @@ class Api:
 
     # ---- networks
 
-    def vpc(self, cidr: str = "10.0.0.0/16") -> str:
+    def vpc(self, cidr: str = "10.0.0.0/16", ipv6: bool = False) -> str:
         from alibabacloud_vpc20160428 import models as m
 
-        return self.vpcc.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block=cidr)).body.vpc_id
+        kw = {"enable_ipv_6": True} if ipv6 else {}
+        return self.vpcc.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block=cidr, **kw)).body.vpc_id
 
-    def vswitch(self, vpc_id: str, cidr: str, zone: str = "cn-hangzhou-h") -> str:
+    def vswitch(self, vpc_id: str, cidr: str, zone: str = "cn-hangzhou-h", ipv6_index: int | None = None) -> str:
+        """With `ipv6_index`, the vSwitch gets that /64 of its VPC's IPv6 /56."""
         from alibabacloud_vpc20160428 import models as m
 
+        kw = {"ipv_6cidr_block": ipv6_index} if ipv6_index is not None else {}
         return self.vpcc.create_vswitch(
-            m.CreateVSwitchRequest(region_id=REGION, vpc_id=vpc_id, cidr_block=cidr, zone_id=zone)
+            m.CreateVSwitchRequest(region_id=REGION, vpc_id=vpc_id, cidr_block=cidr, zone_id=zone, **kw)
         ).body.v_switch_id
 
     def group(self, vpc_id: str) -> str:
@@ -451,6 +466,24 @@ class Api:
 
         self.ecs.unassign_private_ip_addresses(em.UnassignPrivateIpAddressesRequest(
             region_id=REGION, network_interface_id=eni_id, private_ip_address=ips))
+
+    def eni_ipv6(self, eni_id: str) -> list[str]:
+        e = self.eni_get(eni_id)
+        sets = e.ipv_6sets.ipv_6set if e.ipv_6sets and e.ipv_6sets.ipv_6set else []
+        return [x.ipv_6address for x in sets]
+
+    def assign_ipv6(self, eni_id: str, count: int) -> list[str]:
+        from alibabacloud_ecs20140526 import models as em
+
+        body = self.ecs.assign_ipv_6addresses(em.AssignIpv6AddressesRequest(
+            region_id=REGION, network_interface_id=eni_id, ipv_6address_count=count)).body
+        return list(body.ipv_6sets.ipv_6address)
+
+    def unassign_ipv6(self, eni_id: str, ips: list[str]):
+        from alibabacloud_ecs20140526 import models as em
+
+        self.ecs.unassign_ipv_6addresses(em.UnassignIpv6AddressesRequest(
+            region_id=REGION, network_interface_id=eni_id, ipv_6address=ips))
 
     # ---- kernel side
 

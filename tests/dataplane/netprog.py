@@ -7,6 +7,8 @@ Only the standard library: they run in whatever namespace the test picks.
                       address is on. Reply: b"TAG|<local ip>|" + request.
   tcp-echo PORT TAG   The same over TCP (one line per connection; the kernel answers from the
                       address the connection was made to).
+  udp6-echo, tcp6-echo PORT TAG
+                      The same on [::]:PORT, IPv6 only (IPV6_PKTINFO for UDP).
   ask JSON            One client run for several requests. JSON: {"proto": "udp"|"tcp",
                       "targets": [[ip, port, payload], ...], "timeout": s, "tries": n}.
                       Prints a JSON list with one entry per target: the reply string or null.
@@ -26,6 +28,12 @@ import threading
 import time
 
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+IPV6_RECVPKTINFO = getattr(socket, "IPV6_RECVPKTINFO", 49)
+IPV6_PKTINFO = getattr(socket, "IPV6_PKTINFO", 50)
+
+
+def family(ip: str) -> int:
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
 
 
 def udp_echo(port: int, tag: str) -> None:
@@ -54,10 +62,37 @@ def udp_echo(port: int, tag: str) -> None:
             pass  # e.g. the NIC just went away: the client counts it as lost
 
 
-def tcp_echo(port: int, tag: str) -> None:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def udp6_echo(port: int, tag: str) -> None:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+    s.bind(("::", port))
+    print("ready", flush=True)
+    space = socket.CMSG_SPACE(20)
+    while True:
+        data, anc, _flags, peer = s.recvmsg(65535, space)
+        dst = None
+        for level, kind, cdata in anc:
+            if level == socket.IPPROTO_IPV6 and kind == IPV6_PKTINFO:
+                dst = cdata[:16]
+        reply = f"{tag}|{socket.inet_ntop(socket.AF_INET6, dst) if dst else '?'}|".encode() + data
+        try:
+            if dst is not None:
+                # in6_pktinfo: the source address, ifindex 0 (routing chooses the NIC).
+                s.sendmsg([reply], [(socket.IPPROTO_IPV6, IPV6_PKTINFO, dst + struct.pack("I", 0))], 0, peer)
+            else:
+                s.sendto(reply, peer)
+        except OSError:
+            pass
+
+
+def tcp_echo(port: int, tag: str, v6: bool = False) -> None:
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if v6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind(("::" if v6 else "0.0.0.0", port))
     s.listen(64)
     print("ready", flush=True)
 
@@ -83,7 +118,7 @@ def tcp_echo(port: int, tag: str) -> None:
 
 
 def ask_udp(ip: str, port: int, payload: str, timeout: float, tries: int):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(ip), socket.SOCK_DGRAM)
     try:
         # Connected: only a reply from exactly ip:port counts.
         s.connect((ip, port))
@@ -194,6 +229,10 @@ def main(argv) -> None:
         udp_echo(int(argv[2]), argv[3])
     elif cmd == "tcp-echo":
         tcp_echo(int(argv[2]), argv[3])
+    elif cmd == "udp6-echo":
+        udp6_echo(int(argv[2]), argv[3])
+    elif cmd == "tcp6-echo":
+        tcp_echo(int(argv[2]), argv[3], v6=True)
     elif cmd == "ask":
         ask(json.loads(argv[2]))
     elif cmd == "probe":

@@ -161,3 +161,47 @@ def test_live_private_ip_assignment(dp, api, procs):
     assert d.ask_one(client, new_ip, "after-unassign", tries=3) is None
     # The ENI's primary IP still answers.
     assert d.tag_of(d.ask_one(client, eni.private_ip_address)) == "S"
+
+
+def test_ipv6_addresses_route_across_vswitches_and_follow_assignments(dp, api, procs):
+    v = api.vpc("10.0.0.0/16", ipv6=True)
+    sw_a = api.vswitch(v, "10.0.1.0/24", "cn-hangzhou-h", ipv6_index=1)
+    sw_b = api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i", ipv6_index=2)
+    sg = api.group(v)
+    a, b = api.instance(sw_a, sg), api.instance(sw_b, sg)
+    eni_a, eni_b = api.primary_eni(a).network_interface_id, api.primary_eni(b).network_interface_id
+    (a6,) = api.assign_ipv6(eni_a, 1)
+    (b6,) = api.assign_ipv6(eni_b, 1)
+
+    # Each address is on eth0 with its vSwitch's /64, the moment it is assigned (or nearly).
+    for inst, ip6 in ((a, a6), (b, b6)):
+        d.h.wait_for(lambda: d.link_ipv6(d.link(inst, "eth0")), lambda got: got == [(ip6, 64)],
+                     timeout=3.0, step=0.02, what=f"{ip6}/64 on {inst} eth0")
+        # The vSwitch is behind the gateway, as for IPv4: no on-link /64, a default route.
+        v6 = d.ip_json(inst, "-6", "route", "show") or []
+        assert [r.get("dev") for r in v6 if r.get("dst") == "default"] == ["eth0"], v6
+        assert not any(r.get("dst", "").endswith("/64") and not r["dst"].startswith("fe80") for r in v6), v6
+
+    procs.echo(a, "A", v6=True)
+    procs.echo(b, "B", v6=True)
+    for proto in ("udp", "tcp"):
+        assert d.ask_one(a, b6, "a-to-b", proto=proto) == f"B|{b6}|a-to-b", proto
+        assert d.ask_one(b, a6, "b-to-a", proto=proto) == f"A|{a6}|b-to-a", proto
+
+    # A secondary ENI's IPv6 answers from eth<n>: the IPv6 rule and table of that NIC.
+    eni = api.create_eni(sw_a, sg).network_interface_id
+    api.attach(eni, a)
+    n = api.device_index(eni)
+    (s6,) = api.assign_ipv6(eni, 1)
+    d.h.wait_for(lambda: d.link_ipv6(d.link(a, f"eth{n}")), lambda got: got == [(s6, 64)],
+                 timeout=3.0, step=0.02, what=f"{s6} on eth{n}")
+    rules = d.ip_json(a, "-6", "rule", "show") or []
+    assert any(r.get("src") == s6 and str(r.get("table")) == str(1000 + n) for r in rules), rules
+    for proto in ("udp", "tcp"):
+        assert d.ask_one(b, s6, "to-secondary", proto=proto) == f"A|{s6}|to-secondary", proto
+
+    # Unassigned: gone from the NIC, and nothing answers it any more.
+    api.unassign_ipv6(eni, [s6])
+    d.h.wait_for(lambda: d.link_ipv6(d.link(a, f"eth{n}")), lambda got: got == [],
+                 timeout=3.0, step=0.02, what=f"{s6} gone from eth{n}")
+    assert d.ask_one(b, s6, "after-unassign", tries=1) is None

@@ -13,6 +13,14 @@
 //! Ports are named from a hash of (ENI, instance): moving an ENI builds a new port before the
 //! old one goes, and the `/32` routes flip in one replace (make-before-break).
 //!
+//! IPv6 takes the same path with no neighbour discovery at all: the router forwards
+//! (`ipv6/conf/all/forwarding`) to a `/128` route and a permanent neighbour per ENI address
+//! (and a route per /80 prefix), and each instance reaches its gateway, the router ports'
+//! link-local address [`GATEWAY6`], through a permanent neighbour entry on every NIC. An ENI's
+//! IPv6 addresses carry the vSwitch's /64 but no on-link route (`noprefixroute`): the whole
+//! vSwitch is behind the gateway, as for IPv4 behind proxy ARP. No address is tentative
+//! (no DAD), so traffic flows from the first packet.
+//!
 //! An instance's bandwidth cap (its type's InstanceBandwidthRx/Tx, kbit/s) is shared by all its
 //! ENIs (spec §3.5): two IFB shapers per instance in its VPC's router, named from the
 //! instance, one for what the instance sends (Tx, `…u`, fed from every port's ingress) and one
@@ -25,6 +33,10 @@ use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired};
 
 /// The MAC every router port shows: instances resolve the gateway and every peer to it.
 pub const ROUTER_MAC: &str = "ee:ff:ff:ff:ff:ff";
+/// The IPv6 gateway of every NIC: the link-local address (EUI-64) of [`ROUTER_MAC`].
+pub const GATEWAY6: &str = "fe80::ecff:ffff:feff:ffff";
+/// The model's key for the IPv6 default route (`default` is IPv4's).
+pub const DEFAULT6: &str = "::/0";
 /// NIC MTU (one host, no overlay yet).
 pub const MTU: u32 = 1500;
 
@@ -91,6 +103,7 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
         s.namespaces.insert(ns.clone());
         s.loopback_up.insert(ns.clone());
         sysctl(&mut s, &ns, "ipv4/ip_forward", "1");
+        sysctl(&mut s, &ns, "ipv6/conf/all/forwarding", "1");
         // Set before ports exist would be better; the planner sets them right after creating
         // links, and send_redirects is OR(all, dev), so both all and default must be 0.
         sysctl(&mut s, &ns, "ipv4/conf/all/send_redirects", "0");
@@ -117,6 +130,25 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
         shape(&mut s, prefix, inst);
         for eni in &inst.enis {
             attach(&mut s, prefix, inst, eni);
+        }
+        // IPv6 traffic with no source yet leaves by eth0 when it has IPv6, else by the first
+        // NIC that has (a cloud instance learns that route from the NIC's router adverts).
+        let main6 = RouteKey {
+            ns: ns.clone(),
+            table: 254,
+            dst: DEFAULT6.into(),
+        };
+        if inst.running && !s.routes.contains_key(&main6) {
+            if let Some(eni) = inst.enis.iter().find(|e| !e.ipv6_addresses.is_empty()) {
+                s.routes.insert(
+                    main6,
+                    RouteTarget {
+                        dev: format!("eth{}", eni.device_index),
+                        via: Some(GATEWAY6.into()),
+                        src: None,
+                    },
+                );
+            }
         }
     }
     for l in lingering {
@@ -218,7 +250,28 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             eni.mac.clone(),
         );
     }
-    for p in &eni.ipv4_prefixes {
+    for ip in &eni.ipv6_addresses {
+        s.routes.insert(
+            RouteKey {
+                ns: router.clone(),
+                table: 254,
+                dst: format!("{ip}/128"),
+            },
+            RouteTarget {
+                dev: port.clone(),
+                via: None,
+                src: None,
+            },
+        );
+        s.neighs.insert(
+            NeighKey {
+                dev: port_ref.clone(),
+                ip: ip.clone(),
+            },
+            eni.mac.clone(),
+        );
+    }
+    for p in eni.ipv4_prefixes.iter().chain(&eni.ipv6_prefixes) {
         s.routes.insert(
             RouteKey {
                 ns: router.clone(),
@@ -240,9 +293,34 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             cidr: format!("{ip}/{len}"),
         });
     }
+    let len6 = eni
+        .ipv6_cidr_block
+        .as_deref()
+        .map_or("64", |c| prefix_len(c));
+    for ip in &eni.ipv6_addresses {
+        s.addrs.insert(Addr {
+            dev: nic_ref.clone(),
+            cidr: format!("{ip}/{len6}"),
+        });
+    }
     if !up {
         return;
     }
+    let v6 = !eni.ipv6_addresses.is_empty();
+    if v6 {
+        s.neighs.insert(
+            NeighKey {
+                dev: nic_ref.clone(),
+                ip: GATEWAY6.into(),
+            },
+            ROUTER_MAC.into(),
+        );
+    }
+    let via6 = RouteTarget {
+        dev: nic.clone(),
+        via: Some(GATEWAY6.into()),
+        src: None,
+    };
     // eth0 also carries the main default route, for traffic that has no source yet.
     if eni.device_index == 0 {
         s.routes.insert(
@@ -257,6 +335,16 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
                 src: None,
             },
         );
+        if v6 {
+            s.routes.insert(
+                RouteKey {
+                    ns: ns.clone(),
+                    table: 254,
+                    dst: DEFAULT6.into(),
+                },
+                via6.clone(),
+            );
+        }
     }
     // Every NIC, eth0 included, has its own table and `from <ip>` rules, so a reply leaves by
     // the NIC its address is on even when several NICs share a subnet (the main table's subnet
@@ -294,6 +382,24 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             table,
         });
     }
+    if v6 {
+        s.routes.insert(
+            RouteKey {
+                ns: ns.clone(),
+                table,
+                dst: DEFAULT6.into(),
+            },
+            via6,
+        );
+        for ip in &eni.ipv6_addresses {
+            s.rules.insert(Rule {
+                ns: ns.clone(),
+                pref: table,
+                from: format!("{ip}/128"),
+                table,
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +421,9 @@ mod tests {
             gateway: "10.0.1.253".into(),
             private_ips: ips.iter().map(|s| s.to_string()).collect(),
             ipv4_prefixes: Vec::new(),
+            ipv6_cidr_block: None,
+            ipv6_addresses: Vec::new(),
+            ipv6_prefixes: Vec::new(),
         }
     }
 
@@ -329,6 +438,7 @@ mod tests {
                     vswitch_id: "vsw-1".into(),
                     cidr_block: "10.0.1.0/24".into(),
                     gateway: "10.0.1.253".into(),
+                    ipv6_cidr_block: None,
                 }],
             }],
             instances,
@@ -389,6 +499,77 @@ mod tests {
         assert!(s.addrs.contains(&Addr {
             dev: LinkRef::new("eni-v-vpc-1", "lo"),
             cidr: "10.0.1.253/32".into()
+        }));
+    }
+
+    #[test]
+    fn ipv6_addresses_are_routed_without_neighbour_discovery() {
+        let mut e = eni("eni-s", 1, &["10.0.1.6"]);
+        e.ipv6_cidr_block = Some("2408:4005:300:a101::/64".into());
+        e.ipv6_addresses = vec!["2408:4005:300:a101::6".into()];
+        e.ipv6_prefixes = vec!["2408:4005:300:a101:1::/80".into()];
+        let d = host(vec![inst(
+            "i-a",
+            true,
+            vec![eni("eni-p", 0, &["10.0.1.5"]), e],
+        )]);
+        let s = render("eni-", &d, &[]);
+        let router = "eni-v-vpc-1";
+        let port = port_name("eni-s", "i-a");
+        let route = |ns: &str, t: u32, dst: &str| {
+            s.routes
+                .get(&RouteKey {
+                    ns: ns.into(),
+                    table: t,
+                    dst: dst.into(),
+                })
+                .cloned()
+        };
+        // The router: forwarding on, a /128 and a permanent neighbour per address, the /80.
+        assert_eq!(
+            s.sysctls[&SysctlKey {
+                ns: router.into(),
+                key: "ipv6/conf/all/forwarding".into()
+            }],
+            "1"
+        );
+        assert_eq!(
+            route(router, 254, "2408:4005:300:a101::6/128").unwrap().dev,
+            port
+        );
+        assert_eq!(
+            route(router, 254, "2408:4005:300:a101:1::/80").unwrap().dev,
+            port
+        );
+        assert_eq!(
+            s.neighs[&NeighKey {
+                dev: LinkRef::new(router, port.clone()),
+                ip: "2408:4005:300:a101::6".into()
+            }],
+            "00:16:3e:00:00:01"
+        );
+        // The instance: the address with its /64, the gateway as a permanent neighbour, a
+        // default route in eth1's table and a rule into it; the main IPv6 default leaves by
+        // eth1 too, as eth0 has no IPv6 address.
+        assert!(s.addrs.contains(&Addr {
+            dev: LinkRef::new("i-a", "eth1"),
+            cidr: "2408:4005:300:a101::6/64".into()
+        }));
+        assert_eq!(
+            s.neighs[&NeighKey {
+                dev: LinkRef::new("i-a", "eth1"),
+                ip: GATEWAY6.into()
+            }],
+            ROUTER_MAC
+        );
+        let t = route("i-a", 1001, DEFAULT6).unwrap();
+        assert_eq!((t.dev.as_str(), t.via.as_deref()), ("eth1", Some(GATEWAY6)));
+        assert_eq!(route("i-a", 254, DEFAULT6).unwrap().dev, "eth1");
+        assert!(s.rules.contains(&Rule {
+            ns: "i-a".into(),
+            pref: 1001,
+            from: "2408:4005:300:a101::6/128".into(),
+            table: 1001
         }));
     }
 

@@ -76,6 +76,7 @@ impl Core {
                             vswitch_id: vsw.id.to_string(),
                             cidr_block: vsw.cidr_block.clone(),
                             gateway: gateway.clone(),
+                            ipv6_cidr_block: vsw.ipv6_cidr_block.clone(),
                         });
                     }
                     let view = load_view(tx, eni)?;
@@ -88,6 +89,9 @@ impl Core {
                         gateway,
                         private_ips: view.private_ips.iter().map(|i| i.to_string()).collect(),
                         ipv4_prefixes: view.ipv4_prefixes.clone(),
+                        ipv6_cidr_block: vsw.ipv6_cidr_block.clone(),
+                        ipv6_addresses: view.ipv6.clone(),
+                        ipv6_prefixes: view.ipv6_prefixes.clone(),
                     });
                 }
                 enis.sort_by_key(|e| e.device_index);

@@ -63,7 +63,7 @@ pub struct RouteKey {
     pub ns: String,
     /// 254 is `main`.
     pub table: u32,
-    /// `a.b.c.d/n`, or `default`.
+    /// `a.b.c.d/n` or `default`; for IPv6 `x:y::z/n`, its default route being `::/0`.
     pub dst: String,
 }
 
@@ -225,8 +225,9 @@ impl KernelState {
 }
 
 /// Namespace-wide sysctls eni may set; `observe` reads exactly these (and [`DEVICE_SYSCTLS`]).
-pub const NAMESPACE_SYSCTLS: [&str; 9] = [
+pub const NAMESPACE_SYSCTLS: [&str; 10] = [
     "ipv4/ip_forward",
+    "ipv6/conf/all/forwarding",
     "ipv4/conf/all/send_redirects",
     "ipv4/conf/default/send_redirects",
     "ipv4/conf/all/rp_filter",

@@ -28,6 +28,9 @@ pub struct VSwitchDesired {
     pub vswitch_id: String,
     pub cidr_block: String,
     pub gateway: String,
+    /// The vSwitch's IPv6 /64, when it has one.
+    #[serde(default)]
+    pub ipv6_cidr_block: Option<String>,
 }
 
 /// An instance on this host and the ENIs attached to it.
@@ -58,6 +61,15 @@ pub struct EniDesired {
     pub private_ips: Vec<String>,
     /// IPv4 /28 prefixes routed to the ENI.
     pub ipv4_prefixes: Vec<String>,
+    /// The vSwitch's IPv6 /64, when it has one.
+    #[serde(default)]
+    pub ipv6_cidr_block: Option<String>,
+    /// The ENI's IPv6 addresses (no length).
+    #[serde(default)]
+    pub ipv6_addresses: Vec<String>,
+    /// IPv6 /80 prefixes routed to the ENI.
+    #[serde(default)]
+    pub ipv6_prefixes: Vec<String>,
 }
 
 /// What an agent reports after a reconcile.

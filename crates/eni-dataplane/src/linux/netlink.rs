@@ -389,6 +389,9 @@ pub(crate) const IFF_UP: u32 = 1;
 
 pub(crate) const IFA_ADDRESS: u16 = 1;
 pub(crate) const IFA_LOCAL: u16 = 2;
+pub(crate) const IFA_FLAGS: u16 = 8;
+pub(crate) const IFA_F_NODAD: u32 = 0x02;
+pub(crate) const IFA_F_NOPREFIXROUTE: u32 = 0x200;
 
 pub(crate) const RTA_DST: u16 = 1;
 pub(crate) const RTA_OIF: u16 = 4;

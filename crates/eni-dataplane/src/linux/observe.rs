@@ -1,6 +1,7 @@
-//! Reading the kernel: one `ip -4 -j -d -batch` run per namespace (links, addresses, routes,
-//! rules, permanent neighbours, the namespace-id map) plus the sysctls read in-process, then
-//! stitching the namespaces together into a [`KernelState`].
+//! Reading the kernel: one `ip -j -d -batch` run per namespace (links, addresses, IPv4 routes
+//! and rules, permanent neighbours, the namespace-id map), one `ip -6` run for IPv6 routes and
+//! rules, plus the sysctls read in-process, then stitching the namespaces together into a
+//! [`KernelState`].
 //!
 //! Shapers and redirects: in router namespaces, and in any namespace holding an IFB, one
 //! `tc -j -batch` run more, listing per IFB its classes and then its qdiscs, and per veth end
@@ -23,9 +24,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// The commands of one namespace dump, answered as one JSON document each.
+/// The commands of one namespace dump, answered as one JSON document each. `route` and
+/// `rule` list IPv4 only here (no family given); addresses and neighbours both families.
 const DUMP: &str = "link show\naddress show\nroute show table all\nrule show\nneigh show nud permanent\nnetns list-id\n";
 const DUMP_PARTS: usize = 6;
+/// The IPv6 routes and rules, from a second `ip -6` run (a batch line takes no family).
+const DUMP6: &str = "route show table all\nrule show\n";
 
 /// Where a link's veth peer is.
 #[derive(Debug, Clone)]
@@ -77,7 +81,7 @@ fn observe_err(ns: &str, what: impl std::fmt::Display) -> DataplaneError {
 pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError> {
     let owned_ns = ns.to_string();
     let r = netns::in_netns(ns, move || {
-        let out = netns::ip(&["-4", "-j", "-d", "-batch", "-"], DUMP)?;
+        let out = netns::ip(&["-j", "-d", "-batch", "-"], DUMP)?;
         if !out.ok {
             return Err(observe_err(
                 &owned_ns,
@@ -85,6 +89,16 @@ pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError>
             ));
         }
         let mut d = parse(&owned_ns, &out.stdout)?;
+        let out = netns::ip(&["-6", "-j", "-d", "-batch", "-"], DUMP6)?;
+        if out.ok {
+            parse6(&mut d, &out.stdout)?;
+        } else if !out.stderr.contains("Address family not supported") {
+            // (A kernel without IPv6 has no IPv6 routes or rules to read.)
+            return Err(observe_err(
+                &owned_ns,
+                format!("ip -6 -batch failed: {}", out.stderr),
+            ));
+        }
         for key in NAMESPACE_SYSCTLS {
             if let Some(v) = read_sysctl(key) {
                 d.sysctls.insert(key.to_string(), v);
@@ -141,7 +155,8 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
             continue;
         };
         for a in l["addr_info"].as_array().into_iter().flatten() {
-            if a["family"] == "inet" {
+            // IPv6 link-local addresses are the kernel's, on every link: not eni's to manage.
+            if a["family"] == "inet" || (a["family"] == "inet6" && a["scope"] == "global") {
                 if let (Some(ip), Some(len)) = (a["local"].as_str(), a["prefixlen"].as_u64()) {
                     addrs.push((dev.to_string(), format!("{ip}/{len}")));
                 }
@@ -164,6 +179,30 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
         redirects: BTreeMap::new(),
         tc_unmanaged: Vec::new(),
     })
+}
+
+/// Adds the answer to [`DUMP6`] to a dump, in the model's IPv6 spelling: the default route
+/// is `::/0` (`ip` calls both families' `default`).
+fn parse6(d: &mut NsDump, stdout: &str) -> Result<(), DataplaneError> {
+    let docs: Vec<Value> = serde_json::Deserializer::from_str(stdout)
+        .into_iter::<Value>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| observe_err(&d.ns, format!("unparsable ip -6 -j output: {e}")))?;
+    let [routes, rules] = docs.as_slice() else {
+        return Err(observe_err(
+            &d.ns,
+            format!("ip -6 -j answered {} documents, expected 2", docs.len()),
+        ));
+    };
+    for mut r in routes.as_array().cloned().unwrap_or_default() {
+        if r["dst"] == "default" {
+            r["dst"] = Value::from("::/0");
+        }
+        d.routes.push(r);
+    }
+    d.rules
+        .extend(rules.as_array().cloned().unwrap_or_default());
+    Ok(())
 }
 
 /// The IFBs (with whether they are up) and veth ends of a dump, in link order. Names that
@@ -454,10 +493,13 @@ fn table_id(v: &Value) -> Option<u32> {
     }
 }
 
-/// `ip -j` prints host routes and neighbours without `/32`; the model always has a length.
+/// `ip -j` prints host routes and neighbours without `/32` (`/128`); the model always has a
+/// length.
 fn route_dst(dst: &str) -> String {
     if dst == "default" || dst.contains('/') {
         dst.to_string()
+    } else if dst.contains(':') {
+        format!("{dst}/128")
     } else {
         format!("{dst}/32")
     }
@@ -624,9 +666,11 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
             let Some(dst) = r["dst"].as_str() else {
                 continue;
             };
+            // IPv6 routes always carry a metric; 1024 is the one a route gets by default.
+            let default_metric = if dst.contains(':') { 1024 } else { 0 };
             let plain = kind == "unicast"
                 && r.get("nexthops").is_none()
-                && r["metric"].as_u64().unwrap_or(0) == 0
+                && r["metric"].as_u64().unwrap_or(0) == default_metric
                 && r.get("tos")
                     .filter(|t| *t != "default" && *t != 0)
                     .is_none();
@@ -670,7 +714,8 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
                     let from = if src == "all" {
                         "all".to_string()
                     } else {
-                        format!("{src}/{}", r["srclen"].as_u64().unwrap_or(32))
+                        let host = if src.contains(':') { 128 } else { 32 };
+                        format!("{src}/{}", r["srclen"].as_u64().unwrap_or(host))
                     };
                     state.rules.insert(Rule {
                         ns: d.ns.clone(),

@@ -332,13 +332,20 @@ pub(crate) fn requests(s: &mut Socket, ns: &str, op: &Op) -> Result<Vec<Req>, Da
             } else {
                 (RTM_DELADDR, 0)
             };
-            if ip.is_ipv6() && ty == RTM_NEWADDR {
+            let v6_flags = if ip.is_ipv6() && ty == RTM_NEWADDR {
                 // No duplicate address detection: the VPC's IPAM already guarantees it, and
-                // a tentative address cannot be used for the first second.
-                head[2] = 0x02; // IFA_F_NODAD
-            }
+                // a tentative address cannot be used for the first second. No on-link route
+                // for the prefix: the rest of the vSwitch is behind the gateway.
+                head[2] = IFA_F_NODAD as u8;
+                Some(IFA_F_NODAD | IFA_F_NOPREFIXROUTE)
+            } else {
+                None
+            };
             let mut m = Msg::new(ty, flags, &head);
             m.ip(IFA_LOCAL, ip).ip(IFA_ADDRESS, ip);
+            if let Some(f) = v6_flags {
+                m.u32(IFA_FLAGS, f);
+            }
             vec![Req::new(m)]
         }
         Op::ReplaceRoute(k, t) => {
