@@ -176,6 +176,14 @@ def ask(ns: str, targets: list[tuple[str, str]], proto: str = "udp", port: int |
     return dict(zip([tuple(t) for t in targets], json.loads(out.stdout)))
 
 
+def ping(ns: str, target: str, count: int = 3, timeout: float = 1.0) -> int:
+    """ICMP echo requests from `ns` to `target` (ICMPv6 for IPv6): how many were answered."""
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, NETPROG, "ping", target, str(count),
+                          str(timeout)], capture_output=True, text=True, timeout=count * timeout + 10)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.strip())
+
+
 def ask_one(ns: str, target: str, payload: str = "hello", proto: str = "udp", **kw) -> str | None:
     return ask(ns, [(target, payload)], proto=proto, **kw)[(target, payload)]
 

@@ -12,6 +12,10 @@ Only the standard library: they run in whatever namespace the test picks.
   ask JSON            One client run for several requests. JSON: {"proto": "udp"|"tcp",
                       "targets": [[ip, port, payload], ...], "timeout": s, "tries": n}.
                       Prints a JSON list with one entry per target: the reply string or null.
+  ping IP COUNT TIMEOUT
+                      ICMP (ICMPv6 for an IPv6 address) echo requests from a raw socket, one
+                      at a time, each waited for up to TIMEOUT s; the kernel at IP answers.
+                      Prints the number of replies.
   probe IP PORT MS    Sends a numbered UDP probe to IP:PORT every MS milliseconds until a line
                       (or EOF) arrives on stdin, waits for stragglers, then prints JSON:
                       {"sent": n, "replies": [[seq, tag, src_ip], ...], "elapsed": s}.
@@ -166,6 +170,45 @@ def ask_tcp(ip: str, port: int, payload: str, timeout: float, tries: int):
     return None
 
 
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return ~total & 0xFFFF
+
+
+def ping(ip: str, count: int, timeout: float) -> None:
+    v6 = ":" in ip
+    if v6:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        request, reply = 128, 129  # the kernel fills in ICMPv6 checksums
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        request, reply = 8, 0
+    ident = threading.get_ident() & 0xFFFF
+    got = 0
+    for seq in range(count):
+        body = struct.pack("!HH", ident, seq) + b"eni-ping"
+        head = struct.pack("!BBH", request, 0, 0)
+        if not v6:
+            head = struct.pack("!BBH", request, 0, checksum(head + body))
+        s.sendto(head + body, (ip, 0))
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            r, _, _ = select.select([s], [], [], left)
+            if not r:
+                break
+            data, peer = s.recvfrom(65535)
+            icmp = data if v6 else data[(data[0] & 0x0F) * 4:]  # IPv4 raw reads include the header
+            if (peer[0] == ip and len(icmp) >= 8 and icmp[0] == reply
+                    and struct.unpack("!HH", icmp[4:8]) == (ident, seq)):
+                got += 1
+                break
+    print(got, flush=True)
+
+
 def ask(spec: dict) -> None:
     fn = ask_udp if spec.get("proto", "udp") == "udp" else ask_tcp
     timeout = float(spec.get("timeout", 0.3))
@@ -235,6 +278,8 @@ def main(argv) -> None:
         tcp_echo(int(argv[2]), argv[3], v6=True)
     elif cmd == "ask":
         ask(json.loads(argv[2]))
+    elif cmd == "ping":
+        ping(argv[2], int(argv[3]), float(argv[4]))
     elif cmd == "probe":
         probe(argv[2], int(argv[3]), float(argv[4]))
     else:

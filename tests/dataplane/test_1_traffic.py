@@ -1,7 +1,8 @@
 """Traffic through the Linux data plane: instances as namespaces, ENIs as NICs, VPCs as routers.
 
-Every check is a real packet between namespaces the test made (10.x addresses only), answered
-by netprog.py echo servers that reply from the address they were reached on.
+Every check is a real packet between namespaces the test made (10.x addresses, and IPv6
+addresses the test's own VPC was given), answered by netprog.py echo servers that reply from
+the address they were reached on, or by the kernel (ICMP echo, netprog.py ping).
 """
 
 import os
@@ -45,6 +46,7 @@ def test_connectivity_across_zones(dp, api, procs):
     for proto in ("udp", "tcp"):
         assert d.ask_one(a, ip_b, "a-to-b", proto=proto) == f"B|{ip_b}|a-to-b", proto
         assert d.ask_one(b, ip_a, "b-to-a", proto=proto) == f"A|{ip_a}|b-to-a", proto
+    assert d.ping(a, ip_b) == 3 and d.ping(b, ip_a) == 3
 
 
 def test_overlapping_vpcs_are_isolated(dp, api, procs):
@@ -71,6 +73,10 @@ def test_overlapping_vpcs_are_isolated(dp, api, procs):
         # Addresses that exist only in the other VPC are unreachable.
         assert d.ask_one(a_other, "10.0.1.30", "a-to-b-only", proto=proto, tries=1) is None, proto
         assert d.ask_one(b_other, "10.0.1.20", "b-to-a-only", proto=proto, tries=1) is None, proto
+    # Nor do they answer pings.
+    assert d.ping(a_other, "10.0.1.30", count=1) == 0
+    assert d.ping(b_other, "10.0.1.20", count=1) == 0
+    assert d.ping(a_other, "10.0.1.10", count=1) == 1
     # Repeated asks never land in the other VPC.
     got = d.ask(b_other, [("10.0.1.10", f"n{k}") for k in range(20)])
     assert {d.tag_of(r) for r in got.values()} == {"vpcB-twin"}, got
@@ -187,6 +193,7 @@ def test_ipv6_addresses_route_across_vswitches_and_follow_assignments(dp, api, p
     for proto in ("udp", "tcp"):
         assert d.ask_one(a, b6, "a-to-b", proto=proto) == f"B|{b6}|a-to-b", proto
         assert d.ask_one(b, a6, "b-to-a", proto=proto) == f"A|{a6}|b-to-a", proto
+    assert d.ping(a, b6) == 3 and d.ping(b, a6) == 3
 
     # A secondary ENI's IPv6 answers from eth<n>: the IPv6 rule and table of that NIC.
     eni = api.create_eni(sw_a, sg).network_interface_id
