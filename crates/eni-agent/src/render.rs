@@ -229,33 +229,14 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             s.redirects.insert(key, ifb);
         }
     }
-    for ip in &eni.private_ips {
+    let hosts = (eni.private_ips.iter().map(|ip| (ip, 32)))
+        .chain(eni.ipv6_addresses.iter().map(|ip| (ip, 128)));
+    for (ip, len) in hosts {
         s.routes.insert(
             RouteKey {
                 ns: router.clone(),
                 table: 254,
-                dst: format!("{ip}/32"),
-            },
-            RouteTarget {
-                dev: port.clone(),
-                via: None,
-                src: None,
-            },
-        );
-        s.neighs.insert(
-            NeighKey {
-                dev: port_ref.clone(),
-                ip: ip.clone(),
-            },
-            eni.mac.clone(),
-        );
-    }
-    for ip in &eni.ipv6_addresses {
-        s.routes.insert(
-            RouteKey {
-                ns: router.clone(),
-                table: 254,
-                dst: format!("{ip}/128"),
+                dst: format!("{ip}/{len}"),
             },
             RouteTarget {
                 dev: port.clone(),

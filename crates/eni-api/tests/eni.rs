@@ -1342,28 +1342,7 @@ async fn review_findings_stay_fixed() {
 async fn an_ipv6_address_inside_a_held_prefix_is_taken() {
     let s_ = TestServer::start().await;
     let c = s_.client();
-    let vpc = s(&c
-        .call(
-            VPC,
-            "CreateVpc",
-            &[R, ("CidrBlock", "10.0.0.0/16"), ("EnableIpv6", "true")],
-        )
-        .await
-        .ok()["VpcId"]);
-    let vsw = s(&c
-        .call(
-            VPC,
-            "CreateVSwitch",
-            &[
-                ("VpcId", &vpc),
-                ("ZoneId", "cn-hangzhou-h"),
-                ("CidrBlock", "10.0.1.0/24"),
-                ("Ipv6CidrBlock", "0"),
-            ],
-        )
-        .await
-        .ok()["VSwitchId"]);
-    let sg = c.group(&vpc).await;
+    let (vsw, sg, _) = v6_net(&c).await;
     let a = c.eni(&vsw, &sg, &[("Ipv6PrefixCount", "1")]).await;
     let prefix = s(&a["Ipv6PrefixSets"]["Ipv6PrefixSet"][0]["Ipv6Prefix"]);
     let net: std::net::Ipv6Addr = prefix.split('/').next().unwrap().parse().unwrap();
