@@ -26,6 +26,18 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("CreateSecurityGroup", security_group::create),
     ("DescribeSecurityGroups", security_group::describe),
     ("DeleteSecurityGroup", security_group::delete),
+    ("AuthorizeSecurityGroup", security_group::authorize),
+    (
+        "AuthorizeSecurityGroupEgress",
+        security_group::authorize_egress,
+    ),
+    ("RevokeSecurityGroup", security_group::revoke),
+    ("RevokeSecurityGroupEgress", security_group::revoke_egress),
+    (
+        "DescribeSecurityGroupAttribute",
+        security_group::describe_attribute,
+    ),
+    ("ModifySecurityGroupPolicy", security_group::modify_policy),
     ("RunInstances", instance::run),
     ("CreateInstance", instance::create),
     ("StartInstance", instance::start),

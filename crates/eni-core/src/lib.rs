@@ -13,6 +13,7 @@ mod idempotency;
 pub mod instance;
 mod ipam;
 pub mod security_group;
+pub mod security_group_rules;
 mod transitions;
 pub mod validate;
 pub mod vpc;

@@ -1,11 +1,12 @@
 //! Security groups as objects: CreateSecurityGroup, DescribeSecurityGroups,
 //! DeleteSecurityGroup. A group lives in one VPC and cannot be deleted while an ENI (and so an
-//! instance, through its primary ENI) is a member. Rules come in a later change.
+//! instance, through its primary ENI) is a member, or while another group's rule names it.
+//! Rules are in `security_group_rules.rs`.
 
 use crate::idempotency::{check_token, once};
 use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, Caller, Core, CoreError};
-use eni_store::{with_read, with_write, SecurityGroup, StoreError, Tags};
+use eni_store::{with_read, with_write, SecurityGroup, SgPolicy, StoreError, Tags, Tx};
 use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
 use eni_types::ApiError;
 use serde::Serialize;
@@ -39,11 +40,29 @@ pub struct DescribeSecurityGroups {
     pub token: Option<(usize, usize)>,
 }
 
-/// A group with its member count.
+/// A group with its member and rule counts.
 #[derive(Debug, Clone)]
 pub struct SecurityGroupView {
     pub group: SecurityGroup,
     pub members: u64,
+    /// Its rules, in both directions.
+    pub rules: u64,
+    /// Those of its rules whose remote side is a group.
+    pub group_rules: u64,
+}
+
+/// The caller's group `id` in `region`, or `InvalidSecurityGroupId.NotFound`.
+pub(crate) fn group_in_region(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    region: &str,
+    id: &str,
+) -> Result<SecurityGroup, CoreError> {
+    let id: SecurityGroupId = id.parse().map_err(|_| ApiError::SecurityGroupNotFound)?;
+    match tx.security_group_get(caller.account, &id)? {
+        Some(g) if g.region_id == region => Ok(g),
+        _ => Err(ApiError::SecurityGroupNotFound.into()),
+    }
 }
 
 /// One page of groups.
@@ -133,6 +152,12 @@ impl Core {
                         resource_group_id: rg.clone(),
                         tags: req.tags.clone(),
                         created_at: t,
+                        // Members of an enterprise group never reach each other.
+                        inner_access_policy: if group_type == "enterprise" {
+                            SgPolicy::Drop
+                        } else {
+                            SgPolicy::Accept
+                        },
                     };
                     tx.security_group_insert(&sg)?;
                     Ok(sg.id)
@@ -167,7 +192,15 @@ impl Core {
                         && tags_match(&g.tags, &req.tags);
                     if keep {
                         let members = tx.security_group_member_count(&g.id)?;
-                        out.push(SecurityGroupView { group: g, members });
+                        let rules = tx.sg_rules_of(&g.id)?;
+                        let group_rules =
+                            rules.iter().filter(|r| r.peer_group_id.is_some()).count() as u64;
+                        out.push(SecurityGroupView {
+                            group: g,
+                            members,
+                            rules: rules.len() as u64,
+                            group_rules,
+                        });
                     }
                 }
                 Ok(out)
@@ -177,7 +210,8 @@ impl Core {
         Ok(page_or_token(views, req.page, req.token))
     }
 
-    /// DeleteSecurityGroup: refused while an ENI or instance uses the group.
+    /// DeleteSecurityGroup: refused while an ENI or instance uses the group, or another
+    /// group's rule names it (its own rules go with it).
     pub fn delete_security_group(
         &self,
         caller: &Caller,
@@ -200,6 +234,9 @@ impl Core {
                 Ok(_) => Ok(()),
                 Err(e) if e.is_conflict_on(eni_store::constraints::ENI_SECURITY_GROUP_FK) => {
                     Err(ApiError::SecurityGroupInUse.into())
+                }
+                Err(e) if e.is_conflict_on(eni_store::constraints::SG_RULE_PEER_FK) => {
+                    Err(ApiError::SecurityGroupReferenced.into())
                 }
                 Err(e) => Err(e.into()),
             }

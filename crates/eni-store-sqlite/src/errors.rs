@@ -60,6 +60,12 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "eni_security_groups.security_group_id, eni_security_groups.eni_id",
         "eni_security_group_unique",
     ),
+    ("security_group_rules.seq", "security_group_rule_seq_pk"),
+    ("security_group_rules.id", "security_group_rule_pk"),
+    (
+        "security_group_rules.security_group_id, security_group_rules.direction, security_group_rules.ip_protocol, security_group_rules.port_from, security_group_rules.port_to, security_group_rules.source_port_range, security_group_rules.source_cidr_ip, security_group_rules.ipv6_source_cidr_ip, security_group_rules.dest_cidr_ip, security_group_rules.ipv6_dest_cidr_ip, security_group_rules.peer_key, security_group_rules.policy, security_group_rules.priority, security_group_rules.nic_type",
+        constraints::SG_RULE_UNIQUE,
+    ),
     ("instances.seq", "instance_seq_pk"),
     ("instances.id", "instance_pk"),
     ("schema_migrations.version", "schema_migrations_pk"),
@@ -146,6 +152,21 @@ pub(crate) const FOREIGN_KEYS: &[ForeignKey] = &[
         column: "security_group_id",
         parent: "security_groups",
         cascade: false,
+    },
+    // After the members: a group with members and referencing rules is reported in use.
+    ForeignKey {
+        name: constraints::SG_RULE_PEER_FK,
+        child: "security_group_rules",
+        column: "peer_group_id",
+        parent: "security_groups",
+        cascade: false,
+    },
+    ForeignKey {
+        name: constraints::SG_RULE_GROUP_FK,
+        child: "security_group_rules",
+        column: "security_group_id",
+        parent: "security_groups",
+        cascade: true,
     },
     ForeignKey {
         name: fk::ENI_SECURITY_GROUP_ENI,

@@ -47,6 +47,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "ipv6_dataplane_generation",
         sql: include_str!("../migrations/0006_ipv6_dataplane_generation.sql"),
     },
+    Migration {
+        version: 7,
+        name: "security_group_rules",
+        sql: include_str!("../migrations/0007_security_group_rules.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -65,6 +65,7 @@ fn security_group(vpc: &Vpc) -> SecurityGroup {
         resource_group_id: vpc.resource_group_id.clone(),
         tags: vec![],
         created_at: 0,
+        inner_access_policy: eni_store::SgPolicy::Accept,
     }
 }
 
@@ -373,6 +374,9 @@ fn shared_constraint_names_are_in_the_schema() {
         constraints::ENI_DEVICE_INDEX_UNIQUE,
         constraints::IPV6_UNIQUE,
         constraints::ENI_SECURITY_GROUP_FK,
+        constraints::SG_RULE_UNIQUE,
+        constraints::SG_RULE_GROUP_FK,
+        constraints::SG_RULE_PEER_FK,
     ] {
         assert!(
             sql.contains(&format!("CONSTRAINT {name} ")),
@@ -461,7 +465,7 @@ fn plan(conn: &Connection, sql: &str) -> Vec<String> {
 
 #[test]
 fn hot_statements_use_indexes() {
-    use crate::tx::{addresses, enis, instances, security_groups};
+    use crate::tx::{addresses, enis, instances, security_group_rules, security_groups};
     let store = SqliteStore::open_in_memory().unwrap();
     let w = writer(&store);
     let tables: Vec<String> = w
@@ -499,6 +503,15 @@ fn hot_statements_use_indexes() {
             Some("ipv6_addrs_net_idx"),
         ),
         (security_groups::MEMBER_COUNT.into(), None),
+        (
+            security_group_rules::RULES_OF.into(),
+            Some("security_group_rules_group_idx"),
+        ),
+        // The foreign-key probe when a referenced group is deleted.
+        (
+            "SELECT 1 FROM security_group_rules WHERE peer_group_id = ?1".into(),
+            Some("security_group_rules_peer_idx"),
+        ),
     ];
     // Each shape of eni_list, and the index that should serve it.
     let shapes = [
@@ -942,5 +955,91 @@ fn a_database_of_schema_1_opens_migrated_and_usable() {
     assert_eq!(
         store.read().unwrap().eni_get(e.account_id, &e.id),
         Ok(Some(e))
+    );
+}
+
+#[test]
+fn rule_checks_fail_as_conflicts_named_by_the_schema() {
+    let (store, v, _) = store_with_vswitch();
+    let g = security_group(&v);
+    let mut tx = store.write().unwrap();
+    tx.security_group_insert(&g).unwrap();
+    tx.commit().unwrap();
+    let w = writer(&store);
+    let insert = |cols: &str, vals: &str| {
+        w.execute(
+            &format!(
+                "INSERT INTO security_group_rules (id, security_group_id, direction, ip_protocol,
+                     port_from, port_to, source_port_range, source_cidr_ip, ipv6_source_cidr_ip,
+                     dest_cidr_ip, ipv6_dest_cidr_ip, peer_group_id, peer_key, policy, priority,
+                     nic_type, description, created_at{cols})
+                 SELECT 'sgr-x', id, 'ingress', 'TCP', 22, 22, '', '10.0.0.0/8', '', '', '',
+                     NULL, '', 'Accept', 1, 'intranet', '', 0{vals} FROM security_groups"
+            ),
+            [],
+        )
+        .map_err(db_err)
+    };
+    insert("", "").unwrap();
+    w.execute_batch("DELETE FROM security_group_rules").unwrap();
+    for (sql, constraint) in [
+        ("UPDATE security_group_rules SET direction = 'in'", "security_group_rule_direction_valid"),
+        ("UPDATE security_group_rules SET ip_protocol = 'tcp'", "security_group_rule_protocol_valid"),
+        ("UPDATE security_group_rules SET port_from = 23", "security_group_rule_ports_valid"),
+        ("UPDATE security_group_rules SET port_to = 65536", "security_group_rule_ports_valid"),
+        ("UPDATE security_group_rules SET ip_protocol = 'ICMP'", "security_group_rule_ports_valid"),
+        ("UPDATE security_group_rules SET policy = 'accept'", "security_group_rule_policy_valid"),
+        ("UPDATE security_group_rules SET priority = 101", "security_group_rule_priority_valid"),
+        ("UPDATE security_group_rules SET peer_key = 'sg-x'", "security_group_rule_peer_key_matches"),
+        (
+            "UPDATE security_group_rules SET peer_group_id = security_group_id, peer_key = security_group_id, source_cidr_ip = ''",
+            "security_group_rule_peer_not_self",
+        ),
+        ("UPDATE security_group_rules SET source_cidr_ip = ''", "security_group_rule_one_remote"),
+        (
+            "UPDATE security_group_rules SET ipv6_source_cidr_ip = '2408::/16'",
+            "security_group_rule_one_remote",
+        ),
+        (
+            "UPDATE security_groups SET inner_access_policy = 'accept'",
+            "security_group_inner_access_policy_valid",
+        ),
+    ] {
+        insert("", "").unwrap();
+        let e = w.execute(sql, []).map_err(db_err).unwrap_err();
+        assert_eq!(conflict_name(e), constraint, "{sql}");
+        w.execute_batch("DELETE FROM security_group_rules").unwrap();
+    }
+}
+
+#[test]
+fn upgrading_from_0006_gives_groups_their_inner_access_policy() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    crate::migrate::apply_these(&conn, &MIGRATIONS[..6]).unwrap();
+    conn.execute_batch(
+        "INSERT INTO vpcs (id, account_id, region_id, cidr_block, name, description, status,
+             is_default, vrouter_id, route_table_id, resource_group_id, created_at)
+         VALUES ('vpc-a', 1, 'r', 'c', '', '', 's', 0, 'vrt-a', 'vtb-a', 'rg-a', 0);
+         INSERT INTO security_groups (id, account_id, region_id, vpc_id, name, description,
+             group_type, resource_group_id, created_at)
+         VALUES ('sg-n', 1, 'r', 'vpc-a', '', '', 'normal', 'rg-a', 0),
+                ('sg-e', 1, 'r', 'vpc-a', '', '', 'enterprise', 'rg-a', 0);",
+    )
+    .unwrap();
+    crate::migrate::apply(&conn).unwrap();
+    let policies: Vec<(String, String)> = conn
+        .prepare("SELECT id, inner_access_policy FROM security_groups ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        policies,
+        vec![
+            ("sg-e".to_string(), "Drop".to_string()),
+            ("sg-n".to_string(), "Accept".to_string())
+        ]
     );
 }

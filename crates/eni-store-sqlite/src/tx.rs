@@ -7,13 +7,14 @@
 //! does not parse is a backend error).
 //!
 //! Accounts, keys, nonces, idempotency records, VPCs and vSwitches are written here; the
-//! resources added with ENIs have a file each under `tx/`, and the [`Tx`] impl below only
-//! delegates to them.
+//! resources added later (ENIs, addresses, instances, security groups and their rules) have
+//! a file each under `tx/`, and the [`Tx`] impl below only delegates to them.
 
 // Visible to the crate so that its tests can check the plans of the hot statements.
 pub(crate) mod addresses;
 pub(crate) mod enis;
 pub(crate) mod instances;
+pub(crate) mod security_group_rules;
 pub(crate) mod security_groups;
 
 use crate::errors::{
@@ -23,9 +24,11 @@ use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
     AccessKey, Account, Eni, EniQuery, IdempotencyRecord, Instance, Ipv6Entry, PrivateIp,
-    SecurityGroup, StoreError, Tags, Tx, VSwitch, Vpc,
+    SecurityGroup, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, Vpc,
 };
-use eni_types::ids::{AccountId, EniId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
+use eni_types::ids::{
+    AccountId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
+};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::ops::Deref;
@@ -730,6 +733,43 @@ impl Tx for SqliteTx<'_> {
 
     fn security_group_count_in_vpc(&mut self, vpc: &VpcId) -> Result<u64, StoreError> {
         security_groups::count_in_vpc(self, vpc)
+    }
+
+    // ---- security group rules (tx/security_group_rules.rs) ----
+
+    fn sg_rule_insert(&mut self, rule: &SecurityGroupRule) -> Result<(), StoreError> {
+        security_group_rules::insert(self, rule)
+    }
+
+    fn sg_rule_delete(
+        &mut self,
+        group: &SecurityGroupId,
+        id: &SecurityGroupRuleId,
+    ) -> Result<bool, StoreError> {
+        security_group_rules::delete(self, group, id)
+    }
+
+    fn sg_rules_of(
+        &mut self,
+        group: &SecurityGroupId,
+    ) -> Result<Vec<SecurityGroupRule>, StoreError> {
+        security_group_rules::rules_of(self, group)
+    }
+
+    fn sg_inner_access_policy(
+        &mut self,
+        group: &SecurityGroupId,
+    ) -> Result<Option<SgPolicy>, StoreError> {
+        security_group_rules::inner_access_policy(self, group)
+    }
+
+    fn sg_inner_access_policy_set(
+        &mut self,
+        account: AccountId,
+        group: &SecurityGroupId,
+        policy: SgPolicy,
+    ) -> Result<bool, StoreError> {
+        security_group_rules::set_inner_access_policy(self, account, group, policy)
     }
 
     // ---- ENIs (tx/enis.rs) ----

@@ -12,15 +12,16 @@
 use crate::constraints::{
     ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE,
     ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK, IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE,
-    PRIVATE_IP_VSWITCH_FK, VSWITCH_VPC_FK,
+    PRIVATE_IP_VSWITCH_FK, SG_RULE_GROUP_FK, SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
 };
 use crate::{
     with_read, with_write, AccessKey, Account, Eni, EniQuery, IdempotencyRecord, Instance, IpKind,
-    Ipv6Entry, PrivateIp, SecurityGroup, Store, StoreError, Tx, VSwitch, Vpc,
+    Ipv6Entry, PrivateIp, SecurityGroup, SecurityGroupRule, SgDirection, SgPolicy, SgProtocol,
+    Store, StoreError, Tx, VSwitch, Vpc,
 };
 use eni_types::ids::{
-    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId, VRouterId,
-    VSwitchId, VpcId,
+    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
+    SecurityGroupRuleId, VRouterId, VSwitchId, VpcId,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Barrier;
@@ -37,6 +38,30 @@ pub const CHECKS: &[Check] = &[
     (
         "instance_list_all_spans_accounts_and_regions",
         check_instance_list_all_spans_accounts_and_regions,
+    ),
+    (
+        "sg_rules_round_trip_every_field_oldest_first",
+        check_sg_rules_round_trip_every_field_oldest_first,
+    ),
+    (
+        "sg_rule_identical_conflicts_but_any_field_differs_is_new",
+        check_sg_rule_identical_conflicts_but_any_field_differs_is_new,
+    ),
+    (
+        "sg_rule_delete_is_scoped_by_group",
+        check_sg_rule_delete_is_scoped_by_group,
+    ),
+    (
+        "sg_rule_requires_group_and_peer_and_referenced_group_is_kept",
+        check_sg_rule_requires_group_and_peer_and_referenced_group_is_kept,
+    ),
+    (
+        "sg_inner_access_policy_get_and_set",
+        check_sg_inner_access_policy_get_and_set,
+    ),
+    (
+        "dataplane_generation_grows_with_rules_and_policies",
+        check_dataplane_generation_grows_with_rules_and_policies,
     ),
     (
         "account_insert_get_and_by_name",
@@ -395,6 +420,29 @@ fn security_group(vpc: &Vpc) -> SecurityGroup {
         group_type: "normal".into(),
         resource_group_id: vpc.resource_group_id.clone(),
         tags: Vec::new(),
+        created_at: T0,
+        inner_access_policy: SgPolicy::Accept,
+    }
+}
+
+/// An ingress rule of `group`: TCP 22 from 10.0.0.0/8, accepted, priority 1.
+fn sg_rule(group: &SecurityGroup) -> SecurityGroupRule {
+    SecurityGroupRule {
+        id: SecurityGroupRuleId::generate(&group.region_id),
+        security_group_id: group.id.clone(),
+        direction: SgDirection::Ingress,
+        protocol: SgProtocol::Tcp,
+        port_range: (22, 22),
+        source_port_range: None,
+        source_cidr_ip: "10.0.0.0/8".into(),
+        ipv6_source_cidr_ip: String::new(),
+        dest_cidr_ip: String::new(),
+        ipv6_dest_cidr_ip: String::new(),
+        peer_group_id: None,
+        policy: SgPolicy::Accept,
+        priority: 1,
+        nic_type: "intranet".into(),
+        description: String::new(),
         created_at: T0,
     }
 }
@@ -2915,4 +2963,323 @@ fn check_instance_list_all_spans_accounts_and_regions(store: &dyn Store) {
     let all = read(store, |tx| tx.instance_list_all());
     let ids: Vec<_> = all.iter().map(|i| i.id.clone()).collect();
     assert_eq!(ids, vec![i1.id, i2.id, i3.id]);
+}
+
+// ---- security group rules ----
+
+fn check_sg_rules_round_trip_every_field_oldest_first(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let v = vpc(acct, REGION);
+    let g = security_group(&v);
+    let peer = security_group(&v);
+    let first = SecurityGroupRule {
+        description: "línea \"1\"".into(),
+        source_port_range: Some((1024, 65535)),
+        dest_cidr_ip: "192.168.1.7".into(),
+        created_at: T0 + 5,
+        ..sg_rule(&g)
+    };
+    let second = SecurityGroupRule {
+        direction: SgDirection::Egress,
+        protocol: SgProtocol::Icmpv6,
+        port_range: (-1, -1),
+        source_cidr_ip: String::new(),
+        ipv6_dest_cidr_ip: "2408:4000::/32".into(),
+        policy: SgPolicy::Drop,
+        priority: 100,
+        created_at: T0,
+        ..sg_rule(&g)
+    };
+    let third = SecurityGroupRule {
+        protocol: SgProtocol::All,
+        port_range: (-1, -1),
+        source_cidr_ip: String::new(),
+        peer_group_id: Some(peer.id.clone()),
+        created_at: T0 - 5,
+        ..sg_rule(&g)
+    };
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.security_group_insert(&g)?;
+        tx.security_group_insert(&peer)?;
+        tx.sg_rule_insert(&first)?;
+        tx.sg_rule_insert(&second)?;
+        tx.sg_rule_insert(&third)
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.sg_rules_of(&g.id)?,
+            vec![first.clone(), second.clone(), third.clone()]
+        );
+        assert_eq!(tx.sg_rules_of(&peer.id)?, Vec::new());
+        assert_eq!(
+            tx.sg_rules_of(&SecurityGroupId::generate(REGION))?,
+            Vec::new()
+        );
+        Ok(())
+    });
+    // Deleting the group takes its rules along.
+    assert!(ok(store, |tx| tx.security_group_delete(acct, &g.id)));
+    read(store, |tx| {
+        assert_eq!(tx.sg_rules_of(&g.id)?, Vec::new());
+        Ok(())
+    });
+}
+
+fn check_sg_rule_identical_conflicts_but_any_field_differs_is_new(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let v = vpc(acct, REGION);
+    let g = security_group(&v);
+    let peer = security_group(&v);
+    let base = sg_rule(&g);
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.security_group_insert(&g)?;
+        tx.security_group_insert(&peer)?;
+        tx.sg_rule_insert(&base)
+    });
+    // The same rule again, under another ID, description and time.
+    let same = SecurityGroupRule {
+        id: SecurityGroupRuleId::generate(REGION),
+        description: "other words".into(),
+        created_at: T0 + 1,
+        ..base.clone()
+    };
+    assert_conflict(write(store, |tx| tx.sg_rule_insert(&same)), SG_RULE_UNIQUE);
+    // A second ID is a second row, never a replacement.
+    assert_any_conflict(write(store, |tx| {
+        tx.sg_rule_insert(&SecurityGroupRule {
+            priority: 2,
+            ..base.clone()
+        })
+    }));
+    let fresh = || SecurityGroupRule {
+        id: SecurityGroupRuleId::generate(REGION),
+        ..base.clone()
+    };
+    let variants = vec![
+        SecurityGroupRule {
+            direction: SgDirection::Egress,
+            source_cidr_ip: String::new(),
+            dest_cidr_ip: "10.0.0.0/8".into(),
+            ..fresh()
+        },
+        SecurityGroupRule {
+            protocol: SgProtocol::Udp,
+            ..fresh()
+        },
+        SecurityGroupRule {
+            port_range: (22, 23),
+            ..fresh()
+        },
+        SecurityGroupRule {
+            source_port_range: Some((22, 22)),
+            ..fresh()
+        },
+        SecurityGroupRule {
+            source_cidr_ip: "10.0.0.0/9".into(),
+            ..fresh()
+        },
+        SecurityGroupRule {
+            source_cidr_ip: String::new(),
+            ipv6_source_cidr_ip: "2408::/16".into(),
+            ..fresh()
+        },
+        SecurityGroupRule {
+            dest_cidr_ip: "10.1.0.0/16".into(),
+            ..fresh()
+        },
+        SecurityGroupRule {
+            source_cidr_ip: String::new(),
+            peer_group_id: Some(peer.id.clone()),
+            ..fresh()
+        },
+        SecurityGroupRule {
+            policy: SgPolicy::Drop,
+            ..fresh()
+        },
+        SecurityGroupRule {
+            priority: 7,
+            ..fresh()
+        },
+    ];
+    for r in &variants {
+        ok(store, |tx| tx.sg_rule_insert(r));
+    }
+    let stored = read(store, |tx| tx.sg_rules_of(&g.id));
+    assert_eq!(stored.len(), 1 + variants.len());
+    // The same rule in another group is that group's own.
+    let elsewhere = SecurityGroupRule {
+        id: SecurityGroupRuleId::generate(REGION),
+        security_group_id: peer.id.clone(),
+        ..base.clone()
+    };
+    ok(store, |tx| tx.sg_rule_insert(&elsewhere));
+}
+
+fn check_sg_rule_delete_is_scoped_by_group(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let v = vpc(acct, REGION);
+    let g = security_group(&v);
+    let other = security_group(&v);
+    let r1 = sg_rule(&g);
+    let r2 = SecurityGroupRule {
+        priority: 2,
+        ..sg_rule(&g)
+    };
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.security_group_insert(&g)?;
+        tx.security_group_insert(&other)?;
+        tx.sg_rule_insert(&r1)?;
+        tx.sg_rule_insert(&r2)
+    });
+    assert!(!ok(store, |tx| tx.sg_rule_delete(&other.id, &r1.id)));
+    assert!(ok(store, |tx| tx.sg_rule_delete(&g.id, &r1.id)));
+    assert!(!ok(store, |tx| tx.sg_rule_delete(&g.id, &r1.id)));
+    read(store, |tx| {
+        assert_eq!(tx.sg_rules_of(&g.id)?, vec![r2.clone()]);
+        Ok(())
+    });
+    // A revoked rule can be authorized again.
+    ok(store, |tx| tx.sg_rule_insert(&r1));
+}
+
+fn check_sg_rule_requires_group_and_peer_and_referenced_group_is_kept(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let g = security_group(&v);
+    let peer = security_group(&v);
+    let missing = security_group(&v);
+    ok(store, |tx| {
+        tx.security_group_insert(&g)?;
+        tx.security_group_insert(&peer)
+    });
+    assert_conflict(
+        write(store, |tx| tx.sg_rule_insert(&sg_rule(&missing))),
+        SG_RULE_GROUP_FK,
+    );
+    let to_missing = SecurityGroupRule {
+        source_cidr_ip: String::new(),
+        peer_group_id: Some(missing.id.clone()),
+        ..sg_rule(&g)
+    };
+    assert_conflict(
+        write(store, |tx| tx.sg_rule_insert(&to_missing)),
+        SG_RULE_PEER_FK,
+    );
+    let to_peer = SecurityGroupRule {
+        source_cidr_ip: String::new(),
+        peer_group_id: Some(peer.id.clone()),
+        ..sg_rule(&g)
+    };
+    ok(store, |tx| tx.sg_rule_insert(&to_peer));
+    assert_conflict(
+        write(store, |tx| tx.security_group_delete(acct, &peer.id)),
+        SG_RULE_PEER_FK,
+    );
+    // Members are named before references.
+    let member = Eni {
+        security_group_ids: vec![peer.id.clone()],
+        ..eni(&s)
+    };
+    ok(store, |tx| tx.eni_insert(&member));
+    assert_conflict(
+        write(store, |tx| tx.security_group_delete(acct, &peer.id)),
+        ENI_SECURITY_GROUP_FK,
+    );
+    assert!(ok(store, |tx| tx.eni_delete(acct, &member.id)));
+    // Once the referencing rule is gone (here with its whole group), the peer can go.
+    assert!(ok(store, |tx| tx.security_group_delete(acct, &g.id)));
+    assert!(ok(store, |tx| tx.security_group_delete(acct, &peer.id)));
+}
+
+fn check_sg_inner_access_policy_get_and_set(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let v = vpc(acct, REGION);
+    let normal = security_group(&v);
+    let enterprise = SecurityGroup {
+        group_type: "enterprise".into(),
+        inner_access_policy: SgPolicy::Drop,
+        ..security_group(&v)
+    };
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.security_group_insert(&normal)?;
+        tx.security_group_insert(&enterprise)
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.sg_inner_access_policy(&normal.id)?,
+            Some(SgPolicy::Accept)
+        );
+        assert_eq!(
+            tx.sg_inner_access_policy(&enterprise.id)?,
+            Some(SgPolicy::Drop)
+        );
+        assert_eq!(
+            tx.sg_inner_access_policy(&SecurityGroupId::generate(REGION))?,
+            None
+        );
+        assert_eq!(
+            tx.security_group_get(acct, &enterprise.id)?,
+            Some(enterprise.clone())
+        );
+        Ok(())
+    });
+    assert!(ok(store, |tx| tx.sg_inner_access_policy_set(
+        acct,
+        &normal.id,
+        SgPolicy::Drop
+    )));
+    // Setting the same value again still finds the group.
+    assert!(ok(store, |tx| tx.sg_inner_access_policy_set(
+        acct,
+        &normal.id,
+        SgPolicy::Drop
+    )));
+    // Another account's group is not there.
+    assert!(!ok(store, |tx| tx.sg_inner_access_policy_set(
+        AccountId::generate(),
+        &normal.id,
+        SgPolicy::Accept
+    )));
+    read(store, |tx| {
+        assert_eq!(tx.sg_inner_access_policy(&normal.id)?, Some(SgPolicy::Drop));
+        let g = tx.security_group_get(acct, &normal.id)?.expect("group");
+        assert_eq!(g.inner_access_policy, SgPolicy::Drop);
+        Ok(())
+    });
+}
+
+fn check_dataplane_generation_grows_with_rules_and_policies(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let v = vpc(acct, REGION);
+    let g = security_group(&v);
+    ok(store, |tx| {
+        tx.vpc_insert(&v)?;
+        tx.security_group_insert(&g)
+    });
+    let gen = |store: &dyn Store| read(store, |tx| tx.dataplane_generation());
+    let g0 = gen(store);
+    let r = sg_rule(&g);
+    ok(store, |tx| tx.sg_rule_insert(&r));
+    let g1 = gen(store);
+    assert!(g1 > g0, "rule insert: {g0} -> {g1}");
+    ok(store, |tx| tx.sg_rule_delete(&g.id, &r.id).map(|_| ()));
+    let g2 = gen(store);
+    assert!(g2 > g1, "rule delete: {g1} -> {g2}");
+    ok(store, |tx| {
+        tx.sg_inner_access_policy_set(acct, &g.id, SgPolicy::Drop)
+            .map(|_| ())
+    });
+    let g3 = gen(store);
+    assert!(g3 > g2, "policy change: {g2} -> {g3}");
+    // A refused rule changes nothing.
+    let refused = SecurityGroupRule {
+        security_group_id: SecurityGroupId::generate(REGION),
+        ..sg_rule(&g)
+    };
+    assert_any_conflict(write(store, |tx| tx.sg_rule_insert(&refused)));
+    assert_eq!(gen(store), g3);
 }

@@ -11,7 +11,9 @@ pub mod rows;
 
 pub use rows::*;
 
-use eni_types::ids::{AccountId, EniId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
+use eni_types::ids::{
+    AccountId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
+};
 
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +62,13 @@ pub mod constraints {
     pub const IPV6_PREFIX_OVERLAP: &str = "ipv6_prefix_overlap";
     /// A security group with member ENIs cannot be deleted.
     pub const ENI_SECURITY_GROUP_FK: &str = "eni_security_group_sg_fk";
+    /// A rule is stored once per group: identical rules (all but ID, description and time
+    /// equal) conflict.
+    pub const SG_RULE_UNIQUE: &str = "security_group_rule_unique";
+    /// A rule belongs to an existing group (deleting the group deletes its rules).
+    pub const SG_RULE_GROUP_FK: &str = "security_group_rule_group_fk";
+    /// A rule's peer group exists, and a group that rules reference cannot be deleted.
+    pub const SG_RULE_PEER_FK: &str = "security_group_rule_peer_fk";
 }
 
 /// Opens transactions. Implementations are shared between threads; each transaction is used
@@ -213,6 +222,9 @@ pub trait Tx {
         account: AccountId,
         region: &str,
     ) -> Result<Vec<SecurityGroup>, StoreError>;
+    /// Whether the group was removed, with its rules. Refused with
+    /// [`constraints::ENI_SECURITY_GROUP_FK`] while ENIs are members, and with
+    /// [`constraints::SG_RULE_PEER_FK`] while another group's rule references it.
     fn security_group_delete(
         &mut self,
         account: AccountId,
@@ -222,6 +234,39 @@ pub trait Tx {
     fn security_group_member_count(&mut self, id: &SecurityGroupId) -> Result<u64, StoreError>;
     /// How many groups the VPC has (a VPC with groups cannot be deleted).
     fn security_group_count_in_vpc(&mut self, vpc: &VpcId) -> Result<u64, StoreError>;
+
+    // ---- security group rules and inner access policy ----
+    // Scoped by group, not account: callers find the group with `security_group_get` first.
+    // The data plane reads a group's rules and policy with `sg_rules_of` and
+    // `sg_inner_access_policy`.
+
+    /// Adds a rule. An identical rule in the group conflicts on
+    /// [`constraints::SG_RULE_UNIQUE`]; a missing group on [`constraints::SG_RULE_GROUP_FK`];
+    /// a missing peer group on [`constraints::SG_RULE_PEER_FK`].
+    fn sg_rule_insert(&mut self, rule: &SecurityGroupRule) -> Result<(), StoreError>;
+    /// Whether the rule `id` of `group` was removed.
+    fn sg_rule_delete(
+        &mut self,
+        group: &SecurityGroupId,
+        id: &SecurityGroupRuleId,
+    ) -> Result<bool, StoreError>;
+    /// Every rule of `group`, oldest first (empty for a group that does not exist).
+    fn sg_rules_of(
+        &mut self,
+        group: &SecurityGroupId,
+    ) -> Result<Vec<SecurityGroupRule>, StoreError>;
+    /// The group's inner access policy, `None` if there is no such group.
+    fn sg_inner_access_policy(
+        &mut self,
+        group: &SecurityGroupId,
+    ) -> Result<Option<SgPolicy>, StoreError>;
+    /// Sets the account's group's inner access policy; whether the group exists.
+    fn sg_inner_access_policy_set(
+        &mut self,
+        account: AccountId,
+        group: &SecurityGroupId,
+        policy: SgPolicy,
+    ) -> Result<bool, StoreError>;
 
     // ---- ENIs ----
     /// Inserts the ENI and its ordered group memberships. The MAC is unique
@@ -274,8 +319,9 @@ pub trait Tx {
     fn instance_list_all(&mut self) -> Result<Vec<Instance>, StoreError>;
 
     // ---- data plane ----
-    /// A number that grows with every committed change to ENIs, their addresses or instances
-    /// (kept by the schema itself, so no write path can forget it).
+    /// A number that grows with every committed change to ENIs, their addresses, instances,
+    /// security group rules or inner access policies (kept by the schema itself, so no write
+    /// path can forget it).
     fn dataplane_generation(&mut self) -> Result<u64, StoreError>;
 }
 

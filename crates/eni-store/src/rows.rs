@@ -2,8 +2,8 @@
 //! these carry only facts.
 
 use eni_types::ids::{
-    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId, VRouterId,
-    VSwitchId, VpcId,
+    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
+    SecurityGroupRuleId, VRouterId, VSwitchId, VpcId,
 };
 
 /// A tenant. Every resource belongs to exactly one account.
@@ -161,6 +161,144 @@ pub struct SecurityGroup {
     pub group_type: String,
     pub resource_group_id: ResourceGroupId,
     pub tags: Tags,
+    pub created_at: i64,
+    /// Whether members of the group reach each other (`InnerAccessPolicy`): `Accept` by
+    /// default for a normal group, always `Drop` for an enterprise one.
+    pub inner_access_policy: SgPolicy,
+}
+
+/// What a security group rule (or a group's inner access policy) does with matching traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SgPolicy {
+    Accept,
+    Drop,
+}
+
+impl SgPolicy {
+    /// The stored (and wire) spelling: `Accept` or `Drop`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SgPolicy::Accept => "Accept",
+            SgPolicy::Drop => "Drop",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Accept" => Some(SgPolicy::Accept),
+            "Drop" => Some(SgPolicy::Drop),
+            _ => None,
+        }
+    }
+}
+
+/// Which traffic a rule applies to, seen from the group's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SgDirection {
+    /// Traffic to the members (AuthorizeSecurityGroup).
+    Ingress,
+    /// Traffic from the members (AuthorizeSecurityGroupEgress).
+    Egress,
+}
+
+impl SgDirection {
+    /// The stored (and wire) spelling: `ingress` or `egress`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SgDirection::Ingress => "ingress",
+            SgDirection::Egress => "egress",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ingress" => Some(SgDirection::Ingress),
+            "egress" => Some(SgDirection::Egress),
+            _ => None,
+        }
+    }
+}
+
+/// The protocol a rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SgProtocol {
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    Gre,
+    /// Every protocol.
+    All,
+}
+
+impl SgProtocol {
+    /// The stored (and wire) spelling: `TCP`, `UDP`, `ICMP`, `ICMPv6`, `GRE`, `ALL`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SgProtocol::Tcp => "TCP",
+            SgProtocol::Udp => "UDP",
+            SgProtocol::Icmp => "ICMP",
+            SgProtocol::Icmpv6 => "ICMPv6",
+            SgProtocol::Gre => "GRE",
+            SgProtocol::All => "ALL",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            SgProtocol::Tcp,
+            SgProtocol::Udp,
+            SgProtocol::Icmp,
+            SgProtocol::Icmpv6,
+            SgProtocol::Gre,
+            SgProtocol::All,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+
+    /// Whether the rule has ports (TCP, UDP); the others match every port (`-1/-1`).
+    pub fn has_ports(&self) -> bool {
+        matches!(self, SgProtocol::Tcp | SgProtocol::Udp)
+    }
+}
+
+/// A port range: `(first, last)` inclusive, 1 to 65535, or `(-1, -1)` for "every port" (the
+/// only range of ICMP, ICMPv6, GRE and ALL rules).
+pub type SgPortRange = (i32, i32);
+
+/// One rule of a security group. The address fields hold canonical text (an address as
+/// `a.b.c.d` / IPv6 compressed form, a block as `network/len` with host bits cleared), empty
+/// when unset. Of the remote side (sources of an ingress rule, destinations of an egress
+/// rule) exactly one of the IPv4 block, the IPv6 block and `peer_group_id` is set; the local
+/// side (destination of ingress, source of egress) may narrow the members' addresses.
+/// Identical rules (every field but `id`, `description` and `created_at` equal) are stored
+/// once per group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupRule {
+    pub id: SecurityGroupRuleId,
+    pub security_group_id: SecurityGroupId,
+    pub direction: SgDirection,
+    pub protocol: SgProtocol,
+    pub port_range: SgPortRange,
+    /// The remote side's ports (quintuple rules); `None` when unset.
+    pub source_port_range: Option<SgPortRange>,
+    pub source_cidr_ip: String,
+    pub ipv6_source_cidr_ip: String,
+    pub dest_cidr_ip: String,
+    pub ipv6_dest_cidr_ip: String,
+    /// The group whose members are the remote side (`SourceGroupId` of an ingress rule,
+    /// `DestGroupId` of an egress one); a group referenced by a rule cannot be deleted.
+    pub peer_group_id: Option<SecurityGroupId>,
+    pub policy: SgPolicy,
+    /// 1 (first) to 100.
+    pub priority: u32,
+    /// Always `intranet` in a VPC.
+    pub nic_type: String,
+    pub description: String,
     pub created_at: i64,
 }
 

@@ -169,6 +169,81 @@ pub enum ApiError {
     TagValueMalformed,
     #[error("The maximum number of tags (20) is exceeded.")]
     TagQuotaExceeded,
+
+    // ---- Security group rules (AuthorizeSecurityGroup[Egress], RevokeSecurityGroup[Egress],
+    // ModifySecurityGroupPolicy, DeleteSecurityGroup); codes and statuses from the ECS API
+    // reference's error tables ----
+    #[error("The SourceGroupId provided does not exist in our records.")]
+    SourceGroupNotFound,
+    #[error("The DestGroupId provided does not exist in our records.")]
+    DestGroupNotFound,
+    #[error("The specified SecurityGroupRuleId is not exists.")]
+    SecurityGroupRuleNotFound,
+    #[error("The parameter IpProtocol must be specified with case insensitive TCP, UDP, ICMP, ICMPv6, GRE or All.")]
+    IpProtocolNotSupported,
+    #[error("The specified parameter \"PortRange\" is not valid. {message}")]
+    PortRangeMalformed { message: String },
+    #[error("The specified IpProtocol does not exist or IpProtocol and PortRange do not match.")]
+    ProtocolPortRangeMismatch,
+    #[error("The specified parameter \"SourcePortRange\" is not valid. {message}")]
+    SourcePortRangeMalformed { message: String },
+    #[error("The parameter Priority is invalid: expected an integer.")]
+    PriorityMalformed,
+    #[error("The parameter Priority is invalid: it must be 1 to 100.")]
+    PriorityNotSupported,
+    #[error("The specified parameter \"Policy\" is not valid: accept or drop.")]
+    PolicyMalformed,
+    #[error("The specified NicType does not exist.")]
+    NicTypeNotSupported,
+    #[error("The specified parameter \"SourceCidrIp\" is not valid.")]
+    SourceCidrIpMalformed,
+    #[error("The specified parameter \"DestCidrIp\" is not valid.")]
+    DestCidrIpMalformed,
+    #[error("The specified parameter Ipv6SourceCidrIp is not valid.")]
+    Ipv6SourceCidrIpInvalid,
+    #[error("The specified parameter Ipv6DestCidrIp is not valid.")]
+    Ipv6DestCidrIpInvalid,
+    #[error("The Parameters SourceCidrIp and Ipv6SourceCidrIp cannot be set at the same time.")]
+    SourceIpConflict,
+    #[error("The Parameters DestCidrIp and Ipv6DestCidrIp cannot be set at the same time.")]
+    DestIpConflict,
+    #[error("IPv6 address cannot be specified for IPv4-specific protocol.")]
+    Ipv4ProtocolConflictWithIpv6Address,
+    #[error("IPv4 address cannot be specified for IPv6-specific protocol.")]
+    Ipv6ProtocolConflictWithIpv4Address,
+    #[error(
+        "One of the parameters SourceCidrIp, Ipv6SourceCidrIp or SourceGroupId must be specified."
+    )]
+    MissingSource,
+    #[error("One of the parameters DestCidrIp, Ipv6DestCidrIp or DestGroupId must be specified.")]
+    MissingDest,
+    #[error("The limit of authorization records in the security group reaches ({limit}).")]
+    AuthorizationLimitExceed { limit: u32 },
+    #[error("You have reached the limit on the number of group authorization rules that you can add to a security group. When authorization object of rule is security group, the limit is {limit}.")]
+    GroupRuleLimitExceed { limit: u32 },
+    /// Alibaba's code really is spelled `InvalidParamter.Conflict`.
+    #[error("The specified SecurityGroupId should be different from the SourceGroupId.")]
+    SourceGroupIsSelf,
+    #[error("The authorized SecurityGroupId should be different from the DestGroupId.")]
+    DestGroupIsSelf,
+    #[error("Specified security group and source group are not in the same VPC.")]
+    SourceGroupVpcMismatch,
+    #[error("Specified security group and destination group are not in the same VPC.")]
+    DestGroupVpcMismatch,
+    #[error("The security group can not authorize to enterprise level security group.")]
+    EnterpriseGroupReference,
+    #[error("The attributes Policy, SourceGroupId, DestGroupId, InnerAccessPolicy of enterprise level security groups are not allowed to be set or modified.")]
+    EnterpriseGroupAttribute,
+    /// Alibaba's code really is spelled `…Discription…`.
+    #[error("The specified security group rule description is not valid: 1 to 512 characters, not starting with http:// or https://.")]
+    RuleDescriptionMalformed,
+    #[error("The specified parameter Permissions cannot coexist with other parameters: {name}.")]
+    PermissionsConflict { name: String },
+    #[error("There are duplicate permissions in the specified parameter Permissions.")]
+    DuplicatePermissions,
+    /// DeleteSecurityGroup documents this one as plain `DependencyViolation`, with 403.
+    #[error("The specified security group has been authorized in another one.")]
+    SecurityGroupReferenced,
 }
 
 impl ApiError {
@@ -269,6 +344,43 @@ impl ApiError {
             TagKeyMalformed => "InvalidTagKey.Malformed",
             TagValueMalformed => "InvalidTagValue.Malformed",
             TagQuotaExceeded => "QuotaExceed.Tags",
+            SourceGroupNotFound => "InvalidSourceGroupId.NotFound",
+            DestGroupNotFound => "InvalidDestGroupId.NotFound",
+            SecurityGroupRuleNotFound => "InvalidSecurityGroupRuleId.NotFound",
+            IpProtocolNotSupported => "InvalidIpProtocol.ValueNotSupported",
+            PortRangeMalformed { .. } => "InvalidPortRange.Malformed",
+            ProtocolPortRangeMismatch => "OperationDenied",
+            SourcePortRangeMalformed { .. } => "InvalidSourcePortRange.Malformed",
+            PriorityMalformed => "InvalidPriority.Malformed",
+            PriorityNotSupported => "InvalidPriority.ValueNotSupported",
+            PolicyMalformed => "InvalidPolicy.Malformed",
+            NicTypeNotSupported => "InvalidNicType.ValueNotSupported",
+            SourceCidrIpMalformed => "InvalidSourceCidrIp.Malformed",
+            DestCidrIpMalformed => "InvalidDestCidrIp.Malformed",
+            Ipv6SourceCidrIpInvalid => "InvalidParam.Ipv6SourceCidrIp",
+            Ipv6DestCidrIpInvalid => "InvalidParam.Ipv6DestCidrIp",
+            SourceIpConflict => "InvalidParam.SourceIp",
+            DestIpConflict => "InvalidParam.DestIp",
+            Ipv4ProtocolConflictWithIpv6Address => {
+                "InvalidParam.Ipv4ProtocolConflictWithIpv6Address"
+            }
+            Ipv6ProtocolConflictWithIpv4Address => {
+                "InvalidParam.Ipv6ProtocolConflictWithIpv4Address"
+            }
+            MissingSource => "MissingParameter.Source",
+            MissingDest => "MissingParameter.Dest",
+            AuthorizationLimitExceed { .. } => "AuthorizationLimitExceed",
+            GroupRuleLimitExceed { .. } => "AuthorizedGroupRule.LimitExceed",
+            SourceGroupIsSelf => "InvalidParamter.Conflict",
+            DestGroupIsSelf => "InvalidSecurityGroup.IsSame",
+            SourceGroupVpcMismatch => "InvalidSourceGroupId.Mismatch",
+            DestGroupVpcMismatch => "InvalidDestGroupId.Mismatch",
+            EnterpriseGroupReference => "InvalidGroupAuthParameter.OperationDenied",
+            EnterpriseGroupAttribute => "InvalidGroupParameter.OperationDenied",
+            RuleDescriptionMalformed => "InvalidSecurityGroupDiscription.Malformed",
+            PermissionsConflict { .. } => "InvalidParam.Permissions",
+            DuplicatePermissions => "InvalidParam.DuplicatePermissions",
+            SecurityGroupReferenced => "DependencyViolation",
         }
     }
 
@@ -312,6 +424,34 @@ impl ApiError {
             InvalidEniState { .. } | InvalidEcsState { .. } | DetachPrimaryEniNotAllowed | PrivateIpQuotaExceeded | PrivateIpDuplicated { .. } | JoinedGroupLimitExceed { .. } | ParameterConflict { .. } | InstanceTypeNotSupported { .. } | SecurityGroupInUse | DryRunOperation => 400,
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
+            SourceGroupNotFound | DestGroupNotFound | SecurityGroupRuleNotFound => 404,
+            IpProtocolNotSupported
+            | PortRangeMalformed { .. }
+            | ProtocolPortRangeMismatch
+            | SourcePortRangeMalformed { .. }
+            | PriorityMalformed
+            | PriorityNotSupported
+            | PolicyMalformed
+            | NicTypeNotSupported
+            | SourceCidrIpMalformed
+            | DestCidrIpMalformed
+            | Ipv6SourceCidrIpInvalid
+            | Ipv6DestCidrIpInvalid
+            | SourceIpConflict
+            | DestIpConflict
+            | Ipv4ProtocolConflictWithIpv6Address
+            | Ipv6ProtocolConflictWithIpv4Address
+            | MissingSource
+            | MissingDest
+            | GroupRuleLimitExceed { .. }
+            | SourceGroupVpcMismatch
+            | DestGroupVpcMismatch
+            | EnterpriseGroupReference
+            | EnterpriseGroupAttribute
+            | RuleDescriptionMalformed
+            | PermissionsConflict { .. }
+            | DuplicatePermissions => 400,
+            AuthorizationLimitExceed { .. } | SourceGroupIsSelf | DestGroupIsSelf | SecurityGroupReferenced => 403,
             InvalidEniType { .. } | AvailabilityZoneMismatch | VpcMismatch { .. } | EniPerInstanceLimitExceeded { .. } | MaxEniCountExceeded { .. } | MaxEniPrivateIpsCountExceeded { .. } | Ipv4CountExceeded { .. } | Ipv6CountExceeded { .. } | MaxEniIpv6IpsCountExceeded { .. } | VSwitchIpNotEnough | VSwitchIpInvalid { .. } | IpAssigned { .. } | IpRepeated { .. } | IpUnassigned { .. } | Ipv6AddressInvalid { .. } | Ipv6NotTurnOn | ClassicNetworkNotSupported | IncorrectInstanceStatus { .. } => 403,
             InternalError => 500,
             ServiceUnavailable => 503,
@@ -397,6 +537,39 @@ impl ApiError {
             TagKeyMalformed,
             TagValueMalformed,
             TagQuotaExceeded,
+            SourceGroupNotFound,
+            DestGroupNotFound,
+            SecurityGroupRuleNotFound,
+            IpProtocolNotSupported,
+            PortRangeMalformed { message: s() },
+            ProtocolPortRangeMismatch,
+            SourcePortRangeMalformed { message: s() },
+            PriorityMalformed,
+            PriorityNotSupported,
+            PolicyMalformed,
+            NicTypeNotSupported,
+            SourceCidrIpMalformed,
+            DestCidrIpMalformed,
+            Ipv6SourceCidrIpInvalid,
+            Ipv6DestCidrIpInvalid,
+            SourceIpConflict,
+            DestIpConflict,
+            Ipv4ProtocolConflictWithIpv6Address,
+            Ipv6ProtocolConflictWithIpv4Address,
+            MissingSource,
+            MissingDest,
+            AuthorizationLimitExceed { limit: 1 },
+            GroupRuleLimitExceed { limit: 1 },
+            SourceGroupIsSelf,
+            DestGroupIsSelf,
+            SourceGroupVpcMismatch,
+            DestGroupVpcMismatch,
+            EnterpriseGroupReference,
+            EnterpriseGroupAttribute,
+            RuleDescriptionMalformed,
+            PermissionsConflict { name: s() },
+            DuplicatePermissions,
+            SecurityGroupReferenced,
         ]
     }
 }
@@ -408,10 +581,18 @@ mod tests {
     #[test]
     fn codes_are_unique_and_statuses_follow_policy() {
         let all = ApiError::examples();
-        // CidrBlockNotInVpc is documented as plain InvalidParameter; only it may share.
+        // Documented codes that another variant also carries, with another status or
+        // meaning: CidrBlockNotInVpc is plain InvalidParameter (CreateVSwitch), and
+        // SecurityGroupReferenced is plain DependencyViolation with 403 (DeleteSecurityGroup)
+        // where DeleteVSwitch's is 400. Only these may share.
         let mut codes: Vec<_> = all
             .iter()
-            .filter(|e| !matches!(e, ApiError::CidrBlockNotInVpc))
+            .filter(|e| {
+                !matches!(
+                    e,
+                    ApiError::CidrBlockNotInVpc | ApiError::SecurityGroupReferenced
+                )
+            })
             .map(|e| e.code())
             .collect();
         codes.sort();

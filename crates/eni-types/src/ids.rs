@@ -128,6 +128,8 @@ typed_ids! {
     RouteTableId => ("vtb-", 21, "route table");
     /// A security group, `sg-…`.
     SecurityGroupId => ("sg-", 20, "security group");
+    /// A rule of a security group, `sgr-…`.
+    SecurityGroupRuleId => ("sgr-", 20, "security group rule");
     /// An ECS instance, `i-…`.
     InstanceId => ("i-", 20, "instance");
     /// An elastic network interface, `eni-…`.

@@ -1,9 +1,12 @@
 //! Security groups. Their members are rows of `eni_security_groups`, written with the ENI
-//! (see `enis.rs`); a group with members cannot be deleted.
+//! (see `enis.rs`); a group with members, or named by another group's rule, cannot be
+//! deleted. Rules and the inner access policy are in `security_group_rules.rs`.
 
-use super::{account_from_sql, account_to_sql, id_from_row, tags_from_row, tags_to_sql, SqliteTx};
+use super::{
+    account_from_sql, account_to_sql, corrupt, id_from_row, tags_from_row, tags_to_sql, SqliteTx,
+};
 use crate::errors::{db_err_fk, fk};
-use eni_store::{SecurityGroup, StoreError};
+use eni_store::{SecurityGroup, SgPolicy, StoreError};
 use eni_types::ids::{AccountId, SecurityGroupId, VpcId};
 use rusqlite::{params, Row};
 
@@ -13,7 +16,7 @@ macro_rules! select_security_group {
     ($rest:literal) => {
         concat!(
             "SELECT id, account_id, region_id, vpc_id, name, description, group_type, \
-             resource_group_id, tags, created_at FROM security_groups ",
+             resource_group_id, tags, created_at, inner_access_policy FROM security_groups ",
             $rest
         )
     };
@@ -31,14 +34,19 @@ fn security_group_from_row(r: &Row<'_>) -> rusqlite::Result<SecurityGroup> {
         resource_group_id: id_from_row(r, 7)?,
         tags: tags_from_row(r, 8)?,
         created_at: r.get(9)?,
+        inner_access_policy: {
+            let text: String = r.get(10)?;
+            SgPolicy::parse(&text)
+                .ok_or_else(|| corrupt(10, format!("inner access policy {text:?}")))?
+        },
     })
 }
 
 pub(super) fn insert(tx: &SqliteTx<'_>, sg: &SecurityGroup) -> Result<(), StoreError> {
     tx.exec(
         "INSERT INTO security_groups (id, account_id, region_id, vpc_id, name, description,
-             group_type, resource_group_id, tags, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             group_type, resource_group_id, tags, created_at, inner_access_policy)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             sg.id.as_str(),
             account_to_sql(sg.account_id),
@@ -49,7 +57,8 @@ pub(super) fn insert(tx: &SqliteTx<'_>, sg: &SecurityGroup) -> Result<(), StoreE
             sg.group_type,
             sg.resource_group_id.as_str(),
             tags_to_sql(&sg.tags)?,
-            sg.created_at
+            sg.created_at,
+            sg.inner_access_policy.as_str()
         ],
         db_err_fk(fk::SECURITY_GROUP_VPC),
     )?;
