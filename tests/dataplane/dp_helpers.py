@@ -361,6 +361,40 @@ class Api:
         return self.ecs.create_security_group(
             em.CreateSecurityGroupRequest(region_id=REGION, vpc_id=vpc_id)).body.security_group_id
 
+    def authorize(self, group: str, egress: bool = False, **perm) -> None:
+        """One rule: AuthorizeSecurityGroup (or ...Egress) with Permissions.1 = `perm`
+        (SDK field names: ip_protocol, port_range, source_cidr_ip, source_group_id, policy,
+        priority, dest_cidr_ip, dest_group_id, ...)."""
+        from alibabacloud_ecs20140526 import models as em
+
+        if egress:
+            self.ecs.authorize_security_group_egress(em.AuthorizeSecurityGroupEgressRequest(
+                region_id=REGION, security_group_id=group,
+                permissions=[em.AuthorizeSecurityGroupEgressRequestPermissions(**perm)]))
+        else:
+            self.ecs.authorize_security_group(em.AuthorizeSecurityGroupRequest(
+                region_id=REGION, security_group_id=group,
+                permissions=[em.AuthorizeSecurityGroupRequestPermissions(**perm)]))
+
+    def rules(self, group: str) -> list:
+        from alibabacloud_ecs20140526 import models as em
+
+        body = self.ecs.describe_security_group_attribute(em.DescribeSecurityGroupAttributeRequest(
+            region_id=REGION, security_group_id=group)).body
+        return list(body.permissions.permission or [])
+
+    def revoke(self, group: str, rule_id: str) -> None:
+        from alibabacloud_ecs20140526 import models as em
+
+        self.ecs.revoke_security_group(em.RevokeSecurityGroupRequest(
+            region_id=REGION, security_group_id=group, security_group_rule_id=[rule_id]))
+
+    def inner_policy(self, group: str, policy: str) -> None:
+        from alibabacloud_ecs20140526 import models as em
+
+        self.ecs.modify_security_group_policy(em.ModifySecurityGroupPolicyRequest(
+            region_id=REGION, security_group_id=group, inner_access_policy=policy))
+
     # ---- instances
 
     def instance(self, vswitch_id: str, group: str, private_ip: str | None = None, ready: bool = True,

@@ -6,5 +6,6 @@
 
 pub mod agent;
 pub mod render;
+pub mod security;
 
 pub use agent::{Agent, AgentConfig};

@@ -21,6 +21,8 @@
 //! vSwitch is behind the gateway, as for IPv4 behind proxy ARP. No address is tentative
 //! (no DAD), so traffic flows from the first packet.
 //!
+//! Security groups are one nftables table per router namespace (`security.rs`).
+//!
 //! An instance's bandwidth cap (its type's InstanceBandwidthRx/Tx, kbit/s) is shared by all its
 //! ENIs (spec §3.5): two IFB shapers per instance in its VPC's router, named from the
 //! instance, one for what the instance sends (Tx, `…u`, fed from every port's ingress) and one
@@ -110,6 +112,9 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
         sysctl(&mut s, &ns, "ipv4/conf/default/send_redirects", "0");
         sysctl(&mut s, &ns, "ipv4/conf/all/rp_filter", "1");
         sysctl(&mut s, &ns, "ipv4/conf/default/rp_filter", "1");
+        if let Some(r) = crate::security::ruleset(vpc) {
+            s.rulesets.insert(ns.clone(), r);
+        }
         for vsw in &vpc.vswitches {
             s.addrs.insert(Addr {
                 dev: LinkRef::new(ns.clone(), "lo"),
@@ -421,6 +426,8 @@ mod tests {
                     gateway: "10.0.1.253".into(),
                     ipv6_cidr_block: None,
                 }],
+                security_groups: Vec::new(),
+                enis: Vec::new(),
             }],
             instances,
         }

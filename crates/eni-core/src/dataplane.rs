@@ -5,6 +5,9 @@
 //! agent reports its NIC configured, and leaves Detaching for Available only when the agent
 //! reports it gone. Without one, the transitions complete after the configured delay.
 //!
+//! Security groups travel with each VPC: all its ENIs (attached or not) with their groups, and
+//! those groups' rules, which the agent compiles into one ruleset per VPC router.
+//!
 //! One host for now: every instance is placed on every reporting host's desired state.
 //! Placement across several hosts is the next step (see ARCHITECTURE.md).
 
@@ -13,11 +16,98 @@ use crate::transitions::{complete_eni, effective_eni, effective_instance, settle
 use crate::{internal, now_ms, Core, CoreError};
 use eni_ipam::Ipv4Cidr;
 use eni_store::{with_read, with_write, EniQuery, StoreError};
+use eni_store::{SecurityGroupRule, SgDirection, SgPolicy, SgPortRange, Tx};
 use eni_types::hoststate::{
-    EniDesired, HostDesired, HostReport, InstanceDesired, VSwitchDesired, VpcDesired,
+    Direction, EniDesired, HostDesired, HostReport, InstanceDesired, SecurityGroupDesired,
+    SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
 };
+use eni_types::ids::{AccountId, VpcId};
 use eni_types::ApiError;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Fills in the security groups of a VPC: every ENI of it with its addresses and groups
+/// (attached or not: an attach then changes no rule), and each of those groups with its
+/// inner access policy and rules.
+fn guard_vpc(
+    tx: &mut dyn Tx,
+    account: AccountId,
+    region: &str,
+    vpc_id: &VpcId,
+    vpc: &mut VpcDesired,
+) -> Result<(), StoreError> {
+    let query = EniQuery {
+        vpc_id: Some(vpc_id.clone()),
+        ..Default::default()
+    };
+    let mut groups = BTreeSet::new();
+    for eni in tx.eni_list(account, region, &query)? {
+        let view = load_view(tx, eni)?;
+        let mut addresses: Vec<String> = view.private_ips.iter().map(|i| i.to_string()).collect();
+        addresses.extend(view.ipv6.iter().cloned());
+        groups.extend(view.eni.security_group_ids.iter().cloned());
+        vpc.enis.push(VpcEni {
+            eni_id: view.eni.id.to_string(),
+            addresses,
+            security_groups: view
+                .eni
+                .security_group_ids
+                .iter()
+                .map(|g| g.to_string())
+                .collect(),
+        });
+    }
+    for g in groups {
+        let Some(policy) = tx.sg_inner_access_policy(&g)? else {
+            continue;
+        };
+        let rules = tx.sg_rules_of(&g)?.iter().map(rule_desired).collect();
+        vpc.security_groups.push(SecurityGroupDesired {
+            security_group_id: g.to_string(),
+            inner_accept: policy == SgPolicy::Accept,
+            rules,
+        });
+    }
+    Ok(())
+}
+
+/// A stored rule as the data plane reads it: the remote side (sources of an ingress rule,
+/// destinations of an egress one) and the group's own side.
+fn rule_desired(r: &SecurityGroupRule) -> SgRuleDesired {
+    let (direction, remote, local) = match r.direction {
+        SgDirection::Ingress => (
+            Direction::Ingress,
+            [&r.source_cidr_ip, &r.ipv6_source_cidr_ip],
+            [&r.dest_cidr_ip, &r.ipv6_dest_cidr_ip],
+        ),
+        SgDirection::Egress => (
+            Direction::Egress,
+            [&r.dest_cidr_ip, &r.ipv6_dest_cidr_ip],
+            [&r.source_cidr_ip, &r.ipv6_source_cidr_ip],
+        ),
+    };
+    let set = |xs: [&String; 2]| xs.into_iter().find(|x| !x.is_empty()).cloned();
+    // A range that covers every port is no port match at all.
+    let ports = |(a, b): SgPortRange| {
+        let whole = a <= 1 && b >= 65535;
+        (r.protocol.has_ports() && a >= 1 && !whole)
+            .then(|| (a.clamp(1, 65535) as u16, b.clamp(1, 65535) as u16))
+    };
+    SgRuleDesired {
+        direction,
+        priority: r.priority,
+        accept: r.policy == SgPolicy::Accept,
+        protocol: r.protocol.as_str().to_ascii_lowercase(),
+        ports: ports(r.port_range),
+        source_ports: r.source_port_range.and_then(ports),
+        cidr: if r.peer_group_id.is_some() {
+            None
+        } else {
+            set(remote)
+        },
+        peer_group: r.peer_group_id.as_ref().map(|g| g.to_string()),
+        local_cidr: set(local),
+    }
+}
 
 impl Core {
     /// The generation of the data-plane view now.
@@ -31,12 +121,18 @@ impl Core {
         with_read(self.store(), |tx| -> Result<HostDesired, StoreError> {
             let generation = tx.dataplane_generation()?;
             let mut vpcs: BTreeMap<String, VpcDesired> = BTreeMap::new();
+            // Whose VPC each is, to list its ENIs and groups below.
+            let mut owners: BTreeMap<String, (AccountId, String, VpcId)> = BTreeMap::new();
             let mut instances = Vec::new();
             for inst in tx.instance_list_all()? {
                 let inst = effective_instance(inst, t);
                 let Some(vpc_id) = inst.vpc_id.clone() else {
                     continue;
                 };
+                owners.insert(
+                    vpc_id.to_string(),
+                    (inst.account_id, inst.region_id.clone(), vpc_id.clone()),
+                );
                 let ty = self.catalog().instance_type(&inst.instance_type);
                 let mut enis = Vec::new();
                 let query = EniQuery {
@@ -66,6 +162,8 @@ impl Core {
                             vpc_id: vpc_id.to_string(),
                             cidr_block: String::new(),
                             vswitches: Vec::new(),
+                            security_groups: Vec::new(),
+                            enis: Vec::new(),
                         });
                     if !entry
                         .vswitches
@@ -102,6 +200,8 @@ impl Core {
                             vpc_id: vpc_id.to_string(),
                             cidr_block: String::new(),
                             vswitches: Vec::new(),
+                            security_groups: Vec::new(),
+                            enis: Vec::new(),
                         });
                     entry.cidr_block = vpc.cidr_block.clone();
                 }
@@ -113,6 +213,11 @@ impl Core {
                     bandwidth_tx_kbps: ty.map(|t| t.instance_bandwidth_tx).unwrap_or(0),
                     enis,
                 });
+            }
+            for (id, vpc) in vpcs.iter_mut() {
+                if let Some((account, region, vpc_id)) = owners.get(id) {
+                    guard_vpc(tx, *account, region, vpc_id, vpc)?;
+                }
             }
             Ok(HostDesired {
                 host_id: host_id.to_string(),

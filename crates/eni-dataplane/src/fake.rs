@@ -4,7 +4,7 @@
 //! semantics the planner assumes ([`crate::plan::apply_op`]). `observe` reports only the
 //! namespaces eni created, as the real implementation does.
 
-use crate::model::{KernelState, Op};
+use crate::model::{KernelState, Op, Ruleset};
 use crate::plan::apply_op;
 use crate::{Dataplane, DataplaneError};
 use std::collections::BTreeSet;
@@ -109,6 +109,13 @@ pub fn restrict(world: &KernelState, owned: &BTreeSet<String>) -> KernelState {
             .iter()
             .filter(|(k, _)| own(&k.port.ns))
             .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        rulesets: world
+            .rulesets
+            .iter()
+            .filter(|(ns, _)| own(ns))
+            // The kernel gives back the digest, not the text.
+            .map(|(ns, r)| (ns.clone(), Ruleset::observed(r.digest.clone())))
             .collect(),
     }
 }

@@ -1,6 +1,7 @@
 //! The real data plane: network namespaces, veth pairs, addresses, routes, rules, permanent
-//! neighbours, sysctls and bandwidth shapers (IFB + HTB, clsact u32 + mirred redirects) on
-//! this Linux host, through rtnetlink and `/proc/sys/net` (iproute2 to observe).
+//! neighbours, sysctls, bandwidth shapers (IFB + HTB, clsact u32 + mirred redirects) and
+//! security-group rulesets (nftables) on this Linux host, through rtnetlink, `/proc/sys/net`
+//! and `nft` (iproute2 to observe).
 //!
 //! Ownership. eni owns (1) every named namespace whose name starts with the prefix (the
 //! per-VPC vrouters) and (2) every namespace it created, recorded as an empty marker file
@@ -86,6 +87,12 @@ impl LinuxDataplane {
             markers: netns::Markers::new(state_dir),
             lock: Mutex::new(()),
         })
+    }
+
+    /// The tools this data plane runs that are not installed: `ip` and `tc` (iproute2) to
+    /// observe and to add namespaces, `nft` (nftables) for security groups.
+    pub fn missing_tools() -> Vec<&'static str> {
+        netns::missing_tools()
     }
 
     /// The prefix of the namespaces eni owns by name.

@@ -135,6 +135,48 @@ pub struct RedirectKey {
     pub hook: Hook,
 }
 
+/// An nftables table eni loads whole: the security groups of a VPC in its router namespace
+/// (spec §3.3). It is known by the digest of its text, which the loaded table carries in its
+/// comment: two rulesets are the same exactly when their digests are, so observing needs
+/// only the comment back, and what is in force is reloaded when the wanted text changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ruleset {
+    /// 16 hex digits of FNV-1a over `text`.
+    pub digest: String,
+    /// What `nft -f` loads; empty in an observed ruleset.
+    pub text: String,
+}
+
+impl Ruleset {
+    pub fn new(text: String) -> Ruleset {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in text.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ruleset {
+            digest: format!("{h:016x}"),
+            text,
+        }
+    }
+
+    /// A ruleset seen in the kernel: its digest only.
+    pub fn observed(digest: impl Into<String>) -> Ruleset {
+        Ruleset {
+            digest: digest.into(),
+            text: String::new(),
+        }
+    }
+}
+
+impl PartialEq for Ruleset {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest
+    }
+}
+
+impl Eq for Ruleset {}
+
 /// Everything eni manages on one host.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KernelState {
@@ -159,6 +201,8 @@ pub struct KernelState {
     /// Read only in router namespaces (those with eni's prefix) and namespaces holding an
     /// IFB, so a desired state sets them on router ports.
     pub redirects: BTreeMap<RedirectKey, String>,
+    /// The security-group table of each namespace that has one (router namespaces).
+    pub rulesets: BTreeMap<String, Ruleset>,
 }
 
 /// One change. Every op is idempotent.
@@ -193,6 +237,9 @@ pub enum Op {
     /// qdisc if it has none). Needs both to exist.
     SetRedirect(RedirectKey, String),
     DelRedirect(RedirectKey),
+    /// Replaces a namespace's security-group table with this one, atomically.
+    LoadRuleset(String, Ruleset),
+    DeleteRuleset(String),
 }
 
 impl KernelState {

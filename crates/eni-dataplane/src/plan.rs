@@ -44,6 +44,7 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
             s.sysctls.retain(|k, _| k.ns != *ns);
             s.shapers.retain(|k, _| k.ns != *ns);
             s.redirects.retain(|k, _| k.port.ns != *ns);
+            s.rulesets.remove(ns);
         }
         Op::SetLoopbackUp(ns) => {
             if s.namespaces.contains(ns) {
@@ -169,6 +170,14 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
         Op::DelRedirect(k) => {
             s.redirects.remove(k);
         }
+        Op::LoadRuleset(ns, r) => {
+            if s.namespaces.contains(ns) {
+                s.rulesets.insert(ns.clone(), r.clone());
+            }
+        }
+        Op::DeleteRuleset(ns) => {
+            s.rulesets.remove(ns);
+        }
     }
 }
 
@@ -234,6 +243,18 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
     for (k, v) in &desired.sysctls {
         if cur.sysctls.get(k) != Some(v) {
             push(&mut cur, &mut ops, Op::SetSysctl(k.clone(), v.clone()));
+        }
+    }
+
+    // Security groups: keyed by address, not by port, so they are in force before any new
+    //    port comes up or is routed to.
+    for (ns, want) in &desired.rulesets {
+        if cur.rulesets.get(ns) != Some(want) {
+            push(
+                &mut cur,
+                &mut ops,
+                Op::LoadRuleset(ns.clone(), want.clone()),
+            );
         }
     }
 
@@ -338,6 +359,11 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
     for r in cur.shapers.clone().keys() {
         if !desired.shapers.contains_key(r) {
             push(&mut cur, &mut ops, Op::DeleteIfb(r.clone()));
+        }
+    }
+    for ns in cur.rulesets.clone().keys() {
+        if !desired.rulesets.contains_key(ns) && desired.namespaces.contains(ns) {
+            push(&mut cur, &mut ops, Op::DeleteRuleset(ns.clone()));
         }
     }
     for ns in cur.namespaces.clone().difference(&desired.namespaces) {
@@ -814,5 +840,55 @@ mod tests {
             .unwrap();
         assert!(last_unhooked < first_gone, "{ops:?}");
         assert_eq!(ops.len(), 6, "four redirects, two shapers: {ops:?}");
+    }
+    #[test]
+    fn a_ruleset_is_loaded_before_ports_come_up_and_deleted_with_the_rest() {
+        let ns = "eni-v".to_string();
+        let mut want = KernelState::default();
+        want.namespaces.insert(ns.clone());
+        want.veths.insert(
+            LinkRef::new(&ns, "p1"),
+            Veth {
+                a: LinkEnd {
+                    at: LinkRef::new(&ns, "p1"),
+                    mac: "ee:ff:ff:ff:ff:ff".into(),
+                    mtu: 1500,
+                    up: true,
+                },
+                b: LinkEnd {
+                    at: LinkRef::new("i-1", "eth0"),
+                    mac: "00:16:3e:00:00:01".into(),
+                    mtu: 1500,
+                    up: true,
+                },
+            },
+        );
+        want.namespaces.insert("i-1".into());
+        want.rulesets
+            .insert(ns.clone(), Ruleset::new("\tchain c {\n\t}".into()));
+        let ops = plan(&KernelState::default(), &want);
+        let load = ops
+            .iter()
+            .position(|o| matches!(o, Op::LoadRuleset(n, _) if *n == ns))
+            .unwrap();
+        let up = ops
+            .iter()
+            .position(|o| matches!(o, Op::SetLinkUp(_, true)))
+            .unwrap();
+        assert!(load < up, "{ops:#?}");
+        // Observed, a ruleset is its digest: the same one plans nothing.
+        let mut seen = want.clone();
+        let digest = want.rulesets[&ns].digest.clone();
+        seen.rulesets.insert(ns.clone(), Ruleset::observed(digest));
+        assert!(plan(&seen, &want).is_empty());
+        let mut none = want.clone();
+        none.rulesets.clear();
+        assert_eq!(plan(&seen, &none), vec![Op::DeleteRuleset(ns.clone())]);
+        // A namespace that goes takes its ruleset along.
+        let ops = plan(&seen, &KernelState::default());
+        assert!(
+            !ops.iter().any(|o| matches!(o, Op::DeleteRuleset(_))),
+            "{ops:#?}"
+        );
     }
 }

@@ -396,3 +396,53 @@ fn a_namespace_name_left_without_a_namespace_is_replaced() {
     env.reconcile(&want);
     env.assert_converged(&want);
 }
+
+#[test]
+#[cfg_attr(
+    not(feature = "privileged-tests"),
+    ignore = "needs root and network namespaces: cargo test --features privileged-tests"
+)]
+fn a_ruleset_filters_forwarded_traffic_and_is_reloaded_when_changed_or_lost() {
+    let env = Env::new();
+    let (vr, i1, i2, enis) = two_instances(&env);
+    let mut want = l3_state(&vr, &[i1.clone(), i2.clone()], &enis, &[]);
+    let guard = |verdict: &str| {
+        Ruleset::new(format!(
+            "\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n\
+             \t\tip daddr {NET}.2 udp dport {ECHO_PORT} {verdict}\n\t}}"
+        ))
+    };
+    want.rulesets.insert(vr.clone(), guard("drop"));
+    let ops = env.reconcile(&want);
+    assert!(ops.iter().any(|o| matches!(o, Op::LoadRuleset(..))));
+    env.assert_converged(&want);
+    let _echo = Echo::start(&i2);
+    assert!(
+        !reachable(&i1, &format!("{NET}.2")),
+        "the drop rule let it through"
+    );
+
+    // A new text is a new digest: the table is replaced whole, and traffic flows.
+    want.rulesets.insert(vr.clone(), guard("accept"));
+    let ops = env.reconcile(&want);
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    env.assert_converged(&want);
+    assert!(reachable(&i1, &format!("{NET}.2")));
+
+    // Deleted behind our back: loaded again.
+    ip(&[
+        "netns", "exec", &vr, "nft", "delete", "table", "inet", "eni_sg",
+    ]);
+    assert!(!env.dp.observe().unwrap().rulesets.contains_key(&vr));
+    env.reconcile(&want);
+    env.assert_converged(&want);
+
+    // No longer wanted: deleted.
+    want.rulesets.clear();
+    let ops = env.reconcile(&want);
+    assert!(
+        matches!(ops.as_slice(), [Op::DeleteRuleset(ns)] if *ns == vr),
+        "{ops:#?}"
+    );
+    env.assert_converged(&want);
+}

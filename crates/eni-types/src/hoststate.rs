@@ -20,6 +20,64 @@ pub struct VpcDesired {
     pub vpc_id: String,
     pub cidr_block: String,
     pub vswitches: Vec<VSwitchDesired>,
+    /// Every security group an ENI of the VPC belongs to, with its rules.
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroupDesired>,
+    /// Every ENI of the VPC, attached or not and wherever it is: who is in which group, for
+    /// rules that name a group. An attach or detach changes nothing here.
+    #[serde(default)]
+    pub enis: Vec<VpcEni>,
+}
+
+/// A security group as the data plane enforces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroupDesired {
+    pub security_group_id: String,
+    /// InnerAccessPolicy `Accept`: the group's members reach each other whatever the rules.
+    pub inner_accept: bool,
+    pub rules: Vec<SgRuleDesired>,
+}
+
+/// Which traffic a rule is about, seen from the group's ENIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// One rule. First match wins, by priority (1 first), a drop before an accept of the same
+/// priority; unmatched ingress is dropped, unmatched egress allowed; replies always pass.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SgRuleDesired {
+    pub direction: Direction,
+    pub priority: u32,
+    pub accept: bool,
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, `gre` or `all`.
+    pub protocol: String,
+    /// The destination ports (TCP and UDP); `None`: any.
+    #[serde(default)]
+    pub ports: Option<(u16, u16)>,
+    /// The source ports (TCP and UDP); `None`: any.
+    #[serde(default)]
+    pub source_ports: Option<(u16, u16)>,
+    /// The far side: an IPv4 or IPv6 block, or the members of a group. Neither: anywhere.
+    #[serde(default)]
+    pub cidr: Option<String>,
+    #[serde(default)]
+    pub peer_group: Option<String>,
+    /// The group's own side narrowed to a block (the destination of an ingress rule, the
+    /// source of an egress one); `None`: every member address.
+    #[serde(default)]
+    pub local_cidr: Option<String>,
+}
+
+/// An ENI of a VPC: its addresses (IPv4 and IPv6) and groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcEni {
+    pub eni_id: String,
+    pub addresses: Vec<String>,
+    pub security_groups: Vec<String>,
 }
 
 /// A vSwitch: its block and gateway (the block's last-but-two address).

@@ -179,6 +179,14 @@ fn linux_dataplane(args: &DataplaneArgs) -> Result<Arc<eni_dataplane::linux::Lin
              run as root, or without --dataplane"
         );
     }
+    let missing = eni_dataplane::linux::LinuxDataplane::missing_tools();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the Linux data plane runs iproute2 (ip, tc) and nftables (nft); not found: {}. \
+             Install them (Debian: apt-get install iproute2 nftables), or run without --dataplane",
+            missing.join(", ")
+        );
+    }
     let dp = eni_dataplane::linux::LinuxDataplane::new(
         &args.dataplane_prefix,
         &args.dataplane_state_dir,

@@ -43,7 +43,8 @@ fn phase(op: &Op) -> Phase {
         | Op::AddRule(_)
         | Op::CreateIfb(_)
         | Op::SetShaperRate(..)
-        | Op::SetRedirect(..) => Phase::Build,
+        | Op::SetRedirect(..)
+        | Op::LoadRuleset(..) => Phase::Build,
         // Per-NIC tables are reached only through rules: building them changes no path yet.
         Op::ReplaceRoute(k, _) if k.table != crate::plan::MAIN_TABLE => Phase::Build,
         Op::ReplaceRoute(..) | Op::ReplaceNeigh(..) => Phase::Switch,
@@ -55,7 +56,8 @@ fn phase(op: &Op) -> Phase {
         | Op::DelRule(_)
         | Op::DelNeigh(_)
         | Op::DeleteIfb(_)
-        | Op::DelRedirect(_) => Phase::Break,
+        | Op::DelRedirect(_)
+        | Op::DeleteRuleset(_) => Phase::Break,
     }
 }
 
@@ -75,6 +77,7 @@ fn touches(op: &Op) -> Option<Vec<&str>> {
         // A deleted IFB leaves redirects in its own namespace dangling, nothing elsewhere.
         Op::CreateIfb(r) | Op::DeleteIfb(r) | Op::SetShaperRate(r, _) => vec![r.ns.as_str()],
         Op::SetRedirect(k, _) | Op::DelRedirect(k) => vec![k.port.ns.as_str()],
+        Op::LoadRuleset(ns, _) | Op::DeleteRuleset(ns) => vec![ns.as_str()],
     })
 }
 
@@ -115,6 +118,7 @@ fn exec_of(op: &Op) -> Exec {
         Op::AddRule(r) | Op::DelRule(r) => &r.ns,
         Op::ReplaceNeigh(k, _) | Op::DelNeigh(k) => &k.dev.ns,
         Op::SetRedirect(k, _) | Op::DelRedirect(k) => &k.port.ns,
+        Op::LoadRuleset(ns, _) | Op::DeleteRuleset(ns) => ns,
     };
     Exec::In(ns.clone())
 }
@@ -244,8 +248,10 @@ pub(crate) fn render(op: &Op) -> Result<String, DataplaneError> {
         | Op::SetSysctl(..)
         | Op::SetShaperRate(..)
         | Op::SetRedirect(..)
-        | Op::DelRedirect(_) => {
-            unreachable!("not an ip -batch op: {op:?}")
+        | Op::DelRedirect(_)
+        | Op::LoadRuleset(..)
+        | Op::DeleteRuleset(_) => {
+            unreachable!("not an ip op: {op:?}")
         }
     })
 }
@@ -295,6 +301,13 @@ pub(crate) fn describe(ns: &str, op: &Op) -> String {
             tc_lines(op).map(|l| format!("tc -n {ns} {}", l.join("; ")))
         }
         Op::SetSysctl(k, v) => Ok(format!("ip netns exec {ns} sysctl -w net/{}={v}", k.key)),
+        Op::LoadRuleset(_, r) => Ok(format!(
+            "ip netns exec {ns} nft -f - (table inet {RULESET_TABLE}, digest {})",
+            r.digest
+        )),
+        Op::DeleteRuleset(_) => Ok(format!(
+            "ip netns exec {ns} nft delete table inet {RULESET_TABLE}"
+        )),
         Op::CreateNamespace(n) => Ok(format!("ip netns add {n}")),
         Op::DeleteNamespace(n) => Ok(format!("ip netns del {n}")),
         _ => render(op).map(|l| format!("ip -n {ns} {l}")),
@@ -313,6 +326,7 @@ pub(crate) fn is_removal(op: &Op) -> bool {
             | Op::DeleteNamespace(_)
             | Op::DeleteIfb(_)
             | Op::DelRedirect(_)
+            | Op::DeleteRuleset(_)
     )
 }
 
@@ -391,6 +405,37 @@ fn wait_active(s: &mut Socket, dev: &str) {
     }
 }
 
+/// The nftables table that holds a namespace's security groups.
+pub(crate) const RULESET_TABLE: &str = "eni_sg";
+
+/// What `nft -f` loads for a ruleset: the table replaced whole in one transaction (a packet
+/// sees the old rules or the new, never none), with the digest in its comment.
+pub(crate) fn ruleset_script(r: &Ruleset) -> String {
+    format!(
+        "table inet {t}\ndelete table inet {t}\ntable inet {t} {{\n\tcomment \"eni:{}\"\n{}\n}}\n",
+        r.digest,
+        r.text,
+        t = RULESET_TABLE
+    )
+}
+
+/// Loads or deletes a ruleset with `nft`, from the calling thread's namespace.
+fn run_nft(ns: &str, op: &Op) -> Result<(), DataplaneError> {
+    let (args, input): (&[&str], String) = match op {
+        Op::LoadRuleset(_, r) => (&["-f", "-"], ruleset_script(r)),
+        _ => (&["delete", "table", "inet", RULESET_TABLE], String::new()),
+    };
+    let out = netns::nft(args, &input)?;
+    // Deleting a table that is not there leaves it not there.
+    if out.ok || (is_removal(op) && out.stderr.contains("No such file or directory")) {
+        return Ok(());
+    }
+    Err(DataplaneError::Failed {
+        what: describe(ns, op),
+        detail: out.stderr,
+    })
+}
+
 /// Runs one step's ops in order from a thread inside `ns`, continuing past failures that only
 /// mean "already so". `check_veth` decides whether an existing pair is the one wanted.
 pub(crate) fn run_step(
@@ -416,6 +461,10 @@ pub(crate) fn run_step(
                     what: describe(ns, op),
                     detail: e.to_string(),
                 })?;
+                continue;
+            }
+            if let Op::LoadRuleset(..) | Op::DeleteRuleset(_) = op {
+                run_nft(ns, op)?;
                 continue;
             }
             let io = |e: std::io::Error| DataplaneError::Failed {

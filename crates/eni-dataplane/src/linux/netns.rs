@@ -146,6 +146,39 @@ fn tc_binary() -> &'static str {
     })
 }
 
+fn nft_binary() -> &'static str {
+    static NFT: OnceLock<&'static str> = OnceLock::new();
+    NFT.get_or_init(|| {
+        ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft", "/bin/nft"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("nft")
+    })
+}
+
+/// The tools the data plane runs that this host lacks (`ip`, `tc`, `nft`).
+pub(crate) fn missing_tools() -> Vec<&'static str> {
+    let found = |bin: &str| {
+        Path::new(bin).is_absolute() && Path::new(bin).exists()
+            || std::env::var_os("PATH")
+                .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(bin).is_file()))
+    };
+    [
+        ("ip", ip_binary()),
+        ("tc", tc_binary()),
+        ("nft", nft_binary()),
+    ]
+    .into_iter()
+    .filter(|(_, bin)| !found(bin))
+    .map(|(name, _)| name)
+    .collect()
+}
+
+/// Runs `nft ARGS` in the calling thread's namespace with `stdin` as input.
+pub(crate) fn nft(args: &[&str], stdin: &str) -> Result<IpOutput, DataplaneError> {
+    run(("nft", nft_binary()), args, stdin)
+}
+
 /// Runs `ip ARGS` in the calling thread's namespace with `stdin` as input.
 pub(crate) fn ip(args: &[&str], stdin: &str) -> Result<IpOutput, DataplaneError> {
     run(("ip", ip_binary()), args, stdin)

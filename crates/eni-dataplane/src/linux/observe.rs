@@ -70,6 +70,9 @@ pub(crate) struct NsDump {
     redirects: BTreeMap<(String, Hook), String>,
     /// tc objects the model does not cover.
     tc_unmanaged: Vec<String>,
+    /// The digest of eni's security-group table, if the namespace has one (`""` if its
+    /// comment is not eni's).
+    ruleset: Option<String>,
 }
 
 fn observe_err(ns: &str, what: impl std::fmt::Display) -> DataplaneError {
@@ -123,6 +126,19 @@ pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError>
                 ));
             }
             parse_tc(&mut d, &out.stdout)?;
+        }
+        if tc {
+            // The security-group table, known by the digest in its comment.
+            let table = super::apply::RULESET_TABLE;
+            let out = netns::nft(&["list", "table", "inet", table], "")?;
+            if out.ok {
+                d.ruleset = Some(ruleset_digest(&out.stdout));
+            } else if !out.stderr.contains("No such file or directory") {
+                return Err(observe_err(
+                    &owned_ns,
+                    format!("nft list table failed: {}", out.stderr),
+                ));
+            }
         }
         Ok(d)
     });
@@ -178,7 +194,20 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
         shapers: BTreeMap::new(),
         redirects: BTreeMap::new(),
         tc_unmanaged: Vec::new(),
+        ruleset: None,
     })
+}
+
+/// The digest in the comment of `nft list table` output (the table's first line inside its
+/// braces), `""` if there is none of eni's.
+fn ruleset_digest(listing: &str) -> String {
+    listing
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().strip_prefix("comment \"eni:"))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Adds the answer to [`DUMP6`] to a dump, in the model's IPv6 spelling: the default route
@@ -636,6 +665,11 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
                 state.redirects.insert(key, target.clone());
             }
         }
+        if let Some(digest) = &d.ruleset {
+            state
+                .rulesets
+                .insert(d.ns.clone(), Ruleset::observed(digest.clone()));
+        }
         for what in &d.tc_unmanaged {
             note(&d.ns, what.clone());
         }
@@ -872,6 +906,15 @@ mod tests {
         assert!(what.iter().any(|w| w.contains("metric")), "{what:?}");
         assert!(what.iter().any(|w| w.contains("fwmark")), "{what:?}");
         assert_eq!(what.len(), 5, "{what:?}");
+    }
+
+    #[test]
+    fn a_ruleset_is_known_by_the_digest_in_its_comment() {
+        let listing =
+            "table inet eni_sg {\n\tcomment \"eni:00ff00ff00ff00ff\"\n\tchain forward {\n";
+        assert_eq!(ruleset_digest(listing), "00ff00ff00ff00ff");
+        // Someone else's table of that name: a digest no desired ruleset has.
+        assert_eq!(ruleset_digest("table inet eni_sg {\n\tchain c {\n"), "");
     }
 
     #[test]

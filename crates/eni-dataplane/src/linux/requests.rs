@@ -526,7 +526,11 @@ pub(crate) fn requests(s: &mut Socket, ns: &str, op: &Op) -> Result<Vec<Req>, Da
             };
             vec![Req::new(del_filter(port, k.hook))]
         }
-        Op::CreateNamespace(_) | Op::DeleteNamespace(_) | Op::SetSysctl(..) => {
+        Op::CreateNamespace(_)
+        | Op::DeleteNamespace(_)
+        | Op::SetSysctl(..)
+        | Op::LoadRuleset(..)
+        | Op::DeleteRuleset(_) => {
             unreachable!("not a netlink op: {op:?}")
         }
     })

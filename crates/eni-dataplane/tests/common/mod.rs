@@ -124,6 +124,7 @@ pub fn assert_state_eq(seen: &KernelState, want: &KernelState) {
     assert_eq!(seen.sysctls, want.sysctls, "sysctls");
     assert_eq!(seen.shapers, want.shapers, "shapers");
     assert_eq!(seen.redirects, want.redirects, "redirects");
+    assert_eq!(seen.rulesets, want.rulesets, "rulesets");
 }
 
 /// Runs `ip ARGS` and asserts it succeeded.

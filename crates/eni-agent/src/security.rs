@@ -1,0 +1,434 @@
+//! Security groups → one nftables table per VPC router (spec §3.3, §10.3).
+//!
+//! Every packet between two instances crosses the VPC's router namespace, so one `forward`
+//! chain there sees all of it. Groups are keyed by address, not by port: a map sends each
+//! ENI address to the chains of its set of groups, so an attach, a detach or a move changes
+//! nothing here (only creating or deleting an ENI, assigning an address or changing groups and
+//! rules do). The chain of a group set holds the union of its groups' rules, sorted by
+//! priority (1 first) with a drop before an accept of the same priority; the first match
+//! decides. Egress chains `return` to allow (an `accept` would end the hook before the
+//! receiver's ingress check), ingress chains `accept`. Then the groups' InnerAccessPolicy (a
+//! member of an `Accept` group reaches the other members), then the default: ingress dropped,
+//! egress allowed. Replies of allowed flows pass (conntrack), whatever the rules.
+
+use eni_dataplane::model::Ruleset;
+use eni_types::hoststate::{Direction, SecurityGroupDesired, SgRuleDesired, VpcDesired};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// 48 bits of FNV-1a, as 12 hex digits: short names for chains and sets (nft identifiers
+/// cannot hold the `-` of an id).
+fn short(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{:012x}", h & 0xffff_ffff_ffff)
+}
+
+fn is_v6(addr: &str) -> bool {
+    addr.contains(':')
+}
+
+/// The address sets of a group's members, IPv4 and IPv6.
+fn member_sets(group: &str) -> (String, String) {
+    let h = short(group);
+    (format!("m4_{h}"), format!("m6_{h}"))
+}
+
+/// A block as a match on `field`, with its address family (`Some(true)`: IPv6); `None`
+/// when the text is not an address block (`nft` would refuse it: it matches nothing).
+fn block(cidr: &str, field: &str) -> Option<(String, bool)> {
+    let (ip, len) = cidr.split_once('/').unwrap_or((cidr, ""));
+    let ip: std::net::IpAddr = ip.parse().ok()?;
+    if !len.is_empty() && len.parse::<u8>().is_err() {
+        return None;
+    }
+    let v6 = ip.is_ipv6();
+    Some(if len == "0" {
+        // 0.0.0.0/0 or ::/0: the whole family.
+        let fam = if v6 { "ipv6" } else { "ipv4" };
+        (format!("meta nfproto {fam} "), v6)
+    } else {
+        (
+            format!("{} {field} {cidr} ", if v6 { "ip6" } else { "ip" }),
+            v6,
+        )
+    })
+}
+
+/// The address matches of a rule: the far side (`far`: saddr of an ingress rule) and the
+/// group's own side, one statement prefix per address family it can match; none when it can
+/// match nothing.
+fn addr_matches(rule: &SgRuleDesired, far: &str, local: &str) -> Vec<String> {
+    let local = match rule.local_cidr.as_deref().map(|c| block(c, local)) {
+        None => None,
+        Some(None) => return Vec::new(),
+        Some(Some(l)) => Some(l),
+    };
+    let fars: Vec<(String, Option<bool>)> = if let Some(group) = &rule.peer_group {
+        let (m4, m6) = member_sets(group);
+        vec![
+            (format!("ip {far} @{m4} "), Some(false)),
+            (format!("ip6 {far} @{m6} "), Some(true)),
+        ]
+    } else if let Some(cidr) = &rule.cidr {
+        match block(cidr, far) {
+            Some((m, v6)) => vec![(m, Some(v6))],
+            None => return Vec::new(),
+        }
+    } else {
+        vec![(String::new(), None)]
+    };
+    fars.into_iter()
+        .filter_map(|(m, fam)| match &local {
+            None => Some(m),
+            // An IPv4 side and an IPv6 side never meet in one packet.
+            Some((_, lv6)) if fam.is_some_and(|v6| v6 != *lv6) => None,
+            Some((l, _)) => Some(format!("{m}{l}")),
+        })
+        .collect()
+}
+
+/// The protocol and port match of a rule.
+fn proto_match(rule: &SgRuleDesired) -> String {
+    let range = |(a, b): (u16, u16)| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        }
+    };
+    match rule.protocol.as_str() {
+        p @ ("tcp" | "udp") => {
+            let mut m = String::new();
+            if let Some(s) = rule.source_ports {
+                m += &format!("{p} sport {} ", range(s));
+            }
+            if let Some(d) = rule.ports {
+                m += &format!("{p} dport {} ", range(d));
+            }
+            if m.is_empty() {
+                m = format!("meta l4proto {p} ");
+            }
+            m
+        }
+        "icmp" => "meta l4proto icmp ".into(),
+        "icmpv6" => "meta l4proto ipv6-icmp ".into(),
+        "gre" => "meta l4proto gre ".into(),
+        _ => String::new(),
+    }
+}
+
+/// The chain of one direction for a set of groups.
+fn chain(name: &str, dir: Direction, groups: &[&SecurityGroupDesired]) -> String {
+    let (far, local, allow, default) = match dir {
+        Direction::Ingress => ("saddr", "daddr", "accept", "drop"),
+        Direction::Egress => ("daddr", "saddr", "return", "return"),
+    };
+    let mut rules: Vec<&SgRuleDesired> = groups
+        .iter()
+        .flat_map(|g| g.rules.iter())
+        .filter(|r| r.direction == dir)
+        .collect();
+    // Priority first, a drop before an accept of the same priority; the rest only fixes
+    // the order so the text (and its digest) is the same on every pass.
+    rules.sort_by(|a, b| (a.priority, a.accept, *a).cmp(&(b.priority, b.accept, *b)));
+    rules.dedup();
+    let mut out = format!("\tchain {name} {{\n");
+    for r in rules {
+        let verdict = if r.accept { allow } else { "drop" };
+        for m in addr_matches(r, far, local) {
+            let _ = writeln!(out, "\t\t{m}{}{verdict}", proto_match(r));
+        }
+    }
+    if dir == Direction::Ingress {
+        for g in groups.iter().filter(|g| g.inner_accept) {
+            let (m4, m6) = member_sets(&g.security_group_id);
+            let _ = writeln!(out, "\t\tip saddr @{m4} accept");
+            let _ = writeln!(out, "\t\tip6 saddr @{m6} accept");
+        }
+    }
+    let _ = writeln!(out, "\t\t{default}\n\t}}");
+    out
+}
+
+fn elements(items: impl IntoIterator<Item = String>) -> String {
+    let items: Vec<String> = items.into_iter().collect();
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(" elements = {{ {} }};", items.join(", "))
+    }
+}
+
+/// The security-group table of a VPC's router, or `None` when the VPC has no ENIs to guard.
+pub fn ruleset(vpc: &VpcDesired) -> Option<Ruleset> {
+    if vpc.enis.is_empty() {
+        return None;
+    }
+    let groups: BTreeMap<&str, &SecurityGroupDesired> = vpc
+        .security_groups
+        .iter()
+        .map(|g| (g.security_group_id.as_str(), g))
+        .collect();
+    // Members of each group, and each ENI's set of (known) groups.
+    let mut members: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    // Addresses sorted, so that the text (and its digest) does not depend on listing order.
+    let mut sets: BTreeMap<Vec<&str>, BTreeSet<&str>> = BTreeMap::new();
+    for eni in &vpc.enis {
+        let mut set: Vec<&str> = eni
+            .security_groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| groups.contains_key(g))
+            .collect();
+        set.sort();
+        set.dedup();
+        for g in &set {
+            let m = members.entry(g).or_default();
+            for a in &eni.addresses {
+                if is_v6(a) {
+                    m.1.insert(a);
+                } else {
+                    m.0.insert(a);
+                }
+            }
+        }
+        sets.entry(set)
+            .or_default()
+            .extend(eni.addresses.iter().map(String::as_str));
+    }
+    let mut text = String::new();
+    // Every group's member sets (a rule may name a group with no member here: empty sets).
+    for g in groups.keys() {
+        let (m4, m6) = member_sets(g);
+        let (v4, v6) = members.get(g).cloned().unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "\tset {m4} {{ type ipv4_addr;{} }}",
+            elements(v4.iter().map(|a| a.to_string()))
+        );
+        let _ = writeln!(
+            text,
+            "\tset {m6} {{ type ipv6_addr;{} }}",
+            elements(v6.iter().map(|a| a.to_string()))
+        );
+    }
+    let mut maps: BTreeMap<(&str, bool), Vec<String>> = BTreeMap::new();
+    for (set, addrs) in &sets {
+        let h = short(&set.join(","));
+        let chosen: Vec<&SecurityGroupDesired> = set.iter().map(|g| groups[g]).collect();
+        text += &chain(&format!("in_{h}"), Direction::Ingress, &chosen);
+        text += &chain(&format!("out_{h}"), Direction::Egress, &chosen);
+        for a in addrs {
+            let v6 = is_v6(a);
+            maps.entry(("in", v6))
+                .or_default()
+                .push(format!("{a} : jump in_{h}"));
+            maps.entry(("out", v6))
+                .or_default()
+                .push(format!("{a} : jump out_{h}"));
+        }
+    }
+    for dir in ["in", "out"] {
+        for (v6, ty, n) in [(false, "ipv4_addr", "4"), (true, "ipv6_addr", "6")] {
+            let _ = writeln!(
+                text,
+                "\tmap {dir}{n} {{ type {ty} : verdict;{} }}",
+                elements(maps.remove(&(dir, v6)).unwrap_or_default())
+            );
+        }
+    }
+    text += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\
+             \t\tct state established,related accept\n\t\tct state invalid drop\n\
+             \t\tip saddr vmap @out4\n\t\tip6 saddr vmap @out6\n\
+             \t\tip daddr vmap @in4\n\t\tip6 daddr vmap @in6\n\t}";
+    Some(Ruleset::new(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eni_types::hoststate::VpcEni;
+
+    fn rule(dir: Direction, prio: u32, accept: bool, proto: &str) -> SgRuleDesired {
+        SgRuleDesired {
+            direction: dir,
+            priority: prio,
+            accept,
+            protocol: proto.into(),
+            ports: None,
+            source_ports: None,
+            cidr: None,
+            peer_group: None,
+            local_cidr: None,
+        }
+    }
+
+    fn vpc(groups: Vec<SecurityGroupDesired>, enis: Vec<VpcEni>) -> VpcDesired {
+        VpcDesired {
+            vpc_id: "vpc-1".into(),
+            cidr_block: "10.0.0.0/16".into(),
+            vswitches: vec![],
+            security_groups: groups,
+            enis,
+        }
+    }
+
+    fn eni(id: &str, addrs: &[&str], groups: &[&str]) -> VpcEni {
+        VpcEni {
+            eni_id: id.into(),
+            addresses: addrs.iter().map(|s| s.to_string()).collect(),
+            security_groups: groups.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn rules_are_ordered_by_priority_with_drops_first_and_end_in_the_default() {
+        let mut web = SecurityGroupDesired {
+            security_group_id: "sg-web".into(),
+            inner_accept: true,
+            rules: vec![
+                rule(Direction::Ingress, 100, true, "icmp"),
+                SgRuleDesired {
+                    ports: Some((8080, 8080)),
+                    cidr: Some("10.0.2.0/24".into()),
+                    ..rule(Direction::Ingress, 1, true, "tcp")
+                },
+                SgRuleDesired {
+                    ports: Some((9000, 9100)),
+                    ..rule(Direction::Ingress, 1, false, "tcp")
+                },
+                SgRuleDesired {
+                    cidr: Some("2408::/16".into()),
+                    ..rule(Direction::Egress, 5, false, "all")
+                },
+            ],
+        };
+        let v = vpc(
+            vec![web.clone()],
+            vec![eni("eni-1", &["10.0.1.5", "2408::5"], &["sg-web"])],
+        );
+        let r = ruleset(&v).unwrap();
+        let h = short("sg-web");
+        let (m4, _) = member_sets("sg-web");
+        let ingress = format!(
+            "\tchain in_{h} {{\n\t\ttcp dport 9000-9100 drop\n\
+             \t\tip saddr 10.0.2.0/24 tcp dport 8080 accept\n\
+             \t\tmeta l4proto icmp accept\n\
+             \t\tip saddr @{m4} accept\n\t\tip6 saddr @m6_{h} accept\n\t\tdrop\n\t}}\n"
+        );
+        assert!(r.text.contains(&ingress), "{}", r.text);
+        assert!(
+            r.text.contains(&format!(
+                "\tchain out_{h} {{\n\t\tip6 daddr 2408::/16 drop\n\t\treturn\n\t}}\n"
+            )),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains("10.0.1.5 : jump in_"), "{}", r.text);
+        assert!(r.text.contains("2408::5 : jump out_"), "{}", r.text);
+        assert!(r.text.contains(&format!(
+            "set {m4} {{ type ipv4_addr; elements = {{ 10.0.1.5 }}; }}"
+        )));
+        // The same input gives the same text; another rule another digest.
+        assert_eq!(ruleset(&v).unwrap().digest, r.digest);
+        web.inner_accept = false;
+        let other = ruleset(&vpc(vec![web], v.enis.clone())).unwrap();
+        assert_ne!(other.digest, r.digest);
+        assert!(!other.text.contains("saddr @m4_"), "{}", other.text);
+    }
+
+    #[test]
+    fn quintuple_rules_narrow_both_sides_and_mixed_families_match_nothing() {
+        let g = SecurityGroupDesired {
+            security_group_id: "sg-q".into(),
+            inner_accept: false,
+            rules: vec![
+                SgRuleDesired {
+                    ports: Some((80, 80)),
+                    source_ports: Some((1000, 2000)),
+                    cidr: Some("10.0.2.0/24".into()),
+                    local_cidr: Some("10.0.1.5/32".into()),
+                    ..rule(Direction::Ingress, 1, true, "tcp")
+                },
+                SgRuleDesired {
+                    cidr: Some("2408::/16".into()),
+                    local_cidr: Some("10.0.1.5/32".into()),
+                    ..rule(Direction::Ingress, 2, true, "all")
+                },
+                SgRuleDesired {
+                    peer_group: Some("sg-q".into()),
+                    local_cidr: Some("2408::5/128".into()),
+                    ..rule(Direction::Egress, 3, false, "udp")
+                },
+            ],
+        };
+        let r = ruleset(&vpc(vec![g], vec![eni("eni-1", &["10.0.1.5"], &["sg-q"])])).unwrap();
+        let h = short("sg-q");
+        assert!(
+            r.text.contains(&format!(
+                "\tchain in_{h} {{\n\t\tip saddr 10.0.2.0/24 ip daddr 10.0.1.5/32 \
+                 tcp sport 1000-2000 tcp dport 80 accept\n\t\tdrop\n\t}}"
+            )),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains(&format!(
+                "\tchain out_{h} {{\n\t\tip6 daddr @m6_{h} ip6 saddr 2408::5/128 \
+                 meta l4proto udp drop\n\t\treturn\n\t}}"
+            )),
+            "{}",
+            r.text
+        );
+    }
+
+    #[test]
+    fn enis_with_several_groups_get_the_union_and_peer_groups_their_members() {
+        let a = SecurityGroupDesired {
+            security_group_id: "sg-a".into(),
+            inner_accept: false,
+            rules: vec![SgRuleDesired {
+                peer_group: Some("sg-b".into()),
+                ..rule(Direction::Ingress, 1, true, "all")
+            }],
+        };
+        let b = SecurityGroupDesired {
+            security_group_id: "sg-b".into(),
+            inner_accept: false,
+            rules: vec![rule(Direction::Ingress, 2, true, "udp")],
+        };
+        let v = vpc(
+            vec![a, b],
+            vec![
+                eni("eni-1", &["10.0.1.5"], &["sg-b", "sg-a"]),
+                eni("eni-2", &["10.0.1.6"], &["sg-b"]),
+                // A group the control plane did not describe is ignored.
+                eni("eni-3", &["10.0.1.7"], &["sg-gone"]),
+            ],
+        );
+        let r = ruleset(&v).unwrap();
+        let both = short("sg-a,sg-b");
+        let (m4b, _) = member_sets("sg-b");
+        assert!(
+            r.text.contains(&format!(
+                "\tchain in_{both} {{\n\t\tip saddr @{m4b} accept\n\t\tip6 saddr @m6_{} accept\n\
+                 \t\tmeta l4proto udp accept\n\t\tdrop\n\t}}",
+                short("sg-b")
+            )),
+            "{}",
+            r.text
+        );
+        assert!(r.text.contains(&format!(
+            "set {m4b} {{ type ipv4_addr; elements = {{ 10.0.1.5, 10.0.1.6 }}; }}"
+        )));
+        // eni-3 has no known group: its chain is the empty set's (ingress: drop).
+        assert!(r
+            .text
+            .contains(&format!("10.0.1.7 : jump in_{}", short(""))));
+        assert!(ruleset(&vpc(vec![], vec![])).is_none());
+    }
+}

@@ -1,0 +1,100 @@
+"""Security groups in the data plane: rules set through the official SDK decide, with real
+packets between namespaces, what reaches an instance and what leaves it.
+
+The semantics checked are Alibaba's for a basic group: unmatched inbound traffic is dropped,
+unmatched outbound allowed, members of one group reach each other while its InnerAccessPolicy
+is Accept, rules apply by priority (1 first) with a drop before an accept of the same
+priority, and replies of an allowed flow always pass.
+"""
+
+import os
+import time
+
+import pytest
+
+if os.geteuid() != 0:
+    pytest.skip("the data-plane suite needs root (network namespaces)", allow_module_level=True)
+
+import dp_helpers as d  # noqa: E402
+
+UDP, TCP = d.UDP_PORT, d.TCP_PORT
+
+
+def settles(ns: str, target: str, proto: str, open_: bool, timeout: float = 5.0):
+    """Waits until `target` answers (open_) or stops answering (not open_) from `ns`: the agent
+    applies a rule change a moment after the API call returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = d.ask_one(ns, target, f"probe-{time.monotonic()}", proto=proto, tries=1, timeout=0.2)
+        if (got is not None) == open_:
+            return
+        assert time.monotonic() < deadline, f"{ns} -> {target} {proto}: still {'closed' if open_ else 'open'}"
+
+
+def test_rules_decide_what_reaches_an_instance(dp, api, procs):
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    sw_c = api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
+    web, clients = api.group(v), api.group(v)
+    server = api.instance(sw, web)
+    client = api.instance(sw_c, clients)
+    sip, cip = api.ip_of(server), api.ip_of(client)
+    procs.echo(server, "S")
+    procs.echo(client, "C")
+
+    # Another group and nothing authorized: inbound is dropped both ways (ICMP too), while
+    # each side may still send (egress allowed) — it just gets nothing back.
+    for proto in ("udp", "tcp"):
+        assert d.ask_one(client, sip, "blocked", proto=proto, tries=1) is None, proto
+        assert d.ask_one(server, cip, "blocked", proto=proto, tries=1) is None, proto
+    assert d.ping(client, sip, count=1) == 0
+
+    # TCP to the echo port from the clients' vSwitch: open, and only that.
+    api.authorize(web, ip_protocol="TCP", port_range=f"{TCP}/{TCP}", source_cidr_ip="10.0.2.0/24")
+    settles(client, sip, "tcp", open_=True)
+    assert d.ask_one(client, sip, "udp-still-closed", tries=1) is None
+    # Stateful: the server's replies pass the client's own (empty) ingress rules.
+    assert d.ask_one(client, sip, "hi", proto="tcp") == f"S|{sip}|hi"
+
+    # UDP from the members of the clients' group, and ICMP from anywhere.
+    api.authorize(web, ip_protocol="UDP", port_range=f"{UDP}/{UDP}", source_group_id=clients)
+    api.authorize(web, ip_protocol="ICMP", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    settles(client, sip, "udp", open_=True)
+    assert d.ping(client, sip) == 3
+
+    # A drop of the same priority wins over the accept; revoking it opens the port again.
+    api.authorize(web, ip_protocol="TCP", port_range="1/65535", source_cidr_ip="0.0.0.0/0",
+                  policy="drop", priority="1")
+    settles(client, sip, "tcp", open_=False)
+    (drop,) = [r for r in api.rules(web) if r.policy == "Drop"]
+    api.revoke(web, drop.security_group_rule_id)
+    settles(client, sip, "tcp", open_=True)
+
+    # Egress: the clients' group may not send UDP to the server (an accept of priority 2 does
+    # not outweigh a drop of priority 1).
+    api.authorize(clients, egress=True, ip_protocol="UDP", port_range=f"{UDP}/{UDP}",
+                  dest_cidr_ip=f"{sip}/32", policy="drop", priority="1")
+    api.authorize(clients, egress=True, ip_protocol="ALL", port_range="-1/-1",
+                  dest_cidr_ip="0.0.0.0/0", priority="2")
+    settles(client, sip, "udp", open_=False)
+    assert d.ask_one(client, sip, "tcp-unaffected", proto="tcp") == f"S|{sip}|tcp-unaffected"
+
+
+def test_members_of_a_group_reach_each_other_while_its_policy_accepts(dp, api, procs):
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    sg = api.group(v)
+    a, b = api.instance(sw, sg), api.instance(sw, sg)
+    procs.echo(b, "B")
+    ip_b = api.ip_of(b)
+    for proto in ("udp", "tcp"):
+        assert d.ask_one(a, ip_b, "same-group", proto=proto) == f"B|{ip_b}|same-group", proto
+
+    api.inner_policy(sg, "Drop")
+    settles(a, ip_b, "udp", open_=False)
+    assert d.ask_one(a, ip_b, "tcp", proto="tcp", tries=1) is None
+    # A rule still lets members in (a group cannot name itself: the vSwitch's block).
+    api.authorize(sg, ip_protocol="TCP", port_range=f"{TCP}/{TCP}", source_cidr_ip="10.0.1.0/24")
+    settles(a, ip_b, "tcp", open_=True)
+    api.inner_policy(sg, "Accept")
+    settles(a, ip_b, "udp", open_=True)
