@@ -395,6 +395,41 @@ class Api:
         self.ecs.modify_security_group_policy(em.ModifySecurityGroupPolicyRequest(
             region_id=REGION, security_group_id=group, inner_access_policy=policy))
 
+    # ---- EIPs
+
+    def eip(self) -> tuple[str, str]:
+        """AllocateEipAddress: (AllocationId, EipAddress)."""
+        from alibabacloud_vpc20160428 import models as m
+
+        body = self.vpcc.allocate_eip_address(m.AllocateEipAddressRequest(region_id=REGION)).body
+        return body.allocation_id, body.eip_address
+
+    def eip_status(self, allocation_id: str) -> str:
+        from alibabacloud_vpc20160428 import models as m
+
+        (e,) = self.vpcc.describe_eip_addresses(m.DescribeEipAddressesRequest(
+            region_id=REGION, allocation_id=allocation_id)).body.eip_addresses.eip_address
+        return e.status
+
+    def associate(self, allocation_id: str, instance_id: str):
+        """AssociateEipAddress (an `i-…` or an `eni-…`), then waits until InUse."""
+        from alibabacloud_vpc20160428 import models as m
+
+        kind = "NetworkInterface" if instance_id.startswith("eni-") else "EcsInstance"
+        self.vpcc.associate_eip_address(m.AssociateEipAddressRequest(
+            region_id=REGION, allocation_id=allocation_id, instance_id=instance_id, instance_type=kind))
+        h.wait_for(lambda: self.eip_status(allocation_id), lambda st: st == "InUse",
+                   what=f"{allocation_id} InUse")
+
+    def unassociate(self, allocation_id: str, instance_id: str):
+        from alibabacloud_vpc20160428 import models as m
+
+        kind = "NetworkInterface" if instance_id.startswith("eni-") else "EcsInstance"
+        self.vpcc.unassociate_eip_address(m.UnassociateEipAddressRequest(
+            region_id=REGION, allocation_id=allocation_id, instance_id=instance_id, instance_type=kind))
+        h.wait_for(lambda: self.eip_status(allocation_id), lambda st: st == "Available",
+                   what=f"{allocation_id} Available")
+
     # ---- instances
 
     def instance(self, vswitch_id: str, group: str, private_ip: str | None = None, ready: bool = True,

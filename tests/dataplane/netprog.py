@@ -194,7 +194,11 @@ def ping(ip: str, count: int, timeout: float) -> None:
         head = struct.pack("!BBH", request, 0, 0)
         if not v6:
             head = struct.pack("!BBH", request, 0, checksum(head + body))
-        s.sendto(head + body, (ip, 0))
+        try:
+            s.sendto(head + body, (ip, 0))
+        except OSError:  # no route (or an ICMP error queued): unanswered
+            time.sleep(timeout)
+            continue
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             r, _, _ = select.select([s], [], [], left)

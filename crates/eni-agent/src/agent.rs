@@ -196,9 +196,16 @@ impl Agent {
             })
             .collect();
         attached.sort();
+        let mut eips: Vec<String> = desired
+            .vpcs
+            .iter()
+            .flat_map(|v| v.eips.iter().map(|e| e.eip.clone()))
+            .collect();
+        eips.sort();
         let report = HostReport {
             generation: desired.generation,
             attached,
+            eips,
         };
         self.last = Some(desired);
         Ok(report)

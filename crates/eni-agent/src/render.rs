@@ -21,7 +21,9 @@
 //! vSwitch is behind the gateway, as for IPv4 behind proxy ARP. No address is tentative
 //! (no DAD), so traffic flows from the first packet.
 //!
-//! Security groups are one nftables table per router namespace (`security.rs`).
+//! Security groups are one nftables table per router namespace (`security.rs`), which also
+//! NATs the VPC's EIPs; a VPC with EIPs is linked to the simulated internet, one namespace
+//! `<prefix>inet` ([`internet_namespace`]).
 //!
 //! An instance's bandwidth cap (its type's InstanceBandwidthRx/Tx, kbit/s) is shared by all its
 //! ENIs (spec §3.5): two IFB shapers per instance in its VPC's router, named from the
@@ -31,7 +33,7 @@
 //! points at the new instance's shapers before traffic flips to it. A rate of 0 is no cap.
 
 use eni_dataplane::model::*;
-use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired};
+use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired, VpcDesired};
 
 /// The MAC every router port shows: instances resolve the gateway and every peer to it.
 pub const ROUTER_MAC: &str = "ee:ff:ff:ff:ff:ff";
@@ -41,6 +43,22 @@ pub const GATEWAY6: &str = "fe80::ecff:ffff:feff:ffff";
 pub const DEFAULT6: &str = "::/0";
 /// NIC MTU (one host, no overlay yet).
 pub const MTU: u32 = 1500;
+
+/// The simulated internet: one namespace (`<prefix>inet`) linked to the router of every VPC
+/// that has EIPs. It routes each EIP to its VPC's router, which NATs it to the private
+/// address; what an instance with an EIP sends out leaves as the EIP. Anyone can reach the
+/// EIPs from it: `ip netns exec <prefix>inet ping <EIP>`.
+pub fn internet_namespace(prefix: &str) -> String {
+    format!("{prefix}inet")
+}
+/// The internet's address on every transit link, and the routers' default gateway.
+pub const INTERNET_ADDR: &str = "100.64.0.1";
+/// A router's address on its transit link (the link is a /30).
+pub const UPLINK_ADDR: &str = "100.64.0.2";
+/// The router's end of its transit link.
+pub const UPLINK: &str = "tup";
+const UPLINK_MAC: &str = "ee:ff:ff:ff:ff:fd";
+const INTERNET_MAC: &str = "ee:ff:ff:ff:ff:fe";
 
 /// The router namespace of a VPC.
 pub fn vpc_namespace(prefix: &str, vpc_id: &str) -> String {
@@ -115,6 +133,7 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
         if let Some(r) = crate::security::ruleset(vpc) {
             s.rulesets.insert(ns.clone(), r);
         }
+        uplink(&mut s, prefix, vpc);
         for vsw in &vpc.vswitches {
             s.addrs.insert(Addr {
                 dev: LinkRef::new(ns.clone(), "lo"),
@@ -180,6 +199,93 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
         }
     }
     s
+}
+
+/// A VPC with EIPs: its router's link to the internet namespace, a default route over it,
+/// and on the internet's side a /32 route per EIP back to the router. Permanent neighbours
+/// on both ends, so no ARP is on the path. (The NAT itself is in the VPC's ruleset.)
+fn uplink(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
+    if vpc.eips.is_empty() {
+        return;
+    }
+    let router = vpc_namespace(prefix, &vpc.vpc_id);
+    let inet = internet_namespace(prefix);
+    if s.namespaces.insert(inet.clone()) {
+        s.loopback_up.insert(inet.clone());
+        sysctl(s, &inet, "ipv4/ip_forward", "1");
+    }
+    let far = format!("i{}", &port_name(&vpc.vpc_id, "inet")[1..]);
+    let (inet_end, up_end) = (
+        LinkRef::new(inet.clone(), far.clone()),
+        LinkRef::new(router.clone(), UPLINK),
+    );
+    // Both ends are in prefixed namespaces: the model's `a` is the smaller (ns, name), the
+    // internet's end.
+    s.veths.insert(
+        inet_end.clone(),
+        Veth {
+            a: LinkEnd {
+                at: inet_end.clone(),
+                mac: INTERNET_MAC.into(),
+                mtu: MTU,
+                up: true,
+            },
+            b: LinkEnd {
+                at: up_end.clone(),
+                mac: UPLINK_MAC.into(),
+                mtu: MTU,
+                up: true,
+            },
+        },
+    );
+    s.addrs.insert(Addr {
+        dev: inet_end.clone(),
+        cidr: format!("{INTERNET_ADDR}/30"),
+    });
+    s.addrs.insert(Addr {
+        dev: up_end.clone(),
+        cidr: format!("{UPLINK_ADDR}/30"),
+    });
+    s.routes.insert(
+        RouteKey {
+            ns: router.clone(),
+            table: 254,
+            dst: "default".into(),
+        },
+        RouteTarget {
+            dev: UPLINK.into(),
+            via: Some(INTERNET_ADDR.into()),
+            src: None,
+        },
+    );
+    s.neighs.insert(
+        NeighKey {
+            dev: up_end,
+            ip: INTERNET_ADDR.into(),
+        },
+        INTERNET_MAC.into(),
+    );
+    for e in &vpc.eips {
+        s.routes.insert(
+            RouteKey {
+                ns: inet.clone(),
+                table: 254,
+                dst: format!("{}/32", e.eip),
+            },
+            RouteTarget {
+                dev: far.clone(),
+                via: None,
+                src: None,
+            },
+        );
+        s.neighs.insert(
+            NeighKey {
+                dev: inet_end.clone(),
+                ip: e.eip.clone(),
+            },
+            UPLINK_MAC.into(),
+        );
+    }
 }
 
 /// The instance's shapers, in its VPC's router, for each direction that has a cap.
@@ -428,6 +534,7 @@ mod tests {
                 }],
                 security_groups: Vec::new(),
                 enis: Vec::new(),
+                eips: Vec::new(),
             }],
             instances,
         }
@@ -559,6 +666,50 @@ mod tests {
             from: "2408:4005:300:a101::6/128".into(),
             table: 1001
         }));
+    }
+
+    #[test]
+    fn a_vpc_with_eips_is_linked_to_the_internet_and_nats_them() {
+        let mut d = host(vec![inst(
+            "i-a",
+            true,
+            vec![eni("eni-p", 0, &["10.0.1.5"])],
+        )]);
+        d.vpcs[0].enis = vec![VpcEni {
+            eni_id: "eni-p".into(),
+            addresses: vec!["10.0.1.5".into()],
+            security_groups: vec![],
+        }];
+        assert!(!render("eni-", &d, &[]).namespaces.contains("eni-inet"));
+        d.vpcs[0].eips = vec![EipDesired {
+            eip: "198.18.0.7".into(),
+            private_ip: "10.0.1.5".into(),
+        }];
+        let s = render("eni-", &d, &[]);
+        let (router, inet) = ("eni-v-vpc-1", "eni-inet");
+        assert!(s.namespaces.contains(inet));
+        let up = LinkRef::new(router, UPLINK);
+        let v = s.veths.values().find(|v| v.b.at == up).unwrap();
+        assert_eq!(v.a.at.ns, inet);
+        let route = |ns: &str, dst: &str| {
+            s.routes
+                .get(&RouteKey {
+                    ns: ns.into(),
+                    table: 254,
+                    dst: dst.into(),
+                })
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(route(router, "default").via.as_deref(), Some(INTERNET_ADDR));
+        assert_eq!(route(inet, "198.18.0.7/32").dev, v.a.at.name);
+        let nat = &s.rulesets[router].text;
+        assert!(nat.contains("198.18.0.7 : 10.0.1.5"), "{nat}");
+        assert!(nat.contains("10.0.1.5 : 198.18.0.7"), "{nat}");
+        assert!(
+            nat.contains("oifname \"tup\" ip saddr != { 10.0.1.5 } drop"),
+            "{nat}"
+        );
     }
 
     #[test]

@@ -10,9 +10,14 @@
 //! receiver's ingress check), ingress chains `accept`. Then the groups' InnerAccessPolicy (a
 //! member of an `Accept` group reaches the other members), then the default: ingress dropped,
 //! egress allowed. Replies of allowed flows pass (conntrack), whatever the rules.
+//!
+//! The same table NATs the VPC's EIPs on the router's uplink to the simulated internet: an
+//! EIP's traffic is translated to its private address before the groups look at it.
 
 use eni_dataplane::model::Ruleset;
-use eni_types::hoststate::{Direction, SecurityGroupDesired, SgRuleDesired, VpcDesired};
+use eni_types::hoststate::{
+    Direction, EipDesired, SecurityGroupDesired, SgRuleDesired, VpcDesired,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -241,10 +246,48 @@ pub fn ruleset(vpc: &VpcDesired) -> Option<Ruleset> {
             );
         }
     }
-    text += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\
-             \t\tct state established,related accept\n\t\tct state invalid drop\n\
-             \t\tip saddr vmap @out4\n\t\tip6 saddr vmap @out6\n\
-             \t\tip daddr vmap @in4\n\t\tip6 daddr vmap @in6\n\t}";
+    // EIPs (NAT mode): translated on the router's uplink, before the forward hook inbound (so
+    // the groups see the private address) and after it outbound. Only an address with an EIP
+    // may start anything towards the internet; replies of inbound flows are established.
+    let uplink = crate::render::UPLINK;
+    let mut guard = String::new();
+    if !vpc.eips.is_empty() {
+        let mut eips = vpc.eips.clone();
+        eips.sort();
+        let pairs = |f: &dyn Fn(&EipDesired) -> String| elements(eips.iter().map(f));
+        let _ = writeln!(
+            text,
+            "\tmap eip_dnat {{ type ipv4_addr : ipv4_addr;{} }}",
+            pairs(&|e| format!("{} : {}", e.eip, e.private_ip))
+        );
+        let _ = writeln!(
+            text,
+            "\tmap eip_snat {{ type ipv4_addr : ipv4_addr;{} }}",
+            pairs(&|e| format!("{} : {}", e.private_ip, e.eip))
+        );
+        let _ = writeln!(
+            text,
+            "\tchain nat_in {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\
+             \t\tiifname \"{uplink}\" dnat ip to ip daddr map @eip_dnat\n\t}}\n\
+             \tchain nat_out {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\
+             \t\toifname \"{uplink}\" snat ip to ip saddr map @eip_snat\n\t}}"
+        );
+        guard = format!(
+            "\t\toifname \"{uplink}\" ip saddr != {{ {} }} drop\n\
+             \t\toifname \"{uplink}\" meta nfproto ipv6 drop\n",
+            eips.iter()
+                .map(|e| e.private_ip.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let _ = write!(
+        text,
+        "\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n\
+         \t\tct state established,related accept\n\t\tct state invalid drop\n{guard}\
+         \t\tip saddr vmap @out4\n\t\tip6 saddr vmap @out6\n\
+         \t\tip daddr vmap @in4\n\t\tip6 daddr vmap @in6\n\t}}"
+    );
     Some(Ruleset::new(text))
 }
 
@@ -274,6 +317,7 @@ mod tests {
             vswitches: vec![],
             security_groups: groups,
             enis,
+            eips: vec![],
         }
     }
 

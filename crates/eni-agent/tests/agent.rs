@@ -192,6 +192,56 @@ async fn attach_waits_for_the_agent_and_drift_is_repaired() {
     });
     eventually("repair", || fake.observe().unwrap().link(&nic).is_some()).await;
 
+    // An EIP on the instance: Associating until the agent has its NAT in place, which links
+    // the VPC's router to the simulated internet.
+    let eip = blocking(|| {
+        w.core
+            .allocate_eip(
+                c,
+                eni_core::eip::AllocateEip {
+                    region: R.into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    });
+    let eip_status = || {
+        blocking(|| {
+            let page = w
+                .core
+                .describe_eips(
+                    c,
+                    eni_core::eip::DescribeEips {
+                        region: R.into(),
+                        allocation_ids: vec![eip.allocation_id.to_string()],
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            page.items[0].status.clone()
+        })
+    };
+    let associate = eni_core::eip::AssociateEip {
+        region: R.into(),
+        allocation_id: eip.allocation_id.to_string(),
+        instance_id: inst.clone(),
+        ..Default::default()
+    };
+    blocking(|| w.core.associate_eip(c, associate).unwrap());
+    eventually("EIP InUse", || eip_status() == "InUse").await;
+    let router = format!("eni-v-{vpc}");
+    let seen = fake.observe().unwrap();
+    assert!(seen.namespaces.contains("eni-inet"));
+    assert!(seen.rulesets.contains_key(&router));
+    let unassociate = eni_core::eip::UnassociateEip {
+        region: R.into(),
+        allocation_id: eip.allocation_id.to_string(),
+        ..Default::default()
+    };
+    blocking(|| w.core.unassociate_eip(c, unassociate).unwrap());
+    eventually("EIP Available", || eip_status() == "Available").await;
+    assert!(!fake.observe().unwrap().namespaces.contains("eni-inet"));
+
     blocking(|| w.core.detach_network_interface(c, R, &eni, &inst).unwrap());
     assert_eq!(status(&eni), "Detaching");
     eventually("Available", || status(&eni) == "Available").await;

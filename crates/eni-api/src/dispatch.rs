@@ -2,7 +2,7 @@
 //! some action names exist in both (ECS keeps deprecated CreateVpc, DescribeVSwitches, …), so
 //! the version picks the table and the action picks the handler.
 
-use crate::actions::{catalog, eni, instance, security_group, vpc, Ctx};
+use crate::actions::{catalog, eip, eni, instance, security_group, vpc, Ctx};
 use crate::auth::authenticate;
 use crate::params::RawRequest;
 use axum::http::Method;
@@ -75,6 +75,11 @@ pub const VPC_ACTIONS: &[(&str, Handler)] = &[
     ("CreateVSwitch", vpc::create_vswitch),
     ("DescribeVSwitches", vpc::describe_vswitches),
     ("DeleteVSwitch", vpc::delete_vswitch),
+    ("AllocateEipAddress", eip::allocate),
+    ("AssociateEipAddress", eip::associate),
+    ("UnassociateEipAddress", eip::unassociate),
+    ("DescribeEipAddresses", eip::describe),
+    ("ReleaseEipAddress", eip::release),
 ];
 
 /// The action table of `version`, if it is one we serve.

@@ -18,16 +18,17 @@ use eni_ipam::Ipv4Cidr;
 use eni_store::{with_read, with_write, EniQuery, StoreError};
 use eni_store::{SecurityGroupRule, SgDirection, SgPolicy, SgPortRange, Tx};
 use eni_types::hoststate::{
-    Direction, EniDesired, HostDesired, HostReport, InstanceDesired, SecurityGroupDesired,
-    SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
+    Direction, EipDesired, EniDesired, HostDesired, HostReport, InstanceDesired,
+    SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
 };
 use eni_types::ids::{AccountId, VpcId};
 use eni_types::ApiError;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 
 /// Fills in the security groups of a VPC: every ENI of it with its addresses and groups
-/// (attached or not: an attach then changes no rule), and each of those groups with its
-/// inner access policy and rules.
+/// (attached or not: an attach then changes no rule), each of those groups with its inner
+/// access policy and rules; and the VPC's associated EIPs.
 fn guard_vpc(
     tx: &mut dyn Tx,
     account: AccountId,
@@ -54,6 +55,12 @@ fn guard_vpc(
                 .iter()
                 .map(|g| g.to_string())
                 .collect(),
+        });
+    }
+    for e in tx.eips_associated_in_vpc(vpc_id)? {
+        vpc.eips.push(EipDesired {
+            eip: e.public_ip.to_string(),
+            private_ip: e.private_ip.to_string(),
         });
     }
     for g in groups {
@@ -164,6 +171,7 @@ impl Core {
                             vswitches: Vec::new(),
                             security_groups: Vec::new(),
                             enis: Vec::new(),
+                            eips: Vec::new(),
                         });
                     if !entry
                         .vswitches
@@ -202,6 +210,7 @@ impl Core {
                             vswitches: Vec::new(),
                             security_groups: Vec::new(),
                             enis: Vec::new(),
+                            eips: Vec::new(),
                         });
                     entry.cidr_block = vpc.cidr_block.clone();
                 }
@@ -230,17 +239,40 @@ impl Core {
     }
 
     /// An agent's report: Attaching ENIs it has configured become InUse; Detaching ENIs it no
-    /// longer has become Available.
+    /// longer has become Available; Associating EIPs it NATs become InUse, Unassociating ones
+    /// it no longer NATs Available. An EIP in a VPC the host has no router for (no instance
+    /// there) needs nothing configured and completes at once.
     pub fn apply_host_report(&self, _host_id: &str, report: &HostReport) -> Result<(), ApiError> {
         let attached: BTreeSet<(String, String)> = report
             .attached
             .iter()
             .map(|a| (a.eni_id.clone(), a.instance_id.clone()))
             .collect();
+        let natted: BTreeSet<&str> = report.eips.iter().map(String::as_str).collect();
         let t = now_ms();
         with_write(self.store(), |tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
-            for inst in tx.instance_list_all()? {
+            let instances = tx.instance_list_all()?;
+            let served: BTreeSet<VpcId> =
+                instances.iter().filter_map(|i| i.vpc_id.clone()).collect();
+            for mut eip in tx.eips_awaiting_dataplane()? {
+                let Some(b) = &eip.binding else { continue };
+                let routed = served.contains(&b.vpc_id);
+                let here = routed && natted.contains(Ipv4Addr::from(eip.ip).to_string().as_str());
+                match eip.status.as_str() {
+                    "Associating" if here || !routed => {
+                        eip.status = "InUse".into();
+                        tx.eip_update(&eip)?;
+                    }
+                    "Unassociating" if !here => {
+                        eip.status = "Available".into();
+                        eip.binding = None;
+                        tx.eip_update(&eip)?;
+                    }
+                    _ => {}
+                }
+            }
+            for inst in instances {
                 let query = EniQuery {
                     instance_id: Some(inst.id.clone()),
                     ..Default::default()

@@ -11,12 +11,14 @@
 
 use crate::addresses::{self, ExhaustedError, TakenError};
 use crate::idempotency::{check_token, once};
-use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
+use crate::transitions::{
+    complete_eni, effective_eip, effective_eni, effective_instance, settle_due,
+};
 use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
-    constraints, with_read, with_write, Eni, EniQuery, Instance, IpKind, StoreError, Tags, Tx,
+    constraints, with_read, with_write, Eip, Eni, EniQuery, Instance, IpKind, StoreError, Tags, Tx,
     VSwitch,
 };
 use eni_types::ids::{EniId, InstanceId, ResourceGroupId, SecurityGroupId, VSwitchId};
@@ -40,9 +42,13 @@ pub struct EniView {
     pub ipv4_prefixes: Vec<String>,
     pub ipv6: Vec<String>,
     pub ipv6_prefixes: Vec<String>,
+    /// The EIPs bound to its addresses (`AssociatedPublicIp`). Absent from answers recorded
+    /// before EIPs existed, hence the default.
+    #[serde(default)]
+    pub eips: Vec<Eip>,
 }
 
-/// Loads the addresses of `eni`.
+/// Loads the addresses of `eni`, and the EIPs bound to them as a reader sees them now.
 pub fn load_view(tx: &mut dyn Tx, eni: Eni) -> Result<EniView, StoreError> {
     let mut primary = Vec::new();
     let mut secondary = Vec::new();
@@ -67,12 +73,20 @@ pub fn load_view(tx: &mut dyn Tx, eni: Eni) -> Result<EniView, StoreError> {
             ipv6.push(e.addr);
         }
     }
+    let t = now_ms();
+    let eips = tx
+        .eips_of_eni(&eni.id)?
+        .into_iter()
+        .map(|e| effective_eip(e, t))
+        .filter(|e| e.binding.is_some())
+        .collect();
     Ok(EniView {
         eni,
         private_ips: primary,
         ipv4_prefixes: prefixes,
         ipv6,
         ipv6_prefixes,
+        eips,
     })
 }
 
@@ -947,6 +961,9 @@ impl Core {
                     .into())
                 }
             }
+            // Its EIPs are free again as soon as the deletion starts, not when it completes
+            // (releasing its addresses would unbind them then).
+            crate::eip::unbind_eips_of_eni(tx, &eni.id)?;
             eni.status = "Deleting".into();
             eni.due_at = delay.map(|d| t + d);
             match delay {
@@ -1372,7 +1389,9 @@ impl Core {
         let t = now_ms();
         // A read first, so an idle server does not take the write lock ten times a second.
         let due = with_read(self.store(), |tx| -> Result<bool, StoreError> {
-            Ok(!tx.eni_due(t, 1)?.is_empty() || !tx.instance_due(t, 1)?.is_empty())
+            Ok(!tx.eni_due(t, 1)?.is_empty()
+                || !tx.instance_due(t, 1)?.is_empty()
+                || !tx.eip_due(t, 1)?.is_empty())
         })
         .map_err(internal)?;
         if !due {

@@ -8,6 +8,7 @@ pub mod accounts;
 mod addresses;
 pub mod catalog;
 mod dataplane;
+pub mod eip;
 pub mod eni;
 mod idempotency;
 pub mod instance;
@@ -24,6 +25,8 @@ use eni_types::ApiError;
 use std::sync::Arc;
 
 pub use catalog::Catalog;
+/// The type of [`CoreConfig::eip_pool`], for callers that build a configuration.
+pub use eni_ipam::Ipv4Cidr;
 
 /// Tunables of the application layer.
 #[derive(Debug, Clone)]
@@ -42,6 +45,10 @@ pub struct CoreConfig {
     /// A data plane is attached: Attaching and Detaching complete when an agent reports
     /// them done, not after the delay.
     pub dataplane: bool,
+    /// The public addresses EIPs are drawn from, shared by all accounts. The default,
+    /// 198.18.0.0/15, is the benchmarking range (RFC 2544): simulated public addresses never
+    /// collide with real ones.
+    pub eip_pool: Ipv4Cidr,
 }
 
 impl Default for CoreConfig {
@@ -53,6 +60,8 @@ impl Default for CoreConfig {
             eni_quota: 1000,
             transition_delay_ms: 300,
             dataplane: false,
+            eip_pool: Ipv4Cidr::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
+                .expect("a /15 without host bits"),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Asynchronous operations. Attach, detach and delete of an ENI, and the start and stop of an
-//! instance, pass through a transitional status (`Attaching`, `Detaching`, `Deleting`,
-//! `Pending`, `Starting`, `Stopping`) that clients can observe, and complete when their
+//! Asynchronous operations. Attach, detach and delete of an ENI, the start and stop of an
+//! instance, and the association of an EIP pass through a transitional status (`Attaching`,
+//! `Detaching`, `Deleting`, `Pending`, `Starting`, `Stopping`, `Associating`,
+//! `Unassociating`) that clients can observe, and complete when their
 //! `due_at` (Unix milliseconds) passes (a configurable delay; 0 completes them in the same call).
 //!
 //! Completion is both lazy and swept: reads show the completed state as soon as it is due
@@ -9,7 +10,7 @@
 //! [`crate::Core::settle`] periodically so the store converges while nobody writes.
 
 use crate::CoreError;
-use eni_store::{Eni, Instance, Tx};
+use eni_store::{Eip, Eni, Instance, Tx};
 
 /// The ENI as a reader sees it at `now` (Unix ms): a due transition completed, `None` if its
 /// deletion is due.
@@ -60,6 +61,30 @@ fn finished_instance(mut inst: Instance) -> Instance {
     inst
 }
 
+/// The EIP as a reader sees it at `now` (Unix ms).
+pub fn effective_eip(eip: Eip, now: i64) -> Eip {
+    if eip.due_at.is_some_and(|d| d <= now) {
+        finished_eip(eip)
+    } else {
+        eip
+    }
+}
+
+/// The EIP once its transitional status has completed: `Associating → InUse`,
+/// `Unassociating → Available` (the binding goes).
+pub(crate) fn finished_eip(mut eip: Eip) -> Eip {
+    match eip.status.as_str() {
+        "Associating" => eip.status = "InUse".into(),
+        "Unassociating" => {
+            eip.status = "Available".into();
+            eip.binding = None;
+        }
+        _ => {}
+    }
+    eip.due_at = None;
+    eip
+}
+
 /// Completes one ENI transition now, in the store, whatever its `due_at`.
 pub fn complete_eni(tx: &mut dyn Tx, eni: Eni) -> Result<(), CoreError> {
     match finished_eni(eni.clone()) {
@@ -82,6 +107,9 @@ pub fn settle_due(tx: &mut dyn Tx, now: i64) -> Result<(), CoreError> {
     }
     for inst in tx.instance_due(now, 500)? {
         complete_instance(tx, inst)?;
+    }
+    for eip in tx.eip_due(now, 500)? {
+        tx.eip_update(&finished_eip(eip))?;
     }
     Ok(())
 }

@@ -66,6 +66,13 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "security_group_rules.security_group_id, security_group_rules.direction, security_group_rules.ip_protocol, security_group_rules.port_from, security_group_rules.port_to, security_group_rules.source_port_range, security_group_rules.source_cidr_ip, security_group_rules.ipv6_source_cidr_ip, security_group_rules.dest_cidr_ip, security_group_rules.ipv6_dest_cidr_ip, security_group_rules.peer_key, security_group_rules.policy, security_group_rules.priority, security_group_rules.nic_type",
         constraints::SG_RULE_UNIQUE,
     ),
+    ("eips.seq", "eip_seq_pk"),
+    ("eips.id", "eip_pk"),
+    ("eips.ip", constraints::EIP_ADDRESS_UNIQUE),
+    (
+        "eips.vswitch_id, eips.private_ip",
+        constraints::EIP_PRIVATE_IP_UNIQUE,
+    ),
     ("instances.seq", "instance_seq_pk"),
     ("instances.id", "instance_pk"),
     ("schema_migrations.version", "schema_migrations_pk"),

@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "security_group_rules",
         sql: include_str!("../migrations/0007_security_group_rules.sql"),
     },
+    Migration {
+        version: 8,
+        name: "eips",
+        sql: include_str!("../migrations/0008_eips.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

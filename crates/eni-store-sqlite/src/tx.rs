@@ -7,11 +7,12 @@
 //! does not parse is a backend error).
 //!
 //! Accounts, keys, nonces, idempotency records, VPCs and vSwitches are written here; the
-//! resources added later (ENIs, addresses, instances, security groups and their rules) have
-//! a file each under `tx/`, and the [`Tx`] impl below only delegates to them.
+//! resources added later (ENIs, addresses, instances, security groups and their rules, EIPs)
+//! have a file each under `tx/`, and the [`Tx`] impl below only delegates to them.
 
 // Visible to the crate so that its tests can check the plans of the hot statements.
 pub(crate) mod addresses;
+pub(crate) mod eips;
 pub(crate) mod enis;
 pub(crate) mod instances;
 pub(crate) mod security_group_rules;
@@ -23,11 +24,11 @@ use crate::errors::{
 use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
-    AccessKey, Account, Eni, EniQuery, IdempotencyRecord, Instance, Ipv6Entry, PrivateIp,
-    SecurityGroup, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, Vpc,
+    AccessKey, Account, Eip, EipAssociation, Eni, EniQuery, IdempotencyRecord, Instance, Ipv6Entry,
+    PrivateIp, SecurityGroup, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, Vpc,
 };
 use eni_types::ids::{
-    AccountId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
+    AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
 };
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -856,6 +857,48 @@ impl Tx for SqliteTx<'_> {
 
     fn instance_list_all(&mut self) -> Result<Vec<Instance>, StoreError> {
         instances::list_all(self)
+    }
+
+    // ---- elastic IP addresses (tx/eips.rs) ----
+
+    fn eip_insert(&mut self, eip: &Eip) -> Result<(), StoreError> {
+        eips::insert(self, eip)
+    }
+
+    fn eip_get(&mut self, account: AccountId, id: &EipId) -> Result<Option<Eip>, StoreError> {
+        eips::get(self, account, id)
+    }
+
+    fn eip_update(&mut self, eip: &Eip) -> Result<(), StoreError> {
+        eips::update(self, eip)
+    }
+
+    fn eip_delete(&mut self, account: AccountId, id: &EipId) -> Result<bool, StoreError> {
+        eips::delete(self, account, id)
+    }
+
+    fn eip_list(&mut self, account: AccountId, region: &str) -> Result<Vec<Eip>, StoreError> {
+        eips::list(self, account, region)
+    }
+
+    fn eip_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eip>, StoreError> {
+        eips::due(self, now, limit)
+    }
+
+    fn eips_awaiting_dataplane(&mut self) -> Result<Vec<Eip>, StoreError> {
+        eips::awaiting_dataplane(self)
+    }
+
+    fn eips_of_eni(&mut self, eni: &EniId) -> Result<Vec<Eip>, StoreError> {
+        eips::of_eni(self, eni)
+    }
+
+    fn eip_first_free_ip(&mut self, lo: u32, hi: u32) -> Result<Option<u32>, StoreError> {
+        eips::first_free_ip(self, lo, hi)
+    }
+
+    fn eips_associated_in_vpc(&mut self, vpc: &VpcId) -> Result<Vec<EipAssociation>, StoreError> {
+        eips::associated_in_vpc(self, vpc)
     }
 
     fn dataplane_generation(&mut self) -> Result<u64, StoreError> {

@@ -10,17 +10,18 @@
 //! by account, ordering, snapshot reads, rollback, and races decided by the schema.
 
 use crate::constraints::{
-    ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE,
-    ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK, IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE,
-    PRIVATE_IP_VSWITCH_FK, SG_RULE_GROUP_FK, SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
+    ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, EIP_ADDRESS_UNIQUE, EIP_PRIVATE_IP_UNIQUE,
+    ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE, ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK,
+    IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK, SG_RULE_GROUP_FK,
+    SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
 };
 use crate::{
-    with_read, with_write, AccessKey, Account, Eni, EniQuery, IdempotencyRecord, Instance, IpKind,
-    Ipv6Entry, PrivateIp, SecurityGroup, SecurityGroupRule, SgDirection, SgPolicy, SgProtocol,
-    Store, StoreError, Tx, VSwitch, Vpc,
+    with_read, with_write, AccessKey, Account, Eip, EipAssociation, EipBinding, Eni, EniQuery,
+    IdempotencyRecord, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup, SecurityGroupRule,
+    SgDirection, SgPolicy, SgProtocol, Store, StoreError, Tx, VSwitch, Vpc,
 };
 use eni_types::ids::{
-    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
+    AccountId, EipId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
     SecurityGroupRuleId, VRouterId, VSwitchId, VpcId,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -62,6 +63,38 @@ pub const CHECKS: &[Check] = &[
     (
         "dataplane_generation_grows_with_rules_and_policies",
         check_dataplane_generation_grows_with_rules_and_policies,
+    ),
+    (
+        "eip_round_trips_binding_and_lists_oldest_first",
+        check_eip_round_trips_binding_and_lists_oldest_first,
+    ),
+    (
+        "eip_address_unique_across_accounts",
+        check_eip_address_unique_across_accounts,
+    ),
+    (
+        "eip_private_ip_takes_one_eip",
+        check_eip_private_ip_takes_one_eip,
+    ),
+    (
+        "eip_first_free_ip_finds_lowest_gap",
+        check_eip_first_free_ip_finds_lowest_gap,
+    ),
+    (
+        "eip_due_returns_only_due_oldest_first",
+        check_eip_due_returns_only_due_oldest_first,
+    ),
+    (
+        "eip_releasing_private_ip_unbinds_it",
+        check_eip_releasing_private_ip_unbinds_it,
+    ),
+    (
+        "eips_associated_in_vpc_lists_live_associations",
+        check_eips_associated_in_vpc_lists_live_associations,
+    ),
+    (
+        "dataplane_generation_grows_with_eip_associations",
+        check_dataplane_generation_grows_with_eip_associations,
     ),
     (
         "account_insert_get_and_by_name",
@@ -3282,4 +3315,280 @@ fn check_dataplane_generation_grows_with_rules_and_policies(store: &dyn Store) {
     };
     assert_any_conflict(write(store, |tx| tx.sg_rule_insert(&refused)));
     assert_eq!(gen(store), g3);
+}
+
+// ---- elastic IP addresses ----
+
+/// An unbound EIP of `account` in `region` holding `ip`.
+fn eip(account: AccountId, region: &str, ip: u32) -> Eip {
+    Eip {
+        id: EipId::generate(region),
+        account_id: account,
+        region_id: region.into(),
+        ip,
+        bandwidth: 5,
+        internet_charge_type: "PayByBandwidth".into(),
+        instance_charge_type: "PostPaid".into(),
+        isp: "BGP".into(),
+        name: String::new(),
+        description: String::new(),
+        resource_group_id: ResourceGroupId::generate(region),
+        tags: Vec::new(),
+        status: "Available".into(),
+        due_at: None,
+        binding: None,
+        created_at: T0,
+    }
+}
+
+/// `e` bound in `status` to `ip` of ENI `n`, named by the ENI itself.
+fn bound(mut e: Eip, n: &Eni, ip: u32, status: &str) -> Eip {
+    e.status = status.into();
+    e.binding = Some(EipBinding {
+        instance_id: n.id.to_string(),
+        instance_type: "NetworkInterface".into(),
+        eni_id: n.id.clone(),
+        vpc_id: n.vpc_id.clone(),
+        vswitch_id: n.vswitch_id.clone(),
+        private_ip: ip,
+        mode: "NAT".into(),
+    });
+    e
+}
+
+/// An ENI in `s` holding the secondary address `ip`.
+fn eni_with_ip(store: &dyn Store, s: &VSwitch, ip: u32) -> Eni {
+    let n = eni(s);
+    ok(store, |tx| {
+        tx.eni_insert(&n)?;
+        tx.private_ip_insert(&pip(&s.id, ip, n.id.as_str()))
+    });
+    n
+}
+
+const PUBLIC: u32 = 0xC612_0001; // 198.18.0.1
+
+fn check_eip_round_trips_binding_and_lists_oldest_first(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let n = eni_with_ip(store, &s, 0xAC10_0005);
+    let mut a = eip(acct, REGION, PUBLIC);
+    a.tags = vec![("k".into(), "v".into())];
+    a.name = "a".into();
+    let b = eip(acct, REGION, PUBLIC + 1);
+    let elsewhere = eip(acct, OTHER_REGION, PUBLIC + 2);
+    ok(store, |tx| {
+        tx.eip_insert(&a)?;
+        tx.eip_insert(&b)?;
+        tx.eip_insert(&elsewhere)
+    });
+    assert_eq!(read(store, |tx| tx.eip_get(acct, &a.id)), Some(a.clone()));
+    let mut a2 = bound(a.clone(), &n, 0xAC10_0005, "Associating");
+    a2.due_at = Some(T0 * 1000);
+    ok(store, |tx| tx.eip_update(&a2));
+    assert_eq!(read(store, |tx| tx.eip_get(acct, &a.id)), Some(a2.clone()));
+    assert_eq!(read(store, |tx| tx.eips_of_eni(&n.id)), vec![a2.clone()]);
+    let listed = read(store, |tx| tx.eip_list(acct, REGION));
+    assert_eq!(listed, vec![a2, b.clone()]);
+    // Another account sees none of them.
+    let other = AccountId::generate();
+    assert_eq!(read(store, |tx| tx.eip_get(other, &b.id)), None);
+    assert!(read(store, |tx| tx.eip_list(other, REGION)).is_empty());
+    assert!(!ok(store, |tx| tx.eip_delete(other, &b.id)));
+    assert!(ok(store, |tx| tx.eip_delete(acct, &b.id)));
+    assert_eq!(read(store, |tx| tx.eip_get(acct, &b.id)), None);
+}
+
+fn check_eip_address_unique_across_accounts(store: &dyn Store) {
+    let a = eip(AccountId::generate(), REGION, PUBLIC);
+    let b = eip(AccountId::generate(), OTHER_REGION, PUBLIC);
+    ok(store, |tx| tx.eip_insert(&a));
+    assert_conflict(write(store, |tx| tx.eip_insert(&b)), EIP_ADDRESS_UNIQUE);
+}
+
+fn check_eip_private_ip_takes_one_eip(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let n = eni_with_ip(store, &s, 0xAC10_0005);
+    let a = bound(eip(acct, REGION, PUBLIC), &n, 0xAC10_0005, "InUse");
+    let b = eip(acct, REGION, PUBLIC + 1);
+    ok(store, |tx| {
+        tx.eip_insert(&a)?;
+        tx.eip_insert(&b)
+    });
+    let b2 = bound(b.clone(), &n, 0xAC10_0005, "Associating");
+    assert_conflict(write(store, |tx| tx.eip_update(&b2)), EIP_PRIVATE_IP_UNIQUE);
+    assert_eq!(read(store, |tx| tx.eip_get(acct, &b.id)), Some(b));
+}
+
+fn check_eip_first_free_ip_finds_lowest_gap(store: &dyn Store) {
+    let acct = AccountId::generate();
+    assert_eq!(read(store, |tx| tx.eip_first_free_ip(10, 20)), Some(10));
+    ok(store, |tx| {
+        for ip in [10, 11, 12, 14] {
+            tx.eip_insert(&eip(acct, REGION, ip))?;
+        }
+        Ok(())
+    });
+    assert_eq!(read(store, |tx| tx.eip_first_free_ip(10, 20)), Some(13));
+    assert_eq!(read(store, |tx| tx.eip_first_free_ip(14, 20)), Some(15));
+    assert_eq!(read(store, |tx| tx.eip_first_free_ip(10, 12)), None);
+    assert_eq!(read(store, |tx| tx.eip_first_free_ip(20, 10)), None);
+    // Addresses outside the range do not count.
+    assert_eq!(read(store, |tx| tx.eip_first_free_ip(0, 9)), Some(0));
+}
+
+fn check_eip_due_returns_only_due_oldest_first(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let n = eni_with_ip(store, &s, 0xAC10_0005);
+    let n2 = eni_with_ip(store, &s, 0xAC10_0006);
+    let mut early = bound(eip(acct, REGION, PUBLIC), &n, 0xAC10_0005, "Associating");
+    early.due_at = Some(100);
+    let mut late = bound(
+        eip(acct, REGION, PUBLIC + 1),
+        &n2,
+        0xAC10_0006,
+        "Unassociating",
+    );
+    late.due_at = Some(200);
+    let idle = eip(acct, REGION, PUBLIC + 2);
+    ok(store, |tx| {
+        tx.eip_insert(&early)?;
+        tx.eip_insert(&late)?;
+        tx.eip_insert(&idle)
+    });
+    let ids = |v: Vec<Eip>| v.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(read(store, |tx| tx.eip_due(150, 10))),
+        vec![early.id.clone()]
+    );
+    assert_eq!(
+        ids(read(store, |tx| tx.eip_due(200, 10))),
+        vec![early.id.clone(), late.id]
+    );
+    assert_eq!(
+        ids(read(store, |tx| tx.eip_due(200, 1))),
+        vec![early.id.clone()]
+    );
+    // Waiting for a data plane: in transition with no due time, whatever the account.
+    let other = AccountId::generate();
+    let (_, s2) = network(store, other, REGION);
+    let n3 = eni_with_ip(store, &s2, 0xAC10_0007);
+    let waiting = bound(
+        eip(other, REGION, PUBLIC + 3),
+        &n3,
+        0xAC10_0007,
+        "Associating",
+    );
+    let mut undoing = bound(
+        eip(acct, REGION, PUBLIC + 4),
+        &n,
+        0xAC10_0008,
+        "Unassociating",
+    );
+    undoing.due_at = None;
+    ok(store, |tx| {
+        tx.eip_insert(&waiting)?;
+        tx.eip_insert(&undoing)
+    });
+    assert_eq!(
+        ids(read(store, |tx| tx.eips_awaiting_dataplane())),
+        vec![waiting.id, undoing.id]
+    );
+}
+
+fn check_eip_releasing_private_ip_unbinds_it(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let n = eni_with_ip(store, &s, 0xAC10_0005);
+    let mut a = bound(eip(acct, REGION, PUBLIC), &n, 0xAC10_0005, "Associating");
+    a.due_at = Some(T0 * 1000);
+    ok(store, |tx| tx.eip_insert(&a));
+    ok(store, |tx| tx.private_ip_delete(&s.id, 0xAC10_0005));
+    let after = read(store, |tx| tx.eip_get(acct, &a.id)).expect("the EIP stays");
+    assert_eq!(after.status, "Available");
+    assert_eq!(after.binding, None);
+    assert_eq!(after.due_at, None);
+    assert!(read(store, |tx| tx.eips_of_eni(&n.id)).is_empty());
+}
+
+fn check_eips_associated_in_vpc_lists_live_associations(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let (v2, s2) = network(store, acct, REGION);
+    let n = eni_with_ip(store, &s, 0xAC10_0005);
+    let n2 = eni_with_ip(store, &s, 0xAC10_0006);
+    let n3 = eni_with_ip(store, &s, 0xAC10_0007);
+    let far = eni_with_ip(store, &s2, 0xAC10_0005);
+    let a = bound(eip(acct, REGION, PUBLIC), &n, 0xAC10_0005, "InUse");
+    let b = bound(
+        eip(acct, REGION, PUBLIC + 1),
+        &n2,
+        0xAC10_0006,
+        "Associating",
+    );
+    let leaving = bound(
+        eip(acct, REGION, PUBLIC + 2),
+        &n3,
+        0xAC10_0007,
+        "Unassociating",
+    );
+    let other_vpc = bound(eip(acct, REGION, PUBLIC + 3), &far, 0xAC10_0005, "InUse");
+    let idle = eip(acct, REGION, PUBLIC + 4);
+    ok(store, |tx| {
+        for e in [&a, &b, &leaving, &other_vpc, &idle] {
+            tx.eip_insert(e)?;
+        }
+        Ok(())
+    });
+    let live = read(store, |tx| tx.eips_associated_in_vpc(&v.id));
+    assert_eq!(
+        live,
+        vec![
+            EipAssociation {
+                allocation_id: a.id.clone(),
+                public_ip: PUBLIC.into(),
+                private_ip: 0xAC10_0005u32.into(),
+                eni_id: n.id.clone(),
+            },
+            EipAssociation {
+                allocation_id: b.id.clone(),
+                public_ip: (PUBLIC + 1).into(),
+                private_ip: 0xAC10_0006u32.into(),
+                eni_id: n2.id.clone(),
+            },
+        ]
+    );
+    let far_live = read(store, |tx| tx.eips_associated_in_vpc(&v2.id));
+    assert_eq!(far_live.len(), 1);
+    assert_eq!(far_live[0].eni_id, far.id);
+}
+
+fn check_dataplane_generation_grows_with_eip_associations(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let n = eni_with_ip(store, &s, 0xAC10_0005);
+    let gen = |store: &dyn Store| read(store, |tx| tx.dataplane_generation());
+    let a = eip(acct, REGION, PUBLIC);
+    let g0 = gen(store);
+    ok(store, |tx| tx.eip_insert(&a));
+    // Allocating an unbound address is nothing a data plane sees.
+    assert_eq!(gen(store), g0);
+    let a2 = bound(a.clone(), &n, 0xAC10_0005, "Associating");
+    ok(store, |tx| tx.eip_update(&a2));
+    let g1 = gen(store);
+    assert!(g1 > g0, "association starts: {g0} -> {g1}");
+    let mut a3 = a2.clone();
+    a3.status = "InUse".into();
+    ok(store, |tx| tx.eip_update(&a3));
+    let g2 = gen(store);
+    assert!(g2 > g1, "association completes: {g1} -> {g2}");
+    let mut renamed = a3.clone();
+    renamed.name = "renamed".into();
+    ok(store, |tx| tx.eip_update(&renamed));
+    assert_eq!(gen(store), g2, "a rename is not data-plane state");
+    ok(store, |tx| tx.private_ip_delete(&s.id, 0xAC10_0005));
+    let g3 = gen(store);
+    assert!(g3 > g2, "association ends with the address: {g2} -> {g3}");
 }

@@ -12,7 +12,7 @@ pub mod rows;
 pub use rows::*;
 
 use eni_types::ids::{
-    AccountId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
+    AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
 };
 
 /// A storage failure.
@@ -69,6 +69,10 @@ pub mod constraints {
     pub const SG_RULE_GROUP_FK: &str = "security_group_rule_group_fk";
     /// A rule's peer group exists, and a group that rules reference cannot be deleted.
     pub const SG_RULE_PEER_FK: &str = "security_group_rule_peer_fk";
+    /// A public address is one EIP, across all accounts and regions.
+    pub const EIP_ADDRESS_UNIQUE: &str = "eip_ip_unique";
+    /// A private IP (per vSwitch) is the target of at most one EIP.
+    pub const EIP_PRIVATE_IP_UNIQUE: &str = "eip_private_ip_unique";
 }
 
 /// Opens transactions. Implementations are shared between threads; each transaction is used
@@ -318,10 +322,40 @@ pub trait Tx {
     /// Every instance of every account, oldest first (the data plane's view).
     fn instance_list_all(&mut self) -> Result<Vec<Instance>, StoreError>;
 
+    // ---- elastic IP addresses ----
+    // A bound EIP names a private IP of its ENI; releasing that address (unassigning it,
+    // deleting the ENI) unbinds the EIP in the same statement, so no binding outlives its
+    // address.
+
+    /// Adds an EIP. Its public address is unique ([`constraints::EIP_ADDRESS_UNIQUE`]).
+    fn eip_insert(&mut self, eip: &Eip) -> Result<(), StoreError>;
+    fn eip_get(&mut self, account: AccountId, id: &EipId) -> Result<Option<Eip>, StoreError>;
+    /// Rewrites status, due time and binding (and every other field) of an existing EIP. A
+    /// private IP already the target of another EIP conflicts on
+    /// [`constraints::EIP_PRIVATE_IP_UNIQUE`].
+    fn eip_update(&mut self, eip: &Eip) -> Result<(), StoreError>;
+    /// Whether the EIP was removed.
+    fn eip_delete(&mut self, account: AccountId, id: &EipId) -> Result<bool, StoreError>;
+    /// The account's EIPs in `region`, oldest first.
+    fn eip_list(&mut self, account: AccountId, region: &str) -> Result<Vec<Eip>, StoreError>;
+    /// EIPs of any account whose transition is due at or before `now`, oldest first.
+    fn eip_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eip>, StoreError>;
+    /// EIPs of any account associating or unassociating with no due time (a data-plane agent
+    /// completes them), oldest first.
+    fn eips_awaiting_dataplane(&mut self) -> Result<Vec<Eip>, StoreError>;
+    /// EIPs bound (in any state) to addresses of `eni`, oldest first.
+    fn eips_of_eni(&mut self, eni: &EniId) -> Result<Vec<Eip>, StoreError>;
+    /// The lowest address in `lo..=hi` that no EIP of any account holds.
+    fn eip_first_free_ip(&mut self, lo: u32, hi: u32) -> Result<Option<u32>, StoreError>;
+    /// The data plane's view: every association of `vpc` that is being made or is in place
+    /// (status `Associating` or `InUse`; an EIP leaves this list when UnassociateEipAddress
+    /// starts), oldest EIP first.
+    fn eips_associated_in_vpc(&mut self, vpc: &VpcId) -> Result<Vec<EipAssociation>, StoreError>;
+
     // ---- data plane ----
     /// A number that grows with every committed change to ENIs, their addresses, instances,
-    /// security group rules or inner access policies (kept by the schema itself, so no write
-    /// path can forget it).
+    /// security group rules, inner access policies or EIP associations (kept by the schema
+    /// itself, so no write path can forget it).
     fn dataplane_generation(&mut self) -> Result<u64, StoreError>;
 }
 

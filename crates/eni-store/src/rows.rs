@@ -2,7 +2,7 @@
 //! these carry only facts.
 
 use eni_types::ids::{
-    AccountId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
+    AccountId, EipId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
     SecurityGroupRuleId, VRouterId, VSwitchId, VpcId,
 };
 
@@ -370,4 +370,63 @@ pub struct Instance {
     pub tags: Tags,
     pub created_at: i64,
     pub started_at: Option<i64>,
+}
+
+/// An elastic IP address: a public IPv4 address from the server's pool, owned by one account,
+/// NAT-ed to at most one private IPv4 address of an ENI while bound.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Eip {
+    pub id: EipId,
+    pub account_id: AccountId,
+    pub region_id: String,
+    /// The public address; unique across all accounts.
+    pub ip: u32,
+    /// Mbit/s.
+    pub bandwidth: u32,
+    /// `PayByBandwidth` or `PayByTraffic`.
+    pub internet_charge_type: String,
+    /// `PostPaid` or `PrePaid`.
+    pub instance_charge_type: String,
+    /// The line type (`BGP`, `BGP_PRO`, …).
+    pub isp: String,
+    pub name: String,
+    pub description: String,
+    pub resource_group_id: ResourceGroupId,
+    pub tags: Tags,
+    /// Stored status: `Available`, `Associating`, `InUse` or `Unassociating`.
+    pub status: String,
+    /// When `Associating` or `Unassociating` completes by itself.
+    pub due_at: Option<i64>,
+    /// Set exactly when the status is not `Available` (an association in progress, in
+    /// place, or being undone).
+    pub binding: Option<EipBinding>,
+    pub created_at: i64,
+}
+
+/// What a bound EIP is NAT-ed to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EipBinding {
+    /// The `InstanceId` the caller associated: the ENI's ID, or an ECS instance's.
+    pub instance_id: String,
+    /// `NetworkInterface` or `EcsInstance`.
+    pub instance_type: String,
+    /// The ENI holding the private address (an instance's primary ENI for `EcsInstance`).
+    pub eni_id: EniId,
+    pub vpc_id: VpcId,
+    pub vswitch_id: VSwitchId,
+    /// The private IPv4 address; one EIP per address of a vSwitch.
+    pub private_ip: u32,
+    /// Always `NAT`.
+    pub mode: String,
+}
+
+/// One live EIP association, as the data plane needs it: traffic to `public_ip` goes to
+/// `private_ip` of `eni_id`, and that address's traffic to the outside leaves as
+/// `public_ip`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EipAssociation {
+    pub allocation_id: EipId,
+    pub public_ip: std::net::Ipv4Addr,
+    pub private_ip: std::net::Ipv4Addr,
+    pub eni_id: EniId,
 }

@@ -170,6 +170,32 @@ pub enum ApiError {
     #[error("The maximum number of tags (20) is exceeded.")]
     TagQuotaExceeded,
 
+    // ---- Elastic IP addresses (VPC 2016-04-28: AllocateEipAddress, AssociateEipAddress,
+    // UnassociateEipAddress, ReleaseEipAddress); codes and statuses from the VPC API
+    // reference's error tables ----
+    #[error("Specified allocation ID is not found")]
+    EipNotFound,
+    #[error("Current elastic IP status does not support this operation. {detail}")]
+    IncorrectEipStatus { detail: String },
+    #[error("Specified instance already is associated. {detail}")]
+    EipAssociationDuplicated { detail: String },
+    /// Alibaba's code really is spelled `InvalidInstanId.NotFound`.
+    #[error("Specified instance does not exist.")]
+    EipInstanceNotFound,
+    /// AssociateEipAddress documents `IncorrectInstanceStatus` with 400, where the instance
+    /// APIs answer the same code with 403 ([`ApiError::IncorrectInstanceStatus`]).
+    #[error("Current instance status does not support this operation. {detail}")]
+    EipIncorrectInstanceStatus { detail: String },
+    /// AssociateEipAddress documents this as plain `OperationDenied`.
+    #[error("Specified instance is not in VPC.")]
+    EipInstanceNotInVpc,
+    #[error("Specified elastic IP address and instance are not in the same region.")]
+    EipRegionMismatch,
+    #[error("The eip binding status invalid. {detail}")]
+    EipBindingStatusInvalid { detail: String },
+    #[error("Elastic IP address quota exceeded. The public address pool {pool} is exhausted.")]
+    EipQuotaExceeded { pool: String },
+
     // ---- Security group rules (AuthorizeSecurityGroup[Egress], RevokeSecurityGroup[Egress],
     // ModifySecurityGroupPolicy, DeleteSecurityGroup); codes and statuses from the ECS API
     // reference's error tables ----
@@ -344,6 +370,15 @@ impl ApiError {
             TagKeyMalformed => "InvalidTagKey.Malformed",
             TagValueMalformed => "InvalidTagValue.Malformed",
             TagQuotaExceeded => "QuotaExceed.Tags",
+            EipNotFound => "InvalidAllocationId.NotFound",
+            IncorrectEipStatus { .. } => "IncorrectEipStatus",
+            EipAssociationDuplicated { .. } => "InvalidAssociation.Duplicated",
+            EipInstanceNotFound => "InvalidInstanId.NotFound",
+            EipIncorrectInstanceStatus { .. } => "IncorrectInstanceStatus",
+            EipInstanceNotInVpc => "OperationDenied",
+            EipRegionMismatch => "InvalidParameter.Mismatch",
+            EipBindingStatusInvalid { .. } => "InvalidBindingStatus",
+            EipQuotaExceeded { .. } => "QuotaExceeded.Eip",
             SourceGroupNotFound => "InvalidSourceGroupId.NotFound",
             DestGroupNotFound => "InvalidDestGroupId.NotFound",
             SecurityGroupRuleNotFound => "InvalidSecurityGroupRuleId.NotFound",
@@ -424,6 +459,14 @@ impl ApiError {
             InvalidEniState { .. } | InvalidEcsState { .. } | DetachPrimaryEniNotAllowed | PrivateIpQuotaExceeded | PrivateIpDuplicated { .. } | JoinedGroupLimitExceed { .. } | ParameterConflict { .. } | InstanceTypeNotSupported { .. } | SecurityGroupInUse | DryRunOperation => 400,
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
+            EipNotFound | EipInstanceNotFound => 404,
+            IncorrectEipStatus { .. }
+            | EipAssociationDuplicated { .. }
+            | EipIncorrectInstanceStatus { .. }
+            | EipInstanceNotInVpc
+            | EipRegionMismatch
+            | EipBindingStatusInvalid { .. }
+            | EipQuotaExceeded { .. } => 400,
             SourceGroupNotFound | DestGroupNotFound | SecurityGroupRuleNotFound => 404,
             IpProtocolNotSupported
             | PortRangeMalformed { .. }
@@ -537,6 +580,15 @@ impl ApiError {
             TagKeyMalformed,
             TagValueMalformed,
             TagQuotaExceeded,
+            EipNotFound,
+            IncorrectEipStatus { detail: s() },
+            EipAssociationDuplicated { detail: s() },
+            EipInstanceNotFound,
+            EipIncorrectInstanceStatus { detail: s() },
+            EipInstanceNotInVpc,
+            EipRegionMismatch,
+            EipBindingStatusInvalid { detail: s() },
+            EipQuotaExceeded { pool: s() },
             SourceGroupNotFound,
             DestGroupNotFound,
             SecurityGroupRuleNotFound,
@@ -584,13 +636,18 @@ mod tests {
         // Documented codes that another variant also carries, with another status or
         // meaning: CidrBlockNotInVpc is plain InvalidParameter (CreateVSwitch), and
         // SecurityGroupReferenced is plain DependencyViolation with 403 (DeleteSecurityGroup)
-        // where DeleteVSwitch's is 400. Only these may share.
+        // where DeleteVSwitch's is 400; AssociateEipAddress answers IncorrectInstanceStatus
+        // with 400 where the instance APIs use 403, and a classic instance with plain
+        // OperationDenied. Only these may share.
         let mut codes: Vec<_> = all
             .iter()
             .filter(|e| {
                 !matches!(
                     e,
-                    ApiError::CidrBlockNotInVpc | ApiError::SecurityGroupReferenced
+                    ApiError::CidrBlockNotInVpc
+                        | ApiError::SecurityGroupReferenced
+                        | ApiError::EipIncorrectInstanceStatus { .. }
+                        | ApiError::EipInstanceNotInVpc
                 )
             })
             .map(|e| e.code())

@@ -27,6 +27,16 @@ pub struct VpcDesired {
     /// rules that name a group. An attach or detach changes nothing here.
     #[serde(default)]
     pub enis: Vec<VpcEni>,
+    /// The EIPs associated with private addresses of the VPC (NAT mode).
+    #[serde(default)]
+    pub eips: Vec<EipDesired>,
+}
+
+/// An EIP and the private IPv4 address it is NAT-ed to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EipDesired {
+    pub eip: String,
+    pub private_ip: String,
 }
 
 /// A security group as the data plane enforces it.
@@ -137,6 +147,9 @@ pub struct HostReport {
     pub generation: u64,
     /// Every (ENI, instance) whose NIC is configured and up to date.
     pub attached: Vec<AttachedEni>,
+    /// Every EIP whose NAT is in place.
+    #[serde(default)]
+    pub eips: Vec<String>,
 }
 
 /// One configured attachment.

@@ -106,6 +106,10 @@ struct ServeArgs {
     /// How long Attaching, Detaching, Deleting and instance start/stop last (ms); 0 = instant.
     #[arg(long, env = "ENI_TRANSITION_DELAY_MS", default_value_t = CoreConfig::default().transition_delay_ms)]
     transition_delay_ms: u64,
+    /// The IPv4 block EIPs take their public addresses from (default: the benchmarking
+    /// range, which no real public address uses).
+    #[arg(long, env = "ENI_EIP_POOL", default_value_t = CoreConfig::default().eip_pool)]
+    eip_pool: eni_core::Ipv4Cidr,
     /// Run this host's data-plane agent inside the server.
     #[arg(long, env = "ENI_DATAPLANE", value_enum, default_value = "none")]
     dataplane: DataplaneKind,
@@ -258,6 +262,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         vpc_quota: args.vpc_quota,
         eni_quota: args.eni_quota,
         transition_delay_ms: args.transition_delay_ms,
+        eip_pool: args.eip_pool,
         dataplane: args.dataplane == DataplaneKind::Linux || args.wait_for_agents,
         ..CoreConfig::default()
     };

@@ -1,5 +1,6 @@
 //! The ENI actions of ECS 2014-05-26.
 
+use super::eip::associated_public_ip;
 use super::{object, page, time, Ctx};
 use eni_core::eni::{AddressRequest, CreateEni, DescribeEnis, EniView, ModifyEni, Paging};
 use eni_types::{ApiError, Params};
@@ -34,7 +35,7 @@ pub fn eni_fields(v: &EniView) -> Map<String, Value> {
         .private_ips
         .iter()
         .enumerate()
-        .map(|(i, ip)| json!({"PrivateIpAddress": ip.to_string(), "Primary": i == 0, "PrivateDnsName": "", "AssociatedPublicIp": {}}))
+        .map(|(i, ip)| json!({"PrivateIpAddress": ip.to_string(), "Primary": i == 0, "PrivateDnsName": "", "AssociatedPublicIp": associated_public_ip(&v.eips, *ip)}))
         .collect();
     let instance = e
         .instance_id
@@ -64,7 +65,8 @@ pub fn eni_fields(v: &EniView) -> Map<String, Value> {
         "Ipv6Sets": { "Ipv6Set": v.ipv6.iter().map(|a| json!({"Ipv6Address": a})).collect::<Vec<_>>() },
         "Ipv4PrefixSets": { "Ipv4PrefixSet": v.ipv4_prefixes.iter().map(|a| json!({"Ipv4Prefix": a})).collect::<Vec<_>>() },
         "Ipv6PrefixSets": { "Ipv6PrefixSet": v.ipv6_prefixes.iter().map(|a| json!({"Ipv6Prefix": a})).collect::<Vec<_>>() },
-        "AssociatedPublicIp": {},
+        // The ENI's own entry is its primary IP's.
+        "AssociatedPublicIp": v.private_ips.first().map_or_else(|| json!({}), |ip| associated_public_ip(&v.eips, *ip)),
         "SecurityGroupIds": { "SecurityGroupId": e.security_group_ids },
         "Tags": ecs_tags(&e.tags),
         "ResourceGroupId": e.resource_group_id,

@@ -157,6 +157,27 @@ fn instance_view(v: &InstanceView) -> Value {
             })
         })
         .collect();
+    // The EIP NAT-ed to the primary IP of the primary ENI (associated with the instance or
+    // with that ENI); a classic or EIP-less instance shows the empty entry.
+    let eip = primary
+        .and_then(|p| {
+            let ip = u32::from(*p.private_ips.first()?);
+            p.eips
+                .iter()
+                .find(|e| e.binding.as_ref().is_some_and(|b| b.private_ip == ip))
+        })
+        .map_or_else(
+            || json!({ "AllocationId": "", "IpAddress": "", "Bandwidth": 0, "InternetChargeType": "", "IsSupportUnassociate": false }),
+            |e| {
+                json!({
+                    "AllocationId": e.id,
+                    "IpAddress": std::net::Ipv4Addr::from(e.ip).to_string(),
+                    "Bandwidth": e.bandwidth,
+                    "InternetChargeType": e.internet_charge_type,
+                    "IsSupportUnassociate": true,
+                })
+            },
+        );
     let ty = &v.instance_type;
     json!({
         "InstanceId": i.id,
@@ -194,7 +215,7 @@ fn instance_view(v: &InstanceView) -> Value {
         },
         "PublicIpAddress": { "IpAddress": [] },
         "InnerIpAddress": { "IpAddress": [] },
-        "EipAddress": { "AllocationId": "", "IpAddress": "", "Bandwidth": 0, "InternetChargeType": "", "IsSupportUnassociate": false },
+        "EipAddress": eip,
         "NetworkInterfaces": { "NetworkInterface": nics },
         "OperationLocks": { "LockReason": [] },
         "Tags": ecs_tags(&i.tags),

@@ -3,6 +3,7 @@
 //! SDK models declare them).
 
 pub mod catalog;
+pub mod eip;
 pub mod eni;
 pub mod instance;
 pub mod security_group;

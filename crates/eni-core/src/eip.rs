@@ -1,0 +1,672 @@
+//! Elastic IP addresses (VPC 2016-04-28): AllocateEipAddress, AssociateEipAddress,
+//! UnassociateEipAddress, ReleaseEipAddress and DescribeEipAddresses.
+//!
+//! An EIP is a public IPv4 address drawn from the server's pool (`CoreConfig::eip_pool`),
+//! unique across all accounts (the schema's `eip_ip_unique`). It is NAT-ed to one private
+//! IPv4 address of an ENI: named directly (`InstanceType=NetworkInterface`, any of the ENI's
+//! primary and secondary addresses), or through an ECS instance (`EcsInstance`, the default),
+//! which means its primary ENI's primary address. A private address takes one EIP
+//! (`eip_private_ip_unique`). Association is asynchronous like an attach: `Available →
+//! Associating → InUse`, and back through `Unassociating`, each completing after the
+//! transition delay, or, with a data plane, when an agent reports the NAT in place (or gone). Only the `NAT` mode is served; `BINDED` and `MULTI_BINDED` (the EIP
+//! replacing a detached ENI's private address) are refused.
+//!
+//! Releasing the private address (UnassignPrivateIpAddresses, deleting the ENI or its
+//! instance) unbinds the EIP, which stays with its account, Available: the store does it with
+//! the address, so no path can leave a binding behind. DeleteNetworkInterface unbinds at
+//! once rather than when the deletion completes.
+
+use crate::idempotency::{check_token, once};
+use crate::transitions::{effective_eip, effective_instance, settle_due};
+use crate::vpc::{default_resource_group, page_or_token, tags_match, Page, TokenPage};
+use crate::{internal, now, now_ms, Caller, Core, CoreError};
+use eni_store::{
+    constraints, with_read, with_write, EipBinding, Eni, EniQuery, IpKind, StoreError, Tags, Tx,
+};
+use eni_types::ids::{EipId, EniId, InstanceId, ResourceGroupId};
+use eni_types::ApiError;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// The EIP row, as the API layer renders it.
+pub use eni_store::Eip;
+
+/// Line types AllocateEipAddress accepts for `ISP`.
+const ISPS: &[&str] = &[
+    "BGP",
+    "BGP_PRO",
+    "ChinaTelecom",
+    "ChinaUnicom",
+    "ChinaMobile",
+    "ChinaTelecom_L2",
+    "ChinaUnicom_L2",
+    "ChinaMobile_L2",
+    "BGP_FinanceCloud",
+];
+
+/// AllocateEipAddress. Also the digest of a ClientToken replay.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AllocateEip {
+    pub region: String,
+    /// Mbit/s, as the string the SDKs send; "5" when absent.
+    pub bandwidth: Option<String>,
+    pub internet_charge_type: Option<String>,
+    pub instance_charge_type: Option<String>,
+    pub isp: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Tags,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// The answer of AllocateEipAddress (recorded whole for a ClientToken replay).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Allocated {
+    pub allocation_id: EipId,
+    pub eip_address: Ipv4Addr,
+    pub resource_group_id: ResourceGroupId,
+}
+
+/// AssociateEipAddress. Also the digest of a ClientToken replay.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AssociateEip {
+    pub region: String,
+    pub allocation_id: String,
+    pub instance_id: String,
+    /// `EcsInstance` when absent.
+    pub instance_type: Option<String>,
+    /// The ENI's primary IP when absent.
+    pub private_ip: Option<String>,
+    /// `NAT` when absent.
+    pub mode: Option<String>,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// UnassociateEipAddress. The optional fields, when given, must describe the association.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UnassociateEip {
+    pub region: String,
+    pub allocation_id: String,
+    pub instance_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub private_ip: Option<String>,
+    #[serde(skip)]
+    pub client_token: Option<String>,
+}
+
+/// DescribeEipAddresses filters and paging.
+#[derive(Debug, Clone, Default)]
+pub struct DescribeEips {
+    pub region: String,
+    /// `AllocationId`, comma-separated, at most 50.
+    pub allocation_ids: Vec<String>,
+    /// `EipAddress`, comma-separated, at most 50.
+    pub addresses: Vec<String>,
+    pub associated_instance_id: Option<String>,
+    pub associated_instance_type: Option<String>,
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub isp: Option<String>,
+    pub charge_type: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Tags,
+    pub page: Page,
+}
+
+/// What AssociateEipAddress binds to, read from `InstanceType`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Instance,
+    Eni,
+}
+
+impl Target {
+    fn parse(v: Option<&str>) -> Result<Self, ApiError> {
+        match v {
+            None | Some("EcsInstance") => Ok(Target::Instance),
+            Some("NetworkInterface") => Ok(Target::Eni),
+            Some(other) => Err(ApiError::InstanceTypeNotSupported {
+                message: format!(
+                    "The specified value of InstanceType is not supported: {other}. This server \
+                     associates EIPs with EcsInstance and NetworkInterface only."
+                ),
+            }),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Target::Instance => "EcsInstance",
+            Target::Eni => "NetworkInterface",
+        }
+    }
+}
+
+fn check_mode(mode: Option<&str>) -> Result<(), ApiError> {
+    match mode {
+        None | Some("NAT") => Ok(()),
+        Some(m @ ("BINDED" | "MULTI_BINDED")) => Err(ApiError::invalid_param_because(
+            "Mode",
+            format!("{m} is not supported; this server associates EIPs in NAT mode only"),
+        )),
+        Some(_) => Err(ApiError::invalid_param_because(
+            "Mode",
+            "NAT, BINDED or MULTI_BINDED",
+        )),
+    }
+}
+
+fn parse_private_ip(v: Option<&str>) -> Result<Option<Ipv4Addr>, ApiError> {
+    v.map(|s| {
+        s.trim()
+            .parse::<Ipv4Addr>()
+            .map_err(|_| ApiError::invalid_param("PrivateIpAddress"))
+    })
+    .transpose()
+}
+
+/// A name (≤128) or description (≤256): any text that does not start with a URL scheme.
+fn check_text(name: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max || value.starts_with("http://") || value.starts_with("https://")
+    {
+        return Err(ApiError::invalid_param_because(
+            name,
+            format!("0 to {max} characters, not starting with http:// or https://"),
+        ));
+    }
+    Ok(())
+}
+
+/// The addresses of the pool that EIPs may take: all of it but, for blocks of four
+/// addresses or more, its first and last, which look like network and broadcast addresses
+/// to anything that routes the pool as one block.
+fn pool_range(pool: &eni_ipam::Ipv4Cidr) -> (u32, u32) {
+    if pool.prefix() <= 30 {
+        (pool.first_u32() + 1, pool.last_u32() - 1)
+    } else {
+        (pool.first_u32(), pool.last_u32())
+    }
+}
+
+/// Unbinds every EIP of `eni` at once (the ENI is going away).
+pub(crate) fn unbind_eips_of_eni(tx: &mut dyn Tx, eni: &EniId) -> Result<(), StoreError> {
+    for mut eip in tx.eips_of_eni(eni)? {
+        eip.status = "Available".into();
+        eip.due_at = None;
+        eip.binding = None;
+        tx.eip_update(&eip)?;
+    }
+    Ok(())
+}
+
+impl Core {
+    /// How an association starts or ends: `Some(Some(due))` after a delay, `Some(None)` at
+    /// once, `None` when a data-plane agent must confirm the NAT is in place (or gone).
+    fn eip_delay(&self) -> Option<Option<i64>> {
+        if self.config().dataplane {
+            return None;
+        }
+        let d = self.config().transition_delay_ms;
+        Some((d > 0).then_some(d as i64))
+    }
+
+    /// The caller's EIP in `region`, or `InvalidAllocationId.NotFound`.
+    fn eip_in(tx: &mut dyn Tx, caller: &Caller, region: &str, id: &str) -> Result<Eip, CoreError> {
+        let id: EipId = id.parse().map_err(|_| ApiError::EipNotFound)?;
+        match tx.eip_get(caller.account, &id)? {
+            Some(e) if e.region_id == region => Ok(e),
+            _ => Err(ApiError::EipNotFound.into()),
+        }
+    }
+
+    /// AllocateEipAddress: the lowest free address of the pool.
+    pub fn allocate_eip(&self, caller: &Caller, req: AllocateEip) -> Result<Allocated, ApiError> {
+        self.check_region(&req.region)?;
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        let instance_charge = match req.instance_charge_type.as_deref() {
+            None | Some("PostPaid") => "PostPaid",
+            Some("PrePaid") => "PrePaid",
+            Some(_) => {
+                return Err(ApiError::invalid_param_because(
+                    "InstanceChargeType",
+                    "PostPaid or PrePaid",
+                ))
+            }
+        };
+        let bad_charge = || ApiError::InvalidParameter {
+            message: "Specified value of \"InternetChargeType\" is not valid".into(),
+        };
+        // The SDK's current docstring: PayByBandwidth is the default.
+        let internet_charge = match req.internet_charge_type.as_deref() {
+            None | Some("PayByBandwidth") => "PayByBandwidth",
+            Some("PayByTraffic") if instance_charge == "PostPaid" => "PayByTraffic",
+            Some(_) => return Err(bad_charge()),
+        };
+        let max_bandwidth = match (instance_charge, internet_charge) {
+            ("PrePaid", _) => 1000,
+            (_, "PayByBandwidth") => 500,
+            _ => 200,
+        };
+        let bandwidth = match req.bandwidth.as_deref() {
+            None => 5,
+            Some(b) => b
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|b| (1..=max_bandwidth).contains(b))
+                .ok_or_else(|| ApiError::InvalidParameter {
+                    message: format!(
+                        "Specified value of \"Bandwidth\" is not valid: 1 to {max_bandwidth} \
+                         Mbit/s for {instance_charge} {internet_charge}."
+                    ),
+                })?,
+        };
+        let isp = match req.isp.as_deref() {
+            None => "BGP",
+            Some(i) if ISPS.contains(&i) => i,
+            Some(_) => {
+                return Err(ApiError::invalid_param_because(
+                    "ISP",
+                    "BGP, BGP_PRO or a single-ISP line type",
+                ))
+            }
+        };
+        if let Some(n) = &req.name {
+            check_text("Name", n, 128)?;
+        }
+        if let Some(d) = &req.description {
+            check_text("Description", d, 256)?;
+        }
+        let rg = match &req.resource_group_id {
+            Some(r) => r
+                .parse::<ResourceGroupId>()
+                .map_err(|_| ApiError::invalid_param("ResourceGroupId"))?,
+            None => default_resource_group(caller),
+        };
+        let pool = self.config().eip_pool;
+        let (lo, hi) = pool_range(&pool);
+        let (t, t_ms) = (now(), now_ms());
+        with_write(self.store(), |tx| {
+            settle_due(tx, t_ms)?;
+            once(
+                tx,
+                caller.account,
+                "AllocateEipAddress",
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    // One writer at a time: the address found free is still free when
+                    // inserted. The unique constraint stays the arbiter for a backend where
+                    // that does not hold, and a lost race looks again.
+                    for _ in 0..3 {
+                        let ip = tx.eip_first_free_ip(lo, hi)?.ok_or_else(|| {
+                            ApiError::EipQuotaExceeded {
+                                pool: pool.to_string(),
+                            }
+                        })?;
+                        let eip = Eip {
+                            id: EipId::generate(&req.region),
+                            account_id: caller.account,
+                            region_id: req.region.clone(),
+                            ip,
+                            bandwidth,
+                            internet_charge_type: internet_charge.into(),
+                            instance_charge_type: instance_charge.into(),
+                            isp: isp.into(),
+                            name: req.name.clone().unwrap_or_default(),
+                            description: req.description.clone().unwrap_or_default(),
+                            resource_group_id: rg.clone(),
+                            tags: req.tags.clone(),
+                            status: "Available".into(),
+                            due_at: None,
+                            binding: None,
+                            created_at: t,
+                        };
+                        match tx.eip_insert(&eip) {
+                            Ok(()) => {
+                                return Ok(Allocated {
+                                    allocation_id: eip.id,
+                                    eip_address: Ipv4Addr::from(ip),
+                                    resource_group_id: rg.clone(),
+                                })
+                            }
+                            Err(e) if e.is_conflict_on(constraints::EIP_ADDRESS_UNIQUE) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Err(ApiError::ServiceUnavailable.into())
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// The ENI whose address an association takes: the named ENI, or an instance's primary ENI.
+    fn association_target(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        eip: &Eip,
+        target: Target,
+        id: &str,
+        t: i64,
+    ) -> Result<Eni, CoreError> {
+        match target {
+            Target::Eni => {
+                let id: EniId = id.parse().map_err(|_| ApiError::EipInstanceNotFound)?;
+                let eni = tx
+                    .eni_get(caller.account, &id)?
+                    .ok_or(ApiError::EipInstanceNotFound)?;
+                if eni.region_id != eip.region_id {
+                    return Err(ApiError::EipRegionMismatch.into());
+                }
+                if eni.status == "Deleting" {
+                    return Err(ApiError::EipIncorrectInstanceStatus {
+                        detail: "The ENI is being deleted.".into(),
+                    }
+                    .into());
+                }
+                Ok(eni)
+            }
+            Target::Instance => {
+                let id: InstanceId = id.parse().map_err(|_| ApiError::EipInstanceNotFound)?;
+                let inst = tx
+                    .instance_get(caller.account, &id)?
+                    .ok_or(ApiError::EipInstanceNotFound)?;
+                let inst = effective_instance(inst, t);
+                if inst.region_id != eip.region_id {
+                    return Err(ApiError::EipRegionMismatch.into());
+                }
+                if inst.vpc_id.is_none() {
+                    return Err(ApiError::EipInstanceNotInVpc.into());
+                }
+                if inst.status != "Running" && inst.status != "Stopped" {
+                    return Err(ApiError::EipIncorrectInstanceStatus {
+                        detail: format!("The instance is {}.", inst.status),
+                    }
+                    .into());
+                }
+                let primary = tx
+                    .eni_list(
+                        caller.account,
+                        &inst.region_id,
+                        &EniQuery {
+                            instance_id: Some(inst.id.clone()),
+                            eni_type: Some("Primary".into()),
+                            ..Default::default()
+                        },
+                    )?
+                    .into_iter()
+                    .next()
+                    .ok_or(ApiError::InternalError)?;
+                Ok(primary)
+            }
+        }
+    }
+
+    /// AssociateEipAddress: `Available → Associating → InUse`.
+    pub fn associate_eip(&self, caller: &Caller, req: AssociateEip) -> Result<(), ApiError> {
+        self.check_region(&req.region)?;
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        let target = Target::parse(req.instance_type.as_deref())?;
+        check_mode(req.mode.as_deref())?;
+        let wanted_ip = parse_private_ip(req.private_ip.as_deref())?;
+        let delay = self.eip_delay();
+        let (t, t_ms) = (now(), now_ms());
+        with_write(self.store(), |tx| {
+            settle_due(tx, t_ms)?;
+            once(
+                tx,
+                caller.account,
+                "AssociateEipAddress",
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    let mut eip = Self::eip_in(tx, caller, &req.region, &req.allocation_id)?;
+                    if eip.status != "Available" {
+                        return Err(ApiError::IncorrectEipStatus {
+                            detail: format!(
+                                "Expecting status \"Available\" while current status is \"{}\".",
+                                eip.status
+                            ),
+                        }
+                        .into());
+                    }
+                    let eni =
+                        self.association_target(tx, caller, &eip, target, &req.instance_id, t_ms)?;
+                    // The ENI's own addresses: its primary and secondary IPs (not the
+                    // addresses of its /28 prefixes).
+                    let held: Vec<u32> = tx
+                        .private_ips_of(eni.id.as_str())?
+                        .into_iter()
+                        .filter(|p| p.kind != IpKind::Prefix)
+                        .map(|p| p.ip)
+                        .collect();
+                    let private_ip = match wanted_ip {
+                        None => eni.primary_ip,
+                        Some(ip) if held.contains(&u32::from(ip)) => u32::from(ip),
+                        Some(ip) => {
+                            return Err(ApiError::invalid_param_because(
+                                "PrivateIpAddress",
+                                format!("{ip} is not a private IP address of {}", eni.id),
+                            )
+                            .into())
+                        }
+                    };
+                    eip.binding = Some(EipBinding {
+                        instance_id: req.instance_id.clone(),
+                        instance_type: target.as_str().into(),
+                        eni_id: eni.id.clone(),
+                        vpc_id: eni.vpc_id.clone(),
+                        vswitch_id: eni.vswitch_id.clone(),
+                        private_ip,
+                        mode: "NAT".into(),
+                    });
+                    match delay {
+                        Some(Some(d)) => {
+                            eip.status = "Associating".into();
+                            eip.due_at = Some(t_ms + d);
+                        }
+                        Some(None) => eip.status = "InUse".into(),
+                        // The agent's report completes it.
+                        None => {
+                            eip.status = "Associating".into();
+                            eip.due_at = None;
+                        }
+                    }
+                    match tx.eip_update(&eip) {
+                        Err(e) if e.is_conflict_on(constraints::EIP_PRIVATE_IP_UNIQUE) => {
+                            Err(ApiError::EipAssociationDuplicated {
+                                detail: format!(
+                                    "The private IP {} of {} already has an EIP.",
+                                    Ipv4Addr::from(private_ip),
+                                    eni.id
+                                ),
+                            }
+                            .into())
+                        }
+                        other => Ok(other?),
+                    }
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// UnassociateEipAddress: `InUse → Unassociating → Available`.
+    pub fn unassociate_eip(&self, caller: &Caller, req: UnassociateEip) -> Result<(), ApiError> {
+        self.check_region(&req.region)?;
+        if let Some(t) = &req.client_token {
+            check_token(t)?;
+        }
+        let target = req
+            .instance_type
+            .as_deref()
+            .map(|v| Target::parse(Some(v)))
+            .transpose()?;
+        let wanted_ip = parse_private_ip(req.private_ip.as_deref())?;
+        let delay = self.eip_delay();
+        let (t, t_ms) = (now(), now_ms());
+        with_write(self.store(), |tx| {
+            settle_due(tx, t_ms)?;
+            once(
+                tx,
+                caller.account,
+                "UnassociateEipAddress",
+                req.client_token.as_deref(),
+                &req,
+                t,
+                |tx| {
+                    let mut eip = Self::eip_in(tx, caller, &req.region, &req.allocation_id)?;
+                    let binding = match (eip.status.as_str(), &eip.binding) {
+                        ("InUse", Some(b)) => b,
+                        ("Available", _) => {
+                            return Err(ApiError::EipBindingStatusInvalid {
+                                detail: "The EIP is not associated.".into(),
+                            }
+                            .into())
+                        }
+                        (other, _) => {
+                            return Err(ApiError::IncorrectEipStatus {
+                                detail: format!(
+                                "Expecting status \"InUse\" while current status is \"{other}\"."
+                            ),
+                            }
+                            .into())
+                        }
+                    };
+                    // What the caller names must be the association (each part optional).
+                    let mismatch = target.is_some_and(|t| t.as_str() != binding.instance_type)
+                        || req
+                            .instance_id
+                            .as_ref()
+                            .is_some_and(|i| i != &binding.instance_id)
+                        || wanted_ip.is_some_and(|ip| u32::from(ip) != binding.private_ip);
+                    if mismatch {
+                        return Err(ApiError::EipBindingStatusInvalid {
+                            detail: format!(
+                                "The EIP is associated with {} {} ({}).",
+                                binding.instance_type,
+                                binding.instance_id,
+                                Ipv4Addr::from(binding.private_ip)
+                            ),
+                        }
+                        .into());
+                    }
+                    match delay {
+                        Some(Some(d)) => {
+                            eip.status = "Unassociating".into();
+                            eip.due_at = Some(t_ms + d);
+                        }
+                        Some(None) => {
+                            eip.status = "Available".into();
+                            eip.binding = None;
+                        }
+                        None => {
+                            eip.status = "Unassociating".into();
+                            eip.due_at = None;
+                        }
+                    }
+                    tx.eip_update(&eip)?;
+                    Ok(())
+                },
+            )
+        })
+        .map_err(Into::into)
+    }
+
+    /// ReleaseEipAddress: only an Available (unassociated) EIP.
+    pub fn release_eip(
+        &self,
+        caller: &Caller,
+        region: &str,
+        allocation_id: &str,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        let t = now_ms();
+        with_write(self.store(), |tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let eip = Self::eip_in(tx, caller, region, allocation_id)?;
+            if eip.status != "Available" {
+                return Err(ApiError::IncorrectEipStatus {
+                    detail: format!(
+                        "An EIP is released when Available (unassociated); it is {}.",
+                        eip.status
+                    ),
+                }
+                .into());
+            }
+            tx.eip_delete(caller.account, &eip.id)?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// DescribeEipAddresses.
+    pub fn describe_eips(
+        &self,
+        caller: &Caller,
+        req: DescribeEips,
+    ) -> Result<TokenPage<Eip>, ApiError> {
+        self.check_region(&req.region)?;
+        if req.allocation_ids.len() > 50 {
+            return Err(ApiError::invalid_param_because(
+                "AllocationId",
+                "at most 50 IDs",
+            ));
+        }
+        if req.addresses.len() > 50 {
+            return Err(ApiError::invalid_param_because(
+                "EipAddress",
+                "at most 50 addresses",
+            ));
+        }
+        let t = now_ms();
+        let eips = with_read(self.store(), |tx| tx.eip_list(caller.account, &req.region))
+            .map_err(internal)?;
+        let keep = |e: &Eip| {
+            let b = e.binding.as_ref();
+            (req.allocation_ids.is_empty() || req.allocation_ids.iter().any(|i| i == e.id.as_str()))
+                && (req.addresses.is_empty()
+                    || req
+                        .addresses
+                        .iter()
+                        .any(|a| a == &Ipv4Addr::from(e.ip).to_string()))
+                && req
+                    .associated_instance_id
+                    .as_ref()
+                    .is_none_or(|i| b.is_some_and(|b| &b.instance_id == i))
+                && req
+                    .associated_instance_type
+                    .as_ref()
+                    .is_none_or(|ty| b.is_some_and(|b| &b.instance_type == ty))
+                && req.status.as_ref().is_none_or(|s| s == &e.status)
+                && req.name.as_ref().is_none_or(|n| n == &e.name)
+                && req.isp.as_ref().is_none_or(|i| i == &e.isp)
+                && req
+                    .charge_type
+                    .as_ref()
+                    .is_none_or(|c| c == &e.instance_charge_type)
+                && req
+                    .resource_group_id
+                    .as_ref()
+                    .is_none_or(|r| r == e.resource_group_id.as_str())
+                && tags_match(&e.tags, &req.tags)
+        };
+        let items: Vec<Eip> = eips
+            .into_iter()
+            .map(|e| effective_eip(e, t))
+            .filter(|e| keep(e))
+            .collect();
+        Ok(page_or_token(items, req.page, None))
+    }
+}

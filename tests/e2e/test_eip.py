@@ -1,0 +1,234 @@
+"""Elastic IP addresses through the VPC SDK (alibabacloud_vpc20160428): allocate from the
+pool, associate in NAT mode with a secondary ENI's address or an ECS instance (its primary
+ENI's primary IP), the asynchronous Associating/Unassociating states, the refusals, release;
+and where the ECS SDK reads associations: AssociatedPublicIp of DescribeNetworkInterfaces and
+DescribeNetworkInterfaceAttribute, EipAddress of DescribeInstances."""
+
+import pytest
+from alibabacloud_vpc20160428 import models as vm
+
+import e2e_helpers as h
+
+R = h.REGION
+err = h.expect_tea_error
+
+
+class Eips:
+    """EIPs of one test, released at teardown (unassociated first if needed)."""
+
+    def __init__(self, vpc):
+        self.vpc = vpc
+        self.ids: list[str] = []
+
+    def allocate(self, **kw):
+        kw.setdefault("region_id", R)
+        body = self.vpc.allocate_eip_address(vm.AllocateEipAddressRequest(**kw)).body
+        if body.allocation_id not in self.ids:
+            self.ids.append(body.allocation_id)
+        return body
+
+    def describe(self, **kw):
+        kw.setdefault("region_id", R)
+        return self.vpc.describe_eip_addresses(vm.DescribeEipAddressesRequest(**kw)).body
+
+    def get(self, allocation_id: str):
+        got = self.describe(allocation_id=allocation_id).eip_addresses.eip_address
+        assert len(got) <= 1
+        return got[0] if got else None
+
+    def status(self, allocation_id: str):
+        e = self.get(allocation_id)
+        return e.status if e else None
+
+    def wait(self, allocation_id: str, status: str):
+        h.wait_for(lambda: self.status(allocation_id), lambda s: s == status, what=f"{allocation_id} {status}")
+        return self.get(allocation_id)
+
+    def associate(self, allocation_id: str, instance_id: str, wait: bool = True, **kw):
+        kw.setdefault("region_id", R)
+        resp = self.vpc.associate_eip_address(
+            vm.AssociateEipAddressRequest(allocation_id=allocation_id, instance_id=instance_id, **kw)
+        )
+        if wait:
+            self.wait(allocation_id, "InUse")
+        return resp
+
+    def unassociate(self, allocation_id: str, wait: bool = True, **kw):
+        kw.setdefault("region_id", R)
+        resp = self.vpc.unassociate_eip_address(vm.UnassociateEipAddressRequest(allocation_id=allocation_id, **kw))
+        if wait:
+            self.wait(allocation_id, "Available")
+        return resp
+
+    def release(self, allocation_id: str):
+        return self.vpc.release_eip_address(vm.ReleaseEipAddressRequest(region_id=R, allocation_id=allocation_id))
+
+    def cleanup(self):
+        for i in self.ids:
+            e = self.get(i)
+            if e is None:
+                continue
+            if e.status == "Associating":
+                e = self.wait(i, "InUse")
+            if e.status == "InUse":
+                self.unassociate(i)
+            elif e.status == "Unassociating":
+                self.wait(i, "Available")
+            self.release(i)
+
+
+@pytest.fixture
+def eips(vpc):
+    e = Eips(vpc)
+    yield e
+    e.cleanup()
+
+
+def test_allocate_describe_release(eips, unique):
+    body = eips.allocate(bandwidth="10", internet_charge_type="PayByTraffic", name=unique, description="e2e eip")
+    assert body.allocation_id.startswith("eip-")
+    assert isinstance(body.order_id, int)
+    assert body.resource_group_id.startswith("rg-")
+    e = eips.get(body.allocation_id)
+    assert e.ip_address == body.eip_address
+    assert e.status == "Available"
+    assert (e.bandwidth, e.internet_charge_type, e.charge_type, e.isp) == ("10", "PayByTraffic", "PostPaid", "BGP")
+    assert (e.name, e.description, e.region_id, e.netmode) == (unique, "e2e eip", R, "public")
+    assert e.service_managed == 0 and e.hdmonitor_status == "false" and e.deletion_protection is False
+    assert e.instance_id == "" and e.private_ip_address == ""
+    assert e.operation_locks.lock_reason == [] and e.tags.tag == []
+    assert eips.describe(eip_address=body.eip_address).total_count == 1
+
+    # Defaults: 5 Mbit/s, pay by bandwidth, BGP.
+    d = eips.get(eips.allocate().allocation_id)
+    assert (d.bandwidth, d.internet_charge_type, d.isp) == ("5", "PayByBandwidth", "BGP")
+    assert d.ip_address != e.ip_address
+
+    eips.release(body.allocation_id)
+    assert eips.get(body.allocation_id) is None
+    err(lambda: eips.release(body.allocation_id), "InvalidAllocationId.NotFound", 404)
+
+
+def test_allocate_refusals_and_client_token(eips):
+    err(lambda: eips.allocate(bandwidth="0"), "InvalidParameter", 400)
+    err(lambda: eips.allocate(bandwidth="300", internet_charge_type="PayByTraffic"), "InvalidParameter", 400)
+    err(lambda: eips.allocate(internet_charge_type="PayByMood"), "InvalidParameter", 400)
+    err(lambda: eips.allocate(isp="Nope"), "InvalidParameter", 400)
+    err(lambda: eips.allocate(name="https://x"), "InvalidParameter", 400)
+    a = eips.allocate(client_token="e2e-eip-token-1")
+    b = eips.allocate(client_token="e2e-eip-token-1")
+    assert (a.allocation_id, a.eip_address) == (b.allocation_id, b.eip_address)
+    err(lambda: eips.allocate(client_token="e2e-eip-token-1", bandwidth="7"), "IdempotentParameterMismatch", 400)
+
+
+def test_associate_with_a_secondary_eni_in_nat_mode(eips, cloud, net):
+    created = cloud.eni(net.vsw_a, [net.g1], secondary_private_ip_address_count=1)
+    eni = created.network_interface_id
+    primary = created.private_ip_address
+    secondary = [p.private_ip_address for p in created.private_ip_sets.private_ip_set if not p.primary][0]
+    a = eips.allocate()
+    b = eips.allocate()
+    eips.associate(a.allocation_id, eni, wait=False, instance_type="NetworkInterface")
+    assert eips.status(a.allocation_id) == "Associating"
+    err(lambda: eips.release(a.allocation_id), "IncorrectEipStatus", 400)
+    e = eips.wait(a.allocation_id, "InUse")
+    assert (e.instance_id, e.instance_type, e.private_ip_address, e.mode, e.vpc_id) == (
+        eni, "NetworkInterface", primary, "NAT", net.vpc)
+    eips.associate(b.allocation_id, eni, instance_type="NetworkInterface", private_ip_address=secondary, mode="NAT")
+
+    # The ECS SDK reads the associations on the ENI.
+    attr = cloud.eni_attr(eni)
+    assert (attr.associated_public_ip.public_ip_address, attr.associated_public_ip.allocation_id) == (
+        a.eip_address, a.allocation_id)
+    by_ip = {p.private_ip_address: p.associated_public_ip for p in attr.private_ip_sets.private_ip_set}
+    assert by_ip[primary].public_ip_address == a.eip_address
+    assert (by_ip[secondary].public_ip_address, by_ip[secondary].allocation_id) == (b.eip_address, b.allocation_id)
+    listed = cloud.eni_get(eni)
+    assert listed.associated_public_ip.allocation_id == a.allocation_id
+    assert {e.allocation_id for e in eips.describe(associated_instance_id=eni).eip_addresses.eip_address} == {
+        a.allocation_id, b.allocation_id}
+
+    # One EIP per private IP; an EIP in use is not associated again.
+    c = eips.allocate()
+    err(lambda: eips.associate(c.allocation_id, eni, wait=False, instance_type="NetworkInterface"),
+        "InvalidAssociation.Duplicated", 400)
+    err(lambda: eips.associate(a.allocation_id, eni, wait=False, instance_type="NetworkInterface",
+                               private_ip_address=secondary), "IncorrectEipStatus", 400)
+
+    eips.unassociate(b.allocation_id, wait=False, instance_id=eni, instance_type="NetworkInterface")
+    assert eips.status(b.allocation_id) == "Unassociating"
+    eips.wait(b.allocation_id, "Available")
+    attr = cloud.eni_attr(eni)
+    by_ip = {p.private_ip_address: p.associated_public_ip for p in attr.private_ip_sets.private_ip_set}
+    assert by_ip[secondary].public_ip_address is None
+
+    # Deleting the ENI frees its remaining EIP.
+    cloud.delete_eni(eni)
+    assert eips.status(a.allocation_id) == "Available"
+
+
+def test_associate_refusals(eips, cloud, net):
+    eni = cloud.eni(net.vsw_a, [net.g1]).network_interface_id
+    a = eips.allocate()
+    assoc = lambda **kw: (lambda: eips.associate(a.allocation_id, eni, wait=False, **kw))  # noqa: E731
+    err(lambda: eips.associate("eip-doesnotexist0000000", eni, wait=False, instance_type="NetworkInterface"),
+        "InvalidAllocationId.NotFound", 404)
+    err(lambda: eips.associate(a.allocation_id, "eni-doesnotexist00000000", wait=False,
+                               instance_type="NetworkInterface"), "InvalidInstanId.NotFound", 404)
+    err(assoc(instance_type="HaVip"), "InvalidInstanceType.ValueNotSupported", 400)
+    err(assoc(instance_type="NetworkInterface", mode="BINDED"), "InvalidParameter", 400)
+    err(assoc(instance_type="NetworkInterface", mode="MULTI_BINDED"), "InvalidParameter", 400)
+    err(assoc(instance_type="NetworkInterface", private_ip_address="10.0.1.250"), "InvalidParameter", 400)
+    err(lambda: eips.unassociate(a.allocation_id, wait=False), "InvalidBindingStatus", 400)
+    assert eips.status(a.allocation_id) == "Available"
+
+
+def test_associate_with_an_instance(eips, cloud, net):
+    inst = cloud.instance(net.vsw_a, [net.g1])
+    a = eips.allocate(bandwidth="20")
+    eips.associate(a.allocation_id, inst)  # InstanceType defaults to EcsInstance
+    e = eips.get(a.allocation_id)
+    got = cloud.instance_get(inst)
+    assert (e.instance_id, e.instance_type) == (inst, "EcsInstance")
+    assert e.private_ip_address == got.vpc_attributes.private_ip_address.ip_address[0]
+    ea = got.eip_address
+    assert (ea.ip_address, ea.allocation_id, ea.bandwidth, ea.internet_charge_type, ea.is_support_unassociate) == (
+        a.eip_address, a.allocation_id, 20, "PayByBandwidth", True)
+    (nic,) = got.network_interfaces.network_interface
+    assert cloud.eni_attr(nic.network_interface_id).associated_public_ip.allocation_id == a.allocation_id
+    assert [x.allocation_id for x in eips.describe(associated_instance_type="EcsInstance",
+                                                   associated_instance_id=inst).eip_addresses.eip_address] == [a.allocation_id]
+    b = eips.allocate()
+    err(lambda: eips.associate(b.allocation_id, inst, wait=False), "InvalidAssociation.Duplicated", 400)
+    err(lambda: eips.unassociate(a.allocation_id, wait=False, instance_id="i-someoneelse0000000000"),
+        "InvalidBindingStatus", 400)
+    eips.unassociate(a.allocation_id, instance_id=inst)
+    assert cloud.instance_get(inst).eip_address.ip_address == ""
+
+    # Deleting the instance frees its EIP, which stays allocated.
+    eips.associate(b.allocation_id, inst)
+    cloud.delete_instance(inst)
+    assert eips.status(b.allocation_id) == "Available"
+
+
+def test_eip_pool_flag_and_exhaustion(extra_server):
+    s, _, vpc, _ = extra_server("--eip-pool", "203.0.113.8/30", "--transition-delay-ms", "0")
+    e = Eips(vpc)
+    try:
+        assert [e.allocate().eip_address for _ in range(2)] == ["203.0.113.9", "203.0.113.10"]
+        err(lambda: e.allocate(), "QuotaExceeded.Eip", 400)
+    finally:
+        e.cleanup()
+
+
+def test_raw_json_types(server, eips):
+    """The JSON types the typed Go SDKs unmarshal into (spec §1.4): Bandwidth and
+    HDMonitorStatus strings, ServiceManaged an integer, list wrappers present."""
+    a = eips.allocate()
+    r = h.rpc_call(server.url, "DescribeEipAddresses", h.VPC_VERSION, h.ROOT_AK, h.ROOT_SECRET,
+                   {"RegionId": R, "AllocationId": a.allocation_id}).send()
+    assert r.status_code == 200, r.text
+    (e,) = r.json()["EipAddresses"]["EipAddress"]
+    assert isinstance(e["Bandwidth"], str) and isinstance(e["HDMonitorStatus"], str)
+    assert isinstance(e["ServiceManaged"], int) and isinstance(e["DeletionProtection"], bool)
+    assert e["OperationLocks"] == {"LockReason": []} and e["Tags"] == {"Tag": []}
