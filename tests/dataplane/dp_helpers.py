@@ -538,6 +538,15 @@ class Api:
             region_id=REGION, network_interface_id=eni_id, **kw)).body
         return list(body.assigned_private_ip_addresses_set.private_ip_set.private_ip_address)
 
+    def assign_prefix(self, eni_id: str) -> str:
+        """AssignPrivateIpAddresses with Ipv4PrefixCount=1: the /28 the ENI got."""
+        from alibabacloud_ecs20140526 import models as em
+
+        body = self.ecs.assign_private_ip_addresses(em.AssignPrivateIpAddressesRequest(
+            region_id=REGION, network_interface_id=eni_id, ipv_4prefix_count=1)).body
+        (prefix,) = body.assigned_private_ip_addresses_set.ipv_4prefix_set.ipv_4prefixes
+        return prefix
+
     def unassign(self, eni_id: str, ips: list[str]):
         from alibabacloud_ecs20140526 import models as em
 

@@ -98,3 +98,27 @@ def test_members_of_a_group_reach_each_other_while_its_policy_accepts(dp, api, p
     settles(a, ip_b, "tcp", open_=True)
     api.inner_policy(sg, "Accept")
     settles(a, ip_b, "udp", open_=True)
+
+
+def test_addresses_of_an_eni_prefix_are_guarded_like_its_ips(dp, api, procs):
+    v = api.vpc("10.0.0.0/16")
+    sw, sw_c = api.vswitch(v, "10.0.1.0/24"), api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
+    web, clients = api.group(v), api.group(v)
+    server, client = api.instance(sw, web), api.instance(sw_c, clients)
+    prefix = api.assign_prefix(api.primary_eni(server).network_interface_id)
+    # The instance's own use of its /28 (as a container runtime would): one address on eth0.
+    net = prefix.split("/")[0].rsplit(".", 1)
+    inside = f"{net[0]}.{int(net[1]) + 3}"
+    d.ip("-n", server, "addr", "add", f"{inside}/32", "dev", "eth0")
+    procs.echo(server, "S")
+    # Routed to the ENI, but the group lets nothing in yet.
+    assert d.ask_one(client, inside, "blocked", proto="tcp", tries=1) is None
+    api.authorize(web, ip_protocol="TCP", port_range=f"{TCP}/{TCP}", source_cidr_ip="10.0.2.0/24")
+    settles(client, inside, "tcp", open_=True)
+    assert d.ask_one(client, inside, "in-prefix", proto="tcp") == f"S|{inside}|in-prefix"
+    assert d.ask_one(client, inside, "udp-closed", tries=1) is None
+    # The agent's resync (every 2 s) leaves the guest's address alone: it is in the ENI's prefix.
+    time.sleep(2.5)
+    addrs = [a["local"] for a in d.link(server, "eth0")["addr_info"] if a.get("family") == "inet"]
+    assert inside in addrs, addrs
+    assert d.ask_one(client, inside, "still", proto="tcp") == f"S|{inside}|still"

@@ -123,7 +123,16 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
         s.namespaces.insert(ns.clone());
         s.loopback_up.insert(ns.clone());
         sysctl(&mut s, &ns, "ipv4/ip_forward", "1");
-        sysctl(&mut s, &ns, "ipv6/conf/all/forwarding", "1");
+        // Only where IPv6 is used: a kernel booted without IPv6 has no such key.
+        let v6 = desired
+            .instances
+            .iter()
+            .filter(|i| i.vpc_id == vpc.vpc_id)
+            .flat_map(|i| &i.enis)
+            .any(|e| !e.ipv6_addresses.is_empty() || !e.ipv6_prefixes.is_empty());
+        if v6 {
+            sysctl(&mut s, &ns, "ipv6/conf/all/forwarding", "1");
+        }
         // Set before ports exist would be better; the planner sets them right after creating
         // links, and send_redirects is OR(all, dev), so both all and default must be 0.
         sysctl(&mut s, &ns, "ipv4/conf/all/send_redirects", "0");
@@ -383,6 +392,13 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
         s.addrs.insert(Addr {
             dev: nic_ref.clone(),
             cidr: format!("{ip}/{len}"),
+        });
+    }
+    // The prefixes are the guest's to use: addresses it puts on the NIC from them stay.
+    for p in eni.ipv4_prefixes.iter().chain(&eni.ipv6_prefixes) {
+        s.guest_ranges.insert(Addr {
+            dev: nic_ref.clone(),
+            cidr: p.clone(),
         });
     }
     let len6 = eni

@@ -8,8 +8,10 @@
 //! priority (1 first) with a drop before an accept of the same priority; the first match
 //! decides. Egress chains `return` to allow (an `accept` would end the hook before the
 //! receiver's ingress check), ingress chains `accept`. Then the groups' InnerAccessPolicy (a
-//! member of an `Accept` group reaches the other members), then the default: ingress dropped,
-//! egress allowed. Replies of allowed flows pass (conntrack), whatever the rules.
+//! member of an `Accept` group lets the other members in, unless a rule dropped them first),
+//! then the default: ingress dropped, egress allowed. Replies of allowed flows pass
+//! (conntrack), whatever the rules; flows already open when a rule changes go on. Maps and
+//! sets hold intervals: an ENI's IPv4 /28 and IPv6 /80 prefixes are its addresses too.
 //!
 //! The same table NATs the VPC's EIPs on the router's uplink to the simulated internet: an
 //! EIP's traffic is translated to its private address before the groups look at it.
@@ -206,18 +208,28 @@ pub fn ruleset(vpc: &VpcDesired) -> Option<Ruleset> {
             .extend(eni.addresses.iter().map(String::as_str));
     }
     let mut text = String::new();
-    // Every group's member sets (a rule may name a group with no member here: empty sets).
-    for g in groups.keys() {
+    // Every group's member sets, and those of every group a rule names (which may have no
+    // member here, or no description at all: empty sets, so the rule matches nothing).
+    let named: BTreeSet<&str> = groups
+        .keys()
+        .copied()
+        .chain(
+            vpc.security_groups
+                .iter()
+                .flat_map(|g| g.rules.iter().filter_map(|r| r.peer_group.as_deref())),
+        )
+        .collect();
+    for g in named {
         let (m4, m6) = member_sets(g);
         let (v4, v6) = members.get(g).cloned().unwrap_or_default();
         let _ = writeln!(
             text,
-            "\tset {m4} {{ type ipv4_addr;{} }}",
+            "\tset {m4} {{ type ipv4_addr; flags interval;{} }}",
             elements(v4.iter().map(|a| a.to_string()))
         );
         let _ = writeln!(
             text,
-            "\tset {m6} {{ type ipv6_addr;{} }}",
+            "\tset {m6} {{ type ipv6_addr; flags interval;{} }}",
             elements(v6.iter().map(|a| a.to_string()))
         );
     }
@@ -241,7 +253,7 @@ pub fn ruleset(vpc: &VpcDesired) -> Option<Ruleset> {
         for (v6, ty, n) in [(false, "ipv4_addr", "4"), (true, "ipv6_addr", "6")] {
             let _ = writeln!(
                 text,
-                "\tmap {dir}{n} {{ type {ty} : verdict;{} }}",
+                "\tmap {dir}{n} {{ type {ty} : verdict; flags interval;{} }}",
                 elements(maps.remove(&(dir, v6)).unwrap_or_default())
             );
         }
@@ -281,10 +293,12 @@ pub fn ruleset(vpc: &VpcDesired) -> Option<Ruleset> {
                 .join(", ")
         );
     }
+    // The uplink guard comes before the conntrack shortcut: a flow of an address whose EIP
+    // was taken away (or moved) stops at once, instead of leaving under the EIP until it ends.
     let _ = write!(
         text,
         "\tchain forward {{\n\t\ttype filter hook forward priority filter; policy accept;\n\
-         \t\tct state established,related accept\n\t\tct state invalid drop\n{guard}\
+         {guard}\t\tct state established,related accept\n\t\tct state invalid drop\n\
          \t\tip saddr vmap @out4\n\t\tip6 saddr vmap @out6\n\
          \t\tip daddr vmap @in4\n\t\tip6 daddr vmap @in6\n\t}}"
     );
@@ -373,9 +387,18 @@ mod tests {
             r.text
         );
         assert!(r.text.contains("10.0.1.5 : jump in_"), "{}", r.text);
+        // A prefix is looked up like an address (interval maps).
+        let mut with_prefix = v.clone();
+        with_prefix.enis[0].addresses.push("10.0.1.16/28".into());
+        let text = ruleset(&with_prefix).unwrap().text;
+        assert!(text.contains("10.0.1.16/28 : jump in_"), "{text}");
+        assert!(
+            text.contains("map in4 { type ipv4_addr : verdict; flags interval;"),
+            "{text}"
+        );
         assert!(r.text.contains("2408::5 : jump out_"), "{}", r.text);
         assert!(r.text.contains(&format!(
-            "set {m4} {{ type ipv4_addr; elements = {{ 10.0.1.5 }}; }}"
+            "set {m4} {{ type ipv4_addr; flags interval; elements = {{ 10.0.1.5 }}; }}"
         )));
         // The same input gives the same text; another rule another digest.
         assert_eq!(ruleset(&v).unwrap().digest, r.digest);
@@ -467,8 +490,19 @@ mod tests {
             r.text
         );
         assert!(r.text.contains(&format!(
-            "set {m4b} {{ type ipv4_addr; elements = {{ 10.0.1.5, 10.0.1.6 }}; }}"
+            "set {m4b} {{ type ipv4_addr; flags interval; elements = {{ 10.0.1.5, 10.0.1.6 }}; }}"
         )));
+        // A group a rule names but no ENI is in still has (empty) sets, or nft would refuse
+        // the whole table.
+        let mut lonely = v.clone();
+        lonely.security_groups[1].rules.push(SgRuleDesired {
+            peer_group: Some("sg-nobody".into()),
+            ..rule(Direction::Egress, 9, false, "all")
+        });
+        let (m4n, m6n) = member_sets("sg-nobody");
+        let text = ruleset(&lonely).unwrap().text;
+        assert!(text.contains(&format!("set {m4n} {{ type ipv4_addr; flags interval; }}")));
+        assert!(text.contains(&format!("set {m6n} {{ type ipv6_addr; flags interval; }}")));
         // eni-3 has no known group: its chain is the empty set's (ingress: drop).
         assert!(r
             .text

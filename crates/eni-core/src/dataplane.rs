@@ -43,8 +43,11 @@ fn guard_vpc(
     let mut groups = BTreeSet::new();
     for eni in tx.eni_list(account, region, &query)? {
         let view = load_view(tx, eni)?;
+        // Prefixes too: their addresses are the ENI's, under the same groups.
         let mut addresses: Vec<String> = view.private_ips.iter().map(|i| i.to_string()).collect();
+        addresses.extend(view.ipv4_prefixes.iter().cloned());
         addresses.extend(view.ipv6.iter().cloned());
+        addresses.extend(view.ipv6_prefixes.iter().cloned());
         groups.extend(view.eni.security_group_ids.iter().cloned());
         vpc.enis.push(VpcEni {
             eni_id: view.eni.id.to_string(),

@@ -117,6 +117,7 @@ pub fn restrict(world: &KernelState, owned: &BTreeSet<String>) -> KernelState {
             // The kernel gives back the digest, not the text.
             .map(|(ns, r)| (ns.clone(), Ruleset::observed(r.digest.clone())))
             .collect(),
+        guest_ranges: BTreeSet::new(),
     }
 }
 

@@ -203,6 +203,32 @@ pub struct KernelState {
     pub redirects: BTreeMap<RedirectKey, String>,
     /// The security-group table of each namespace that has one (router namespaces).
     pub rulesets: BTreeMap<String, Ruleset>,
+    /// Address ranges handed to the guest on a link (an ENI's IPv4 /28 and IPv6 /80
+    /// prefixes on its NIC): addresses inside them are the instance's own business, never
+    /// removed. Desired states hold them; the kernel has no such notion (observed: empty).
+    #[serde(default)]
+    pub guest_ranges: BTreeSet<Addr>,
+}
+
+/// Whether the address `cidr` (`ip/len`) lies inside the block `range` (`net/len`), both of
+/// one family; text that is not an address is inside nothing.
+pub fn within(range: &str, cidr: &str) -> bool {
+    use std::net::IpAddr;
+    let parse = |s: &str| -> Option<(IpAddr, u32)> {
+        let (ip, len) = s.split_once('/')?;
+        Some((ip.parse().ok()?, len.parse().ok()?))
+    };
+    match (parse(range), parse(cidr)) {
+        (Some((IpAddr::V4(n), l)), Some((IpAddr::V4(a), _))) if l <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - l).unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (Some((IpAddr::V6(n), l)), Some((IpAddr::V6(a), _))) if l <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - l).unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
 }
 
 /// One change. Every op is idempotent.
@@ -319,6 +345,16 @@ pub fn representable_kbit(kbit: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_within_blocks_of_their_family() {
+        assert!(within("10.0.1.16/28", "10.0.1.19/32"));
+        assert!(!within("10.0.1.16/28", "10.0.1.32/32"));
+        assert!(within("2408::1:0:0:0/80", "2408::1:0:0:5/128"));
+        assert!(!within("2408::1:0:0:0/80", "10.0.1.19/32"));
+        assert!(!within("not a block", "10.0.1.19/32"));
+        assert!(within("0.0.0.0/0", "10.0.1.19/32"));
+    }
 
     #[test]
     fn rates_round_down_to_what_tc_prints_whole() {

@@ -343,7 +343,13 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
         }
     }
     for a in cur.addrs.clone().difference(&desired.addrs) {
-        push(&mut cur, &mut ops, Op::DelAddr(a.clone()));
+        let guests = desired
+            .guest_ranges
+            .iter()
+            .any(|g| g.dev == a.dev && within(&g.cidr, &a.cidr));
+        if !guests {
+            push(&mut cur, &mut ops, Op::DelAddr(a.clone()));
+        }
     }
     for k in cur.veths.clone().keys() {
         if !desired.veths.contains_key(k) {
@@ -890,5 +896,25 @@ mod tests {
             !ops.iter().any(|o| matches!(o, Op::DeleteRuleset(_))),
             "{ops:#?}"
         );
+    }
+    #[test]
+    fn addresses_the_guest_put_in_its_prefixes_stay() {
+        let nic = LinkRef::new("i-1", "eth0");
+        let mut want = KernelState::default();
+        want.namespaces.insert("i-1".into());
+        want.guest_ranges.insert(Addr {
+            dev: nic.clone(),
+            cidr: "10.0.1.16/28".into(),
+        });
+        let mut seen = want.clone();
+        seen.guest_ranges.clear();
+        let addr = |cidr: &str| Addr {
+            dev: nic.clone(),
+            cidr: cidr.into(),
+        };
+        seen.addrs.insert(addr("10.0.1.19/32"));
+        seen.addrs.insert(addr("10.0.1.99/24"));
+        // The stray address outside the prefix goes; the guest's stays.
+        assert_eq!(plan(&seen, &want), vec![Op::DelAddr(addr("10.0.1.99/24"))]);
     }
 }

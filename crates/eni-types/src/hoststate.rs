@@ -82,7 +82,7 @@ pub struct SgRuleDesired {
     pub local_cidr: Option<String>,
 }
 
-/// An ENI of a VPC: its addresses (IPv4 and IPv6) and groups.
+/// An ENI of a VPC: its addresses and prefixes (IPv4 and IPv6) and groups.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VpcEni {
     pub eni_id: String,

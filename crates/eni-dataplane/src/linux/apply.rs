@@ -387,7 +387,8 @@ fn wait_active(s: &mut Socket, dev: &str) {
     let peer = loop {
         match s.link(dev) {
             Ok(Ok(Some(l))) if l.carrier && l.operstate != IF_OPER_UP => {}
-            Ok(Ok(Some(l))) if l.carrier => break l.peer.zip(l.peer_nsid),
+            // A peer in this namespace has no namespace id.
+            Ok(Ok(Some(l))) if l.carrier => break l.peer.map(|p| (p, l.peer_nsid)),
             // Without carrier (its peer is down), gone, or unreadable: nothing to wait for.
             _ => return,
         }

@@ -250,15 +250,17 @@ impl Socket {
         self.get_link(msg)
     }
 
-    /// The link with index `index` in the namespace this one knows as `nsid` (the peer of a
-    /// veth, say), `None` if there is none.
+    /// The link with index `index` in the namespace this one knows as `nsid` (this one when
+    /// `None`): the peer of a veth, say. `None` if there is none.
     pub(crate) fn link_in(
         &mut self,
-        nsid: i32,
+        nsid: Option<i32>,
         index: u32,
     ) -> io::Result<Result<Option<LinkInfo>, NlError>> {
         let mut msg = Msg::new(RTM_GETLINK, 0, &ifinfomsg(0, index as i32, 0, 0));
-        msg.attr(IFLA_TARGET_NETNSID, &nsid.to_ne_bytes());
+        if let Some(nsid) = nsid {
+            msg.attr(IFLA_TARGET_NETNSID, &nsid.to_ne_bytes());
+        }
         self.get_link(msg)
     }
 

@@ -179,12 +179,20 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
             }
         }
     }
+    // With no family given, iproute2 may list IPv6 routes and rules here too; those come from
+    // the `ip -6` run ([`parse6`]), in the model's spelling.
+    let v4 = |v: &Value| {
+        !["dst", "gateway", "src", "prefsrc"]
+            .iter()
+            .any(|k| v[k].as_str().is_some_and(|a| a.contains(':')))
+            && v.get("pref").is_none()
+    };
     Ok(NsDump {
         ns: ns.to_string(),
         links: arr(0).iter().filter_map(parse_link).collect(),
         addrs,
-        routes: arr(2),
-        rules: arr(3),
+        routes: arr(2).into_iter().filter(v4).collect(),
+        rules: arr(3).into_iter().filter(v4).collect(),
         neighs: arr(4),
         nsids: arr(5)
             .iter()
