@@ -11,38 +11,158 @@
 //! One host for now: every instance is placed on every reporting host's desired state.
 //! Placement across several hosts is the next step (see ARCHITECTURE.md).
 
-use crate::eni::load_view;
+use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now_ms, Core, CoreError};
 use eni_ipam::Ipv4Cidr;
 use eni_store::{with_read, with_write, EniQuery, StoreError};
-use eni_store::{SecurityGroupRule, SgDirection, SgPolicy, SgPortRange, Tx};
+use eni_store::{
+    EipAssociation, Eni, Instance, Ipv6Entry, PrivateIp, SecurityGroupRule, SgDirection, SgPolicy,
+    SgPortRange, Tx, VSwitch, Vpc,
+};
 use eni_types::hoststate::{
     Direction, EipDesired, EniDesired, HostDesired, HostReport, InstanceDesired,
     SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
 };
-use eni_types::ids::{AccountId, VpcId};
+use eni_types::ids::{AccountId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use eni_types::ApiError;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
+
+/// Every row `host_desired` reads, each table read once in one transaction (a fixed number
+/// of queries however many instances and ENIs there are), indexed for the assembly. The
+/// lookups keep the scoping of the per-row reads they replace (an instance's account and
+/// region for its ENIs, vSwitches and VPC), so the result is the same.
+struct Tables {
+    instances: Vec<Instance>,
+    /// Every ENI, oldest first; the maps below hold indices into it, in the same order.
+    enis: Vec<Eni>,
+    enis_by_instance: HashMap<InstanceId, Vec<usize>>,
+    enis_by_vpc: HashMap<VpcId, Vec<usize>>,
+    vswitches: HashMap<VSwitchId, VSwitch>,
+    vpcs: HashMap<VpcId, Vpc>,
+    /// Addresses by owner, each owner's in `private_ips_of` / `ipv6_of` order.
+    ips: HashMap<String, Vec<PrivateIp>>,
+    ipv6: HashMap<String, Vec<Ipv6Entry>>,
+    policies: HashMap<SecurityGroupId, SgPolicy>,
+    /// Rules by group, each group's oldest first.
+    rules: HashMap<SecurityGroupId, Vec<SecurityGroupRule>>,
+    eips: HashMap<VpcId, Vec<EipAssociation>>,
+}
+
+impl Tables {
+    fn read(tx: &mut dyn Tx) -> Result<Self, StoreError> {
+        let instances = tx.instance_list_all()?;
+        let enis = tx.eni_list_all()?;
+        let mut enis_by_instance: HashMap<InstanceId, Vec<usize>> = HashMap::new();
+        let mut enis_by_vpc: HashMap<VpcId, Vec<usize>> = HashMap::new();
+        for (i, e) in enis.iter().enumerate() {
+            if let Some(inst) = &e.instance_id {
+                enis_by_instance.entry(inst.clone()).or_default().push(i);
+            }
+            enis_by_vpc.entry(e.vpc_id.clone()).or_default().push(i);
+        }
+        let vswitches = tx
+            .vswitch_list_all()?
+            .into_iter()
+            .map(|v| (v.id.clone(), v))
+            .collect();
+        let vpcs = tx
+            .vpc_list_all()?
+            .into_iter()
+            .map(|v| (v.id.clone(), v))
+            .collect();
+        let mut ips: HashMap<String, Vec<PrivateIp>> = HashMap::new();
+        for ip in tx.private_ips_all()? {
+            ips.entry(ip.owner.clone()).or_default().push(ip);
+        }
+        let mut ipv6: HashMap<String, Vec<Ipv6Entry>> = HashMap::new();
+        for e in tx.ipv6_all()? {
+            ipv6.entry(e.owner.clone()).or_default().push(e);
+        }
+        let policies = tx.sg_inner_access_policies_all()?.into_iter().collect();
+        let mut rules: HashMap<SecurityGroupId, Vec<SecurityGroupRule>> = HashMap::new();
+        for r in tx.sg_rules_all()? {
+            rules
+                .entry(r.security_group_id.clone())
+                .or_default()
+                .push(r);
+        }
+        let mut eips: HashMap<VpcId, Vec<EipAssociation>> = HashMap::new();
+        for (vpc, e) in tx.eips_associated_all()? {
+            eips.entry(vpc).or_default().push(e);
+        }
+        Ok(Self {
+            instances,
+            enis,
+            enis_by_instance,
+            enis_by_vpc,
+            vswitches,
+            vpcs,
+            ips,
+            ipv6,
+            policies,
+            rules,
+            eips,
+        })
+    }
+
+    /// What `eni_list` of the instance's account and region, filtered by the instance,
+    /// returns: the ENIs it holds (as stored), oldest first.
+    fn enis_of<'a>(&'a self, inst: &'a Instance) -> impl Iterator<Item = &'a Eni> {
+        self.indexed(self.enis_by_instance.get(&inst.id))
+            .filter(move |e| e.account_id == inst.account_id && e.region_id == inst.region_id)
+    }
+
+    /// What `eni_list` of `account` in `region`, filtered by `vpc`, returns.
+    fn enis_in<'a>(
+        &'a self,
+        account: AccountId,
+        region: &'a str,
+        vpc: &VpcId,
+    ) -> impl Iterator<Item = &'a Eni> {
+        self.indexed(self.enis_by_vpc.get(vpc))
+            .filter(move |e| e.account_id == account && e.region_id == region)
+    }
+
+    fn indexed<'a>(&'a self, at: Option<&'a Vec<usize>>) -> impl Iterator<Item = &'a Eni> {
+        at.into_iter().flatten().map(|&i| &self.enis[i])
+    }
+
+    /// `vswitch_get` of `account`.
+    fn vswitch(&self, account: AccountId, id: &VSwitchId) -> Option<&VSwitch> {
+        self.vswitches.get(id).filter(|v| v.account_id == account)
+    }
+
+    /// `vpc_get` of `account`.
+    fn vpc(&self, account: AccountId, id: &VpcId) -> Option<&Vpc> {
+        self.vpcs.get(id).filter(|v| v.account_id == account)
+    }
+
+    /// `load_view` without the EIPs, which the data plane takes per VPC instead.
+    fn view(&self, eni: Eni) -> EniView {
+        let ips = self.ips.get(eni.id.as_str()).map_or(&[][..], Vec::as_slice);
+        let ipv6 = self
+            .ipv6
+            .get(eni.id.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        view_from_rows(eni, ips, ipv6, Vec::new())
+    }
+}
 
 /// Fills in the security groups of a VPC: every ENI of it with its addresses and groups
 /// (attached or not: an attach then changes no rule), each of those groups with its inner
 /// access policy and rules; and the VPC's associated EIPs.
 fn guard_vpc(
-    tx: &mut dyn Tx,
+    tables: &Tables,
     account: AccountId,
     region: &str,
     vpc_id: &VpcId,
     vpc: &mut VpcDesired,
-) -> Result<(), StoreError> {
-    let query = EniQuery {
-        vpc_id: Some(vpc_id.clone()),
-        ..Default::default()
-    };
+) {
     let mut groups = BTreeSet::new();
-    for eni in tx.eni_list(account, region, &query)? {
-        let view = load_view(tx, eni)?;
+    for eni in tables.enis_in(account, region, vpc_id) {
+        let view = tables.view(eni.clone());
         // Prefixes too: their addresses are the ENI's, under the same groups.
         let mut addresses: Vec<String> = view.private_ips.iter().map(|i| i.to_string()).collect();
         addresses.extend(view.ipv4_prefixes.iter().cloned());
@@ -60,24 +180,30 @@ fn guard_vpc(
                 .collect(),
         });
     }
-    for e in tx.eips_associated_in_vpc(vpc_id)? {
+    for e in tables.eips.get(vpc_id).into_iter().flatten() {
         vpc.eips.push(EipDesired {
             eip: e.public_ip.to_string(),
             private_ip: e.private_ip.to_string(),
         });
     }
     for g in groups {
-        let Some(policy) = tx.sg_inner_access_policy(&g)? else {
+        // A group that no longer exists has no policy, and is left out.
+        let Some(policy) = tables.policies.get(&g) else {
             continue;
         };
-        let rules = tx.sg_rules_of(&g)?.iter().map(rule_desired).collect();
+        let rules = tables
+            .rules
+            .get(&g)
+            .into_iter()
+            .flatten()
+            .map(rule_desired)
+            .collect();
         vpc.security_groups.push(SecurityGroupDesired {
             security_group_id: g.to_string(),
-            inner_accept: policy == SgPolicy::Accept,
+            inner_accept: *policy == SgPolicy::Accept,
             rules,
         });
     }
-    Ok(())
 }
 
 /// A stored rule as the data plane reads it: the remote side (sources of an ingress rule,
@@ -125,120 +251,112 @@ impl Core {
         with_read(self.store(), |tx| tx.dataplane_generation()).map_err(internal)
     }
 
-    /// Everything `host_id` should have configured.
+    /// Everything `host_id` should have configured. Each table is read once (see
+    /// [`Tables`]); this runs on every data-plane change, so its cost must not grow with a
+    /// query per instance or ENI.
     pub fn host_desired(&self, host_id: &str) -> Result<HostDesired, ApiError> {
         let t = now_ms();
-        with_read(self.store(), |tx| -> Result<HostDesired, StoreError> {
-            let generation = tx.dataplane_generation()?;
-            let mut vpcs: BTreeMap<String, VpcDesired> = BTreeMap::new();
-            // Whose VPC each is, to list its ENIs and groups below.
-            let mut owners: BTreeMap<String, (AccountId, String, VpcId)> = BTreeMap::new();
-            let mut instances = Vec::new();
-            for inst in tx.instance_list_all()? {
-                let inst = effective_instance(inst, t);
-                let Some(vpc_id) = inst.vpc_id.clone() else {
+        let (generation, mut tables) = with_read(self.store(), |tx| -> Result<_, StoreError> {
+            Ok((tx.dataplane_generation()?, Tables::read(tx)?))
+        })
+        .map_err(internal)?;
+        let new_vpc = |vpc_id: &VpcId| VpcDesired {
+            vpc_id: vpc_id.to_string(),
+            cidr_block: String::new(),
+            vswitches: Vec::new(),
+            security_groups: Vec::new(),
+            enis: Vec::new(),
+            eips: Vec::new(),
+        };
+        let mut vpcs: BTreeMap<String, VpcDesired> = BTreeMap::new();
+        // Whose VPC each is (the last instance's), to list its ENIs and groups below.
+        let mut owners: BTreeMap<String, (AccountId, String, VpcId)> = BTreeMap::new();
+        let mut instances = Vec::new();
+        for inst in std::mem::take(&mut tables.instances) {
+            let inst = effective_instance(inst, t);
+            let Some(vpc_id) = inst.vpc_id.clone() else {
+                continue;
+            };
+            owners.insert(
+                vpc_id.to_string(),
+                (inst.account_id, inst.region_id.clone(), vpc_id.clone()),
+            );
+            let ty = self.catalog().instance_type(&inst.instance_type);
+            let mut enis = Vec::new();
+            for eni in tables.enis_of(&inst) {
+                let Some(eni) = effective_eni(eni.clone(), t) else {
                     continue;
                 };
-                owners.insert(
-                    vpc_id.to_string(),
-                    (inst.account_id, inst.region_id.clone(), vpc_id.clone()),
-                );
-                let ty = self.catalog().instance_type(&inst.instance_type);
-                let mut enis = Vec::new();
-                let query = EniQuery {
-                    instance_id: Some(inst.id.clone()),
-                    ..Default::default()
+                // Attaching and InUse want a NIC; Detaching wants it gone.
+                if eni.instance_id.as_ref() != Some(&inst.id)
+                    || !(eni.status == "Attaching" || eni.status == "InUse")
+                {
+                    continue;
+                }
+                let Some(vsw) = tables.vswitch(inst.account_id, &eni.vswitch_id) else {
+                    continue;
                 };
-                for eni in tx.eni_list(inst.account_id, &inst.region_id, &query)? {
-                    let Some(eni) = effective_eni(eni, t) else {
-                        continue;
-                    };
-                    // Attaching and InUse want a NIC; Detaching wants it gone.
-                    if eni.instance_id.as_ref() != Some(&inst.id)
-                        || !(eni.status == "Attaching" || eni.status == "InUse")
-                    {
-                        continue;
-                    }
-                    let Some(vsw) = tx.vswitch_get(inst.account_id, &eni.vswitch_id)? else {
-                        continue;
-                    };
-                    let Ok(cidr) = vsw.cidr_block.parse::<Ipv4Cidr>() else {
-                        continue;
-                    };
-                    let gateway = cidr.gateway().to_string();
-                    let entry = vpcs
-                        .entry(vpc_id.to_string())
-                        .or_insert_with(|| VpcDesired {
-                            vpc_id: vpc_id.to_string(),
-                            cidr_block: String::new(),
-                            vswitches: Vec::new(),
-                            security_groups: Vec::new(),
-                            enis: Vec::new(),
-                            eips: Vec::new(),
-                        });
-                    if !entry
-                        .vswitches
-                        .iter()
-                        .any(|v| v.vswitch_id == vsw.id.as_str())
-                    {
-                        entry.vswitches.push(VSwitchDesired {
-                            vswitch_id: vsw.id.to_string(),
-                            cidr_block: vsw.cidr_block.clone(),
-                            gateway: gateway.clone(),
-                            ipv6_cidr_block: vsw.ipv6_cidr_block.clone(),
-                        });
-                    }
-                    let view = load_view(tx, eni)?;
-                    enis.push(EniDesired {
-                        eni_id: view.eni.id.to_string(),
-                        mac: view.eni.mac.clone(),
-                        device_index: view.eni.device_index.unwrap_or(0),
+                let Ok(cidr) = vsw.cidr_block.parse::<Ipv4Cidr>() else {
+                    continue;
+                };
+                let gateway = cidr.gateway().to_string();
+                let entry = vpcs
+                    .entry(vpc_id.to_string())
+                    .or_insert_with(|| new_vpc(&vpc_id));
+                if !entry
+                    .vswitches
+                    .iter()
+                    .any(|v| v.vswitch_id == vsw.id.as_str())
+                {
+                    entry.vswitches.push(VSwitchDesired {
                         vswitch_id: vsw.id.to_string(),
                         cidr_block: vsw.cidr_block.clone(),
-                        gateway,
-                        private_ips: view.private_ips.iter().map(|i| i.to_string()).collect(),
-                        ipv4_prefixes: view.ipv4_prefixes.clone(),
+                        gateway: gateway.clone(),
                         ipv6_cidr_block: vsw.ipv6_cidr_block.clone(),
-                        ipv6_addresses: view.ipv6.clone(),
-                        ipv6_prefixes: view.ipv6_prefixes.clone(),
                     });
                 }
-                enis.sort_by_key(|e| e.device_index);
-                if let Some(vpc) = tx.vpc_get(inst.account_id, &vpc_id)? {
-                    let entry = vpcs
-                        .entry(vpc_id.to_string())
-                        .or_insert_with(|| VpcDesired {
-                            vpc_id: vpc_id.to_string(),
-                            cidr_block: String::new(),
-                            vswitches: Vec::new(),
-                            security_groups: Vec::new(),
-                            enis: Vec::new(),
-                            eips: Vec::new(),
-                        });
-                    entry.cidr_block = vpc.cidr_block.clone();
-                }
-                instances.push(InstanceDesired {
-                    instance_id: inst.id.to_string(),
-                    vpc_id: vpc_id.to_string(),
-                    running: inst.status == "Running",
-                    bandwidth_rx_kbps: ty.map(|t| t.instance_bandwidth_rx).unwrap_or(0),
-                    bandwidth_tx_kbps: ty.map(|t| t.instance_bandwidth_tx).unwrap_or(0),
-                    enis,
+                let view = tables.view(eni);
+                enis.push(EniDesired {
+                    eni_id: view.eni.id.to_string(),
+                    mac: view.eni.mac.clone(),
+                    device_index: view.eni.device_index.unwrap_or(0),
+                    vswitch_id: vsw.id.to_string(),
+                    cidr_block: vsw.cidr_block.clone(),
+                    gateway,
+                    private_ips: view.private_ips.iter().map(|i| i.to_string()).collect(),
+                    ipv4_prefixes: view.ipv4_prefixes,
+                    ipv6_cidr_block: vsw.ipv6_cidr_block.clone(),
+                    ipv6_addresses: view.ipv6,
+                    ipv6_prefixes: view.ipv6_prefixes,
                 });
             }
-            for (id, vpc) in vpcs.iter_mut() {
-                if let Some((account, region, vpc_id)) = owners.get(id) {
-                    guard_vpc(tx, *account, region, vpc_id, vpc)?;
-                }
+            enis.sort_by_key(|e| e.device_index);
+            if let Some(vpc) = tables.vpc(inst.account_id, &vpc_id) {
+                let entry = vpcs
+                    .entry(vpc_id.to_string())
+                    .or_insert_with(|| new_vpc(&vpc_id));
+                entry.cidr_block = vpc.cidr_block.clone();
             }
-            Ok(HostDesired {
-                host_id: host_id.to_string(),
-                generation,
-                vpcs: vpcs.into_values().collect(),
-                instances,
-            })
+            instances.push(InstanceDesired {
+                instance_id: inst.id.to_string(),
+                vpc_id: vpc_id.to_string(),
+                running: inst.status == "Running",
+                bandwidth_rx_kbps: ty.map(|t| t.instance_bandwidth_rx).unwrap_or(0),
+                bandwidth_tx_kbps: ty.map(|t| t.instance_bandwidth_tx).unwrap_or(0),
+                enis,
+            });
+        }
+        for (id, vpc) in vpcs.iter_mut() {
+            if let Some((account, region, vpc_id)) = owners.get(id) {
+                guard_vpc(&tables, *account, region, vpc_id, vpc);
+            }
+        }
+        Ok(HostDesired {
+            host_id: host_id.to_string(),
+            generation,
+            vpcs: vpcs.into_values().collect(),
+            instances,
         })
-        .map_err(internal)
     }
 
     /// An agent's report: Attaching ENIs it has configured become InUse; Detaching ENIs it no

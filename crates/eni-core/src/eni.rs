@@ -18,8 +18,8 @@ use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
-    constraints, with_read, with_write, Eip, Eni, EniQuery, Instance, IpKind, StoreError, Tags, Tx,
-    VSwitch,
+    constraints, with_read, with_write, Eip, Eni, EniQuery, Instance, IpKind, Ipv6Entry, PrivateIp,
+    StoreError, Tags, Tx, VSwitch,
 };
 use eni_types::ids::{EniId, InstanceId, ResourceGroupId, SecurityGroupId, VSwitchId};
 use eni_types::ApiError;
@@ -50,29 +50,8 @@ pub struct EniView {
 
 /// Loads the addresses of `eni`, and the EIPs bound to them as a reader sees them now.
 pub fn load_view(tx: &mut dyn Tx, eni: Eni) -> Result<EniView, StoreError> {
-    let mut primary = Vec::new();
-    let mut secondary = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    for ip in tx.private_ips_of(eni.id.as_str())? {
-        match ip.kind {
-            IpKind::Primary => primary.push(Ipv4Addr::from(ip.ip)),
-            IpKind::Secondary => secondary.push(Ipv4Addr::from(ip.ip)),
-            IpKind::Prefix => {
-                if ip.prefix == Some(ip.ip) {
-                    prefixes.push(format!("{}/28", Ipv4Addr::from(ip.ip)));
-                }
-            }
-        }
-    }
-    primary.extend(secondary);
-    let (mut ipv6, mut ipv6_prefixes) = (Vec::new(), Vec::new());
-    for e in tx.ipv6_of(eni.id.as_str())? {
-        if e.is_prefix {
-            ipv6_prefixes.push(e.addr);
-        } else {
-            ipv6.push(e.addr);
-        }
-    }
+    let ips = tx.private_ips_of(eni.id.as_str())?;
+    let ipv6 = tx.ipv6_of(eni.id.as_str())?;
     let t = now_ms();
     let eips = tx
         .eips_of_eni(&eni.id)?
@@ -80,14 +59,50 @@ pub fn load_view(tx: &mut dyn Tx, eni: Eni) -> Result<EniView, StoreError> {
         .map(|e| effective_eip(e, t))
         .filter(|e| e.binding.is_some())
         .collect();
-    Ok(EniView {
+    Ok(view_from_rows(eni, &ips, &ipv6, eips))
+}
+
+/// Assembles a view from rows already read: `ips` and `ipv6` are the ENI's own rows in the
+/// order `private_ips_of` and `ipv6_of` return them (so a caller that read whole tables can
+/// build views without a query per ENI).
+pub(crate) fn view_from_rows(
+    eni: Eni,
+    ips: &[PrivateIp],
+    ipv6: &[Ipv6Entry],
+    eips: Vec<Eip>,
+) -> EniView {
+    let mut primary = Vec::new();
+    let mut secondary = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    for ip in ips {
+        match ip.kind {
+            IpKind::Primary => primary.push(Ipv4Addr::from(ip.ip)),
+            IpKind::Secondary => secondary.push(Ipv4Addr::from(ip.ip)),
+            IpKind::Prefix => {
+                // A /28 is 16 rows; the one at its base stands for it.
+                if ip.prefix == Some(ip.ip) {
+                    prefixes.push(format!("{}/28", Ipv4Addr::from(ip.ip)));
+                }
+            }
+        }
+    }
+    primary.extend(secondary);
+    let (mut v6, mut v6_prefixes) = (Vec::new(), Vec::new());
+    for e in ipv6 {
+        if e.is_prefix {
+            v6_prefixes.push(e.addr.clone());
+        } else {
+            v6.push(e.addr.clone());
+        }
+    }
+    EniView {
         eni,
         private_ips: primary,
         ipv4_prefixes: prefixes,
-        ipv6,
-        ipv6_prefixes,
+        ipv6: v6,
+        ipv6_prefixes: v6_prefixes,
         eips,
-    })
+    }
 }
 
 /// Releases every address of `eni` and deletes it.

@@ -548,6 +548,10 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError> {
+        self.query_all(select_vpc!("ORDER BY seq"), [], vpc_from_row)
+    }
+
     fn vswitch_insert(&mut self, vsw: &VSwitch) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO vswitches (id, account_id, region_id, vpc_id, zone_id, cidr_block,
@@ -620,6 +624,10 @@ impl Tx for SqliteTx<'_> {
         Ok(n > 0)
     }
 
+    fn vswitch_list_all(&mut self) -> Result<Vec<VSwitch>, StoreError> {
+        self.query_all(select_vswitch!("ORDER BY seq"), [], vswitch_from_row)
+    }
+
     // ---- private IPs, the free list, IPv6 (tx/addresses.rs) ----
 
     fn private_ip_insert(&mut self, ip: &PrivateIp) -> Result<(), StoreError> {
@@ -644,6 +652,10 @@ impl Tx for SqliteTx<'_> {
 
     fn private_ips_of(&mut self, owner: &str) -> Result<Vec<PrivateIp>, StoreError> {
         addresses::private_ips_of(self, owner)
+    }
+
+    fn private_ips_all(&mut self) -> Result<Vec<PrivateIp>, StoreError> {
+        addresses::private_ips_all(self)
     }
 
     fn ip_free_first(&mut self, vswitch: &VSwitchId) -> Result<Option<(u32, u32)>, StoreError> {
@@ -692,6 +704,10 @@ impl Tx for SqliteTx<'_> {
 
     fn ipv6_of(&mut self, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError> {
         addresses::ipv6_of(self, owner)
+    }
+
+    fn ipv6_all(&mut self) -> Result<Vec<Ipv6Entry>, StoreError> {
+        addresses::ipv6_all(self)
     }
 
     fn ipv6_nets_in_use(&mut self, vswitch: &VSwitchId) -> Result<Vec<String>, StoreError> {
@@ -757,11 +773,21 @@ impl Tx for SqliteTx<'_> {
         security_group_rules::rules_of(self, group)
     }
 
+    fn sg_rules_all(&mut self) -> Result<Vec<SecurityGroupRule>, StoreError> {
+        security_group_rules::rules_all(self)
+    }
+
     fn sg_inner_access_policy(
         &mut self,
         group: &SecurityGroupId,
     ) -> Result<Option<SgPolicy>, StoreError> {
         security_group_rules::inner_access_policy(self, group)
+    }
+
+    fn sg_inner_access_policies_all(
+        &mut self,
+    ) -> Result<Vec<(SecurityGroupId, SgPolicy)>, StoreError> {
+        security_group_rules::inner_access_policies_all(self)
     }
 
     fn sg_inner_access_policy_set(
@@ -815,6 +841,10 @@ impl Tx for SqliteTx<'_> {
 
     fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {
         enis::count_in_vswitch(self, vswitch)
+    }
+
+    fn eni_list_all(&mut self) -> Result<Vec<Eni>, StoreError> {
+        enis::list_all(self)
     }
 
     // ---- instances (tx/instances.rs) ----
@@ -899,6 +929,10 @@ impl Tx for SqliteTx<'_> {
 
     fn eips_associated_in_vpc(&mut self, vpc: &VpcId) -> Result<Vec<EipAssociation>, StoreError> {
         eips::associated_in_vpc(self, vpc)
+    }
+
+    fn eips_associated_all(&mut self) -> Result<Vec<(VpcId, EipAssociation)>, StoreError> {
+        eips::associated_all(self)
     }
 
     fn dataplane_generation(&mut self) -> Result<u64, StoreError> {

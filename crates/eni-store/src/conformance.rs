@@ -41,6 +41,26 @@ pub const CHECKS: &[Check] = &[
         check_instance_list_all_spans_accounts_and_regions,
     ),
     (
+        "vpc_and_vswitch_list_all_span_accounts_oldest_first",
+        check_vpc_and_vswitch_list_all_span_accounts_oldest_first,
+    ),
+    (
+        "eni_list_all_spans_accounts_oldest_first",
+        check_eni_list_all_spans_accounts_oldest_first,
+    ),
+    (
+        "private_ips_all_and_ipv6_all_in_insertion_order",
+        check_private_ips_all_and_ipv6_all_in_insertion_order,
+    ),
+    (
+        "sg_rules_all_and_policies_all_span_accounts_oldest_first",
+        check_sg_rules_all_and_policies_all_span_accounts_oldest_first,
+    ),
+    (
+        "eips_associated_all_spans_vpcs_oldest_first",
+        check_eips_associated_all_spans_vpcs_oldest_first,
+    ),
+    (
         "sg_rules_round_trip_every_field_oldest_first",
         check_sg_rules_round_trip_every_field_oldest_first,
     ),
@@ -2996,6 +3016,231 @@ fn check_instance_list_all_spans_accounts_and_regions(store: &dyn Store) {
     let all = read(store, |tx| tx.instance_list_all());
     let ids: Vec<_> = all.iter().map(|i| i.id.clone()).collect();
     assert_eq!(ids, vec![i1.id, i2.id, i3.id]);
+}
+
+// ---- whole tables, for the data plane ----
+
+fn check_vpc_and_vswitch_list_all_span_accounts_oldest_first(store: &dyn Store) {
+    let (a, b) = (AccountId::generate(), AccountId::generate());
+    let (v1, s1) = network(store, a, REGION);
+    let (v2, s2) = network(store, b, OTHER_REGION);
+    // A later vSwitch of the first VPC comes after the second VPC's.
+    let s3 = vswitch(&v1);
+    let v3 = vpc(a, OTHER_REGION);
+    ok(store, |tx| {
+        tx.vswitch_insert(&s3)?;
+        tx.vpc_insert(&v3)
+    });
+    let vpcs = read(store, |tx| tx.vpc_list_all());
+    assert_eq!(vpcs, vec![v1, v2, v3]);
+    let vswitches = read(store, |tx| tx.vswitch_list_all());
+    assert_eq!(vswitches, vec![s1, s2, s3.clone()]);
+    // Deleted rows are gone.
+    assert!(ok(store, |tx| tx.vswitch_delete(a, &s3.id)));
+    assert_eq!(read(store, |tx| tx.vswitch_list_all()).len(), 2);
+}
+
+fn check_eni_list_all_spans_accounts_oldest_first(store: &dyn Store) {
+    let (a, b) = (AccountId::generate(), AccountId::generate());
+    let (va, sa) = network(store, a, REGION);
+    let (_, sb) = network(store, b, OTHER_REGION);
+    let inst = vpc_instance(&sa);
+    let g1 = security_group(&va);
+    let g2 = security_group(&va);
+    let first = Eni {
+        security_group_ids: vec![g2.id.clone(), g1.id.clone()],
+        tags: tricky_tags(),
+        ..eni(&sa)
+    };
+    let second = eni(&sb);
+    let third = attached_eni(&sa, &inst.id, 1);
+    ok(store, |tx| {
+        tx.security_group_insert(&g1)?;
+        tx.security_group_insert(&g2)?;
+        tx.instance_insert(&inst)?;
+        tx.eni_insert(&first)?;
+        tx.eni_insert(&second)?;
+        tx.eni_insert(&third)
+    });
+    // An update keeps an ENI's place.
+    let first = Eni {
+        status: "Attaching".into(),
+        instance_id: Some(inst.id.clone()),
+        device_index: Some(2),
+        due_at: Some(T0 * 1000),
+        security_group_ids: vec![g1.id.clone()],
+        ..first
+    };
+    ok(store, |tx| tx.eni_update(&first));
+    let all = read(store, |tx| tx.eni_list_all());
+    assert_eq!(all, vec![first, second, third.clone()]);
+    assert!(ok(store, |tx| tx.eni_delete(a, &third.id)));
+    assert_eq!(read(store, |tx| tx.eni_list_all()).len(), 2);
+}
+
+fn check_private_ips_all_and_ipv6_all_in_insertion_order(store: &dyn Store) {
+    let (_, sa) = network(store, AccountId::generate(), REGION);
+    let (_, sb) = network(store, AccountId::generate(), OTHER_REGION);
+    // Owners interleaved across accounts, so per-owner order is not table order.
+    let rows = vec![
+        PrivateIp {
+            kind: IpKind::Primary,
+            ..pip(&sa.id, 0xAC10_0009, "eni-1")
+        },
+        PrivateIp {
+            kind: IpKind::Primary,
+            ..pip(&sb.id, 0xAC10_0001, "eni-2")
+        },
+        pip(&sa.id, 0xAC10_0003, "eni-1"),
+        PrivateIp {
+            kind: IpKind::Prefix,
+            prefix: Some(0xAC10_0020),
+            ..pip(&sb.id, 0xAC10_0020, "eni-2")
+        },
+        pip(&sa.id, 0xAC10_0002, "eni-1"),
+    ];
+    let v6_rows = vec![
+        v6(&sa.id, "2408:4005:300:a100::7", "eni-1"),
+        v6(&sb.id, "2408:4005:300:b100:1::/80", "eni-2"),
+        v6(&sa.id, "2408:4005:300:a100::3", "eni-1"),
+        v6(&sa.id, "2408:4005:300:a100:2::/80", "eni-1"),
+    ];
+    ok(store, |tx| {
+        for r in &rows {
+            tx.private_ip_insert(r)?;
+        }
+        for r in &v6_rows {
+            tx.ipv6_insert(r)?;
+        }
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.private_ips_all()?, rows);
+        assert_eq!(tx.ipv6_all()?, v6_rows);
+        // Each owner's rows, in table order, are what the per-owner reads return.
+        for owner in ["eni-1", "eni-2"] {
+            let all = tx.private_ips_all()?;
+            let mine: Vec<_> = all.into_iter().filter(|r| r.owner == owner).collect();
+            assert_eq!(mine, tx.private_ips_of(owner)?);
+            let all = tx.ipv6_all()?;
+            let mine: Vec<_> = all.into_iter().filter(|r| r.owner == owner).collect();
+            assert_eq!(mine, tx.ipv6_of(owner)?);
+        }
+        Ok(())
+    });
+    ok(store, |tx| {
+        tx.private_ip_delete(&sa.id, 0xAC10_0003)?;
+        tx.ipv6_delete(&sa.id, "2408:4005:300:a100::3")
+    });
+    assert_eq!(read(store, |tx| tx.private_ips_all()).len(), rows.len() - 1);
+    assert_eq!(read(store, |tx| tx.ipv6_all()).len(), v6_rows.len() - 1);
+}
+
+fn check_sg_rules_all_and_policies_all_span_accounts_oldest_first(store: &dyn Store) {
+    let (a, b) = (AccountId::generate(), AccountId::generate());
+    let va = vpc(a, REGION);
+    let vb = vpc(b, OTHER_REGION);
+    let g1 = security_group(&va);
+    let g2 = security_group(&vb);
+    let g3 = security_group(&va);
+    // Rules of different groups interleaved; a rule naming a peer group.
+    let r1 = sg_rule(&g1);
+    let r2 = SecurityGroupRule {
+        direction: SgDirection::Egress,
+        source_cidr_ip: String::new(),
+        dest_cidr_ip: "192.168.0.0/16".into(),
+        ..sg_rule(&g2)
+    };
+    let r3 = SecurityGroupRule {
+        source_cidr_ip: String::new(),
+        peer_group_id: Some(g3.id.clone()),
+        created_at: T0 - 10,
+        ..sg_rule(&g1)
+    };
+    ok(store, |tx| {
+        tx.vpc_insert(&va)?;
+        tx.vpc_insert(&vb)?;
+        for g in [&g1, &g2, &g3] {
+            tx.security_group_insert(g)?;
+        }
+        for r in [&r1, &r2, &r3] {
+            tx.sg_rule_insert(r)?;
+        }
+        Ok(())
+    });
+    ok(store, |tx| {
+        tx.sg_inner_access_policy_set(b, &g2.id, SgPolicy::Drop)
+            .map(|_| ())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.sg_rules_all()?, vec![r1.clone(), r2.clone(), r3.clone()]);
+        assert_eq!(
+            tx.sg_inner_access_policies_all()?,
+            vec![
+                (g1.id.clone(), SgPolicy::Accept),
+                (g2.id.clone(), SgPolicy::Drop),
+                (g3.id.clone(), SgPolicy::Accept),
+            ]
+        );
+        Ok(())
+    });
+    assert!(ok(store, |tx| tx.sg_rule_delete(&g1.id, &r1.id)));
+    assert_eq!(read(store, |tx| tx.sg_rules_all()), vec![r2, r3]);
+}
+
+fn check_eips_associated_all_spans_vpcs_oldest_first(store: &dyn Store) {
+    let (a, b) = (AccountId::generate(), AccountId::generate());
+    let (va, sa) = network(store, a, REGION);
+    let (vb, sb) = network(store, b, OTHER_REGION);
+    let n1 = eni_with_ip(store, &sa, 0xAC10_0005);
+    let n2 = eni_with_ip(store, &sb, 0xAC10_0005);
+    let n3 = eni_with_ip(store, &sa, 0xAC10_0006);
+    let n4 = eni_with_ip(store, &sa, 0xAC10_0007);
+    let e1 = bound(eip(a, REGION, PUBLIC + 3), &n1, 0xAC10_0005, "InUse");
+    let e2 = bound(
+        eip(b, OTHER_REGION, PUBLIC),
+        &n2,
+        0xAC10_0005,
+        "Associating",
+    );
+    let leaving = bound(
+        eip(a, REGION, PUBLIC + 1),
+        &n4,
+        0xAC10_0007,
+        "Unassociating",
+    );
+    let idle = eip(b, OTHER_REGION, PUBLIC + 4);
+    let e3 = bound(eip(a, REGION, PUBLIC + 2), &n3, 0xAC10_0006, "Associating");
+    ok(store, |tx| {
+        for e in [&e1, &e2, &leaving, &idle, &e3] {
+            tx.eip_insert(e)?;
+        }
+        Ok(())
+    });
+    let assoc = |e: &Eip, ip: u32, n: &Eni| EipAssociation {
+        allocation_id: e.id.clone(),
+        public_ip: e.ip.into(),
+        private_ip: ip.into(),
+        eni_id: n.id.clone(),
+    };
+    let all = read(store, |tx| tx.eips_associated_all());
+    assert_eq!(
+        all,
+        vec![
+            (va.id.clone(), assoc(&e1, 0xAC10_0005, &n1)),
+            (vb.id.clone(), assoc(&e2, 0xAC10_0005, &n2)),
+            (va.id.clone(), assoc(&e3, 0xAC10_0006, &n3)),
+        ]
+    );
+    // Each VPC's part, in order, is what the per-VPC read returns.
+    for v in [&va.id, &vb.id] {
+        let mine: Vec<_> = all
+            .iter()
+            .filter(|(id, _)| id == v)
+            .map(|(_, x)| x.clone())
+            .collect();
+        assert_eq!(mine, read(store, |tx| tx.eips_associated_in_vpc(v)));
+    }
 }
 
 // ---- security group rules ----

@@ -136,6 +136,8 @@ pub trait Tx {
     /// has vSwitches.
     fn vpc_delete(&mut self, account: AccountId, id: &VpcId) -> Result<bool, StoreError>;
     fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
+    /// Every VPC of every account, oldest first (the data plane's view).
+    fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError>;
 
     // ---- vSwitches ----
     /// Refused with [`constraints::VSWITCH_VPC_FK`] if the vSwitch's VPC does not exist.
@@ -155,6 +157,8 @@ pub trait Tx {
     /// Whether a vSwitch was removed. Refused with [`constraints::PRIVATE_IP_VSWITCH_FK`]
     /// while the vSwitch holds private IPs.
     fn vswitch_delete(&mut self, account: AccountId, id: &VSwitchId) -> Result<bool, StoreError>;
+    /// Every vSwitch of every account, oldest first (the data plane's view).
+    fn vswitch_list_all(&mut self) -> Result<Vec<VSwitch>, StoreError>;
 
     // ---- private IPs ----
     /// Records `ip` (IPv4 as an integer) as held in `vswitch` by `owner`; the unique
@@ -173,6 +177,9 @@ pub trait Tx {
     ) -> Result<Option<PrivateIp>, StoreError>;
     /// Every address held by `owner`, in the order they were inserted.
     fn private_ips_of(&mut self, owner: &str) -> Result<Vec<PrivateIp>, StoreError>;
+    /// Every address held in any vSwitch, in the order they were inserted: each owner's
+    /// addresses come in the order of [`Tx::private_ips_of`] (the data plane's view).
+    fn private_ips_all(&mut self) -> Result<Vec<PrivateIp>, StoreError>;
 
     // ---- the IPv4 allocator's free list ----
     // A vSwitch's free addresses as disjoint inclusive ranges [lo, hi] (indexed by lo), so
@@ -209,6 +216,9 @@ pub trait Tx {
     ) -> Result<Option<Ipv6Entry>, StoreError>;
     /// Everything held by `owner`, in insertion order.
     fn ipv6_of(&mut self, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError>;
+    /// Every IPv6 address and prefix held in any vSwitch, in insertion order: each owner's
+    /// come in the order of [`Tx::ipv6_of`] (the data plane's view).
+    fn ipv6_all(&mut self) -> Result<Vec<Ipv6Entry>, StoreError>;
     /// Every /80 of `vswitch` that holds a prefix or an address, once each, as `net/80` in
     /// canonical text, in no particular order (a new prefix must avoid them all).
     fn ipv6_nets_in_use(&mut self, vswitch: &VSwitchId) -> Result<Vec<String>, StoreError>;
@@ -241,8 +251,8 @@ pub trait Tx {
 
     // ---- security group rules and inner access policy ----
     // Scoped by group, not account: callers find the group with `security_group_get` first.
-    // The data plane reads a group's rules and policy with `sg_rules_of` and
-    // `sg_inner_access_policy`.
+    // The data plane reads every group's rules and policy at once with `sg_rules_all` and
+    // `sg_inner_access_policies_all`.
 
     /// Adds a rule. An identical rule in the group conflicts on
     /// [`constraints::SG_RULE_UNIQUE`]; a missing group on [`constraints::SG_RULE_GROUP_FK`];
@@ -259,11 +269,19 @@ pub trait Tx {
         &mut self,
         group: &SecurityGroupId,
     ) -> Result<Vec<SecurityGroupRule>, StoreError>;
+    /// Every rule of every group of every account, oldest first: each group's rules come in
+    /// the order of [`Tx::sg_rules_of`] (the data plane's view).
+    fn sg_rules_all(&mut self) -> Result<Vec<SecurityGroupRule>, StoreError>;
     /// The group's inner access policy, `None` if there is no such group.
     fn sg_inner_access_policy(
         &mut self,
         group: &SecurityGroupId,
     ) -> Result<Option<SgPolicy>, StoreError>;
+    /// Every group of every account with its inner access policy, oldest group first (the
+    /// data plane's view).
+    fn sg_inner_access_policies_all(
+        &mut self,
+    ) -> Result<Vec<(SecurityGroupId, SgPolicy)>, StoreError>;
     /// Sets the account's group's inner access policy; whether the group exists.
     fn sg_inner_access_policy_set(
         &mut self,
@@ -299,6 +317,8 @@ pub trait Tx {
     fn eni_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eni>, StoreError>;
     /// How many ENIs the vSwitch has (a vSwitch with ENIs cannot be deleted).
     fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
+    /// Every ENI of every account and region, oldest first (the data plane's view).
+    fn eni_list_all(&mut self) -> Result<Vec<Eni>, StoreError>;
 
     // ---- instances ----
     fn instance_insert(&mut self, instance: &Instance) -> Result<(), StoreError>;
@@ -351,6 +371,9 @@ pub trait Tx {
     /// (status `Associating` or `InUse`; an EIP leaves this list when UnassociateEipAddress
     /// starts), oldest EIP first.
     fn eips_associated_in_vpc(&mut self, vpc: &VpcId) -> Result<Vec<EipAssociation>, StoreError>;
+    /// Every association [`Tx::eips_associated_in_vpc`] lists, of every VPC, each with its
+    /// VPC, oldest EIP first (so each VPC's come in that method's order).
+    fn eips_associated_all(&mut self) -> Result<Vec<(VpcId, EipAssociation)>, StoreError>;
 
     // ---- data plane ----
     /// A number that grows with every committed change to ENIs, their addresses, instances,

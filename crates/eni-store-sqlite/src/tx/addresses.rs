@@ -84,6 +84,10 @@ pub(super) fn private_ips_of(tx: &SqliteTx<'_>, owner: &str) -> Result<Vec<Priva
     tx.query_all(PRIVATE_IPS_OF, [owner], private_ip_from_row)
 }
 
+pub(super) fn private_ips_all(tx: &SqliteTx<'_>) -> Result<Vec<PrivateIp>, StoreError> {
+    tx.query_all(select_private_ip!("ORDER BY seq"), [], private_ip_from_row)
+}
+
 fn range_from_row(r: &Row<'_>) -> rusqlite::Result<(u32, u32)> {
     Ok((r.get(0)?, r.get(1)?))
 }
@@ -245,6 +249,10 @@ pub(crate) const IPV6_OF: &str = select_ipv6!("WHERE owner = ?1 ORDER BY seq");
 
 pub(super) fn ipv6_of(tx: &SqliteTx<'_>, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError> {
     tx.query_all(IPV6_OF, [owner], ipv6_from_row)
+}
+
+pub(super) fn ipv6_all(tx: &SqliteTx<'_>) -> Result<Vec<Ipv6Entry>, StoreError> {
+    tx.query_all(select_ipv6!("ORDER BY seq"), [], ipv6_from_row)
 }
 
 /// The /80s of a vSwitch that hold anything; read from `ipv6_addrs_net_idx` alone.

@@ -257,21 +257,42 @@ pub(super) fn first_free_ip(
     Ok(next.map(|n| n as u32))
 }
 
+/// `SELECT` of the live associations, in the order [`association_from_row`] reads them,
+/// then the VPC.
+macro_rules! select_association {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, ip, private_ip, eni_id, vpc_id FROM eips \
+             WHERE status IN ('Associating', 'InUse') ",
+            $rest
+        )
+    };
+}
+
+fn association_from_row(r: &Row<'_>) -> rusqlite::Result<EipAssociation> {
+    Ok(EipAssociation {
+        allocation_id: id_from_row(r, 0)?,
+        public_ip: Ipv4Addr::from(r.get::<_, u32>(1)?),
+        private_ip: Ipv4Addr::from(r.get::<_, u32>(2)?),
+        eni_id: id_from_row(r, 3)?,
+    })
+}
+
 pub(super) fn associated_in_vpc(
     tx: &SqliteTx<'_>,
     vpc: &VpcId,
 ) -> Result<Vec<EipAssociation>, StoreError> {
     tx.query_all(
-        "SELECT id, ip, private_ip, eni_id FROM eips
-         WHERE vpc_id = ?1 AND status IN ('Associating', 'InUse') ORDER BY seq",
+        select_association!("AND vpc_id = ?1 ORDER BY seq"),
         [vpc.as_str()],
-        |r| {
-            Ok(EipAssociation {
-                allocation_id: id_from_row(r, 0)?,
-                public_ip: Ipv4Addr::from(r.get::<_, u32>(1)?),
-                private_ip: Ipv4Addr::from(r.get::<_, u32>(2)?),
-                eni_id: id_from_row(r, 3)?,
-            })
-        },
+        association_from_row,
     )
+}
+
+pub(super) fn associated_all(
+    tx: &SqliteTx<'_>,
+) -> Result<Vec<(VpcId, EipAssociation)>, StoreError> {
+    tx.query_all(select_association!("ORDER BY seq"), [], |r| {
+        Ok((id_from_row(r, 4)?, association_from_row(r)?))
+    })
 }

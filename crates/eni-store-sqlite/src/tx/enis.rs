@@ -212,6 +212,10 @@ pub(super) fn list(
     tx.query_all(&sql, args.as_slice(), eni_from_row)
 }
 
+pub(super) fn list_all(tx: &SqliteTx<'_>) -> Result<Vec<Eni>, StoreError> {
+    tx.query_all(select_eni!("ORDER BY seq"), [], eni_from_row)
+}
+
 /// Named arguments of a statement.
 pub(crate) type NamedArgs = Vec<(&'static str, Value)>;
 

@@ -10,11 +10,21 @@ use eni_store::{SecurityGroupRule, SgDirection, SgPolicy, SgPortRange, SgProtoco
 use eni_types::ids::{AccountId, SecurityGroupId, SecurityGroupRuleId};
 use rusqlite::{params, Row};
 
+/// `SELECT` of every rule column, in the order [`rule_from_row`] reads them.
+macro_rules! select_rule {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, security_group_id, direction, ip_protocol, port_from, port_to, \
+             source_port_range, source_cidr_ip, ipv6_source_cidr_ip, dest_cidr_ip, \
+             ipv6_dest_cidr_ip, peer_group_id, policy, priority, nic_type, description, \
+             created_at FROM security_group_rules ",
+            $rest
+        )
+    };
+}
+
 /// Every rule of a group, oldest first (served by `security_group_rules_group_idx`).
-pub(crate) const RULES_OF: &str = "SELECT id, security_group_id, direction, ip_protocol, \
-     port_from, port_to, source_port_range, source_cidr_ip, ipv6_source_cidr_ip, dest_cidr_ip, \
-     ipv6_dest_cidr_ip, peer_group_id, policy, priority, nic_type, description, created_at \
-     FROM security_group_rules WHERE security_group_id = ?1 ORDER BY seq";
+pub(crate) const RULES_OF: &str = select_rule!("WHERE security_group_id = ?1 ORDER BY seq");
 
 const INSERT: &str = "INSERT INTO security_group_rules (id, security_group_id, direction,
          ip_protocol, port_from, port_to, source_port_range, source_cidr_ip, ipv6_source_cidr_ip,
@@ -130,6 +140,10 @@ pub(super) fn rules_of(
     tx.query_all(RULES_OF, [group.as_str()], rule_from_row)
 }
 
+pub(super) fn rules_all(tx: &SqliteTx<'_>) -> Result<Vec<SecurityGroupRule>, StoreError> {
+    tx.query_all(select_rule!("ORDER BY seq"), [], rule_from_row)
+}
+
 pub(super) fn inner_access_policy(
     tx: &SqliteTx<'_>,
     group: &SecurityGroupId,
@@ -143,6 +157,21 @@ pub(super) fn inner_access_policy(
         SgPolicy::parse(&t).ok_or_else(|| StoreError::Backend(format!("inner access policy {t:?}")))
     })
     .transpose()
+}
+
+pub(super) fn inner_access_policies_all(
+    tx: &SqliteTx<'_>,
+) -> Result<Vec<(SecurityGroupId, SgPolicy)>, StoreError> {
+    tx.query_all(
+        "SELECT id, inner_access_policy FROM security_groups ORDER BY seq",
+        [],
+        |r| {
+            let text: String = r.get(1)?;
+            let policy = SgPolicy::parse(&text)
+                .ok_or_else(|| corrupt(1, format!("inner access policy {text:?}")))?;
+            Ok((id_from_row(r, 0)?, policy))
+        },
+    )
 }
 
 pub(super) fn set_inner_access_policy(
