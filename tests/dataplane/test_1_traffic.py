@@ -188,6 +188,12 @@ def test_ipv6_addresses_route_across_vswitches_and_follow_assignments(dp, api, p
         assert [r.get("dev") for r in v6 if r.get("dst") == "default"] == ["eth0"], v6
         assert not any(r.get("dst", "").endswith("/64") and not r["dst"].startswith("fe80") for r in v6), v6
 
+    # What the agent set up reads back as set: a resync (every 2 s) finds nothing to change.
+    time.sleep(0.5)
+    settled = len(dp.log())
+    time.sleep(2.5)
+    assert "data plane converged" not in dp.log()[settled:], dp.log()[settled:]
+
     procs.echo(a, "A", v6=True)
     procs.echo(b, "B", v6=True)
     for proto in ("udp", "tcp"):

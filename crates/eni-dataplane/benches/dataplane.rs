@@ -89,7 +89,7 @@ fn attach_detach_and_observe_cost() {
     }
     env.assert_converged(&base);
 
-    // The pieces: a process start with and without `ip -n`, one ip step and one sysctl step
+    // The pieces: a process start with `ip -n`, one netlink step and one sysctl step
     // through the data plane.
     let (mut ip_n, mut ip_step, mut sysctl_step) = (Vec::new(), Vec::new(), Vec::new());
     let sysctls: Vec<Op> = [
@@ -139,7 +139,7 @@ fn attach_detach_and_observe_cost() {
     eprintln!("observe (3 namespaces): {}", stats(&mut observe));
     eprintln!("`ip -n NS link set lo up` from Rust: {}", stats(&mut ip_n));
     eprintln!(
-        "one-op ip step (thread + setns + ip -batch): {}",
+        "one-op step (thread + setns + netlink socket + request): {}",
         stats(&mut ip_step)
     );
     eprintln!(

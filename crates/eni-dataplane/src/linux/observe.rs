@@ -1,7 +1,7 @@
-//! Reading the kernel: one `ip -j -d -batch` run per namespace (links, addresses, IPv4 routes
-//! and rules, permanent neighbours, the namespace-id map), one `ip -6` run for IPv6 routes and
-//! rules, plus the sysctls read in-process, then stitching the namespaces together into a
-//! [`KernelState`].
+//! Reading the kernel: one `ip -j -d -batch` run per namespace (links, addresses, routes,
+//! IPv4 rules, permanent neighbours, the namespace-id map), one `ip -6` run for IPv6 rules
+//! where there can be some, plus the sysctls read in-process, then stitching the namespaces
+//! together into a [`KernelState`].
 //!
 //! Shapers and redirects: in router namespaces, and in any namespace holding an IFB, one
 //! `tc -j -batch` run more, listing per IFB its classes and then its qdiscs, and per veth end
@@ -24,12 +24,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// The commands of one namespace dump, answered as one JSON document each. `route` and
-/// `rule` list IPv4 only here (no family given); addresses and neighbours both families.
+/// The commands of one namespace dump, answered as one JSON document each. With no family
+/// given, addresses, routes (of all tables) and neighbours come in both families, but rules
+/// in IPv4 only.
 const DUMP: &str = "link show\naddress show\nroute show table all\nrule show\nneigh show nud permanent\nnetns list-id\n";
 const DUMP_PARTS: usize = 6;
-/// The IPv6 routes and rules, from a second `ip -6` run (a batch line takes no family).
-const DUMP6: &str = "route show table all\nrule show\n";
+/// The IPv6 rules, from a second `ip -6` run (a batch line takes no family), made only where
+/// eni may have put some: a namespace with a global IPv6 address or a route in a per-NIC table.
+const DUMP6: &str = "rule show\n";
 
 /// Where a link's veth peer is.
 #[derive(Debug, Clone)]
@@ -92,15 +94,22 @@ pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError>
             ));
         }
         let mut d = parse(&owned_ns, &out.stdout)?;
-        let out = netns::ip(&["-6", "-j", "-d", "-batch", "-"], DUMP6)?;
-        if out.ok {
-            parse6(&mut d, &out.stdout)?;
-        } else if !out.stderr.contains("Address family not supported") {
-            // (A kernel without IPv6 has no IPv6 routes or rules to read.)
-            return Err(observe_err(
-                &owned_ns,
-                format!("ip -6 -batch failed: {}", out.stderr),
-            ));
+        let v6_rules_possible = d.addrs.iter().any(|(_, a)| a.contains(':'))
+            || d.routes.iter().any(|r| {
+                r["dst"].as_str().is_some_and(|a| a.contains(':'))
+                    && table_id(&r["table"]).is_some_and(|t| t != 254 && is_managed_table(t))
+            });
+        if v6_rules_possible {
+            let out = netns::ip(&["-6", "-j", "-d", "-batch", "-"], DUMP6)?;
+            if out.ok {
+                parse6(&mut d, &out.stdout)?;
+            } else if !out.stderr.contains("Address family not supported") {
+                // (A kernel without IPv6 has no IPv6 rules to read.)
+                return Err(observe_err(
+                    &owned_ns,
+                    format!("ip -6 -batch failed: {}", out.stderr),
+                ));
+            }
         }
         for key in NAMESPACE_SYSCTLS {
             if let Some(v) = read_sysctl(key) {
@@ -179,20 +188,30 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
             }
         }
     }
-    // With no family given, iproute2 may list IPv6 routes and rules here too; those come from
-    // the `ip -6` run ([`parse6`]), in the model's spelling.
-    let v4 = |v: &Value| {
-        !["dst", "gateway", "src", "prefsrc"]
-            .iter()
-            .any(|k| v[k].as_str().is_some_and(|a| a.contains(':')))
-            && v.get("pref").is_none()
+    // IPv6 routes come in the same list; `ip` calls both families' default route `default`,
+    // the model IPv6's `::/0`. (Rules are IPv4 only here: IPv6 ones come from [`parse6`].)
+    let v6 = |v: &Value| {
+        v.get("pref").is_some()
+            || ["dst", "gateway", "prefsrc"]
+                .iter()
+                .any(|k| v[k].as_str().is_some_and(|a| a.contains(':')))
     };
+    let routes = arr(2)
+        .into_iter()
+        .map(|mut r| {
+            if v6(&r) && r["dst"] == "default" {
+                r["dst"] = Value::from("::/0");
+            }
+            r
+        })
+        .collect();
+    let v4_rule = |v: &Value| !v["src"].as_str().is_some_and(|a| a.contains(':'));
     Ok(NsDump {
         ns: ns.to_string(),
         links: arr(0).iter().filter_map(parse_link).collect(),
         addrs,
-        routes: arr(2).into_iter().filter(v4).collect(),
-        rules: arr(3).into_iter().filter(v4).collect(),
+        routes,
+        rules: arr(3).into_iter().filter(v4_rule).collect(),
         neighs: arr(4),
         nsids: arr(5)
             .iter()
@@ -218,25 +237,18 @@ fn ruleset_digest(listing: &str) -> String {
         .to_string()
 }
 
-/// Adds the answer to [`DUMP6`] to a dump, in the model's IPv6 spelling: the default route
-/// is `::/0` (`ip` calls both families' `default`).
+/// Adds the answer to [`DUMP6`] (the IPv6 rules) to a dump.
 fn parse6(d: &mut NsDump, stdout: &str) -> Result<(), DataplaneError> {
     let docs: Vec<Value> = serde_json::Deserializer::from_str(stdout)
         .into_iter::<Value>()
         .collect::<Result<_, _>>()
         .map_err(|e| observe_err(&d.ns, format!("unparsable ip -6 -j output: {e}")))?;
-    let [routes, rules] = docs.as_slice() else {
+    let [rules] = docs.as_slice() else {
         return Err(observe_err(
             &d.ns,
-            format!("ip -6 -j answered {} documents, expected 2", docs.len()),
+            format!("ip -6 -j answered {} documents, expected 1", docs.len()),
         ));
     };
-    for mut r in routes.as_array().cloned().unwrap_or_default() {
-        if r["dst"] == "default" {
-            r["dst"] = Value::from("::/0");
-        }
-        d.routes.push(r);
-    }
     d.rules
         .extend(rules.as_array().cloned().unwrap_or_default());
     Ok(())
