@@ -98,6 +98,14 @@ def test_members_of_a_group_reach_each_other_while_its_policy_accepts(dp, api, p
     settles(a, ip_b, "tcp", open_=True)
     api.inner_policy(sg, "Accept")
     settles(a, ip_b, "udp", open_=True)
+    # With Accept, rules are ignored between members: even a drop of everything.
+    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0",
+                  policy="drop", priority="1")
+    api.authorize(sg, egress=True, ip_protocol="ALL", port_range="-1/-1", dest_cidr_ip="0.0.0.0/0",
+                  policy="drop", priority="1")
+    time.sleep(1.0)  # the agent has long applied the new rules by now
+    assert d.ask_one(a, ip_b, "members-first", proto="tcp") == f"B|{ip_b}|members-first"
+    assert d.ask_one(a, ip_b, "members-first") == f"B|{ip_b}|members-first"
 
 
 def test_addresses_of_an_eni_prefix_are_guarded_like_its_ips(dp, api, procs):

@@ -7,9 +7,10 @@
 //! rules do). The chain of a group set holds the union of its groups' rules, sorted by
 //! priority (1 first) with a drop before an accept of the same priority; the first match
 //! decides. Egress chains `return` to allow (an `accept` would end the hook before the
-//! receiver's ingress check), ingress chains `accept`. Then the groups' InnerAccessPolicy (a
-//! member of an `Accept` group lets the other members in, unless a rule dropped them first),
-//! then the default: ingress dropped, egress allowed. Replies of allowed flows pass
+//! receiver's ingress check), ingress chains `accept`. Before any rule, the groups'
+//! InnerAccessPolicy: between members of an `Accept` group every rule is ignored
+//! (ModifySecurityGroupPolicy: "other custom access rules are ignored"), so they always reach
+//! each other. After the rules, the default: ingress dropped, egress allowed. Replies of allowed flows pass
 //! (conntrack), whatever the rules; flows already open when a rule changes go on. Maps and
 //! sets hold intervals: an ENI's IPv4 /28 and IPv6 /80 prefixes are its addresses too.
 //!
@@ -144,17 +145,17 @@ fn chain(name: &str, dir: Direction, groups: &[&SecurityGroupDesired]) -> String
     rules.sort_by(|a, b| (a.priority, a.accept, *a).cmp(&(b.priority, b.accept, *b)));
     rules.dedup();
     let mut out = format!("\tchain {name} {{\n");
+    // InnerAccessPolicy Accept comes before every rule: "other custom access rules are
+    // ignored" between members (ModifySecurityGroupPolicy), in both directions.
+    for g in groups.iter().filter(|g| g.inner_accept) {
+        let (m4, m6) = member_sets(&g.security_group_id);
+        let _ = writeln!(out, "\t\tip {far} @{m4} {allow}");
+        let _ = writeln!(out, "\t\tip6 {far} @{m6} {allow}");
+    }
     for r in rules {
         let verdict = if r.accept { allow } else { "drop" };
         for m in addr_matches(r, far, local) {
             let _ = writeln!(out, "\t\t{m}{}{verdict}", proto_match(r));
-        }
-    }
-    if dir == Direction::Ingress {
-        for g in groups.iter().filter(|g| g.inner_accept) {
-            let (m4, m6) = member_sets(&g.security_group_id);
-            let _ = writeln!(out, "\t\tip saddr @{m4} accept");
-            let _ = writeln!(out, "\t\tip6 saddr @{m6} accept");
         }
     }
     let _ = writeln!(out, "\t\t{default}\n\t}}");
@@ -373,15 +374,16 @@ mod tests {
         let h = short("sg-web");
         let (m4, _) = member_sets("sg-web");
         let ingress = format!(
-            "\tchain in_{h} {{\n\t\ttcp dport 9000-9100 drop\n\
+            "\tchain in_{h} {{\n\t\tip saddr @{m4} accept\n\t\tip6 saddr @m6_{h} accept\n\
+             \t\ttcp dport 9000-9100 drop\n\
              \t\tip saddr 10.0.2.0/24 tcp dport 8080 accept\n\
-             \t\tmeta l4proto icmp accept\n\
-             \t\tip saddr @{m4} accept\n\t\tip6 saddr @m6_{h} accept\n\t\tdrop\n\t}}\n"
+             \t\tmeta l4proto icmp accept\n\t\tdrop\n\t}}\n"
         );
         assert!(r.text.contains(&ingress), "{}", r.text);
         assert!(
             r.text.contains(&format!(
-                "\tchain out_{h} {{\n\t\tip6 daddr 2408::/16 drop\n\t\treturn\n\t}}\n"
+                "\tchain out_{h} {{\n\t\tip daddr @{m4} return\n\t\tip6 daddr @m6_{h} return\n\
+                 \t\tip6 daddr 2408::/16 drop\n\t\treturn\n\t}}\n"
             )),
             "{}",
             r.text
