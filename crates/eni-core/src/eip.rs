@@ -203,16 +203,6 @@ pub(crate) fn unbind_eips_of_eni(tx: &mut dyn Tx, eni: &EniId) -> Result<(), Sto
 }
 
 impl Core {
-    /// How an association starts or ends: `Some(Some(due))` after a delay, `Some(None)` at
-    /// once, `None` when a data-plane agent must confirm the NAT is in place (or gone).
-    fn eip_delay(&self) -> Option<Option<i64>> {
-        if self.config().dataplane {
-            return None;
-        }
-        let d = self.config().transition_delay_ms;
-        Some((d > 0).then_some(d as i64))
-    }
-
     /// The caller's EIP in `region`, or `InvalidAllocationId.NotFound`.
     fn eip_in(tx: &mut dyn Tx, caller: &Caller, region: &str, id: &str) -> Result<Eip, CoreError> {
         let id: EipId = id.parse().map_err(|_| ApiError::EipNotFound)?;
@@ -419,8 +409,8 @@ impl Core {
         let target = Target::parse(req.instance_type.as_deref())?;
         check_mode(req.mode.as_deref())?;
         let wanted_ip = parse_private_ip(req.private_ip.as_deref())?;
-        let delay = self.eip_delay();
         let (t, t_ms) = (now(), now_ms());
+        let completion = self.transition_completion(t_ms);
         with_write(self.store(), |tx| {
             settle_due(tx, t_ms)?;
             once(
@@ -471,16 +461,12 @@ impl Core {
                         private_ip,
                         mode: "NAT".into(),
                     });
-                    match delay {
-                        Some(Some(d)) => {
+                    match completion {
+                        Ok(None) => eip.status = "InUse".into(),
+                        // After the delay, or (no due time) on the agent's report.
+                        pending => {
                             eip.status = "Associating".into();
-                            eip.due_at = Some(t_ms + d);
-                        }
-                        Some(None) => eip.status = "InUse".into(),
-                        // The agent's report completes it.
-                        None => {
-                            eip.status = "Associating".into();
-                            eip.due_at = None;
+                            eip.due_at = pending.ok().flatten();
                         }
                     }
                     match tx.eip_update(&eip) {
@@ -514,8 +500,8 @@ impl Core {
             .map(|v| Target::parse(Some(v)))
             .transpose()?;
         let wanted_ip = parse_private_ip(req.private_ip.as_deref())?;
-        let delay = self.eip_delay();
         let (t, t_ms) = (now(), now_ms());
+        let completion = self.transition_completion(t_ms);
         with_write(self.store(), |tx| {
             settle_due(tx, t_ms)?;
             once(
@@ -562,18 +548,14 @@ impl Core {
                         }
                         .into());
                     }
-                    match delay {
-                        Some(Some(d)) => {
-                            eip.status = "Unassociating".into();
-                            eip.due_at = Some(t_ms + d);
-                        }
-                        Some(None) => {
+                    match completion {
+                        Ok(None) => {
                             eip.status = "Available".into();
                             eip.binding = None;
                         }
-                        None => {
+                        pending => {
                             eip.status = "Unassociating".into();
-                            eip.due_at = None;
+                            eip.due_at = pending.ok().flatten();
                         }
                     }
                     tx.eip_update(&eip)?;

@@ -542,9 +542,10 @@ impl Core {
         (d > 0).then_some(d as i64)
     }
 
-    /// How an attach or detach completes: `Ok(Some(due))` after a delay, `Ok(None)` at
-    /// once, `Err(())` when an agent must confirm it.
-    fn nic_completion(&self, now: i64) -> Result<Option<i64>, ()> {
+    /// How a transition the data plane carries out (attach, detach, EIP associate and
+    /// unassociate) completes: `Ok(Some(due))` after a delay, `Ok(None)` at once, `Err(())`
+    /// when an agent must confirm it.
+    pub(crate) fn transition_completion(&self, now: i64) -> Result<Option<i64>, ()> {
         if self.config().dataplane {
             return Err(());
         }
@@ -869,7 +870,7 @@ impl Core {
             let index = (1..).find(|i| !used.contains(i)).unwrap_or(1);
             eni.instance_id = Some(inst.id.clone());
             eni.device_index = Some(index);
-            match self.nic_completion(t) {
+            match self.transition_completion(t) {
                 Err(()) => {
                     eni.status = "Attaching".into();
                     eni.due_at = None;
@@ -929,7 +930,7 @@ impl Core {
                 return Ok(());
             }
             eni.status = "Detaching".into();
-            match self.nic_completion(t) {
+            match self.transition_completion(t) {
                 Err(()) => {
                     eni.due_at = None;
                     tx.eni_update(&eni)?;
