@@ -56,11 +56,14 @@ class EniServer:
         data_dir: Path,
         root_key: tuple[str, str] | None = (ROOT_AK, ROOT_SECRET),
         extra_args: "list[str] | tuple[str, ...]" = (),
+        nofile: int | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.root_key = root_key
         # More `eni serve` flags, e.g. ["--eni-quota", "2"].
         self.extra_args = list(extra_args)
+        # RLIMIT_NOFILE (soft and hard) of the server process, if set.
+        self.nofile = nofile
         self.proc: subprocess.Popen | None = None
         self.host: str | None = None
         self.port: int | None = None
@@ -88,6 +91,7 @@ class EniServer:
             stdin=subprocess.DEVNULL,
             env=_clean_env(self.root_key),
             text=True,
+            preexec_fn=self._limit_files if self.nofile else None,
         )
         lines: "queue.Queue[str | None]" = queue.Queue()
 
@@ -120,6 +124,11 @@ class EniServer:
         r = requests.get(f"http://{self.endpoint}/healthz", timeout=5)
         assert r.status_code == 200, r.text
         return self
+
+    def _limit_files(self):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def stop(self) -> int | None:
         if self.proc is None:
@@ -368,3 +377,47 @@ def assert_error(resp: requests.Response, code: str, status: int) -> dict:
     body = resp.json()
     assert body.get("Code") == code, f"expected {code}, got {body}"
     return body
+
+
+def acs3_raw(
+    endpoint: str,
+    ak: str,
+    secret: str,
+    *,
+    action: str | None,
+    version: str | None,
+    query: "list[tuple[str, str]]" = (),
+    body: bytes = b"",
+    content_type: str | None = None,
+    sign_content_type: bool = True,
+    method: str = "POST",
+) -> Acs3Call:
+    """An ACS3 request built pair by pair, for what no SDK sends: repeated query keys (signed
+    in canonical order, sent in the order given), a form body whose content-type may be left
+    unsigned, no x-acs-action / x-acs-version header (None)."""
+    payload_hash = hashlib.sha256(body).hexdigest()
+    canon_query = "&".join(f"{pct(k)}={pct(v)}" for k, v in sorted((k, str(v)) for k, v in query))
+    sent_query = "&".join(f"{pct(k)}={pct(v)}" for k, v in query)
+    headers = {
+        "host": endpoint,
+        "x-acs-date": utc_now(),
+        "x-acs-signature-nonce": uuid.uuid4().hex,
+        "x-acs-content-sha256": payload_hash,
+    }
+    if action is not None:
+        headers["x-acs-action"] = action
+    if version is not None:
+        headers["x-acs-version"] = version
+    signed = dict(headers)
+    if content_type is not None:
+        headers["content-type"] = content_type
+        if sign_content_type:
+            signed["content-type"] = content_type
+    names = sorted(signed)
+    canon_headers = "".join(f"{n}:{signed[n].strip()}\n" for n in names)
+    signed_headers = ";".join(names)
+    creq = f"{method}\n/\n{canon_query}\n{canon_headers}\n{signed_headers}\n{payload_hash}"
+    sts = "ACS3-HMAC-SHA256\n" + hashlib.sha256(creq.encode()).hexdigest()
+    sig = hmac.new(secret.encode(), sts.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = f"ACS3-HMAC-SHA256 Credential={ak},SignedHeaders={signed_headers},Signature={sig}"
+    return Acs3Call(f"http://{endpoint}/", method, sent_query, headers, body)

@@ -10,24 +10,47 @@ use eni_sign::{Acs3Error, Acs3Request};
 use eni_types::time::parse_utc;
 use eni_types::{ApiError, Params};
 
+/// How a request is signed, decided before anything else is read from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// An `Authorization: ACS3-…` header.
+    Acs3,
+    /// A `Signature` parameter (RPC HMAC-SHA1).
+    Rpc,
+    /// Neither: refused by [`authenticate`].
+    None,
+}
+
+/// The signature scheme of a request.
+pub fn scheme_of(req: &RawRequest<'_>, params: &Params) -> Scheme {
+    if req
+        .header("authorization")
+        .is_some_and(|a| a.trim_start().starts_with("ACS3-"))
+    {
+        Scheme::Acs3
+    } else if params.raw("Signature").is_some() {
+        Scheme::Rpc
+    } else {
+        Scheme::None
+    }
+}
+
 /// Authenticates the request, answering the caller it speaks for.
 pub fn authenticate(
     core: &Core,
     req: &RawRequest<'_>,
     params: &Params,
+    scheme: Scheme,
 ) -> Result<Caller, ApiError> {
-    if let Some(auth) = req.header("authorization") {
-        if auth.trim_start().starts_with("ACS3-") {
-            return acs3(core, req);
-        }
+    match scheme {
+        Scheme::Acs3 => acs3(core, req),
+        Scheme::Rpc => rpc(core, req, params),
+        Scheme::None => Err(ApiError::IncompleteSignature {
+            detail:
+                "The request has neither an ACS3 Authorization header nor a Signature parameter."
+                    .into(),
+        }),
     }
-    if params.raw("Signature").is_some() {
-        return rpc(core, req, params);
-    }
-    Err(ApiError::IncompleteSignature {
-        detail: "The request has neither an ACS3 Authorization header nor a Signature parameter."
-            .into(),
-    })
 }
 
 fn check_time(core: &Core, name: &str, value: &str) -> Result<i64, ApiError> {
@@ -96,6 +119,23 @@ fn acs3(core: &Core, req: &RawRequest<'_>) -> Result<Caller, ApiError> {
         body: req.body,
     };
     let authz = a.authorization().map_err(acs3_error)?;
+    // The canonical query sorts repeated keys by value, but the last value is the one that
+    // runs: reordering two values would change what runs under the same signature.
+    let query = eni_sign::parse_form(a.query.as_bytes());
+    let mut seen = std::collections::HashSet::with_capacity(query.len());
+    if let Some((k, _)) = query.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(ApiError::invalid_param_because(
+            k,
+            "a parameter may appear once in the query of an ACS3-signed request",
+        ));
+    }
+    // content-type decides whether the body is read as parameters, so it must be signed
+    // whenever it does.
+    if req.has_form_body() && !authz.signed_headers.iter().any(|h| h == "content-type") {
+        return Err(ApiError::IncompleteSignature {
+            detail: "Header content-type must be signed when the body carries parameters.".into(),
+        });
+    }
     let key = core.access_key(&authz.access_key_id)?;
     let date = a
         .header("x-acs-date")

@@ -3,8 +3,9 @@
 //! the version picks the table and the action picks the handler.
 
 use crate::actions::{catalog, eip, eni, instance, security_group, vpc, Ctx};
-use crate::auth::authenticate;
+use crate::auth::{authenticate, scheme_of, Scheme};
 use crate::params::RawRequest;
+use crate::render::Format;
 use axum::http::Method;
 use eni_core::Core;
 use eni_types::{ApiError, Params};
@@ -91,27 +92,42 @@ pub fn actions_of(version: &str) -> Option<&'static [(&'static str, Handler)]> {
     }
 }
 
-/// Handles one request end to end; returns the action name (for logs) and the outcome.
-pub fn handle(core: &Core, req: &RawRequest<'_>) -> (String, Result<Map<String, Value>, ApiError>) {
+/// What [`handle`] did: the action (for logs and the XML root), the body format asked for,
+/// and the outcome.
+pub struct Outcome {
+    pub action: String,
+    pub format: Format,
+    pub result: Result<Map<String, Value>, ApiError>,
+}
+
+/// Handles one request end to end.
+pub fn handle(core: &Core, req: &RawRequest<'_>) -> Outcome {
     let params = req.params();
-    let action = params
-        .opt("Action")
-        .map(String::from)
-        .or_else(|| req.header("x-acs-action").map(String::from))
-        .unwrap_or_default();
+    let format = Format::from_param(params.opt("Format"));
+    let mut action = String::new();
     let result = (|| {
         if req.method != Method::GET && req.method != Method::POST {
             return Err(ApiError::UnsupportedHttpMethod);
         }
-        if action.is_empty() {
-            return Err(ApiError::missing("Action"));
-        }
-        let version = params
-            .opt("Version")
-            .map(String::from)
-            .or_else(|| req.header("x-acs-version").map(String::from))
-            .ok_or_else(|| ApiError::missing("Version"))?;
-        let caller = authenticate(core, req, &params)?;
+        // The signature decides where Action and Version come from: an RPC signature covers
+        // the parameters only, so they must be among them; ACS3 signs the x-acs-action and
+        // x-acs-version headers, and a parameter that disagrees with them is refused rather
+        // than left to decide what runs.
+        let scheme = scheme_of(req, &params);
+        let (found_action, version) = match scheme {
+            Scheme::Acs3 => (
+                acs3_routing(req, &params, "Action", "x-acs-action"),
+                acs3_routing(req, &params, "Version", "x-acs-version"),
+            ),
+            Scheme::Rpc | Scheme::None => (
+                Ok(params.opt("Action").map(String::from)),
+                Ok(params.opt("Version").map(String::from)),
+            ),
+        };
+        action = found_action.clone().ok().flatten().unwrap_or_default();
+        let action = found_action?.ok_or_else(|| ApiError::missing("Action"))?;
+        let version = version?.ok_or_else(|| ApiError::missing("Version"))?;
+        let caller = authenticate(core, req, &params, scheme)?;
         let table = actions_of(&version).ok_or(ApiError::InvalidVersion {
             version: version.clone(),
         })?;
@@ -131,5 +147,28 @@ pub fn handle(core: &Core, req: &RawRequest<'_>) -> (String, Result<Map<String, 
             &params,
         )
     })();
-    (action, result)
+    Outcome {
+        action,
+        format,
+        result,
+    }
+}
+
+/// Action or Version of an ACS3 request: the signed header, which a parameter of the same
+/// name may repeat but not contradict.
+fn acs3_routing(
+    req: &RawRequest<'_>,
+    params: &Params,
+    param: &str,
+    header: &str,
+) -> Result<Option<String>, ApiError> {
+    let from_header = req.header(header).map(str::trim).filter(|h| !h.is_empty());
+    match (from_header, params.opt(param)) {
+        (Some(h), Some(p)) if h != p => Err(ApiError::invalid_param_because(
+            param,
+            format!("it differs from the signed {header} header"),
+        )),
+        (Some(h), _) => Ok(Some(h.to_string())),
+        (None, p) => Ok(p.map(String::from)),
+    }
 }

@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eni_types::hoststate::HostReport;
+use eni_types::ids::generate_request_id;
+use eni_types::ApiError;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -24,12 +26,21 @@ pub struct DesiredQuery {
     pub wait_ms: Option<u64>,
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(serde_json::json!({ "Code": code, "Message": message })),
+/// Errors carry the same body as the public API's.
+fn error(headers: &HeaderMap, e: ApiError) -> Response {
+    crate::render::error(
+        &generate_request_id(),
+        &crate::host_of(headers),
+        crate::render::Format::Json,
+        &e,
     )
-        .into_response()
+}
+
+fn bad_host(headers: &HeaderMap) -> Response {
+    error(
+        headers,
+        ApiError::invalid_param_because("host", "host IDs are 1 to 64 of A-Z a-z 0-9 - _ ."),
+    )
 }
 
 /// Constant-time equality, so the token cannot be guessed byte by byte from timings.
@@ -39,11 +50,8 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     let Some(token) = state.agent_token.as_deref() else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "the internal API is disabled",
-        ));
+        // Disabled: as if the path did not exist.
+        return Err(error(headers, ApiError::ApiNotFound));
     };
     let given = headers
         .get("authorization")
@@ -53,11 +61,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     if same(given.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
-        Err(error(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            "a valid agent token is required",
-        ))
+        Err(error(headers, ApiError::AgentUnauthorized))
     }
 }
 
@@ -69,15 +73,12 @@ fn valid_host(host: &str) -> bool {
 }
 
 async fn blocking<T: Send + 'static>(
+    headers: &HeaderMap,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| {
-        error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalError",
-            "handler failed",
-        )
-    })
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| error(headers, ApiError::InternalError))
 }
 
 /// `GET /internal/v1/hosts/{host}/desired`.
@@ -91,11 +92,7 @@ pub async fn desired(
         return r;
     }
     if !valid_host(&host) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            "host IDs are 1 to 64 of A-Z a-z 0-9 - _ .",
-        );
+        return bad_host(&headers);
     }
     let deadline = tokio::time::Instant::now()
         + Duration::from_millis(q.wait_ms.unwrap_or(20_000).min(60_000));
@@ -103,23 +100,17 @@ pub async fn desired(
         // Subscribe before reading, so a change between the read and the wait is not missed.
         let changed = state.changes.notified();
         let core = state.core.clone();
-        let gen = match blocking(move || core.dataplane_generation()).await {
+        let gen = match blocking(&headers, move || core.dataplane_generation()).await {
             Ok(Ok(g)) => g,
-            Ok(Err(e)) => {
-                return error(
-                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    e.code(),
-                    &e.to_string(),
-                )
-            }
+            Ok(Err(e)) => return error(&headers, e),
             Err(r) => return r,
         };
         let newer = q.since.is_none_or(|s| gen > s);
         if newer || tokio::time::Instant::now() >= deadline {
             let core = state.core.clone();
-            return match blocking(move || core.host_desired(&host)).await {
+            return match blocking(&headers, move || core.host_desired(&host)).await {
                 Ok(Ok(d)) => Json(d).into_response(),
-                Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()),
+                Ok(Err(e)) => error(&headers, e),
                 Err(r) => r,
             };
         }
@@ -143,29 +134,24 @@ pub async fn report(
         return r;
     }
     if !valid_host(&host) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameter",
-            "host IDs are 1 to 64 of A-Z a-z 0-9 - _ .",
-        );
+        return bad_host(&headers);
     }
     let report: HostReport = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameter",
-                &format!("report: {e}"),
+                &headers,
+                ApiError::invalid_param_because("report", format!("{e}")),
             )
         }
     };
     let core = state.core.clone();
-    match blocking(move || core.apply_host_report(&host, &report)).await {
+    match blocking(&headers, move || core.apply_host_report(&host, &report)).await {
         Ok(Ok(())) => {
             state.changes.notify_waiters();
             StatusCode::NO_CONTENT.into_response()
         }
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.code(), &e.to_string()),
+        Ok(Err(e)) => error(&headers, e),
         Err(r) => r,
     }
 }

@@ -1,16 +1,20 @@
 //! HTTP layer of eni: one RPC endpoint at `/` that serves ECS 2014-05-26 and VPC 2016-04-28.
 //!
-//! A request goes: merge query and form-body parameters ([`params`]) → find action and version
-//! (parameters first, then the `x-acs-action` / `x-acs-version` headers) → check the signature
-//! ([`auth`]) → dispatch on (version, action) ([`dispatch`]) → render JSON with a RequestId
-//! ([`render`]). Handlers are thin adapters over [`eni_core::Core`]; they live in [`actions`].
+//! A request goes: [`server`] (connection limits and timeouts) → the body read whole within its
+//! limits (`body`) → merge query and form-body parameters ([`params`]) → find action and
+//! version where the signature covers them (the parameters for RPC, the signed `x-acs-action`
+//! / `x-acs-version` headers for ACS3) → check the signature ([`auth`]) → dispatch on
+//! (version, action) ([`dispatch`]) → render JSON (or XML) with a RequestId ([`render`]).
+//! Handlers are thin adapters over [`eni_core::Core`]; they live in [`actions`].
 
 pub mod actions;
 pub mod auth;
+mod body;
 pub mod dispatch;
 pub mod internal;
 pub mod params;
 pub mod render;
+pub mod server;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,9 +25,12 @@ use axum::Router;
 use eni_core::Core;
 use eni_types::ids::generate_request_id;
 use eni_types::ApiError;
+use render::Format;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
+
+pub use server::Limits;
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -33,6 +40,8 @@ pub struct AppState {
     pub agent_token: Option<Arc<str>>,
     /// Woken after every successful API call, so agents' long polls answer at once.
     pub changes: Arc<Notify>,
+    /// Body size and time limits (the connection limits are the server's).
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -42,6 +51,7 @@ impl AppState {
             core,
             agent_token: None,
             changes: Arc::new(Notify::new()),
+            limits: Arc::new(Limits::default()),
         }
     }
 
@@ -50,9 +60,17 @@ impl AppState {
         self.agent_token = Some(Arc::from(token));
         self
     }
+
+    /// Uses `limits` for request bodies.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Arc::new(limits);
+        self
+    }
 }
 
-/// The router: `/` for the API, `/healthz` for readiness.
+/// The router: `/` for the API, `/healthz` for readiness, the agents' internal API. Every
+/// request's body is read whole first, within the body limits ([`body`]); anything else
+/// (another path, a method a path does not take) is `InvalidApi.NotFound`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -62,7 +80,34 @@ pub fn router(state: AppState) -> Router {
             "/internal/v1/hosts/{host}/report",
             axum::routing::post(internal::report),
         )
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body::read_whole,
+        ))
+        // The body layer above enforces the limit, with an Alibaba error body.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// The `Host` header, for `HostId` in error bodies.
+pub(crate) fn host_of(headers: &HeaderMap) -> String {
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string()
+}
+
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let format = Format::from_query(uri.query().unwrap_or(""));
+    render::error(
+        &generate_request_id(),
+        &host_of(&headers),
+        format,
+        &ApiError::ApiNotFound,
+    )
 }
 
 async fn rpc(
@@ -73,11 +118,7 @@ async fn rpc(
     body: Bytes,
 ) -> Response {
     let request_id = generate_request_id();
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
+    let host = host_of(&headers);
     let started = Instant::now();
     let changes = state.changes.clone();
     // The store is synchronous; keep it off the async workers.
@@ -91,13 +132,22 @@ async fn rpc(
         dispatch::handle(&state.core, &req)
     })
     .await;
-    let (action, result) = match outcome {
-        Ok(r) => r,
+    let outcome = match outcome {
+        Ok(o) => o,
         Err(join) => {
             tracing::error!(error = %join, "request handler panicked");
-            (String::new(), Err(ApiError::InternalError))
+            dispatch::Outcome {
+                action: String::new(),
+                format: Format::Json,
+                result: Err(ApiError::InternalError),
+            }
         }
     };
+    let dispatch::Outcome {
+        action,
+        format,
+        result,
+    } = outcome;
     // Any successful call may have changed what a data plane should do: wake the agents'
     // long polls now rather than at their next tick.
     if result.is_ok() {
@@ -111,8 +161,8 @@ async fn rpc(
         }
     }
     match result {
-        Ok(body) => render::success(&request_id, body),
-        Err(e) => render::error(&request_id, &host, &e),
+        Ok(body) => render::success(&request_id, &action, format, body),
+        Err(e) => render::error(&request_id, &host, format, &e),
     }
     .into_response()
 }

@@ -45,6 +45,27 @@ pub enum ApiError {
     #[error("The request has failed due to a temporary failure of the server.")]
     ServiceUnavailable,
 
+    // ---- HTTP layer: requests refused before they reach an action ----
+    /// An unknown path or a method a path does not take (Alibaba's gateway answer for both).
+    #[error("Specified api is not found, please check your url and method.")]
+    ApiNotFound,
+    #[error("The request could not be parsed as HTTP/1.1.")]
+    MalformedHttpRequest,
+    #[error("The request body is larger than the server accepts ({limit} bytes).")]
+    RequestBodyTooLarge { limit: usize },
+    #[error("The request URI is longer than the server accepts.")]
+    RequestUriTooLong,
+    #[error("The request headers are larger than the server accepts (at most {max_headers} headers and {max_bytes} bytes).")]
+    RequestHeadersTooLarge {
+        max_headers: usize,
+        max_bytes: usize,
+    },
+    #[error("The request body did not arrive within {ms} ms.")]
+    RequestTimeout { ms: u64 },
+    /// The internal agent API without a valid bearer token.
+    #[error("A valid agent token is required.")]
+    AgentUnauthorized,
+
     // ---- VPC and vSwitch ----
     #[error("Specified VPC does not exist.")]
     VpcNotFound,
@@ -314,6 +335,13 @@ impl ApiError {
             ZoneNotFound => "InvalidZoneId.NotFound",
             InternalError => "InternalError",
             ServiceUnavailable => "ServiceUnavailable",
+            ApiNotFound => "InvalidApi.NotFound",
+            MalformedHttpRequest => "MalformedRequest",
+            RequestBodyTooLarge { .. } => "RequestEntityTooLarge",
+            RequestUriTooLong => "RequestURITooLong",
+            RequestHeadersTooLarge { .. } => "RequestHeaderFieldsTooLarge",
+            RequestTimeout { .. } => "RequestTimeout",
+            AgentUnauthorized => "Unauthorized",
             VpcNotFound => "InvalidVpcId.NotFound",
             VSwitchNotFound => "InvalidVSwitchId.NotFound",
             CidrBlockMalformed { .. } => "InvalidCidrBlock.Malformed",
@@ -498,6 +526,13 @@ impl ApiError {
             InvalidEniType { .. } | AvailabilityZoneMismatch | VpcMismatch { .. } | EniPerInstanceLimitExceeded { .. } | MaxEniCountExceeded { .. } | MaxEniPrivateIpsCountExceeded { .. } | Ipv4CountExceeded { .. } | Ipv6CountExceeded { .. } | MaxEniIpv6IpsCountExceeded { .. } | VSwitchIpNotEnough | VSwitchIpInvalid { .. } | IpAssigned { .. } | IpRepeated { .. } | IpUnassigned { .. } | Ipv6AddressInvalid { .. } | Ipv6NotTurnOn | ClassicNetworkNotSupported | IncorrectInstanceStatus { .. } => 403,
             InternalError => 500,
             ServiceUnavailable => 503,
+            ApiNotFound => 404,
+            MalformedHttpRequest => 400,
+            RequestBodyTooLarge { .. } => 413,
+            RequestUriTooLong => 414,
+            RequestHeadersTooLarge { .. } => 431,
+            RequestTimeout { .. } => 408,
+            AgentUnauthorized => 401,
         }
     }
 
@@ -524,6 +559,16 @@ impl ApiError {
             ZoneNotFound,
             InternalError,
             ServiceUnavailable,
+            ApiNotFound,
+            MalformedHttpRequest,
+            RequestBodyTooLarge { limit: 1 },
+            RequestUriTooLong,
+            RequestHeadersTooLarge {
+                max_headers: 1,
+                max_bytes: 1,
+            },
+            RequestTimeout { ms: 1 },
+            AgentUnauthorized,
             VpcNotFound,
             VSwitchNotFound,
             CidrBlockMalformed { message: s() },

@@ -11,6 +11,7 @@ use eni_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Self-hostable Elastic Network Interface service speaking Alibaba Cloud's ECS and VPC APIs.
 #[derive(Parser)]
@@ -110,6 +111,24 @@ struct ServeArgs {
     /// range, which no real public address uses).
     #[arg(long, env = "ENI_EIP_POOL", default_value_t = CoreConfig::default().eip_pool)]
     eip_pool: eni_core::Ipv4Cidr,
+    /// Seconds a client has to send a complete request head, counted from connecting (or from
+    /// the first byte of a later request on the same connection).
+    #[arg(long, env = "ENI_HEADER_READ_TIMEOUT", default_value = "10", value_parser = seconds)]
+    header_read_timeout: Duration,
+    /// Seconds a client has to send a request's body once its head arrived.
+    #[arg(long, env = "ENI_BODY_READ_TIMEOUT", default_value = "30", value_parser = seconds)]
+    body_read_timeout: Duration,
+    /// Seconds a connection may wait for its next request before it is closed.
+    #[arg(long, env = "ENI_IDLE_TIMEOUT", default_value = "30", value_parser = seconds)]
+    idle_timeout: Duration,
+    /// Client connections open at once. At the cap a new connection closes the one that has
+    /// waited longest without a request. Default and ceiling: the open-file limit less an
+    /// eighth (at least 64) kept for the database and the data plane.
+    #[arg(long, env = "ENI_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "ENI_MAX_BODY_BYTES", default_value_t = eni_api::Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
     /// Run this host's data-plane agent inside the server.
     #[arg(long, env = "ENI_DATAPLANE", value_enum, default_value = "none")]
     dataplane: DataplaneKind,
@@ -131,6 +150,61 @@ enum AccountCommand {
         #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
         data_dir: PathBuf,
     },
+}
+
+/// A duration given in seconds, fractions allowed ("10", "0.5").
+fn seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v > 0.0 && v <= 86_400.0) {
+        return Err(format!(
+            "{s}: must be more than 0 and at most 86400 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Raises the soft open-file limit to the hard one (as Go programs do at start) and returns
+/// it: every client connection takes a descriptor.
+fn open_file_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 1024;
+    };
+    // Some systems report an unlimited hard limit that setrlimit refuses; stay reasonable.
+    let want = hard.min(1 << 20);
+    if want > soft && setrlimit(Resource::RLIMIT_NOFILE, want, hard).is_ok() {
+        return want;
+    }
+    soft
+}
+
+/// The connection limits of `args`, the cap kept below the open-file limit.
+fn http_limits(args: &ServeArgs) -> eni_api::Limits {
+    let fd_limit = open_file_limit();
+    let ceiling = eni_api::server::connection_cap(fd_limit);
+    let max_connections = match args.max_connections {
+        Some(n) if n > ceiling => {
+            tracing::warn!(
+                requested = n,
+                fd_limit,
+                used = ceiling,
+                "--max-connections is above what the open-file limit allows"
+            );
+            ceiling
+        }
+        Some(n) => n.max(1),
+        None => ceiling,
+    };
+    eni_api::Limits {
+        header_read_timeout: args.header_read_timeout,
+        body_read_timeout: args.body_read_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections,
+        max_body_bytes: args.max_body_bytes,
+    }
 }
 
 const DB_FILE: &str = "eni.db";
@@ -333,7 +407,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // Scripts that start the server on port 0 read this line.
     println!("listening on {addr}");
     tracing::info!(%addr, "eni API server ready");
-    let app = eni_api::router(eni_api::AppState::new(core).with_agent_token(&token));
+    let limits = http_limits(&args);
+    tracing::info!(
+        max_connections = limits.max_connections,
+        header_read_timeout_s = limits.header_read_timeout.as_secs_f64(),
+        body_read_timeout_s = limits.body_read_timeout.as_secs_f64(),
+        idle_timeout_s = limits.idle_timeout.as_secs_f64(),
+        "connection limits"
+    );
+    let app = eni_api::router(
+        eni_api::AppState::new(core)
+            .with_agent_token(&token)
+            .with_limits(limits.clone()),
+    );
     let agent_stop = Arc::new(tokio::sync::Notify::new());
     let mut agent_task = None;
     if let Some(dp) = dataplane {
@@ -356,12 +442,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // On a signal, stop the agent first (it holds a long poll open), then the server. The
     // kernel state stays as it is: a restart picks it up without touching traffic.
     let stop = agent_stop.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown().await;
-            stop.notify_waiters();
-        })
-        .await?;
+    eni_api::server::serve(listener, app, limits, async move {
+        shutdown().await;
+        stop.notify_waiters();
+    })
+    .await?;
     if let Some(t) = agent_task {
         let _ = t.await;
     }
