@@ -1,10 +1,60 @@
 //! Accounts and access keys: the root account made on first start, `eni account create`, key
 //! lookup for signature checks, and nonce replay protection.
+//!
+//! Every signed request records its nonce, reads included. When the store cannot take that
+//! write (a full disk), the nonce is kept in memory instead ([`NonceMemory`]) until it leaves
+//! the signature window, and checked before the store: reads keep working through the outage
+//! and a nonce used during it is still refused afterwards. The memory is this server's own;
+//! the store stays the record whenever it can take writes.
 
 use crate::{internal, now, Core, CoreError};
-use eni_store::{constraints, with_read, with_write, AccessKey, Account};
+use eni_store::{constraints, with_read, with_write, AccessKey, Account, StoreError};
 use eni_types::ids::{generate_access_key_id, generate_access_key_secret, AccountId};
 use eni_types::ApiError;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// Nonces held in memory at most (about 100 bytes each); past that, with the store unable to
+/// record more, requests are refused as `ServiceUnavailable`.
+const MAX_NONCES_IN_MEMORY: usize = 200_000;
+
+/// Nonces accepted while the store could not record them, each until it expires.
+#[derive(Default)]
+pub(crate) struct NonceMemory {
+    seen: Mutex<HashMap<(String, String), i64>>,
+}
+
+impl NonceMemory {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), i64>> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `nonce` was accepted in memory and has not expired.
+    fn used(&self, key: &str, nonce: &str, now: i64) -> bool {
+        let seen = self.lock();
+        !seen.is_empty()
+            && seen
+                .get(&(key.to_string(), nonce.to_string()))
+                .is_some_and(|&exp| exp >= now)
+    }
+
+    /// Records `nonce`; false if memory is full even after forgetting expired ones.
+    fn record(&self, key: &str, nonce: &str, now: i64, expires: i64) -> bool {
+        let mut seen = self.lock();
+        if seen.len() >= MAX_NONCES_IN_MEMORY {
+            seen.retain(|_, exp| *exp >= now);
+            if seen.len() >= MAX_NONCES_IN_MEMORY {
+                return false;
+            }
+        }
+        seen.insert((key.to_string(), nonce.to_string()), expires);
+        true
+    }
+
+    fn purge(&self, now: i64) {
+        self.lock().retain(|_, exp| *exp >= now);
+    }
+}
 
 /// The name of the account made on first start.
 pub const ROOT_ACCOUNT: &str = "root";
@@ -142,21 +192,65 @@ impl Core {
         }
         let window = self.config().signature_window_secs;
         let t = now();
+        if self.nonces_in_memory.used(access_key_id, nonce, t) {
+            return Err(ApiError::SignatureNonceUsed);
+        }
         // Kept until the request's timestamp leaves the window on both sides.
         let expires = request_time.max(t) + window;
-        let fresh = with_write(self.store(), |tx| {
+        match with_write(self.store(), |tx| {
             tx.nonce_record(access_key_id, nonce, t, expires)
-        })
-        .map_err(internal)?;
-        if fresh {
-            Ok(())
-        } else {
-            Err(ApiError::SignatureNonceUsed)
+        }) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ApiError::SignatureNonceUsed),
+            Err(StoreError::Unavailable(why)) => {
+                // A full disk must not stop reads: remember the nonce here instead.
+                crate::warn_unavailable(&why, "nonce kept in memory: the store cannot record it");
+                if self
+                    .nonces_in_memory
+                    .record(access_key_id, nonce, t, expires)
+                {
+                    Ok(())
+                } else {
+                    Err(ApiError::ServiceUnavailable)
+                }
+            }
+            Err(e) => Err(internal(e)),
         }
     }
 
     /// Forgets expired nonces; the server calls this periodically.
     pub fn purge_nonces(&self) -> Result<u64, ApiError> {
+        self.nonces_in_memory.purge(now());
         with_write(self.store(), |tx| tx.nonce_purge(now())).map_err(internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_in_memory_are_single_use_until_they_expire() {
+        let m = NonceMemory::default();
+        assert!(!m.used("k", "n", 100));
+        assert!(m.record("k", "n", 100, 200));
+        assert!(m.used("k", "n", 200));
+        assert!(!m.used("k", "other", 150));
+        assert!(!m.used("other", "n", 150));
+        assert!(!m.used("k", "n", 201));
+        m.purge(201);
+        assert!(m.lock().is_empty());
+    }
+
+    #[test]
+    fn a_full_memory_makes_room_from_expired_nonces_only() {
+        let m = NonceMemory::default();
+        for i in 0..MAX_NONCES_IN_MEMORY {
+            assert!(m.record("k", &i.to_string(), 0, if i == 0 { 5 } else { 100 }));
+        }
+        // One expired entry to forget: room for one more, then none.
+        assert!(m.record("k", "a", 10, 100));
+        assert!(!m.record("k", "b", 10, 100));
+        assert!(m.used("k", "a", 10));
     }
 }

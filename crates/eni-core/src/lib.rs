@@ -78,6 +78,8 @@ pub struct Core {
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
     config: Arc<CoreConfig>,
+    /// Nonces accepted while the store could not record them (see `accounts.rs`).
+    nonces_in_memory: Arc<accounts::NonceMemory>,
 }
 
 impl Core {
@@ -87,6 +89,7 @@ impl Core {
             store,
             catalog: Arc::new(catalog),
             config: Arc::new(config),
+            nonces_in_memory: Arc::default(),
         }
     }
 
@@ -124,14 +127,35 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Store failures become `InternalError` for the caller; the cause goes to the log.
+/// Store failures become `InternalError` for the caller, or `ServiceUnavailable` when retrying
+/// later may work (busy, a full disk, an I/O outage); the cause goes to the log.
 pub(crate) fn internal(e: StoreError) -> ApiError {
     match e {
         StoreError::Busy => ApiError::ServiceUnavailable,
+        StoreError::Unavailable(why) => {
+            warn_unavailable(&why, "storage unavailable");
+            ApiError::ServiceUnavailable
+        }
         other => {
             tracing::error!(error = %other, "store failure");
             ApiError::InternalError
         }
+    }
+}
+
+/// Logs a storage outage at most every ten seconds: during one, every request fails the same
+/// way, and the log may live on the very disk that is full.
+pub(crate) fn warn_unavailable(why: &str, what: &str) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
+    let t = now();
+    let last = LAST.load(Ordering::Relaxed);
+    if t.saturating_sub(last) >= 10
+        && LAST
+            .compare_exchange(last, t, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(error = %why, "{what} (repeats are not logged for 10 s)");
     }
 }
 

@@ -1,5 +1,6 @@
-//! SQLite errors to [`StoreError`]: busy and locked become `Busy`, every constraint violation
-//! becomes `Conflict` with the constraint's schema name, anything else is `Backend`.
+//! SQLite errors to [`StoreError`]: busy and locked become `Busy`, a full disk and I/O errors
+//! `Unavailable`, every constraint violation becomes `Conflict` with the constraint's schema
+//! name, anything else is `Backend`.
 //!
 //! SQLite names a failed CHECK ("CHECK constraint failed: vpc_is_default_bool") but reports a
 //! unique violation by its columns ("UNIQUE constraint failed: private_ips.vswitch_id,
@@ -217,6 +218,8 @@ fn classify(e: &rusqlite::Error, fk: Option<&'static str>) -> StoreError {
     };
     match failure.code {
         ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
+        // A full disk or failing I/O is an outage, not a bug: the caller may retry later.
+        ErrorCode::DiskFull | ErrorCode::SystemIoFailure => StoreError::Unavailable(e.to_string()),
         ErrorCode::ConstraintViolation => StoreError::Conflict {
             constraint: constraint_name(
                 failure.extended_code,

@@ -1043,3 +1043,31 @@ fn upgrading_from_0006_gives_groups_their_inner_access_policy() {
         ]
     );
 }
+
+#[test]
+fn a_full_database_is_unavailable_and_reads_go_on() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let v = vpc(AccountId(7));
+    let mut tx = store.write().unwrap();
+    tx.vpc_insert(&v).unwrap();
+    tx.commit().unwrap();
+    // A page limit at the current size is a full disk to SQLite (SQLITE_FULL).
+    {
+        let w = writer(&store);
+        let pages: i64 = w.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        w.pragma_update(None, "max_page_count", pages).unwrap();
+    }
+    let mut big = vpc(AccountId(7));
+    big.description = "x".repeat(64 * 1024);
+    let got = eni_store::with_write(&store, |tx| tx.vpc_insert(&big));
+    assert!(matches!(got, Err(StoreError::Unavailable(_))), "{got:?}");
+    assert_eq!(
+        store.read().unwrap().vpc_get(v.account_id, &v.id),
+        Ok(Some(v.clone()))
+    );
+    // Room again: writes work at once.
+    writer(&store)
+        .pragma_update(None, "max_page_count", 1_000_000_000i64)
+        .unwrap();
+    eni_store::with_write(&store, |tx| tx.vpc_insert(&big)).unwrap();
+}

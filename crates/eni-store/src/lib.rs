@@ -24,7 +24,11 @@ pub enum StoreError {
     /// The database was busy or a serializable transaction lost a race; retrying may work.
     #[error("database busy, retry")]
     Busy,
-    /// Anything else: I/O, corruption, a bug. Logged, never shown to API callers.
+    /// The storage cannot do this now: the disk is full, an I/O error, the database out of
+    /// reach. Reads may still work (a full disk takes no reads); retrying later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: corruption, a bug. Logged, never shown to API callers.
     #[error("storage backend error: {0}")]
     Backend(String),
 }
