@@ -2,6 +2,7 @@
 plane recorded, and nothing else."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -9,6 +10,7 @@ if os.geteuid() != 0:
     pytest.skip("the data-plane suite needs root (network namespaces)", allow_module_level=True)
 
 import dp_helpers as d  # noqa: E402
+import e2e_helpers as h  # noqa: E402
 
 
 def test_purge_removes_only_what_the_dataplane_made(dp, api, procs, foreign_netns):
@@ -44,3 +46,37 @@ def test_purge_removes_only_what_the_dataplane_made(dp, api, procs, foreign_netn
     # A second purge has nothing to do.
     again = dp.purge()
     assert again.returncode == 0 and "0 namespace(s) removed" in again.stdout, again.stdout
+
+
+def test_purge_refuses_while_a_server_runs_the_data_plane(dp, api):
+    """Purging under a running server would only make it rebuild everything seconds later:
+    refused, and nothing removed, unless --force."""
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    inst = api.instance(sw, api.group(v))
+    before = set(d.netns_list())
+    assert inst in before
+
+    out = dp.purge()
+    assert out.returncode != 0
+    assert "in use" in out.stderr and "--force" in out.stderr, out.stderr
+    assert set(d.netns_list()) >= before
+
+    forced = subprocess.run(
+        [h.eni_bin(), "dataplane", "purge", "--force", "--dataplane-prefix", dp.prefix,
+         "--dataplane-state-dir", str(dp.state_dir)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert forced.returncode == 0, forced.stderr
+    # (The running server rebuilds it at its next resync.)
+    assert f"removed {inst}" in forced.stdout.splitlines(), forced.stdout
+
+
+def test_a_second_server_on_the_same_state_dir_refuses_to_start(dp, tmp_path):
+    """Two data planes on one state dir would fight over the same namespaces: the second
+    server refuses to start, naming the state dir, whatever its data dir."""
+    other = h.EniServer(tmp_path / "other-data", extra_args=dp.args())
+    with pytest.raises(RuntimeError, match="exited early"):
+        other.start()
+    log = (tmp_path / "other-data.stderr.log").read_text()
+    assert "in use" in log and str(dp.state_dir) in log, log

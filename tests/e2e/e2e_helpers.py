@@ -57,6 +57,8 @@ class EniServer:
         root_key: tuple[str, str] | None = (ROOT_AK, ROOT_SECRET),
         extra_args: "list[str] | tuple[str, ...]" = (),
         nofile: int | None = None,
+        listen: str = "127.0.0.1:0",
+        env: dict | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.root_key = root_key
@@ -64,6 +66,9 @@ class EniServer:
         self.extra_args = list(extra_args)
         # RLIMIT_NOFILE (soft and hard) of the server process, if set.
         self.nofile = nofile
+        self.listen = listen
+        # More environment for the server process (e.g. {"ENI_LOG": "info"}).
+        self.env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self.host: str | None = None
         self.port: int | None = None
@@ -85,11 +90,11 @@ class EniServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stderr = open(self.data_dir.parent / f"{self.data_dir.name}.stderr.log", "ab")
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir), *self.extra_args],
+            [binary, "serve", "--listen", self.listen, "--data-dir", str(self.data_dir), *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
-            env=_clean_env(self.root_key),
+            env={**_clean_env(self.root_key), **self.env},
             text=True,
             preexec_fn=self._limit_files if self.nofile else None,
         )

@@ -39,7 +39,7 @@ async fn world() -> World {
         },
     );
     let caller = match core.ensure_root(Some(("ak".into(), "sk".into()))).unwrap() {
-        RootKey::Given(k) | RootKey::Generated(k) => Caller {
+        RootKey::Given(k) | RootKey::Generated(k) | RootKey::Replaced { key: k, .. } => Caller {
             account: k.account_id,
         },
         RootKey::Unchanged => unreachable!(),

@@ -62,8 +62,14 @@ pub const ROOT_ACCOUNT: &str = "root";
 /// What [`Core::ensure_root`] did.
 #[derive(Debug)]
 pub enum RootKey {
-    /// The given key (from the environment) is the root key, newly added or already there.
+    /// The given key (from the environment) is the root key, already there or added now.
     Given(AccessKey),
+    /// The given key replaced the root keys named in `replaced` (generated at an earlier
+    /// start, or given then): they no longer work.
+    Replaced {
+        key: AccessKey,
+        replaced: Vec<String>,
+    },
     /// The root account already existed with its keys; nothing changed.
     Unchanged,
     /// A key was generated; the caller shows it once and saves it.
@@ -79,8 +85,10 @@ pub struct NewAccount {
 
 impl Core {
     /// Makes sure the root account exists and holds a key. With `given` (from the
-    /// environment) that key is added if missing; without it, a root account made now gets a
-    /// generated key and an existing one is left alone.
+    /// environment) that key becomes the root account's one key: added if missing (its secret
+    /// updated if it changed), every other root key removed, so the environment always says
+    /// which key is root. Without it, a root account made now gets a generated key and an
+    /// existing one is left alone.
     pub fn ensure_root(&self, given: Option<(String, String)>) -> Result<RootKey, ApiError> {
         with_write(self.store(), |tx| -> Result<RootKey, CoreError> {
             let t = now();
@@ -97,16 +105,22 @@ impl Core {
                 }
             };
             if let Some((id, secret)) = &given {
-                return match tx.access_key_get(id)? {
-                    Some(k) if k.account_id == account.id && &k.secret == secret => {
-                        Ok(RootKey::Given(k))
+                let mut replaced = Vec::new();
+                let key = match tx.access_key_get(id)? {
+                    Some(k) if k.account_id != account.id => {
+                        return Err(ApiError::invalid_param_because(
+                            "ENI_ROOT_ACCESS_KEY_ID",
+                            "this key ID belongs to another account",
+                        )
+                        .into())
                     }
-                    Some(_) => Err(ApiError::invalid_param_because(
-                        "ENI_ROOT_ACCESS_KEY_ID",
-                        "this key ID already exists with another secret or account",
-                    )
-                    .into()),
-                    None => {
+                    Some(k) if &k.secret == secret => k,
+                    existing => {
+                        if existing.is_some() {
+                            // The same ID with a new secret: the old secret stops working.
+                            tx.access_key_delete(id)?;
+                            replaced.push(id.clone());
+                        }
                         let k = AccessKey {
                             id: id.clone(),
                             secret: secret.clone(),
@@ -114,9 +128,20 @@ impl Core {
                             created_at: t,
                         };
                         tx.access_key_insert(&k)?;
-                        Ok(RootKey::Given(k))
+                        k
                     }
                 };
+                for other in tx.access_key_list_for_account(account.id)? {
+                    if other.id != key.id {
+                        tx.access_key_delete(&other.id)?;
+                        replaced.push(other.id);
+                    }
+                }
+                return Ok(if replaced.is_empty() {
+                    RootKey::Given(key)
+                } else {
+                    RootKey::Replaced { key, replaced }
+                });
             }
             if !made_now {
                 return Ok(RootKey::Unchanged);

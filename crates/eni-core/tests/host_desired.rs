@@ -296,7 +296,7 @@ fn build() -> World {
         },
     );
     let a = match core.ensure_root(Some(("ak".into(), "sk".into()))).unwrap() {
-        RootKey::Given(k) | RootKey::Generated(k) => Caller {
+        RootKey::Given(k) | RootKey::Generated(k) | RootKey::Replaced { key: k, .. } => Caller {
             account: k.account_id,
         },
         RootKey::Unchanged => unreachable!(),

@@ -432,6 +432,23 @@ impl Tx for SqliteTx<'_> {
         )
     }
 
+    fn access_key_list_for_account(
+        &mut self,
+        account: AccountId,
+    ) -> Result<Vec<AccessKey>, StoreError> {
+        self.query_all(
+            "SELECT id, secret, account_id, created_at FROM access_keys
+             WHERE account_id = ?1 ORDER BY seq",
+            [account_to_sql(account)],
+            access_key_from_row,
+        )
+    }
+
+    fn access_key_delete(&mut self, id: &str) -> Result<bool, StoreError> {
+        let n = self.exec("DELETE FROM access_keys WHERE id = ?1", [id], db_err)?;
+        Ok(n == 1)
+    }
+
     fn nonce_record(
         &mut self,
         access_key_id: &str,

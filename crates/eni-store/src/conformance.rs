@@ -137,6 +137,10 @@ pub const CHECKS: &[Check] = &[
         check_access_key_for_account_is_the_oldest,
     ),
     (
+        "access_key_list_and_delete",
+        check_access_key_list_and_delete,
+    ),
+    (
         "access_key_debug_redacts_secret",
         check_access_key_debug_redacts_secret,
     ),
@@ -765,6 +769,44 @@ fn check_access_key_for_account_is_the_oldest(store: &dyn Store) {
         assert_eq!(tx.access_key_for_account(a.id)?, Some(first.clone()));
         assert_eq!(tx.access_key_for_account(b.id)?, Some(other.clone()));
         assert_eq!(tx.access_key_for_account(AccountId::generate())?, None);
+        Ok(())
+    });
+}
+
+fn check_access_key_list_and_delete(store: &dyn Store) {
+    let a = account("alice");
+    let b = account("bob");
+    let first = key(a.id);
+    let second = key(a.id);
+    let other = key(b.id);
+    ok(store, |tx| {
+        tx.account_insert(&a)?;
+        tx.account_insert(&b)?;
+        tx.access_key_insert(&first)?;
+        tx.access_key_insert(&other)?;
+        tx.access_key_insert(&second)
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.access_key_list_for_account(a.id)?,
+            vec![first.clone(), second.clone()]
+        );
+        assert_eq!(
+            tx.access_key_list_for_account(AccountId::generate())?,
+            vec![]
+        );
+        Ok(())
+    });
+    ok(store, |tx| {
+        assert!(tx.access_key_delete(&first.id)?);
+        assert!(!tx.access_key_delete(&first.id)?);
+        assert!(!tx.access_key_delete("LTAInothere")?);
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.access_key_get(&first.id)?, None);
+        assert_eq!(tx.access_key_list_for_account(a.id)?, vec![second.clone()]);
+        assert_eq!(tx.access_key_list_for_account(b.id)?, vec![other.clone()]);
         Ok(())
     });
 }

@@ -107,6 +107,13 @@ pub trait Tx {
         &mut self,
         account: AccountId,
     ) -> Result<Option<AccessKey>, StoreError>;
+    /// Every access key of the account, oldest first.
+    fn access_key_list_for_account(
+        &mut self,
+        account: AccountId,
+    ) -> Result<Vec<AccessKey>, StoreError>;
+    /// Whether the key with ID `id` was removed.
+    fn access_key_delete(&mut self, id: &str) -> Result<bool, StoreError>;
 
     // ---- replay protection ----
     /// Records `nonce` for `access_key_id` until `expires_at`. Returns `false` if it was

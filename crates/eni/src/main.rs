@@ -1,6 +1,9 @@
 //! The `eni` binary: `eni serve` runs the API server over a SQLite data directory;
 //! `eni account create NAME` adds an account (and works while the server runs, since SQLite in
-//! WAL mode takes a second writer process).
+//! WAL mode takes a second writer process); `eni agent` and `eni dataplane purge` run and clear
+//! a host's data plane.
+
+mod datadir;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -10,6 +13,7 @@ use eni_store::Store;
 use eni_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +34,7 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
-    /// Run a host agent against a control plane (needs root or CAP_NET_ADMIN).
+    /// Run a host agent against a control plane (needs root: CAP_NET_ADMIN and CAP_SYS_ADMIN).
     Agent(AgentArgs),
     /// Manage this host's data plane.
     Dataplane {
@@ -44,7 +48,7 @@ enum Command {
 struct DataplaneArgs {
     /// Prefix of every namespace the data plane creates (instance namespaces are named
     /// exactly their InstanceId and recorded in the state dir instead).
-    #[arg(long, env = "ENI_DATAPLANE_PREFIX", default_value = "eni-")]
+    #[arg(long, env = "ENI_DATAPLANE_PREFIX", default_value = "eni-", value_parser = namespace_prefix)]
     dataplane_prefix: String,
     /// Where the data plane records what it created.
     #[arg(long, env = "ENI_DATAPLANE_STATE_DIR", default_value = "/run/eni")]
@@ -71,10 +75,14 @@ struct AgentArgs {
 
 #[derive(Subcommand)]
 enum DataplaneCommand {
-    /// Remove everything the data plane created on this host.
+    /// Remove everything the data plane created on this host (refused while a server or agent
+    /// uses the same state dir).
     Purge {
         #[command(flatten)]
         dataplane: DataplaneArgs,
+        /// Purge even while a server or agent uses the state dir (it rebuilds what it needs).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -83,16 +91,19 @@ enum DataplaneCommand {
 enum DataplaneKind {
     /// None: ENI transitions complete after --transition-delay-ms.
     None,
-    /// Network namespaces and veths on this host (needs root or CAP_NET_ADMIN).
+    /// Network namespaces and veths on this host (needs root: CAP_NET_ADMIN and
+    /// CAP_SYS_ADMIN).
     Linux,
 }
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
+    /// Address to listen on, HOST:PORT (a name such as localhost is resolved); port 0 picks a
+    /// free port (the chosen one is printed).
     #[arg(long, env = "ENI_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Directory for the database and the generated root credentials.
+    listen: String,
+    /// Directory for the database, the generated root credentials and the agent token (made
+    /// 0700, its files 0600; one server at a time).
     #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
     data_dir: PathBuf,
     /// JSON file replacing the built-in regions, zones and instance types.
@@ -104,7 +115,10 @@ struct ServeArgs {
     /// Secondary ENIs per account and region.
     #[arg(long, env = "ENI_ENI_QUOTA", default_value_t = CoreConfig::default().eni_quota)]
     eni_quota: u64,
-    /// How long Attaching, Detaching, Deleting and instance start/stop last (ms); 0 = instant.
+    /// How long the transitional states last, in ms: Attaching, Detaching and Deleting (ENIs),
+    /// Pending, Starting and Stopping (instances), Associating and Unassociating (EIPs); 0
+    /// completes them within the call. With a data plane, Attaching, Detaching, Associating
+    /// and Unassociating last until the agent reports them done instead.
     #[arg(long, env = "ENI_TRANSITION_DELAY_MS", default_value_t = CoreConfig::default().transition_delay_ms)]
     transition_delay_ms: u64,
     /// The IPv4 block EIPs take their public addresses from (default: the benchmarking
@@ -150,6 +164,21 @@ enum AccountCommand {
         #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
         data_dir: PathBuf,
     },
+}
+
+/// A namespace prefix: 1 to 32 of A-Z a-z 0-9 . _ -
+fn namespace_prefix(s: &str) -> Result<String, String> {
+    let ok = (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(
+            "1 to 32 of A-Z a-z 0-9 . _ - (every namespace the data plane makes starts with it)"
+                .into(),
+        )
+    }
 }
 
 /// A duration given in seconds, fractions allowed ("10", "0.5").
@@ -250,27 +279,58 @@ fn can_run_dataplane() -> bool {
         .is_some_and(|caps| caps & NET_ADMIN != 0 && caps & SYS_ADMIN != 0)
 }
 
-fn linux_dataplane(args: &DataplaneArgs) -> Result<Arc<eni_dataplane::linux::LinuxDataplane>> {
+/// The Linux data plane over `args`' state dir, which it locks. `without` tells the user how
+/// to do without it when this process lacks what it needs.
+fn linux_dataplane(
+    args: &DataplaneArgs,
+    without: &str,
+) -> Result<(Arc<eni_dataplane::linux::LinuxDataplane>, datadir::DirLock)> {
+    check_dataplane_prereqs(without)?;
+    let lock = lock_state_dir(
+        &args.dataplane_state_dir,
+        "stop it first, or give this one its own --dataplane-state-dir and --dataplane-prefix",
+    )?;
+    Ok((new_dataplane(args)?, lock))
+}
+
+fn check_dataplane_prereqs(without: &str) -> Result<()> {
     if !can_run_dataplane() {
         anyhow::bail!(
-            "the Linux data plane needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces; \
-             run as root, or without --dataplane"
+            "the Linux data plane needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network \
+             namespaces; run as root{without}"
         );
     }
     let missing = eni_dataplane::linux::LinuxDataplane::missing_tools();
     if !missing.is_empty() {
         anyhow::bail!(
             "the Linux data plane runs iproute2 (ip, tc) and nftables (nft); not found: {}. \
-             Install them (Debian: apt-get install iproute2 nftables), or run without --dataplane",
+             Install them (Debian: apt-get install iproute2 nftables){without}",
             missing.join(", ")
         );
     }
+    Ok(())
+}
+
+fn new_dataplane(args: &DataplaneArgs) -> Result<Arc<eni_dataplane::linux::LinuxDataplane>> {
     let dp = eni_dataplane::linux::LinuxDataplane::new(
         &args.dataplane_prefix,
         &args.dataplane_state_dir,
     )
     .map_err(|e| anyhow::anyhow!("data plane: {e}"))?;
     Ok(Arc::new(dp))
+}
+
+/// One server or agent per data-plane state dir: two would fight over the same namespaces.
+fn lock_state_dir(dir: &Path, advice: &str) -> Result<datadir::DirLock> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    datadir::lock(dir).map_err(|e| match e {
+        datadir::LockError::Held { .. } => anyhow::anyhow!(
+            "the data-plane state dir {} is in use ({e}, an eni server or agent running this \
+             host's data plane); {advice}",
+            dir.display()
+        ),
+        datadir::LockError::Io(e) => e,
+    })
 }
 
 fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agent::AgentConfig {
@@ -285,25 +345,30 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
 }
 
 fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    datadir::make_private(data_dir, DB_FILE)?;
     let store = SqliteStore::open(&data_dir.join(DB_FILE))
         .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
     Ok(Arc::new(store))
 }
 
-fn write_secret_file(path: &Path, contents: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
+use datadir::write_secret_file;
+
+/// The one address `listen` names.
+async fn listen_address(listen: &str) -> Result<SocketAddr> {
+    if let Ok(addr) = listen.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .with_context(|| format!("--listen {listen}: expected HOST:PORT (e.g. 127.0.0.1:8080)"))?
+        .collect();
+    // One socket: an IPv4 address if the name has one (localhost is 127.0.0.1 to most).
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("--listen {listen}: the name resolves to no address"))
 }
 
 fn root_key_from_env() -> Result<Option<(String, String)>> {
@@ -331,6 +396,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
         None => Catalog::default(),
     };
+    let listen = listen_address(&args.listen).await?;
+    datadir::make_private(&args.data_dir, DB_FILE)?;
+    // One server per data dir: two would each settle transitions and hand out agent work.
+    let _data_lock = datadir::lock(&args.data_dir).map_err(|e| match e {
+        datadir::LockError::Held { .. } => anyhow::anyhow!(
+            "the data dir {} is in use ({e}): another eni serve runs on it; stop it first, \
+             or give this one its own --data-dir",
+            args.data_dir.display()
+        ),
+        datadir::LockError::Io(e) => e,
+    })?;
     let store = open_store(&args.data_dir)?;
     let config = CoreConfig {
         vpc_quota: args.vpc_quota,
@@ -341,24 +417,33 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ..CoreConfig::default()
     };
     // Fail before binding if the data plane cannot start (no root, say).
-    let dataplane = match args.dataplane {
-        DataplaneKind::Linux => Some(linux_dataplane(&args.dp)?),
-        DataplaneKind::None => None,
+    let (dataplane, _state_lock) = match args.dataplane {
+        DataplaneKind::Linux => {
+            let (dp, lock) = linux_dataplane(&args.dp, ", or without --dataplane")?;
+            (Some(dp), Some(lock))
+        }
+        DataplaneKind::None => (None, None),
     };
+    // Bind before the root key is made: a port in use must not leave a key printed and saved
+    // by a server that never ran.
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
     let token = agent_token(&args.data_dir)?;
     let core = Core::new(store, catalog, config);
+    let credentials = args.data_dir.join(ROOT_CREDENTIALS_FILE);
     match core
         .ensure_root(root_key_from_env()?)
         .map_err(|e| anyhow::anyhow!("root account: {e}"))?
     {
         RootKey::Generated(k) => {
-            let path = args.data_dir.join(ROOT_CREDENTIALS_FILE);
+            let path = &credentials;
             let json = serde_json::json!({
                 "AccountId": k.account_id.0.to_string(),
                 "AccessKeyId": k.id,
                 "AccessKeySecret": k.secret,
             });
-            write_secret_file(&path, &format!("{json:#}\n"))?;
+            write_secret_file(path, &format!("{json:#}\n"))?;
             // Shown once, on the terminal of whoever started the server; never logged.
             println!(
                 "root access key (also saved to {}):\n{json:#}",
@@ -366,12 +451,31 @@ async fn serve(args: ServeArgs) -> Result<()> {
             );
         }
         RootKey::Given(k) => tracing::info!(access_key_id = %k.id, "root key from the environment"),
-        RootKey::Unchanged => {
-            tracing::info!(
-                "root account exists; its key is in {}",
-                args.data_dir.join(ROOT_CREDENTIALS_FILE).display()
-            )
+        RootKey::Replaced { key, replaced } => {
+            // The saved credentials hold a key that no longer works: remove them.
+            let stale = std::fs::read_to_string(&credentials)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|v| v["AccessKeyId"].as_str().map(String::from))
+                .is_some_and(|id| replaced.contains(&id));
+            if stale {
+                std::fs::remove_file(&credentials)
+                    .with_context(|| format!("removing {}", credentials.display()))?;
+            }
+            tracing::warn!(
+                access_key_id = %key.id,
+                replaced = %replaced.join(","),
+                removed_file = stale,
+                "root key from the environment replaces the earlier root key(s), which no longer work"
+            );
         }
+        RootKey::Unchanged if credentials.exists() => tracing::info!(
+            "root account exists; its key is in {}",
+            credentials.display()
+        ),
+        RootKey::Unchanged => tracing::info!(
+            "root account exists; its key was given in ENI_ROOT_ACCESS_KEY_ID at an earlier start"
+        ),
     }
 
     let purge = core.clone();
@@ -400,9 +504,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     });
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Scripts that start the server on port 0 read this line.
     println!("listening on {addr}");
@@ -478,7 +579,8 @@ fn account_create(name: &str, data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    let log_filter = std::env::var("ENI_LOG").unwrap_or_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ENI_LOG")
@@ -490,7 +592,22 @@ fn main() -> Result<()> {
         .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The error and its causes; a backtrace (which anyhow captures under
+            // RUST_BACKTRACE=1) only when debugging.
+            if log_filter.contains("debug") || log_filter.contains("trace") {
+                eprintln!("Error: {e:?}");
+            } else {
+                eprintln!("Error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -506,21 +623,34 @@ fn main() -> Result<()> {
                 .with_context(|| format!("reading {}", args.token_file.display()))?
                 .trim()
                 .to_string();
-            let dp = linux_dataplane(&args.dataplane)?;
+            let (dp, _state_lock) = linux_dataplane(&args.dataplane, "")?;
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
-                let agent = eni_agent::Agent::new(agent_config(args.server.clone(), token, &args.dataplane), dp);
+                let agent = eni_agent::Agent::new(
+                    agent_config(args.server.clone(), token, &args.dataplane),
+                    dp,
+                );
                 tracing::info!(server = %args.server, host_id = %args.dataplane.host_id, "agent running");
                 agent.run(shutdown()).await;
             });
             Ok(())
         }
         Command::Dataplane {
-            command: DataplaneCommand::Purge { dataplane },
+            command: DataplaneCommand::Purge { dataplane, force },
         } => {
-            let dp = linux_dataplane(&dataplane)?;
+            check_dataplane_prereqs("")?;
+            let advice = "stop it first (it would rebuild what purge removes), or pass --force";
+            let _state_lock = match lock_state_dir(&dataplane.dataplane_state_dir, advice) {
+                Ok(lock) => Some(lock),
+                Err(e) if force => {
+                    tracing::warn!("purging anyway (--force): {e:#}");
+                    None
+                }
+                Err(e) => return Err(e),
+            };
+            let dp = new_dataplane(&dataplane)?;
             let removed = dp.purge().map_err(|e| anyhow::anyhow!("purge: {e}"))?;
             for r in &removed {
                 println!("removed {r}");
