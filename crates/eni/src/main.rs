@@ -103,6 +103,9 @@ struct ServeArgs {
     /// Secondary ENIs per account and region.
     #[arg(long, env = "ENI_ENI_QUOTA", default_value_t = CoreConfig::default().eni_quota)]
     eni_quota: u64,
+    /// EIPs per account and region, in any state.
+    #[arg(long, env = "ENI_EIP_QUOTA", default_value_t = CoreConfig::default().eip_quota)]
+    eip_quota: u64,
     /// How long Attaching, Detaching, Deleting and instance start/stop last (ms); 0 = instant.
     #[arg(long, env = "ENI_TRANSITION_DELAY_MS", default_value_t = CoreConfig::default().transition_delay_ms)]
     transition_delay_ms: u64,
@@ -261,6 +264,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let config = CoreConfig {
         vpc_quota: args.vpc_quota,
         eni_quota: args.eni_quota,
+        eip_quota: args.eip_quota,
         transition_delay_ms: args.transition_delay_ms,
         eip_pool: args.eip_pool,
         dataplane: args.dataplane == DataplaneKind::Linux || args.wait_for_agents,
