@@ -216,9 +216,35 @@ def test_eip_pool_flag_and_exhaustion(extra_server):
     e = Eips(vpc)
     try:
         assert [e.allocate().eip_address for _ in range(2)] == ["203.0.113.9", "203.0.113.10"]
-        err(lambda: e.allocate(), "QuotaExceeded.Eip", 400)
+        # The server's pool is out of addresses, not the account's quota.
+        err(lambda: e.allocate(), "OperationFailed.InsufficientEIP", 400)
     finally:
         e.cleanup()
+
+
+def test_eip_quota_flag_per_account_and_region(extra_server):
+    """--eip-quota: an account holds at most that many EIPs per region (QuotaExceeded.Eip, the
+    code AllocateEipAddress documents); other accounts and regions are unaffected, and a
+    release frees quota."""
+    s, _, vpc, _ = extra_server("--eip-quota", "2", "--transition-delay-ms", "0")
+    mine = Eips(vpc)
+    acct = s.create_account()
+    theirs = Eips(h.vpc_client(s.endpoint, acct["AccessKeyId"], acct["AccessKeySecret"]))
+    try:
+        a, _ = mine.allocate(), mine.allocate()
+        e = err(lambda: mine.allocate(), "QuotaExceeded.Eip", 400)
+        assert "2" in h.tea_error(e)[2]
+        theirs.allocate()
+        theirs.allocate()
+        err(lambda: theirs.allocate(), "QuotaExceeded.Eip", 400)
+        mine.allocate(region_id="cn-beijing")
+        mine.release(a.allocation_id)
+        mine.ids.remove(a.allocation_id)
+        mine.allocate()
+        err(lambda: mine.allocate(), "QuotaExceeded.Eip", 400)
+    finally:
+        mine.cleanup()
+        theirs.cleanup()
 
 
 def test_raw_json_types(server, eips):

@@ -1,5 +1,5 @@
 //! EIPs through the API (VPC 2016-04-28): allocation from the pool with its defaults, checks
-//! and ClientToken replays, pool exhaustion, NAT association with an ENI address or an
+//! and ClientToken replays, pool exhaustion, the per-account and per-region quota, NAT association with an ENI address or an
 //! instance and every refusal, the asynchronous states, unassociation and release, where
 //! associations show (DescribeEipAddresses, the ENI's AssociatedPublicIp, DescribeInstances'
 //! EipAddress), what deleting an ENI, an address or an instance does to its EIP, and the
@@ -191,7 +191,7 @@ async fn allocate_with_a_client_token_allocates_once() {
 }
 
 #[tokio::test]
-async fn an_exhausted_pool_is_quota_exceeded_and_addresses_are_unique_across_accounts() {
+async fn an_exhausted_pool_is_insufficient_eip_and_addresses_are_unique_across_accounts() {
     let s_ = TestServer::start_with(CoreConfig {
         transition_delay_ms: 0,
         eip_pool: "203.0.113.0/30".parse().unwrap(),
@@ -206,9 +206,11 @@ async fn an_exhausted_pool_is_quota_exceeded_and_addresses_are_unique_across_acc
         (ip_a.as_str(), ip_b.as_str()),
         ("203.0.113.1", "203.0.113.2")
     );
+    // Well within its quota, the account meets the server's own limit: not QuotaExceeded.Eip,
+    // which would tell it to release EIPs or ask for a higher quota.
     c.call(VPC, "AllocateEipAddress", &[R])
         .await
-        .err("QuotaExceeded.Eip", 400);
+        .err("OperationFailed.InsufficientEIP", 400);
     // Each account sees only its own.
     assert_eq!(describe(&other, &[]).await.len(), 1);
     other
@@ -219,6 +221,110 @@ async fn an_exhausted_pool_is_quota_exceeded_and_addresses_are_unique_across_acc
     release(&c, &a).await.ok();
     let (_, again) = allocate(&other, &[]).await;
     assert_eq!(again, "203.0.113.1");
+}
+
+#[tokio::test]
+async fn the_default_quota_is_twenty_eips_per_account_and_region() {
+    let s_ = TestServer::start().await;
+    let c = s_.client();
+    for _ in 0..20 {
+        allocate(&c, &[]).await;
+    }
+    let b = c
+        .call(VPC, "AllocateEipAddress", &[R])
+        .await
+        .err("QuotaExceeded.Eip", 400);
+    assert!(b["Message"].as_str().unwrap().contains("20"), "{b}");
+    assert_eq!(describe(&c, &[("PageSize", "50")]).await.len(), 20);
+}
+
+#[tokio::test]
+async fn the_eip_quota_is_per_account_and_region_in_every_state_and_release_frees_it() {
+    let s_ = TestServer::start_with(CoreConfig {
+        transition_delay_ms: 0,
+        eip_quota: 2,
+        ..CoreConfig::default()
+    })
+    .await;
+    let c = s_.client();
+    let n = net(&c).await;
+    let created = c.eni(&n.vsw, &n.sg, &[]).await;
+    let eni = s(&created["NetworkInterfaceId"]);
+    let (a, _) = allocate(&c, &[("ClientToken", "first")]).await;
+    let (b, _) = allocate(&c, &[]).await;
+    // An associated EIP counts like an idle one.
+    associate(
+        &c,
+        &a,
+        &[("InstanceId", &eni), ("InstanceType", "NetworkInterface")],
+    )
+    .await
+    .ok();
+    c.call(VPC, "AllocateEipAddress", &[R])
+        .await
+        .err("QuotaExceeded.Eip", 400);
+    // A replay of an allocation made within the quota answers as it did the first time.
+    assert_eq!(allocate(&c, &[("ClientToken", "first")]).await.0, a);
+    // Another account, and another region of the same account, have quotas of their own.
+    let other = s_.new_account("other");
+    allocate(&other, &[]).await;
+    allocate(&other, &[]).await;
+    other
+        .call(VPC, "AllocateEipAddress", &[R])
+        .await
+        .err("QuotaExceeded.Eip", 400);
+    let beijing = c
+        .call(VPC, "AllocateEipAddress", &[("RegionId", "cn-beijing")])
+        .await
+        .ok();
+    assert!(beijing["AllocationId"]
+        .as_str()
+        .unwrap()
+        .starts_with("eip-"));
+    // Nothing refused was allocated; a release frees a unit of quota.
+    assert_eq!(describe(&c, &[]).await.len(), 2);
+    release(&c, &b).await.ok();
+    allocate(&c, &[]).await;
+    c.call(VPC, "AllocateEipAddress", &[R])
+        .await
+        .err("QuotaExceeded.Eip", 400);
+}
+
+#[tokio::test]
+async fn the_quota_stops_one_account_taking_a_small_pool() {
+    // The case: one account took every address of a /28 and every other account got
+    // an error. With a quota below the pool's size, the others still get addresses.
+    let s_ = TestServer::start_with(CoreConfig {
+        transition_delay_ms: 0,
+        eip_pool: "198.18.0.0/28".parse().unwrap(),
+        eip_quota: 5,
+        ..CoreConfig::default()
+    })
+    .await;
+    let greedy = s_.client();
+    for _ in 0..5 {
+        allocate(&greedy, &[]).await;
+    }
+    greedy
+        .call(VPC, "AllocateEipAddress", &[R])
+        .await
+        .err("QuotaExceeded.Eip", 400);
+    let second = s_.new_account("second");
+    let third = s_.new_account("third");
+    for _ in 0..5 {
+        allocate(&second, &[]).await;
+    }
+    let got: Vec<String> = [allocate(&third, &[]).await.1, allocate(&third, &[]).await.1]
+        .into_iter()
+        .collect();
+    assert_eq!(got, ["198.18.0.11", "198.18.0.12"]);
+    allocate(&third, &[]).await;
+    allocate(&third, &[]).await;
+    // 14 usable addresses: the fifth of the third account finds none.
+    third
+        .call(VPC, "AllocateEipAddress", &[R])
+        .await
+        .err("OperationFailed.InsufficientEIP", 400);
 }
 
 #[tokio::test]

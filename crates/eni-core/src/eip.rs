@@ -2,11 +2,19 @@
 //! UnassociateEipAddress, ReleaseEipAddress and DescribeEipAddresses.
 //!
 //! An EIP is a public IPv4 address drawn from the server's pool (`CoreConfig::eip_pool`),
-//! unique across all accounts (the schema's `eip_ip_unique`). It is NAT-ed to one private
-//! IPv4 address of an ENI: named directly (`InstanceType=NetworkInterface`, any of the ENI's
-//! primary and secondary addresses), or through an ECS instance (`EcsInstance`, the default),
-//! which means its primary ENI's primary address. A private address takes one EIP
-//! (`eip_private_ip_unique`). Association is asynchronous like an attach: `Available →
+//! unique across all accounts (the schema's `eip_ip_unique`). An account holds at most
+//! `CoreConfig::eip_quota` EIPs per region, in any state (`QuotaExceeded.Eip`); a pool with no
+//! free address left is `OperationFailed.InsufficientEIP`, Alibaba's code for its stock
+//! running out. The pool's free addresses are a free list of ranges in the store
+//! (`ipam::EipPool`), taken and returned in O(log n). The list is seeded from the EIPs held
+//! when the configured pool has none (the first allocation, or the first after the pool
+//! changed); addresses held outside a new pool stay valid until released, and are then
+//! forgotten.
+//!
+//! An EIP is NAT-ed to one private IPv4 address of an ENI: named directly
+//! (`InstanceType=NetworkInterface`, any of the ENI's primary and secondary addresses), or
+//! through an ECS instance (`EcsInstance`, the default), which means its primary ENI's primary
+//! address. A private address takes one EIP (`eip_private_ip_unique`). Association is asynchronous like an attach: `Available →
 //! Associating → InUse`, and back through `Unassociating`, each completing after the
 //! transition delay, or, with a data plane, when an agent reports the NAT in place (or gone). Only the `NAT` mode is served; `BINDED` and `MULTI_BINDED` (the EIP
 //! replacing a detached ENI's private address) are refused.
@@ -17,6 +25,7 @@
 //! once rather than when the deletion completes.
 
 use crate::idempotency::{check_token, once};
+use crate::ipam::{self, EipPool, FreeList};
 use crate::transitions::{effective_eip, effective_instance, settle_due};
 use crate::vpc::{default_resource_group, page_or_token, tags_match, Page, TokenPage};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
@@ -191,6 +200,24 @@ fn pool_range(pool: &eni_ipam::Ipv4Cidr) -> (u32, u32) {
     }
 }
 
+/// The free list of `pool` (its CIDR text `key`), seeded first if the store keeps none for
+/// it: on first use, and after the pool changed (which drops the old pool's list). Seeding
+/// reads the held addresses of the pool once; every later call is one indexed lookup.
+fn pool_free_list<'k>(
+    tx: &mut dyn Tx,
+    pool: &eni_ipam::Ipv4Cidr,
+    key: &'k str,
+) -> Result<EipPool<'k>, CoreError> {
+    let list = EipPool(key);
+    if !tx.eip_pool_exists(key)? {
+        let (lo, hi) = pool_range(pool);
+        tx.eip_pool_reset(key)?;
+        let held = tx.eip_ips_in(lo, hi)?;
+        ipam::seed(tx, &list, lo, hi, &held)?;
+    }
+    Ok(list)
+}
+
 /// Unbinds every EIP of `eni` at once (the ENI is going away).
 pub(crate) fn unbind_eips_of_eni(tx: &mut dyn Tx, eni: &EniId) -> Result<(), StoreError> {
     for mut eip in tx.eips_of_eni(eni)? {
@@ -212,7 +239,7 @@ impl Core {
         }
     }
 
-    /// AllocateEipAddress: the lowest free address of the pool.
+    /// AllocateEipAddress: the lowest free address of the pool, within the account's quota.
     pub fn allocate_eip(&self, caller: &Caller, req: AllocateEip) -> Result<Allocated, ApiError> {
         self.check_region(&req.region)?;
         if let Some(t) = &req.client_token {
@@ -279,7 +306,8 @@ impl Core {
             None => default_resource_group(caller),
         };
         let pool = self.config().eip_pool;
-        let (lo, hi) = pool_range(&pool);
+        let pool_key = pool.to_string();
+        let quota = self.config().eip_quota;
         let (t, t_ms) = (now(), now_ms());
         with_write(self.store(), |tx| {
             settle_due(tx, t_ms)?;
@@ -291,13 +319,20 @@ impl Core {
                 &req,
                 t,
                 |tx| {
-                    // One writer at a time: the address found free is still free when
-                    // inserted. The unique constraint stays the arbiter for a backend where
-                    // that does not hold, and a lost race looks again.
+                    // Counted in the transaction that inserts: no two allocations can both
+                    // take the last unit of quota.
+                    if tx.eip_count(caller.account, &req.region)? >= quota {
+                        return Err(ApiError::EipQuotaExceeded { limit: quota }.into());
+                    }
+                    let free = pool_free_list(tx, &pool, &pool_key)?;
+                    // One writer at a time: the address taken from the free list is free.
+                    // The unique constraint stays the arbiter for a backend where that does
+                    // not hold: a lost race leaves the address out of the list (someone
+                    // holds it) and takes the next.
                     for _ in 0..3 {
-                        let ip = tx.eip_first_free_ip(lo, hi)?.ok_or_else(|| {
-                            ApiError::EipQuotaExceeded {
-                                pool: pool.to_string(),
+                        let ip = ipam::take_any(tx, &free)?.ok_or_else(|| {
+                            ApiError::EipPoolExhausted {
+                                pool: pool_key.clone(),
                             }
                         })?;
                         let eip = Eip {
@@ -566,7 +601,9 @@ impl Core {
         .map_err(Into::into)
     }
 
-    /// ReleaseEipAddress: only an Available (unassociated) EIP.
+    /// ReleaseEipAddress: only an Available (unassociated) EIP. Its address returns to the
+    /// pool's free list if it lies in the configured pool (and the list exists: otherwise
+    /// seeding will find it free).
     pub fn release_eip(
         &self,
         caller: &Caller,
@@ -575,6 +612,9 @@ impl Core {
     ) -> Result<(), ApiError> {
         self.check_region(region)?;
         let t = now_ms();
+        let pool = self.config().eip_pool;
+        let pool_key = pool.to_string();
+        let (lo, hi) = pool_range(&pool);
         with_write(self.store(), |tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let eip = Self::eip_in(tx, caller, region, allocation_id)?;
@@ -588,6 +628,13 @@ impl Core {
                 .into());
             }
             tx.eip_delete(caller.account, &eip.id)?;
+            let free = EipPool(&pool_key);
+            if (lo..=hi).contains(&eip.ip)
+                && tx.eip_pool_exists(&pool_key)?
+                && free.containing(tx, eip.ip)?.is_none()
+            {
+                ipam::release_range(tx, &free, eip.ip, eip.ip)?;
+            }
             Ok(())
         })
         .map_err(Into::into)
@@ -650,5 +697,206 @@ impl Core {
             .filter(|e| keep(e))
             .collect();
         Ok(page_or_token(items, req.page, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::RootKey;
+    use crate::{Catalog, CoreConfig};
+    use eni_store_sqlite::SqliteStore;
+    use std::sync::Arc;
+
+    const REGION: &str = "cn-hangzhou";
+
+    fn ip(s: &str) -> u32 {
+        u32::from(s.parse::<Ipv4Addr>().unwrap())
+    }
+
+    /// A core with `pool` over `store`, as a server started with `--eip-pool pool` would be.
+    fn core(store: &Arc<SqliteStore>, pool: &str) -> Core {
+        Core::new(
+            store.clone(),
+            Catalog::default(),
+            CoreConfig {
+                transition_delay_ms: 0,
+                eip_pool: pool.parse().unwrap(),
+                ..CoreConfig::default()
+            },
+        )
+    }
+
+    fn root(core: &Core) -> Caller {
+        match core.ensure_root(None).unwrap() {
+            RootKey::Generated(k) | RootKey::Given(k) => Caller {
+                account: k.account_id,
+            },
+            RootKey::Unchanged => panic!("a fresh store has no root"),
+        }
+    }
+
+    fn allocate(core: &Core, caller: &Caller) -> Result<Allocated, ApiError> {
+        core.allocate_eip(
+            caller,
+            AllocateEip {
+                region: REGION.into(),
+                ..Default::default()
+            },
+        )
+    }
+
+    fn addr(a: &Allocated) -> String {
+        a.eip_address.to_string()
+    }
+
+    fn free_list(store: &SqliteStore, pool: &str) -> Vec<(u32, u32)> {
+        with_read(store, |tx| tx.eip_free_list(pool)).unwrap()
+    }
+
+    #[test]
+    fn seeding_leaves_out_exactly_the_held_addresses() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let seeded = |lo: u32, hi: u32, held: &[u32]| {
+            with_write(&store, |tx| -> Result<_, CoreError> {
+                tx.eip_pool_reset("p")?;
+                ipam::seed(tx, &EipPool("p"), lo, hi, held)?;
+                Ok(tx.eip_free_list("p")?)
+            })
+            .unwrap()
+        };
+        assert_eq!(seeded(10, 20, &[]), vec![(10, 20)]);
+        assert_eq!(seeded(10, 20, &[10, 11, 15, 20]), vec![(12, 14), (16, 19)]);
+        assert_eq!(seeded(10, 20, &[12, 13]), vec![(10, 11), (14, 20)]);
+        assert_eq!(seeded(10, 12, &[10, 11, 12]), Vec::new());
+        assert_eq!(seeded(7, 7, &[]), vec![(7, 7)]);
+        assert_eq!(seeded(7, 7, &[7]), Vec::new());
+        assert_eq!(
+            seeded(u32::MAX - 2, u32::MAX, &[u32::MAX - 1, u32::MAX]),
+            vec![(u32::MAX - 2, u32::MAX - 2)]
+        );
+        assert_eq!(seeded(0, u32::MAX, &[0]), vec![(1, u32::MAX)]);
+    }
+
+    #[test]
+    fn allocation_and_release_go_through_the_pool_free_list() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let pool = "203.0.113.0/29"; // .1 to .6 usable
+        let c = core(&store, pool);
+        let me = root(&c);
+        assert_eq!(free_list(&store, pool), Vec::new(), "seeded on first use");
+        let a = allocate(&c, &me).unwrap();
+        let b = allocate(&c, &me).unwrap();
+        assert_eq!(
+            (addr(&a), addr(&b)),
+            ("203.0.113.1".into(), "203.0.113.2".into())
+        );
+        assert_eq!(
+            free_list(&store, pool),
+            vec![(ip("203.0.113.3"), ip("203.0.113.6"))]
+        );
+        c.release_eip(&me, REGION, a.allocation_id.as_str())
+            .unwrap();
+        assert_eq!(
+            free_list(&store, pool),
+            vec![
+                (ip("203.0.113.1"), ip("203.0.113.1")),
+                (ip("203.0.113.3"), ip("203.0.113.6"))
+            ]
+        );
+        // Releasing the address between two free ranges merges all three.
+        c.release_eip(&me, REGION, b.allocation_id.as_str())
+            .unwrap();
+        assert_eq!(
+            free_list(&store, pool),
+            vec![(ip("203.0.113.1"), ip("203.0.113.6"))]
+        );
+    }
+
+    #[test]
+    fn a_changed_pool_is_seeded_from_the_held_addresses_and_old_ones_stay_until_released() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let first = core(&store, "203.0.113.0/29");
+        let me = root(&first);
+        let held: Vec<Allocated> = (0..3).map(|_| allocate(&first, &me).unwrap()).collect();
+        // Restarted with a larger pool holding the first: the held addresses are skipped.
+        let larger = core(&store, "203.0.113.0/28");
+        assert_eq!(addr(&allocate(&larger, &me).unwrap()), "203.0.113.4");
+        assert_eq!(
+            free_list(&store, "203.0.113.0/29"),
+            Vec::new(),
+            "the old list is gone"
+        );
+        larger
+            .release_eip(&me, REGION, held[1].allocation_id.as_str())
+            .unwrap();
+        assert_eq!(addr(&allocate(&larger, &me).unwrap()), "203.0.113.2");
+        // Restarted with a pool elsewhere: the old addresses stay valid and describable...
+        let elsewhere = core(&store, "198.51.100.0/30");
+        assert_eq!(addr(&allocate(&elsewhere, &me).unwrap()), "198.51.100.1");
+        let old = elsewhere
+            .describe_eips(
+                &me,
+                DescribeEips {
+                    region: REGION.into(),
+                    allocation_ids: vec![held[0].allocation_id.to_string()],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(old.items.len(), 1);
+        // ...and released, they do not join the new pool's list.
+        elsewhere
+            .release_eip(&me, REGION, held[0].allocation_id.as_str())
+            .unwrap();
+        assert_eq!(
+            free_list(&store, "198.51.100.0/30"),
+            vec![(ip("198.51.100.2"), ip("198.51.100.2"))]
+        );
+        // Back on the first pool, which is seeded afresh: .1 was released meanwhile.
+        let again = core(&store, "203.0.113.0/29");
+        assert_eq!(addr(&allocate(&again, &me).unwrap()), "203.0.113.1");
+        assert_eq!(free_list(&store, "198.51.100.0/30"), Vec::new());
+        assert_eq!(
+            free_list(&store, "203.0.113.0/29"),
+            vec![(ip("203.0.113.5"), ip("203.0.113.6"))],
+            ".2, .3 and .4 are held"
+        );
+    }
+
+    #[test]
+    fn an_address_already_free_is_not_released_twice() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let pool = "203.0.113.0/29";
+        let c = core(&store, pool);
+        let me = root(&c);
+        let a = allocate(&c, &me).unwrap();
+        // The list claims .1 free although an EIP holds it (as a lost race on a backend that
+        // does not serialise writers might leave it): releasing it keeps the list disjoint.
+        with_write(&*store, |tx| {
+            tx.eip_free_delete(pool, ip("203.0.113.2"))?;
+            tx.eip_free_insert(pool, ip("203.0.113.1"), ip("203.0.113.6"))
+        })
+        .unwrap();
+        c.release_eip(&me, REGION, a.allocation_id.as_str())
+            .unwrap();
+        assert_eq!(
+            free_list(&store, pool),
+            vec![(ip("203.0.113.1"), ip("203.0.113.6"))]
+        );
+        // And the unique constraint decides when the list is wrong the other way: a stale
+        // free address that is held is skipped.
+        let b = allocate(&c, &me).unwrap();
+        assert_eq!(addr(&b), "203.0.113.1");
+        with_write(&*store, |tx| {
+            tx.eip_free_delete(pool, ip("203.0.113.2"))?;
+            tx.eip_free_insert(pool, ip("203.0.113.1"), ip("203.0.113.6"))
+        })
+        .unwrap();
+        assert_eq!(addr(&allocate(&c, &me).unwrap()), "203.0.113.2");
+        assert_eq!(
+            free_list(&store, pool),
+            vec![(ip("203.0.113.3"), ip("203.0.113.6"))]
+        );
     }
 }

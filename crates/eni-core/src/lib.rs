@@ -39,6 +39,8 @@ pub struct CoreConfig {
     pub signature_window_secs: i64,
     /// Secondary ENIs per account and region.
     pub eni_quota: u64,
+    /// EIPs per account and region, in any state (Alibaba's default: 20).
+    pub eip_quota: u64,
     /// How long Attaching, Detaching, Deleting and the instance transitions last, in
     /// milliseconds; 0 completes them within the call.
     pub transition_delay_ms: u64,
@@ -58,6 +60,7 @@ impl Default for CoreConfig {
             vswitch_quota: 150,
             signature_window_secs: 15 * 60,
             eni_quota: 1000,
+            eip_quota: 20,
             transition_delay_ms: 300,
             dataplane: false,
             eip_pool: Ipv4Cidr::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)

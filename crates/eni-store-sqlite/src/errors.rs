@@ -67,6 +67,11 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "security_group_rules.security_group_id, security_group_rules.direction, security_group_rules.ip_protocol, security_group_rules.port_from, security_group_rules.port_to, security_group_rules.source_port_range, security_group_rules.source_cidr_ip, security_group_rules.ipv6_source_cidr_ip, security_group_rules.dest_cidr_ip, security_group_rules.ipv6_dest_cidr_ip, security_group_rules.peer_key, security_group_rules.policy, security_group_rules.priority, security_group_rules.nic_type",
         constraints::SG_RULE_UNIQUE,
     ),
+    ("eip_pools.id", "eip_pool_pk"),
+    (
+        "eip_free_ranges.pool_id, eip_free_ranges.lo",
+        "eip_free_range_pk",
+    ),
     ("eips.seq", "eip_seq_pk"),
     ("eips.id", "eip_pk"),
     ("eips.ip", constraints::EIP_ADDRESS_UNIQUE),
@@ -88,6 +93,7 @@ pub(crate) mod fk {
     pub(crate) const ENI_VSWITCH: &str = "eni_vswitch_fk";
     pub(crate) const ENI_SECURITY_GROUP_ENI: &str = "eni_security_group_eni_fk";
     pub(crate) const INSTANCE_VSWITCH: &str = "instance_vswitch_fk";
+    pub(crate) const EIP_FREE_RANGE_POOL: &str = "eip_free_range_pool_fk";
 }
 
 /// One foreign key: `child.column` references `parent.id`.
@@ -152,6 +158,13 @@ pub(crate) const FOREIGN_KEYS: &[ForeignKey] = &[
         child: "ip_free_ranges",
         column: "vswitch_id",
         parent: "vswitches",
+        cascade: true,
+    },
+    ForeignKey {
+        name: fk::EIP_FREE_RANGE_POOL,
+        child: "eip_free_ranges",
+        column: "pool_id",
+        parent: "eip_pools",
         cascade: true,
     },
     ForeignKey {

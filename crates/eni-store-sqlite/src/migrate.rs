@@ -57,6 +57,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "eips",
         sql: include_str!("../migrations/0008_eips.sql"),
     },
+    Migration {
+        version: 9,
+        name: "eip_pool",
+        sql: include_str!("../migrations/0009_eip_pool.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

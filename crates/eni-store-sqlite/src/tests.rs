@@ -465,7 +465,7 @@ fn plan(conn: &Connection, sql: &str) -> Vec<String> {
 
 #[test]
 fn hot_statements_use_indexes() {
-    use crate::tx::{addresses, enis, instances, security_group_rules, security_groups};
+    use crate::tx::{addresses, eips, enis, instances, security_group_rules, security_groups};
     let store = SqliteStore::open_in_memory().unwrap();
     let w = writer(&store);
     let tables: Vec<String> = w
@@ -486,6 +486,10 @@ fn hot_statements_use_indexes() {
         (enis::DUE.into(), Some("enis_due_idx")),
         (instances::DUE.into(), Some("instances_due_idx")),
         (addresses::FREE_AT_OR_BELOW.into(), None),
+        (eips::FREE_AT_OR_BELOW.into(), None),
+        (eips::IPS_IN.into(), None),
+        // The quota's count, on every AllocateEipAddress.
+        (eips::COUNT.into(), Some("eips_account_region_idx")),
         (
             addresses::PRIVATE_IPS_OF.into(),
             Some("private_ips_owner_idx"),
@@ -663,6 +667,10 @@ fn foreign_key_refusals_name_the_key_that_fired() {
             "ip_free_range_vswitch_fk",
         ),
         (
+            tx.eip_free_insert("192.0.2.0/24", 1, 2),
+            "eip_free_range_pool_fk",
+        ),
+        (
             tx.private_ip_insert(&v4(&nowhere, 1, IpKind::Secondary, None)),
             constraints::PRIVATE_IP_VSWITCH_FK,
         ),
@@ -749,6 +757,11 @@ fn new_check_constraints_fail_as_conflicts_named_by_the_schema() {
     assert_eq!(
         name(tx.ip_free_insert(&s.id, 5, 4)),
         "ip_free_range_ordered"
+    );
+    tx.eip_pool_reset("192.0.2.0/24").unwrap();
+    assert_eq!(
+        name(tx.eip_free_insert("192.0.2.0/24", 5, 4)),
+        "eip_free_range_ordered"
     );
     assert_eq!(
         name(tx.ipv6_insert(&v6(&s, "2408::", true))),
@@ -880,9 +893,17 @@ fn new_check_constraints_fail_as_conflicts_named_by_the_schema() {
             "UPDATE ip_free_ranges SET hi = 4294967296",
             "ip_free_range_ipv4_range",
         ),
+        (
+            "UPDATE eip_free_ranges SET hi = 4294967296",
+            "eip_free_range_ipv4_range",
+        ),
     ] {
-        if sql.contains("ip_free_ranges") {
+        if sql.contains("UPDATE ip_free_ranges") {
             w.execute_batch("INSERT INTO ip_free_ranges SELECT id, 1, 2 FROM vswitches")
+                .unwrap();
+        }
+        if sql.contains("eip_free_ranges") {
+            w.execute_batch("INSERT INTO eip_free_ranges SELECT id, 1, 2 FROM eip_pools")
                 .unwrap();
         }
         let e = w.execute(sql, []).map_err(db_err).unwrap_err();

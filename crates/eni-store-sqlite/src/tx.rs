@@ -940,8 +940,12 @@ impl Tx for SqliteTx<'_> {
         eips::of_eni(self, eni)
     }
 
-    fn eip_first_free_ip(&mut self, lo: u32, hi: u32) -> Result<Option<u32>, StoreError> {
-        eips::first_free_ip(self, lo, hi)
+    fn eip_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError> {
+        eips::count(self, account, region)
+    }
+
+    fn eip_ips_in(&mut self, lo: u32, hi: u32) -> Result<Vec<u32>, StoreError> {
+        eips::ips_in(self, lo, hi)
     }
 
     fn eips_associated_in_vpc(&mut self, vpc: &VpcId) -> Result<Vec<EipAssociation>, StoreError> {
@@ -950,6 +954,38 @@ impl Tx for SqliteTx<'_> {
 
     fn eips_associated_all(&mut self) -> Result<Vec<(VpcId, EipAssociation)>, StoreError> {
         eips::associated_all(self)
+    }
+
+    fn eip_pool_exists(&mut self, pool: &str) -> Result<bool, StoreError> {
+        eips::pool_exists(self, pool)
+    }
+
+    fn eip_pool_reset(&mut self, pool: &str) -> Result<(), StoreError> {
+        eips::pool_reset(self, pool)
+    }
+
+    fn eip_free_first(&mut self, pool: &str) -> Result<Option<(u32, u32)>, StoreError> {
+        eips::free_first(self, pool)
+    }
+
+    fn eip_free_containing(
+        &mut self,
+        pool: &str,
+        ip: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError> {
+        eips::free_containing(self, pool, ip)
+    }
+
+    fn eip_free_list(&mut self, pool: &str) -> Result<Vec<(u32, u32)>, StoreError> {
+        eips::free_list(self, pool)
+    }
+
+    fn eip_free_insert(&mut self, pool: &str, lo: u32, hi: u32) -> Result<(), StoreError> {
+        eips::free_insert(self, pool, lo, hi)
+    }
+
+    fn eip_free_delete(&mut self, pool: &str, lo: u32) -> Result<bool, StoreError> {
+        eips::free_delete(self, pool, lo)
     }
 
     fn dataplane_generation(&mut self) -> Result<u64, StoreError> {

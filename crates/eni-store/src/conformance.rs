@@ -97,8 +97,28 @@ pub const CHECKS: &[Check] = &[
         check_eip_private_ip_takes_one_eip,
     ),
     (
-        "eip_first_free_ip_finds_lowest_gap",
-        check_eip_first_free_ip_finds_lowest_gap,
+        "eip_count_is_per_account_and_region_in_every_state",
+        check_eip_count_is_per_account_and_region_in_every_state,
+    ),
+    (
+        "eip_ips_in_lists_held_addresses_of_the_range_ascending",
+        check_eip_ips_in_lists_held_addresses_of_the_range_ascending,
+    ),
+    (
+        "eip_free_ranges_first_containing_list_per_pool",
+        check_eip_free_ranges_first_containing_list_per_pool,
+    ),
+    (
+        "eip_free_delete_is_by_low_end_and_per_pool",
+        check_eip_free_delete_is_by_low_end_and_per_pool,
+    ),
+    (
+        "eip_free_insert_refuses_duplicate_lo_reversed_range_and_unrecorded_pool",
+        check_eip_free_insert_refuses_duplicate_lo_reversed_range_and_unrecorded_pool,
+    ),
+    (
+        "eip_pool_reset_keeps_one_pool_and_starts_it_empty",
+        check_eip_pool_reset_keeps_one_pool_and_starts_it_empty,
     ),
     (
         "eip_due_returns_only_due_oldest_first",
@@ -3708,21 +3728,201 @@ fn check_eip_private_ip_takes_one_eip(store: &dyn Store) {
     assert_eq!(read(store, |tx| tx.eip_get(acct, &b.id)), Some(b));
 }
 
-fn check_eip_first_free_ip_finds_lowest_gap(store: &dyn Store) {
+fn check_eip_count_is_per_account_and_region_in_every_state(store: &dyn Store) {
     let acct = AccountId::generate();
-    assert_eq!(read(store, |tx| tx.eip_first_free_ip(10, 20)), Some(10));
+    let other = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let n = eni_with_ip(store, &s, 0xAC10_0005);
+    assert_eq!(read(store, |tx| tx.eip_count(acct, REGION)), 0);
+    let a = eip(acct, REGION, PUBLIC);
     ok(store, |tx| {
-        for ip in [10, 11, 12, 14] {
-            tx.eip_insert(&eip(acct, REGION, ip))?;
-        }
+        tx.eip_insert(&a)?;
+        tx.eip_insert(&bound(
+            eip(acct, REGION, PUBLIC + 1),
+            &n,
+            0xAC10_0005,
+            "InUse",
+        ))?;
+        tx.eip_insert(&eip(acct, OTHER_REGION, PUBLIC + 2))?;
+        tx.eip_insert(&eip(other, REGION, PUBLIC + 3))
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eip_count(acct, REGION)?, 2, "Available and InUse alike");
+        assert_eq!(tx.eip_count(acct, OTHER_REGION)?, 1);
+        assert_eq!(tx.eip_count(other, REGION)?, 1);
+        assert_eq!(tx.eip_count(other, OTHER_REGION)?, 0);
         Ok(())
     });
-    assert_eq!(read(store, |tx| tx.eip_first_free_ip(10, 20)), Some(13));
-    assert_eq!(read(store, |tx| tx.eip_first_free_ip(14, 20)), Some(15));
-    assert_eq!(read(store, |tx| tx.eip_first_free_ip(10, 12)), None);
-    assert_eq!(read(store, |tx| tx.eip_first_free_ip(20, 10)), None);
-    // Addresses outside the range do not count.
-    assert_eq!(read(store, |tx| tx.eip_first_free_ip(0, 9)), Some(0));
+    assert!(ok(store, |tx| tx.eip_delete(acct, &a.id)));
+    assert_eq!(read(store, |tx| tx.eip_count(acct, REGION)), 1);
+}
+
+fn check_eip_ips_in_lists_held_addresses_of_the_range_ascending(store: &dyn Store) {
+    assert_eq!(read(store, |tx| tx.eip_ips_in(10, 20)), Vec::<u32>::new());
+    ok(store, |tx| {
+        // Inserted out of order, by two accounts in two regions.
+        for (ip, region) in [(14, REGION), (10, OTHER_REGION), (21, REGION), (12, REGION)] {
+            tx.eip_insert(&eip(AccountId::generate(), region, ip))?;
+        }
+        tx.eip_insert(&eip(AccountId::generate(), REGION, u32::MAX))
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eip_ips_in(10, 20)?, vec![10, 12, 14]);
+        assert_eq!(tx.eip_ips_in(11, 21)?, vec![12, 14, 21], "inclusive");
+        assert_eq!(tx.eip_ips_in(15, 20)?, Vec::<u32>::new());
+        assert_eq!(tx.eip_ips_in(20, 10)?, Vec::<u32>::new());
+        assert_eq!(tx.eip_ips_in(0, u32::MAX)?, vec![10, 12, 14, 21, u32::MAX]);
+        Ok(())
+    });
+}
+
+const POOL: &str = "198.18.0.0/15";
+const OTHER_POOL: &str = "203.0.113.0/24";
+
+fn check_eip_free_ranges_first_containing_list_per_pool(store: &dyn Store) {
+    const MAX: u32 = u32::MAX;
+    ok(store, |tx| tx.eip_pool_reset(POOL));
+    read(store, |tx| {
+        assert_eq!(tx.eip_free_first(POOL)?, None);
+        assert_eq!(tx.eip_free_list(POOL)?, Vec::new());
+        assert_eq!(tx.eip_free_containing(POOL, 15)?, None);
+        Ok(())
+    });
+    ok(store, |tx| {
+        tx.eip_free_insert(POOL, 40, 50)?;
+        tx.eip_free_insert(POOL, 10, 20)?;
+        tx.eip_free_insert(POOL, 30, 30)?;
+        tx.eip_free_insert(POOL, MAX - 1, MAX)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eip_free_first(POOL)?, Some((10, 20)));
+        assert_eq!(
+            tx.eip_free_list(POOL)?,
+            vec![(10, 20), (30, 30), (40, 50), (MAX - 1, MAX)]
+        );
+        for (ip, expected) in [
+            (0, None),
+            (9, None),
+            (10, Some((10, 20))),
+            (15, Some((10, 20))),
+            (20, Some((10, 20))),
+            (21, None),
+            (30, Some((30, 30))),
+            (31, None),
+            (50, Some((40, 50))),
+            (51, None),
+            (MAX - 2, None),
+            (MAX, Some((MAX - 1, MAX))),
+        ] {
+            assert_eq!(tx.eip_free_containing(POOL, ip)?, expected, "{ip}");
+        }
+        // Another pool's name finds nothing.
+        assert_eq!(tx.eip_free_first(OTHER_POOL)?, None);
+        assert_eq!(tx.eip_free_containing(OTHER_POOL, 15)?, None);
+        Ok(())
+    });
+}
+
+fn check_eip_free_delete_is_by_low_end_and_per_pool(store: &dyn Store) {
+    ok(store, |tx| {
+        tx.eip_pool_reset(POOL)?;
+        tx.eip_free_insert(POOL, 10, 19)?;
+        tx.eip_free_insert(POOL, 30, 39)
+    });
+    assert!(
+        !ok(store, |tx| tx.eip_free_delete(OTHER_POOL, 10)),
+        "another pool's"
+    );
+    assert!(
+        !ok(store, |tx| tx.eip_free_delete(POOL, 15)),
+        "only a range's first address names it"
+    );
+    assert!(ok(store, |tx| tx.eip_free_delete(POOL, 10)));
+    assert!(
+        !ok(store, |tx| tx.eip_free_delete(POOL, 10)),
+        "already gone"
+    );
+    read(store, |tx| {
+        assert_eq!(tx.eip_free_list(POOL)?, vec![(30, 39)]);
+        assert_eq!(tx.eip_free_first(POOL)?, Some((30, 39)));
+        Ok(())
+    });
+    // A deleted low end may start a range again.
+    ok(store, |tx| tx.eip_free_insert(POOL, 10, 12));
+    assert_eq!(
+        read(store, |tx| tx.eip_free_list(POOL)),
+        vec![(10, 12), (30, 39)]
+    );
+}
+
+fn check_eip_free_insert_refuses_duplicate_lo_reversed_range_and_unrecorded_pool(
+    store: &dyn Store,
+) {
+    ok(store, |tx| {
+        tx.eip_pool_reset(POOL)?;
+        tx.eip_free_insert(POOL, 10, 19)
+    });
+    assert_any_conflict(write(store, |tx| tx.eip_free_insert(POOL, 10, 12)));
+    assert_any_conflict(write(store, |tx| tx.eip_free_insert(POOL, 30, 29)));
+    assert_any_conflict(write(store, |tx| tx.eip_free_insert(OTHER_POOL, 1, 2)));
+    // A refused statement leaves the transaction usable.
+    ok(store, |tx| {
+        assert!(tx.eip_free_insert(POOL, 10, 12).is_err());
+        tx.eip_free_insert(POOL, 40, 40)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.eip_free_list(POOL)?, vec![(10, 19), (40, 40)]);
+        assert!(!tx.eip_pool_exists(OTHER_POOL)?);
+        Ok(())
+    });
+}
+
+fn check_eip_pool_reset_keeps_one_pool_and_starts_it_empty(store: &dyn Store) {
+    read(store, |tx| {
+        assert!(!tx.eip_pool_exists(POOL)?);
+        Ok(())
+    });
+    ok(store, |tx| {
+        tx.eip_pool_reset(POOL)?;
+        tx.eip_free_insert(POOL, 10, 19)
+    });
+    read(store, |tx| {
+        assert!(tx.eip_pool_exists(POOL)?);
+        assert!(!tx.eip_pool_exists(OTHER_POOL)?);
+        Ok(())
+    });
+    // A rolled-back reset changes nothing.
+    let _ = write(store, |tx| -> Result<(), StoreError> {
+        tx.eip_pool_reset(OTHER_POOL)?;
+        Err(StoreError::Backend("roll back".into()))
+    });
+    read(store, |tx| {
+        assert!(tx.eip_pool_exists(POOL)?);
+        assert!(!tx.eip_pool_exists(OTHER_POOL)?);
+        assert_eq!(tx.eip_free_list(POOL)?, vec![(10, 19)]);
+        Ok(())
+    });
+    // Another pool replaces it: the old pool and its ranges are gone.
+    ok(store, |tx| {
+        tx.eip_pool_reset(OTHER_POOL)?;
+        tx.eip_free_insert(OTHER_POOL, 100, 200)
+    });
+    read(store, |tx| {
+        assert!(!tx.eip_pool_exists(POOL)?);
+        assert!(tx.eip_pool_exists(OTHER_POOL)?);
+        assert_eq!(tx.eip_free_list(POOL)?, Vec::new());
+        assert_eq!(tx.eip_free_first(POOL)?, None);
+        assert_eq!(tx.eip_free_list(OTHER_POOL)?, vec![(100, 200)]);
+        Ok(())
+    });
+    assert_any_conflict(write(store, |tx| tx.eip_free_insert(POOL, 1, 2)));
+    // Resetting the pool in use empties its list.
+    ok(store, |tx| tx.eip_pool_reset(OTHER_POOL));
+    read(store, |tx| {
+        assert!(tx.eip_pool_exists(OTHER_POOL)?);
+        assert_eq!(tx.eip_free_list(OTHER_POOL)?, Vec::new());
+        Ok(())
+    });
 }
 
 fn check_eip_due_returns_only_due_oldest_first(store: &dyn Store) {

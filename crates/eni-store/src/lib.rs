@@ -376,8 +376,12 @@ pub trait Tx {
     fn eips_awaiting_dataplane(&mut self) -> Result<Vec<Eip>, StoreError>;
     /// EIPs bound (in any state) to addresses of `eni`, oldest first.
     fn eips_of_eni(&mut self, eni: &EniId) -> Result<Vec<Eip>, StoreError>;
-    /// The lowest address in `lo..=hi` that no EIP of any account holds.
-    fn eip_first_free_ip(&mut self, lo: u32, hi: u32) -> Result<Option<u32>, StoreError>;
+    /// How many EIPs (in any state) the account has in `region`, for the quota. Costs an
+    /// index lookup over that account's EIPs in the region, never a scan of everyone's.
+    fn eip_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
+    /// The public addresses held in `lo..=hi` by EIPs of any account, ascending (to seed a
+    /// pool's free list).
+    fn eip_ips_in(&mut self, lo: u32, hi: u32) -> Result<Vec<u32>, StoreError>;
     /// The data plane's view: every association of `vpc` that is being made or is in place
     /// (status `Associating` or `InUse`; an EIP leaves this list when UnassociateEipAddress
     /// starts), oldest EIP first.
@@ -385,6 +389,37 @@ pub trait Tx {
     /// Every association [`Tx::eips_associated_in_vpc`] lists, of every VPC, each with its
     /// VPC, oldest EIP first (so each VPC's come in that method's order).
     fn eips_associated_all(&mut self) -> Result<Vec<(VpcId, EipAssociation)>, StoreError>;
+
+    // ---- the EIP pool's free list ----
+    // The free addresses of the public pool EIPs are drawn from, as disjoint inclusive ranges
+    // [lo, hi] indexed by lo, like a vSwitch's (`ip_free_*`), so taking and returning an
+    // address costs O(log n) however many EIPs are held. The list is keyed by the pool's
+    // CIDR text. The pool is configuration and may change between runs; a pool's list is
+    // kept only while it is the pool in use: recording another pool drops every other list
+    // (its ranges go with it), so a pool used again is seeded afresh, never from a stale list.
+    // The algorithm lives in eni-core; `eip_ip_unique` stays the arbiter of every race.
+
+    /// Whether `pool` has a free list (recorded by [`Tx::eip_pool_reset`] and not dropped
+    /// since).
+    fn eip_pool_exists(&mut self, pool: &str) -> Result<bool, StoreError>;
+    /// Drops every pool's free list and records `pool` with an empty one, to be seeded by the
+    /// caller in the same transaction.
+    fn eip_pool_reset(&mut self, pool: &str) -> Result<(), StoreError>;
+    /// The free range of `pool` with the lowest `lo`.
+    fn eip_free_first(&mut self, pool: &str) -> Result<Option<(u32, u32)>, StoreError>;
+    /// The free range of `pool` containing `ip`, if `ip` is free.
+    fn eip_free_containing(
+        &mut self,
+        pool: &str,
+        ip: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError>;
+    /// Every free range of `pool`, by `lo`.
+    fn eip_free_list(&mut self, pool: &str) -> Result<Vec<(u32, u32)>, StoreError>;
+    /// Adds a range to a recorded pool's list (ranges never overlap: the caller's invariant).
+    /// A duplicate `lo`, a reversed range or a pool not recorded conflicts.
+    fn eip_free_insert(&mut self, pool: &str, lo: u32, hi: u32) -> Result<(), StoreError>;
+    /// Removes the range of `pool` starting at `lo`.
+    fn eip_free_delete(&mut self, pool: &str, lo: u32) -> Result<bool, StoreError>;
 
     // ---- data plane ----
     /// A number that grows with every committed change to ENIs, their addresses, instances,

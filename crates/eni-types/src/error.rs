@@ -214,8 +214,13 @@ pub enum ApiError {
     EipRegionMismatch,
     #[error("The eip binding status invalid. {detail}")]
     EipBindingStatusInvalid { detail: String },
-    #[error("Elastic IP address quota exceeded. The public address pool {pool} is exhausted.")]
-    EipQuotaExceeded { pool: String },
+    /// AllocateEipAddress: the account holds its quota of EIPs in the region (all states).
+    #[error("Elastic IP address quota exceeded. An account holds at most {limit} EIPs in a region; release one first.")]
+    EipQuotaExceeded { limit: u64 },
+    /// AllocateEipAddress: the server's public address pool has no free address, whatever
+    /// the caller's quota (Alibaba's code for its own stock running out).
+    #[error("Eip resource is not enough. The public address pool {pool} is exhausted.")]
+    EipPoolExhausted { pool: String },
 
     // ---- Security group rules (AuthorizeSecurityGroup[Egress], RevokeSecurityGroup[Egress],
     // ModifySecurityGroupPolicy, DeleteSecurityGroup); codes and statuses from the ECS API
@@ -407,6 +412,7 @@ impl ApiError {
             EipRegionMismatch => "InvalidParameter.Mismatch",
             EipBindingStatusInvalid { .. } => "InvalidBindingStatus",
             EipQuotaExceeded { .. } => "QuotaExceeded.Eip",
+            EipPoolExhausted { .. } => "OperationFailed.InsufficientEIP",
             SourceGroupNotFound => "InvalidSourceGroupId.NotFound",
             DestGroupNotFound => "InvalidDestGroupId.NotFound",
             SecurityGroupRuleNotFound => "InvalidSecurityGroupRuleId.NotFound",
@@ -494,7 +500,8 @@ impl ApiError {
             | EipInstanceNotInVpc
             | EipRegionMismatch
             | EipBindingStatusInvalid { .. }
-            | EipQuotaExceeded { .. } => 400,
+            | EipQuotaExceeded { .. }
+            | EipPoolExhausted { .. } => 400,
             SourceGroupNotFound | DestGroupNotFound | SecurityGroupRuleNotFound => 404,
             IpProtocolNotSupported
             | PortRangeMalformed { .. }
@@ -633,7 +640,8 @@ impl ApiError {
             EipInstanceNotInVpc,
             EipRegionMismatch,
             EipBindingStatusInvalid { detail: s() },
-            EipQuotaExceeded { pool: s() },
+            EipQuotaExceeded { limit: 1 },
+            EipPoolExhausted { pool: s() },
             SourceGroupNotFound,
             DestGroupNotFound,
             SecurityGroupRuleNotFound,

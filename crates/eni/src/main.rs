@@ -115,6 +115,9 @@ struct ServeArgs {
     /// Secondary ENIs per account and region.
     #[arg(long, env = "ENI_ENI_QUOTA", default_value_t = CoreConfig::default().eni_quota)]
     eni_quota: u64,
+    /// EIPs per account and region, in any state.
+    #[arg(long, env = "ENI_EIP_QUOTA", default_value_t = CoreConfig::default().eip_quota)]
+    eip_quota: u64,
     /// How long the transitional states last, in ms: Attaching, Detaching and Deleting (ENIs),
     /// Pending, Starting and Stopping (instances), Associating and Unassociating (EIPs); 0
     /// completes them within the call. With a data plane, Attaching, Detaching, Associating
@@ -411,6 +414,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let config = CoreConfig {
         vpc_quota: args.vpc_quota,
         eni_quota: args.eni_quota,
+        eip_quota: args.eip_quota,
         transition_delay_ms: args.transition_delay_ms,
         eip_pool: args.eip_pool,
         dataplane: args.dataplane == DataplaneKind::Linux || args.wait_for_agents,

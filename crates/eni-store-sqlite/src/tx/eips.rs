@@ -1,12 +1,15 @@
 //! Elastic IP addresses. The binding (what an EIP is NAT-ed to) lives in the EIP's row as
 //! nullable columns that the schema keeps all set or all NULL; the trigger
 //! `private_ips_unbind_eip` clears them when the private address is released.
+//!
+//! Also the pool's free list (`eip_pools`, `eip_free_ranges`): the free public addresses as
+//! disjoint ranges, like a vSwitch's `ip_free_ranges`.
 
 use super::{
     account_from_sql, account_to_sql, corrupt, id_from_row, opt_id_from_row, tags_from_row,
     tags_to_sql, SqliteTx,
 };
-use crate::errors::db_err;
+use crate::errors::{db_err, db_err_fk, fk};
 use eni_store::{Eip, EipAssociation, EipBinding, StoreError};
 use eni_types::ids::{AccountId, EipId, EniId, VSwitchId, VpcId};
 use rusqlite::{params, Row};
@@ -230,31 +233,95 @@ pub(super) fn of_eni(tx: &SqliteTx<'_>, eni: &EniId) -> Result<Vec<Eip>, StoreEr
     )
 }
 
-/// The lowest free address is `lo` itself, or the address after a held one whose successor
-/// is free; both probes walk the unique index of `ip`, so the cost grows with the number of
-/// held addresses below the answer, never with the size of the pool.
-pub(super) fn first_free_ip(
+/// How many EIPs an account has in a region: a range of `eips_account_region_idx`.
+pub(crate) const COUNT: &str = "SELECT count(*) FROM eips WHERE account_id = ?1 AND region_id = ?2";
+
+pub(super) fn count(
     tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+) -> Result<u64, StoreError> {
+    tx.count(COUNT, params![account_to_sql(account), region])
+}
+
+/// The held addresses of a range: a range of the unique index of `ip`.
+pub(crate) const IPS_IN: &str = "SELECT ip FROM eips WHERE ip BETWEEN ?1 AND ?2 ORDER BY ip";
+
+pub(super) fn ips_in(tx: &SqliteTx<'_>, lo: u32, hi: u32) -> Result<Vec<u32>, StoreError> {
+    tx.query_all(IPS_IN, params![i64::from(lo), i64::from(hi)], |r| r.get(0))
+}
+
+pub(super) fn pool_exists(tx: &SqliteTx<'_>, pool: &str) -> Result<bool, StoreError> {
+    Ok(tx.count("SELECT count(*) FROM eip_pools WHERE id = ?1", [pool])? > 0)
+}
+
+pub(super) fn pool_reset(tx: &SqliteTx<'_>, pool: &str) -> Result<(), StoreError> {
+    // Every other pool's ranges go with it (eip_free_range_pool_fk cascades), and this
+    // pool's own: it starts empty.
+    tx.exec("DELETE FROM eip_pools", [], db_err)?;
+    tx.exec("INSERT INTO eip_pools (id) VALUES (?1)", [pool], db_err)?;
+    Ok(())
+}
+
+fn range_from_row(r: &Row<'_>) -> rusqlite::Result<(u32, u32)> {
+    Ok((r.get(0)?, r.get(1)?))
+}
+
+pub(super) fn free_first(tx: &SqliteTx<'_>, pool: &str) -> Result<Option<(u32, u32)>, StoreError> {
+    tx.query_opt(
+        "SELECT lo, hi FROM eip_free_ranges WHERE pool_id = ?1 ORDER BY lo LIMIT 1",
+        [pool],
+        range_from_row,
+    )
+}
+
+/// The last free range of a pool starting at or below an address.
+pub(crate) const FREE_AT_OR_BELOW: &str = "SELECT lo, hi FROM eip_free_ranges
+    WHERE pool_id = ?1 AND lo <= ?2 ORDER BY lo DESC LIMIT 1";
+
+pub(super) fn free_containing(
+    tx: &SqliteTx<'_>,
+    pool: &str,
+    ip: u32,
+) -> Result<Option<(u32, u32)>, StoreError> {
+    // Ranges do not overlap: only the last one starting at or below `ip` can contain it.
+    let below = tx.query_opt(
+        FREE_AT_OR_BELOW,
+        params![pool, i64::from(ip)],
+        range_from_row,
+    )?;
+    Ok(below.filter(|&(_, hi)| ip <= hi))
+}
+
+pub(super) fn free_list(tx: &SqliteTx<'_>, pool: &str) -> Result<Vec<(u32, u32)>, StoreError> {
+    tx.query_all(
+        "SELECT lo, hi FROM eip_free_ranges WHERE pool_id = ?1 ORDER BY lo",
+        [pool],
+        range_from_row,
+    )
+}
+
+pub(super) fn free_insert(
+    tx: &SqliteTx<'_>,
+    pool: &str,
     lo: u32,
     hi: u32,
-) -> Result<Option<u32>, StoreError> {
-    let (lo, hi) = (i64::from(lo), i64::from(hi));
-    if lo > hi {
-        return Ok(None);
-    }
-    let lo_held = tx.count("SELECT count(*) FROM eips WHERE ip = ?1", [lo])? > 0;
-    if !lo_held {
-        return Ok(Some(lo as u32));
-    }
-    let next: Option<i64> = tx.query_opt(
-        "SELECT e.ip + 1 FROM eips AS e
-         WHERE e.ip BETWEEN ?1 AND ?2 - 1
-           AND NOT EXISTS (SELECT 1 FROM eips AS f WHERE f.ip = e.ip + 1)
-         ORDER BY e.ip LIMIT 1",
-        params![lo, hi],
-        |r| r.get(0),
+) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO eip_free_ranges (pool_id, lo, hi) VALUES (?1, ?2, ?3)",
+        params![pool, i64::from(lo), i64::from(hi)],
+        db_err_fk(fk::EIP_FREE_RANGE_POOL),
     )?;
-    Ok(next.map(|n| n as u32))
+    Ok(())
+}
+
+pub(super) fn free_delete(tx: &SqliteTx<'_>, pool: &str, lo: u32) -> Result<bool, StoreError> {
+    let n = tx.exec(
+        "DELETE FROM eip_free_ranges WHERE pool_id = ?1 AND lo = ?2",
+        params![pool, i64::from(lo)],
+        db_err,
+    )?;
+    Ok(n > 0)
 }
 
 /// `SELECT` of the live associations, in the order [`association_from_row`] reads them,
