@@ -31,7 +31,7 @@ fn main() {
         .ensure_root(Some(("bench".into(), "bench".into())))
         .expect("root")
     {
-        RootKey::Given(k) | RootKey::Generated(k) => Caller {
+        RootKey::Given(k) | RootKey::Generated(k) | RootKey::Replaced { key: k, .. } => Caller {
             account: k.account_id,
         },
         RootKey::Unchanged => unreachable!("fresh database"),
