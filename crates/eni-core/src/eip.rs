@@ -729,9 +729,11 @@ mod tests {
 
     fn root(core: &Core) -> Caller {
         match core.ensure_root(None).unwrap() {
-            RootKey::Generated(k) | RootKey::Given(k) => Caller {
-                account: k.account_id,
-            },
+            RootKey::Generated(k) | RootKey::Given(k) | RootKey::Replaced { key: k, .. } => {
+                Caller {
+                    account: k.account_id,
+                }
+            }
             RootKey::Unchanged => panic!("a fresh store has no root"),
         }
     }
