@@ -1,5 +1,5 @@
-//! Repository rules enforced as tests: crate layering points one way, and every Rust file
-//! starts with a `//!` module doc.
+//! Repository rules enforced as tests: crate layering points one way, every Rust file starts
+//! with a `//!` module doc, and the default data dir stays out of git.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,4 +94,18 @@ fn every_rust_file_starts_with_a_module_doc() {
             f.display()
         );
     }
+}
+
+/// `eni serve`'s default data dir, made in the checkout by README's quick start, holds secrets:
+/// git must never offer to commit it.
+#[test]
+fn the_default_data_dir_is_ignored_by_git() {
+    let ignore = std::fs::read_to_string(root().join(".gitignore")).unwrap();
+    assert!(
+        ignore
+            .lines()
+            .map(str::trim)
+            .any(|l| matches!(l, "/eni-data/" | "eni-data/" | "/eni-data" | "eni-data")),
+        ".gitignore does not list eni-data/"
+    );
 }
