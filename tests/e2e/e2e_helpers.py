@@ -355,26 +355,8 @@ def acs3_call(
     nonce: str | None = None,
 ) -> Acs3Call:
     """An ACS3-HMAC-SHA256 request with the API params in the query and an empty body (spec §2.2)."""
-    body = b""
-    payload_hash = hashlib.sha256(body).hexdigest()
-    items = sorted((k, str(v)) for k, v in (params or {}).items())
-    canon_query = "&".join(f"{pct(k)}={pct(v)}" for k, v in items)
-    headers = {
-        "host": endpoint,
-        "x-acs-action": action,
-        "x-acs-version": version,
-        "x-acs-date": date or utc_now(),
-        "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
-        "x-acs-content-sha256": payload_hash,
-    }
-    names = sorted(headers)
-    canon_headers = "".join(f"{n}:{headers[n].strip()}\n" for n in names)
-    signed_headers = ";".join(names)
-    creq = f"{method}\n/\n{canon_query}\n{canon_headers}\n{signed_headers}\n{payload_hash}"
-    sts = "ACS3-HMAC-SHA256\n" + hashlib.sha256(creq.encode()).hexdigest()
-    sig = hmac.new(secret.encode(), sts.encode(), hashlib.sha256).hexdigest()
-    headers["Authorization"] = f"ACS3-HMAC-SHA256 Credential={ak},SignedHeaders={signed_headers},Signature={sig}"
-    return Acs3Call(f"http://{endpoint}/", method, canon_query, headers, body)
+    query = sorted((k, str(v)) for k, v in (params or {}).items())
+    return acs3_raw(endpoint, ak, secret, action=action, version=version, query=query, method=method, date=date, nonce=nonce)
 
 
 def assert_error(resp: requests.Response, code: str, status: int) -> dict:
@@ -396,6 +378,8 @@ def acs3_raw(
     content_type: str | None = None,
     sign_content_type: bool = True,
     method: str = "POST",
+    date: str | None = None,
+    nonce: str | None = None,
 ) -> Acs3Call:
     """An ACS3 request built pair by pair, for what no SDK sends: repeated query keys (signed
     in canonical order, sent in the order given), a form body whose content-type may be left
@@ -405,8 +389,8 @@ def acs3_raw(
     sent_query = "&".join(f"{pct(k)}={pct(v)}" for k, v in query)
     headers = {
         "host": endpoint,
-        "x-acs-date": utc_now(),
-        "x-acs-signature-nonce": uuid.uuid4().hex,
+        "x-acs-date": date or utc_now(),
+        "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
         "x-acs-content-sha256": payload_hash,
     }
     if action is not None:

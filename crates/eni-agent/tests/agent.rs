@@ -3,7 +3,6 @@
 //! drift is repaired, and a restarted agent changes nothing.
 
 use eni_agent::{Agent, AgentConfig};
-use eni_core::accounts::RootKey;
 use eni_core::eni::CreateEni;
 use eni_core::instance::RunInstances;
 use eni_core::security_group::CreateSecurityGroup;
@@ -38,11 +37,13 @@ async fn world() -> World {
             ..CoreConfig::default()
         },
     );
-    let caller = match core.ensure_root(Some(("ak".into(), "sk".into()))).unwrap() {
-        RootKey::Given(k) | RootKey::Generated(k) | RootKey::Replaced { key: k, .. } => Caller {
-            account: k.account_id,
-        },
-        RootKey::Unchanged => unreachable!(),
+    let caller = Caller {
+        account: core
+            .ensure_root(Some(("ak".into(), "sk".into())))
+            .unwrap()
+            .key()
+            .expect("a fresh store gets a root key")
+            .account_id,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

@@ -89,11 +89,7 @@ impl Registry {
     fn admit(&self, cap: usize) -> Option<(u64, Arc<ConnState>)> {
         let mut open = self.lock();
         if open.len() >= cap {
-            let victim = open
-                .iter()
-                .filter_map(|(id, c)| c.eviction_rank().map(|rank| (rank, *id)))
-                .min()
-                .map(|(_, id)| id)?;
+            let victim = Self::victim(&open)?;
             if let Some(c) = open.remove(&victim) {
                 c.evict();
             }
@@ -107,14 +103,17 @@ impl Registry {
     /// Closes the longest-waiting idle connection, when descriptors run out.
     fn evict_one(&self) {
         let mut open = self.lock();
-        let victim = open
-            .iter()
-            .filter_map(|(id, c)| c.eviction_rank().map(|rank| (rank, *id)))
-            .min()
-            .map(|(_, id)| id);
-        if let Some(c) = victim.and_then(|v| open.remove(&v)) {
+        if let Some(c) = Self::victim(&open).and_then(|v| open.remove(&v)) {
             c.evict();
         }
+    }
+
+    /// The connection to close first (see [`ConnState::eviction_rank`]), if any may go.
+    fn victim(open: &HashMap<u64, Arc<ConnState>>) -> Option<u64> {
+        open.iter()
+            .filter_map(|(id, c)| c.eviction_rank().map(|rank| (rank, *id)))
+            .min()
+            .map(|(_, id)| id)
     }
 
     fn remove(&self, id: u64) {

@@ -6,35 +6,22 @@
 //! allocator that scanned the allocated addresses would slow down roughly linearly with the
 //! fill; the ratio column shows whether this one does.
 
-use eni_core::accounts::RootKey;
+mod common;
+
 use eni_core::eni::{AddressRequest, CreateEni};
 use eni_core::vpc::{CreateVSwitch, CreateVpc};
-use eni_core::{Caller, Catalog, Core, CoreConfig};
-use eni_store_sqlite::SqliteStore;
-use std::sync::Arc;
+use eni_core::CoreConfig;
 use std::time::Instant;
 
 const REGION: &str = "cn-hangzhou";
 const SAMPLES: usize = 300;
 
 fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db")).expect("open store"));
-    let config = CoreConfig {
+    let (_dir, core, caller) = common::fresh_core(CoreConfig {
         eni_quota: 1_000_000,
         transition_delay_ms: 0,
         ..CoreConfig::default()
-    };
-    let core = Core::new(store, Catalog::default(), config);
-    let caller = match core
-        .ensure_root(Some(("bench".into(), "bench".into())))
-        .expect("root")
-    {
-        RootKey::Given(k) | RootKey::Generated(k) | RootKey::Replaced { key: k, .. } => Caller {
-            account: k.account_id,
-        },
-        RootKey::Unchanged => unreachable!("fresh database"),
-    };
+    });
     let vpc = core
         .create_vpc(
             &caller,

@@ -76,6 +76,16 @@ pub enum RootKey {
     Generated(AccessKey),
 }
 
+impl RootKey {
+    /// The root key this start made or confirmed; `None` when nothing changed.
+    pub fn key(&self) -> Option<&AccessKey> {
+        match self {
+            RootKey::Given(k) | RootKey::Generated(k) | RootKey::Replaced { key: k, .. } => Some(k),
+            RootKey::Unchanged => None,
+        }
+    }
+}
+
 /// A new account and its first key, as `eni account create` prints them.
 #[derive(Debug)]
 pub struct NewAccount {

@@ -703,7 +703,6 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::RootKey;
     use crate::{Catalog, CoreConfig};
     use eni_store_sqlite::SqliteStore;
     use std::sync::Arc;
@@ -728,13 +727,13 @@ mod tests {
     }
 
     fn root(core: &Core) -> Caller {
-        match core.ensure_root(None).unwrap() {
-            RootKey::Generated(k) | RootKey::Given(k) | RootKey::Replaced { key: k, .. } => {
-                Caller {
-                    account: k.account_id,
-                }
-            }
-            RootKey::Unchanged => panic!("a fresh store has no root"),
+        Caller {
+            account: core
+                .ensure_root(None)
+                .unwrap()
+                .key()
+                .expect("a fresh store gets a root key")
+                .account_id,
         }
     }
 

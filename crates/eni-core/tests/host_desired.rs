@@ -7,7 +7,6 @@
 //! a stable name; the two lists ordered by ID (VPCs, a VPC's groups) are checked to be in ID
 //! order and then sorted by name. `ENI_BLESS=1` rewrites `host_desired.snapshot.json`.
 
-use eni_core::accounts::RootKey;
 use eni_core::eip::{AllocateEip, AssociateEip, UnassociateEip};
 use eni_core::eni::{AddressRequest, CreateEni};
 use eni_core::instance::RunInstances;
@@ -295,11 +294,13 @@ fn build() -> World {
             ..CoreConfig::default()
         },
     );
-    let a = match core.ensure_root(Some(("ak".into(), "sk".into()))).unwrap() {
-        RootKey::Given(k) | RootKey::Generated(k) | RootKey::Replaced { key: k, .. } => Caller {
-            account: k.account_id,
-        },
-        RootKey::Unchanged => unreachable!(),
+    let a = Caller {
+        account: core
+            .ensure_root(Some(("ak".into(), "sk".into())))
+            .unwrap()
+            .key()
+            .expect("a fresh store gets a root key")
+            .account_id,
     };
     let b = Caller {
         account: core.create_account("b").unwrap().account.id,

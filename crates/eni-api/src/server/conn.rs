@@ -132,11 +132,8 @@ impl ConnState {
         let mut p = self.lock();
         match p.stage {
             Stage::Waiting => {
-                p.stage = Stage::Head;
-                p.since = Instant::now();
                 p.sniff.clear();
-                drop(p);
-                self.wake.notify_one();
+                self.enter(p, Stage::Head);
                 p = self.lock();
             }
             Stage::Fresh => {
@@ -149,6 +146,14 @@ impl ConnState {
             let take = bytes.len().min(SNIFF_BYTES - p.sniff.len());
             p.sniff.extend_from_slice(&bytes[..take]);
         }
+    }
+
+    /// Moves to `stage`, its deadline counting from now, and has the watchdog look again.
+    fn enter(&self, mut p: MutexGuard<'_, Phase>, stage: Stage) {
+        p.stage = stage;
+        p.since = Instant::now();
+        drop(p);
+        self.wake.notify_one();
     }
 
     fn begin(&self) {
@@ -164,20 +169,14 @@ impl ConnState {
         let mut p = self.lock();
         p.in_flight = p.in_flight.saturating_sub(1);
         if p.in_flight == 0 && p.stage == Stage::Serving {
-            p.stage = Stage::Flushing;
-            p.since = Instant::now();
-            drop(p);
-            self.wake.notify_one();
+            self.enter(p, Stage::Flushing);
         }
     }
 
     fn flushed(&self) {
-        let mut p = self.lock();
+        let p = self.lock();
         if p.stage == Stage::Flushing {
-            p.stage = Stage::Waiting;
-            p.since = Instant::now();
-            drop(p);
-            self.wake.notify_one();
+            self.enter(p, Stage::Waiting);
         }
     }
 
