@@ -33,13 +33,12 @@ class ApiError(RuntimeError):
 class EniServer:
     """`eni serve --dataplane linux` on 127.0.0.1:0 with its own data dir, prefix and state dir."""
 
-    def __init__(self, binary: str, workdir: Path, prefix: str, linger_ms: int | None, log_level: str):
+    def __init__(self, binary: str, workdir: Path, prefix: str, log_level: str):
         self.binary = binary
         self.prefix = prefix
         self.data_dir = workdir / f"{prefix}data"
         self.state_dir = workdir / f"{prefix}state"
         self.log_path = workdir / f"{prefix}server.log"
-        self.linger_ms = linger_ms
         self.log_level = log_level
         self.ak = "LTAIbench" + secrets.token_hex(8)
         self.secret = secrets.token_hex(16)
@@ -52,8 +51,6 @@ class EniServer:
     def start(self) -> "EniServer":
         args = [self.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
                 "--dataplane", "linux", "--transition-delay-ms", "0", *self.dataplane_args()]
-        if self.linger_ms is not None:
-            args += ["--linger-ms", str(self.linger_ms)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("ENI_")}
         env.update(ENI_LOG=self.log_level, ENI_ROOT_ACCESS_KEY_ID=self.ak, ENI_ROOT_ACCESS_KEY_SECRET=self.secret)
         self.log = open(self.log_path, "ab")

@@ -1,6 +1,7 @@
 """Process events of one process tree from the kernel's proc connector (netlink), with no cost
 to the traced process: which programs a server starts, when (CLOCK_MONOTONIC, the clock of
-time.monotonic()) and for how long. Needs root and CONFIG_PROC_EVENTS."""
+time.monotonic()) and for how long, and its threads' lifetimes and names (a thread that names
+itself reports its name). Needs root and CONFIG_PROC_EVENTS."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 NETLINK_CONNECTOR = 11
 CN_IDX_PROC = 1
 PROC_CN_MCAST_LISTEN, PROC_CN_MCAST_IGNORE = 1, 2
-FORK, EXEC, EXIT = 0x1, 0x2, 0x80000000
+FORK, EXEC, COMM, EXIT = 0x1, 0x2, 0x200, 0x80000000
 NLMSG_DONE = 3
 
 
@@ -38,7 +39,8 @@ class ProcTracer:
     def __init__(self, root_tgid: int):
         self.root = root_tgid
         self.procs: dict[int, list] = {}  # pid -> [t_fork, t_exec, t_exit, argv, "net:[inode]"]
-        self.threads: dict[int, list] = {}  # tid -> [t_start, t_end]
+        self.threads: dict[int, list] = {}  # tid -> [t_start, t_end, name]
+        self._early_names: dict[int, str] = {}
         self._stop = False
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_CONNECTOR)
         self.sock.bind((0, CN_IDX_PROC))
@@ -70,7 +72,7 @@ class ProcTracer:
                 if what == FORK:
                     _ppid, ptgid, cpid, ctgid = struct.unpack_from("=IIII", data, off + 52)
                     if ctgid == self.root and cpid != ctgid:
-                        self.threads[cpid] = [t, None]
+                        self.threads[cpid] = [t, None, self._early_names.pop(cpid, "")]
                     elif ptgid == self.root and cpid == ctgid:
                         self.procs[cpid] = [t, None, None, "", ""]
                 elif what == EXEC:
@@ -84,6 +86,14 @@ class ProcTracer:
                             p[4] = os.readlink(f"/proc/{pid}/ns/net")
                         except OSError:
                             p[3] = p[3] or "(gone before its command line was read)"
+                elif what == COMM:
+                    pid, tgid = struct.unpack_from("=II", data, off + 52)
+                    name = data[off + 60:off + 76].split(b"\0", 1)[0].decode(errors="replace")
+                    th = self.threads.get(pid)
+                    if th is not None:
+                        th[2] = name
+                    elif tgid == self.root:
+                        self._early_names[pid] = name  # (events from two CPUs may cross)
                 elif what == EXIT:
                     pid, tgid = struct.unpack_from("=II", data, off + 52)
                     p = self.procs.get(pid)
@@ -105,10 +115,11 @@ class ProcTracer:
         """Start times of the threads created within [t0, t1]."""
         return sorted(th[0] for th in list(self.threads.values()) if t0 <= th[0] <= t1)
 
-    def thread_spans(self, t0: float, t1: float) -> list[tuple[float, float]]:
-        """(start, end) of the threads that started and ended within [t0, t1], by start."""
+    def thread_spans(self, t0: float, t1: float, name: str | None = None) -> list[tuple[float, float]]:
+        """(start, end) of the threads that started and ended within [t0, t1], by start; with
+        `name`, only those that gave themselves that name, else only unnamed ones."""
         return sorted((th[0], th[1]) for th in list(self.threads.values())
-                      if th[1] is not None and t0 <= th[0] and th[1] <= t1)
+                      if th[1] is not None and t0 <= th[0] and th[1] <= t1 and th[2] == (name or ""))
 
     def close(self) -> None:
         self._stop = True

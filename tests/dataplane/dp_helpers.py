@@ -206,19 +206,56 @@ class Probe:
     def __init__(self, procs: Procs, ns: str, target: str, interval_ms: float, port: int = UDP_PORT):
         self.p = procs.spawn(ns, "probe", target, str(port), str(interval_ms), stdin=subprocess.PIPE)
         self.target = target
+        self.interval_ms = interval_ms
 
     def stop(self) -> "ProbeResult":
-        self.p.stdin.write("stop\n")
-        self.p.stdin.flush()
-        out, err = self.p.communicate(timeout=30)
-        assert self.p.returncode == 0, err
-        return ProbeResult(json.loads(out.strip().splitlines()[-1]), self.target)
+        return ProbeResult(_stop_json(self.p), self.target, self.interval_ms / 1e3)
+
+
+class Sender:
+    """`netprog send` in `ns`: a UDP datagram to target:port every `interval_ms`, stamped with
+    its send time, from address `src` ("-": routing's choice; else bound with
+    IP_TRANSPARENT, so it keeps being used after the namespace loses it), until stop()."""
+
+    def __init__(self, procs: Procs, ns: str, src: str, target: str, port: int, interval_ms: float):
+        self.p = procs.spawn(ns, "send", src, target, str(port), str(interval_ms), stdin=subprocess.PIPE)
+
+    def stop(self) -> dict:
+        return _stop_json(self.p)
+
+
+class Sink:
+    """`netprog sink` in `ns`: records every UDP datagram reaching port `port` until stop(),
+    which returns them as (t_recv, source, destination, payload)."""
+
+    def __init__(self, procs: Procs, ns: str, port: int):
+        self.p = procs.spawn(ns, "sink", str(port), stdin=subprocess.PIPE)
+
+    def stop(self) -> list[tuple[float, str, str, str]]:
+        return [tuple(x) for x in _stop_json(self.p)]
+
+
+def sent_at(payload: str) -> float | None:
+    """The CLOCK_MONOTONIC send time a `Sender` datagram carries."""
+    return float(payload[5:]) if payload.startswith("sent=") else None
+
+
+def _stop_json(p: subprocess.Popen):
+    p.stdin.write("stop\n")
+    p.stdin.flush()
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
 
 
 class ProbeResult:
-    def __init__(self, raw: dict, target: str):
+    def __init__(self, raw: dict, target: str, interval: float):
         self.sent: int = raw["sent"]
         self.elapsed: float = raw["elapsed"]
+        self.interval = interval
+        # CLOCK_MONOTONIC; probe n left at start + n * interval or (if the prober fell behind)
+        # a little later.
+        self.start: float = raw["start"]
         by_seq: dict[int, str] = {}
         for seq, tag, src in raw["replies"]:
             if src == target:
@@ -236,6 +273,10 @@ class ProbeResult:
                 spans.append([by_seq[s], s, s])
         self.spans = [tuple(x) for x in spans]
         self.runs = [x[0] for x in spans]
+
+    def due(self, seq: int) -> float:
+        """When probe `seq` was due to leave (it left then or, if the prober fell behind, later)."""
+        return self.start + seq * self.interval
 
     def gaps(self) -> list[tuple[int, int]]:
         """Runs of consecutive lost sequence numbers as (first, length)."""

@@ -18,7 +18,16 @@ Only the standard library: they run in whatever namespace the test picks.
                       Prints the number of replies.
   probe IP PORT MS    Sends a numbered UDP probe to IP:PORT every MS milliseconds until a line
                       (or EOF) arrives on stdin, waits for stragglers, then prints JSON:
-                      {"sent": n, "replies": [[seq, tag, src_ip], ...], "elapsed": s}.
+                      {"sent": n, "replies": [[seq, tag, src_ip], ...], "elapsed": s,
+                      "start": t} (probe n leaves at start + n * MS ms or just after).
+  send SRC IP PORT MS Sends a UDP datagram to IP:PORT every MS milliseconds until a line (or
+                      EOF) arrives on stdin, carrying its CLOCK_MONOTONIC send time; from
+                      address SRC ("-": whatever routing picks), bound with IP_TRANSPARENT so
+                      it goes on being used once the namespace no longer holds it (as a
+                      compromised instance would). Prints JSON {"sent": n, "errors": n}.
+  sink PORT           Receives UDP on 0.0.0.0:PORT until a line (or EOF) arrives on stdin, then
+                      prints JSON: [[t_recv, src_ip, dst_ip, payload], ...] (times
+                      CLOCK_MONOTONIC, the same clock in every namespace).
 
 Servers print "ready" once bound.
 """
@@ -267,7 +276,69 @@ def probe(ip: str, port: int, interval_ms: float) -> None:
     time.sleep(0.3)  # stragglers
     done.set()
     rx.join()
-    print(json.dumps({"sent": seq, "replies": replies, "elapsed": elapsed}), flush=True)
+    print(json.dumps({"sent": seq, "replies": replies, "elapsed": elapsed, "start": start}), flush=True)
+
+
+IP_TRANSPARENT = getattr(socket, "IP_TRANSPARENT", 19)
+
+
+def send(src: str, ip: str, port: int, interval_ms: float) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if src != "-":
+        # Bind to SRC whether or not it is (still) an address of this namespace, and keep
+        # sending from it after it is gone: routing then takes the main table's default.
+        s.setsockopt(socket.SOL_IP, IP_TRANSPARENT, 1)
+        s.bind((src, 0))
+    stop = threading.Event()
+
+    def wait_stdin() -> None:
+        sys.stdin.readline()
+        stop.set()
+
+    threading.Thread(target=wait_stdin, daemon=True).start()
+    print("ready", flush=True)
+    interval = interval_ms / 1000.0
+    start = time.monotonic()
+    n = errors = 0
+    while not stop.is_set():
+        try:
+            s.sendto(f"sent={time.monotonic():.6f}".encode(), (ip, port))
+        except OSError:
+            errors += 1
+        n += 1
+        delay = start + n * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    print(json.dumps({"sent": n, "errors": errors}), flush=True)
+
+
+def sink(port: int) -> None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.bind(("0.0.0.0", port))
+    s.setblocking(False)
+    got = []
+    space = socket.CMSG_SPACE(12)
+    print("ready", flush=True)
+    while True:
+        r, _, _ = select.select([s, sys.stdin], [], [])
+        if s in r:
+            while True:
+                try:
+                    data, anc, _flags, peer = s.recvmsg(2048, space)
+                except (BlockingIOError, InterruptedError):
+                    break
+                t = time.monotonic()
+                dst = "?"
+                for level, kind, cdata in anc:
+                    if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+                        dst = socket.inet_ntoa(cdata[8:12])
+                got.append([t, peer[0], dst, data.decode(errors="replace")])
+        if sys.stdin in r:
+            sys.stdin.readline()
+            break
+    print(json.dumps(got), flush=True)
 
 
 def main(argv) -> None:
@@ -286,6 +357,10 @@ def main(argv) -> None:
         ping(argv[2], int(argv[3]), float(argv[4]))
     elif cmd == "probe":
         probe(argv[2], int(argv[3]), float(argv[4]))
+    elif cmd == "send":
+        send(argv[2], argv[3], int(argv[4]), float(argv[5]))
+    elif cmd == "sink":
+        sink(int(argv[2]))
     else:
         raise SystemExit(f"unknown command {cmd}")
 

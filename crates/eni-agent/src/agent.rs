@@ -2,13 +2,20 @@
 //! report. Any answer — a newer generation, or the poll timing out — triggers a full
 //! reconcile, so drift (a deleted veth, a stray address, a missing route) is repaired within
 //! one resync period even when nothing changed upstream.
+//!
+//! The report is what the kernel holds: it is sent only after the apply that converged the
+//! host succeeded, and names exactly the attachments of the state applied. So an ENI the
+//! control plane is detaching is reported gone (and becomes Available) only once its NIC,
+//! addresses, routes and rules have left the kernel, and an attaching one is reported (and
+//! becomes InUse) only once its NIC is configured. A failed apply reports nothing; the next
+//! round observes the kernel afresh.
 
-use crate::render::{render, Lingering};
+use crate::render::render;
 use eni_dataplane::plan::plan;
 use eni_dataplane::Dataplane;
 use eni_types::hoststate::{AttachedEni, HostDesired, HostReport};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How an agent runs.
 #[derive(Debug, Clone)]
@@ -20,8 +27,6 @@ pub struct AgentConfig {
     pub host_id: String,
     /// Prefix of the namespaces the agent creates besides instance namespaces.
     pub prefix: String,
-    /// How long a detached ENI's NIC keeps carrying traffic, waiting for an attach elsewhere.
-    pub linger: Duration,
     /// Reconcile at least this often.
     pub resync: Duration,
 }
@@ -44,8 +49,6 @@ pub struct Agent {
     cfg: AgentConfig,
     dp: Arc<dyn Dataplane>,
     http: reqwest::Client,
-    last: Option<HostDesired>,
-    lingering: Vec<(Lingering, Instant)>,
     /// What the kernel holds, as of the last successful apply. A change upstream is planned
     /// against it (no observe on the hot path); a resync observes the kernel for real, which
     /// is what repairs drift.
@@ -58,8 +61,6 @@ impl Agent {
             cfg,
             dp,
             http: reqwest::Client::new(),
-            last: None,
-            lingering: Vec::new(),
             cache: None,
         }
     }
@@ -110,43 +111,6 @@ impl Agent {
         Ok(())
     }
 
-    /// Updates the lingering attachments for a new desired state: ENIs that left an instance
-    /// start lingering there; those attached again somewhere, or expired, stop.
-    fn update_lingering(&mut self, desired: &HostDesired, now: Instant) {
-        let attached: std::collections::BTreeSet<&str> = desired
-            .instances
-            .iter()
-            .flat_map(|i| i.enis.iter().map(|e| e.eni_id.as_str()))
-            .collect();
-        if let Some(last) = &self.last {
-            for inst in &last.instances {
-                for eni in &inst.enis {
-                    // The primary ENI goes with its instance; only secondaries move.
-                    if eni.device_index == 0 || attached.contains(eni.eni_id.as_str()) {
-                        continue;
-                    }
-                    if !self
-                        .lingering
-                        .iter()
-                        .any(|(l, _)| l.eni.eni_id == eni.eni_id)
-                    {
-                        let mut instance = inst.clone();
-                        instance.enis.clear();
-                        self.lingering.push((
-                            Lingering {
-                                instance,
-                                eni: eni.clone(),
-                            },
-                            now + self.cfg.linger,
-                        ));
-                    }
-                }
-            }
-        }
-        self.lingering
-            .retain(|(l, until)| *until > now && !attached.contains(l.eni.eni_id.as_str()));
-    }
-
     /// Converges the data plane to `desired` (observing the kernel first) and says which
     /// attachments are in place.
     pub async fn reconcile(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
@@ -157,9 +121,7 @@ impl Agent {
     /// As [`Agent::reconcile`], but plans against the state left by the last apply when there
     /// is one, skipping the observe.
     pub async fn reconcile_fast(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
-        self.update_lingering(&desired, Instant::now());
-        let lingering: Vec<Lingering> = self.lingering.iter().map(|(l, _)| l.clone()).collect();
-        let target = render(&self.cfg.prefix, &desired, &lingering);
+        let target = render(&self.cfg.prefix, &desired);
         let dp = self.dp.clone();
         let cached = self.cache.take();
         let want = target.clone();
@@ -175,9 +137,6 @@ impl Agent {
             })
             .await
             .map_err(|_| AgentError::Join)??;
-        // The kernel now holds the target (sysctls it does not name are left as they were,
-        // and the planner never looks at those).
-        self.cache = Some(target);
         if applied > 0 {
             tracing::info!(
                 generation = desired.generation,
@@ -185,29 +144,10 @@ impl Agent {
                 "data plane converged"
             );
         }
-        let mut attached: Vec<AttachedEni> = desired
-            .instances
-            .iter()
-            .flat_map(|i| {
-                i.enis.iter().map(|e| AttachedEni {
-                    eni_id: e.eni_id.clone(),
-                    instance_id: i.instance_id.clone(),
-                })
-            })
-            .collect();
-        attached.sort();
-        let mut eips: Vec<String> = desired
-            .vpcs
-            .iter()
-            .flat_map(|v| v.eips.iter().map(|e| e.eip.clone()))
-            .collect();
-        eips.sort();
-        let report = HostReport {
-            generation: desired.generation,
-            attached,
-            eips,
-        };
-        self.last = Some(desired);
+        let report = report_of(&desired, &target);
+        // The kernel now holds the target (sysctls it does not name are left as they were,
+        // and the planner never looks at those).
+        self.cache = Some(target);
         Ok(report)
     }
 
@@ -217,15 +157,7 @@ impl Agent {
         let mut since: Option<u64> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
-            // Wake for the next linger expiry too, so a lingering NIC goes on time.
-            let now = Instant::now();
-            let wait = self
-                .lingering
-                .iter()
-                .map(|(_, until)| until.saturating_duration_since(now))
-                .min()
-                .map_or(self.cfg.resync, |d| d.min(self.cfg.resync))
-                .max(Duration::from_millis(10));
+            let wait = self.cfg.resync;
             let round = async {
                 let desired = self.fetch(since, wait).await?;
                 // Nothing new upstream means the poll timed out: time to look at the kernel.
@@ -253,5 +185,43 @@ impl Agent {
                 },
             }
         }
+    }
+}
+
+/// The report of a successful apply of `applied` (the state rendered from `desired`): the
+/// attachments whose NIC the kernel now holds — the ENI's MAC as `eth<DeviceIndex>` in its
+/// instance's namespace — and the EIPs whose NAT is loaded. Every attachment left out has no
+/// NIC: the apply removed it with everything on it.
+pub fn report_of(desired: &HostDesired, applied: &eni_dataplane::KernelState) -> HostReport {
+    let mut attached: Vec<AttachedEni> = desired
+        .instances
+        .iter()
+        .flat_map(|i| {
+            i.enis
+                .iter()
+                .filter(|e| {
+                    let nic = eni_dataplane::model::LinkRef::new(
+                        i.instance_id.clone(),
+                        format!("eth{}", e.device_index),
+                    );
+                    applied.link(&nic).is_some_and(|l| l.mac == e.mac)
+                })
+                .map(|e| AttachedEni {
+                    eni_id: e.eni_id.clone(),
+                    instance_id: i.instance_id.clone(),
+                })
+        })
+        .collect();
+    attached.sort();
+    let mut eips: Vec<String> = desired
+        .vpcs
+        .iter()
+        .flat_map(|v| v.eips.iter().map(|e| e.eip.clone()))
+        .collect();
+    eips.sort();
+    HostReport {
+        generation: desired.generation,
+        attached,
+        eips,
     }
 }

@@ -107,16 +107,10 @@ fn prefix_len(cidr: &str) -> &str {
     cidr.split_once('/').map(|(_, l)| l).unwrap_or("32")
 }
 
-/// An ENI attachment the agent keeps for a while after the control plane dropped it, so that a
-/// detach followed by an attach elsewhere moves traffic without a gap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lingering {
-    pub instance: InstanceDesired,
-    pub eni: EniDesired,
-}
-
-/// Renders `desired` (plus lingering attachments) into the kernel objects of this host.
-pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> KernelState {
+/// Renders `desired` into the kernel objects of this host. An ENI that is not in `desired`
+/// (Available, or Detaching: the control plane lists only Attaching and InUse attachments)
+/// has no NIC, port, route or rule anywhere.
+pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
     let mut s = KernelState::default();
     for vpc in &desired.vpcs {
         let ns = vpc_namespace(prefix, &vpc.vpc_id);
@@ -181,29 +175,6 @@ pub fn render(prefix: &str, desired: &HostDesired, lingering: &[Lingering]) -> K
                         src: None,
                     },
                 );
-            }
-        }
-    }
-    for l in lingering {
-        // Only while nothing else uses its addresses' routes.
-        let taken = l.eni.private_ips.iter().any(|ip| {
-            s.routes.contains_key(&RouteKey {
-                ns: vpc_namespace(prefix, &l.instance.vpc_id),
-                table: 254,
-                dst: format!("{ip}/32"),
-            })
-        });
-        if !taken
-            && s.namespaces.contains(&l.instance.instance_id)
-            && s.namespaces
-                .contains(&vpc_namespace(prefix, &l.instance.vpc_id))
-        {
-            let nic = LinkRef::new(
-                l.instance.instance_id.clone(),
-                format!("eth{}", l.eni.device_index),
-            );
-            if s.link(&nic).is_none() {
-                attach(&mut s, prefix, &l.instance, &l.eni);
             }
         }
     }
@@ -577,7 +548,7 @@ mod tests {
                 eni("eni-s", 1, &["10.0.1.6", "10.0.1.7"]),
             ],
         )]);
-        let s = render("eni-", &d, &[]);
+        let s = render("eni-", &d);
         assert!(s.namespaces.contains("eni-v-vpc-1") && s.namespaces.contains("i-a"));
         let r = |ns: &str, t: u32, dst: &str| {
             s.routes
@@ -624,7 +595,7 @@ mod tests {
             true,
             vec![eni("eni-p", 0, &["10.0.1.5"]), e],
         )]);
-        let s = render("eni-", &d, &[]);
+        let s = render("eni-", &d);
         let router = "eni-v-vpc-1";
         let port = port_name("eni-s", "i-a");
         let route = |ns: &str, t: u32, dst: &str| {
@@ -696,12 +667,12 @@ mod tests {
             addresses: vec!["10.0.1.5".into()],
             security_groups: vec![],
         }];
-        assert!(!render("eni-", &d, &[]).namespaces.contains("eni-inet"));
+        assert!(!render("eni-", &d).namespaces.contains("eni-inet"));
         d.vpcs[0].eips = vec![EipDesired {
             eip: "198.18.0.7".into(),
             private_ip: "10.0.1.5".into(),
         }];
-        let s = render("eni-", &d, &[]);
+        let s = render("eni-", &d);
         let (router, inet) = ("eni-v-vpc-1", "eni-inet");
         assert!(s.namespaces.contains(inet));
         let up = LinkRef::new(router, UPLINK);
@@ -737,7 +708,6 @@ mod tests {
                 false,
                 vec![eni("eni-p", 0, &["10.0.1.5"])],
             )]),
-            &[],
         );
         let nic = s.link(&LinkRef::new("i-a", "eth0")).unwrap();
         assert!(!nic.up);
@@ -753,12 +723,9 @@ mod tests {
         ]);
         let after = host(vec![inst("i-a", true, vec![]), inst("i-b", true, vec![e])]);
         let fake = FakeDataplane::default();
-        fake.apply(&plan(
-            &fake.observe().unwrap(),
-            &render("eni-", &before, &[]),
-        ))
-        .unwrap();
-        let want = render("eni-", &after, &[]);
+        fake.apply(&plan(&fake.observe().unwrap(), &render("eni-", &before)))
+            .unwrap();
+        let want = render("eni-", &after);
         let ops = plan(&fake.observe().unwrap(), &want);
         let new_port = port_name("eni-s", "i-b");
         let flip = ops.iter().position(|o| matches!(o, Op::ReplaceRoute(k, t) if k.dst == "10.0.1.9/32" && t.dev == new_port)).unwrap();
@@ -774,22 +741,59 @@ mod tests {
     }
 
     #[test]
-    fn a_lingering_attachment_stays_until_the_eni_is_attached_elsewhere() {
+    fn a_detached_eni_leaves_nothing_in_its_old_instance() {
         let e = eni("eni-s", 1, &["10.0.1.9"]);
-        let a = inst("i-a", true, vec![]);
-        let linger = [Lingering {
-            instance: inst("i-a", true, vec![]),
-            eni: e.clone(),
-        }];
-        let s = render(
-            "eni-",
-            &host(vec![a.clone(), inst("i-b", true, vec![])]),
-            &linger,
-        );
+        let before = host(vec![
+            inst("i-a", true, vec![e.clone()]),
+            inst("i-b", true, vec![]),
+        ]);
+        let after = host(vec![inst("i-a", true, vec![]), inst("i-b", true, vec![])]);
+        let s = render("eni-", &before);
         assert!(s.link(&LinkRef::new("i-a", "eth1")).is_some());
-        let s = render("eni-", &host(vec![a, inst("i-b", true, vec![e])]), &linger);
+        let s = render("eni-", &after);
         assert!(s.link(&LinkRef::new("i-a", "eth1")).is_none());
-        assert!(s.link(&LinkRef::new("i-b", "eth1")).is_some());
+        assert!(!s.addrs.iter().any(|a| a.cidr.starts_with("10.0.1.9/")));
+        assert!(!s.rules.iter().any(|r| r.from.starts_with("10.0.1.9")));
+        assert!(!s.routes.keys().any(|k| k.dst == "10.0.1.9/32"));
+        assert!(!s.veths.keys().any(|k| k.name == port_name("eni-s", "i-a")));
+        // The plan from the attached state removes all of it in one apply.
+        let fake = FakeDataplane::default();
+        fake.apply(&plan(&fake.observe().unwrap(), &render("eni-", &before)))
+            .unwrap();
+        fake.apply(&plan(&fake.observe().unwrap(), &s)).unwrap();
+        let seen = fake.observe().unwrap();
+        assert!(seen.link(&LinkRef::new("i-a", "eth1")).is_none());
+        assert!(!seen.addrs.iter().any(|a| a.cidr.starts_with("10.0.1.9/")));
+        assert!(!seen.rules.iter().any(|r| r.from.starts_with("10.0.1.9")));
+        assert!(!seen.routes.keys().any(|k| k.dst == "10.0.1.9/32"));
+        assert!(!seen.neighs.keys().any(|k| k.ip == "10.0.1.9"));
+    }
+
+    #[test]
+    fn the_report_names_the_attachments_whose_nic_was_applied() {
+        let e = eni("eni-s", 1, &["10.0.1.9"]);
+        let d = host(vec![inst("i-a", true, vec![e])]);
+        let id = |r: &eni_types::hoststate::HostReport| {
+            r.attached
+                .iter()
+                .map(|a| (a.eni_id.clone(), a.instance_id.clone()))
+                .collect::<Vec<_>>()
+        };
+        let applied = render("eni-", &d);
+        assert!(id(&crate::agent::report_of(&d, &applied))
+            .contains(&("eni-s".to_string(), "i-a".to_string())));
+        // A state without the NIC (or with another MAC there) reports the ENI not attached.
+        let mut other = applied.clone();
+        for v in other.veths.values_mut() {
+            if v.b.at == LinkRef::new("i-a", "eth1") {
+                v.b.mac = "00:16:3e:00:00:99".into();
+            }
+        }
+        assert!(!id(&crate::agent::report_of(&d, &other))
+            .iter()
+            .any(|(e, _)| e == "eni-s"));
+        let none = crate::agent::report_of(&d, &KernelState::default());
+        assert!(none.attached.is_empty());
     }
 
     fn capped(mut i: InstanceDesired, rx: u64, tx: u64) -> InstanceDesired {
@@ -818,7 +822,7 @@ mod tests {
             1_234_567,
             0,
         );
-        let s = render("eni-", &host(vec![a, b, c]), &[]);
+        let s = render("eni-", &host(vec![a, b, c]));
         let r = |n: &str| LinkRef::new("eni-v-vpc-1", n);
         let (au, ad) = shaper_names("i-a");
         let (_, cd) = shaper_names("i-c");
@@ -864,7 +868,7 @@ mod tests {
             20_480,
             10_240,
         );
-        let s3 = render("eni-", &host(vec![more]), &[]);
+        let s3 = render("eni-", &host(vec![more]));
         assert_eq!(s3.shapers.len(), 2);
         assert_eq!(s3.redirects.len(), 6);
         assert_eq!(s3.shapers[&r(&au)], 10_240);
@@ -878,12 +882,9 @@ mod tests {
         let before = host(vec![a(vec![e.clone()]), b(vec![])]);
         let after = host(vec![a(vec![]), b(vec![e])]);
         let fake = FakeDataplane::default();
-        fake.apply(&plan(
-            &fake.observe().unwrap(),
-            &render("eni-", &before, &[]),
-        ))
-        .unwrap();
-        let want = render("eni-", &after, &[]);
+        fake.apply(&plan(&fake.observe().unwrap(), &render("eni-", &before)))
+            .unwrap();
+        let want = render("eni-", &after);
         let ops = plan(&fake.observe().unwrap(), &want);
         let new_port = port_name("eni-s", "i-b");
         let (bu, bd) = shaper_names("i-b");

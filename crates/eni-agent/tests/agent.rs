@@ -1,6 +1,7 @@
 //! The control plane and an agent over real HTTP, with the fake data plane: attach reaches
-//! InUse only once the agent has configured the NIC, detach reaches Available once it is gone,
-//! drift is repaired, and a restarted agent changes nothing.
+//! InUse only once the agent has configured the NIC, detach reaches Available only once the
+//! NIC is gone from the kernel (never while an apply fails), drift is repaired, and a
+//! restarted agent changes nothing.
 
 use eni_agent::{Agent, AgentConfig};
 use eni_core::eni::CreateEni;
@@ -10,8 +11,9 @@ use eni_core::vpc::{CreateVSwitch, CreateVpc};
 use eni_core::{Caller, Catalog, Core, CoreConfig};
 use eni_dataplane::fake::FakeDataplane;
 use eni_dataplane::model::LinkRef;
-use eni_dataplane::Dataplane;
+use eni_dataplane::{Dataplane, DataplaneError};
 use eni_store_sqlite::SqliteStore;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,7 +68,6 @@ fn agent(w: &World, dp: Arc<dyn Dataplane>) -> Agent {
             token: w.token.clone(),
             host_id: "h1".into(),
             prefix: "eni-".into(),
-            linger: Duration::from_millis(0),
             resync: Duration::from_millis(200),
         },
         dp,
@@ -87,11 +88,11 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn attach_waits_for_the_agent_and_drift_is_repaired() {
-    let w = world().await;
+/// A VPC with a vSwitch, a group, a running instance and an Available ENI: (VPC, instance,
+/// ENI).
+fn network(w: &World) -> (String, String, String) {
     let c = &w.caller;
-    let (vpc, vsw, sg, inst, eni) = blocking(|| {
+    blocking(|| {
         let vpc = w
             .core
             .create_vpc(
@@ -160,9 +161,15 @@ async fn attach_waits_for_the_agent_and_drift_is_repaired() {
             .eni
             .id
             .to_string();
-        (vpc.vpc_id.to_string(), vsw, sg, inst, eni)
-    });
-    let _ = (vsw, sg);
+        (vpc.vpc_id.to_string(), inst, eni)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_waits_for_the_agent_and_drift_is_repaired() {
+    let w = world().await;
+    let c = &w.caller;
+    let (vpc, inst, eni) = network(&w);
     let fake = Arc::new(FakeDataplane::default());
     let stop = Arc::new(tokio::sync::Notify::new());
     let s = stop.clone();
@@ -246,7 +253,12 @@ async fn attach_waits_for_the_agent_and_drift_is_repaired() {
     blocking(|| w.core.detach_network_interface(c, R, &eni, &inst).unwrap());
     assert_eq!(status(&eni), "Detaching");
     eventually("Available", || status(&eni) == "Available").await;
-    eventually("NIC gone", || fake.observe().unwrap().link(&nic).is_none()).await;
+    // Available means gone: no NIC, address, route or rule of the ENI is left.
+    let seen = fake.observe().unwrap();
+    assert!(seen.link(&nic).is_none());
+    assert!(!seen.veths.keys().any(|k| k.name == port));
+    assert!(!seen.addrs.iter().any(|a| a.dev == nic));
+    assert!(!seen.rules.iter().any(|r| r.ns == inst && r.table == 1001));
     stop.notify_waiters();
     handle.await.unwrap();
 
@@ -300,4 +312,73 @@ async fn the_internal_api_needs_the_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+}
+
+/// The fake data plane, with applies that fail while `broken` is set (the kernel refusing a
+/// change, say).
+#[derive(Default)]
+struct Flaky {
+    fake: FakeDataplane,
+    broken: AtomicBool,
+}
+
+impl Dataplane for Flaky {
+    fn observe(&self) -> Result<eni_dataplane::KernelState, DataplaneError> {
+        self.fake.observe()
+    }
+
+    fn apply(&self, ops: &[eni_dataplane::Op]) -> Result<(), DataplaneError> {
+        if self.broken.load(Ordering::SeqCst) && !ops.is_empty() {
+            return Err(DataplaneError::Failed {
+                what: "apply".into(),
+                detail: "broken on purpose".into(),
+            });
+        }
+        self.fake.apply(ops)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_follows_the_kernel_even_when_an_apply_fails() {
+    let w = world().await;
+    let c = &w.caller;
+    let (_vpc, inst, eni) = network(&w);
+    let dp = Arc::new(Flaky::default());
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let s = stop.clone();
+    let handle = tokio::spawn(agent(&w, dp.clone()).run(async move { s.notified().await }));
+    let status = |id: &str| blocking(|| w.core.eni_view(c, R, id).unwrap().eni.status);
+    let nic = LinkRef::new(inst.clone(), "eth1");
+    let has_nic = || dp.fake.observe().unwrap().link(&nic).is_some();
+    eventually("instance namespace", || {
+        dp.fake.observe().unwrap().namespaces.contains(&inst)
+    })
+    .await;
+
+    // Attach while the kernel refuses: Attaching for as long as it does (several resyncs).
+    dp.broken.store(true, Ordering::SeqCst);
+    blocking(|| w.core.attach_network_interface(c, R, &eni, &inst).unwrap());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(status(&eni), "Attaching");
+    assert!(!has_nic());
+    dp.broken.store(false, Ordering::SeqCst);
+    eventually("InUse", || status(&eni) == "InUse").await;
+    assert!(has_nic());
+
+    // Detach while the kernel refuses: the NIC stays, and so does Detaching.
+    dp.broken.store(true, Ordering::SeqCst);
+    blocking(|| w.core.detach_network_interface(c, R, &eni, &inst).unwrap());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(status(&eni), "Detaching");
+    assert!(has_nic());
+    dp.broken.store(false, Ordering::SeqCst);
+    // Checked on every poll: the first time the API says Available, the NIC is gone.
+    eventually("Available", || {
+        let available = status(&eni) == "Available";
+        assert!(!(available && has_nic()), "Available while {nic:?} exists");
+        available
+    })
+    .await;
+    stop.notify_waiters();
+    handle.await.unwrap();
 }

@@ -1,5 +1,6 @@
 //! The real data plane against the real kernel: reconciling from nothing, repairing drift,
-//! leaving foreign namespaces alone, moving an ENI under traffic, stopping an instance.
+//! leaving foreign namespaces alone, moving an ENI under traffic, stopping an instance,
+//! removing a NIC (gone when apply returns) and making it again at once.
 //!
 //! Each test makes its own uniquely named namespaces (vrouter `enit<pid>x<n>-v-vpc1`,
 //! instances `i-t<pid>x<n>-<k>`) and purges them when it ends, also on failure. Traffic
@@ -445,4 +446,53 @@ fn a_ruleset_filters_forwarded_traffic_and_is_reloaded_when_changed_or_lost() {
         "{ops:#?}"
     );
     env.assert_converged(&want);
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "privileged-tests"),
+    ignore = "needs root and network namespaces: cargo test --features privileged-tests"
+)]
+fn a_removed_nic_is_gone_when_apply_returns_and_can_come_back_at_once() {
+    let env = Env::new();
+    let (vr, i1, i2, enis) = two_instances(&env);
+    let all = [i1.clone(), i2.clone()];
+    let with = l3_state(&vr, &all, &enis, &[]);
+    let without = l3_state(&vr, &all, &enis[..1], &[]);
+    env.reconcile(&with);
+    let _echo = Echo::start(&i2);
+    let ip_json = |ns: &str, what: &[&str]| -> String {
+        let out = std::process::Command::new("ip")
+            .args(["-n", ns, "-j"])
+            .args(what)
+            .output()
+            .expect("run ip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let addr = format!("\"{NET}.2\"");
+    for round in 0..3 {
+        let ops = env.reconcile(&without);
+        assert!(
+            ops.iter()
+                .any(|o| matches!(o, Op::DeleteVeth(r) if r.name == "pa2")),
+            "{ops:#?}"
+        );
+        // Read straight from the kernel the moment apply returned: no NIC, address, route
+        // or neighbour of the ENI is left (the kernel's teardown may still be finishing).
+        let links = ip_json(&i2, &["link", "show"]);
+        assert!(!links.contains("\"eth0\""), "round {round}: {links}");
+        assert!(!ip_json(&i2, &["addr", "show"]).contains(&addr));
+        assert!(!ip_json(&vr, &["link", "show"]).contains("\"pa2\""));
+        assert!(!ip_json(&vr, &["route", "show"]).contains(&addr));
+        assert!(!ip_json(&vr, &["neigh", "show"]).contains(&addr));
+        env.assert_converged(&without);
+        // The same names again straight away, while that teardown may still run.
+        env.reconcile(&with);
+        env.assert_converged(&with);
+        assert!(
+            reachable(&i1, &format!("{NET}.2")),
+            "round {round}: {}",
+            dump(&[&vr, &i1, &i2])
+        );
+    }
 }

@@ -56,9 +56,6 @@ struct DataplaneArgs {
     /// This host's ID.
     #[arg(long, env = "ENI_HOST_ID", default_value = "local")]
     host_id: String,
-    /// How long a detached ENI's NIC keeps carrying traffic while it may be attached elsewhere (ms).
-    #[arg(long, env = "ENI_LINGER_MS", default_value_t = 2000)]
-    linger_ms: u64,
 }
 
 #[derive(clap::Args)]
@@ -342,7 +339,6 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
         token,
         host_id: args.host_id.clone(),
         prefix: args.dataplane_prefix.clone(),
-        linger: std::time::Duration::from_millis(args.linger_ms),
         resync: std::time::Duration::from_secs(2),
     }
 }

@@ -18,7 +18,7 @@
 //! cannot be replaced, and an explicit one would collide across the two hooks, whose hash
 //! tables u32 shares.
 
-use super::netlink::{NlError, Socket, IF_OPER_UP};
+use super::netlink::{ifinfomsg, Msg, NlError, Socket, IFLA_IFNAME, IF_OPER_UP, RTM_NEWLINK};
 use super::netns;
 use super::requests::{htb_burst, no_filter, requests, Judge, HTB_QUANTUM};
 use crate::model::*;
@@ -406,6 +406,74 @@ fn wait_active(s: &mut Socket, dev: &str) {
     }
 }
 
+/// The name of the thread that runs a step (tracers tell steps apart by it).
+pub(crate) const STEP_THREAD: &str = "eni-step";
+/// The name of the thread that awaits a link delete's answer ([`delete_link`]).
+pub(crate) const LINK_DEL_THREAD: &str = "eni-link-del";
+
+/// Deletes the link `name` (a veth pair, or an IFB) and returns once the kernel no longer
+/// has it, without waiting out the rest of its teardown.
+///
+/// The kernel answers a link delete only at the end of `netdev_run_todo`, after an RCU
+/// barrier (≈16 ms, longer under load), but the link is gone well before: under RTNL it is
+/// taken down and unlisted (for a veth, both ends), then its addresses, routes and
+/// neighbours are flushed; RTNL is released and only then comes the wait, during which
+/// nothing can reach or use the link. So the request goes out on a socket of its own from a
+/// helper thread, which finishes the teardown in the background; this thread watches the
+/// link disappear (≈1 ms), then sends one request that takes RTNL, which the delete held
+/// from the unlisting to the end of the flush: when it is answered, the link and everything
+/// on it are gone. An answer from the helper before that ends the wait too: done, or the
+/// kernel's refusal, which is this op's answer.
+fn delete_link(s: &mut Socket, name: &str, mut msg: Msg) -> std::io::Result<Result<(), NlError>> {
+    let index = match s.link_index(name)? {
+        Ok(Some(index)) => index,
+        // Nothing to delete: done (the kernel would answer ENODEV, fine for a removal).
+        Ok(None) => return Ok(Ok(())),
+        // Unreadable: delete it the plain way, answer and all.
+        Err(_) => return s.request(&mut msg),
+    };
+    let mut helper = Socket::open()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(LINK_DEL_THREAD.into())
+        .spawn(move || {
+            // Nobody may be listening any more (the link was seen gone first): fine.
+            let _ = tx.send(helper.request(&mut msg));
+        })?;
+    let started = std::time::Instant::now();
+    loop {
+        // Polled closely while the unlisting is due; if RTNL is busy elsewhere, gently.
+        let poll = if started.elapsed() < std::time::Duration::from_millis(5) {
+            std::time::Duration::from_micros(20)
+        } else {
+            std::time::Duration::from_millis(1)
+        };
+        match rx.recv_timeout(poll) {
+            Ok(answer) => return answer,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(std::io::Error::other("the link delete thread died"))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        match s.link(name)? {
+            // Unlisted (or, in between, replaced by a link of the same name: ours is gone).
+            Ok(None) => break,
+            Ok(Some(l)) if l.index != index => break,
+            Ok(Some(_)) => {}
+            // The link cannot be read: wait for the delete's own answer.
+            Err(_) => {
+                return rx
+                    .recv()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the link delete thread died")))
+            }
+        }
+    }
+    // An RTNL round trip: a no-op change of `lo`, which notifies nobody.
+    let mut barrier = Msg::new(RTM_NEWLINK, 0, &ifinfomsg(0, 0, 0, 0));
+    barrier.str(IFLA_IFNAME, "lo");
+    s.request(&mut barrier)
+}
+
 /// The nftables table that holds a namespace's security groups.
 pub(crate) const RULESET_TABLE: &str = "eni_sg";
 
@@ -454,7 +522,7 @@ pub(crate) fn run_step(
             }),
         };
     }
-    netns::in_existing_netns(ns, || {
+    netns::in_existing_netns(ns, STEP_THREAD, || {
         let mut sock = None;
         for op in ops {
             if let Op::SetSysctl(k, v) = op {
@@ -477,7 +545,11 @@ pub(crate) fn run_step(
             }
             let s = sock.as_mut().expect("opened above");
             for mut req in requests(s, ns, op)? {
-                let Err(e) = s.request(&mut req.msg).map_err(io)? else {
+                let answer = match op {
+                    Op::DeleteVeth(r) | Op::DeleteIfb(r) => delete_link(s, &r.name, req.msg),
+                    _ => s.request(&mut req.msg),
+                };
+                let Err(e) = answer.map_err(io)? else {
                     continue;
                 };
                 let fine = match req.judge {

@@ -70,6 +70,15 @@ pub(crate) fn in_netns<T: Send>(
     ns: &str,
     f: impl FnOnce() -> Result<T, DataplaneError> + Send,
 ) -> Result<T, EnterError> {
+    in_netns_as(ns, None, f)
+}
+
+/// [`in_netns`] on a thread called `name` (when given), so tracers can tell it apart.
+fn in_netns_as<T: Send>(
+    ns: &str,
+    name: Option<&str>,
+    f: impl FnOnce() -> Result<T, DataplaneError> + Send,
+) -> Result<T, EnterError> {
     let path = Path::new(NETNS_DIR).join(ns);
     let file = match File::open(&path) {
         Ok(f) => f,
@@ -84,16 +93,30 @@ pub(crate) fn in_netns<T: Send>(
     // A fresh thread per call: it dies with the namespace switch, so no caller's thread (a tokio
     // worker, say) is ever left in the wrong namespace.
     std::thread::scope(|s| {
-        let worker = s.spawn(move || match setns(&file, CloneFlags::CLONE_NEWNET) {
-            // EINVAL: a plain file, not a namespace mount (left by a crash inside
-            // `ip netns add`); there is no namespace to speak of.
-            Err(nix::errno::Errno::EINVAL) => Err(EnterError::Missing),
-            Err(e) => Err(EnterError::Other(DataplaneError::Failed {
-                what: format!("setns into {}", path.display()),
-                detail: e.to_string(),
-            })),
-            Ok(()) => f().map_err(EnterError::Other),
-        });
+        let mut builder = std::thread::Builder::new();
+        if let Some(name) = name {
+            builder = builder.name(name.to_string());
+        }
+        let spawned =
+            builder.spawn_scoped(s, move || match setns(&file, CloneFlags::CLONE_NEWNET) {
+                // EINVAL: a plain file, not a namespace mount (left by a crash inside
+                // `ip netns add`); there is no namespace to speak of.
+                Err(nix::errno::Errno::EINVAL) => Err(EnterError::Missing),
+                Err(e) => Err(EnterError::Other(DataplaneError::Failed {
+                    what: format!("setns into {}", path.display()),
+                    detail: e.to_string(),
+                })),
+                Ok(()) => f().map_err(EnterError::Other),
+            });
+        let worker = match spawned {
+            Ok(w) => w,
+            Err(e) => {
+                return Err(EnterError::Other(DataplaneError::Failed {
+                    what: format!("starting a thread for netns {ns}"),
+                    detail: e.to_string(),
+                }))
+            }
+        };
         match worker.join() {
             Ok(r) => r,
             Err(_) => Err(EnterError::Other(DataplaneError::Failed {
@@ -104,12 +127,14 @@ pub(crate) fn in_netns<T: Send>(
     })
 }
 
-/// Like [`in_netns`], with a missing namespace turned into an error that names it.
+/// Like [`in_netns`] on a thread called `name`, with a missing namespace turned into an error
+/// that names it.
 pub(crate) fn in_existing_netns<T: Send>(
     ns: &str,
+    name: &str,
     f: impl FnOnce() -> Result<T, DataplaneError> + Send,
 ) -> Result<T, DataplaneError> {
-    in_netns(ns, f).map_err(|e| match e {
+    in_netns_as(ns, Some(name), f).map_err(|e| match e {
         EnterError::Missing => DataplaneError::Failed {
             what: format!("entering netns {ns}"),
             detail: "it does not exist".into(),
