@@ -188,3 +188,29 @@ def test_move_routes_the_new_nic_before_the_router_switches(dp, api, procs, tmp_
     assert not late, (
         f"the router switched {vip} to B (event {flip}) before {sorted(late)} (events {late}):\n"
         + "\n".join(f"{i:3} {e}" for i, e in enumerate(events)))
+
+
+def test_deleting_an_instance_frees_its_eni_only_once_its_namespace_is_gone(dp, api, procs):
+    """DeleteInstance keeps a secondary ENI (DeleteOnRelease off): it reads Available only
+    once the instance's namespace, and the NIC in it, are gone; then it attaches elsewhere."""
+    from alibabacloud_ecs20140526 import models as em
+
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    sg = api.group(v)
+    a = api.instance(sw, sg)
+    b = api.instance(sw, sg)
+    eni = api.create_eni(sw, sg)
+    eni_id = eni.network_interface_id
+    api.attach(eni_id, a)
+    assert nics_of(a, eni.mac_address)
+
+    api.ecs.delete_instance(em.DeleteInstanceRequest(instance_id=a, force=True))
+    wait_available(api, eni_id)
+    # At the answer that said Available: no namespace holds the NIC.
+    assert a not in d.netns_list()
+    holders = [ns for ns in d.netns_list() if dp.ours(ns) and nics_of(ns, eni.mac_address)]
+    assert not holders, f"{eni_id} read Available while {holders} held its NIC"
+
+    api.attach(eni_id, b)
+    assert nics_of(b, eni.mac_address)

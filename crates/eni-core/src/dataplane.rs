@@ -393,6 +393,7 @@ impl Core {
                     _ => {}
                 }
             }
+            let live: BTreeSet<InstanceId> = instances.iter().map(|i| i.id.clone()).collect();
             for inst in instances {
                 let query = EniQuery {
                     instance_id: Some(inst.id.clone()),
@@ -409,6 +410,19 @@ impl Core {
                         "Detaching" if !attached.contains(&key) => complete_eni(tx, eni)?,
                         _ => {}
                     }
+                }
+            }
+            // ENIs of deleted instances (DeleteInstance keeps those not deleted on release
+            // Detaching): free once the agent no longer holds them in the instance's namespace.
+            for eni in tx.eni_list_all()? {
+                let Some(inst) = eni.instance_id.clone() else {
+                    continue;
+                };
+                if eni.status == "Detaching"
+                    && !live.contains(&inst)
+                    && !attached.contains(&(eni.id.to_string(), inst.to_string()))
+                {
+                    complete_eni(tx, eni)?;
                 }
             }
             Ok(())

@@ -533,7 +533,8 @@ impl Core {
 
     /// DeleteInstance / DeleteInstances: the instances must be Stopped unless `force`. The
     /// primary ENI goes with its instance; a secondary ENI is deleted if `DeleteOnRelease`,
-    /// otherwise detached back to Available.
+    /// otherwise detached back to Available (with a data plane, through Detaching until the
+    /// agent reports the instance's namespace gone).
     pub fn delete_instances(
         &self,
         caller: &Caller,
@@ -582,6 +583,12 @@ impl Core {
                         || (eni.delete_on_release && eni.status != "Detaching")
                     {
                         crate::eni::destroy_eni(tx, &eni)?;
+                    } else if self.config().dataplane {
+                        // Available only once the agent has removed the instance, and the
+                        // NIC with it (`apply_host_report`).
+                        eni.status = "Detaching".into();
+                        eni.due_at = None;
+                        tx.eni_update(&eni)?;
                     } else {
                         eni.status = "Detaching".into();
                         complete_eni(tx, eni)?;
