@@ -115,3 +115,18 @@ def test_restart_loses_no_traffic(dp, api, procs):
     assert "data-plane agent running" in after_log, after_log
     restarted = after_log[after_log.rindex("eni API server ready"):]
     assert not re.search(r"data plane converged|agent round failed", restarted), restarted
+
+
+def test_a_signal_right_after_start_stops_the_server_and_its_agent(tmp_path):
+    """SIGTERM as soon as the server is ready stops it with 0 and does not hang: the agent
+    learns of the shutdown however early it comes."""
+    from conftest import finish, make_server
+
+    for i in range(3):
+        server = make_server(tmp_path / f"s{i}")
+        try:
+            server.start()
+            rc = server.stop()
+            assert rc == 0, f"run {i}: eni serve exited with {rc}"
+        finally:
+            finish(server)

@@ -237,3 +237,37 @@ def test_a_new_environment_key_replaces_the_root_key(own_server, tmp_path):
     )
     rotated = h.ecs_client(srv.endpoint, "LTAIreplacement0001", "rotated-secret")
     assert rotated.describe_regions(ecs_m.DescribeRegionsRequest()).status_code == 200
+
+
+def test_a_signal_right_after_the_readiness_line_stops_the_server_cleanly(tmp_path):
+    """The signal handlers are in place before `listening on` is printed."""
+    import signal as sig
+
+    for i in range(10):
+        proc = subprocess.Popen(
+            [h.eni_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / f"d{i}")],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=h._clean_env((h.ROOT_AK, h.ROOT_SECRET)),
+        )
+        for line in proc.stdout:
+            if line.startswith("listening on "):
+                break
+        proc.send_signal(sig.SIGTERM)
+        assert proc.wait(timeout=15) == 0, f"run {i}: exit {proc.returncode}"
+
+
+def test_max_connections_zero_is_refused():
+    out = run_eni("serve", "--max-connections", "0", "--data-dir", "/nonexistent/never-made")
+    assert out.returncode != 0
+    assert "--max-connections" in out.stderr, out.stderr
+
+
+def test_parents_of_a_new_data_dir_are_not_writable_by_others(tmp_path):
+    """Under umask 000 the server makes the missing parents of --data-dir 0755, not 0777."""
+    data = tmp_path / "a" / "b" / "data"
+    out = run_eni(
+        "account", "create", "team-x", "--data-dir", str(data), preexec=lambda: os.umask(0)
+    )
+    assert out.returncode == 0, out.stderr
+    assert mode(data) == 0o700
+    for parent in (tmp_path / "a", tmp_path / "a" / "b"):
+        assert mode(parent) & 0o022 == 0, (parent, oct(mode(parent)))

@@ -333,3 +333,87 @@ def test_api_errors_and_results_come_as_xml_when_asked(server):
     assert doc.tag == "DescribeRegionsResponse"
     assert doc.findtext("RequestId")
     assert {r.findtext("RegionId") for r in doc.findall("./Regions/Region")} == {"cn-hangzhou", "cn-beijing"}
+
+
+# ---------------------------------------------------------------- review: what else holds a slot
+
+
+def test_connections_that_announce_a_body_and_send_none_do_not_keep_a_request_out(extra_server):
+    """A head with Content-Length and no body is a request being read, not one being served:
+    at the cap it is evicted like an idle connection, so a real request still gets in."""
+    srv, ecs, _, _ = extra_server("--max-connections", "20")
+    stuck = []
+    for _ in range(30):
+        s = connect(srv)
+        s.sendall(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n")
+        stuck.append(s)
+    time.sleep(0.2)
+    from alibabacloud_ecs20140526 import models as ecs_m
+
+    assert ecs.describe_regions(ecs_m.DescribeRegionsRequest()).status_code == 200
+    for s in stuck:
+        s.close()
+
+
+def test_a_client_that_half_closes_after_its_request_gets_the_answer(server):
+    s = connect(server)
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        status, _, body = read_response(s)
+        assert (status, body) == (200, b"ok")
+    finally:
+        s.close()
+
+
+def test_internal_api_bad_input_carries_the_alibaba_body(server):
+    token = (server.data_dir / "agent-token").read_text().strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    base = f"http://{server.endpoint}/internal/v1/hosts"
+    for url in (f"{base}/h1/desired?wait_ms=abc", f"{base}/h1/desired?since=-1", f"{base}/%FF/desired"):
+        r = requests.get(url, headers=auth, timeout=5)
+        check_json_error(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content, 400, "InvalidParameter")
+
+
+def test_xml_answers_stay_well_formed_with_control_characters(server):
+    desc = "a\x01b\x0bc"
+    made = h.rpc_call(server.url, "CreateVpc", h.VPC_VERSION, h.ROOT_AK, h.ROOT_SECRET,
+                      {"RegionId": R, "CidrBlock": "10.9.0.0/16", "Description": desc}).send()
+    assert made.status_code == 200, made.text
+    vpc_id = made.json()["VpcId"]
+    try:
+        got = h.rpc_call(server.url, "DescribeVpcs", h.VPC_VERSION, h.ROOT_AK, h.ROOT_SECRET,
+                         {"RegionId": R, "VpcId": vpc_id, "Format": "XML"}).send()
+        assert got.status_code == 200
+        doc = ET.fromstring(got.content)  # raises on a character XML forbids
+        assert doc.findtext("./Vpcs/Vpc/Description") == "a\ufffdb\ufffdc"
+        bad = requests.get(f"{server.url}?Format=XML&Timestamp=%01&Signature=x", timeout=5)
+        assert bad.status_code == 400
+        ET.fromstring(bad.content)
+    finally:
+        h.rpc_call(server.url, "DeleteVpc", h.VPC_VERSION, h.ROOT_AK, h.ROOT_SECRET, {"RegionId": R, "VpcId": vpc_id}).send()
+
+
+def test_a_long_poll_in_progress_is_answered_when_the_server_stops(extra_server):
+    srv, *_ = extra_server()
+    token = (srv.data_dir / "agent-token").read_text().strip()
+    url = f"http://{srv.endpoint}/internal/v1/hosts/local/desired"
+    auth = {"Authorization": f"Bearer {token}"}
+    gen = requests.get(url, headers=auth, timeout=5).json()["generation"]
+    got = {}
+
+    def poll():
+        try:
+            r = requests.get(url, params={"since": gen, "wait_ms": 30000}, headers=auth, timeout=40)
+            got["status"] = r.status_code
+        except requests.RequestException as e:
+            got["error"] = repr(e)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    assert srv.stop() == 0
+    t.join(10)
+    assert got.get("status") == 200, got
+    assert time.monotonic() - started < 5

@@ -179,7 +179,10 @@ impl Agent {
                     Err(e) => {
                         tracing::warn!(error = %e, "agent round failed; retrying");
                         since = None;
-                        tokio::time::sleep(backoff).await;
+                        tokio::select! {
+                            _ = &mut stop => return,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
                 },

@@ -40,6 +40,12 @@ pub(crate) async fn read_whole(
     if announced.is_some_and(|n| n > limit as u64) {
         return refuse(ApiError::RequestBodyTooLarge { limit });
     }
+    // While the body arrives the connection may be evicted like one sending its head: a
+    // client that announces a body and sends none must not hold a connection slot.
+    let reading = parts
+        .extensions
+        .get::<crate::server::ConnHandle>()
+        .map(|c| c.reading_body());
     let read = async {
         let mut body = body;
         let mut buf = bytes::BytesMut::new();
@@ -56,7 +62,9 @@ pub(crate) async fn read_whole(
         }
         Ok(buf.freeze())
     };
-    let bytes = match tokio::time::timeout(timeout, read).await {
+    let read = tokio::time::timeout(timeout, read).await;
+    drop(reading);
+    let bytes = match read {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => return refuse(e),
         Err(_) => {

@@ -1,10 +1,12 @@
 //! The internal API agents use: `GET /internal/v1/hosts/{host}/desired?since=N` long-polls for
 //! a host's desired state newer than generation N (answering at once if it is already newer,
 //! else when something changes or `wait_ms` passes), and `POST /internal/v1/hosts/{host}/report`
-//! takes the agent's report. Both need `Authorization: Bearer <agent token>`.
+//! takes the agent's report. Both need `Authorization: Bearer <agent token>`. Bad input
+//! (a host ID, a query) is `InvalidParameter` with the Alibaba error body, like every error.
 #![allow(clippy::result_large_err)] // Handlers return early with a ready Response; boxing buys nothing.
 
 use crate::AppState;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -84,18 +86,31 @@ async fn blocking<T: Send + 'static>(
 /// `GET /internal/v1/hosts/{host}/desired`.
 pub async fn desired(
     State(state): State<AppState>,
-    Path(host): Path<String>,
-    Query(q): Query<DesiredQuery>,
+    host: Result<Path<String>, PathRejection>,
+    q: Result<Query<DesiredQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = authorized(&state, &headers) {
         return r;
     }
+    let Ok(Path(host)) = host else {
+        return bad_host(&headers);
+    };
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => {
+            return error(
+                &headers,
+                ApiError::invalid_param_because("query", e.body_text()),
+            )
+        }
+    };
     if !valid_host(&host) {
         return bad_host(&headers);
     }
     let deadline = tokio::time::Instant::now()
         + Duration::from_millis(q.wait_ms.unwrap_or(20_000).min(60_000));
+    let mut stopping = state.stopping.subscribe();
     loop {
         // Subscribe before reading, so a change between the read and the wait is not missed.
         let changed = state.changes.notified();
@@ -106,7 +121,8 @@ pub async fn desired(
             Err(r) => return r,
         };
         let newer = q.since.is_none_or(|s| gen > s);
-        if newer || tokio::time::Instant::now() >= deadline {
+        // A server shutting down answers now rather than leave the poll to be cut.
+        if newer || *stopping.borrow() || tokio::time::Instant::now() >= deadline {
             let core = state.core.clone();
             return match blocking(&headers, move || core.host_desired(&host)).await {
                 Ok(Ok(d)) => Json(d).into_response(),
@@ -119,6 +135,7 @@ pub async fn desired(
             _ = changed => {}
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             _ = tokio::time::sleep_until(deadline) => {}
+            _ = stopping.wait_for(|s| *s) => {}
         }
     }
 }
@@ -126,13 +143,16 @@ pub async fn desired(
 /// `POST /internal/v1/hosts/{host}/report`.
 pub async fn report(
     State(state): State<AppState>,
-    Path(host): Path<String>,
+    host: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(r) = authorized(&state, &headers) {
         return r;
     }
+    let Ok(Path(host)) = host else {
+        return bad_host(&headers);
+    };
     if !valid_host(&host) {
         return bad_host(&headers);
     }

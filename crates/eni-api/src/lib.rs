@@ -42,6 +42,8 @@ pub struct AppState {
     pub changes: Arc<Notify>,
     /// Body size and time limits (the connection limits are the server's).
     pub limits: Arc<Limits>,
+    /// Set to true when the server starts shutting down: long polls answer at once.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             agent_token: None,
             changes: Arc::new(Notify::new()),
             limits: Arc::new(Limits::default()),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 

@@ -155,12 +155,19 @@ fn xml_text(out: &mut String, name: &str, text: &str) {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 forbids even as references (control characters but tab, LF
+            // and CR, and the non-characters U+FFFE/U+FFFF) would make the document invalid.
+            c if xml_forbidden(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out.push_str("</");
     out.push_str(name);
     out.push('>');
+}
+
+fn xml_forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
 #[cfg(test)]
@@ -198,6 +205,13 @@ mod tests {
              <Region><RegionId>b&lt;&amp;&gt;</RegionId></Region></Regions>\
              <RequestId>r</RequestId></DescribeRegionsResponse>"
         );
+    }
+
+    #[test]
+    fn text_xml_forbids_is_replaced() {
+        let mut out = String::new();
+        xml_text(&mut out, "M", "a\u{1}b\tc\nd\u{FFFE}e");
+        assert_eq!(out, "<M>a\u{FFFD}b\tc\nd\u{FFFD}e</M>");
     }
 
     #[test]

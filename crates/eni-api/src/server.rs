@@ -21,6 +21,7 @@
 
 mod conn;
 
+pub use conn::{ConnHandle, ReadingBody};
 use conn::{ConnState, GuardedIo, InFlight};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -65,10 +66,10 @@ impl Default for Limits {
     }
 }
 
-/// Descriptors kept free for everything but client connections (the database, the data
-/// plane's namespaces and sockets, logs): an eighth of the limit, at least 64.
+/// Connections the open-file limit leaves room for: it less an eighth (32 to 1,024) kept
+/// for everything else (the database's files, the data plane's namespaces and sockets, logs).
 pub fn connection_cap(fd_limit: u64) -> usize {
-    let reserve = (fd_limit / 8).max(64);
+    let reserve = (fd_limit / 8).clamp(32, 1024);
     fd_limit.saturating_sub(reserve).max(1) as usize
 }
 
@@ -143,11 +144,16 @@ pub async fn serve(
         while tasks.try_join_next().is_some() {}
         let stream = match accepted {
             Ok((stream, _peer)) => stream,
-            Err(e) => {
-                // Out of descriptors (EMFILE/ENFILE): make room rather than spin.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                // Out of descriptors: make room rather than spin.
                 tracing::warn!(error = %e, "accept failed");
                 registry.evict_one();
                 tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            // A connection that went away before it was accepted, and the like.
+            Err(e) => {
+                tracing::debug!(error = %e, "accept failed");
                 continue;
             }
         };
@@ -187,9 +193,10 @@ async fn serve_connection(
 ) {
     let io = TokioIo::new(GuardedIo::new(stream, state.clone()));
     let svc_state = state.clone();
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         // Marks the request in progress until hyper has sent its whole response.
         let in_flight = InFlight::begin(svc_state.clone());
+        req.extensions_mut().insert(ConnHandle(svc_state.clone()));
         let app = app.clone();
         async move {
             let resp = app
@@ -200,7 +207,8 @@ async fn serve_connection(
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.max_headers(MAX_HEADERS);
+    // A client that shuts its side down after sending a request still gets the answer.
+    builder.max_headers(MAX_HEADERS).half_close(true);
     let mut conn = pin!(builder.serve_connection(io, service));
     let mut watchdog = pin!(state.watchdog(limits));
     let mut stopping = *stop.borrow();
@@ -244,8 +252,10 @@ mod tests {
     #[test]
     fn the_cap_leaves_descriptors_for_the_rest() {
         assert_eq!(connection_cap(1024), 896);
-        assert_eq!(connection_cap(256), 192);
-        assert_eq!(connection_cap(65536), 57344);
+        assert_eq!(connection_cap(256), 224);
+        assert_eq!(connection_cap(128), 96);
+        assert_eq!(connection_cap(65536), 64512);
+        assert_eq!(connection_cap(1 << 20), (1 << 20) - 1024);
         assert_eq!(connection_cap(10), 1);
     }
 

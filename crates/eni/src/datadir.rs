@@ -21,9 +21,23 @@ use std::path::Path;
 /// The lock file in a locked directory.
 pub const LOCK_FILE: &str = "eni.lock";
 
-/// Creates `dir` if needed and makes it and every file in it private to the owner.
+/// Creates `dir` if needed and makes it and every file in it private to the owner. Parents it
+/// creates are 0755 at most, whatever the umask: a writable parent would let anyone replace the
+/// data dir.
 pub fn make_private(dir: &Path, db_file: &str) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))?;
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating data dir {}", dir.display()))?;
     std::fs::set_permissions(dir, Permissions::from_mode(0o700))
         .with_context(|| format!("making {} private (0700)", dir.display()))?;
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {

@@ -138,8 +138,8 @@ struct ServeArgs {
     /// Client connections open at once. At the cap a new connection closes the one that has
     /// waited longest without a request. Default and ceiling: the open-file limit less an
     /// eighth (at least 64) kept for the database and the data plane.
-    #[arg(long, env = "ENI_MAX_CONNECTIONS")]
-    max_connections: Option<usize>,
+    #[arg(long, env = "ENI_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "ENI_MAX_BODY_BYTES", default_value_t = eni_api::Limits::default().max_body_bytes)]
     max_body_bytes: usize,
@@ -214,7 +214,14 @@ fn open_file_limit() -> u64 {
 fn http_limits(args: &ServeArgs) -> eni_api::Limits {
     let fd_limit = open_file_limit();
     let ceiling = eni_api::server::connection_cap(fd_limit);
-    let max_connections = match args.max_connections {
+    if ceiling < 64 {
+        tracing::warn!(
+            fd_limit,
+            max_connections = ceiling,
+            "the open-file limit leaves room for few connections; raise it (ulimit -n)"
+        );
+    }
+    let max_connections = match args.max_connections.map(|n| n as usize) {
         Some(n) if n > ceiling => {
             tracing::warn!(
                 requested = n,
@@ -224,7 +231,7 @@ fn http_limits(args: &ServeArgs) -> eni_api::Limits {
             );
             ceiling
         }
-        Some(n) => n.max(1),
+        Some(n) => n,
         None => ceiling,
     };
     eni_api::Limits {
@@ -505,6 +512,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     });
 
     let addr = listener.local_addr()?;
+    // Handlers first: a signal that follows the readiness line must stop the server cleanly.
+    let signals = Signals::install()?;
     // Scripts that start the server on port 0 read this line.
     println!("listening on {addr}");
     tracing::info!(%addr, "eni API server ready");
@@ -516,12 +525,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         idle_timeout_s = limits.idle_timeout.as_secs_f64(),
         "connection limits"
     );
-    let app = eni_api::router(
-        eni_api::AppState::new(core)
-            .with_agent_token(&token)
-            .with_limits(limits.clone()),
-    );
-    let agent_stop = Arc::new(tokio::sync::Notify::new());
+    let state = eni_api::AppState::new(core)
+        .with_agent_token(&token)
+        .with_limits(limits.clone());
+    let stopping = state.stopping.clone();
+    let app = eni_api::router(state);
     let mut agent_task = None;
     if let Some(dp) = dataplane {
         // The in-process agent still talks to the control plane over HTTP, like any other.
@@ -534,18 +542,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
             agent_config(format!("http://{host}"), token.clone(), &args.dp),
             dp,
         );
-        let stop = agent_stop.clone();
-        agent_task = Some(tokio::spawn(
-            agent.run(async move { stop.notified().await }),
-        ));
+        let mut stop = stopping.subscribe();
+        agent_task = Some(tokio::spawn(agent.run(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })));
         tracing::info!(host_id = %args.dp.host_id, "data-plane agent running in the server");
     }
-    // On a signal, stop the agent first (it holds a long poll open), then the server. The
-    // kernel state stays as it is: a restart picks it up without touching traffic.
-    let stop = agent_stop.clone();
+    // On a signal, stop the agent (it holds a long poll open) and answer the long polls in
+    // progress, then the server. The kernel state stays as it is: a restart picks it up
+    // without touching traffic.
     eni_api::server::serve(listener, app, limits, async move {
-        shutdown().await;
-        stop.notify_waiters();
+        signals.recv().await;
+        stopping.send_replace(true);
     })
     .await?;
     if let Some(t) = agent_task {
@@ -554,13 +562,26 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
+/// SIGTERM and SIGINT, caught from the moment they are installed.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    async fn recv(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
     }
 }
 
@@ -628,14 +649,15 @@ fn run(cli: Cli) -> Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
+                let signals = Signals::install()?;
                 let agent = eni_agent::Agent::new(
                     agent_config(args.server.clone(), token, &args.dataplane),
                     dp,
                 );
                 tracing::info!(server = %args.server, host_id = %args.dataplane.host_id, "agent running");
-                agent.run(shutdown()).await;
-            });
-            Ok(())
+                agent.run(signals.recv()).await;
+                Ok::<(), anyhow::Error>(())
+            })
         }
         Command::Dataplane {
             command: DataplaneCommand::Purge { dataplane, force },

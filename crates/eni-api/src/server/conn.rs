@@ -2,9 +2,11 @@
 //! requests in progress, and the socket wrapper that sees its bytes.
 //!
 //! Stages: `Fresh` (accepted, nothing read yet) and `Head` (a request is arriving) must finish
-//! a request head within the header timeout; `Serving` (the router has the request) has no
-//! deadline; `Flushing` (its response is written but maybe not yet handed to the socket) and
-//! `Waiting` (between requests) have the idle timeout. The router marks a request
+//! a request head within the header timeout; `Body` (the router reads the request's body) has
+//! the body timeout, enforced by the body layer, which answers 408; `Serving` (a handler has
+//! the request) has no deadline; `Flushing` (its response is written but maybe not yet handed
+//! to the socket) and `Waiting` (between requests) have the idle timeout, `Flushing` counted
+//! from the last bytes the socket took. The router marks a request
 //! in progress with [`InFlight`], which rides on the response body until hyper drops it; the
 //! next flush of the socket completes the response.
 
@@ -34,6 +36,7 @@ const SNIFF_BYTES: usize = 16 * 1024;
 enum Stage {
     Fresh,
     Head,
+    Body,
     Serving,
     Flushing,
     Waiting,
@@ -85,12 +88,13 @@ impl ConnState {
     }
 
     /// Which connection to close first at the cap: those waiting between requests (or never
-    /// used), then those sending a head, each oldest first; never one serving a request.
+    /// used), then those sending a head or a body, each oldest first; never one whose request
+    /// a handler is serving.
     pub fn eviction_rank(&self) -> Option<(u8, Instant)> {
         let p = self.lock();
         match p.stage {
             Stage::Fresh | Stage::Waiting => Some((0, p.since)),
-            Stage::Head => Some((1, p.since)),
+            Stage::Head | Stage::Body => Some((1, p.since)),
             // Its response may still be on its way out: only if nothing else can go.
             Stage::Flushing => Some((2, p.since)),
             Stage::Serving => None,
@@ -104,7 +108,8 @@ impl ConnState {
             // Flushing normally lasts until the next flush, microseconds; should hyper not
             // flush again, the connection still counts as waiting.
             Stage::Waiting | Stage::Flushing => Some(p.since + limits.idle_timeout),
-            Stage::Serving => None,
+            // The body layer answers 408 at the body timeout; a handler has all the time.
+            Stage::Body | Stage::Serving => None,
         }
     }
 
@@ -180,10 +185,30 @@ impl ConnState {
         }
     }
 
-    /// Whether what hyper writes now is the router's response (rather than hyper's own
-    /// answer to a request it could not parse).
+    /// Whether what hyper writes now is the router's (rather than hyper's own answer to a
+    /// request it could not parse): a `100 Continue`, a response, or the rest of one.
     fn serving(&self) -> bool {
-        matches!(self.lock().stage, Stage::Serving | Stage::Flushing)
+        matches!(
+            self.lock().stage,
+            Stage::Body | Stage::Serving | Stage::Flushing
+        )
+    }
+
+    /// The socket took bytes of a response: a slow reader is not idle while it reads.
+    fn wrote(&self) {
+        let mut p = self.lock();
+        if p.stage == Stage::Flushing {
+            p.since = Instant::now();
+        }
+    }
+
+    fn reading_body(&self, reading: bool) {
+        let p = self.lock();
+        match (p.stage, reading) {
+            (Stage::Serving, true) => self.enter(p, Stage::Body),
+            (Stage::Body, false) => self.enter(p, Stage::Serving),
+            _ => {}
+        }
     }
 
     /// The format and host the request being read asked for, as far as it arrived.
@@ -203,6 +228,28 @@ impl ConnState {
             .find(|(k, _)| k.trim().eq_ignore_ascii_case("host"))
             .map(|(_, v)| v.trim().to_string());
         (format, host)
+    }
+}
+
+/// The connection a request came on, in the request's extensions: the body layer marks the
+/// time it reads the body, during which the connection may be evicted like one sending a head.
+#[derive(Clone)]
+pub struct ConnHandle(pub(super) Arc<ConnState>);
+
+impl ConnHandle {
+    /// Marks the body being read until the returned guard drops.
+    pub fn reading_body(&self) -> ReadingBody {
+        self.0.reading_body(true);
+        ReadingBody(self.0.clone())
+    }
+}
+
+/// The body of a request being read (see [`ConnHandle::reading_body`]).
+pub struct ReadingBody(Arc<ConnState>);
+
+impl Drop for ReadingBody {
+    fn drop(&mut self) {
+        self.0.reading_body(false);
     }
 }
 
@@ -354,7 +401,11 @@ impl AsyncWrite for GuardedIo {
         }
         let this = &mut *self;
         let Some(swallowed) = this.swallowed.as_mut() else {
-            return Pin::new(&mut this.inner).poll_write(cx, data);
+            let r = Pin::new(&mut this.inner).poll_write(cx, data);
+            if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+                this.state.wrote();
+            }
+            return r;
         };
         if this.out.is_empty() {
             swallowed.extend_from_slice(data);
@@ -429,6 +480,34 @@ mod tests {
             s.deadline(&limits()),
             Some(t1 + Duration::from_secs(5) + Duration::from_secs(10))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_being_read_is_evictable_a_request_being_served_is_not() {
+        let s = Arc::new(ConnState::new());
+        s.on_read(b"POST / HTTP/1.1\r\n");
+        let req = InFlight::begin(s.clone());
+        assert_eq!(s.eviction_rank(), None);
+        let body = ConnHandle(s.clone()).reading_body();
+        assert_eq!(s.eviction_rank().map(|r| r.0), Some(1));
+        // hyper's 100 Continue, written while the body is read, is the router's.
+        assert!(s.serving());
+        drop(body);
+        assert_eq!(s.eviction_rank(), None);
+        drop(req);
+        s.flushed();
+        assert_eq!(s.eviction_rank().map(|r| r.0), Some(0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_is_not_idle_while_the_socket_takes_its_response() {
+        let s = Arc::new(ConnState::new());
+        s.on_read(b"GET / HTTP/1.1\r\n");
+        drop(InFlight::begin(s.clone()));
+        tokio::time::advance(Duration::from_secs(25)).await;
+        s.wrote();
+        let now = Instant::now();
+        assert_eq!(s.deadline(&limits()), Some(now + Duration::from_secs(30)));
     }
 
     #[tokio::test(start_paused = true)]
