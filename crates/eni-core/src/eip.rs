@@ -24,10 +24,11 @@
 //! the address, so no path can leave a binding behind. DeleteNetworkInterface unbinds at
 //! once rather than when the deletion completes.
 
+use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
 use crate::ipam::{self, EipPool, FreeList};
+use crate::query::{page_or_token, tags_match, Page, TokenPage};
 use crate::transitions::{effective_eip, effective_instance, settle_due};
-use crate::vpc::{default_resource_group, page_or_token, tags_match, Page, TokenPage};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{
     constraints, with_read, with_write, EipBinding, Eni, EniQuery, IpKind, StoreError, Tags, Tx,

@@ -10,11 +10,12 @@
 //! IPv6 slots, which `EniIpv6AddressQuantity` counts.
 
 use crate::addresses::{self, ExhaustedError, TakenError};
+use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
+use crate::query::{page_or_token, tags_match, Page};
 use crate::transitions::{
     complete_eni, effective_eip, effective_eni, effective_instance, settle_due,
 };
-use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
@@ -505,7 +506,7 @@ impl Default for Paging {
 }
 
 /// One page of ENIs.
-pub type EniPage = crate::vpc::TokenPage<EniView>;
+pub type EniPage = crate::query::TokenPage<EniView>;
 
 /// What AssignPrivateIpAddresses answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]

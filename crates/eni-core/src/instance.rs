@@ -9,13 +9,14 @@
 
 use crate::addresses::{ExhaustedError, TakenError};
 use crate::catalog::InstanceType;
+use crate::default_resource_group;
 use crate::eni::{
     check_eni_description, check_eni_name, check_groups, insert_eni, load_view, AddressRequest,
     EniView, NewEni,
 };
 use crate::idempotency::{check_token, once};
+use crate::query::{page_or_token, tags_match, Page};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
-use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{with_read, with_write, EniQuery, Instance, StoreError, Tags, Tx};
 use eni_types::ids::{InstanceId, VSwitchId};
@@ -98,7 +99,7 @@ pub struct DescribeInstances {
 }
 
 /// One page of instances.
-pub type InstancePage = crate::vpc::TokenPage<InstanceView>;
+pub type InstancePage = crate::query::TokenPage<InstanceView>;
 
 fn groups_of(single: &Option<String>, list: &[String]) -> Result<Vec<String>, ApiError> {
     match (single, list.is_empty()) {

@@ -13,6 +13,7 @@ pub mod eni;
 mod idempotency;
 pub mod instance;
 mod ipam;
+pub mod query;
 pub mod security_group;
 pub mod security_group_rules;
 mod transitions;
@@ -20,7 +21,7 @@ pub mod validate;
 pub mod vpc;
 
 use eni_store::{Store, StoreError};
-use eni_types::ids::AccountId;
+use eni_types::ids::{AccountId, ResourceGroupId};
 use eni_types::ApiError;
 use std::sync::Arc;
 
@@ -128,6 +129,18 @@ pub fn now() -> i64 {
 /// The current time in Unix milliseconds (transition deadlines).
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// Every account has one default resource group, derived from its ID so it is stable.
+pub fn default_resource_group(caller: &Caller) -> ResourceGroupId {
+    let n = caller.account.0;
+    let body: String = (0..12)
+        .map(|i| {
+            let d = ((n >> (i * 5)) & 31) as u8;
+            (if d < 10 { b'0' + d } else { b'a' + d - 10 }) as char
+        })
+        .collect();
+    format!("rg-acfm{body}").parse().expect("alphanumeric")
 }
 
 /// Store failures become `InternalError` for the caller, or `ServiceUnavailable` when retrying

@@ -3,8 +3,9 @@
 //! instance, through its primary ENI) is a member, or while another group's rule names it.
 //! Rules are in `security_group_rules.rs`.
 
+use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
-use crate::vpc::{default_resource_group, page_or_token, tags_match, Page};
+use crate::query::{page_or_token, tags_match, Page};
 use crate::{internal, now, Caller, Core, CoreError};
 use eni_store::{with_read, with_write, SecurityGroup, SgPolicy, StoreError, Tags, Tx};
 use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
@@ -66,7 +67,7 @@ pub(crate) fn group_in_region(
 }
 
 /// One page of groups.
-pub type SecurityGroupPage = crate::vpc::TokenPage<SecurityGroupView>;
+pub type SecurityGroupPage = crate::query::TokenPage<SecurityGroupView>;
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     let n = name.chars().count();

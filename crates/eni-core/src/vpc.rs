@@ -12,7 +12,9 @@
 //! documentation), and this server reserves none.
 
 use crate::idempotency::{check_token, once};
-use crate::{internal, now, validate, Caller, Core, CoreError};
+use crate::query::{paginate, tags_match};
+pub use crate::query::{Page, Paged};
+use crate::{default_resource_group, internal, now, validate, Caller, Core, CoreError};
 use eni_ipam::{Ipv4Cidr, Ipv6Cidr};
 use eni_store::{constraints, with_read, with_write, StoreError, Tags, VSwitch, Vpc};
 use eni_types::ids::{ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
@@ -67,85 +69,6 @@ pub struct DescribeVpcs {
     pub page: Page,
 }
 
-/// A 1-based page of a Describe call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub number: u64,
-    pub size: u64,
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Page {
-            number: 1,
-            size: 10,
-        }
-    }
-}
-
-/// One page of results and the total before paging.
-#[derive(Debug, Clone)]
-pub struct Paged<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub page: Page,
-}
-
-/// One page of results, with the token of the next page (empty on the last one).
-#[derive(Debug, Clone)]
-pub struct TokenPage<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub page: Page,
-    pub next_token: String,
-}
-
-/// Pages `all` by `MaxResults`/`NextToken` when `token` is `Some((max, start))`, else by
-/// `PageNumber`/`PageSize`. The token is the offset of the next item.
-pub fn page_or_token<T>(all: Vec<T>, page: Page, token: Option<(usize, usize)>) -> TokenPage<T> {
-    let total = all.len() as u64;
-    match token {
-        Some((max, start)) => {
-            let items: Vec<T> = all.into_iter().skip(start).take(max).collect();
-            let next = start + items.len();
-            let next_token = if (next as u64) < total {
-                next.to_string()
-            } else {
-                String::new()
-            };
-            TokenPage {
-                items,
-                total,
-                page: Page {
-                    number: 1,
-                    size: max as u64,
-                },
-                next_token,
-            }
-        }
-        None => {
-            let Paged { items, total, page } = paginate(all, page);
-            TokenPage {
-                items,
-                total,
-                page,
-                next_token: String::new(),
-            }
-        }
-    }
-}
-
-fn paginate<T>(all: Vec<T>, page: Page) -> Paged<T> {
-    let total = all.len() as u64;
-    let skip = (page.number.saturating_sub(1)).saturating_mul(page.size);
-    let items = all
-        .into_iter()
-        .skip(skip as usize)
-        .take(page.size as usize)
-        .collect();
-    Paged { items, total, page }
-}
-
 /// A VPC with what DescribeVpcs shows beside it.
 #[derive(Debug, Clone)]
 pub struct VpcView {
@@ -196,15 +119,6 @@ pub struct VSwitchView {
     pub vswitch: VSwitch,
     pub available_ip_count: u64,
     pub route_table_id: Option<RouteTableId>,
-}
-
-/// The Describe calls' `Tag.N` filter: every wanted key present, with the wanted value unless
-/// that value is empty.
-pub(crate) fn tags_match(have: &Tags, want: &Tags) -> bool {
-    want.iter().all(|(k, v)| {
-        have.iter()
-            .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
-    })
 }
 
 /// Checks `Ipv6Isp` and `Ipv6CidrBlock` of CreateVpc; returns the line type of the VPC's IPv6
@@ -680,16 +594,4 @@ impl Core {
         })
         .map_err(Into::into)
     }
-}
-
-/// Every account has one default resource group, derived from its ID so it is stable.
-pub fn default_resource_group(caller: &Caller) -> ResourceGroupId {
-    let n = caller.account.0;
-    let body: String = (0..12)
-        .map(|i| {
-            let d = ((n >> (i * 5)) & 31) as u8;
-            (if d < 10 { b'0' + d } else { b'a' + d - 10 }) as char
-        })
-        .collect();
-    format!("rg-acfm{body}").parse().expect("alphanumeric")
 }

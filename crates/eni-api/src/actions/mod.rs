@@ -9,7 +9,7 @@ pub mod instance;
 pub mod security_group;
 pub mod vpc;
 
-use eni_core::vpc::Page;
+use eni_core::query::Page;
 use eni_core::{Caller, Core};
 use eni_types::time::format_utc;
 use eni_types::{ApiError, Params};
