@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "eip_pool",
         sql: include_str!("../migrations/0009_eip_pool.sql"),
     },
+    Migration {
+        version: 10,
+        name: "eni_find",
+        sql: include_str!("../migrations/0010_eni_find.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

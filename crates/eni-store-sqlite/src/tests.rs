@@ -553,7 +553,7 @@ fn hot_statements_use_indexes() {
                 eni_type: full.eni_type.clone(),
                 ..EniQuery::default()
             },
-            "(account_id=? AND region_id=?)",
+            "(account_id=? AND region_id=? AND eni_type=?)",
         ),
     ];
     for (q, index) in &shapes {
@@ -582,6 +582,74 @@ fn hot_statements_use_indexes() {
                     .any(|s| s.starts_with("SEARCH ") && s.contains(index)),
                 "{index} unused by {sql}:\n{steps:#?}"
             );
+        }
+    }
+}
+
+/// Each driver of eni_find walks its own index, reads no table whole, and (but for the short
+/// lists) needs no sort for the page: the page costs about the rows it returns.
+#[test]
+fn eni_find_drivers_use_their_indexes() {
+    use crate::tx::eni_find;
+    let store = SqliteStore::open_in_memory().unwrap();
+    let w = writer(&store);
+    // Every filter at once, so every driver can be built; the driver's index must win.
+    let f = eni_store::EniFilter {
+        ids: Some(vec![EniId::generate("r")]),
+        instance_id: Some(InstanceId::generate("r")),
+        vpc_id: Some(VpcId::generate("r")),
+        vswitch_id: Some(VSwitchId::generate("r")),
+        eni_types: Some(vec!["Secondary".into()]),
+        status: Some("InUse".into()),
+        name: Some("web".into()),
+        resource_group_id: Some("rg-x".into()),
+        security_group_id: Some(SecurityGroupId::generate("r")),
+        primary_ip: Some(1),
+        private_ips: Some(vec![1, 2]),
+        ipv6: Some(vec!["2408::1".into()]),
+        tags: vec![("env".into(), Some("prod".into())), ("team".into(), None)],
+    };
+    let expect = |driver: &str| -> (&str, bool) {
+        match driver {
+            "Ids" => ("(id=?", false),
+            "PrivateIps" => ("private_ips_ip_idx", false),
+            "Ipv6" => ("ipv6_addrs_addr_idx", false),
+            "PrimaryIp" => ("private_ips_ip_idx", false),
+            "Instance" => ("(instance_id=?", false),
+            "Group" => ("eni_security_groups USING COVERING INDEX", false),
+            "VSwitch" => ("enis_vswitch_idx", true),
+            "Vpc" => ("enis_vpc_seq_idx", true),
+            "Status" => ("enis_status_idx", true),
+            "Type" => ("enis_type_idx", true),
+            "Name" => ("enis_name_idx", true),
+            "ResourceGroup" => ("enis_resource_group_idx", true),
+            "All" => ("(account_id=? AND region_id=?", true),
+            "Tag(0)" => ("eni_tags_value_idx", true),
+            "Tag(1)" => ("eni_tags_key_idx", true),
+            other => panic!("no expectation for {other}"),
+        }
+    };
+    for (driver, page, count) in eni_find::statements_by_driver(&f) {
+        let (index, ordered) = expect(&driver);
+        for (what, sql) in [("page", &page), ("count", &count)] {
+            let steps = plan(&w, sql);
+            // (The lists of IDs and addresses arrive as json_each rows: those are scanned.)
+            assert!(
+                !steps
+                    .iter()
+                    .any(|s| s.starts_with("SCAN ") && !s.starts_with("SCAN json_each")),
+                "{driver} {what} scans a table:\n{steps:#?}\n{sql}"
+            );
+            assert!(
+                steps.iter().any(|s| s.contains(index)),
+                "{driver} {what} does not use {index}:\n{steps:#?}\n{sql}"
+            );
+            if what == "page" && ordered {
+                assert!(
+                    !steps.iter().any(|s| s.contains("FOR ORDER BY")),
+                    "{driver} page sorts:\n{steps:#?}"
+                );
+            }
         }
     }
 }

@@ -13,6 +13,7 @@
 // Visible to the crate so that its tests can check the plans of the hot statements.
 pub(crate) mod addresses;
 pub(crate) mod eips;
+pub(crate) mod eni_find;
 pub(crate) mod enis;
 pub(crate) mod instances;
 pub(crate) mod security_group_rules;
@@ -24,8 +25,9 @@ use crate::errors::{
 use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
-    AccessKey, Account, Eip, EipAssociation, Eni, EniQuery, IdempotencyRecord, Instance, Ipv6Entry,
-    PrivateIp, SecurityGroup, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, Vpc,
+    AccessKey, Account, Eip, EipAssociation, Eni, EniFilter, EniQuery, IdempotencyRecord, Instance,
+    Ipv6Entry, Position, PrivateIp, SecurityGroup, SecurityGroupRule, SgPolicy, StoreError, Tags,
+    Tx, VSwitch, Vpc, Window,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
@@ -862,6 +864,37 @@ impl Tx for SqliteTx<'_> {
 
     fn eni_list_all(&mut self) -> Result<Vec<Eni>, StoreError> {
         enis::list_all(self)
+    }
+
+    fn eni_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EniFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Eni)>, StoreError> {
+        eni_find::find(self, account, region, filter, window)
+    }
+
+    fn eni_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EniFilter,
+    ) -> Result<u64, StoreError> {
+        eni_find::count(self, account, region, filter)
+    }
+
+    fn private_ips_of_many(&mut self, owners: &[&str]) -> Result<Vec<PrivateIp>, StoreError> {
+        addresses::private_ips_of_many(self, owners)
+    }
+
+    fn ipv6_of_many(&mut self, owners: &[&str]) -> Result<Vec<Ipv6Entry>, StoreError> {
+        addresses::ipv6_of_many(self, owners)
+    }
+
+    fn eips_of_enis(&mut self, enis: &[EniId]) -> Result<Vec<Eip>, StoreError> {
+        eips::of_enis(self, enis)
     }
 
     // ---- instances (tx/instances.rs) ----

@@ -330,6 +330,31 @@ pub trait Tx {
     fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
     /// Every ENI of every account and region, oldest first (the data plane's view).
     fn eni_list_all(&mut self) -> Result<Vec<Eni>, StoreError>;
+    /// The account's ENIs in `region` that match `filter` (see [`EniFilter`]), in creation
+    /// order, within `window`, each with its position. Costs indexed lookups for about the
+    /// rows of the page when the filters agree, not a scan of the account's ENIs.
+    fn eni_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EniFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Eni)>, StoreError>;
+    /// How many ENIs [`Tx::eni_find`] would list with no window.
+    fn eni_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EniFilter,
+    ) -> Result<u64, StoreError>;
+    /// The addresses held by each of `owners`, each owner's in the order of
+    /// [`Tx::private_ips_of`].
+    fn private_ips_of_many(&mut self, owners: &[&str]) -> Result<Vec<PrivateIp>, StoreError>;
+    /// The IPv6 entries held by each of `owners`, each owner's in the order of
+    /// [`Tx::ipv6_of`].
+    fn ipv6_of_many(&mut self, owners: &[&str]) -> Result<Vec<Ipv6Entry>, StoreError>;
+    /// The EIPs bound (in any state) to addresses of any of `enis`, oldest first.
+    fn eips_of_enis(&mut self, enis: &[EniId]) -> Result<Vec<Eip>, StoreError>;
 
     // ---- instances ----
     fn instance_insert(&mut self, instance: &Instance) -> Result<(), StoreError>;

@@ -347,6 +347,55 @@ pub struct EniQuery {
     pub eni_type: Option<String>,
 }
 
+/// A row's place in creation order (its sequence number): what a keyset page continues after.
+/// Stable for the row's life and never reused, so a cursor stays valid while rows come and go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position(pub i64);
+
+/// Which rows of a listing to return: those after a cursor, or after skipping `offset`
+/// (page numbers), at most `limit`, in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub after: Option<Position>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Window {
+    /// The first `limit` rows after `after` (the start without one).
+    pub fn after(after: Option<Position>, limit: u64) -> Self {
+        Window {
+            after,
+            offset: 0,
+            limit,
+        }
+    }
+}
+
+/// The filters of DescribeNetworkInterfaces, each applied by the store. An unset field does
+/// not filter; a list matches an ENI that has any of its values (an empty list matches
+/// none); every tag must match (a tag without a value matches any value of its key). Status
+/// and instance are compared as stored: a caller that shows transitions completed by their
+/// due time settles them first (and drops a row that completed in between).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EniFilter {
+    pub ids: Option<Vec<EniId>>,
+    pub instance_id: Option<InstanceId>,
+    pub vpc_id: Option<VpcId>,
+    pub vswitch_id: Option<VSwitchId>,
+    pub eni_types: Option<Vec<String>>,
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub security_group_id: Option<SecurityGroupId>,
+    pub primary_ip: Option<u32>,
+    /// Any IPv4 address the ENI holds (primary, secondary, or inside one of its /28s).
+    pub private_ips: Option<Vec<u32>>,
+    /// Any IPv6 address the ENI holds (canonical text; not its /80 prefixes).
+    pub ipv6: Option<Vec<String>>,
+    pub tags: Vec<(String, Option<String>)>,
+}
+
 /// An ECS instance. A VPC instance has a vSwitch and a primary ENI; a classic one has neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {

@@ -84,6 +84,23 @@ pub(super) fn private_ips_of(tx: &SqliteTx<'_>, owner: &str) -> Result<Vec<Priva
     tx.query_all(PRIVATE_IPS_OF, [owner], private_ip_from_row)
 }
 
+/// Each owner's addresses in insertion order, owners in the order given: one statement over
+/// the owner index, however many owners.
+pub(super) fn private_ips_of_many(
+    tx: &SqliteTx<'_>,
+    owners: &[&str],
+) -> Result<Vec<PrivateIp>, StoreError> {
+    let owners = serde_json::to_string(owners)
+        .map_err(|e| StoreError::Backend(format!("encoding owners: {e}")))?;
+    tx.query_all(
+        select_private_ip!(
+            "JOIN json_each(?1) AS o ON private_ips.owner = o.value ORDER BY o.key, private_ips.seq"
+        ),
+        [owners],
+        private_ip_from_row,
+    )
+}
+
 pub(super) fn private_ips_all(tx: &SqliteTx<'_>) -> Result<Vec<PrivateIp>, StoreError> {
     tx.query_all(select_private_ip!("ORDER BY seq"), [], private_ip_from_row)
 }
@@ -249,6 +266,22 @@ pub(crate) const IPV6_OF: &str = select_ipv6!("WHERE owner = ?1 ORDER BY seq");
 
 pub(super) fn ipv6_of(tx: &SqliteTx<'_>, owner: &str) -> Result<Vec<Ipv6Entry>, StoreError> {
     tx.query_all(IPV6_OF, [owner], ipv6_from_row)
+}
+
+/// Each owner's entries in insertion order, owners in the order given.
+pub(super) fn ipv6_of_many(
+    tx: &SqliteTx<'_>,
+    owners: &[&str],
+) -> Result<Vec<Ipv6Entry>, StoreError> {
+    let owners = serde_json::to_string(owners)
+        .map_err(|e| StoreError::Backend(format!("encoding owners: {e}")))?;
+    tx.query_all(
+        select_ipv6!(
+            "JOIN json_each(?1) AS o ON ipv6_addrs.owner = o.value ORDER BY o.key, ipv6_addrs.seq"
+        ),
+        [owners],
+        ipv6_from_row,
+    )
 }
 
 pub(super) fn ipv6_all(tx: &SqliteTx<'_>) -> Result<Vec<Ipv6Entry>, StoreError> {

@@ -233,6 +233,16 @@ pub(super) fn of_eni(tx: &SqliteTx<'_>, eni: &EniId) -> Result<Vec<Eip>, StoreEr
     )
 }
 
+pub(super) fn of_enis(tx: &SqliteTx<'_>, enis: &[EniId]) -> Result<Vec<Eip>, StoreError> {
+    let ids = serde_json::to_string(enis)
+        .map_err(|e| StoreError::Backend(format!("encoding ENI IDs: {e}")))?;
+    tx.query_all(
+        select_eip!("WHERE eni_id IN (SELECT value FROM json_each(?1)) ORDER BY seq"),
+        [ids],
+        eip_from_row,
+    )
+}
+
 /// How many EIPs an account has in a region: a range of `eips_account_region_idx`.
 pub(crate) const COUNT: &str = "SELECT count(*) FROM eips WHERE account_id = ?1 AND region_id = ?2";
 

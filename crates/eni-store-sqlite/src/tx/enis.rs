@@ -31,7 +31,7 @@ macro_rules! select_eni {
     };
 }
 
-fn eni_from_row(r: &Row<'_>) -> rusqlite::Result<Eni> {
+pub(crate) fn eni_from_row(r: &Row<'_>) -> rusqlite::Result<Eni> {
     Ok(Eni {
         id: id_from_row(r, 0)?,
         account_id: account_from_sql(r.get(1)?),

@@ -1,0 +1,459 @@
+//! `eni_find` and `eni_find_count`: DescribeNetworkInterfaces' filters, answered from indexes.
+//!
+//! One filter drives the query: its index lists the matching ENIs, and every other filter is
+//! checked on those rows only (a column kept out of index selection with a unary `+`, or an
+//! `EXISTS` probe of one index entry). A page is then a range of the driving index after the
+//! cursor, read in creation order (`seq`) with no sort, and costs about as many rows as it
+//! returns when the filters agree; a count walks the driver's matches once.
+//!
+//! The driver: a short list first (ENI IDs, addresses, an instance: at most a few hundred
+//! rows, sorted), else whichever of the remaining filters matches fewest ENIs. That number
+//! comes from a capped count of each candidate's index ([`PROBE_CAP`] entries at most), so
+//! choosing costs little and a filter that matches a handful of ENIs never waits behind one
+//! that matches most of them. A security group's memberships are not kept in creation order,
+//! so the group drives only when it is small; a large one is checked row by row.
+
+use super::{account_to_sql, SqliteTx};
+use crate::tx::enis::eni_from_row;
+use eni_store::{Eni, EniFilter, Position, StoreError, Window};
+use eni_types::ids::AccountId;
+use rusqlite::types::Value;
+use rusqlite::ToSql;
+use std::fmt::Write;
+
+/// How far a candidate driver's index is counted when choosing one.
+const PROBE_CAP: i64 = 4096;
+
+/// The filter whose index a query walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    Ids,
+    PrivateIps,
+    Ipv6,
+    PrimaryIp,
+    Instance,
+    Tag(usize),
+    Group,
+    VSwitch,
+    Vpc,
+    Status,
+    Type,
+    Name,
+    ResourceGroup,
+    /// The account's ENIs in the region.
+    All,
+}
+
+impl Driver {
+    /// Whether its index lists rows in creation order (else a sort follows, fine for few).
+    fn ordered(self) -> bool {
+        !matches!(
+            self,
+            Driver::Ids | Driver::PrivateIps | Driver::Ipv6 | Driver::PrimaryIp | Driver::Group
+        )
+    }
+}
+
+/// A statement under construction, with named arguments.
+struct Query {
+    from: String,
+    conds: Vec<String>,
+    args: Vec<(String, Value)>,
+    /// The column rows are ordered and paged by.
+    order: &'static str,
+}
+
+impl Query {
+    fn arg(&mut self, name: &str, value: Value) -> String {
+        let name = format!(":{name}");
+        if !self.args.iter().any(|(n, _)| n == &name) {
+            self.args.push((name.clone(), value));
+        }
+        name
+    }
+
+    fn text(&mut self, name: &str, value: &str) -> String {
+        self.arg(name, Value::Text(value.to_string()))
+    }
+
+    fn run<T>(
+        &self,
+        tx: &SqliteTx<'_>,
+        sql: &str,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let args: Vec<(&str, &dyn ToSql)> = self
+            .args
+            .iter()
+            .map(|(n, v)| (n.as_str(), v as &dyn ToSql))
+            .collect();
+        tx.query_all(sql, args.as_slice(), f)
+    }
+}
+
+fn json_list(items: &impl serde::Serialize) -> Result<Value, StoreError> {
+    serde_json::to_string(items)
+        .map(Value::Text)
+        .map_err(|e| StoreError::Backend(format!("encoding a filter list: {e}")))
+}
+
+/// The candidate drivers of `f` that an index count can rank, with the SQL of that count.
+fn candidates(account: i64, region: &str, f: &EniFilter) -> Vec<(Driver, String, Vec<Value>)> {
+    let mut out = Vec::new();
+    let acct = Value::Integer(account);
+    let region = Value::Text(region.to_string());
+    let t = |s: &str| Value::Text(s.to_string());
+    for (i, (key, value)) in f.tags.iter().enumerate() {
+        match value {
+            Some(v) => out.push((
+                Driver::Tag(i),
+                "SELECT 1 FROM eni_tags WHERE account_id = ?1 AND key = ?2 AND value = ?3"
+                    .to_string(),
+                vec![acct.clone(), t(key), t(v)],
+            )),
+            None => out.push((
+                Driver::Tag(i),
+                "SELECT 1 FROM eni_tags WHERE account_id = ?1 AND key = ?2".to_string(),
+                vec![acct.clone(), t(key)],
+            )),
+        }
+    }
+    if let Some(g) = &f.security_group_id {
+        out.push((
+            Driver::Group,
+            "SELECT 1 FROM eni_security_groups WHERE security_group_id = ?1".to_string(),
+            vec![t(g.as_str())],
+        ));
+    }
+    if let Some(v) = &f.vswitch_id {
+        out.push((
+            Driver::VSwitch,
+            "SELECT 1 FROM enis WHERE vswitch_id = ?1".to_string(),
+            vec![t(v.as_str())],
+        ));
+    }
+    if let Some(v) = &f.vpc_id {
+        out.push((
+            Driver::Vpc,
+            "SELECT 1 FROM enis WHERE vpc_id = ?1".to_string(),
+            vec![t(v.as_str())],
+        ));
+    }
+    let column = |value: &str| vec![acct.clone(), region.clone(), Value::Text(value.to_string())];
+    if let Some(s) = &f.status {
+        out.push((
+            Driver::Status,
+            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND status = ?3"
+                .to_string(),
+            column(s),
+        ));
+    }
+    if let Some([ty]) = f.eni_types.as_deref() {
+        out.push((
+            Driver::Type,
+            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND eni_type = ?3"
+                .to_string(),
+            column(ty),
+        ));
+    }
+    if let Some(n) = &f.name {
+        out.push((
+            Driver::Name,
+            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND name = ?3".to_string(),
+            column(n),
+        ));
+    }
+    if let Some(rg) = &f.resource_group_id {
+        out.push((
+            Driver::ResourceGroup,
+            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 \
+             AND resource_group_id = ?3"
+                .to_string(),
+            column(rg),
+        ));
+    }
+    out
+}
+
+/// Picks the driver of `f` (see the module doc).
+fn choose(
+    tx: &SqliteTx<'_>,
+    account: i64,
+    region: &str,
+    f: &EniFilter,
+) -> Result<Driver, StoreError> {
+    if f.ids.is_some() {
+        return Ok(Driver::Ids);
+    }
+    if f.private_ips.is_some() {
+        return Ok(Driver::PrivateIps);
+    }
+    if f.ipv6.is_some() {
+        return Ok(Driver::Ipv6);
+    }
+    if f.primary_ip.is_some() {
+        return Ok(Driver::PrimaryIp);
+    }
+    if f.instance_id.is_some() {
+        return Ok(Driver::Instance);
+    }
+    let mut best: Option<(i64, Driver)> = None;
+    for (driver, sql, args) in candidates(account, region, f) {
+        let capped = format!("SELECT count(*) FROM ({sql} LIMIT {PROBE_CAP})");
+        let n = tx.count(&capped, rusqlite::params_from_iter(args.iter()))? as i64;
+        // At the cap a driver only promises many rows: an unordered one would need a sort.
+        let usable = n < PROBE_CAP || driver.ordered();
+        if usable && best.is_none_or(|(m, _)| n < m) {
+            best = Some((n, driver));
+        }
+    }
+    Ok(best.map_or(Driver::All, |(_, d)| d))
+}
+
+/// The FROM clause and conditions of `f` driven by `driver`.
+fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Query, StoreError> {
+    let mut q = Query {
+        from: "enis e".to_string(),
+        conds: Vec::new(),
+        args: Vec::new(),
+        order: "e.seq",
+    };
+    let acct = q.arg("account", Value::Integer(account));
+    let reg = q.text("region", region);
+    // A unary + keeps a column out of index selection, so the driver's index is the one used.
+    let keep = |d: Driver| if d == driver { "" } else { "+" };
+    // The indexes of the account's own columns lead with the account and region.
+    let by_account = matches!(
+        driver,
+        Driver::All | Driver::Status | Driver::Type | Driver::Name | Driver::ResourceGroup
+    );
+    if by_account {
+        q.conds
+            .push(format!("e.account_id = {acct} AND e.region_id = {reg}"));
+    } else {
+        q.conds
+            .push(format!("+e.account_id = {acct} AND +e.region_id = {reg}"));
+    }
+    if let Some(ids) = &f.ids {
+        let a = q.arg("ids", json_list(ids)?);
+        q.conds.push(format!(
+            "{}e.id IN (SELECT value FROM json_each({a}))",
+            keep(Driver::Ids)
+        ));
+    }
+    if let Some(ips) = &f.private_ips {
+        let a = q.arg("ips", json_list(ips)?);
+        let sub = format!(
+            "SELECT 1 FROM private_ips p WHERE p.owner = e.id \
+             AND p.ip IN (SELECT value FROM json_each({a}))"
+        );
+        if driver == Driver::PrivateIps {
+            q.conds.push(format!(
+                "e.id IN (SELECT p.owner FROM private_ips p \
+                 WHERE p.ip IN (SELECT value FROM json_each({a})))"
+            ));
+        } else {
+            q.conds.push(format!("EXISTS ({sub})"));
+        }
+    }
+    if let Some(v6) = &f.ipv6 {
+        let a = q.arg("ipv6", json_list(v6)?);
+        if driver == Driver::Ipv6 {
+            q.conds.push(format!(
+                "e.id IN (SELECT x.owner FROM ipv6_addrs x WHERE x.is_prefix = 0 \
+                 AND x.addr IN (SELECT value FROM json_each({a})))"
+            ));
+        } else {
+            q.conds.push(format!(
+                "EXISTS (SELECT 1 FROM ipv6_addrs x WHERE x.owner = e.id AND x.is_prefix = 0 \
+                 AND x.addr IN (SELECT value FROM json_each({a})))"
+            ));
+        }
+    }
+    if let Some(ip) = f.primary_ip {
+        let a = q.arg("primary_ip", Value::Integer(i64::from(ip)));
+        if driver == Driver::PrimaryIp {
+            q.conds.push(format!(
+                "e.id IN (SELECT p.owner FROM private_ips p WHERE p.ip = {a} \
+                 AND p.kind = 'primary')"
+            ));
+        }
+        q.conds.push(format!("+e.primary_ip = {a}"));
+    }
+    if let Some(i) = &f.instance_id {
+        let a = q.text("instance", i.as_str());
+        q.conds
+            .push(format!("{}e.instance_id = {a}", keep(Driver::Instance)));
+    }
+    if let Some(v) = &f.vpc_id {
+        let a = q.text("vpc", v.as_str());
+        q.conds.push(format!("{}e.vpc_id = {a}", keep(Driver::Vpc)));
+    }
+    if let Some(v) = &f.vswitch_id {
+        let a = q.text("vswitch", v.as_str());
+        q.conds
+            .push(format!("{}e.vswitch_id = {a}", keep(Driver::VSwitch)));
+    }
+    if let Some(types) = &f.eni_types {
+        if driver == Driver::Type {
+            let a = q.text("eni_type", &types[0]);
+            q.conds.push(format!("e.eni_type = {a}"));
+        } else {
+            let a = q.arg("eni_types", json_list(types)?);
+            q.conds
+                .push(format!("+e.eni_type IN (SELECT value FROM json_each({a}))"));
+        }
+    }
+    if let Some(s) = &f.status {
+        let a = q.text("status", s);
+        q.conds
+            .push(format!("{}e.status = {a}", keep(Driver::Status)));
+    }
+    if let Some(n) = &f.name {
+        let a = q.text("name", n);
+        q.conds.push(format!("{}e.name = {a}", keep(Driver::Name)));
+    }
+    if let Some(rg) = &f.resource_group_id {
+        let a = q.text("resource_group", rg);
+        q.conds.push(format!(
+            "{}e.resource_group_id = {a}",
+            keep(Driver::ResourceGroup)
+        ));
+    }
+    if let Some(g) = &f.security_group_id {
+        let a = q.text("group", g.as_str());
+        if driver == Driver::Group {
+            q.conds.push(format!(
+                "e.id IN (SELECT eni_id FROM eni_security_groups WHERE security_group_id = {a})"
+            ));
+        } else {
+            q.conds.push(format!(
+                "EXISTS (SELECT 1 FROM eni_security_groups g \
+                 WHERE g.security_group_id = {a} AND g.eni_id = e.id)"
+            ));
+        }
+    }
+    for (i, (key, value)) in f.tags.iter().enumerate() {
+        let k = q.text(&format!("tag_key_{i}"), key);
+        let v = value.as_ref().map(|v| q.text(&format!("tag_value_{i}"), v));
+        if driver == Driver::Tag(i) {
+            // The tag's index walks its ENIs in creation order; the ENI row joins by seq.
+            q.from = "eni_tags t CROSS JOIN enis e ON e.seq = t.eni_seq".to_string();
+            q.order = "t.eni_seq";
+            q.conds
+                .push(format!("t.account_id = {acct} AND t.key = {k}"));
+            if let Some(v) = v {
+                q.conds.push(format!("t.value = {v}"));
+            }
+        } else {
+            let mut probe = format!(
+                "EXISTS (SELECT 1 FROM eni_tags t{i} WHERE t{i}.eni_seq = e.seq AND t{i}.key = {k}"
+            );
+            if let Some(v) = v {
+                let _ = write!(probe, " AND t{i}.value = {v}");
+            }
+            probe.push(')');
+            q.conds.push(probe);
+        }
+    }
+    Ok(q)
+}
+
+/// The SELECT columns of [`eni_from_row`] over alias `e`, then the row's position.
+const COLUMNS: &str = "e.id, e.account_id, e.region_id, e.zone_id, e.vpc_id, e.vswitch_id, \
+     e.eni_type, e.status, e.due_at, e.instance_id, e.device_index, e.mac, e.primary_ip, e.name, \
+     e.description, (SELECT json_group_array(security_group_id ORDER BY position) \
+     FROM eni_security_groups WHERE eni_id = e.id), e.delete_on_release, e.source_dest_check, \
+     e.queue_number, e.traffic_mode, e.resource_group_id, e.tags, e.created_at, e.seq";
+
+pub(super) fn find(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+    f: &EniFilter,
+    window: Window,
+) -> Result<Vec<(Position, Eni)>, StoreError> {
+    let account = account_to_sql(account);
+    let driver = choose(tx, account, region, f)?;
+    let mut q = build(account, region, f, driver)?;
+    if let Some(after) = window.after {
+        let a = q.arg("after", Value::Integer(after.0));
+        let order = q.order;
+        q.conds.push(format!("{order} > {a}"));
+    }
+    let limit = q.arg(
+        "limit",
+        Value::Integer(window.limit.min(i64::MAX as u64) as i64),
+    );
+    let offset = q.arg(
+        "offset",
+        Value::Integer(window.offset.min(i64::MAX as u64) as i64),
+    );
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+        q.from,
+        q.conds.join(" AND "),
+        q.order
+    );
+    q.run(tx, &sql, |r| Ok((Position(r.get(23)?), eni_from_row(r)?)))
+}
+
+pub(super) fn count(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+    f: &EniFilter,
+) -> Result<u64, StoreError> {
+    let account = account_to_sql(account);
+    let driver = choose(tx, account, region, f)?;
+    let q = build(account, region, f, driver)?;
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE {}",
+        q.from,
+        q.conds.join(" AND ")
+    );
+    let n: Vec<i64> = q.run(tx, &sql, |r| r.get(0))?;
+    Ok(n.first().copied().unwrap_or(0).max(0) as u64)
+}
+
+/// For the query-plan tests: every driver `f` could have, with the page statement it drives
+/// (after a cursor) and the count, both with their arguments named in order.
+#[cfg(test)]
+pub(crate) fn statements_by_driver(f: &EniFilter) -> Vec<(String, String, String)> {
+    let mut drivers = vec![
+        Driver::Ids,
+        Driver::PrivateIps,
+        Driver::Ipv6,
+        Driver::PrimaryIp,
+        Driver::Instance,
+        Driver::Group,
+        Driver::VSwitch,
+        Driver::Vpc,
+        Driver::Status,
+        Driver::Type,
+        Driver::Name,
+        Driver::ResourceGroup,
+        Driver::All,
+    ];
+    drivers.extend((0..f.tags.len()).map(Driver::Tag));
+    drivers
+        .into_iter()
+        .map(|d| {
+            let mut q = build(1, "r", f, d).unwrap();
+            let a = q.arg("after", Value::Integer(0));
+            let order = q.order;
+            let count = format!(
+                "SELECT count(*) FROM {} WHERE {}",
+                q.from,
+                q.conds.join(" AND ")
+            );
+            q.conds.push(format!("{order} > {a}"));
+            let page = format!(
+                "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY {order} LIMIT 100",
+                q.from,
+                q.conds.join(" AND ")
+            );
+            (format!("{d:?}"), page, count)
+        })
+        .collect()
+}
