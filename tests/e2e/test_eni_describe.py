@@ -184,6 +184,57 @@ def test_token_paging_walks_every_eni_once(cloud, net, twelve):
     assert len(large.network_interface_sets.network_interface_set) == 12 and large.next_token == ""
 
 
+def test_token_paging_returns_each_stable_eni_once_while_others_come_and_go(cloud, net, twelve):
+    """NextToken is a cursor, not an offset: ENIs created and deleted during the walk shift
+    nothing, and every ENI that exists for the whole walk comes exactly once."""
+    stable = set(twelve)
+    order = list(cloud.enis)
+    seen, token, pages = [], None, 0
+    while True:
+        kw = {"next_token": token} if token else {}
+        body = cloud.describe_enis(vpc_id=net.vpc, max_results=10, **kw)
+        seen += [e.network_interface_id for e in body.network_interface_sets.network_interface_set]
+        token = body.next_token
+        if not token:
+            break
+        pages += 1
+        # After the first page: delete two ENIs already seen (an offset would then skip two
+        # unseen ones) and add two (which may come or not: they were not there throughout).
+        for gone in order[:2]:
+            cloud.ecs.delete_network_interface(em.DeleteNetworkInterfaceRequest(region_id=h.REGION, network_interface_id=gone))
+            stable.discard(gone)
+        for gone in order[:2]:  # (deleting passes through Deleting)
+            h.wait_for(lambda: cloud.eni_get(gone), lambda e: e is None, what=f"{gone} gone")
+        order = order[2:]
+        for _ in range(2):
+            cloud.eni(net.vsw_a, [net.g1])
+    assert pages >= 1
+    assert len(seen) == len(set(seen)), "an ENI came twice"
+    assert stable <= set(seen), f"missed {stable - set(seen)}"
+
+
+def test_total_count_follows_the_filters(cloud, net, twelve):
+    tagged = cloud.eni(net.vsw_b, [net.g2], tags={"walk": "yes"}).network_interface_id
+    assert cloud.describe_enis(vpc_id=net.vpc, page_size=5).total_count == 13
+    assert cloud.describe_enis(v_switch_id=net.vsw_a, page_size=5).total_count == 12
+    assert cloud.describe_enis(security_group_id=net.g2).total_count == 1
+    body = cloud.describe_enis(tag=[em.DescribeNetworkInterfacesRequestTag(key="walk", value="yes")], vpc_id=net.vpc)
+    assert body.total_count == 1 and body.network_interface_sets.network_interface_set[0].network_interface_id == tagged
+    # In token mode TotalCount is the walk's: counted on its first page.
+    first = cloud.describe_enis(vpc_id=net.vpc, max_results=10)
+    assert first.total_count == 13 and first.next_token
+    second = cloud.describe_enis(vpc_id=net.vpc, max_results=10, next_token=first.next_token)
+    assert second.total_count == 13 and len(second.network_interface_sets.network_interface_set) == 3
+
+
+def test_a_next_token_this_server_did_not_make_is_refused(cloud, net):
+    from alibabacloud_tea_openapi.exceptions import ClientException
+
+    with pytest.raises(ClientException) as ei:
+        cloud.describe_enis(vpc_id=net.vpc, max_results=10, next_token="not-a-token")
+    assert h.tea_error(ei.value)[:2] == ("InvalidParameter", 400)
+
+
 def test_page_number_paging(cloud, net, twelve):
     seen = []
     for number, count in ((1, 5), (2, 5), (3, 2), (4, 0)):

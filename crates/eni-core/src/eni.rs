@@ -12,19 +12,20 @@
 use crate::addresses::{self, ExhaustedError, TakenError};
 use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
-use crate::query::{page_or_token, tags_match, Page};
+use crate::query::{Cursor, Page};
 use crate::transitions::{
     complete_eni, effective_eip, effective_eni, effective_instance, settle_due,
 };
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
-    constraints, with_read, with_write, Eip, Eni, EniQuery, Instance, IpKind, Ipv6Entry, PrivateIp,
-    StoreError, Tags, Tx, VSwitch,
+    constraints, with_read, with_write, Eip, Eni, EniFilter, EniQuery, Instance, IpKind, Ipv6Entry,
+    Position, PrivateIp, StoreError, Tags, Tx, VSwitch, Window,
 };
 use eni_types::ids::{EniId, InstanceId, ResourceGroupId, SecurityGroupId, VSwitchId};
 use eni_types::ApiError;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 /// Security groups an ENI may join.
@@ -61,6 +62,96 @@ pub fn load_view(tx: &mut dyn Tx, eni: Eni) -> Result<EniView, StoreError> {
         .filter(|e| e.binding.is_some())
         .collect();
     Ok(view_from_rows(eni, &ips, &ipv6, eips))
+}
+
+/// The views of a page of ENIs, their addresses and EIPs read in three statements.
+fn load_views(tx: &mut dyn Tx, enis: Vec<Eni>, t: i64) -> Result<Vec<EniView>, StoreError> {
+    let owners: Vec<&str> = enis.iter().map(|e| e.id.as_str()).collect();
+    let mut ips: HashMap<String, Vec<PrivateIp>> = HashMap::new();
+    for ip in tx.private_ips_of_many(&owners)? {
+        ips.entry(ip.owner.clone()).or_default().push(ip);
+    }
+    let mut v6: HashMap<String, Vec<Ipv6Entry>> = HashMap::new();
+    for e in tx.ipv6_of_many(&owners)? {
+        v6.entry(e.owner.clone()).or_default().push(e);
+    }
+    let ids: Vec<EniId> = enis.iter().map(|e| e.id.clone()).collect();
+    let mut eips: HashMap<EniId, Vec<Eip>> = HashMap::new();
+    for e in tx.eips_of_enis(&ids)? {
+        let e = effective_eip(e, t);
+        if let Some(b) = &e.binding {
+            eips.entry(b.eni_id.clone()).or_default().push(e);
+        }
+    }
+    Ok(enis
+        .into_iter()
+        .map(|e| {
+            let key = e.id.to_string();
+            let ips = ips.remove(&key).unwrap_or_default();
+            let v6 = v6.remove(&key).unwrap_or_default();
+            let eips = eips.remove(&e.id).unwrap_or_default();
+            view_from_rows(e, &ips, &v6, eips)
+        })
+        .collect())
+}
+
+/// The store filter of a DescribeNetworkInterfaces request; `None` when a value cannot match
+/// anything (an ID or an address that does not parse, a primary ENI asked by its group).
+fn eni_filter(req: &DescribeEnis) -> Option<EniFilter> {
+    fn parsed<T: std::str::FromStr>(v: &Option<String>) -> Option<Option<T>> {
+        match v {
+            None => Some(None),
+            Some(s) => s.parse().ok().map(Some),
+        }
+    }
+    let mut f = EniFilter {
+        instance_id: parsed(&req.instance_id)?,
+        vpc_id: parsed(&req.vpc_id)?,
+        vswitch_id: parsed(&req.vswitch_id)?,
+        security_group_id: parsed(&req.security_group_id)?,
+        status: req.status.clone(),
+        name: req.name.clone(),
+        resource_group_id: req.resource_group_id.clone(),
+        primary_ip: parsed::<Ipv4Addr>(&req.primary_ip)?.map(u32::from),
+        tags: req
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), (!v.is_empty()).then(|| v.clone())))
+            .collect(),
+        ..EniFilter::default()
+    };
+    if req.service_managed == Some(true) {
+        return None;
+    }
+    if !req.ids.is_empty() {
+        // IDs that cannot exist are left out; none left matches nothing.
+        f.ids = Some(req.ids.iter().filter_map(|s| s.parse().ok()).collect());
+    }
+    if !req.private_ips.is_empty() {
+        f.private_ips = Some(
+            req.private_ips
+                .iter()
+                .filter_map(|s| s.parse::<Ipv4Addr>().ok().map(u32::from))
+                .collect(),
+        );
+    }
+    if !req.ipv6.is_empty() {
+        // Addresses are kept in canonical text.
+        f.ipv6 = Some(
+            req.ipv6
+                .iter()
+                .filter_map(|s| s.parse::<std::net::Ipv6Addr>().ok().map(|a| a.to_string()))
+                .collect(),
+        );
+    }
+    // SecurityGroupId lists secondary ENIs only (a primary ENI's groups are its instance's).
+    f.eni_types = match (&req.eni_type, f.security_group_id.is_some()) {
+        (Some(t), true) if t == "Primary" => return None,
+        (Some(t), _) => Some(vec![t.clone()]),
+        (None, true) => Some(vec!["Secondary".into(), "Trunk".into()]),
+        (None, false) => None,
+    };
+    Some(f)
 }
 
 /// Assembles a view from rows already read: `ips` and `ipv6` are the ENI's own rows in the
@@ -477,26 +568,15 @@ pub struct DescribeEnis {
 }
 
 /// Token paging (MaxResults/NextToken) or the older page numbers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Paging {
-    Token { max: usize, start: usize },
+    /// At most `max` items after the page `token` (the caller's NextToken; empty for the
+    /// first page) points at.
+    Token {
+        max: usize,
+        token: String,
+    },
     Pages(Page),
-}
-
-impl Paging {
-    /// The page numbers and, in token mode, `(max, start)`.
-    pub fn split(self) -> (Page, Option<(usize, usize)>) {
-        match self {
-            Paging::Pages(p) => (p, None),
-            Paging::Token { max, start } => (
-                Page {
-                    number: 1,
-                    size: max as u64,
-                },
-                Some((max, start)),
-            ),
-        }
-    }
 }
 
 impl Default for Paging {
@@ -717,82 +797,110 @@ impl Core {
                 "at most 100 values",
             ));
         }
-        let empty = |paging: Paging| {
-            let (page, token) = paging.split();
-            page_or_token(Vec::new(), page, token)
-        };
-        // IDs that cannot exist make the answer empty, not an error.
-        let mut query = EniQuery::default();
-        if !req.ids.is_empty() {
-            let ids: Vec<EniId> = req.ids.iter().filter_map(|s| s.parse().ok()).collect();
-            if ids.is_empty() {
-                return Ok(empty(req.paging));
-            }
-            query.ids = Some(ids);
-        }
-        macro_rules! parsed_or_empty {
-            ($field:expr) => {
-                match &$field {
-                    Some(s) => match s.parse() {
-                        Ok(v) => Some(v),
-                        Err(_) => return Ok(empty(req.paging)),
-                    },
-                    None => None,
-                }
-            };
-        }
-        query.instance_id = parsed_or_empty!(req.instance_id);
-        query.vpc_id = parsed_or_empty!(req.vpc_id);
-        query.vswitch_id = parsed_or_empty!(req.vswitch_id);
-        query.eni_type = req.eni_type.clone();
-        let t = now_ms();
-        let views = with_read(self.store(), |tx| -> Result<Vec<EniView>, StoreError> {
-            let mut out = Vec::new();
-            for eni in tx.eni_list(caller.account, &req.region, &query)? {
-                let Some(eni) = effective_eni(eni, t) else {
-                    continue;
+        let (page, cursor) = match &req.paging {
+            Paging::Pages(p) => (*p, None),
+            Paging::Token { max, token } => {
+                let cursor = if token.is_empty() {
+                    None
+                } else {
+                    Some(
+                        Cursor::decode(token)
+                            .ok_or_else(|| ApiError::invalid_param("NextToken"))?,
+                    )
                 };
-                // The store filtered on the instance as stored; the transition may have moved it.
-                if query.instance_id.is_some() && eni.instance_id != query.instance_id {
-                    continue;
-                }
-                let keep = req.status.as_ref().is_none_or(|s| s == &eni.status)
-                    && req.name.as_ref().is_none_or(|n| n == &eni.name)
-                    && req
-                        .resource_group_id
-                        .as_ref()
-                        .is_none_or(|r| r == eni.resource_group_id.as_str())
-                    && req.service_managed.is_none_or(|m| !m)
-                    && req.security_group_id.as_ref().is_none_or(|g| {
-                        eni.eni_type != "Primary"
-                            && eni.security_group_ids.iter().any(|x| x.as_str() == g)
-                    })
-                    && tags_match(&eni.tags, &req.tags);
-                if !keep {
-                    continue;
-                }
-                let view = load_view(tx, eni)?;
-                let ips: Vec<String> = view.private_ips.iter().map(|i| i.to_string()).collect();
-                if req
-                    .primary_ip
-                    .as_ref()
-                    .is_some_and(|p| ips.first() != Some(p))
-                {
-                    continue;
-                }
-                if !req.private_ips.is_empty() && !req.private_ips.iter().any(|p| ips.contains(p)) {
-                    continue;
-                }
-                if !req.ipv6.is_empty() && !req.ipv6.iter().any(|p| view.ipv6.contains(p)) {
-                    continue;
-                }
-                out.push(view);
+                (
+                    Page {
+                        number: 1,
+                        size: *max as u64,
+                    },
+                    Some(cursor),
+                )
             }
-            Ok(out)
+        };
+        let Some(filter) = eni_filter(&req) else {
+            // A filter value that cannot exist (an ID or address that does not parse).
+            return Ok(EniPage {
+                items: Vec::new(),
+                total: 0,
+                page,
+                next_token: String::new(),
+            });
+        };
+        // The store filters status and instance as stored: settle what is due first, so
+        // they are what a reader sees (a failure, a full disk say, must not stop reads).
+        let _ = self.settle();
+        let t = now_ms();
+        // A row that completed a transition since the settle is shown as it is now; drop it
+        // if it no longer matches.
+        let still_matches = |e: &Eni| {
+            req.status.as_ref().is_none_or(|s| s == &e.status)
+                && filter
+                    .instance_id
+                    .as_ref()
+                    .is_none_or(|i| e.instance_id.as_ref() == Some(i))
+        };
+        let account = caller.account;
+        let region = req.region.as_str();
+        with_read(self.store(), |tx| -> Result<EniPage, StoreError> {
+            let Some(cursor) = cursor else {
+                let total = tx.eni_find_count(account, region, &filter)?;
+                let window = Window {
+                    after: None,
+                    offset: page.number.saturating_sub(1).saturating_mul(page.size),
+                    limit: page.size,
+                };
+                let rows = tx.eni_find(account, region, &filter, window)?;
+                let enis = rows
+                    .into_iter()
+                    .filter_map(|(_, e)| effective_eni(e, t))
+                    .filter(|e| still_matches(e))
+                    .collect();
+                return Ok(EniPage {
+                    items: load_views(tx, enis, t)?,
+                    total,
+                    page,
+                    next_token: String::new(),
+                });
+            };
+            let total = match cursor {
+                Some(c) => c.total,
+                None => tx.eni_find_count(account, region, &filter)?,
+            };
+            let max = page.size as usize;
+            let mut after = cursor.map(|c| c.after);
+            let mut found: Vec<(Position, Eni)> = Vec::new();
+            // One more than the page, to know whether another follows; again only if rows
+            // that completed a transition meanwhile were dropped.
+            loop {
+                let want = max + 1 - found.len();
+                let rows =
+                    tx.eni_find(account, region, &filter, Window::after(after, want as u64))?;
+                let got = rows.len();
+                for (pos, e) in rows {
+                    after = Some(pos);
+                    if let Some(e) = effective_eni(e, t).filter(|e| still_matches(e)) {
+                        found.push((pos, e));
+                    }
+                }
+                if found.len() > max || got < want {
+                    break;
+                }
+            }
+            let more = found.len() > max;
+            found.truncate(max);
+            let next_token = match found.last() {
+                Some((pos, _)) if more => Cursor { after: *pos, total }.encode(),
+                _ => String::new(),
+            };
+            let enis = found.into_iter().map(|(_, e)| e).collect();
+            Ok(EniPage {
+                items: load_views(tx, enis, t)?,
+                total,
+                page,
+                next_token,
+            })
         })
-        .map_err(internal)?;
-        let (page, token) = req.paging.split();
-        Ok(page_or_token(views, page, token))
+        .map_err(internal)
     }
 
     /// AttachNetworkInterface: `Available → Attaching → InUse`.

@@ -89,3 +89,50 @@ pub(crate) fn tags_match(have: &Tags, want: &Tags) -> bool {
             .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
     })
 }
+
+/// The `NextToken` of a keyset page: where the next page starts (the position of the last
+/// item returned) and the `TotalCount` the walk's first page counted. Opaque to callers;
+/// stable while items come and go, so an item that exists for the whole walk comes exactly
+/// once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub after: eni_store::Position,
+    pub total: u64,
+}
+
+impl Cursor {
+    /// The token text.
+    pub fn encode(&self) -> String {
+        format!("AAAA{:x}.{:x}", self.after.0, self.total)
+    }
+
+    /// The cursor of a token this server made; `None` for any other text.
+    pub fn decode(token: &str) -> Option<Cursor> {
+        let (after, total) = token.strip_prefix("AAAA")?.split_once('.')?;
+        let after = i64::from_str_radix(after, 16).ok()?;
+        let total = u64::from_str_radix(total, 16).ok()?;
+        (after >= 0).then_some(Cursor {
+            after: eni_store::Position(after),
+            total,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_foreign_tokens() {
+        let c = Cursor {
+            after: eni_store::Position(123_456),
+            total: 99,
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        for bad in [
+            "", "10", "AAAA", "AAAAzz.1", "AAAA1", "AAAA-1.1", "AAAA1.-1",
+        ] {
+            assert_eq!(Cursor::decode(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -389,7 +389,8 @@ pub struct EniFilter {
     pub resource_group_id: Option<String>,
     pub security_group_id: Option<SecurityGroupId>,
     pub primary_ip: Option<u32>,
-    /// Any IPv4 address the ENI holds (primary, secondary, or inside one of its /28s).
+    /// Any of the ENI's own IPv4 addresses: its primary and secondaries (not the addresses
+    /// of its /28 prefixes).
     pub private_ips: Option<Vec<u32>>,
     /// Any IPv6 address the ENI holds (canonical text; not its /80 prefixes).
     pub ipv6: Option<Vec<String>>,

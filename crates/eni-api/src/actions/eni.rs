@@ -178,13 +178,16 @@ pub fn delete(ctx: &Ctx<'_>, p: &Params) -> Out {
 /// `PageNumber`/`PageSize`.
 pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
     // MaxResults below 10 means 10, above 500 means 500.
-    let paging = match super::token(p, |p| {
-        Ok(p.int("MaxResults", i64::MIN, i64::MAX)?
-            .unwrap_or(10)
-            .clamp(10, 500) as usize)
-    })? {
-        Some((max, start)) => Paging::Token { max, start },
-        None => Paging::Pages(page(p, 100)?),
+    let paging = if p.opt("MaxResults").is_some() || p.opt("NextToken").is_some() {
+        Paging::Token {
+            max: p
+                .int("MaxResults", i64::MIN, i64::MAX)?
+                .unwrap_or(10)
+                .clamp(10, 500) as usize,
+            token: p.opt("NextToken").unwrap_or_default().to_string(),
+        }
+    } else {
+        Paging::Pages(page(p, 100)?)
     };
     let req = DescribeEnis {
         region: region(p)?,

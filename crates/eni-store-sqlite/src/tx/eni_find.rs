@@ -243,14 +243,15 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
     }
     if let Some(ips) = &f.private_ips {
         let a = q.arg("ips", json_list(ips)?);
+        // The ENI's own addresses: its primary and secondaries, not the members of its /28s.
         let sub = format!(
-            "SELECT 1 FROM private_ips p WHERE p.owner = e.id \
+            "SELECT 1 FROM private_ips p WHERE p.owner = e.id AND p.kind <> 'prefix' \
              AND p.ip IN (SELECT value FROM json_each({a}))"
         );
         if driver == Driver::PrivateIps {
             q.conds.push(format!(
-                "e.id IN (SELECT p.owner FROM private_ips p \
-                 WHERE p.ip IN (SELECT value FROM json_each({a})))"
+                "e.id IN (SELECT p.owner FROM private_ips p WHERE p.kind <> 'prefix' \
+                 AND p.ip IN (SELECT value FROM json_each({a})))"
             ));
         } else {
             q.conds.push(format!("EXISTS ({sub})"));

@@ -253,9 +253,10 @@ fn naive(w: &World, f: &EniFilter) -> Vec<EniId> {
                     .as_ref()
                     .is_none_or(|g| e.security_group_ids.contains(g))
                 && f.primary_ip.is_none_or(|p| e.primary_ip == p)
-                && f.private_ips
-                    .as_ref()
-                    .is_none_or(|want| ips.iter().any(|ip| want.contains(&ip.ip)))
+                && f.private_ips.as_ref().is_none_or(|want| {
+                    ips.iter()
+                        .any(|ip| ip.kind != IpKind::Prefix && want.contains(&ip.ip))
+                })
                 && f.ipv6
                     .as_ref()
                     .is_none_or(|want| v6.iter().any(|x| !x.is_prefix && want.contains(&x.addr)))
