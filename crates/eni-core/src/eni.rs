@@ -12,7 +12,7 @@
 use crate::addresses::{self, ExhaustedError, TakenError};
 use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
-use crate::query::{Cursor, Page};
+use crate::query::page_of;
 use crate::transitions::{
     complete_eni, effective_eip, effective_eni, effective_instance, settle_due,
 };
@@ -20,7 +20,7 @@ use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
     constraints, with_read, with_write, Eip, Eni, EniFilter, EniQuery, Instance, IpKind, Ipv6Entry,
-    Position, PrivateIp, StoreError, Tags, Tx, VSwitch, Window,
+    PrivateIp, StoreError, Tags, Tx, VSwitch,
 };
 use eni_types::ids::{EniId, InstanceId, ResourceGroupId, SecurityGroupId, VSwitchId};
 use eni_types::ApiError;
@@ -65,7 +65,11 @@ pub fn load_view(tx: &mut dyn Tx, eni: Eni) -> Result<EniView, StoreError> {
 }
 
 /// The views of a page of ENIs, their addresses and EIPs read in three statements.
-fn load_views(tx: &mut dyn Tx, enis: Vec<Eni>, t: i64) -> Result<Vec<EniView>, StoreError> {
+pub(crate) fn load_views(
+    tx: &mut dyn Tx,
+    enis: Vec<Eni>,
+    t: i64,
+) -> Result<Vec<EniView>, StoreError> {
     let owners: Vec<&str> = enis.iter().map(|e| e.id.as_str()).collect();
     let mut ips: HashMap<String, Vec<PrivateIp>> = HashMap::new();
     for ip in tx.private_ips_of_many(&owners)? {
@@ -567,23 +571,7 @@ pub struct DescribeEnis {
     pub paging: Paging,
 }
 
-/// Token paging (MaxResults/NextToken) or the older page numbers.
-#[derive(Debug, Clone)]
-pub enum Paging {
-    /// At most `max` items after the page `token` (the caller's NextToken; empty for the
-    /// first page) points at.
-    Token {
-        max: usize,
-        token: String,
-    },
-    Pages(Page),
-}
-
-impl Default for Paging {
-    fn default() -> Self {
-        Paging::Pages(Page::default())
-    }
-}
+pub use crate::query::Paging;
 
 /// One page of ENIs.
 pub type EniPage = crate::query::TokenPage<EniView>;
@@ -797,32 +785,13 @@ impl Core {
                 "at most 100 values",
             ));
         }
-        let (page, cursor) = match &req.paging {
-            Paging::Pages(p) => (*p, None),
-            Paging::Token { max, token } => {
-                let cursor = if token.is_empty() {
-                    None
-                } else {
-                    Some(
-                        Cursor::decode(token)
-                            .ok_or_else(|| ApiError::invalid_param("NextToken"))?,
-                    )
-                };
-                (
-                    Page {
-                        number: 1,
-                        size: *max as u64,
-                    },
-                    Some(cursor),
-                )
-            }
-        };
+        let start = req.paging.start()?;
         let Some(filter) = eni_filter(&req) else {
             // A filter value that cannot exist (an ID or address that does not parse).
             return Ok(EniPage {
                 items: Vec::new(),
                 total: 0,
-                page,
+                page: start.page(),
                 next_token: String::new(),
             });
         };
@@ -830,74 +799,30 @@ impl Core {
         // they are what a reader sees (a failure, a full disk say, must not stop reads).
         let _ = self.settle();
         let t = now_ms();
-        // A row that completed a transition since the settle is shown as it is now; drop it
-        // if it no longer matches.
-        let still_matches = |e: &Eni| {
-            req.status.as_ref().is_none_or(|s| s == &e.status)
-                && filter
-                    .instance_id
-                    .as_ref()
-                    .is_none_or(|i| e.instance_id.as_ref() == Some(i))
-        };
-        let account = caller.account;
-        let region = req.region.as_str();
+        let (account, region) = (caller.account, req.region.as_str());
         with_read(self.store(), |tx| -> Result<EniPage, StoreError> {
-            let Some(cursor) = cursor else {
-                let total = tx.eni_find_count(account, region, &filter)?;
-                let window = Window {
-                    after: None,
-                    offset: page.number.saturating_sub(1).saturating_mul(page.size),
-                    limit: page.size,
-                };
-                let rows = tx.eni_find(account, region, &filter, window)?;
-                let enis = rows
-                    .into_iter()
-                    .filter_map(|(_, e)| effective_eni(e, t))
-                    .filter(|e| still_matches(e))
-                    .collect();
-                return Ok(EniPage {
-                    items: load_views(tx, enis, t)?,
-                    total,
-                    page,
-                    next_token: String::new(),
-                });
-            };
-            let total = match cursor {
-                Some(c) => c.total,
-                None => tx.eni_find_count(account, region, &filter)?,
-            };
-            let max = page.size as usize;
-            let mut after = cursor.map(|c| c.after);
-            let mut found: Vec<(Position, Eni)> = Vec::new();
-            // One more than the page, to know whether another follows; again only if rows
-            // that completed a transition meanwhile were dropped.
-            loop {
-                let want = max + 1 - found.len();
-                let rows =
-                    tx.eni_find(account, region, &filter, Window::after(after, want as u64))?;
-                let got = rows.len();
-                for (pos, e) in rows {
-                    after = Some(pos);
-                    if let Some(e) = effective_eni(e, t).filter(|e| still_matches(e)) {
-                        found.push((pos, e));
-                    }
-                }
-                if found.len() > max || got < want {
-                    break;
-                }
-            }
-            let more = found.len() > max;
-            found.truncate(max);
-            let next_token = match found.last() {
-                Some((pos, _)) if more => Cursor { after: *pos, total }.encode(),
-                _ => String::new(),
-            };
-            let enis = found.into_iter().map(|(_, e)| e).collect();
+            let page = page_of(
+                tx,
+                start,
+                |tx| tx.eni_find_count(account, region, &filter),
+                |tx, w| tx.eni_find(account, region, &filter, w),
+                // A row that completed a transition since the settle is shown as it is now;
+                // dropped if it no longer matches.
+                |e| {
+                    effective_eni(e, t).filter(|e| {
+                        req.status.as_ref().is_none_or(|s| s == &e.status)
+                            && filter
+                                .instance_id
+                                .as_ref()
+                                .is_none_or(|i| e.instance_id.as_ref() == Some(i))
+                    })
+                },
+            )?;
             Ok(EniPage {
-                items: load_views(tx, enis, t)?,
-                total,
-                page,
-                next_token,
+                items: load_views(tx, page.items, t)?,
+                total: page.total,
+                page: page.page,
+                next_token: page.next_token,
             })
         })
         .map_err(internal)

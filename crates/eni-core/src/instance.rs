@@ -11,17 +11,20 @@ use crate::addresses::{ExhaustedError, TakenError};
 use crate::catalog::InstanceType;
 use crate::default_resource_group;
 use crate::eni::{
-    check_eni_description, check_eni_name, check_groups, insert_eni, load_view, AddressRequest,
+    check_eni_description, check_eni_name, check_groups, insert_eni, load_views, AddressRequest,
     EniView, NewEni,
 };
 use crate::idempotency::{check_token, once};
-use crate::query::{page_or_token, tags_match, Page};
+use crate::query::{page_of, Paging};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
-use eni_store::{with_read, with_write, EniQuery, Instance, StoreError, Tags, Tx};
+use eni_store::{
+    with_read, with_write, Eni, EniQuery, Instance, InstanceFilter, StoreError, Tags, Tx,
+};
 use eni_types::ids::{InstanceId, VSwitchId};
 use eni_types::ApiError;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The image an instance gets when RunInstances names none.
 pub const DEFAULT_IMAGE: &str = "aliyun_3_x64_20G_alibase_20240101.vhd";
@@ -94,8 +97,7 @@ pub struct DescribeInstances {
     pub private_ips: Option<Vec<String>>,
     pub name: Option<String>,
     pub tags: Tags,
-    pub page: Page,
-    pub token: Option<(usize, usize)>,
+    pub paging: Paging,
 }
 
 /// One page of instances.
@@ -602,43 +604,48 @@ impl Core {
         .map_err(Into::into)
     }
 
-    fn instance_view(
+    /// The views of a page of instances: their ENIs, addresses and EIPs read in a constant
+    /// number of statements.
+    fn instance_views(
         &self,
         tx: &mut dyn Tx,
-        caller: &Caller,
-        inst: Instance,
+        insts: Vec<Instance>,
         t: i64,
-    ) -> Result<InstanceView, StoreError> {
-        let inst = effective_instance(inst, t);
-        let mut enis = Vec::new();
-        for e in tx.eni_list(
-            caller.account,
-            &inst.region_id,
-            &EniQuery {
-                instance_id: Some(inst.id.clone()),
-                ..Default::default()
-            },
-        )? {
-            if let Some(e) = effective_eni(e, t) {
-                if e.instance_id.as_ref() == Some(&inst.id) {
-                    enis.push(load_view(tx, e)?);
-                }
+    ) -> Result<Vec<InstanceView>, StoreError> {
+        let ids: Vec<InstanceId> = insts.iter().map(|i| i.id.clone()).collect();
+        let enis: Vec<Eni> = tx
+            .enis_of_instances(&ids)?
+            .into_iter()
+            .filter_map(|e| effective_eni(e, t))
+            .filter(|e| e.instance_id.is_some())
+            .collect();
+        let mut by_instance: HashMap<InstanceId, Vec<EniView>> = HashMap::new();
+        for v in load_views(tx, enis, t)? {
+            if let Some(i) = v.eni.instance_id.clone() {
+                by_instance.entry(i).or_default().push(v);
             }
         }
-        enis.sort_by_key(|v| v.eni.device_index);
-        let instance_type = self
-            .catalog()
-            .instance_type(&inst.instance_type)
-            .cloned()
-            .unwrap_or_else(|| self.catalog().instance_types[0].clone());
-        Ok(InstanceView {
-            instance: inst,
-            instance_type,
-            enis,
-        })
+        Ok(insts
+            .into_iter()
+            .map(|inst| {
+                let mut enis = by_instance.remove(&inst.id).unwrap_or_default();
+                enis.sort_by_key(|v| v.eni.device_index);
+                let instance_type = self
+                    .catalog()
+                    .instance_type(&inst.instance_type)
+                    .cloned()
+                    .unwrap_or_else(|| self.catalog().instance_types[0].clone());
+                InstanceView {
+                    instance: inst,
+                    instance_type,
+                    enis,
+                }
+            })
+            .collect())
     }
 
-    /// DescribeInstances.
+    /// DescribeInstances: every filter narrows in the store, the page's views load in a
+    /// constant number of statements, NextToken is a cursor.
     pub fn describe_instances(
         &self,
         caller: &Caller,
@@ -651,55 +658,73 @@ impl Core {
                 "at most 100",
             ));
         }
+        let start = req.paging.start()?;
+        let Some(filter) = instance_filter(&req) else {
+            return Ok(InstancePage {
+                items: Vec::new(),
+                total: 0,
+                page: start.page(),
+                next_token: String::new(),
+            });
+        };
+        // Status is filtered as stored: settle what is due first (see the ENI describe).
+        let _ = self.settle();
         let t = now_ms();
-        let views = with_read(
-            self.store(),
-            |tx| -> Result<Vec<InstanceView>, StoreError> {
-                let mut out = Vec::new();
-                for inst in tx.instance_list(caller.account, &req.region)? {
-                    if req
-                        .ids
+        let (account, region) = (caller.account, req.region.as_str());
+        with_read(self.store(), |tx| -> Result<InstancePage, StoreError> {
+            let page = page_of(
+                tx,
+                start,
+                |tx| tx.instance_find_count(account, region, &filter),
+                |tx, w| tx.instance_find(account, region, &filter, w),
+                |i| {
+                    let i = effective_instance(i, t);
+                    req.status
                         .as_ref()
-                        .is_some_and(|ids| !ids.iter().any(|i| i == inst.id.as_str()))
-                    {
-                        continue;
-                    }
-                    let v = self.instance_view(tx, caller, inst, t)?;
-                    let i = &v.instance;
-                    let primary = v.enis.iter().find(|e| e.eni.eni_type == "Primary");
-                    let keep =
-                        req.vpc_id
-                            .as_ref()
-                            .is_none_or(|x| i.vpc_id.as_ref().is_some_and(|v| v.as_str() == x))
-                            && req.vswitch_id.as_ref().is_none_or(|x| {
-                                i.vswitch_id.as_ref().is_some_and(|v| v.as_str() == x)
-                            })
-                            && req.zone_id.as_ref().is_none_or(|x| x == &i.zone_id)
-                            && req
-                                .instance_type
-                                .as_ref()
-                                .is_none_or(|x| x == &i.instance_type)
-                            && req.status.as_ref().is_none_or(|x| x == &i.status)
-                            && req.name.as_ref().is_none_or(|x| x == &i.name)
-                            && req.security_group_id.as_ref().is_none_or(|g| {
-                                primary.is_some_and(|p| {
-                                    p.eni.security_group_ids.iter().any(|s| s.as_str() == g)
-                                })
-                            })
-                            && req.private_ips.as_ref().is_none_or(|ips| {
-                                primary.is_some_and(|p| {
-                                    p.private_ips.iter().any(|a| ips.contains(&a.to_string()))
-                                })
-                            })
-                            && tags_match(&i.tags, &req.tags);
-                    if keep {
-                        out.push(v);
-                    }
-                }
-                Ok(out)
-            },
-        )
-        .map_err(internal)?;
-        Ok(page_or_token(views, req.page, req.token))
+                        .is_none_or(|s| s == &i.status)
+                        .then_some(i)
+                },
+            )?;
+            Ok(InstancePage {
+                items: self.instance_views(tx, page.items, t)?,
+                total: page.total,
+                page: page.page,
+                next_token: page.next_token,
+            })
+        })
+        .map_err(internal)
     }
+}
+
+/// The store filter of a DescribeInstances request; `None` when a value cannot match anything.
+fn instance_filter(req: &DescribeInstances) -> Option<InstanceFilter> {
+    fn parsed<T: std::str::FromStr>(v: &Option<String>) -> Option<Option<T>> {
+        match v {
+            None => Some(None),
+            Some(s) => s.parse().ok().map(Some),
+        }
+    }
+    Some(InstanceFilter {
+        ids: req
+            .ids
+            .as_ref()
+            .map(|ids| ids.iter().filter_map(|s| s.parse().ok()).collect()),
+        vpc_id: parsed(&req.vpc_id)?,
+        vswitch_id: parsed(&req.vswitch_id)?,
+        zone_id: req.zone_id.clone(),
+        instance_type: req.instance_type.clone(),
+        status: req.status.clone(),
+        name: req.name.clone(),
+        security_group_id: parsed(&req.security_group_id)?,
+        private_ips: req.private_ips.as_ref().map(|ips| {
+            ips.iter()
+                .filter_map(|s| s.parse::<std::net::Ipv4Addr>().ok().map(u32::from))
+                .collect()
+        }),
+        tags: req
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), (!v.is_empty()).then(|| v.clone())))
+            .collect(),
+    })
 }

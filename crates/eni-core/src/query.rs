@@ -118,6 +118,137 @@ impl Cursor {
     }
 }
 
+/// Token paging (MaxResults/NextToken) or the older page numbers.
+#[derive(Debug, Clone)]
+pub enum Paging {
+    /// At most `max` items after the page `token` (the caller's NextToken; empty for the
+    /// first page) points at.
+    Token {
+        max: usize,
+        token: String,
+    },
+    Pages(Page),
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging::Pages(Page::default())
+    }
+}
+
+/// Where a listing starts: a page number, or (token mode) after a cursor, `None` on the first
+/// page of a walk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Start {
+    Page(Page),
+    Cursor { max: usize, at: Option<Cursor> },
+}
+
+impl Paging {
+    /// The start of this listing; a NextToken this server did not make is refused.
+    pub(crate) fn start(&self) -> Result<Start, eni_types::ApiError> {
+        Ok(match self {
+            Paging::Pages(p) => Start::Page(*p),
+            Paging::Token { max, token } if token.is_empty() => Start::Cursor {
+                max: *max,
+                at: None,
+            },
+            Paging::Token { max, token } => Start::Cursor {
+                max: *max,
+                at: Some(
+                    Cursor::decode(token)
+                        .ok_or_else(|| eni_types::ApiError::invalid_param("NextToken"))?,
+                ),
+            },
+        })
+    }
+}
+
+impl Start {
+    /// The page numbers a response shows.
+    pub(crate) fn page(&self) -> Page {
+        match self {
+            Start::Page(p) => *p,
+            Start::Cursor { max, .. } => Page {
+                number: 1,
+                size: *max as u64,
+            },
+        }
+    }
+}
+
+/// One page of a store listing in creation order: `find` reads a window of rows, `keep`
+/// turns a row into what a reader sees now or drops it (a transition completed since the
+/// caller settled), `count` gives TotalCount. By page number the page is one window; by
+/// cursor it is read until one row past the page is known (so that NextToken is empty on the
+/// last page), again only when `keep` dropped rows. TotalCount in token mode is the walk's
+/// first page's, carried in the token.
+pub(crate) fn page_of<R, T>(
+    tx: &mut dyn eni_store::Tx,
+    start: Start,
+    count: impl FnOnce(&mut dyn eni_store::Tx) -> Result<u64, eni_store::StoreError>,
+    mut find: impl FnMut(
+        &mut dyn eni_store::Tx,
+        eni_store::Window,
+    ) -> Result<Vec<(eni_store::Position, R)>, eni_store::StoreError>,
+    mut keep: impl FnMut(R) -> Option<T>,
+) -> Result<TokenPage<T>, eni_store::StoreError> {
+    use eni_store::Window;
+    let page = start.page();
+    let (max, at) = match start {
+        Start::Page(p) => {
+            let total = count(tx)?;
+            let rows = find(
+                tx,
+                Window {
+                    after: None,
+                    offset: p.number.saturating_sub(1).saturating_mul(p.size),
+                    limit: p.size,
+                },
+            )?;
+            return Ok(TokenPage {
+                items: rows.into_iter().filter_map(|(_, r)| keep(r)).collect(),
+                total,
+                page,
+                next_token: String::new(),
+            });
+        }
+        Start::Cursor { max, at } => (max, at),
+    };
+    let total = match at {
+        Some(c) => c.total,
+        None => count(tx)?,
+    };
+    let mut after = at.map(|c| c.after);
+    let mut found = Vec::new();
+    loop {
+        let want = max + 1 - found.len();
+        let rows = find(tx, Window::after(after, want as u64))?;
+        let got = rows.len();
+        for (pos, r) in rows {
+            after = Some(pos);
+            if let Some(t) = keep(r) {
+                found.push((pos, t));
+            }
+        }
+        if found.len() > max || got < want {
+            break;
+        }
+    }
+    let more = found.len() > max;
+    found.truncate(max);
+    let next_token = match found.last() {
+        Some((pos, _)) if more => Cursor { after: *pos, total }.encode(),
+        _ => String::new(),
+    };
+    Ok(TokenPage {
+        items: found.into_iter().map(|(_, t)| t).collect(),
+        total,
+        page,
+        next_token,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

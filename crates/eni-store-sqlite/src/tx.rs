@@ -26,8 +26,8 @@ use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
     AccessKey, Account, Eip, EipAssociation, Eni, EniFilter, EniQuery, IdempotencyRecord, Instance,
-    Ipv6Entry, Position, PrivateIp, SecurityGroup, SecurityGroupRule, SgPolicy, StoreError, Tags,
-    Tx, VSwitch, Vpc, Window,
+    InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup, SecurityGroupRule, SgPolicy,
+    StoreError, Tags, Tx, VSwitch, Vpc, Window,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
@@ -937,6 +937,29 @@ impl Tx for SqliteTx<'_> {
 
     fn instance_list_all(&mut self) -> Result<Vec<Instance>, StoreError> {
         instances::list_all(self)
+    }
+
+    fn instance_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &InstanceFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Instance)>, StoreError> {
+        instances::find(self, account, region, filter, window)
+    }
+
+    fn instance_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &InstanceFilter,
+    ) -> Result<u64, StoreError> {
+        instances::find_count(self, account, region, filter)
+    }
+
+    fn enis_of_instances(&mut self, instances: &[InstanceId]) -> Result<Vec<Eni>, StoreError> {
+        enis::of_instances(self, instances)
     }
 
     // ---- elastic IP addresses (tx/eips.rs) ----

@@ -377,6 +377,24 @@ pub trait Tx {
     fn instance_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
     /// Every instance of every account, oldest first (the data plane's view).
     fn instance_list_all(&mut self) -> Result<Vec<Instance>, StoreError>;
+    /// The account's instances in `region` that match `filter`, in creation order, within
+    /// `window`, each with its position.
+    fn instance_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &InstanceFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Instance)>, StoreError>;
+    /// How many instances [`Tx::instance_find`] would list with no window.
+    fn instance_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &InstanceFilter,
+    ) -> Result<u64, StoreError>;
+    /// The ENIs whose stored instance is one of `instances`, oldest first.
+    fn enis_of_instances(&mut self, instances: &[InstanceId]) -> Result<Vec<Eni>, StoreError>;
 
     // ---- elastic IP addresses ----
     // A bound EIP names a private IP of its ENI; releasing that address (unassigning it,

@@ -397,6 +397,23 @@ pub struct EniFilter {
     pub tags: Vec<(String, Option<String>)>,
 }
 
+/// The filters of DescribeInstances, each applied by the store (same conventions as
+/// [`EniFilter`]: status as stored). The security group and the addresses are those of the
+/// instance's primary ENI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceFilter {
+    pub ids: Option<Vec<InstanceId>>,
+    pub vpc_id: Option<VpcId>,
+    pub vswitch_id: Option<VSwitchId>,
+    pub zone_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub security_group_id: Option<SecurityGroupId>,
+    pub private_ips: Option<Vec<u32>>,
+    pub tags: Vec<(String, Option<String>)>,
+}
+
 /// An ECS instance. A VPC instance has a vSwitch and a primary ENI; a classic one has neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {

@@ -1,8 +1,8 @@
 //! The ENI actions of ECS 2014-05-26.
 
 use super::eip::associated_public_ip;
-use super::{object, page, time, Ctx};
-use eni_core::eni::{AddressRequest, CreateEni, DescribeEnis, EniView, ModifyEni, Paging};
+use super::{object, time, Ctx};
+use eni_core::eni::{AddressRequest, CreateEni, DescribeEnis, EniView, ModifyEni};
 use eni_types::{ApiError, Params};
 use serde_json::{json, Map, Value};
 
@@ -178,17 +178,15 @@ pub fn delete(ctx: &Ctx<'_>, p: &Params) -> Out {
 /// `PageNumber`/`PageSize`.
 pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
     // MaxResults below 10 means 10, above 500 means 500.
-    let paging = if p.opt("MaxResults").is_some() || p.opt("NextToken").is_some() {
-        Paging::Token {
-            max: p
-                .int("MaxResults", i64::MIN, i64::MAX)?
+    let paging = super::paging(
+        p,
+        |p| {
+            Ok(p.int("MaxResults", i64::MIN, i64::MAX)?
                 .unwrap_or(10)
-                .clamp(10, 500) as usize,
-            token: p.opt("NextToken").unwrap_or_default().to_string(),
-        }
-    } else {
-        Paging::Pages(page(p, 100)?)
-    };
+                .clamp(10, 500) as usize)
+        },
+        100,
+    )?;
     let req = DescribeEnis {
         region: region(p)?,
         ids: p.list_max("NetworkInterfaceId", 100)?,

@@ -2,7 +2,7 @@
 //! DescribeInstances.
 
 use super::eni::ecs_tags;
-use super::{object, page, Ctx};
+use super::{object, Ctx};
 use eni_core::instance::{DescribeInstances, InstanceView, NetworkInterfaceSpec, RunInstances};
 use eni_types::time::format_utc;
 use eni_types::{ApiError, Params};
@@ -224,9 +224,11 @@ fn instance_view(v: &InstanceView) -> Value {
 
 /// DescribeInstances.
 pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
-    let token = super::token(p, |p| {
-        Ok(p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize)
-    })?;
+    let paging = super::paging(
+        p,
+        |p| Ok(p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize),
+        100,
+    )?;
     let req = DescribeInstances {
         region: p.required("RegionId")?.to_string(),
         ids: p.json_string_array("InstanceIds")?,
@@ -239,8 +241,7 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
         private_ips: p.json_string_array("PrivateIpAddresses")?,
         name: p.opt("InstanceName").map(String::from),
         tags: p.tags()?,
-        page: page(p, 100)?,
-        token,
+        paging,
     };
     let r = ctx.core.describe_instances(&ctx.caller, req)?;
     let list: Vec<Value> = r.items.iter().map(instance_view).collect();

@@ -30,6 +30,23 @@ pub fn page(p: &Params, max: i64) -> Result<Page, ApiError> {
     })
 }
 
+/// `MaxResults`/`NextToken` paging when either is given (`MaxResults` read with `read_max`,
+/// the token passed on as sent), else `PageNumber`/`PageSize` (at most `page_max`).
+pub fn paging(
+    p: &Params,
+    read_max: impl FnOnce(&Params) -> Result<usize, ApiError>,
+    page_max: i64,
+) -> Result<eni_core::query::Paging, ApiError> {
+    use eni_core::query::Paging;
+    if p.opt("MaxResults").is_none() && p.opt("NextToken").is_none() {
+        return Ok(Paging::Pages(page(p, page_max)?));
+    }
+    Ok(Paging::Token {
+        max: read_max(p)?,
+        token: p.opt("NextToken").unwrap_or_default().to_string(),
+    })
+}
+
 /// `MaxResults`/`NextToken` paging, when either is given: `Some((max, start))`. `max` is read
 /// with `read_max` (each API has its own range and default); the token is an offset.
 pub fn token(

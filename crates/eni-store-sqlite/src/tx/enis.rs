@@ -11,7 +11,7 @@ use super::{
 use crate::errors::{db_err, db_err_fk, fk};
 use eni_store::constraints::ENI_SECURITY_GROUP_FK;
 use eni_store::{Eni, EniQuery, StoreError};
-use eni_types::ids::{AccountId, EniId, SecurityGroupId, VSwitchId};
+use eni_types::ids::{AccountId, EniId, InstanceId, SecurityGroupId, VSwitchId};
 use rusqlite::types::Value;
 use rusqlite::{params, Row, ToSql};
 
@@ -210,6 +210,19 @@ pub(super) fn list(
     let (sql, args) = list_statement(account, region, query)?;
     let args: Vec<(&str, &dyn ToSql)> = args.iter().map(|(n, v)| (*n, v as &dyn ToSql)).collect();
     tx.query_all(&sql, args.as_slice(), eni_from_row)
+}
+
+pub(super) fn of_instances(
+    tx: &SqliteTx<'_>,
+    instances: &[InstanceId],
+) -> Result<Vec<Eni>, StoreError> {
+    let ids = serde_json::to_string(instances)
+        .map_err(|e| StoreError::Backend(format!("encoding instance IDs: {e}")))?;
+    tx.query_all(
+        select_eni!("WHERE instance_id IN (SELECT value FROM json_each(?1)) ORDER BY seq"),
+        [ids],
+        eni_from_row,
+    )
 }
 
 pub(super) fn list_all(tx: &SqliteTx<'_>) -> Result<Vec<Eni>, StoreError> {

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Barrier;
 
 mod eni_find;
+mod instance_find;
 
 /// A named check: takes a fresh store, panics if the store misbehaves.
 pub type Check = (&'static str, fn(&dyn Store));
@@ -399,7 +400,11 @@ pub const CHECKS: &[Check] = &[
 /// Runs every check in [`CHECKS`] and those of the submodules, each on its own fresh store
 /// from `make`.
 pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
-    for (name, check) in CHECKS.iter().chain(eni_find::CHECKS) {
+    for (name, check) in CHECKS
+        .iter()
+        .chain(eni_find::CHECKS)
+        .chain(instance_find::CHECKS)
+    {
         eprintln!("conformance: {name}");
         let store = make();
         check(&*store);
