@@ -27,11 +27,12 @@
 use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
 use crate::ipam::{self, EipPool, FreeList};
-use crate::query::{page_or_token, tags_match, Page, TokenPage};
+use crate::query::{page_of, Page, Start, TokenPage};
 use crate::transitions::{effective_eip, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{
-    constraints, with_read, with_write, EipBinding, Eni, EniQuery, IpKind, StoreError, Tags, Tx,
+    constraints, with_read, with_write, EipBinding, EipFilter, Eni, EniQuery, IpKind, StoreError,
+    Tags, Tx,
 };
 use eni_types::ids::{EipId, EniId, InstanceId, ResourceGroupId};
 use eni_types::ApiError;
@@ -660,45 +661,69 @@ impl Core {
                 "at most 50 addresses",
             ));
         }
+        let filter = eip_filter(&req);
+        // Status and binding are filtered as stored: settle what is due first (see the ENI
+        // describe), and drop a row whose transition completed since.
+        let _ = self.settle();
         let t = now_ms();
-        let eips = with_read(self.store(), |tx| tx.eip_list(caller.account, &req.region))
-            .map_err(internal)?;
-        let keep = |e: &Eip| {
-            let b = e.binding.as_ref();
-            (req.allocation_ids.is_empty() || req.allocation_ids.iter().any(|i| i == e.id.as_str()))
-                && (req.addresses.is_empty()
-                    || req
-                        .addresses
-                        .iter()
-                        .any(|a| a == &Ipv4Addr::from(e.ip).to_string()))
-                && req
-                    .associated_instance_id
-                    .as_ref()
-                    .is_none_or(|i| b.is_some_and(|b| &b.instance_id == i))
-                && req
-                    .associated_instance_type
-                    .as_ref()
-                    .is_none_or(|ty| b.is_some_and(|b| &b.instance_type == ty))
-                && req.status.as_ref().is_none_or(|s| s == &e.status)
-                && req.name.as_ref().is_none_or(|n| n == &e.name)
-                && req.isp.as_ref().is_none_or(|i| i == &e.isp)
-                && req
-                    .charge_type
-                    .as_ref()
-                    .is_none_or(|c| c == &e.instance_charge_type)
-                && req
-                    .resource_group_id
-                    .as_ref()
-                    .is_none_or(|r| r == e.resource_group_id.as_str())
-                && tags_match(&e.tags, &req.tags)
-        };
-        let items: Vec<Eip> = eips
-            .into_iter()
-            .map(|e| effective_eip(e, t))
-            .filter(|e| keep(e))
-            .collect();
-        Ok(page_or_token(items, req.page, None))
+        let (account, region) = (caller.account, req.region.as_str());
+        with_read(self.store(), |tx| {
+            page_of(
+                tx,
+                Start::Page(req.page),
+                |tx| tx.eip_find_count(account, region, &filter),
+                |tx, w| tx.eip_find(account, region, &filter, w),
+                |e| {
+                    let e = effective_eip(e, t);
+                    let b = e.binding.as_ref();
+                    let keep = req.status.as_ref().is_none_or(|s| s == &e.status)
+                        && filter
+                            .instance_id
+                            .as_ref()
+                            .is_none_or(|i| b.is_some_and(|b| &b.instance_id == i))
+                        && filter
+                            .instance_type
+                            .as_ref()
+                            .is_none_or(|ty| b.is_some_and(|b| &b.instance_type == ty));
+                    keep.then_some(e)
+                },
+            )
+        })
+        .map_err(internal)
     }
+}
+
+/// The store filter of a DescribeEipAddresses request (an ID or address that does not parse
+/// matches nothing).
+fn eip_filter(req: &DescribeEips) -> EipFilter {
+    let mut f = EipFilter {
+        instance_id: req.associated_instance_id.clone(),
+        instance_type: req.associated_instance_type.clone(),
+        status: req.status.clone(),
+        name: req.name.clone(),
+        isp: req.isp.clone(),
+        instance_charge_type: req.charge_type.clone(),
+        resource_group_id: req.resource_group_id.clone(),
+        tags: crate::query::tag_filter(&req.tags),
+        ..EipFilter::default()
+    };
+    if !req.allocation_ids.is_empty() {
+        f.ids = Some(
+            req.allocation_ids
+                .iter()
+                .filter_map(|i| i.parse().ok())
+                .collect(),
+        );
+    }
+    if !req.addresses.is_empty() {
+        f.ips = Some(
+            req.addresses
+                .iter()
+                .filter_map(|a| a.parse::<Ipv4Addr>().ok().map(u32::from))
+                .collect(),
+        );
+    }
+    f
 }
 
 #[cfg(test)]

@@ -117,11 +117,7 @@ fn eni_filter(req: &DescribeEnis) -> Option<EniFilter> {
         name: req.name.clone(),
         resource_group_id: req.resource_group_id.clone(),
         primary_ip: parsed::<Ipv4Addr>(&req.primary_ip)?.map(u32::from),
-        tags: req
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), (!v.is_empty()).then(|| v.clone())))
-            .collect(),
+        tags: crate::query::tag_filter(&req.tags),
         ..EniFilter::default()
     };
     if req.service_managed == Some(true) {

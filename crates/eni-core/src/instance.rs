@@ -721,10 +721,6 @@ fn instance_filter(req: &DescribeInstances) -> Option<InstanceFilter> {
                 .filter_map(|s| s.parse::<std::net::Ipv4Addr>().ok().map(u32::from))
                 .collect()
         }),
-        tags: req
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), (!v.is_empty()).then(|| v.clone())))
-            .collect(),
+        tags: crate::query::tag_filter(&req.tags),
     })
 }

@@ -35,41 +35,6 @@ pub struct TokenPage<T> {
     pub next_token: String,
 }
 
-/// Pages `all` by `MaxResults`/`NextToken` when `token` is `Some((max, start))`, else by
-/// `PageNumber`/`PageSize`. The token is the offset of the next item.
-pub fn page_or_token<T>(all: Vec<T>, page: Page, token: Option<(usize, usize)>) -> TokenPage<T> {
-    let total = all.len() as u64;
-    match token {
-        Some((max, start)) => {
-            let items: Vec<T> = all.into_iter().skip(start).take(max).collect();
-            let next = start + items.len();
-            let next_token = if (next as u64) < total {
-                next.to_string()
-            } else {
-                String::new()
-            };
-            TokenPage {
-                items,
-                total,
-                page: Page {
-                    number: 1,
-                    size: max as u64,
-                },
-                next_token,
-            }
-        }
-        None => {
-            let Paged { items, total, page } = paginate(all, page);
-            TokenPage {
-                items,
-                total,
-                page,
-                next_token: String::new(),
-            }
-        }
-    }
-}
-
 pub(crate) fn paginate<T>(all: Vec<T>, page: Page) -> Paged<T> {
     let total = all.len() as u64;
     let skip = (page.number.saturating_sub(1)).saturating_mul(page.size);
@@ -81,13 +46,11 @@ pub(crate) fn paginate<T>(all: Vec<T>, page: Page) -> Paged<T> {
     Paged { items, total, page }
 }
 
-/// The Describe calls' `Tag.N` filter: every wanted key present, with the wanted value unless
-/// that value is empty.
-pub(crate) fn tags_match(have: &Tags, want: &Tags) -> bool {
-    want.iter().all(|(k, v)| {
-        have.iter()
-            .any(|(hk, hv)| hk == k && (v.is_empty() || hv == v))
-    })
+/// The store form of a `Tag.N` filter: an empty value matches any value of the key.
+pub(crate) fn tag_filter(tags: &Tags) -> Vec<(String, Option<String>)> {
+    tags.iter()
+        .map(|(k, v)| (k.clone(), (!v.is_empty()).then(|| v.clone())))
+        .collect()
 }
 
 /// The `NextToken` of a keyset page: where the next page starts (the position of the last

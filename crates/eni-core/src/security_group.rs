@@ -5,9 +5,11 @@
 
 use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
-use crate::query::{page_or_token, tags_match, Page};
+use crate::query::{page_of, Paging};
 use crate::{internal, now, Caller, Core, CoreError};
-use eni_store::{with_read, with_write, SecurityGroup, SgPolicy, StoreError, Tags, Tx};
+use eni_store::{
+    with_read, with_write, SecurityGroup, SecurityGroupFilter, SgPolicy, StoreError, Tags, Tx,
+};
 use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
 use eni_types::ApiError;
 use serde::Serialize;
@@ -36,9 +38,7 @@ pub struct DescribeSecurityGroups {
     pub group_type: Option<String>,
     pub resource_group_id: Option<String>,
     pub tags: Tags,
-    pub page: Page,
-    /// Token paging: (MaxResults, start offset) when used.
-    pub token: Option<(usize, usize)>,
+    pub paging: Paging,
 }
 
 /// A group with its member and rule counts.
@@ -177,38 +177,64 @@ impl Core {
         // Members whose deletion is due are gone: persist that before counting.
         self.settle()?;
         self.check_region(&req.region)?;
-        let views = with_read(
-            self.store(),
-            |tx| -> Result<Vec<SecurityGroupView>, StoreError> {
-                let mut out = Vec::new();
-                for g in tx.security_group_list(caller.account, &req.region)? {
-                    let keep = req.vpc_id.as_ref().is_none_or(|v| v == g.vpc_id.as_str())
-                        && (req.ids.is_empty() || req.ids.iter().any(|i| i == g.id.as_str()))
-                        && req.name.as_ref().is_none_or(|n| n == &g.name)
-                        && req.group_type.as_ref().is_none_or(|t| t == &g.group_type)
-                        && req
-                            .resource_group_id
-                            .as_ref()
-                            .is_none_or(|r| r == g.resource_group_id.as_str())
-                        && tags_match(&g.tags, &req.tags);
-                    if keep {
-                        let members = tx.security_group_member_count(&g.id)?;
-                        let rules = tx.sg_rules_of(&g.id)?;
-                        let group_rules =
-                            rules.iter().filter(|r| r.peer_group_id.is_some()).count() as u64;
-                        out.push(SecurityGroupView {
-                            group: g,
-                            members,
-                            rules: rules.len() as u64,
-                            group_rules,
-                        });
-                    }
+        let start = req.paging.start()?;
+        let vpc_id = match &req.vpc_id {
+            None => None,
+            Some(v) => match v.parse() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    return Ok(SecurityGroupPage {
+                        items: Vec::new(),
+                        total: 0,
+                        page: start.page(),
+                        next_token: String::new(),
+                    })
                 }
-                Ok(out)
+            },
+        };
+        let filter = SecurityGroupFilter {
+            ids: (!req.ids.is_empty())
+                .then(|| req.ids.iter().filter_map(|i| i.parse().ok()).collect()),
+            vpc_id,
+            name: req.name.clone(),
+            group_type: req.group_type.clone(),
+            resource_group_id: req.resource_group_id.clone(),
+            tags: crate::query::tag_filter(&req.tags),
+        };
+        let (account, region) = (caller.account, req.region.as_str());
+        with_read(
+            self.store(),
+            |tx| -> Result<SecurityGroupPage, StoreError> {
+                let page = page_of(
+                    tx,
+                    start,
+                    |tx| tx.security_group_find_count(account, region, &filter),
+                    |tx, w| tx.security_group_find(account, region, &filter, w),
+                    Some,
+                )?;
+                // Member and rule counts for the page only.
+                let mut items = Vec::with_capacity(page.items.len());
+                for g in page.items {
+                    let members = tx.security_group_member_count(&g.id)?;
+                    let rules = tx.sg_rules_of(&g.id)?;
+                    let group_rules =
+                        rules.iter().filter(|r| r.peer_group_id.is_some()).count() as u64;
+                    items.push(SecurityGroupView {
+                        group: g,
+                        members,
+                        rules: rules.len() as u64,
+                        group_rules,
+                    });
+                }
+                Ok(SecurityGroupPage {
+                    items,
+                    total: page.total,
+                    page: page.page,
+                    next_token: page.next_token,
+                })
             },
         )
-        .map_err(internal)?;
-        Ok(page_or_token(views, req.page, req.token))
+        .map_err(internal)
     }
 
     /// DeleteSecurityGroup: refused while an ENI or instance uses the group, or another

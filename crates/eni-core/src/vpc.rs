@@ -12,14 +12,17 @@
 //! documentation), and this server reserves none.
 
 use crate::idempotency::{check_token, once};
-use crate::query::{paginate, tags_match};
+use crate::query::{page_of, paginate, tag_filter, Start};
 pub use crate::query::{Page, Paged};
 use crate::{default_resource_group, internal, now, validate, Caller, Core, CoreError};
 use eni_ipam::{Ipv4Cidr, Ipv6Cidr};
-use eni_store::{constraints, with_read, with_write, StoreError, Tags, VSwitch, Vpc};
+use eni_store::{
+    constraints, with_read, with_write, StoreError, Tags, VSwitch, VSwitchFilter, Vpc, VpcFilter,
+};
 use eni_types::ids::{ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
 use eni_types::ApiError;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// The block a VPC gets when CreateVpc names none (Alibaba's default).
 pub const DEFAULT_VPC_CIDR: &str = "172.16.0.0/12";
@@ -264,22 +267,32 @@ impl Core {
         if req.owner_id.is_some_and(|o| o != caller.account.0) {
             return Ok(paginate(Vec::new(), req.page));
         }
-        let result = with_read(self.store(), |tx| -> Result<Vec<VpcView>, StoreError> {
-            let vpcs = tx.vpc_list(caller.account, &req.region)?;
-            let vswitches = tx.vswitch_list(caller.account, &req.region, None)?;
-            Ok(vpcs
+        let filter = VpcFilter {
+            ids: (!req.vpc_ids.is_empty())
+                .then(|| req.vpc_ids.iter().filter_map(|i| i.parse().ok()).collect()),
+            name: req.name.clone(),
+            is_default: req.is_default,
+            resource_group_id: req.resource_group_id.clone(),
+            tags: tag_filter(&req.tags),
+        };
+        let (account, region) = (caller.account, req.region.as_str());
+        with_read(self.store(), |tx| -> Result<Paged<VpcView>, StoreError> {
+            let page = page_of(
+                tx,
+                Start::Page(req.page),
+                |tx| tx.vpc_find_count(account, region, &filter),
+                |tx, w| tx.vpc_find(account, region, &filter, w),
+                Some,
+            )?;
+            // The region's vSwitches, at most the quota's per VPC: one statement.
+            let vswitches = if page.items.is_empty() {
+                Vec::new()
+            } else {
+                tx.vswitch_list(account, region, None)?
+            };
+            let items = page
+                .items
                 .into_iter()
-                .filter(|v| {
-                    req.vpc_ids.is_empty() || req.vpc_ids.iter().any(|id| id == v.id.as_str())
-                })
-                .filter(|v| req.name.as_ref().is_none_or(|n| n == &v.name))
-                .filter(|v| req.is_default.is_none_or(|d| d == v.is_default))
-                .filter(|v| {
-                    req.resource_group_id
-                        .as_ref()
-                        .is_none_or(|r| r == v.resource_group_id.as_str())
-                })
-                .filter(|v| tags_match(&v.tags, &req.tags))
                 .map(|vpc| {
                     let vswitch_ids = vswitches
                         .iter()
@@ -288,10 +301,14 @@ impl Core {
                         .collect();
                     VpcView { vpc, vswitch_ids }
                 })
-                .collect())
+                .collect();
+            Ok(Paged {
+                items,
+                total: page.total,
+                page: page.page,
+            })
         })
-        .map_err(internal)?;
-        Ok(paginate(result, req.page))
+        .map_err(internal)
     }
 
     /// DeleteVpc: refused while the VPC has vSwitches.
@@ -495,57 +512,72 @@ impl Core {
             },
             None => None,
         };
-        let views = with_read(self.store(), |tx| -> Result<Vec<VSwitchView>, StoreError> {
-            let (region, vpcs) = match (&req.region, &vpc_id) {
-                (Some(r), _) => (r.clone(), tx.vpc_list(caller.account, r)?),
-                (None, Some(v)) => match tx.vpc_get(caller.account, v)? {
-                    Some(vpc) => (vpc.region_id.clone(), vec![vpc]),
-                    None => return Ok(Vec::new()),
-                },
-                (None, None) => return Ok(Vec::new()),
-            };
-            let mut out = Vec::new();
-            for s in tx.vswitch_list(caller.account, &region, vpc_id.as_ref())? {
-                let keep = (req.vswitch_ids.is_empty()
-                    || req.vswitch_ids.iter().any(|i| i == s.id.as_str()))
-                    && req.zone_id.as_ref().is_none_or(|z| z == &s.zone_id)
-                    && req.name.as_ref().is_none_or(|n| n == &s.name)
-                    && req.is_default.is_none_or(|d| d == s.is_default)
-                    && req
-                        .resource_group_id
-                        .as_ref()
-                        .is_none_or(|r| r == s.resource_group_id.as_str())
-                    && tags_match(&s.tags, &req.tags);
-                if !keep {
-                    continue;
-                }
-                let route_table_id = vpcs
+        let filter = VSwitchFilter {
+            ids: (!req.vswitch_ids.is_empty()).then(|| {
+                req.vswitch_ids
                     .iter()
-                    .find(|v| v.id == s.vpc_id)
-                    .map(|v| v.route_table_id.clone());
-                if req
-                    .route_table_id
-                    .as_ref()
-                    .is_some_and(|r| route_table_id.as_ref().is_none_or(|x| x.as_str() != r))
-                {
-                    continue;
+                    .filter_map(|i| i.parse().ok())
+                    .collect()
+            }),
+            vpc_id: vpc_id.clone(),
+            zone_id: req.zone_id.clone(),
+            name: req.name.clone(),
+            is_default: req.is_default,
+            resource_group_id: req.resource_group_id.clone(),
+            route_table_id: req.route_table_id.clone(),
+            tags: tag_filter(&req.tags),
+        };
+        let account = caller.account;
+        with_read(
+            self.store(),
+            |tx| -> Result<Paged<VSwitchView>, StoreError> {
+                let region = match (&req.region, &vpc_id) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(v)) => match tx.vpc_get(account, v)? {
+                        Some(vpc) => vpc.region_id,
+                        None => return Ok(paginate(Vec::new(), req.page)),
+                    },
+                    (None, None) => return Ok(paginate(Vec::new(), req.page)),
+                };
+                let page = page_of(
+                    tx,
+                    Start::Page(req.page),
+                    |tx| tx.vswitch_find_count(account, &region, &filter),
+                    |tx, w| tx.vswitch_find(account, &region, &filter, w),
+                    Some,
+                )?;
+                // Counts and route tables for the page only.
+                let mut route_tables: HashMap<VpcId, Option<RouteTableId>> = HashMap::new();
+                let mut items = Vec::with_capacity(page.items.len());
+                for s in page.items {
+                    let route_table_id = match route_tables.get(&s.vpc_id) {
+                        Some(r) => r.clone(),
+                        None => {
+                            let r = tx.vpc_get(account, &s.vpc_id)?.map(|v| v.route_table_id);
+                            route_tables.insert(s.vpc_id.clone(), r.clone());
+                            r
+                        }
+                    };
+                    let used = tx.private_ip_count(&s.id)?;
+                    let usable = s
+                        .cidr_block
+                        .parse::<Ipv4Cidr>()
+                        .map(|c| c.usable_count())
+                        .unwrap_or(0);
+                    items.push(VSwitchView {
+                        available_ip_count: usable.saturating_sub(used),
+                        vswitch: s,
+                        route_table_id,
+                    });
                 }
-                let used = tx.private_ip_count(&s.id)?;
-                let usable = s
-                    .cidr_block
-                    .parse::<Ipv4Cidr>()
-                    .map(|c| c.usable_count())
-                    .unwrap_or(0);
-                out.push(VSwitchView {
-                    available_ip_count: usable.saturating_sub(used),
-                    vswitch: s,
-                    route_table_id,
-                });
-            }
-            Ok(out)
-        })
-        .map_err(internal)?;
-        Ok(paginate(views, req.page))
+                Ok(Paged {
+                    items,
+                    total: page.total,
+                    page: page.page,
+                })
+            },
+        )
+        .map_err(internal)
     }
 
     /// DeleteVSwitch: refused while any address of it is in use.

@@ -14,6 +14,8 @@
 pub(crate) mod addresses;
 pub(crate) mod eips;
 pub(crate) mod eni_find;
+pub(crate) mod find;
+use find::Find;
 pub(crate) mod enis;
 pub(crate) mod instances;
 pub(crate) mod security_group_rules;
@@ -25,9 +27,10 @@ use crate::errors::{
 use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
-    AccessKey, Account, Eip, EipAssociation, Eni, EniFilter, EniQuery, IdempotencyRecord, Instance,
-    InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup, SecurityGroupRule, SgPolicy,
-    StoreError, Tags, Tx, VSwitch, Vpc, Window,
+    AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery,
+    IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
+    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, VSwitchFilter,
+    Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
@@ -261,6 +264,44 @@ fn vswitch_from_row(r: &Row<'_>) -> rusqlite::Result<VSwitch> {
         tags: tags_from_row(r, 12)?,
         created_at: r.get(13)?,
     })
+}
+
+/// The columns of [`vpc_from_row`] over alias `t`.
+const VPC_COLUMNS: &str = "t.id, t.account_id, t.region_id, t.cidr_block, t.ipv6_cidr_block, \
+     t.name, t.description, t.status, t.is_default, t.vrouter_id, t.route_table_id, \
+     t.resource_group_id, t.tags, t.created_at, t.ipv6_isp";
+
+fn vpc_find(account: AccountId, region: &str, f: &VpcFilter) -> Result<Find, StoreError> {
+    let mut q = Find::new("vpcs", account, region, f.ids.is_some());
+    q.one_of("id", f.ids.as_deref())?;
+    q.eq("name", f.name.as_deref());
+    q.flag("is_default", f.is_default);
+    q.eq("resource_group_id", f.resource_group_id.as_deref());
+    q.tags(&f.tags);
+    Ok(q)
+}
+
+/// The columns of [`vswitch_from_row`] over alias `t`.
+const VSWITCH_COLUMNS: &str = "t.id, t.account_id, t.region_id, t.vpc_id, t.zone_id, \
+     t.cidr_block, t.ipv6_cidr_block, t.name, t.description, t.status, t.is_default, \
+     t.resource_group_id, t.tags, t.created_at";
+
+fn vswitch_find(account: AccountId, region: &str, f: &VSwitchFilter) -> Result<Find, StoreError> {
+    let mut q = Find::new("vswitches", account, region, f.ids.is_some());
+    q.one_of("id", f.ids.as_deref())?;
+    q.eq("vpc_id", f.vpc_id.as_ref().map(|v| v.as_str()));
+    q.eq("zone_id", f.zone_id.as_deref());
+    q.eq("name", f.name.as_deref());
+    q.flag("is_default", f.is_default);
+    q.eq("resource_group_id", f.resource_group_id.as_deref());
+    if let Some(rt) = &f.route_table_id {
+        q.cond(
+            "t.vpc_id IN (SELECT id FROM vpcs WHERE route_table_id = {})",
+            rusqlite::types::Value::Text(rt.clone()),
+        );
+    }
+    q.tags(&f.tags);
+    Ok(q)
 }
 
 impl SqliteTx<'_> {
@@ -571,6 +612,25 @@ impl Tx for SqliteTx<'_> {
         self.query_all(select_vpc!("ORDER BY seq"), [], vpc_from_row)
     }
 
+    fn vpc_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VpcFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Vpc)>, StoreError> {
+        vpc_find(account, region, filter)?.rows(self, VPC_COLUMNS, window, vpc_from_row)
+    }
+
+    fn vpc_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VpcFilter,
+    ) -> Result<u64, StoreError> {
+        vpc_find(account, region, filter)?.count(self)
+    }
+
     fn vswitch_insert(&mut self, vsw: &VSwitch) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO vswitches (id, account_id, region_id, vpc_id, zone_id, cidr_block,
@@ -645,6 +705,25 @@ impl Tx for SqliteTx<'_> {
 
     fn vswitch_list_all(&mut self) -> Result<Vec<VSwitch>, StoreError> {
         self.query_all(select_vswitch!("ORDER BY seq"), [], vswitch_from_row)
+    }
+
+    fn vswitch_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VSwitchFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, VSwitch)>, StoreError> {
+        vswitch_find(account, region, filter)?.rows(self, VSWITCH_COLUMNS, window, vswitch_from_row)
+    }
+
+    fn vswitch_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VSwitchFilter,
+    ) -> Result<u64, StoreError> {
+        vswitch_find(account, region, filter)?.count(self)
     }
 
     // ---- private IPs, the free list, IPv6 (tx/addresses.rs) ----
@@ -753,6 +832,25 @@ impl Tx for SqliteTx<'_> {
         region: &str,
     ) -> Result<Vec<SecurityGroup>, StoreError> {
         security_groups::list(self, account, region)
+    }
+
+    fn security_group_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &SecurityGroupFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, SecurityGroup)>, StoreError> {
+        security_groups::find_rows(self, account, region, filter, window)
+    }
+
+    fn security_group_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &SecurityGroupFilter,
+    ) -> Result<u64, StoreError> {
+        security_groups::find_count(self, account, region, filter)
     }
 
     fn security_group_delete(
@@ -946,7 +1044,7 @@ impl Tx for SqliteTx<'_> {
         filter: &InstanceFilter,
         window: Window,
     ) -> Result<Vec<(Position, Instance)>, StoreError> {
-        instances::find(self, account, region, filter, window)
+        instances::find_rows(self, account, region, filter, window)
     }
 
     fn instance_find_count(
@@ -990,6 +1088,25 @@ impl Tx for SqliteTx<'_> {
 
     fn eips_awaiting_dataplane(&mut self) -> Result<Vec<Eip>, StoreError> {
         eips::awaiting_dataplane(self)
+    }
+
+    fn eip_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EipFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Eip)>, StoreError> {
+        eips::find_rows(self, account, region, filter, window)
+    }
+
+    fn eip_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EipFilter,
+    ) -> Result<u64, StoreError> {
+        eips::find_count(self, account, region, filter)
     }
 
     fn eips_of_eni(&mut self, eni: &EniId) -> Result<Vec<Eip>, StoreError> {

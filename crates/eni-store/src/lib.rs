@@ -149,6 +149,22 @@ pub trait Tx {
     fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
     /// Every VPC of every account, oldest first (the data plane's view).
     fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError>;
+    /// The account's VPCs in `region` that match `filter`, in creation order, within
+    /// `window`.
+    fn vpc_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VpcFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Vpc)>, StoreError>;
+    /// How many VPCs [`Tx::vpc_find`] would list with no window.
+    fn vpc_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VpcFilter,
+    ) -> Result<u64, StoreError>;
 
     // ---- vSwitches ----
     /// Refused with [`constraints::VSWITCH_VPC_FK`] if the vSwitch's VPC does not exist.
@@ -170,6 +186,22 @@ pub trait Tx {
     fn vswitch_delete(&mut self, account: AccountId, id: &VSwitchId) -> Result<bool, StoreError>;
     /// Every vSwitch of every account, oldest first (the data plane's view).
     fn vswitch_list_all(&mut self) -> Result<Vec<VSwitch>, StoreError>;
+    /// The account's vSwitches in `region` that match `filter`, in creation order, within
+    /// `window`.
+    fn vswitch_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VSwitchFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, VSwitch)>, StoreError>;
+    /// How many vSwitches [`Tx::vswitch_find`] would list with no window.
+    fn vswitch_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &VSwitchFilter,
+    ) -> Result<u64, StoreError>;
 
     // ---- private IPs ----
     /// Records `ip` (IPv4 as an integer) as held in `vswitch` by `owner`; the unique
@@ -247,6 +279,22 @@ pub trait Tx {
         account: AccountId,
         region: &str,
     ) -> Result<Vec<SecurityGroup>, StoreError>;
+    /// The account's security groups in `region` that match `filter`, in creation order,
+    /// within `window`.
+    fn security_group_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &SecurityGroupFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, SecurityGroup)>, StoreError>;
+    /// How many groups [`Tx::security_group_find`] would list with no window.
+    fn security_group_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &SecurityGroupFilter,
+    ) -> Result<u64, StoreError>;
     /// Whether the group was removed, with its rules. Refused with
     /// [`constraints::ENI_SECURITY_GROUP_FK`] while ENIs are members, and with
     /// [`constraints::SG_RULE_PEER_FK`] while another group's rule references it.
@@ -417,6 +465,22 @@ pub trait Tx {
     /// EIPs of any account associating or unassociating with no due time (a data-plane agent
     /// completes them), oldest first.
     fn eips_awaiting_dataplane(&mut self) -> Result<Vec<Eip>, StoreError>;
+    /// The account's EIPs in `region` that match `filter`, in creation order, within
+    /// `window`, each with its position.
+    fn eip_find(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EipFilter,
+        window: Window,
+    ) -> Result<Vec<(Position, Eip)>, StoreError>;
+    /// How many EIPs [`Tx::eip_find`] would list with no window.
+    fn eip_find_count(
+        &mut self,
+        account: AccountId,
+        region: &str,
+        filter: &EipFilter,
+    ) -> Result<u64, StoreError>;
     /// EIPs bound (in any state) to addresses of `eni`, oldest first.
     fn eips_of_eni(&mut self, eni: &EniId) -> Result<Vec<Eip>, StoreError>;
     /// How many EIPs (in any state) the account has in `region`, for the quota. Costs an

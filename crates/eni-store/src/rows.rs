@@ -414,6 +414,59 @@ pub struct InstanceFilter {
     pub tags: Vec<(String, Option<String>)>,
 }
 
+/// The filters of DescribeEipAddresses, each applied by the store (same conventions as
+/// [`EniFilter`]: status and binding as stored).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EipFilter {
+    pub ids: Option<Vec<EipId>>,
+    pub ips: Option<Vec<u32>>,
+    /// The `InstanceId` of the binding.
+    pub instance_id: Option<String>,
+    /// The `InstanceType` of the binding.
+    pub instance_type: Option<String>,
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub isp: Option<String>,
+    pub instance_charge_type: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Vec<(String, Option<String>)>,
+}
+
+/// The filters of DescribeVpcs (same conventions as [`EniFilter`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VpcFilter {
+    pub ids: Option<Vec<VpcId>>,
+    pub name: Option<String>,
+    pub is_default: Option<bool>,
+    pub resource_group_id: Option<String>,
+    pub tags: Vec<(String, Option<String>)>,
+}
+
+/// The filters of DescribeVSwitches (same conventions as [`EniFilter`]). The route table is
+/// the VPC's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VSwitchFilter {
+    pub ids: Option<Vec<VSwitchId>>,
+    pub vpc_id: Option<VpcId>,
+    pub zone_id: Option<String>,
+    pub name: Option<String>,
+    pub is_default: Option<bool>,
+    pub resource_group_id: Option<String>,
+    pub route_table_id: Option<String>,
+    pub tags: Vec<(String, Option<String>)>,
+}
+
+/// The filters of DescribeSecurityGroups (same conventions as [`EniFilter`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityGroupFilter {
+    pub ids: Option<Vec<SecurityGroupId>>,
+    pub vpc_id: Option<VpcId>,
+    pub name: Option<String>,
+    pub group_type: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Vec<(String, Option<String>)>,
+}
+
 /// An ECS instance. A VPC instance has a vSwitch and a primary ENI; a classic one has neither.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {

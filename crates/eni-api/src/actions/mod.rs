@@ -47,25 +47,6 @@ pub fn paging(
     })
 }
 
-/// `MaxResults`/`NextToken` paging, when either is given: `Some((max, start))`. `max` is read
-/// with `read_max` (each API has its own range and default); the token is an offset.
-pub fn token(
-    p: &Params,
-    read_max: impl FnOnce(&Params) -> Result<usize, ApiError>,
-) -> Result<Option<(usize, usize)>, ApiError> {
-    if p.opt("MaxResults").is_none() && p.opt("NextToken").is_none() {
-        return Ok(None);
-    }
-    let max = read_max(p)?;
-    let start = match p.opt("NextToken") {
-        None => 0,
-        Some(t) => t
-            .parse()
-            .map_err(|_| ApiError::invalid_param("NextToken"))?,
-    };
-    Ok(Some((max, start)))
-}
-
 /// `Tags: {Tag: [{Key, Value}]}`.
 pub fn tags_view(tags: &[(String, String)]) -> Value {
     let list: Vec<Value> = tags

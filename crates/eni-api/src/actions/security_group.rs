@@ -7,7 +7,7 @@
 //! forbids mixing the two in one call.
 
 use super::eni::ecs_tags;
-use super::{object, page, time, Ctx};
+use super::{object, time, Ctx};
 use eni_core::security_group::{CreateSecurityGroup, DescribeSecurityGroups};
 use eni_core::security_group_rules::{
     AuthorizeRules, DescribeGroupAttribute, Direction as SgDirection, PortRange as SgPortRange,
@@ -40,9 +40,11 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
     if let Some(one) = p.opt("SecurityGroupId") {
         ids.push(one.to_string());
     }
-    let token = super::token(p, |p| {
-        Ok(p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize)
-    })?;
+    let paging = super::paging(
+        p,
+        |p| Ok(p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize),
+        50,
+    )?;
     let region = p.required("RegionId")?.to_string();
     let req = DescribeSecurityGroups {
         region: region.clone(),
@@ -52,8 +54,7 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
         group_type: p.opt("SecurityGroupType").map(String::from),
         resource_group_id: p.opt("ResourceGroupId").map(String::from),
         tags: p.tags()?,
-        page: page(p, 50)?,
-        token,
+        paging,
     };
     let r = ctx.core.describe_security_groups(&ctx.caller, req)?;
     let list: Vec<Value> = r

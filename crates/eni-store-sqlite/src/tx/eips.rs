@@ -5,12 +5,13 @@
 //! Also the pool's free list (`eip_pools`, `eip_free_ranges`): the free public addresses as
 //! disjoint ranges, like a vSwitch's `ip_free_ranges`.
 
+use super::find::Find;
 use super::{
     account_from_sql, account_to_sql, corrupt, id_from_row, opt_id_from_row, tags_from_row,
     tags_to_sql, SqliteTx,
 };
 use crate::errors::{db_err, db_err_fk, fk};
-use eni_store::{Eip, EipAssociation, EipBinding, StoreError};
+use eni_store::{Eip, EipAssociation, EipBinding, EipFilter, Position, StoreError, Window};
 use eni_types::ids::{AccountId, EipId, EniId, VSwitchId, VpcId};
 use rusqlite::{params, Row};
 use std::net::Ipv4Addr;
@@ -372,4 +373,44 @@ pub(super) fn associated_all(
     tx.query_all(select_association!("ORDER BY seq"), [], |r| {
         Ok((id_from_row(r, 4)?, association_from_row(r)?))
     })
+}
+
+/// The columns of [`eip_from_row`] over alias `t`.
+const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.ip, t.bandwidth, \
+     t.internet_charge_type, t.instance_charge_type, t.isp, t.name, t.description, \
+     t.resource_group_id, t.tags, t.status, t.due_at, t.instance_id, t.instance_type, t.eni_id, \
+     t.vpc_id, t.vswitch_id, t.private_ip, t.mode, t.created_at";
+
+fn find(account: AccountId, region: &str, f: &EipFilter) -> Result<Find, StoreError> {
+    let mut q = Find::new("eips", account, region, f.ids.is_some() || f.ips.is_some());
+    q.one_of("id", f.ids.as_deref())?;
+    q.one_of("ip", f.ips.as_deref())?;
+    q.eq("instance_id", f.instance_id.as_deref());
+    q.eq("instance_type", f.instance_type.as_deref());
+    q.eq("status", f.status.as_deref());
+    q.eq("name", f.name.as_deref());
+    q.eq("isp", f.isp.as_deref());
+    q.eq("instance_charge_type", f.instance_charge_type.as_deref());
+    q.eq("resource_group_id", f.resource_group_id.as_deref());
+    q.tags(&f.tags);
+    Ok(q)
+}
+
+pub(super) fn find_rows(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+    f: &EipFilter,
+    window: Window,
+) -> Result<Vec<(Position, Eip)>, StoreError> {
+    find(account, region, f)?.rows(tx, COLUMNS, window, eip_from_row)
+}
+
+pub(super) fn find_count(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+    f: &EipFilter,
+) -> Result<u64, StoreError> {
+    find(account, region, f)?.count(tx)
 }

@@ -1,6 +1,7 @@
 //! ECS instances. A classic-network instance has neither VPC nor vSwitch (the schema refuses
 //! one without the other); nothing references an instance, so deletes never conflict.
 
+use super::find::Find;
 use super::{
     account_from_sql, account_to_sql, id_from_row, opt_id_from_row, tags_from_row, tags_to_sql,
     SqliteTx,
@@ -173,146 +174,50 @@ pub(super) fn count_in_vswitch(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result
     )
 }
 
-/// The statement of `instance_find` (without the window when `count`) and its arguments. The
-/// account's instances in the region are few next to its ENIs (each takes a primary ENI and
-/// at least a vCPU), so the filters are checked on the rows of the account index, or of the
-/// ID index when IDs are given; the primary ENI's groups and addresses are index probes.
-fn find_statement(
-    account: AccountId,
-    region: &str,
-    f: &InstanceFilter,
-    window: Option<Window>,
-) -> Result<(String, Vec<(String, Value)>), StoreError> {
-    let mut args: Vec<(String, Value)> = vec![
-        (":account".into(), Value::Integer(account_to_sql(account))),
-        (":region".into(), Value::Text(region.to_string())),
-    ];
-    let mut conds = vec![if f.ids.is_some() {
-        "+i.account_id = :account AND +i.region_id = :region".to_string()
-    } else {
-        "i.account_id = :account AND i.region_id = :region".to_string()
-    }];
-    let mut text = |conds: &mut Vec<String>, clause: &str, name: &str, value: &str| {
-        conds.push(clause.to_string());
-        args.push((name.to_string(), Value::Text(value.to_string())));
-    };
-    if let Some(ids) = &f.ids {
-        text(
-            &mut conds,
-            "i.id IN (SELECT value FROM json_each(:ids))",
-            ":ids",
-            &json(ids)?,
-        );
-    }
-    if let Some(v) = &f.vpc_id {
-        text(&mut conds, "i.vpc_id = :vpc", ":vpc", v.as_str());
-    }
-    if let Some(v) = &f.vswitch_id {
-        text(
-            &mut conds,
-            "i.vswitch_id = :vswitch",
-            ":vswitch",
-            v.as_str(),
-        );
-    }
-    if let Some(z) = &f.zone_id {
-        text(&mut conds, "i.zone_id = :zone", ":zone", z);
-    }
-    if let Some(t) = &f.instance_type {
-        text(&mut conds, "i.instance_type = :type", ":type", t);
-    }
-    if let Some(s) = &f.status {
-        text(&mut conds, "i.status = :status", ":status", s);
-    }
-    if let Some(n) = &f.name {
-        text(&mut conds, "i.name = :name", ":name", n);
-    }
+/// The columns of [`instance_from_row`] over alias `t`.
+const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
+     t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
+     t.resource_group_id, t.tags, t.created_at, t.started_at";
+
+/// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
+fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {
+    let mut q = Find::new("instances", account, region, f.ids.is_some());
+    q.one_of("id", f.ids.as_deref())?;
+    q.eq("vpc_id", f.vpc_id.as_ref().map(|v| v.as_str()));
+    q.eq("vswitch_id", f.vswitch_id.as_ref().map(|v| v.as_str()));
+    q.eq("zone_id", f.zone_id.as_deref());
+    q.eq("instance_type", f.instance_type.as_deref());
+    q.eq("status", f.status.as_deref());
+    q.eq("name", f.name.as_deref());
     if let Some(g) = &f.security_group_id {
-        text(
-            &mut conds,
+        q.cond(
             "EXISTS (SELECT 1 FROM enis e JOIN eni_security_groups g ON g.eni_id = e.id \
-             WHERE e.instance_id = i.id AND e.eni_type = 'Primary' AND g.security_group_id = :group)",
-            ":group",
-            g.as_str(),
+             WHERE e.instance_id = t.id AND e.eni_type = 'Primary' AND g.security_group_id = {})",
+            Value::Text(g.to_string()),
         );
     }
     if let Some(ips) = &f.private_ips {
-        text(
-            &mut conds,
+        let list = serde_json::to_string(ips)
+            .map_err(|e| StoreError::Backend(format!("encoding addresses: {e}")))?;
+        q.cond(
             "EXISTS (SELECT 1 FROM enis e JOIN private_ips p ON p.owner = e.id \
-             WHERE e.instance_id = i.id AND e.eni_type = 'Primary' AND p.kind <> 'prefix' \
-             AND p.ip IN (SELECT value FROM json_each(:ips)))",
-            ":ips",
-            &json(ips)?,
+             WHERE e.instance_id = t.id AND e.eni_type = 'Primary' AND p.kind <> 'prefix' \
+             AND p.ip IN (SELECT value FROM json_each({})))",
+            Value::Text(list),
         );
     }
-    for (n, (key, value)) in f.tags.iter().enumerate() {
-        let mut clause = format!(
-            "EXISTS (SELECT 1 FROM json_each(i.tags) t WHERE json_extract(t.value, '$[0]') = :tag_key_{n}"
-        );
-        args.push((format!(":tag_key_{n}"), Value::Text(key.clone())));
-        if let Some(v) = value {
-            clause.push_str(&format!(
-                " AND json_extract(t.value, '$[1]') = :tag_value_{n}"
-            ));
-            args.push((format!(":tag_value_{n}"), Value::Text(v.clone())));
-        }
-        clause.push(')');
-        conds.push(clause);
-    }
-    let sql = match window {
-        None => format!(
-            "SELECT count(*) FROM instances i WHERE {}",
-            conds.join(" AND ")
-        ),
-        Some(w) => {
-            if let Some(after) = w.after {
-                conds.push("i.seq > :after".into());
-                args.push((":after".into(), Value::Integer(after.0)));
-            }
-            args.push((
-                ":limit".into(),
-                Value::Integer(w.limit.min(i64::MAX as u64) as i64),
-            ));
-            args.push((
-                ":offset".into(),
-                Value::Integer(w.offset.min(i64::MAX as u64) as i64),
-            ));
-            format!(
-                "SELECT i.id, i.account_id, i.region_id, i.zone_id, i.instance_type, i.vpc_id, \
-                 i.vswitch_id, i.status, i.due_at, i.name, i.host_name, i.description, \
-                 i.image_id, i.resource_group_id, i.tags, i.created_at, i.started_at, i.seq \
-                 FROM instances i WHERE {} ORDER BY i.seq LIMIT :limit OFFSET :offset",
-                conds.join(" AND ")
-            )
-        }
-    };
-    Ok((sql, args))
+    q.tags(&f.tags);
+    Ok(q)
 }
 
-/// JSON text of a list argument.
-fn json(list: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(list)
-        .map_err(|e| StoreError::Backend(format!("encoding a filter list: {e}")))
-}
-
-fn named(args: &[(String, Value)]) -> Vec<(&str, &dyn rusqlite::ToSql)> {
-    args.iter()
-        .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
-        .collect()
-}
-
-pub(super) fn find(
+pub(super) fn find_rows(
     tx: &SqliteTx<'_>,
     account: AccountId,
     region: &str,
     f: &InstanceFilter,
     window: Window,
 ) -> Result<Vec<(Position, Instance)>, StoreError> {
-    let (sql, args) = find_statement(account, region, f, Some(window))?;
-    tx.query_all(&sql, named(&args).as_slice(), |r| {
-        Ok((Position(r.get(17)?), instance_from_row(r)?))
-    })
+    find(account, region, f)?.rows(tx, COLUMNS, window, instance_from_row)
 }
 
 pub(super) fn find_count(
@@ -321,6 +226,5 @@ pub(super) fn find_count(
     region: &str,
     f: &InstanceFilter,
 ) -> Result<u64, StoreError> {
-    let (sql, args) = find_statement(account, region, f, None)?;
-    tx.count(&sql, named(&args).as_slice())
+    find(account, region, f)?.count(tx)
 }

@@ -2,11 +2,12 @@
 //! (see `enis.rs`); a group with members, or named by another group's rule, cannot be
 //! deleted. Rules and the inner access policy are in `security_group_rules.rs`.
 
+use super::find::Find;
 use super::{
     account_from_sql, account_to_sql, corrupt, id_from_row, tags_from_row, tags_to_sql, SqliteTx,
 };
 use crate::errors::{db_err_fk, fk};
-use eni_store::{SecurityGroup, SgPolicy, StoreError};
+use eni_store::{Position, SecurityGroup, SecurityGroupFilter, SgPolicy, StoreError, Window};
 use eni_types::ids::{AccountId, SecurityGroupId, VpcId};
 use rusqlite::{params, Row};
 
@@ -115,4 +116,38 @@ pub(super) fn count_in_vpc(tx: &SqliteTx<'_>, vpc: &VpcId) -> Result<u64, StoreE
         "SELECT count(*) FROM security_groups WHERE vpc_id = ?1",
         [vpc.as_str()],
     )
+}
+
+/// The columns of [`security_group_from_row`] over alias `t`.
+const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.vpc_id, t.name, t.description, \
+     t.group_type, t.resource_group_id, t.tags, t.created_at, t.inner_access_policy";
+
+fn find(account: AccountId, region: &str, f: &SecurityGroupFilter) -> Result<Find, StoreError> {
+    let mut q = Find::new("security_groups", account, region, f.ids.is_some());
+    q.one_of("id", f.ids.as_deref())?;
+    q.eq("vpc_id", f.vpc_id.as_ref().map(|v| v.as_str()));
+    q.eq("name", f.name.as_deref());
+    q.eq("group_type", f.group_type.as_deref());
+    q.eq("resource_group_id", f.resource_group_id.as_deref());
+    q.tags(&f.tags);
+    Ok(q)
+}
+
+pub(super) fn find_rows(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+    f: &SecurityGroupFilter,
+    window: Window,
+) -> Result<Vec<(Position, SecurityGroup)>, StoreError> {
+    find(account, region, f)?.rows(tx, COLUMNS, window, security_group_from_row)
+}
+
+pub(super) fn find_count(
+    tx: &SqliteTx<'_>,
+    account: AccountId,
+    region: &str,
+    f: &SecurityGroupFilter,
+) -> Result<u64, StoreError> {
+    find(account, region, f)?.count(tx)
 }

@@ -100,12 +100,16 @@ fn check_instance_find_matches_a_naive_model(store: &dyn Store) {
             .filter(|m| {
                 let i = &m.inst;
                 f.ids.as_ref().is_none_or(|ids| ids.contains(&i.id))
-                    && f.vpc_id.as_ref().is_none_or(|v| i.vpc_id.as_ref() == Some(v))
+                    && f.vpc_id
+                        .as_ref()
+                        .is_none_or(|v| i.vpc_id.as_ref() == Some(v))
                     && f.vswitch_id
                         .as_ref()
                         .is_none_or(|v| i.vswitch_id.as_ref() == Some(v))
                     && f.zone_id.as_ref().is_none_or(|z| &i.zone_id == z)
-                    && f.instance_type.as_ref().is_none_or(|t| &i.instance_type == t)
+                    && f.instance_type
+                        .as_ref()
+                        .is_none_or(|t| &i.instance_type == t)
                     && f.status.as_ref().is_none_or(|s| &i.status == s)
                     && f.name.as_ref().is_none_or(|n| &i.name == n)
                     && f.security_group_id
@@ -138,7 +142,12 @@ fn check_instance_find_matches_a_naive_model(store: &dyn Store) {
                 6 => f.name = Some(rng.pick(&names).to_string()),
                 7 => f.security_group_id = Some(rng.pick(&groups).id.clone()),
                 8 => f.private_ips = Some(vec![m.ips[rng.below(2)], 0x0B00_0000]),
-                _ => f.tags = vec![("env".into(), [None, Some("prod".into())][rng.below(2)].clone())],
+                _ => {
+                    f.tags = vec![(
+                        "env".into(),
+                        [None, Some("prod".into())][rng.below(2)].clone(),
+                    )]
+                }
             }
         }
         filters.push(f);
@@ -151,7 +160,10 @@ fn check_instance_find_matches_a_naive_model(store: &dyn Store) {
         let ids: Vec<InstanceId> = got.iter().map(|(_, i)| i.id.clone()).collect();
         assert_eq!(ids, want, "instance_find({f:?})");
         for (_, i) in &got {
-            assert_eq!(Some(i), models.iter().map(|m| &m.inst).find(|x| x.id == i.id));
+            assert_eq!(
+                Some(i),
+                models.iter().map(|m| &m.inst).find(|x| x.id == i.id)
+            );
         }
         let count = read(store, |tx| tx.instance_find_count(a.id, REGION, f));
         assert_eq!(count, want.len() as u64, "instance_find_count({f:?})");
@@ -190,7 +202,10 @@ fn check_enis_of_instances(store: &dyn Store) {
     });
     read(store, |tx| {
         let got = tx.enis_of_instances(&[i2.id.clone(), i1.id.clone(), i3.id.clone()])?;
-        assert_eq!(eni_ids(&got), vec![a.id.clone(), b.id.clone(), c.id.clone()]);
+        assert_eq!(
+            eni_ids(&got),
+            vec![a.id.clone(), b.id.clone(), c.id.clone()]
+        );
         assert_eq!(tx.enis_of_instances(&[])?, vec![]);
         Ok(())
     });

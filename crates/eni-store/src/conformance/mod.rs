@@ -27,8 +27,10 @@ use eni_types::ids::{
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Barrier;
 
+mod eip_find;
 mod eni_find;
 mod instance_find;
+mod network_find;
 
 /// A named check: takes a fresh store, panics if the store misbehaves.
 pub type Check = (&'static str, fn(&dyn Store));
@@ -404,6 +406,8 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
         .iter()
         .chain(eni_find::CHECKS)
         .chain(instance_find::CHECKS)
+        .chain(eip_find::CHECKS)
+        .chain(network_find::CHECKS)
     {
         eprintln!("conformance: {name}");
         let store = make();
