@@ -96,7 +96,7 @@ class Conn:
     """One kept-alive HTTP/1.1 connection to 127.0.0.1:port that reconnects once if the server
     closed it (idle timeout) before a request."""
 
-    def __init__(self, port: int, timeout: float = 120.0):
+    def __init__(self, port: int, timeout: float = 300.0):
         self.port = port
         self.timeout = timeout
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)

@@ -451,10 +451,12 @@ class MotoDialect:
 _W: dict = {}
 
 
-def _worker_init(dialect, port: int) -> None:
+def _worker_init(dialect, port: int, stop) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _W["d"] = dialect
     _W["conn"] = Conn(port)
+    _W["stop"] = stop
 
 
 def _timed(lat: dict, kind: str, fn, *a):
@@ -467,12 +469,15 @@ def _timed(lat: dict, kind: str, fn, *a):
 def _run_chunk(chunk: list) -> tuple[list, dict, float]:
     """Runs ops in order on this process's connection. An op is (tag, kind, args); kind "grow"
     is a create, then maybe an assign and an attach of that ENI. Returns each op's (tag, result,
-    error), the latencies by call, and the client CPU this took."""
-    d, conn = _W["d"], _W["conn"]
+    error), the latencies by call, and the client CPU this took. Once the parent sets the stop
+    event, the ops not started are skipped (left out of the answer)."""
+    d, conn, stop = _W["d"], _W["conn"], _W["stop"]
     c0 = time.process_time()
     out = []
     lat: dict = {}
     for tag, kind, a in chunk:
+        if stop.is_set():
+            break
         try:
             if kind == "create":
                 out.append((tag, _timed(lat, "create", d.create, conn, a), None))
@@ -559,7 +564,8 @@ class Runner:
     def start_pool(self) -> None:
         if self.pool is None:
             ctx = mp.get_context("fork")
-            self.pool = ctx.Pool(self.args.clients, _worker_init, (self.d, self.server.port))
+            self.stop = ctx.Event()
+            self.pool = ctx.Pool(self.args.clients, _worker_init, (self.d, self.server.port, self.stop))
 
     def stop_pool(self) -> None:
         if self.pool is not None:
@@ -581,41 +587,51 @@ class Runner:
         last = t0
         done = 0
         it = self.pool.imap_unordered(_run_chunk, chunks)
-        try:
-            for _ in chunks:
-                left = stop_at - time.monotonic()
-                if left <= 0:
-                    raise mp.TimeoutError
-                out, lat, ccpu = it.next(timeout=left)
-                ph.client_cpu += ccpu
-                for k, v in lat.items():
-                    ph.lat.setdefault(k, []).extend(v)
-                for r in out:
-                    ph.results.append(r)
-                    if r[2]:
-                        ph.errors.append(r[2])
-                    if on_result:
-                        on_result(r)
-                done += len(out)
-                if len(ph.errors) > max(20, 0.01 * len(ops)):
-                    ph.stopped = f"too many errors ({len(ph.errors)}), first: {ph.errors[0]}"
+        stopping = 0.0  # when the stop was asked, if it was
+        remaining = len(chunks)
+        while remaining:
+            now = time.monotonic()
+            if not stopping and now >= stop_at:
+                why = "deadline of the run" if stop_at >= self.deadline else f"phase cap {cap_s:.0f} s"
+                ph.stopped = f"stopped by the {why} after {done:,} of {len(ops):,} ops"
+            if not stopping and ph.stopped:
+                self.stop.set()  # the clients finish the op they are in and skip the rest
+                stopping = now
+            try:
+                out, lat, ccpu = it.next(timeout=(stopping + 60 - now) if stopping else (stop_at - now))
+            except mp.TimeoutError:
+                if stopping:
+                    ph.stopped += "; requests still in flight after 60 s abandoned"
+                    self.stop_pool()
                     break
-                now = time.monotonic()
-                if progress and now - last >= 10:
-                    cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
-                    prev = self.progress[-1] if self.progress and self.progress[-1][0] == name else (name, 0.0, 0, 0.0)
-                    self.progress.append((name, round(now - t0, 1), done, round(cpu, 2)))
-                    dn = done - prev[2]
-                    log(f"  {name}: {done:,}/{len(ops):,} ops; last {now - last:.0f} s: {dn / (now - last):.0f} ops/s, "
-                        f"server {1e6 * (cpu - prev[3]) / max(dn, 1):.0f} us/op")
-                    last = now
-        except mp.TimeoutError:
-            why = "deadline of the run" if stop_at >= self.deadline else f"phase cap {cap_s:.0f} s"
-            ph.stopped = f"stopped by the {why} after {done:,} of {len(ops):,} ops"
+                continue  # the stop is asked at the top of the loop
+            remaining -= 1
+            ph.client_cpu += ccpu
+            for k, v in lat.items():
+                ph.lat.setdefault(k, []).extend(v)
+            for r in out:
+                ph.results.append(r)
+                if r[2]:
+                    ph.errors.append(r[2])
+                if on_result:
+                    on_result(r)
+            done += len(out)
+            if not ph.stopped and len(ph.errors) > max(20, 0.01 * len(ops)):
+                ph.stopped = f"too many errors ({len(ph.errors)}), first: {ph.errors[0]}"
+            now = time.monotonic()
+            if progress and not stopping and now - last >= 10:
+                cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
+                prev = self.progress[-1] if self.progress and self.progress[-1][0] == name else (name, 0.0, 0, 0.0)
+                self.progress.append((name, round(now - t0, 1), done, round(cpu, 2)))
+                dn = done - prev[2]
+                log(f"  {name}: {done:,}/{len(ops):,} ops; last {now - last:.0f} s: {dn / (now - last):.0f} ops/s, "
+                    f"server {1e6 * (cpu - prev[3]) / max(dn, 1):.0f} us/op")
+                last = now
         ph.wall = time.monotonic() - t0
         ph.server_cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
+        if self.pool is not None:
+            self.stop.clear()
         if ph.stopped:
-            self.stop_pool()  # its requests in flight are abandoned
             log(f"  {name}: {ph.stopped}")
         return ph
 
@@ -767,28 +783,45 @@ class Runner:
         return s
 
     def reads(self, end: float) -> dict:
+        """Each read series, one request at a time, until `--samples` or its share of the time
+        left. The first request is a warm-up that gives the rows of one answer; one that takes
+        longer than the share is the series' only sample. A series that one request of the
+        previous series would not fit in before `end` is skipped."""
         out = {}
         series = self.read_series()
+        slowest = 0.0  # the longest single request so far
         for n, (label, make, *want) in enumerate(series):
-            left = end - time.monotonic()
+            now = time.monotonic()
+            left = end - now
             cap = max(1.0, min(self.args.read_seconds, left / (len(series) - n)))
             first = make()
             if first is None:
                 out[label] = None
                 continue
+            if now + slowest > end:
+                out[label] = {"error": f"skipped: out of time (one request took {slowest:.0f} s)"}
+                continue
             try:
-                stop = time.monotonic() + cap
-                body = self.d.send(self.conn, first)  # untimed: a warm-up, and the rows of one answer
+                stop = now + cap
+                t = time.perf_counter()
+                cpu0 = cpu_snapshot(self.server.pid)
+                body = self.d.send(self.conn, first)
+                took = time.perf_counter() - t
+                slowest = max(slowest, took)
                 rows = self.d.rows(first, body)
                 lat = []
-                cpu0 = cpu_snapshot(self.server.pid)
-                for _ in range(self.args.samples):
-                    qq = make()
-                    t = time.perf_counter()
-                    self.d.send(self.conn, qq)
-                    lat.append(time.perf_counter() - t)
-                    if time.monotonic() > stop:
-                        break
+                if took >= cap:  # too slow for more: the cold request is the sample
+                    lat.append(took)
+                else:
+                    cpu0 = cpu_snapshot(self.server.pid)
+                    for _ in range(self.args.samples):
+                        qq = make()
+                        t = time.perf_counter()
+                        self.d.send(self.conn, qq)
+                        lat.append(time.perf_counter() - t)
+                        slowest = max(slowest, lat[-1])
+                        if time.monotonic() + lat[-1] > stop:
+                            break
                 cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
                 out[label] = {"n": len(lat), "p50_ms": 1e3 * pctl(lat, 0.5), "p99_ms": 1e3 * pctl(lat, 0.99),
                               "server_us": 1e6 * cpu / len(lat), "rows": rows,
@@ -993,7 +1026,7 @@ def drive(dialect, server, args, checkpoints: list[int], max_seconds: float) -> 
             res["reached"] = live
             if g.stopped:
                 last = res["checkpoints"][-1]["enis"] if res["checkpoints"] else 0
-                if live > last and time.monotonic() < deadline - 30:
+                if g.ok and live > last + args.batch and time.monotonic() < deadline - args.reserve_seconds / 2:
                     res["checkpoints"].append(r.checkpoint(f"{live:,} (stopped)"))
                 res["stopped"] = g.stopped
                 break
@@ -1202,7 +1235,7 @@ def main() -> int:
                     help="time growth leaves for the last checkpoint's measurements (240)")
     ap.add_argument("--peer", choices=["moto"], help="also run the workload against this peer")
     ap.add_argument("--peer-to", type=int, default=10_000, help="checkpoints for the peer up to (10000)")
-    ap.add_argument("--peer-max-seconds", type=float, default=1200, help="the peer run, whole (1200)")
+    ap.add_argument("--peer-max-seconds", type=float, default=1800, help="the peer run, whole (1800)")
     ap.add_argument("--moto-venv", default=str(REPO / "target" / "moto-venv"),
                     help="venv for moto[server] when moto_server is not on PATH")
     ap.add_argument("--no-eni", action="store_true", help="run only the peer")
