@@ -557,7 +557,8 @@ class Runner:
         self.enis: list[list] = []  # by ordinal: [id, ips, zone, attached instance or None, spec]
         self.eips: list[str] = []
         self.attached = [0] * N_INSTANCES
-        self.progress: list[tuple] = []  # (phase, t, ops done, server CPU s) while growing
+        # While growing, every 10 s: (phase, t, ops done, server CPU s, ENIs).
+        self.progress: list[tuple] = []
 
     # -- processes
 
@@ -573,8 +574,9 @@ class Runner:
             self.pool.join()
             self.pool = None
 
-    def run(self, name: str, ops: list, cap_s: float, on_result=None, progress=False) -> Phase:
-        """Runs `ops` on the client processes in chunks, until done, `cap_s` or the deadline."""
+    def run(self, name: str, ops: list, cap_s: float, on_result=None, progress=None) -> Phase:
+        """Runs `ops` on the client processes in chunks, until done, `cap_s` or the deadline.
+        With `progress` (the ENI count before), logs and records the rate every 10 s."""
         ph = Phase(name)
         if not ops:
             return ph
@@ -619,10 +621,10 @@ class Runner:
             if not ph.stopped and len(ph.errors) > max(20, 0.01 * len(ops)):
                 ph.stopped = f"too many errors ({len(ph.errors)}), first: {ph.errors[0]}"
             now = time.monotonic()
-            if progress and not stopping and now - last >= 10:
+            if progress is not None and not stopping and now - last >= 10:
                 cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
                 prev = self.progress[-1] if self.progress and self.progress[-1][0] == name else (name, 0.0, 0, 0.0)
-                self.progress.append((name, round(now - t0, 1), done, round(cpu, 2)))
+                self.progress.append((name, round(now - t0, 1), done, round(cpu, 2), progress + done))
                 dn = done - prev[2]
                 log(f"  {name}: {done:,}/{len(ops):,} ops; last {now - last:.0f} s: {dn / (now - last):.0f} ops/s, "
                     f"server {1e6 * (cpu - prev[3]) / max(dn, 1):.0f} us/op")
@@ -670,9 +672,18 @@ class Runner:
         self.enis[i] = rec
 
     def grow(self, target: int) -> Phase:
-        """Creates ENIs up to `target` (every 20th gets one more IP, every 50th is attached
-        while instances have room), then EIPs up to one for ten ENIs."""
+        """Allocates EIPs up to one for ten ENIs of `target` (at most `--eips`), then creates
+        ENIs up to `target` (every 20th gets one more IP, every 50th is attached while
+        instances have room)."""
         start = self.count()
+        want_eips = min(self.args.eips, target // 10)
+        if want_eips > len(self.eips):
+            e = self.run("eips", [(None, "eip", ()) for _ in range(want_eips - len(self.eips))],
+                         self.args.phase_seconds, lambda r: r[1] and self.eips.append(r[1][1]))
+            log(f"{self.d.name}: {len(self.eips):,} EIPs ({e.summary('eip')['server_us']:.0f} us server CPU "
+                f"per allocation)")
+            if e.stopped:
+                return e
         ops = []
         for i in range(start, target):
             spec = eni_spec(i)
@@ -683,19 +694,11 @@ class Runner:
                     att = (k, self.attached[k])
             ops.append(((i, spec), "grow", (spec, 1 if i % 20 == 7 else 0, att)))
         log(f"{self.d.name}: growing {start:,} -> {target:,} ENIs")
-        ph = self.run(f"grow to {target:,}", ops, self.args.phase_seconds, self._record_eni, progress=True)
+        ph = self.run(f"grow to {target:,}", ops, self.args.phase_seconds, self._record_eni, progress=start)
         if not ph.stopped and len(self.enis) < target:
             self.enis.extend([None] * (target - len(self.enis)))
         log(f"  reached {len(self.live()):,} ENIs in {ph.wall:.1f} s ({ph.ok / max(ph.wall, 1e-9):.0f}/s, "
             f"server {1e6 * ph.server_cpu / max(ph.ok, 1):.0f} us per ENI with its assign/attach)")
-        want_eips = min(self.args.eips, len(self.live()) // 10)
-        if not ph.stopped and want_eips > len(self.eips):
-            e = self.run("eips", [(None, "eip", ()) for _ in range(want_eips - len(self.eips))],
-                         self.args.phase_seconds,
-                         lambda r: r[1] and self.eips.append(r[1][1]))
-            log(f"  {len(self.eips):,} EIPs ({e.summary('eip')['server_us']:.0f} us server CPU per allocation)")
-            if e.stopped:
-                ph.stopped = ph.stopped or e.stopped
         return ph
 
     def count(self) -> int:
@@ -1208,8 +1211,28 @@ def growth_lines(res: dict) -> str:
     return "\n".join(lines)
 
 
+def trace_table(res: dict, every: float = 60) -> str:
+    """The growth rate and server CPU per ENI over intervals of about `every` seconds."""
+    rows = []
+    prev = None
+    for p in res.get("progress", []):
+        if prev is None or p[0] != prev[0]:
+            prev = (p[0], 0.0, 0, 0.0, p[4] - p[2])
+        if p[1] - prev[1] >= every or p is res["progress"][-1]:
+            dn, dt = p[2] - prev[2], p[1] - prev[1]
+            rows.append([p[0], f"{p[1]:.0f}", fnum(p[4]), fnum(dn / dt if dt else 0.0),
+                         fnum(1e6 * (p[3] - prev[3]) / dn if dn else float("nan"))])
+            prev = p
+    if not rows:
+        return ""
+    return table(["phase", "t s", "ENIs", "ENIs/s", "server us/ENI"], rows,
+                 f"== {res['server']}: growth over time (each ENI with its assign/attach) ==")
+
+
 def report(res: dict) -> str:
     parts = [growth_lines(res)]
+    if trace_table(res):
+        parts.append(trace_table(res))
     parts += [checkpoint_tables(res["server"], cp) for cp in res["checkpoints"]]
     parts.append(ratio_table(res))
     return "\n\n".join(parts)
