@@ -18,6 +18,10 @@ use rusqlite::ErrorCode;
 pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("accounts.id", "account_pk"),
     ("counters.name", "counter_pk"),
+    (
+        "resource_counts.account_id, resource_counts.region_id, resource_counts.kind",
+        "resource_count_pk",
+    ),
     ("accounts.name", constraints::ACCOUNT_NAME_UNIQUE),
     ("access_keys.seq", "access_key_seq_pk"),
     ("access_keys.id", constraints::ACCESS_KEY_PK),

@@ -484,12 +484,17 @@ fn hot_statements_use_indexes() {
     };
     let mut statements: Vec<(String, Option<&str>)> = vec![
         (enis::DUE.into(), Some("enis_due_idx")),
+        // Every write transaction's first question; each kind's probe is checked below.
+        (crate::tx::DUE_ANY.into(), Some("enis_due_idx")),
+        (crate::tx::DUE_ANY.into(), Some("instances_due_idx")),
+        (crate::tx::DUE_ANY.into(), Some("eips_due_idx")),
         (instances::DUE.into(), Some("instances_due_idx")),
         (addresses::FREE_AT_OR_BELOW.into(), None),
         (eips::FREE_AT_OR_BELOW.into(), None),
         (eips::IPS_IN.into(), None),
-        // The quota's count, on every AllocateEipAddress.
-        (eips::COUNT.into(), Some("eips_account_region_idx")),
+        // The quotas' counts (CreateNetworkInterface, RunInstances, CreateVpc,
+        // AllocateEipAddress).
+        (crate::tx::RESOURCE_COUNT.into(), Some("PRIMARY KEY")),
         (
             addresses::PRIVATE_IPS_OF.into(),
             Some("private_ips_owner_idx"),

@@ -38,6 +38,17 @@ use std::ops::Deref;
 use std::str::FromStr;
 use std::sync::MutexGuard;
 
+/// A quota's count: the row the triggers of migration 0011 keep per (account, region, kind).
+pub(crate) const RESOURCE_COUNT: &str =
+    "SELECT n FROM resource_counts WHERE account_id = ?1 AND region_id = ?2 AND kind = ?3";
+
+/// Whether any transition is due: `due_at IS NOT NULL` matches the partial due indexes, so each
+/// probe looks at transitions only.
+pub(crate) const DUE_ANY: &str = "SELECT \
+    EXISTS (SELECT 1 FROM enis WHERE due_at IS NOT NULL AND due_at <= ?1) \
+    OR EXISTS (SELECT 1 FROM instances WHERE due_at IS NOT NULL AND due_at <= ?1) \
+    OR EXISTS (SELECT 1 FROM eips WHERE due_at IS NOT NULL AND due_at <= ?1)";
+
 /// The connection a transaction runs on.
 pub(crate) enum Handle<'a> {
     /// The store's only writer, locked for the transaction.
@@ -285,6 +296,21 @@ impl SqliteTx<'_> {
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
+    /// The count the triggers of 0011 keep for (account, region, kind): one primary-key probe.
+    pub(crate) fn resource_count(
+        &self,
+        account: AccountId,
+        region: &str,
+        kind: &str,
+    ) -> Result<u64, StoreError> {
+        let n: Option<i64> = self.query_opt(
+            RESOURCE_COUNT,
+            params![account_to_sql(account), region, kind],
+            |r| r.get(0),
+        )?;
+        count_from_sql(n.unwrap_or(0))
+    }
+
     fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<u64, StoreError> {
         let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
         count_from_sql(st.query_row(params, |r| r.get(0)).map_err(db_err)?)
@@ -373,6 +399,19 @@ impl Tx for SqliteTx<'_> {
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
         // On failure Drop rolls back whatever SQLite left open.
         self.conn.execute_batch("COMMIT").map_err(db_err)
+    }
+
+    fn restart(&mut self) -> Result<(), StoreError> {
+        // The writer's mutex guard stays held, so no writer of this store comes between;
+        // another process can (BEGIN IMMEDIATE then waits for it, or fails as Busy).
+        let begin = match self.conn {
+            Handle::Writer(_) => "BEGIN IMMEDIATE",
+            Handle::Reader(_) => "BEGIN",
+        };
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        }
+        self.conn.execute_batch(begin).map_err(db_err)
     }
 
     fn account_insert(&mut self, account: &Account) -> Result<(), StoreError> {
@@ -561,10 +600,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError> {
-        self.count(
-            "SELECT count(*) FROM vpcs WHERE account_id = ?1 AND region_id = ?2",
-            params![account_to_sql(account), region],
-        )
+        self.resource_count(account, region, "vpc")
     }
 
     fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError> {
@@ -856,6 +892,11 @@ impl Tx for SqliteTx<'_> {
 
     fn eni_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eni>, StoreError> {
         enis::due(self, now, limit)
+    }
+
+    fn due_any(&mut self, now: i64) -> Result<bool, StoreError> {
+        let any: Option<bool> = self.query_opt(DUE_ANY, [now], |r| r.get(0))?;
+        Ok(any.unwrap_or(false))
     }
 
     fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {

@@ -95,6 +95,11 @@ pub trait Store: Send + Sync + 'static {
 pub trait Tx {
     /// Makes every write of this transaction durable and visible.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Undoes every write of this transaction and goes on as a new one of the same kind, with
+    /// no other writer of this store in between (a request's nonce is kept this way when the
+    /// rest of its transaction fails: nothing can slip between the undo and the nonce's
+    /// record). A write transaction of another process may still come between.
+    fn restart(&mut self) -> Result<(), StoreError>;
 
     // ---- accounts and keys ----
     fn account_insert(&mut self, account: &Account) -> Result<(), StoreError>;
@@ -146,6 +151,11 @@ pub trait Tx {
     /// Whether a VPC was removed. Refused with [`constraints::VSWITCH_VPC_FK`] while the VPC
     /// has vSwitches.
     fn vpc_delete(&mut self, account: AccountId, id: &VpcId) -> Result<bool, StoreError>;
+    /// How many VPCs the account has in `region`, for the quota. Like every quota count
+    /// ([`Tx::eni_count`], [`Tx::eip_count`]) it costs O(log n) whatever the account holds:
+    /// a counter the backend keeps in the transaction that inserts, deletes or moves the rows,
+    /// so it is exact inside any transaction, rolls back with it, and cannot drift under
+    /// concurrent writers.
     fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
     /// Every VPC of every account, oldest first (the data plane's view).
     fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError>;
@@ -317,7 +327,8 @@ pub trait Tx {
         region: &str,
         query: &EniQuery,
     ) -> Result<Vec<Eni>, StoreError>;
-    /// How many ENIs of `eni_type` the account has in `region` (for the quota).
+    /// How many ENIs of `eni_type` the account has in `region`, for the quota: a counter, as
+    /// for [`Tx::vpc_count`], kept through inserts, deletes and changes of type or region.
     fn eni_count(
         &mut self,
         account: AccountId,
@@ -326,6 +337,10 @@ pub trait Tx {
     ) -> Result<u64, StoreError>;
     /// ENIs of any account whose transition is due at or before `now`, oldest first.
     fn eni_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eni>, StoreError>;
+    /// Whether [`Tx::eni_due`], [`Tx::instance_due`] or [`Tx::eip_due`] would return
+    /// anything at `now`: one statement, a probe of each due index (every write transaction
+    /// asks, and nearly always nothing is due).
+    fn due_any(&mut self, now: i64) -> Result<bool, StoreError>;
     /// How many ENIs the vSwitch has (a vSwitch with ENIs cannot be deleted).
     fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
     /// Every ENI of every account and region, oldest first (the data plane's view).
@@ -401,8 +416,8 @@ pub trait Tx {
     fn eips_awaiting_dataplane(&mut self) -> Result<Vec<Eip>, StoreError>;
     /// EIPs bound (in any state) to addresses of `eni`, oldest first.
     fn eips_of_eni(&mut self, eni: &EniId) -> Result<Vec<Eip>, StoreError>;
-    /// How many EIPs (in any state) the account has in `region`, for the quota. Costs an
-    /// index lookup over that account's EIPs in the region, never a scan of everyone's.
+    /// How many EIPs (in any state) the account has in `region`, for the quota: a counter, as
+    /// for [`Tx::vpc_count`].
     fn eip_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
     /// The public addresses held in `lo..=hi` by EIPs of any account, ascending (to seed a
     /// pool's free list).

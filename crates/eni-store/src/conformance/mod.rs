@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Barrier;
 
 mod eni_find;
+mod quotas;
 
 /// A named check: takes a fresh store, panics if the store misbehaves.
 pub type Check = (&'static str, fn(&dyn Store));
@@ -340,6 +341,10 @@ pub const CHECKS: &[Check] = &[
         "eni_due_returns_only_due_oldest_first_up_to_limit",
         check_eni_due_returns_only_due_oldest_first_up_to_limit,
     ),
+    (
+        "due_any_sees_each_kind_of_transition",
+        check_due_any_sees_each_kind_of_transition,
+    ),
     ("eni_count_in_vswitch", check_eni_count_in_vswitch),
     (
         "eni_delete_drops_memberships",
@@ -375,6 +380,10 @@ pub const CHECKS: &[Check] = &[
         check_rollback_on_drop_leaves_nothing,
     ),
     (
+        "restart_undoes_everything_and_lets_no_writer_in",
+        check_restart_undoes_everything_and_lets_no_writer_in,
+    ),
+    (
         "app_error_in_with_write_rolls_back",
         check_app_error_in_with_write_rolls_back,
     ),
@@ -399,7 +408,7 @@ pub const CHECKS: &[Check] = &[
 /// Runs every check in [`CHECKS`] and those of the submodules, each on its own fresh store
 /// from `make`.
 pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
-    for (name, check) in CHECKS.iter().chain(eni_find::CHECKS) {
+    for (name, check) in CHECKS.iter().chain(eni_find::CHECKS).chain(quotas::CHECKS) {
         eprintln!("conformance: {name}");
         let store = make();
         check(&*store);
@@ -2489,6 +2498,67 @@ fn check_eni_due_returns_only_due_oldest_first_up_to_limit(store: &dyn Store) {
     });
 }
 
+fn check_due_any_sees_each_kind_of_transition(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let nothing_due = |store: &dyn Store, now: i64| read(store, |tx| tx.due_any(now));
+    // Rows without a due time, or in a transition an agent completes (no due time).
+    let waiting = Eni {
+        status: "Attaching".into(),
+        instance_id: Some(InstanceId::generate(REGION)),
+        ..eni(&s)
+    };
+    ok(store, |tx| {
+        tx.eni_insert(&eni(&s))?;
+        tx.eni_insert(&waiting)?;
+        tx.instance_insert(&vpc_instance(&s))?;
+        tx.eip_insert(&eip(acct, REGION, PUBLIC + 40))
+    });
+    assert!(!nothing_due(store, i64::MAX));
+    // Each kind, due at T0 + 10: not due before, due at and after.
+    let e = Eni {
+        due_at: Some(T0 + 10),
+        ..waiting.clone()
+    };
+    let i = Instance {
+        status: "Starting".into(),
+        due_at: Some(T0 + 10),
+        ..vpc_instance(&s)
+    };
+    let n = eni_with_ip(store, &s, 0xAC10_0009);
+    let a = Eip {
+        due_at: Some(T0 + 10),
+        ..bound(
+            eip(acct, REGION, PUBLIC + 41),
+            &n,
+            0xAC10_0009,
+            "Associating",
+        )
+    };
+    let each = |kind: &str,
+                put: &dyn Fn(&mut dyn Tx) -> Result<(), StoreError>,
+                take: &dyn Fn(&mut dyn Tx) -> Result<(), StoreError>| {
+        ok(store, |tx| put(tx));
+        assert!(!nothing_due(store, T0 + 9), "{kind} not due yet");
+        assert!(nothing_due(store, T0 + 10), "{kind} due at now");
+        assert!(nothing_due(store, T0 + 11), "{kind} due before now");
+        ok(store, |tx| take(tx));
+        assert!(!nothing_due(store, i64::MAX), "{kind} gone");
+    };
+    each("ENI", &|tx| tx.eni_update(&e), &|tx| {
+        tx.eni_update(&Eni {
+            due_at: None,
+            ..e.clone()
+        })
+    });
+    each("instance", &|tx| tx.instance_insert(&i), &|tx| {
+        tx.instance_delete(i.account_id, &i.id).map(|_| ())
+    });
+    each("EIP", &|tx| tx.eip_insert(&a), &|tx| {
+        tx.eip_delete(a.account_id, &a.id).map(|_| ())
+    });
+}
+
 fn check_eni_count_in_vswitch(store: &dyn Store) {
     let acct = AccountId::generate();
     let (v, s1) = network(store, acct, REGION);
@@ -2860,6 +2930,64 @@ fn check_rollback_on_drop_leaves_nothing(store: &dyn Store) {
         tx.account_insert(&acct)?;
         tx.vpc_insert(&v)
     });
+}
+
+fn check_restart_undoes_everything_and_lets_no_writer_in(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let undone = eni(&s);
+    let kept = eni(&s);
+    let intruder = vpc(acct, REGION);
+    let mut tx = match store.write() {
+        Ok(tx) => tx,
+        Err(e) => panic!("write: {e:?}"),
+    };
+    let g0 = tx.dataplane_generation().unwrap();
+    std::thread::scope(|scope| {
+        // Another writer of the same store, waiting for the transaction above.
+        let other = scope.spawn(|| ok(store, |tx| tx.vpc_insert(&intruder)));
+        tx.eni_insert(&undone).unwrap();
+        assert!(tx.nonce_record("LTAIr", "n1", T0, T0 + 60).unwrap());
+        assert_conflict(tx.vpc_delete(acct, &v.id), VSWITCH_VPC_FK);
+        // Time for the other writer to queue (if it has not, the check below is merely weaker).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if let Err(e) = tx.restart() {
+            panic!("restart: {e:?}");
+        }
+        // Nothing written before the restart is left, and no one else wrote in between.
+        assert_eq!(tx.eni_get(acct, &undone.id), Ok(None));
+        assert_eq!(tx.eni_count(acct, REGION, "Secondary"), Ok(0));
+        assert_eq!(tx.dataplane_generation(), Ok(g0));
+        assert_eq!(tx.vpc_get(acct, &intruder.id), Ok(None));
+        assert_eq!(tx.vpc_count(acct, REGION), Ok(1));
+        // The new transaction writes and commits as any other.
+        assert_eq!(tx.nonce_record("LTAIr", "n1", T0, T0 + 60), Ok(true));
+        assert_eq!(tx.eni_insert(&kept), Ok(()));
+        let tx = std::mem::replace(&mut tx, store.read().unwrap());
+        if let Err(e) = tx.commit() {
+            panic!("commit after restart: {e:?}");
+        }
+        other
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    });
+    drop(tx);
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(acct, &undone.id)?, None);
+        assert_eq!(
+            tx.eni_get(acct, &kept.id)?.map(|e| e.id),
+            Some(kept.id.clone())
+        );
+        assert!(
+            tx.vpc_get(acct, &intruder.id)?.is_some(),
+            "the waiting writer ran after"
+        );
+        Ok(())
+    });
+    assert!(
+        !ok(store, |tx| tx.nonce_record("LTAIr", "n1", T0, T0 + 60)),
+        "the nonce recorded after the restart was kept"
+    );
 }
 
 fn check_app_error_in_with_write_rolls_back(store: &dyn Store) {
