@@ -7,7 +7,7 @@ use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
 use crate::query::{page_or_token, tags_match, Page};
 use crate::{internal, now, Caller, Core, CoreError};
-use eni_store::{with_read, with_write, SecurityGroup, SgPolicy, StoreError, Tags, Tx};
+use eni_store::{with_read, SecurityGroup, SgPolicy, StoreError, Tags, Tx};
 use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
 use eni_types::ApiError;
 use serde::Serialize;
@@ -128,7 +128,7 @@ impl Core {
             None => default_resource_group(caller),
         };
         let t = now();
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             once(
                 tx,
                 caller.account,
@@ -222,7 +222,7 @@ impl Core {
         self.check_region(region)?;
         let id: SecurityGroupId = id.parse().map_err(|_| ApiError::SecurityGroupNotFound)?;
         let t = crate::now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             crate::transitions::settle_due(tx, t)?;
             match tx.security_group_get(caller.account, &id)? {
                 Some(g) if g.region_id == region => {}

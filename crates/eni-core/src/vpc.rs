@@ -16,7 +16,7 @@ use crate::query::{paginate, tags_match};
 pub use crate::query::{Page, Paged};
 use crate::{default_resource_group, internal, now, validate, Caller, Core, CoreError};
 use eni_ipam::{Ipv4Cidr, Ipv6Cidr};
-use eni_store::{constraints, with_read, with_write, StoreError, Tags, VSwitch, Vpc};
+use eni_store::{constraints, with_read, StoreError, Tags, VSwitch, Vpc};
 use eni_types::ids::{ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
 use eni_types::ApiError;
 use serde::{Deserialize, Serialize};
@@ -209,7 +209,7 @@ impl Core {
         };
         let quota = self.config().vpc_quota;
         let t = now();
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             once(
                 tx,
                 caller.account,
@@ -306,7 +306,7 @@ impl Core {
         }
         let id: VpcId = vpc_id.parse().map_err(|_| ApiError::VpcNotFound)?;
         let now = crate::now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             crate::transitions::settle_due(tx, now)?;
             let vpc = tx
                 .vpc_get(caller.account, &id)?
@@ -376,7 +376,7 @@ impl Core {
         }
         let quota = self.config().vswitch_quota;
         let t = now();
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             once(
                 tx,
                 caller.account,
@@ -560,7 +560,7 @@ impl Core {
         }
         let id: VSwitchId = vswitch_id.parse().map_err(|_| ApiError::VSwitchNotFound)?;
         let now = crate::now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             crate::transitions::settle_due(tx, now)?;
             let vsw = tx
                 .vswitch_get(caller.account, &id)?
