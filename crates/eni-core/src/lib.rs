@@ -2,7 +2,8 @@
 //! [`eni_store::Store`] trait. Knows nothing of HTTP or SQL: the API layer hands it typed
 //! requests and an authenticated [`Caller`], and renders what it returns.
 //!
-//! Every method is synchronous (the store is); the API layer runs them on blocking threads.
+//! Every method is synchronous (the store is); the API layer calls them from its async
+//! workers, each request's transactions being short.
 
 pub mod accounts;
 mod addresses;

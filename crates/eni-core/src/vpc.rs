@@ -294,7 +294,8 @@ impl Core {
         Ok(paginate(result, req.page))
     }
 
-    /// DeleteVpc: refused while the VPC has vSwitches.
+    /// DeleteVpc: refused while the VPC has vSwitches or security groups. The foreign keys
+    /// decide (an index probe each), not a count of what the VPC holds.
     pub fn delete_vpc(
         &self,
         caller: &Caller,
@@ -314,19 +315,16 @@ impl Core {
             if region.is_some_and(|r| r != vpc.region_id) {
                 return Err(ApiError::VpcNotFound.into());
             }
-            if !tx
-                .vswitch_list(caller.account, &vpc.region_id, Some(&id))?
-                .is_empty()
-            {
-                return Err(ApiError::VpcHasVSwitches.into());
-            }
-            if tx.security_group_count_in_vpc(&id)? > 0 {
-                return Err(ApiError::VpcHasSecurityGroups.into());
-            }
             match tx.vpc_delete(caller.account, &id) {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(ApiError::VpcNotFound.into()),
-                // A dependant row the checks above do not know of yet.
+                Err(e) if e.is_conflict_on(constraints::VSWITCH_VPC_FK) => {
+                    Err(ApiError::VpcHasVSwitches.into())
+                }
+                Err(e) if e.is_conflict_on(constraints::SECURITY_GROUP_VPC_FK) => {
+                    Err(ApiError::VpcHasSecurityGroups.into())
+                }
+                // A dependant row of a kind added later.
                 Err(StoreError::Conflict { constraint }) => Err(ApiError::DependencyViolation {
                     detail: format!("({constraint})"),
                 }
@@ -548,7 +546,9 @@ impl Core {
         Ok(paginate(views, req.page))
     }
 
-    /// DeleteVSwitch: refused while any address of it is in use.
+    /// DeleteVSwitch: refused while any address of it is in use, or an ENI or instance is in
+    /// it. The foreign keys decide (an index probe each), not a count of what it holds; its
+    /// free list goes with it (cascade).
     pub fn delete_vswitch(
         &self,
         caller: &Caller,
@@ -568,16 +568,6 @@ impl Core {
             if region.is_some_and(|r| r != vsw.region_id) {
                 return Err(ApiError::VSwitchNotFound.into());
             }
-            if tx.private_ip_count(&id)? > 0
-                || tx.eni_count_in_vswitch(&id)? > 0
-                || tx.instance_count_in_vswitch(&id)? > 0
-            {
-                return Err(ApiError::DependencyViolation {
-                    detail: "ENIs, instances or addresses of the vSwitch are in use.".into(),
-                }
-                .into());
-            }
-            tx.ip_free_clear(&id)?;
             match tx.vswitch_delete(caller.account, &id) {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(ApiError::VSwitchNotFound.into()),
@@ -585,7 +575,9 @@ impl Core {
                     if constraint != constraints::PRIVATE_IP_UNIQUE =>
                 {
                     Err(ApiError::DependencyViolation {
-                        detail: format!("({constraint})"),
+                        detail: format!(
+                            "ENIs, instances or addresses of the vSwitch are in use ({constraint})."
+                        ),
                     }
                     .into())
                 }

@@ -44,6 +44,7 @@ use crate::tx::{Handle, Pooled, SqliteTx};
 use eni_store::{Store, StoreError, Tx};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -64,8 +65,15 @@ const STATEMENT_CACHE: usize = 128;
 /// per create compared with SQLite's 4 KiB default, and keep b-trees shallow.
 pub const PAGE_SIZE: u32 = 2048;
 
-/// How often the [`Checkpointer`] looks for new commits to checkpoint.
+/// How long a commit waits, at most, for the [`Checkpointer`] to sync and copy it.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Commits of this store after which the [`Checkpointer`] runs without waiting for the
+/// interval (about 7,000 WAL frames of creates).
+pub const CHECKPOINT_COMMITS: u64 = 256;
+
+/// How often the [`Checkpointer`] looks at the commit count.
+const CHECKPOINT_POLL: Duration = Duration::from_millis(25);
 
 /// WAL frames past which a commit checkpoints by itself (SQLite's `wal_autocheckpoint`):
 /// only when the [`Checkpointer`] falls behind (about 40 MB of log with 2 KiB pages).
@@ -144,12 +152,16 @@ impl SqliteStore {
     }
 }
 
-/// The thread that checkpoints the WAL off the request path: every [`CHECKPOINT_INTERVAL`],
-/// if anything was committed since its last run, a `PASSIVE` checkpoint on a connection of its
-/// own (it copies what no reader still needs, and neither waits for nor blocks anyone). Stops
-/// when the store is dropped.
+/// The thread that checkpoints the WAL off the request path, on a connection of its own, with
+/// `PASSIVE` checkpoints (they copy what no reader still needs, and neither wait for nor block
+/// anyone): after every [`CHECKPOINT_COMMITS`] commits of this store, and
+/// [`CHECKPOINT_INTERVAL`] after any other commit (of this store or of another process), so
+/// the log stays short under load and is synced soon after a quiet spell begins. Stops when
+/// the store is dropped.
 struct Checkpointer {
     conn: Arc<Mutex<Connection>>,
+    /// Commits of this store's writer, counted by its transactions.
+    commits: Arc<AtomicU64>,
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -157,45 +169,18 @@ struct Checkpointer {
 impl Checkpointer {
     fn start(conn: Connection) -> Result<Self, StoreError> {
         let conn = Arc::new(Mutex::new(conn));
+        let commits = Arc::new(AtomicU64::new(0));
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = {
-            let (conn, stop) = (conn.clone(), stop.clone());
+            let (conn, commits, stop) = (conn.clone(), commits.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("eni-checkpoint".into())
-                .spawn(move || {
-                    let mut last = None;
-                    loop {
-                        let (lock, wake) = &*stop;
-                        let stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                        let (stopped, _) = wake
-                            .wait_timeout_while(stopped, CHECKPOINT_INTERVAL, |s| !*s)
-                            .unwrap_or_else(PoisonError::into_inner);
-                        if *stopped {
-                            return;
-                        }
-                        drop(stopped);
-                        let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-                        // The database's change counter (data_version) tells whether another
-                        // connection committed since the last look.
-                        let version = conn
-                            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
-                            .ok();
-                        if version.is_some() && version == last {
-                            continue;
-                        }
-                        // Looked at again next time unless every frame was copied: a reader
-                        // may have held some back, or the checkpoint failed (a full disk).
-                        // Either way a commit checkpoints by itself past WAL_AUTOCHECKPOINT.
-                        last = match checkpoint(&conn) {
-                            Ok(true) => version,
-                            Ok(false) | Err(_) => None,
-                        };
-                    }
-                })
+                .spawn(move || checkpoint_loop(&conn, &commits, &stop))
                 .map_err(|e| StoreError::Backend(format!("starting the checkpointer: {e}")))?
         };
         Ok(Self {
             conn,
+            commits,
             stop,
             thread: Some(thread),
         })
@@ -203,6 +188,48 @@ impl Checkpointer {
 
     fn run_now(&self) -> Result<bool, StoreError> {
         checkpoint(&self.conn.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The [`Checkpointer`]'s thread: it looks every [`CHECKPOINT_POLL`] (an atomic read) and
+/// checkpoints when there is enough to copy or the log has waited long enough.
+fn checkpoint_loop(conn: &Mutex<Connection>, commits: &AtomicU64, stop: &(Mutex<bool>, Condvar)) {
+    let (mut done_commits, mut done_version) = (u64::MAX, None);
+    let mut last_run = std::time::Instant::now();
+    loop {
+        let (lock, wake) = stop;
+        let stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let (stopped, _) = wake
+            .wait_timeout_while(stopped, CHECKPOINT_POLL, |s| !*s)
+            .unwrap_or_else(PoisonError::into_inner);
+        if *stopped {
+            return;
+        }
+        drop(stopped);
+        let now_commits = commits.load(Ordering::Relaxed);
+        let many = now_commits.wrapping_sub(done_commits) >= CHECKPOINT_COMMITS
+            && done_commits != u64::MAX;
+        if !many && last_run.elapsed() < CHECKPOINT_INTERVAL {
+            continue;
+        }
+        let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+        // data_version changes when another connection (this store's writer, another
+        // process) commits: nothing new, nothing to do.
+        let version = conn
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .ok();
+        last_run = std::time::Instant::now();
+        if version.is_some() && version == done_version {
+            done_commits = now_commits;
+            continue;
+        }
+        // Looked at again next time unless every frame was copied: a reader may have held
+        // some back, or the checkpoint failed (a full disk). Either way a commit checkpoints
+        // by itself past WAL_AUTOCHECKPOINT.
+        (done_commits, done_version) = match checkpoint(&conn) {
+            Ok(true) => (now_commits, version),
+            Ok(false) | Err(_) => (u64::MAX, None),
+        };
     }
 }
 
@@ -253,7 +280,10 @@ impl Store for SqliteStore {
             conn.execute_batch("ROLLBACK").map_err(db_err)?;
         }
         conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
-        Ok(Box::new(SqliteTx::new(Handle::Writer(conn))))
+        Ok(Box::new(SqliteTx::new(Handle::Writer(
+            conn,
+            &self.checkpointer.commits,
+        ))))
     }
 
     fn backend(&self) -> &'static str {

@@ -36,6 +36,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::ops::Deref;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::MutexGuard;
 
 /// A quota's count: the row the triggers of migration 0011 keep per (account, region, kind).
@@ -51,8 +52,9 @@ pub(crate) const DUE_ANY: &str = "SELECT \
 
 /// The connection a transaction runs on.
 pub(crate) enum Handle<'a> {
-    /// The store's only writer, locked for the transaction.
-    Writer(MutexGuard<'a, Connection>),
+    /// The store's only writer, locked for the transaction, and the count of its commits
+    /// (the checkpointer's cue).
+    Writer(MutexGuard<'a, Connection>, &'a AtomicU64),
     /// A reader borrowed from the pool.
     Reader(Pooled<'a>),
 }
@@ -61,7 +63,7 @@ impl Deref for Handle<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         match self {
-            Handle::Writer(c) => c,
+            Handle::Writer(c, _) => c,
             Handle::Reader(c) => c,
         }
     }
@@ -398,14 +400,18 @@ impl SqliteTx<'_> {
 impl Tx for SqliteTx<'_> {
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
         // On failure Drop rolls back whatever SQLite left open.
-        self.conn.execute_batch("COMMIT").map_err(db_err)
+        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        if let Handle::Writer(_, commits) = &self.conn {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     fn restart(&mut self) -> Result<(), StoreError> {
         // The writer's mutex guard stays held, so no writer of this store comes between;
         // another process can (BEGIN IMMEDIATE then waits for it, or fails as Busy).
         let begin = match self.conn {
-            Handle::Writer(_) => "BEGIN IMMEDIATE",
+            Handle::Writer(..) => "BEGIN IMMEDIATE",
             Handle::Reader(_) => "BEGIN",
         };
         if !self.conn.is_autocommit() {
@@ -727,6 +733,14 @@ impl Tx for SqliteTx<'_> {
 
     fn ip_free_list(&mut self, vswitch: &VSwitchId) -> Result<Vec<(u32, u32)>, StoreError> {
         addresses::ip_free_list(self, vswitch)
+    }
+
+    fn ip_free_first_aligned(
+        &mut self,
+        vswitch: &VSwitchId,
+        size: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError> {
+        addresses::ip_free_first_aligned(self, vswitch, size)
     }
 
     fn ip_free_insert(&mut self, vswitch: &VSwitchId, lo: u32, hi: u32) -> Result<(), StoreError> {

@@ -56,6 +56,8 @@ pub mod constraints {
     pub const PRIVATE_IP_VSWITCH_FK: &str = "private_ip_vswitch_fk";
     /// A vSwitch belongs to an existing VPC, which cannot be deleted while it has any.
     pub const VSWITCH_VPC_FK: &str = "vswitch_vpc_fk";
+    /// A security group belongs to an existing VPC, which cannot be deleted while it has any.
+    pub const SECURITY_GROUP_VPC_FK: &str = "security_group_vpc_fk";
     /// A MAC address is used by one ENI across all accounts and regions.
     pub const ENI_MAC_UNIQUE: &str = "eni_mac_unique";
     /// An instance uses a device index once.
@@ -215,8 +217,17 @@ pub trait Tx {
         vswitch: &VSwitchId,
         ip: u32,
     ) -> Result<Option<(u32, u32)>, StoreError>;
-    /// Every free range, by `lo` (for aligned prefix searches).
+    /// Every free range, by `lo`.
     fn ip_free_list(&mut self, vswitch: &VSwitchId) -> Result<Vec<(u32, u32)>, StoreError>;
+    /// The free range with the lowest `lo` that holds a whole aligned block of `size`
+    /// addresses (`size` a power of two), for IPv4 prefixes: one statement that stops at the
+    /// first such range (it looks at the smaller ranges before it, not at the addresses
+    /// taken).
+    fn ip_free_first_aligned(
+        &mut self,
+        vswitch: &VSwitchId,
+        size: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError>;
     /// Adds a range; ranges of one vSwitch never overlap (the caller's invariant).
     fn ip_free_insert(&mut self, vswitch: &VSwitchId, lo: u32, hi: u32) -> Result<(), StoreError>;
     /// Removes the range starting at `lo`.

@@ -250,6 +250,10 @@ pub const CHECKS: &[Check] = &[
         check_private_ips_of_lists_in_insertion_order,
     ),
     (
+        "ip_free_first_aligned_skips_ranges_too_small_or_misaligned",
+        check_ip_free_first_aligned_skips_ranges_too_small_or_misaligned,
+    ),
+    (
         "ip_free_first_and_list_order_by_lo",
         check_ip_free_first_and_list_order_by_lo,
     ),
@@ -1485,6 +1489,48 @@ fn check_ip_free_first_and_list_order_by_lo(store: &dyn Store) {
         );
         assert_eq!(tx.ip_free_first(&b.id)?, Some((0, 5)));
         assert_eq!(tx.ip_free_list(&b.id)?, vec![(0, 5)]);
+        Ok(())
+    });
+}
+
+fn check_ip_free_first_aligned_skips_ranges_too_small_or_misaligned(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    ok(store, |tx| {
+        // 16 addresses but straddling a /28 boundary; 4 addresses; then one that fits.
+        tx.ip_free_insert(&a.id, 8, 23)?;
+        tx.ip_free_insert(&a.id, 40, 43)?;
+        tx.ip_free_insert(&a.id, 60, 200)?;
+        tx.ip_free_insert(&a.id, 256, 271)?;
+        tx.ip_free_insert(&b.id, 0, 15)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 16)?, Some((60, 200)));
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 4)?, Some((8, 23)));
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 1)?, Some((8, 23)));
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 64)?, Some((60, 200)));
+        assert_eq!(
+            tx.ip_free_first_aligned(&a.id, 128)?,
+            None,
+            "128..=255 is not all free"
+        );
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 256)?, None);
+        assert_eq!(
+            tx.ip_free_first_aligned(&b.id, 16)?,
+            Some((0, 15)),
+            "exactly one block"
+        );
+        Ok(())
+    });
+    // The top of the IPv4 space does not overflow.
+    ok(store, |tx| {
+        tx.ip_free_insert(&b.id, 0xFFFF_FFF0, 0xFFFF_FFFF)
+    });
+    ok(store, |tx| tx.ip_free_delete(&b.id, 0).map(|_| ()));
+    read(store, |tx| {
+        assert_eq!(
+            tx.ip_free_first_aligned(&b.id, 16)?,
+            Some((0xFFFF_FFF0, 0xFFFF_FFFF))
+        );
         Ok(())
     });
 }
