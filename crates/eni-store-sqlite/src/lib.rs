@@ -79,10 +79,6 @@ const CHECKPOINT_POLL: Duration = Duration::from_millis(25);
 /// only when the [`Checkpointer`] falls behind (about 40 MB of log with 2 KiB pages).
 pub const WAL_AUTOCHECKPOINT: u32 = 20_000;
 
-/// Pages of the writer's cache (a negative `cache_size` is KiB): the hot pages of the
-/// indexes a write touches stay in memory however large the database grows.
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
-
 /// A [`Store`] on one SQLite database file. Cheap to share: wrap it in an `Arc`.
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -370,8 +366,6 @@ fn connect(path: &Path, busy_timeout: Duration, role: Role) -> Result<Connection
             conn.pragma_update(None, "synchronous", "NORMAL")
                 .map_err(with_context)?;
             conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)
-                .map_err(with_context)?;
-            conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
                 .map_err(with_context)?;
         }
         Role::Checkpointer => {
