@@ -30,13 +30,14 @@ def small_disk(tmp_path):
 
 
 def fill(path) -> None:
-    """Writes `path` until the file system is full."""
-    with open(path, "wb") as f:
+    """Writes `path` until the file system is full. Unbuffered: a buffered file would keep the
+    part of its last block that did not fit and fail again when closed, depending on how much
+    room the database left (a multiple of the block or not)."""
+    with open(path, "wb", buffering=0) as f:
         block = b"\0" * 65536
         try:
             while True:
                 f.write(block)
-                f.flush()
         except OSError:
             pass
 

@@ -1,11 +1,13 @@
 //! Request authentication: ACS3-HMAC-SHA256 (an `Authorization: ACS3-…` header, the current
 //! SDKs' default) or the RPC HMAC-SHA1 signature (a `Signature` parameter). Both check, in
 //! order: the key exists, the timestamp is well formed and within the window, the signature
-//! matches (constant time, in `eni_sign`), and only then that the nonce is new, so a forged
-//! request cannot use up a nonce.
+//! matches (constant time, in `eni_sign`), and only then the nonce, so a forged request
+//! cannot use up a nonce. The nonce comes back unrecorded ([`Nonce`]): the dispatcher has it
+//! recorded before a read runs, or by the write transaction of a write.
 
 use crate::params::RawRequest;
-use eni_core::{Caller, Core};
+use eni_core::accounts::Nonce;
+use eni_core::{AccessKey, Caller, Core};
 use eni_sign::{Acs3Error, Acs3Request};
 use eni_types::time::parse_utc;
 use eni_types::{ApiError, Params};
@@ -35,13 +37,13 @@ pub fn scheme_of(req: &RawRequest<'_>, params: &Params) -> Scheme {
     }
 }
 
-/// Authenticates the request, answering the caller it speaks for.
+/// Authenticates the request, answering the caller it speaks for and the nonce to record.
 pub fn authenticate(
     core: &Core,
     req: &RawRequest<'_>,
     params: &Params,
     scheme: Scheme,
-) -> Result<Caller, ApiError> {
+) -> Result<(Caller, Nonce), ApiError> {
     match scheme {
         Scheme::Acs3 => acs3(core, req),
         Scheme::Rpc => rpc(core, req, params),
@@ -63,7 +65,27 @@ fn check_time(core: &Core, name: &str, value: &str) -> Result<i64, ApiError> {
     Ok(t)
 }
 
-fn rpc(core: &Core, req: &RawRequest<'_>, params: &Params) -> Result<Caller, ApiError> {
+/// Verifies with `key` (from [`Core::access_key`], maybe a cached copy), and if the
+/// signature does not match, with the stored key (its secret may have changed since the copy
+/// was read).
+fn verify_with_key<E>(
+    core: &Core,
+    key: AccessKey,
+    verify: impl Fn(&AccessKey) -> Result<(), E>,
+) -> Result<Result<AccessKey, E>, ApiError> {
+    match verify(&key) {
+        Ok(()) => Ok(Ok(key)),
+        Err(first) => {
+            let fresh = core.access_key_fresh(&key.id)?;
+            if fresh.secret == key.secret {
+                return Ok(Err(first));
+            }
+            Ok(verify(&fresh).map(|()| fresh))
+        }
+    }
+}
+
+fn rpc(core: &Core, req: &RawRequest<'_>, params: &Params) -> Result<(Caller, Nonce), ApiError> {
     for name in [
         "AccessKeyId",
         "SignatureMethod",
@@ -90,18 +112,22 @@ fn rpc(core: &Core, req: &RawRequest<'_>, params: &Params) -> Result<Caller, Api
     let t = check_time(core, "Timestamp", params.required("Timestamp")?)?;
     let pairs = req.pairs();
     let signature = params.required("Signature")?;
-    eni_sign::rpc_verify(&key.secret, req.method.as_str(), &pairs, signature).map_err(|m| {
-        ApiError::SignatureDoesNotMatch {
-            string_to_sign: m.string_to_sign,
-        }
+    let key = verify_with_key(core, key, |key| {
+        eni_sign::rpc_verify(&key.secret, req.method.as_str(), &pairs, signature)
+    })?
+    .map_err(|m| ApiError::SignatureDoesNotMatch {
+        string_to_sign: m.string_to_sign,
     })?;
-    core.use_nonce(&key.id, params.required("SignatureNonce")?, t)?;
-    Ok(Caller {
-        account: key.account_id,
-    })
+    let nonce = core.nonce(&key.id, params.required("SignatureNonce")?, t)?;
+    Ok((
+        Caller {
+            account: key.account_id,
+        },
+        nonce,
+    ))
 }
 
-fn acs3(core: &Core, req: &RawRequest<'_>) -> Result<Caller, ApiError> {
+fn acs3(core: &Core, req: &RawRequest<'_>) -> Result<(Caller, Nonce), ApiError> {
     let headers: Vec<(String, String)> = req
         .headers
         .iter()
@@ -141,14 +167,18 @@ fn acs3(core: &Core, req: &RawRequest<'_>) -> Result<Caller, ApiError> {
         .header("x-acs-date")
         .ok_or_else(|| ApiError::missing("x-acs-date"))?;
     let t = check_time(core, "x-acs-date", &date)?;
-    eni_sign::acs3_verify(&a, &key.secret).map_err(acs3_error)?;
+    let key = verify_with_key(core, key, |key| eni_sign::acs3_verify(&a, &key.secret))?
+        .map_err(acs3_error)?;
     let nonce = a
         .header("x-acs-signature-nonce")
         .ok_or_else(|| ApiError::missing("x-acs-signature-nonce"))?;
-    core.use_nonce(&key.id, &nonce, t)?;
-    Ok(Caller {
-        account: key.account_id,
-    })
+    let nonce = core.nonce(&key.id, &nonce, t)?;
+    Ok((
+        Caller {
+            account: key.account_id,
+        },
+        nonce,
+    ))
 }
 
 fn acs3_error(e: Acs3Error) -> ApiError {

@@ -127,31 +127,70 @@ pub fn handle(core: &Core, req: &RawRequest<'_>) -> Outcome {
         action = found_action.clone().ok().flatten().unwrap_or_default();
         let action = found_action?.ok_or_else(|| ApiError::missing("Action"))?;
         let version = version?.ok_or_else(|| ApiError::missing("Version"))?;
-        let caller = authenticate(core, req, &params, scheme)?;
-        let table = actions_of(&version).ok_or(ApiError::InvalidVersion {
-            version: version.clone(),
-        })?;
-        let handler = table
-            .iter()
-            .find(|(name, _)| *name == action)
-            .map(|(_, h)| *h)
-            .ok_or_else(|| ApiError::InvalidActionNotFound {
-                action: action.clone(),
-            })?;
-        handler(
+        let (caller, nonce) = authenticate(core, req, &params, scheme)?;
+        let handler = actions_of(&version)
+            .ok_or(ApiError::InvalidVersion {
+                version: version.clone(),
+            })
+            .and_then(|table| {
+                table
+                    .iter()
+                    .find(|(name, _)| *name == action)
+                    .map(|(_, h)| *h)
+                    .ok_or_else(|| ApiError::InvalidActionNotFound {
+                        action: action.clone(),
+                    })
+            });
+        let handler = match handler {
+            Ok(h) => h,
+            Err(e) => {
+                core.record_nonce(&nonce)?;
+                return Err(e);
+            }
+        };
+        // A read records the nonce before it runs; a write in its own write transaction, so
+        // that the request commits once (`Core::with_nonce`).
+        let nonce = std::sync::Arc::new(nonce);
+        let scoped;
+        let core = if writes(&action) {
+            scoped = core.with_nonce(nonce.clone());
+            &scoped
+        } else {
+            core.record_nonce(&nonce)?;
+            core
+        };
+        let result = handler(
             &Ctx {
                 core,
                 caller,
                 version: &version,
             },
             &params,
-        )
+        );
+        // A write that ended before its write transaction (a parameter refused, a resource
+        // not found) or whose transaction failed: record the nonce now, so that the request
+        // cannot be replayed later, when it might succeed.
+        if !nonce.is_recorded() {
+            match core.record_nonce(&nonce) {
+                Ok(()) => {}
+                // A replay is told as one, whatever its handler answered.
+                Err(e @ ApiError::SignatureNonceUsed) => return Err(e),
+                Err(e) => return result.and(Err(e)),
+            }
+        }
+        result
     })();
     Outcome {
         action,
         format,
         result,
     }
+}
+
+/// Whether an action may write: every one but the Describe calls. A write's nonce is recorded
+/// by its write transaction; a read's before it runs.
+pub fn writes(action: &str) -> bool {
+    !action.starts_with("Describe")
 }
 
 /// Action or Version of an ACS3 request: the signed header, which a parameter of the same

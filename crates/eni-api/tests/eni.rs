@@ -1621,3 +1621,93 @@ async fn counted_ipv6_prefixes_skip_80s_that_hold_addresses() {
     .await
     .err("InvalidVSwitchId.IpNotEnough", 403);
 }
+
+/// The create's answer is built from what it wrote, not read back: it must say exactly what a
+/// Describe says afterwards, every kind of address in the same order.
+#[tokio::test]
+async fn create_answers_what_describe_then_shows() {
+    let s_ = TestServer::start().await;
+    let c = s_.client();
+    let vpc = s(&c
+        .call(
+            VPC,
+            "CreateVpc",
+            &[R, ("CidrBlock", "10.0.0.0/16"), ("EnableIpv6", "true")],
+        )
+        .await
+        .ok()["VpcId"]);
+    let vsw = s(&c
+        .call(
+            VPC,
+            "CreateVSwitch",
+            &[
+                ("VpcId", &vpc),
+                ("ZoneId", "cn-hangzhou-h"),
+                ("CidrBlock", "10.0.1.0/24"),
+                ("Ipv6CidrBlock", "3"),
+            ],
+        )
+        .await
+        .ok()["VSwitchId"]);
+    let sg = c.group(&vpc).await;
+    let sg2 = c.group(&vpc).await;
+    // Addresses of every kind, explicit ones out of order, so that any order can be told
+    // apart.
+    let created = c
+        .call(
+            ECS,
+            "CreateNetworkInterface",
+            &[
+                R,
+                ("VSwitchId", &vsw),
+                ("SecurityGroupIds.1", &sg2),
+                ("SecurityGroupIds.2", &sg),
+                ("PrimaryIpAddress", "10.0.1.200"),
+                ("PrivateIpAddress.1", "10.0.1.100"),
+                ("PrivateIpAddress.2", "10.0.1.50"),
+                ("Ipv4PrefixCount", "2"),
+                ("Ipv6AddressCount", "2"),
+                ("Ipv6PrefixCount", "1"),
+                ("NetworkInterfaceName", "both-ways"),
+                ("Description", "said twice"),
+                ("Tag.1.Key", "z"),
+                ("Tag.1.Value", "1"),
+                ("Tag.2.Key", "a"),
+                ("Tag.2.Value", "2"),
+            ],
+        )
+        .await
+        .ok();
+    let id = s(&created["NetworkInterfaceId"]);
+    let described = c.eni_attr(&id).await;
+    let mut compared = 0;
+    for (k, v) in created.as_object().unwrap() {
+        if k == "RequestId" || k == "PrivateIpSets" {
+            continue;
+        }
+        assert_eq!(&described[k], v, "{k}");
+        compared += 1;
+    }
+    assert!(compared >= 15, "{created}");
+    assert_eq!(
+        ips(&created),
+        ips(&described),
+        "primary first, then secondaries in order"
+    );
+    assert_eq!(ips(&created), ["10.0.1.200", "10.0.1.100", "10.0.1.50"]);
+    for (set, item, n) in [
+        ("Ipv4PrefixSets", "Ipv4PrefixSet", 2),
+        ("Ipv6Sets", "Ipv6Set", 2),
+        ("Ipv6PrefixSets", "Ipv6PrefixSet", 1),
+    ] {
+        assert_eq!(
+            created[set][item].as_array().map(Vec::len),
+            Some(n),
+            "{set}: {created}"
+        );
+    }
+    assert_eq!(
+        created["SecurityGroupIds"]["SecurityGroupId"][0],
+        sg2.as_str()
+    );
+}

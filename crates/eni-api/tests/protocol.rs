@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use serde_json::Value;
 
 #[tokio::test]
 async fn healthz_answers_once_serving() {
@@ -95,6 +96,149 @@ async fn a_nonce_is_accepted_once() {
     c.send_rpc("POST", p, &ts, &n)
         .await
         .err("SignatureNonceUsed", 400);
+}
+
+/// `params` signed once (ACS3) with nonce `n`: sending it again is a replay.
+async fn signed_twice(
+    c: &Client,
+    version: &str,
+    action: &str,
+    params: &[(&str, &str)],
+    n: &str,
+) -> (Answer, Answer) {
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let ts = now_iso();
+    let first = c.call_acs3("POST", version, action, &params, &ts, n).await;
+    let again = c.call_acs3("POST", version, action, &params, &ts, n).await;
+    (first, again)
+}
+
+fn vpc_ids(c: &Value) -> Vec<String> {
+    c["Vpcs"]["Vpc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["VpcId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_replayed_write_changes_nothing() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let create = [("RegionId", "cn-hangzhou"), ("CidrBlock", "10.0.0.0/16")];
+    let (first, again) = signed_twice(&c, VPC, "CreateVpc", &create, &nonce()).await;
+    first.ok();
+    again.err("SignatureNonceUsed", 400);
+    let listed = c
+        .call(VPC, "DescribeVpcs", &[("RegionId", "cn-hangzhou")])
+        .await
+        .ok();
+    assert_eq!(vpc_ids(&listed).len(), 1, "{listed}");
+}
+
+#[tokio::test]
+async fn concurrent_replays_of_a_write_run_once() {
+    let s = TestServer::start().await;
+    let params: Vec<(String, String)> = [("RegionId", "cn-hangzhou"), ("CidrBlock", "10.0.0.0/16")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (n, ts) = (nonce(), now_iso());
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (c, params, n, ts) = (s.client(), params.clone(), n.clone(), ts.clone());
+        sends.spawn(async move {
+            c.call_acs3("POST", VPC, "CreateVpc", &params, &ts, &n)
+                .await
+                .code()
+                .to_string()
+        });
+    }
+    let codes: Vec<String> = sends.join_all().await;
+    let ok = codes.iter().filter(|c| c.is_empty()).count();
+    let replays = codes.iter().filter(|c| *c == "SignatureNonceUsed").count();
+    assert_eq!((ok, replays), (1, 7), "{codes:?}");
+    let listed = s
+        .client()
+        .call(VPC, "DescribeVpcs", &[("RegionId", "cn-hangzhou")])
+        .await
+        .ok();
+    assert_eq!(vpc_ids(&listed).len(), 1, "{listed}");
+}
+
+#[tokio::test]
+async fn a_write_that_failed_keeps_its_nonce() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let vpc = c.vpc("10.0.0.0/16").await;
+    let vsw = c.vswitch(&vpc, "10.0.1.0/24").await;
+    // Refused inside its transaction: the VPC still has a vSwitch.
+    let delete = [("RegionId", "cn-hangzhou"), ("VpcId", vpc.as_str())];
+    let params: Vec<(String, String)> = delete
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (n, ts) = (nonce(), now_iso());
+    let refused = c
+        .call_acs3("POST", VPC, "DeleteVpc", &params, &ts, &n)
+        .await;
+    assert!(!refused.code().is_empty(), "the VPC has a vSwitch");
+    assert_ne!(refused.code(), "SignatureNonceUsed");
+    // Once it would succeed, the same signed request is still a replay, and changes nothing.
+    c.call(VPC, "DeleteVSwitch", &[("VSwitchId", vsw.as_str())])
+        .await
+        .ok();
+    c.call_acs3("POST", VPC, "DeleteVpc", &params, &ts, &n)
+        .await
+        .err("SignatureNonceUsed", 400);
+    let listed = c
+        .call(VPC, "DescribeVpcs", &[("RegionId", "cn-hangzhou")])
+        .await
+        .ok();
+    assert_eq!(vpc_ids(&listed), vec![vpc.clone()]);
+
+    // Refused before its transaction (a malformed block) and for a missing resource: kept too.
+    for (action, params) in [
+        (
+            "CreateVpc",
+            vec![("RegionId", "cn-hangzhou"), ("CidrBlock", "10.0.0.0/33")],
+        ),
+        (
+            "DeleteVpc",
+            vec![("RegionId", "cn-hangzhou"), ("VpcId", "vpc-bp1nothere")],
+        ),
+    ] {
+        let (first, again) = signed_twice(&c, VPC, action, &params, &nonce()).await;
+        assert!(!first.code().is_empty(), "{action} fails");
+        assert_ne!(first.code(), "SignatureNonceUsed", "{action}");
+        again.err("SignatureNonceUsed", 400);
+    }
+}
+
+#[tokio::test]
+async fn a_secret_changed_in_the_store_works_at_once() {
+    let s = TestServer::start().await;
+    let mut c = s.client();
+    // The server has the key in memory now.
+    c.call(ECS, "DescribeRegions", &[]).await.ok();
+    // Another process (`eni account create`, a second server) gives the key a new secret.
+    eni_store::with_write(&*s.store, |tx| {
+        let mut k = tx.access_key_get(AK)?.expect("root key");
+        tx.access_key_delete(AK)?;
+        k.secret = "rotated-secret".into();
+        tx.access_key_insert(&k)
+    })
+    .unwrap();
+    c.secret = "rotated-secret".into();
+    c.call(ECS, "DescribeRegions", &[]).await.ok();
+    c.secret = "never-was".into();
+    c.call(ECS, "DescribeRegions", &[])
+        .await
+        .err("SignatureDoesNotMatch", 400);
 }
 
 #[tokio::test]

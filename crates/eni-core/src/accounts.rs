@@ -1,18 +1,98 @@
 //! Accounts and access keys: the root account made on first start, `eni account create`, key
 //! lookup for signature checks, and nonce replay protection.
 //!
-//! Every signed request records its nonce, reads included. When the store cannot take that
-//! write (a full disk), the nonce is kept in memory instead ([`NonceMemory`]) until it leaves
-//! the signature window, and checked before the store: reads keep working through the outage
-//! and a nonce used during it is still refused afterwards. The memory is this server's own;
-//! the store stays the record whenever it can take writes.
+//! Keys are read from the store once and kept for [`KEY_CACHE_TTL`] ([`KeyCache`]): a
+//! signature check then costs no transaction. This server drops its copies whenever it changes
+//! keys itself ([`Core::ensure_root`]); a key removed by another process stops working here
+//! within the TTL.
+//!
+//! Every signed request records its nonce, reads included ([`Nonce`]). A read records it in a
+//! transaction of its own before it runs; a write records it inside its own write
+//! transaction ([`Core::with_nonce`], [`Core::write`]), so a replay changes nothing and a
+//! write commits once. When the store cannot take that write (a full disk), the nonce is kept
+//! in memory instead ([`NonceMemory`]) until it leaves the signature window, and checked
+//! before the store: reads keep working through the outage and a nonce used during it is
+//! still refused afterwards. The memory is this server's own; the store stays the record
+//! whenever it can take writes.
 
 use crate::{internal, now, Core, CoreError};
-use eni_store::{constraints, with_read, with_write, AccessKey, Account, StoreError};
+use eni_store::{constraints, with_read, with_write, AccessKey, Account, StoreError, Tx};
 use eni_types::ids::{generate_access_key_id, generate_access_key_secret, AccountId};
 use eni_types::ApiError;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How long a key read from the store is used without reading it again.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Keys kept at most; past that the cache starts over (only keys that exist are kept, so
+/// this bounds the number of accounts served from memory, not what callers can send).
+const KEY_CACHE_MAX: usize = 10_000;
+
+/// Access keys recently read from the store, each with the time it was read.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    keys: Mutex<HashMap<String, (AccessKey, Instant)>>,
+}
+
+impl KeyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (AccessKey, Instant)>> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, id: &str) -> Option<AccessKey> {
+        let keys = self.lock();
+        let (key, read_at) = keys.get(id)?;
+        (read_at.elapsed() < KEY_CACHE_TTL).then(|| key.clone())
+    }
+
+    fn put(&self, key: AccessKey) {
+        let mut keys = self.lock();
+        if keys.len() >= KEY_CACHE_MAX {
+            keys.clear();
+        }
+        keys.insert(key.id.clone(), (key, Instant::now()));
+    }
+
+    fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+/// A signed request's nonce, checked for form and against the memory of an outage, to be
+/// recorded once: by [`Core::record_nonce`] in a transaction of its own, or by the first
+/// write transaction of a [`Core::with_nonce`].
+#[derive(Debug)]
+pub struct Nonce {
+    access_key_id: String,
+    nonce: String,
+    now: i64,
+    expires: i64,
+    recorded: AtomicBool,
+}
+
+impl Nonce {
+    /// Whether the store (or, during an outage, the memory) holds it.
+    pub fn is_recorded(&self) -> bool {
+        self.recorded.load(Ordering::Acquire)
+    }
+
+    fn set_recorded(&self) {
+        self.recorded.store(true, Ordering::Release);
+    }
+
+    /// Records it in `tx`; `false` if it is already there (a replay).
+    pub(crate) fn record_in(&self, tx: &mut dyn Tx) -> Result<bool, StoreError> {
+        tx.nonce_record(&self.access_key_id, &self.nonce, self.now, self.expires)
+    }
+
+    /// Called once the transaction that recorded it committed.
+    pub(crate) fn committed(&self) {
+        self.set_recorded();
+    }
+}
 
 /// Nonces held in memory at most (about 100 bytes each); past that, with the store unable to
 /// record more, requests are refused as `ServiceUnavailable`.
@@ -100,7 +180,7 @@ impl Core {
     /// which key is root. Without it, a root account made now gets a generated key and an
     /// existing one is left alone.
     pub fn ensure_root(&self, given: Option<(String, String)>) -> Result<RootKey, ApiError> {
-        with_write(self.store(), |tx| -> Result<RootKey, CoreError> {
+        let result = with_write(self.store(), |tx| -> Result<RootKey, CoreError> {
             let t = now();
             let (account, made_now) = match tx.account_by_name(ROOT_ACCOUNT)? {
                 Some(a) => (a, false),
@@ -164,8 +244,10 @@ impl Core {
             };
             tx.access_key_insert(&k)?;
             Ok(RootKey::Generated(k))
-        })
-        .map_err(Into::into)
+        });
+        // Keys may have changed or gone.
+        self.keys.clear();
+        result.map_err(Into::into)
     }
 
     /// Creates an account named `name` with one fresh key.
@@ -208,20 +290,38 @@ impl Core {
         }
     }
 
-    /// The key with ID `id`, or `InvalidAccessKeyId.NotFound`.
+    /// The key with ID `id`, or `InvalidAccessKeyId.NotFound`: from the cache when it was read
+    /// less than [`KEY_CACHE_TTL`] ago.
     pub fn access_key(&self, id: &str) -> Result<AccessKey, ApiError> {
-        with_read(self.store(), |tx| tx.access_key_get(id))
+        if let Some(key) = self.keys.get(id) {
+            return Ok(key);
+        }
+        let key = with_read(self.store(), |tx| tx.access_key_get(id))
             .map_err(internal)?
-            .ok_or(ApiError::AccessKeyIdNotFound)
+            .ok_or(ApiError::AccessKeyIdNotFound)?;
+        self.keys.put(key.clone());
+        Ok(key)
     }
 
-    /// Accepts `nonce` once per key while `request_time` is inside the signature window.
-    pub fn use_nonce(
+    /// The key with ID `id` read from the store, bypassing the cache (after a signature that
+    /// does not match a cached key: the secret may have changed since).
+    pub fn access_key_fresh(&self, id: &str) -> Result<AccessKey, ApiError> {
+        let key = with_read(self.store(), |tx| tx.access_key_get(id))
+            .map_err(internal)?
+            .ok_or(ApiError::AccessKeyIdNotFound)?;
+        self.keys.put(key.clone());
+        Ok(key)
+    }
+
+    /// Checks a verified request's nonce (its form, the memory of an outage) and returns it
+    /// to be recorded: by [`Core::record_nonce`], or by the first write transaction of
+    /// [`Core::with_nonce`].
+    pub fn nonce(
         &self,
         access_key_id: &str,
         nonce: &str,
         request_time: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Nonce, ApiError> {
         if nonce.is_empty() || nonce.len() > 128 {
             return Err(ApiError::invalid_param("SignatureNonce"));
         }
@@ -230,20 +330,36 @@ impl Core {
         if self.nonces_in_memory.used(access_key_id, nonce, t) {
             return Err(ApiError::SignatureNonceUsed);
         }
-        // Kept until the request's timestamp leaves the window on both sides.
-        let expires = request_time.max(t) + window;
-        match with_write(self.store(), |tx| {
-            tx.nonce_record(access_key_id, nonce, t, expires)
-        }) {
-            Ok(true) => Ok(()),
+        Ok(Nonce {
+            access_key_id: access_key_id.to_string(),
+            nonce: nonce.to_string(),
+            now: t,
+            // Kept until the request's timestamp leaves the window on both sides.
+            expires: request_time.max(t) + window,
+            recorded: AtomicBool::new(false),
+        })
+    }
+
+    /// Records `n` in a transaction of its own, unless it is already recorded; a replay is
+    /// `SignatureNonceUsed`. During a storage outage the nonce is kept in memory instead.
+    pub fn record_nonce(&self, n: &Nonce) -> Result<(), ApiError> {
+        if n.is_recorded() {
+            return Ok(());
+        }
+        match with_write(self.store(), |tx| n.record_in(tx)) {
+            Ok(true) => {
+                n.set_recorded();
+                Ok(())
+            }
             Ok(false) => Err(ApiError::SignatureNonceUsed),
             Err(StoreError::Unavailable(why)) => {
                 // A full disk must not stop reads: remember the nonce here instead.
                 crate::warn_unavailable(&why, "nonce kept in memory: the store cannot record it");
                 if self
                     .nonces_in_memory
-                    .record(access_key_id, nonce, t, expires)
+                    .record(&n.access_key_id, &n.nonce, n.now, n.expires)
                 {
+                    n.set_recorded();
                     Ok(())
                 } else {
                     Err(ApiError::ServiceUnavailable)
@@ -251,6 +367,18 @@ impl Core {
             }
             Err(e) => Err(internal(e)),
         }
+    }
+
+    /// Accepts `nonce` once per key while `request_time` is inside the signature window,
+    /// recording it now.
+    pub fn use_nonce(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        request_time: i64,
+    ) -> Result<(), ApiError> {
+        let n = self.nonce(access_key_id, nonce, request_time)?;
+        self.record_nonce(&n)
     }
 
     /// Forgets expired nonces; the server calls this periodically.
@@ -263,6 +391,7 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn nonces_in_memory_are_single_use_until_they_expire() {
@@ -275,6 +404,125 @@ mod tests {
         assert!(!m.used("k", "n", 201));
         m.purge(201);
         assert!(m.lock().is_empty());
+    }
+
+    /// A core on a fresh store with its root caller.
+    fn core() -> (Core, crate::Caller) {
+        let store = std::sync::Arc::new(eni_store_sqlite::SqliteStore::open_in_memory().unwrap());
+        let core = Core::new(
+            store,
+            crate::Catalog::default(),
+            crate::CoreConfig::default(),
+        );
+        let root = core
+            .ensure_root(Some(("LTAIk".into(), "s".into())))
+            .unwrap();
+        let account = root.key().unwrap().account_id;
+        (core, crate::Caller { account })
+    }
+
+    fn vpc_request() -> crate::vpc::CreateVpc {
+        crate::vpc::CreateVpc {
+            region: "cn-hangzhou".into(),
+            cidr_block: Some("10.0.0.0/16".into()),
+            ..Default::default()
+        }
+    }
+
+    fn vpc_count(core: &Core, caller: &crate::Caller) -> u64 {
+        with_read(core.store(), |tx| {
+            tx.vpc_count(caller.account, "cn-hangzhou")
+        })
+        .unwrap()
+    }
+
+    /// Whether the store holds `n` (recording it again is refused).
+    fn stored(core: &Core, n: &str) -> bool {
+        !with_write(core.store(), |tx| {
+            tx.nonce_record("LTAIk", n, now(), now() + 60)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_write_records_its_nonce_in_its_own_transaction() {
+        let (core, caller) = core();
+        let n = Arc::new(core.nonce("LTAIk", "n1", now()).unwrap());
+        let scoped = core.with_nonce(n.clone());
+        scoped.create_vpc(&caller, vpc_request()).unwrap();
+        assert!(n.is_recorded(), "recorded by the create's transaction");
+        assert!(stored(&core, "n1"));
+        // Later transactions of the same request do not record it again.
+        scoped.create_vpc(&caller, vpc_request()).unwrap();
+        assert_eq!(vpc_count(&core, &caller), 2);
+    }
+
+    #[test]
+    fn a_write_that_fails_in_its_transaction_commits_its_nonce_alone() {
+        let (core, caller) = core();
+        let vpc = core.create_vpc(&caller, vpc_request()).unwrap();
+        let vsw = core
+            .create_vswitch(
+                &caller,
+                crate::vpc::CreateVSwitch {
+                    vpc_id: vpc.vpc_id.to_string(),
+                    zone_id: "cn-hangzhou-h".into(),
+                    cidr_block: "10.0.1.0/24".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let n = Arc::new(core.nonce("LTAIk", "n2", now()).unwrap());
+        let g0 = with_read(core.store(), |tx| tx.dataplane_generation()).unwrap();
+        // Refused inside the transaction, after it wrote (settling, the nonce): nothing of the
+        // request stays but its nonce.
+        let refused = core.with_nonce(n.clone()).delete_vpc(
+            &caller,
+            Some("cn-hangzhou"),
+            vpc.vpc_id.as_str(),
+        );
+        assert!(refused.is_err());
+        assert!(n.is_recorded());
+        assert!(stored(&core, "n2"));
+        assert_eq!(vpc_count(&core, &caller), 1);
+        assert_eq!(
+            with_read(core.store(), |tx| tx.dataplane_generation()).unwrap(),
+            g0
+        );
+        // The same nonce in a request that would now succeed is a replay and changes nothing.
+        core.delete_vswitch(&caller, None, vsw.vswitch_id.as_str())
+            .unwrap();
+        let n_again = Arc::new(core.nonce("LTAIk", "n2", now()).unwrap());
+        let replay = core.with_nonce(n_again.clone()).delete_vpc(
+            &caller,
+            Some("cn-hangzhou"),
+            vpc.vpc_id.as_str(),
+        );
+        assert!(
+            matches!(replay, Err(ApiError::SignatureNonceUsed)),
+            "{replay:?}"
+        );
+        assert!(!n_again.is_recorded(), "a replay records nothing");
+        assert_eq!(vpc_count(&core, &caller), 1);
+    }
+
+    #[test]
+    fn a_write_refused_before_its_transaction_leaves_the_nonce_to_record() {
+        let (core, caller) = core();
+        let n = Arc::new(core.nonce("LTAIk", "n3", now()).unwrap());
+        let bad = crate::vpc::CreateVpc {
+            cidr_block: Some("10.0.0.0/33".into()),
+            ..vpc_request()
+        };
+        assert!(core.with_nonce(n.clone()).create_vpc(&caller, bad).is_err());
+        assert!(!n.is_recorded());
+        core.record_nonce(&n).unwrap();
+        assert!(n.is_recorded());
+        assert!(stored(&core, "n3"));
+        assert!(matches!(
+            core.use_nonce("LTAIk", "n3", now()),
+            Err(ApiError::SignatureNonceUsed)
+        ));
     }
 
     #[test]

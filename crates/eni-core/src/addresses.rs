@@ -309,9 +309,15 @@ pub fn take_ipv6(
 /// /80 prefixes in a /64.
 const V6_PREFIXES_PER_64: u32 = 1 << 16;
 
-/// Takes `count` free /80s of `block` for `owner`: from a random /80 on, the first that holds
-/// nothing, neither a prefix nor an address. Fails with `InvalidVSwitchId.IpNotEnough` when
-/// every /80 holds something.
+/// Random /80s tried before a prefix request walks the /64 instead.
+const V6_PREFIX_TRIES: u32 = 32;
+
+/// Takes `count` free /80s of `block` for `owner`, each a random /80 that holds nothing,
+/// neither a prefix nor an address. The store's constraints say whether a drawn /80 is free
+/// (the insert is refused otherwise), so a draw costs an insert, however many /80s are held.
+/// Only after [`V6_PREFIX_TRIES`] taken draws in a row (the /64 is nearly full) does it read
+/// what the vSwitch holds and walk the /64 from a random /80 on; `InvalidVSwitchId.IpNotEnough`
+/// when every /80 holds something.
 fn take_random_v6_prefixes(
     tx: &mut dyn Tx,
     vsw: &VSwitch,
@@ -320,9 +326,33 @@ fn take_random_v6_prefixes(
     count: u32,
 ) -> Result<Vec<String>, CoreError> {
     let mut out = Vec::new();
-    if count == 0 {
-        return Ok(out);
+    'prefix: while (out.len() as u32) < count {
+        for _ in 0..V6_PREFIX_TRIES {
+            let Some(net) = block.subnet(80, u128::from(rand::random::<u16>())) else {
+                break;
+            };
+            let text = net.to_string();
+            if insert_v6(tx, vsw, owner, &text, true, false)? {
+                out.push(text);
+                continue 'prefix;
+            }
+        }
+        let rest = count - out.len() as u32;
+        out.extend(take_v6_prefixes_by_walk(tx, vsw, owner, block, rest)?);
     }
+    Ok(out)
+}
+
+/// [`take_random_v6_prefixes`] in a nearly full /64: the /80s in use are read once and the
+/// /64 walked from a random /80 on.
+fn take_v6_prefixes_by_walk(
+    tx: &mut dyn Tx,
+    vsw: &VSwitch,
+    owner: &EniId,
+    block: &Ipv6Cidr,
+    count: u32,
+) -> Result<Vec<String>, CoreError> {
+    let mut out = Vec::new();
     let mut held: HashSet<Ipv6Cidr> = tx
         .ipv6_nets_in_use(&vsw.id)?
         .iter()

@@ -15,7 +15,7 @@ use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now_ms, Core, CoreError};
 use eni_ipam::Ipv4Cidr;
-use eni_store::{with_read, with_write, EniQuery, StoreError};
+use eni_store::{with_read, EniQuery, StoreError};
 use eni_store::{
     EipAssociation, Eni, Instance, Ipv6Entry, PrivateIp, SecurityGroupRule, SgDirection, SgPolicy,
     SgPortRange, Tx, VSwitch, Vpc,
@@ -371,7 +371,7 @@ impl Core {
             .collect();
         let natted: BTreeSet<&str> = report.eips.iter().map(String::as_str).collect();
         let t = now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let instances = tx.instance_list_all()?;
             let served: BTreeSet<VpcId> =

@@ -31,8 +31,7 @@ use crate::query::{page_of, Page, Start, TokenPage};
 use crate::transitions::{effective_eip, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{
-    constraints, with_read, with_write, EipBinding, EipFilter, Eni, EniQuery, IpKind, StoreError,
-    Tags, Tx,
+    constraints, with_read, EipBinding, EipFilter, Eni, EniQuery, IpKind, StoreError, Tags, Tx,
 };
 use eni_types::ids::{EipId, EniId, InstanceId, ResourceGroupId};
 use eni_types::ApiError;
@@ -311,7 +310,7 @@ impl Core {
         let pool_key = pool.to_string();
         let quota = self.config().eip_quota;
         let (t, t_ms) = (now(), now_ms());
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             settle_due(tx, t_ms)?;
             once(
                 tx,
@@ -448,7 +447,7 @@ impl Core {
         let wanted_ip = parse_private_ip(req.private_ip.as_deref())?;
         let (t, t_ms) = (now(), now_ms());
         let completion = self.transition_completion(t_ms);
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             settle_due(tx, t_ms)?;
             once(
                 tx,
@@ -539,7 +538,7 @@ impl Core {
         let wanted_ip = parse_private_ip(req.private_ip.as_deref())?;
         let (t, t_ms) = (now(), now_ms());
         let completion = self.transition_completion(t_ms);
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             settle_due(tx, t_ms)?;
             once(
                 tx,
@@ -617,7 +616,7 @@ impl Core {
         let pool = self.config().eip_pool;
         let pool_key = pool.to_string();
         let (lo, hi) = pool_range(&pool);
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let eip = Self::eip_in(tx, caller, region, allocation_id)?;
             if eip.status != "Available" {
@@ -730,6 +729,7 @@ fn eip_filter(req: &DescribeEips) -> EipFilter {
 mod tests {
     use super::*;
     use crate::{Catalog, CoreConfig};
+    use eni_store::with_write;
     use eni_store_sqlite::SqliteStore;
     use std::sync::Arc;
 

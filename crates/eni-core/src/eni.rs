@@ -19,8 +19,8 @@ use crate::transitions::{
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_ipam::Mac;
 use eni_store::{
-    constraints, with_read, with_write, Eip, Eni, EniFilter, EniQuery, Instance, IpKind, Ipv6Entry,
-    PrivateIp, StoreError, Tags, Tx, VSwitch,
+    constraints, with_read, Eip, Eni, EniFilter, EniQuery, Instance, IpKind, Ipv6Entry, PrivateIp,
+    StoreError, Tags, Tx, VSwitch,
 };
 use eni_types::ids::{EniId, InstanceId, ResourceGroupId, SecurityGroupId, VSwitchId};
 use eni_types::ApiError;
@@ -408,12 +408,13 @@ pub(crate) struct NewEni<'a> {
     pub exhausted: ExhaustedError,
 }
 
-/// Creates an ENI and takes its addresses. Returns the new ENI's ID.
+/// Creates an ENI and takes its addresses. Returns the new ENI's view, built from what was
+/// written (the store holds exactly this: the same rows, in the orders `load_view` reads).
 pub(crate) fn insert_eni(
     tx: &mut dyn Tx,
     caller: &Caller,
     new: NewEni<'_>,
-) -> Result<EniId, CoreError> {
+) -> Result<EniView, CoreError> {
     let vsw = new.vswitch;
     let a = new.addresses;
     let id = EniId::generate(&vsw.region_id);
@@ -447,7 +448,7 @@ pub(crate) fn insert_eni(
         new.taken,
         new.exhausted,
     )?[0];
-    addresses::take_ipv4(
+    let secondaries = addresses::take_ipv4(
         tx,
         vsw,
         &id,
@@ -457,7 +458,7 @@ pub(crate) fn insert_eni(
         new.taken,
         new.exhausted,
     )?;
-    addresses::take_v4_prefixes(
+    let v4_nets = addresses::take_v4_prefixes(
         tx,
         vsw,
         &id,
@@ -465,11 +466,13 @@ pub(crate) fn insert_eni(
         a.ipv4_prefix_count.unwrap_or(0),
         new.taken,
     )?;
+    let mut ipv6 = Vec::new();
     if a.v6_count() > 0 {
-        addresses::take_ipv6(tx, vsw, &id, &a.ipv6, a.ipv6_count.unwrap_or(0), false)?;
+        ipv6 = addresses::take_ipv6(tx, vsw, &id, &a.ipv6, a.ipv6_count.unwrap_or(0), false)?;
     }
+    let mut ipv6_prefixes = Vec::new();
     if !a.ipv6_prefixes.is_empty() || a.ipv6_prefix_count.is_some() {
-        addresses::take_ipv6(
+        ipv6_prefixes = addresses::take_ipv6(
             tx,
             vsw,
             &id,
@@ -515,7 +518,25 @@ pub(crate) fn insert_eni(
     // A MAC collision (2^24 per OUI) is rare; the unique constraint catches it and we redraw.
     for _ in 0..16 {
         match tx.eni_insert(&eni) {
-            Ok(()) => return Ok(id),
+            Ok(()) => {
+                let private_ips = std::iter::once(primary)
+                    .chain(secondaries)
+                    .map(Ipv4Addr::from)
+                    .collect();
+                let ipv4_prefixes = v4_nets
+                    .into_iter()
+                    .map(|n| format!("{}/28", Ipv4Addr::from(n)))
+                    .collect();
+                return Ok(EniView {
+                    eni,
+                    private_ips,
+                    ipv4_prefixes,
+                    ipv6,
+                    ipv6_prefixes,
+                    // A new ENI's addresses are new: no EIP is bound to them.
+                    eips: Vec::new(),
+                });
+            }
             Err(e) if e.is_conflict_on(constraints::ENI_MAC_UNIQUE) => {
                 eni.mac = Mac::random().to_string()
             }
@@ -698,61 +719,58 @@ impl Core {
         };
         let quota = self.config().eni_quota;
         let (t, t_ms) = (now(), now_ms());
-        let view = with_write(self.store(), |tx| {
-            settle_due(tx, t_ms)?;
-            once(
-                tx,
-                caller.account,
-                "CreateNetworkInterface",
-                req.client_token.as_deref(),
-                &req,
-                t,
-                |tx| {
-                    let vsw_id: VSwitchId = req
-                        .vswitch_id
-                        .parse()
-                        .map_err(|_| ApiError::VSwitchNotFound)?;
-                    let vsw = match tx.vswitch_get(caller.account, &vsw_id)? {
-                        Some(v) if v.region_id == req.region => v,
-                        _ => return Err(ApiError::VSwitchNotFound.into()),
-                    };
-                    let groups = check_groups(tx, caller, &vsw.vpc_id, &groups)?;
-                    let used = tx.eni_count(caller.account, &req.region, "Secondary")?
-                        + tx.eni_count(caller.account, &req.region, "Trunk")?;
-                    if used >= quota {
-                        return Err(ApiError::MaxEniCountExceeded { limit: quota }.into());
-                    }
-                    let id = insert_eni(
-                        tx,
-                        caller,
-                        NewEni {
-                            vswitch: &vsw,
-                            groups,
-                            addresses: &req.addresses,
-                            eni_type,
-                            name: req.name.clone().unwrap_or_default(),
-                            description: req.description.clone().unwrap_or_default(),
-                            delete_on_release: req.delete_on_release.unwrap_or(false),
-                            source_dest_check: req.source_dest_check.unwrap_or(false),
-                            queue_number: req.queue_number.unwrap_or(2),
-                            traffic_mode: traffic_mode.to_string(),
-                            resource_group_id: rg.clone(),
-                            tags: req.tags.clone(),
-                            attached: None,
-                            taken: TakenError::Duplicated,
-                            exhausted: ExhaustedError::IpNotEnough,
-                        },
-                    )?;
-                    // The answer is recorded whole: a replay gets the first result, even
-                    // after the ENI changed or is gone.
-                    let eni = tx
-                        .eni_get(caller.account, &id)?
-                        .ok_or(ApiError::InternalError)?;
-                    Ok(load_view(tx, eni)?)
-                },
-            )
-        })
-        .map_err(ApiError::from)?;
+        let view = self
+            .write(|tx| {
+                settle_due(tx, t_ms)?;
+                once(
+                    tx,
+                    caller.account,
+                    "CreateNetworkInterface",
+                    req.client_token.as_deref(),
+                    &req,
+                    t,
+                    |tx| {
+                        let vsw_id: VSwitchId = req
+                            .vswitch_id
+                            .parse()
+                            .map_err(|_| ApiError::VSwitchNotFound)?;
+                        let vsw = match tx.vswitch_get(caller.account, &vsw_id)? {
+                            Some(v) if v.region_id == req.region => v,
+                            _ => return Err(ApiError::VSwitchNotFound.into()),
+                        };
+                        let groups = check_groups(tx, caller, &vsw.vpc_id, &groups)?;
+                        let used = tx.eni_count(caller.account, &req.region, "Secondary")?
+                            + tx.eni_count(caller.account, &req.region, "Trunk")?;
+                        if used >= quota {
+                            return Err(ApiError::MaxEniCountExceeded { limit: quota }.into());
+                        }
+                        // The answer is recorded whole: a replay gets the first result, even
+                        // after the ENI changed or is gone.
+                        insert_eni(
+                            tx,
+                            caller,
+                            NewEni {
+                                vswitch: &vsw,
+                                groups,
+                                addresses: &req.addresses,
+                                eni_type,
+                                name: req.name.clone().unwrap_or_default(),
+                                description: req.description.clone().unwrap_or_default(),
+                                delete_on_release: req.delete_on_release.unwrap_or(false),
+                                source_dest_check: req.source_dest_check.unwrap_or(false),
+                                queue_number: req.queue_number.unwrap_or(2),
+                                traffic_mode: traffic_mode.to_string(),
+                                resource_group_id: rg.clone(),
+                                tags: req.tags.clone(),
+                                attached: None,
+                                taken: TakenError::Duplicated,
+                                exhausted: ExhaustedError::IpNotEnough,
+                            },
+                        )
+                    },
+                )
+            })
+            .map_err(ApiError::from)?;
         Ok(view)
     }
 
@@ -834,7 +852,7 @@ impl Core {
     ) -> Result<(), ApiError> {
         self.check_region(region)?;
         let t = now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
             if eni.eni_type == "Primary" {
@@ -928,7 +946,7 @@ impl Core {
     ) -> Result<(), ApiError> {
         self.check_region(region)?;
         let t = now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
             let inst = self.instance_in(tx, caller, region, instance_id, ApiError::EcsNotFound)?;
@@ -986,7 +1004,7 @@ impl Core {
     ) -> Result<(), ApiError> {
         self.check_region(region)?;
         let (t, delay) = (now_ms(), self.delay_ms());
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut eni = Self::eni_in(tx, caller, region, eni_id)?;
             if eni.eni_type == "Primary" {
@@ -1122,7 +1140,7 @@ impl Core {
         );
         let digest = Digest(region, eni_id, &ips, count, &prefixes, prefix_count);
         let (t, t_ms) = (now(), now_ms());
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             settle_due(tx, t_ms)?;
             once(
                 tx,
@@ -1204,7 +1222,7 @@ impl Core {
         addresses::no_repeats(&parsed)?;
         let v4_prefixes = addresses::parse_v4_prefixes("Ipv4Prefix.N", &prefixes)?;
         let t = now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let eni = self.eni_for_address_change(tx, caller, region, eni_id)?;
             for ip in &parsed {
@@ -1266,7 +1284,7 @@ impl Core {
         );
         let digest = Digest(region, eni_id, &addrs, count, &prefixes, prefix_count);
         let (t, t_ms) = (now(), now_ms());
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             settle_due(tx, t_ms)?;
             once(
                 tx,
@@ -1343,7 +1361,7 @@ impl Core {
             wanted.push((c.to_string(), true));
         }
         let t = now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let eni = self.eni_for_address_change(tx, caller, region, eni_id)?;
             for (addr, is_prefix) in &wanted {
@@ -1381,7 +1399,7 @@ impl Core {
             }
         }
         let t = now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut eni = Self::eni_in(tx, caller, &req.region, &req.eni_id)?;
             if eni.status != "Available" && eni.status != "InUse" {
@@ -1443,7 +1461,7 @@ impl Core {
         if !due {
             return Ok(());
         }
-        with_write(self.store(), |tx| settle_due(tx, t)).map_err(Into::into)
+        self.write(|tx| settle_due(tx, t)).map_err(Into::into)
     }
 }
 

@@ -18,9 +18,7 @@ use crate::idempotency::{check_token, once};
 use crate::query::{page_of, Paging};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
-use eni_store::{
-    with_read, with_write, Eni, EniQuery, Instance, InstanceFilter, StoreError, Tags, Tx,
-};
+use eni_store::{with_read, Eni, EniQuery, Instance, InstanceFilter, StoreError, Tags, Tx};
 use eni_types::ids::{InstanceId, VSwitchId};
 use eni_types::ApiError;
 use serde::Serialize;
@@ -274,7 +272,7 @@ impl Core {
         let (t, t_ms, delay) = (now(), now_ms(), self.instance_delay());
         let quota = self.config().eni_quota;
         let rg = default_resource_group(caller);
-        let result = with_write(self.store(), |tx| {
+        let result = self.write(|tx| {
             settle_due(tx, t_ms)?;
             let ids = once(
                 tx,
@@ -507,7 +505,7 @@ impl Core {
         to: &str,
     ) -> Result<(), ApiError> {
         let (t, delay) = (now_ms(), self.instance_delay());
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut inst = self.own_instance(tx, caller, region, id)?;
             if inst.status != from {
@@ -555,7 +553,7 @@ impl Core {
             ));
         }
         let t = now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
             let mut found = Vec::new();
             for id in ids {

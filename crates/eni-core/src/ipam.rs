@@ -9,8 +9,9 @@
 //! unique constraints of the holders (`private_ips`, `eip_ip_unique`) stay the arbiters: the
 //! free list only says where to look.
 //!
-//! IPv4 prefixes (/28) take an aligned block of 16 free addresses of a vSwitch; finding one
-//! walks the free ranges (their number, not the number of allocated addresses).
+//! IPv4 prefixes (/28) take an aligned block of 16 free addresses of a vSwitch; the store
+//! finds the first range that holds one in one statement, which looks at the smaller free
+//! ranges before it (holes left by releases), never at the allocated addresses.
 
 use crate::CoreError;
 use eni_ipam::Ipv4Cidr;
@@ -136,20 +137,24 @@ pub fn take(tx: &mut dyn Tx, list: &impl FreeList, ip: u32) -> Result<bool, Core
     take_range(tx, list, ip, ip)
 }
 
-/// Takes the lowest aligned free /28, returning its network address.
+/// Takes the lowest aligned free /28, returning its network address. The store finds the
+/// first range that holds one in a single statement (`Tx::ip_free_first_aligned`).
 pub fn take_prefix(tx: &mut dyn Tx, vsw: &VSwitchId) -> Result<Option<u32>, CoreError> {
-    for (lo, hi) in tx.ip_free_list(vsw)? {
-        let start = lo.div_ceil(PREFIX_SIZE).saturating_mul(PREFIX_SIZE);
-        if start >= lo
-            && start
-                .checked_add(PREFIX_SIZE - 1)
-                .is_some_and(|end| end <= hi)
-        {
-            take_range(tx, vsw, start, start + PREFIX_SIZE - 1)?;
-            return Ok(Some(start));
-        }
+    let Some((lo, hi)) = tx.ip_free_first_aligned(vsw, PREFIX_SIZE)? else {
+        return Ok(None);
+    };
+    let start = lo.div_ceil(PREFIX_SIZE).saturating_mul(PREFIX_SIZE);
+    let fits = start >= lo
+        && start
+            .checked_add(PREFIX_SIZE - 1)
+            .is_some_and(|end| end <= hi);
+    if !fits {
+        return Err(CoreError::Store(StoreError::Backend(format!(
+            "ip_free_first_aligned gave [{lo}, {hi}], which holds no aligned /28"
+        ))));
     }
-    Ok(None)
+    take_range(tx, vsw, start, start + PREFIX_SIZE - 1)?;
+    Ok(Some(start))
 }
 
 /// Returns `[first, last]` (all currently taken) to the free list, merging neighbours.

@@ -2,7 +2,8 @@
 //! [`eni_store::Store`] trait. Knows nothing of HTTP or SQL: the API layer hands it typed
 //! requests and an authenticated [`Caller`], and renders what it returns.
 //!
-//! Every method is synchronous (the store is); the API layer runs them on blocking threads.
+//! Every method is synchronous (the store is); the API layer calls them from its async
+//! workers, each request's transactions being short.
 
 pub mod accounts;
 mod addresses;
@@ -20,7 +21,7 @@ mod transitions;
 pub mod validate;
 pub mod vpc;
 
-use eni_store::{Store, StoreError};
+use eni_store::{with_write, Store, StoreError, Tx};
 use eni_types::ids::{AccountId, ResourceGroupId};
 use eni_types::ApiError;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ use std::sync::Arc;
 pub use catalog::Catalog;
 /// The type of [`CoreConfig::eip_pool`], for callers that build a configuration.
 pub use eni_ipam::Ipv4Cidr;
+/// The stored access key that [`Core::access_key`] returns.
+pub use eni_store::AccessKey;
 
 /// Tunables of the application layer.
 #[derive(Debug, Clone)]
@@ -84,6 +87,11 @@ pub struct Core {
     config: Arc<CoreConfig>,
     /// Nonces accepted while the store could not record them (see `accounts.rs`).
     nonces_in_memory: Arc<accounts::NonceMemory>,
+    /// Access keys recently read (see `accounts.rs`).
+    keys: Arc<accounts::KeyCache>,
+    /// The nonce of the request this copy serves, recorded by its first write transaction
+    /// ([`Core::with_nonce`]).
+    nonce: Option<Arc<accounts::Nonce>>,
 }
 
 impl Core {
@@ -94,6 +102,61 @@ impl Core {
             catalog: Arc::new(catalog),
             config: Arc::new(config),
             nonces_in_memory: Arc::default(),
+            keys: Arc::default(),
+            nonce: None,
+        }
+    }
+
+    /// This application for one request whose nonce `n` is not recorded yet: its first write
+    /// transaction ([`Core::write`]) records `n` before anything else, so a replay is refused
+    /// before it changes anything and a request that writes commits once. Whatever does not
+    /// reach a write transaction leaves `n` unrecorded ([`accounts::Nonce::is_recorded`]) for
+    /// the caller to record with [`Core::record_nonce`].
+    pub fn with_nonce(&self, n: Arc<accounts::Nonce>) -> Core {
+        Core {
+            nonce: Some(n),
+            ..self.clone()
+        }
+    }
+
+    /// Runs `f` in a write transaction, as [`with_write`] does. When this copy carries a
+    /// request's nonce not yet recorded ([`Core::with_nonce`]), the transaction records it
+    /// first (a replay is `SignatureNonceUsed` and writes nothing), and keeps it even when `f`
+    /// fails: `f`'s writes are undone ([`Tx::restart`], no other writer in between) and the
+    /// nonce alone commits, so a request that failed cannot be replayed later, when it might
+    /// succeed.
+    pub(crate) fn write<T, E>(&self, mut f: impl FnMut(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + From<ApiError>,
+    {
+        let Some(n) = self.nonce.as_deref().filter(|n| !n.is_recorded()) else {
+            return with_write(self.store(), f);
+        };
+        let mut failed = None;
+        let done = with_write(self.store(), |tx| -> Result<Option<T>, E> {
+            failed = None;
+            if !n.record_in(tx)? {
+                return Err(ApiError::SignatureNonceUsed.into());
+            }
+            match f(tx) {
+                Ok(v) => Ok(Some(v)),
+                Err(e) => {
+                    tx.restart()?;
+                    if !n.record_in(tx)? {
+                        // Not after a restart with no writer in between; but never commit
+                        // without the nonce.
+                        return Err(ApiError::SignatureNonceUsed.into());
+                    }
+                    failed = Some(e);
+                    Ok(None)
+                }
+            }
+        })?;
+        n.committed();
+        match (done, failed) {
+            (Some(v), _) => Ok(v),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(ApiError::InternalError.into()),
         }
     }
 

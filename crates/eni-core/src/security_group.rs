@@ -7,9 +7,7 @@ use crate::default_resource_group;
 use crate::idempotency::{check_token, once};
 use crate::query::{page_of, Paging};
 use crate::{internal, now, Caller, Core, CoreError};
-use eni_store::{
-    with_read, with_write, SecurityGroup, SecurityGroupFilter, SgPolicy, StoreError, Tags, Tx,
-};
+use eni_store::{with_read, SecurityGroup, SecurityGroupFilter, SgPolicy, StoreError, Tags, Tx};
 use eni_types::ids::{ResourceGroupId, SecurityGroupId, VpcId};
 use eni_types::ApiError;
 use serde::Serialize;
@@ -128,7 +126,7 @@ impl Core {
             None => default_resource_group(caller),
         };
         let t = now();
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             once(
                 tx,
                 caller.account,
@@ -248,15 +246,14 @@ impl Core {
         self.check_region(region)?;
         let id: SecurityGroupId = id.parse().map_err(|_| ApiError::SecurityGroupNotFound)?;
         let t = crate::now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             crate::transitions::settle_due(tx, t)?;
             match tx.security_group_get(caller.account, &id)? {
                 Some(g) if g.region_id == region => {}
                 _ => return Err(ApiError::SecurityGroupNotFound.into()),
             }
-            if tx.security_group_member_count(&id)? > 0 {
-                return Err(ApiError::SecurityGroupInUse.into());
-            }
+            // Members refuse the delete through their foreign key (an index probe), not a
+            // count of them.
             match tx.security_group_delete(caller.account, &id) {
                 Ok(_) => Ok(()),
                 Err(e) if e.is_conflict_on(eni_store::constraints::ENI_SECURITY_GROUP_FK) => {

@@ -22,8 +22,8 @@
 use crate::security_group::group_in_region;
 use crate::{now, Caller, Core, CoreError};
 use eni_store::{
-    constraints, with_read, with_write, SecurityGroup, SecurityGroupRule, SgDirection, SgPolicy,
-    SgPortRange, SgProtocol,
+    constraints, with_read, SecurityGroup, SecurityGroupRule, SgDirection, SgPolicy, SgPortRange,
+    SgProtocol,
 };
 use eni_types::ids::{SecurityGroupId, SecurityGroupRuleId};
 use eni_types::ApiError;
@@ -405,7 +405,7 @@ impl Core {
         self.check_region(&req.region)?;
         let specs = check_rules(req.direction, &req.rules)?;
         let t = now();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             let group = group_in_region(tx, caller, &req.region, &req.group_id)?;
             let enterprise = group.group_type == "enterprise";
             for spec in &specs {
@@ -503,7 +503,7 @@ impl Core {
     pub fn revoke_security_group(&self, caller: &Caller, req: RevokeRules) -> Result<(), ApiError> {
         self.check_region(&req.region)?;
         let specs = check_rules(req.direction, &req.rules)?;
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             let group = group_in_region(tx, caller, &req.region, &req.group_id)?;
             let rules = tx.sg_rules_of(&group.id)?;
             for text in &req.rule_ids {
@@ -586,7 +586,7 @@ impl Core {
                 ))
             }
         };
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             let group = group_in_region(tx, caller, region, group_id)?;
             if group.group_type == "enterprise" && policy != SgPolicy::Drop {
                 return Err(ApiError::EnterpriseGroupAttribute.into());

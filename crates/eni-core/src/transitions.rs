@@ -102,6 +102,10 @@ pub fn complete_instance(tx: &mut dyn Tx, inst: Instance) -> Result<(), CoreErro
 
 /// Persists every transition due at `now` (Unix ms) (in batches; bounded work per call).
 pub fn settle_due(tx: &mut dyn Tx, now: i64) -> Result<(), CoreError> {
+    // One probe of the due indexes; the three lists only when something is due.
+    if !tx.due_any(now)? {
+        return Ok(());
+    }
     for eni in tx.eni_due(now, 500)? {
         complete_eni(tx, eni)?;
     }

@@ -16,9 +16,7 @@ use crate::query::{page_of, paginate, tag_filter, Start};
 pub use crate::query::{Page, Paged};
 use crate::{default_resource_group, internal, now, validate, Caller, Core, CoreError};
 use eni_ipam::{Ipv4Cidr, Ipv6Cidr};
-use eni_store::{
-    constraints, with_read, with_write, StoreError, Tags, VSwitch, VSwitchFilter, Vpc, VpcFilter,
-};
+use eni_store::{constraints, with_read, StoreError, Tags, VSwitch, VSwitchFilter, Vpc, VpcFilter};
 use eni_types::ids::{ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
 use eni_types::ApiError;
 use serde::{Deserialize, Serialize};
@@ -212,7 +210,7 @@ impl Core {
         };
         let quota = self.config().vpc_quota;
         let t = now();
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             once(
                 tx,
                 caller.account,
@@ -311,7 +309,8 @@ impl Core {
         .map_err(internal)
     }
 
-    /// DeleteVpc: refused while the VPC has vSwitches.
+    /// DeleteVpc: refused while the VPC has vSwitches or security groups. The foreign keys
+    /// decide (an index probe each), not a count of what the VPC holds.
     pub fn delete_vpc(
         &self,
         caller: &Caller,
@@ -323,7 +322,7 @@ impl Core {
         }
         let id: VpcId = vpc_id.parse().map_err(|_| ApiError::VpcNotFound)?;
         let now = crate::now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             crate::transitions::settle_due(tx, now)?;
             let vpc = tx
                 .vpc_get(caller.account, &id)?
@@ -331,19 +330,16 @@ impl Core {
             if region.is_some_and(|r| r != vpc.region_id) {
                 return Err(ApiError::VpcNotFound.into());
             }
-            if !tx
-                .vswitch_list(caller.account, &vpc.region_id, Some(&id))?
-                .is_empty()
-            {
-                return Err(ApiError::VpcHasVSwitches.into());
-            }
-            if tx.security_group_count_in_vpc(&id)? > 0 {
-                return Err(ApiError::VpcHasSecurityGroups.into());
-            }
             match tx.vpc_delete(caller.account, &id) {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(ApiError::VpcNotFound.into()),
-                // A dependant row the checks above do not know of yet.
+                Err(e) if e.is_conflict_on(constraints::VSWITCH_VPC_FK) => {
+                    Err(ApiError::VpcHasVSwitches.into())
+                }
+                Err(e) if e.is_conflict_on(constraints::SECURITY_GROUP_VPC_FK) => {
+                    Err(ApiError::VpcHasSecurityGroups.into())
+                }
+                // A dependant row of a kind added later.
                 Err(StoreError::Conflict { constraint }) => Err(ApiError::DependencyViolation {
                     detail: format!("({constraint})"),
                 }
@@ -393,7 +389,7 @@ impl Core {
         }
         let quota = self.config().vswitch_quota;
         let t = now();
-        with_write(self.store(), |tx| {
+        self.write(|tx| {
             once(
                 tx,
                 caller.account,
@@ -580,7 +576,9 @@ impl Core {
         .map_err(internal)
     }
 
-    /// DeleteVSwitch: refused while any address of it is in use.
+    /// DeleteVSwitch: refused while any address of it is in use, or an ENI or instance is in
+    /// it. The foreign keys decide (an index probe each), not a count of what it holds; its
+    /// free list goes with it (cascade).
     pub fn delete_vswitch(
         &self,
         caller: &Caller,
@@ -592,7 +590,7 @@ impl Core {
         }
         let id: VSwitchId = vswitch_id.parse().map_err(|_| ApiError::VSwitchNotFound)?;
         let now = crate::now_ms();
-        with_write(self.store(), |tx| -> Result<(), CoreError> {
+        self.write(|tx| -> Result<(), CoreError> {
             crate::transitions::settle_due(tx, now)?;
             let vsw = tx
                 .vswitch_get(caller.account, &id)?
@@ -600,16 +598,6 @@ impl Core {
             if region.is_some_and(|r| r != vsw.region_id) {
                 return Err(ApiError::VSwitchNotFound.into());
             }
-            if tx.private_ip_count(&id)? > 0
-                || tx.eni_count_in_vswitch(&id)? > 0
-                || tx.instance_count_in_vswitch(&id)? > 0
-            {
-                return Err(ApiError::DependencyViolation {
-                    detail: "ENIs, instances or addresses of the vSwitch are in use.".into(),
-                }
-                .into());
-            }
-            tx.ip_free_clear(&id)?;
             match tx.vswitch_delete(caller.account, &id) {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(ApiError::VSwitchNotFound.into()),
@@ -617,7 +605,9 @@ impl Core {
                     if constraint != constraints::PRIVATE_IP_UNIQUE =>
                 {
                     Err(ApiError::DependencyViolation {
-                        detail: format!("({constraint})"),
+                        detail: format!(
+                            "ENIs, instances or addresses of the vSwitch are in use ({constraint})."
+                        ),
                     }
                     .into())
                 }

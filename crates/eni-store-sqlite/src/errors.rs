@@ -18,6 +18,10 @@ use rusqlite::ErrorCode;
 pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ("accounts.id", "account_pk"),
     ("counters.name", "counter_pk"),
+    (
+        "resource_counts.account_id, resource_counts.region_id, resource_counts.kind",
+        "resource_count_pk",
+    ),
     ("accounts.name", constraints::ACCOUNT_NAME_UNIQUE),
     ("access_keys.seq", "access_key_seq_pk"),
     ("access_keys.id", constraints::ACCESS_KEY_PK),
@@ -89,7 +93,6 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
 pub(crate) mod fk {
     pub(crate) const IP_FREE_RANGE_VSWITCH: &str = "ip_free_range_vswitch_fk";
     pub(crate) const IPV6_VSWITCH: &str = "ipv6_vswitch_fk";
-    pub(crate) const SECURITY_GROUP_VPC: &str = "security_group_vpc_fk";
     pub(crate) const ENI_VSWITCH: &str = "eni_vswitch_fk";
     pub(crate) const ENI_SECURITY_GROUP_ENI: &str = "eni_security_group_eni_fk";
     pub(crate) const INSTANCE_VSWITCH: &str = "instance_vswitch_fk";
@@ -119,7 +122,7 @@ pub(crate) const FOREIGN_KEYS: &[ForeignKey] = &[
         cascade: false,
     },
     ForeignKey {
-        name: fk::SECURITY_GROUP_VPC,
+        name: constraints::SECURITY_GROUP_VPC_FK,
         child: "security_groups",
         column: "vpc_id",
         parent: "vpcs",

@@ -67,6 +67,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "eni_find",
         sql: include_str!("../migrations/0010_eni_find.sql"),
     },
+    Migration {
+        version: 11,
+        name: "resource_counts",
+        sql: include_str!("../migrations/0011_resource_counts.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

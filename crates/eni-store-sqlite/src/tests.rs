@@ -186,6 +186,49 @@ fn connections_use_wal_normal_sync_foreign_keys_and_busy_timeout() {
 }
 
 #[test]
+fn new_databases_get_the_page_size_and_writers_the_checkpoint_settings() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let w = writer(&store);
+    let get = |name: &str| -> i64 {
+        w.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(get("page_size"), i64::from(PAGE_SIZE));
+    assert_eq!(get("wal_autocheckpoint"), i64::from(WAL_AUTOCHECKPOINT));
+    assert_eq!(get("temp_store"), 2, "MEMORY");
+}
+
+#[test]
+fn the_checkpointer_copies_commits_into_the_database_file_unasked() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let db = store.path().to_path_buf();
+    let size = || std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    // About 2 MB in many small commits: far below the writer's own WAL_AUTOCHECKPOINT, so
+    // only the background thread copies them into the database file.
+    let big = "x".repeat(2000);
+    for _ in 0..1000 {
+        let mut v = vpc(AccountId(1));
+        v.description = big.clone();
+        let mut tx = store.write().unwrap();
+        tx.vpc_insert(&v).unwrap();
+        tx.commit().unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while size() < 2_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {} bytes",
+            size()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        store.read().unwrap().vpc_count(AccountId(1), "cn-hangzhou"),
+        Ok(1000)
+    );
+}
+
+#[test]
 fn write_lock_held_past_the_busy_timeout_is_busy() {
     let server = SqliteStore::open_in_memory().unwrap();
     let cli = SqliteStore::open_with(server.path(), Duration::from_millis(50), None).unwrap();
@@ -484,12 +527,18 @@ fn hot_statements_use_indexes() {
     };
     let mut statements: Vec<(String, Option<&str>)> = vec![
         (enis::DUE.into(), Some("enis_due_idx")),
+        // Every write transaction's first question; each kind's probe is checked below.
+        (crate::tx::DUE_ANY.into(), Some("enis_due_idx")),
+        (crate::tx::DUE_ANY.into(), Some("instances_due_idx")),
+        (crate::tx::DUE_ANY.into(), Some("eips_due_idx")),
         (instances::DUE.into(), Some("instances_due_idx")),
         (addresses::FREE_AT_OR_BELOW.into(), None),
+        (addresses::FREE_FIRST_ALIGNED.into(), None),
         (eips::FREE_AT_OR_BELOW.into(), None),
         (eips::IPS_IN.into(), None),
-        // The quota's count, on every AllocateEipAddress.
-        (eips::COUNT.into(), Some("eips_account_region_idx")),
+        // The quotas' counts (CreateNetworkInterface, RunInstances, CreateVpc,
+        // AllocateEipAddress).
+        (crate::tx::RESOURCE_COUNT.into(), Some("PRIMARY KEY")),
         (
             addresses::PRIVATE_IPS_OF.into(),
             Some("private_ips_owner_idx"),

@@ -39,12 +39,25 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::ops::Deref;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::MutexGuard;
+
+/// A quota's count: the row the triggers of migration 0011 keep per (account, region, kind).
+pub(crate) const RESOURCE_COUNT: &str =
+    "SELECT n FROM resource_counts WHERE account_id = ?1 AND region_id = ?2 AND kind = ?3";
+
+/// Whether any transition is due: `due_at IS NOT NULL` matches the partial due indexes, so each
+/// probe looks at transitions only.
+pub(crate) const DUE_ANY: &str = "SELECT \
+    EXISTS (SELECT 1 FROM enis WHERE due_at IS NOT NULL AND due_at <= ?1) \
+    OR EXISTS (SELECT 1 FROM instances WHERE due_at IS NOT NULL AND due_at <= ?1) \
+    OR EXISTS (SELECT 1 FROM eips WHERE due_at IS NOT NULL AND due_at <= ?1)";
 
 /// The connection a transaction runs on.
 pub(crate) enum Handle<'a> {
-    /// The store's only writer, locked for the transaction.
-    Writer(MutexGuard<'a, Connection>),
+    /// The store's only writer, locked for the transaction, and the count of its commits
+    /// (the checkpointer's cue).
+    Writer(MutexGuard<'a, Connection>, &'a AtomicU64),
     /// A reader borrowed from the pool.
     Reader(Pooled<'a>),
 }
@@ -53,7 +66,7 @@ impl Deref for Handle<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         match self {
-            Handle::Writer(c) => c,
+            Handle::Writer(c, _) => c,
             Handle::Reader(c) => c,
         }
     }
@@ -326,6 +339,21 @@ impl SqliteTx<'_> {
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
+    /// The count the triggers of 0011 keep for (account, region, kind): one primary-key probe.
+    pub(crate) fn resource_count(
+        &self,
+        account: AccountId,
+        region: &str,
+        kind: &str,
+    ) -> Result<u64, StoreError> {
+        let n: Option<i64> = self.query_opt(
+            RESOURCE_COUNT,
+            params![account_to_sql(account), region, kind],
+            |r| r.get(0),
+        )?;
+        count_from_sql(n.unwrap_or(0))
+    }
+
     fn count(&self, sql: &str, params: impl rusqlite::Params) -> Result<u64, StoreError> {
         let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
         count_from_sql(st.query_row(params, |r| r.get(0)).map_err(db_err)?)
@@ -413,7 +441,24 @@ impl SqliteTx<'_> {
 impl Tx for SqliteTx<'_> {
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
         // On failure Drop rolls back whatever SQLite left open.
-        self.conn.execute_batch("COMMIT").map_err(db_err)
+        self.conn.execute_batch("COMMIT").map_err(db_err)?;
+        if let Handle::Writer(_, commits) = &self.conn {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn restart(&mut self) -> Result<(), StoreError> {
+        // The writer's mutex guard stays held, so no writer of this store comes between;
+        // another process can (BEGIN IMMEDIATE then waits for it, or fails as Busy).
+        let begin = match self.conn {
+            Handle::Writer(..) => "BEGIN IMMEDIATE",
+            Handle::Reader(_) => "BEGIN",
+        };
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        }
+        self.conn.execute_batch(begin).map_err(db_err)
     }
 
     fn account_insert(&mut self, account: &Account) -> Result<(), StoreError> {
@@ -602,10 +647,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError> {
-        self.count(
-            "SELECT count(*) FROM vpcs WHERE account_id = ?1 AND region_id = ?2",
-            params![account_to_sql(account), region],
-        )
+        self.resource_count(account, region, "vpc")
     }
 
     fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError> {
@@ -770,6 +812,14 @@ impl Tx for SqliteTx<'_> {
 
     fn ip_free_list(&mut self, vswitch: &VSwitchId) -> Result<Vec<(u32, u32)>, StoreError> {
         addresses::ip_free_list(self, vswitch)
+    }
+
+    fn ip_free_first_aligned(
+        &mut self,
+        vswitch: &VSwitchId,
+        size: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError> {
+        addresses::ip_free_first_aligned(self, vswitch, size)
     }
 
     fn ip_free_insert(&mut self, vswitch: &VSwitchId, lo: u32, hi: u32) -> Result<(), StoreError> {
@@ -954,6 +1004,11 @@ impl Tx for SqliteTx<'_> {
 
     fn eni_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eni>, StoreError> {
         enis::due(self, now, limit)
+    }
+
+    fn due_any(&mut self, now: i64) -> Result<bool, StoreError> {
+        let any: Option<bool> = self.query_opt(DUE_ANY, [now], |r| r.get(0))?;
+        Ok(any.unwrap_or(false))
     }
 
     fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError> {

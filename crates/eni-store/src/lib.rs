@@ -56,6 +56,8 @@ pub mod constraints {
     pub const PRIVATE_IP_VSWITCH_FK: &str = "private_ip_vswitch_fk";
     /// A vSwitch belongs to an existing VPC, which cannot be deleted while it has any.
     pub const VSWITCH_VPC_FK: &str = "vswitch_vpc_fk";
+    /// A security group belongs to an existing VPC, which cannot be deleted while it has any.
+    pub const SECURITY_GROUP_VPC_FK: &str = "security_group_vpc_fk";
     /// A MAC address is used by one ENI across all accounts and regions.
     pub const ENI_MAC_UNIQUE: &str = "eni_mac_unique";
     /// An instance uses a device index once.
@@ -95,6 +97,11 @@ pub trait Store: Send + Sync + 'static {
 pub trait Tx {
     /// Makes every write of this transaction durable and visible.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Undoes every write of this transaction and goes on as a new one of the same kind, with
+    /// no other writer of this store in between (a request's nonce is kept this way when the
+    /// rest of its transaction fails: nothing can slip between the undo and the nonce's
+    /// record). A write transaction of another process may still come between.
+    fn restart(&mut self) -> Result<(), StoreError>;
 
     // ---- accounts and keys ----
     fn account_insert(&mut self, account: &Account) -> Result<(), StoreError>;
@@ -146,6 +153,11 @@ pub trait Tx {
     /// Whether a VPC was removed. Refused with [`constraints::VSWITCH_VPC_FK`] while the VPC
     /// has vSwitches.
     fn vpc_delete(&mut self, account: AccountId, id: &VpcId) -> Result<bool, StoreError>;
+    /// How many VPCs the account has in `region`, for the quota. Like every quota count
+    /// ([`Tx::eni_count`], [`Tx::eip_count`]) it costs O(log n) whatever the account holds:
+    /// a counter the backend keeps in the transaction that inserts, deletes or moves the rows,
+    /// so it is exact inside any transaction, rolls back with it, and cannot drift under
+    /// concurrent writers.
     fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
     /// Every VPC of every account, oldest first (the data plane's view).
     fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError>;
@@ -237,8 +249,17 @@ pub trait Tx {
         vswitch: &VSwitchId,
         ip: u32,
     ) -> Result<Option<(u32, u32)>, StoreError>;
-    /// Every free range, by `lo` (for aligned prefix searches).
+    /// Every free range, by `lo`.
     fn ip_free_list(&mut self, vswitch: &VSwitchId) -> Result<Vec<(u32, u32)>, StoreError>;
+    /// The free range with the lowest `lo` that holds a whole aligned block of `size`
+    /// addresses (`size` a power of two), for IPv4 prefixes: one statement that stops at the
+    /// first such range (it looks at the smaller ranges before it, not at the addresses
+    /// taken).
+    fn ip_free_first_aligned(
+        &mut self,
+        vswitch: &VSwitchId,
+        size: u32,
+    ) -> Result<Option<(u32, u32)>, StoreError>;
     /// Adds a range; ranges of one vSwitch never overlap (the caller's invariant).
     fn ip_free_insert(&mut self, vswitch: &VSwitchId, lo: u32, hi: u32) -> Result<(), StoreError>;
     /// Removes the range starting at `lo`.
@@ -365,7 +386,8 @@ pub trait Tx {
         region: &str,
         query: &EniQuery,
     ) -> Result<Vec<Eni>, StoreError>;
-    /// How many ENIs of `eni_type` the account has in `region` (for the quota).
+    /// How many ENIs of `eni_type` the account has in `region`, for the quota: a counter, as
+    /// for [`Tx::vpc_count`], kept through inserts, deletes and changes of type or region.
     fn eni_count(
         &mut self,
         account: AccountId,
@@ -374,6 +396,10 @@ pub trait Tx {
     ) -> Result<u64, StoreError>;
     /// ENIs of any account whose transition is due at or before `now`, oldest first.
     fn eni_due(&mut self, now: i64, limit: u32) -> Result<Vec<Eni>, StoreError>;
+    /// Whether [`Tx::eni_due`], [`Tx::instance_due`] or [`Tx::eip_due`] would return
+    /// anything at `now`: one statement, a probe of each due index (every write transaction
+    /// asks, and nearly always nothing is due).
+    fn due_any(&mut self, now: i64) -> Result<bool, StoreError>;
     /// How many ENIs the vSwitch has (a vSwitch with ENIs cannot be deleted).
     fn eni_count_in_vswitch(&mut self, vswitch: &VSwitchId) -> Result<u64, StoreError>;
     /// Every ENI of every account and region, oldest first (the data plane's view).
@@ -483,8 +509,8 @@ pub trait Tx {
     ) -> Result<u64, StoreError>;
     /// EIPs bound (in any state) to addresses of `eni`, oldest first.
     fn eips_of_eni(&mut self, eni: &EniId) -> Result<Vec<Eip>, StoreError>;
-    /// How many EIPs (in any state) the account has in `region`, for the quota. Costs an
-    /// index lookup over that account's EIPs in the region, never a scan of everyone's.
+    /// How many EIPs (in any state) the account has in `region`, for the quota: a counter, as
+    /// for [`Tx::vpc_count`].
     fn eip_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
     /// The public addresses held in `lo..=hi` by EIPs of any account, ascending (to seed a
     /// pool's free list).

@@ -124,7 +124,7 @@ pub fn create(ctx: &Ctx<'_>, p: &Params) -> Out {
         client_token: p.opt("ClientToken").map(String::from),
     };
     let v = ctx.core.create_network_interface(&ctx.caller, req)?;
-    let f = eni_fields(&v);
+    let mut f = eni_fields(&v);
     let mut out = Map::new();
     for k in [
         "NetworkInterfaceId",
@@ -143,14 +143,13 @@ pub fn create(ctx: &Ctx<'_>, p: &Params) -> Out {
         "ServiceManaged",
         "SourceDestCheck",
         "SecurityGroupIds",
-        "PrivateIpSets",
         "Ipv6Sets",
         "Ipv4PrefixSets",
         "Ipv6PrefixSets",
         "Tags",
     ] {
-        if let Some(v) = f.get(k) {
-            out.insert(k.to_string(), v.clone());
+        if let Some(v) = f.remove(k) {
+            out.insert(k.to_string(), v);
         }
     }
     // Create answers PrivateIpSet entries without the Describe-only fields.

@@ -120,6 +120,26 @@ pub(super) fn ip_free_first(
     )
 }
 
+/// The first range, by `lo`, that holds an aligned block of `?2` addresses: the block starting
+/// at `lo` rounded up to a multiple of `?2` ends at or before `hi`.
+pub(crate) const FREE_FIRST_ALIGNED: &str = "SELECT lo, hi FROM ip_free_ranges
+    WHERE vswitch_id = ?1 AND (lo + ?2 - 1) / ?2 * ?2 + ?2 - 1 <= hi ORDER BY lo LIMIT 1";
+
+pub(super) fn ip_free_first_aligned(
+    tx: &SqliteTx<'_>,
+    vswitch: &VSwitchId,
+    size: u32,
+) -> Result<Option<(u32, u32)>, StoreError> {
+    if size == 0 {
+        return Ok(None);
+    }
+    tx.query_opt(
+        FREE_FIRST_ALIGNED,
+        params![vswitch.as_str(), i64::from(size)],
+        range_from_row,
+    )
+}
+
 /// The last free range starting at or below an address.
 pub(crate) const FREE_AT_OR_BELOW: &str = "SELECT lo, hi FROM ip_free_ranges
     WHERE vswitch_id = ?1 AND lo <= ?2 ORDER BY lo DESC LIMIT 1";

@@ -244,15 +244,13 @@ pub(super) fn of_enis(tx: &SqliteTx<'_>, enis: &[EniId]) -> Result<Vec<Eip>, Sto
     )
 }
 
-/// How many EIPs an account has in a region: a range of `eips_account_region_idx`.
-pub(crate) const COUNT: &str = "SELECT count(*) FROM eips WHERE account_id = ?1 AND region_id = ?2";
-
+/// How many EIPs an account has in a region: the count the triggers keep (0011).
 pub(super) fn count(
     tx: &SqliteTx<'_>,
     account: AccountId,
     region: &str,
 ) -> Result<u64, StoreError> {
-    tx.count(COUNT, params![account_to_sql(account), region])
+    tx.resource_count(account, region, "eip")
 }
 
 /// The held addresses of a range: a range of the unique index of `ip`.

@@ -1,6 +1,8 @@
 //! ENIs and their ordered security-group memberships (`eni_security_groups`, one row per
-//! group, by `position`). An ENI and its memberships are written together, inside a
-//! savepoint, so a refused membership leaves no half-written ENI behind; they are read
+//! group, by `position`). An ENI and its memberships are written together: an update inside
+//! a savepoint, an insert without one (a savepoint copies every page the statements touch,
+//! on the create path), deleting the new row again if a membership is refused, so a refused
+//! write leaves no half-written ENI behind either way; they are read
 //! together too, the memberships folded into a JSON array by a correlated subquery, so a list
 //! is one statement however many ENIs it returns.
 
@@ -66,42 +68,49 @@ fn group_ids_from_row(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<SecurityGro
 
 pub(super) fn insert(tx: &SqliteTx<'_>, eni: &Eni) -> Result<(), StoreError> {
     let tags = tags_to_sql(&eni.tags)?;
-    tx.atomically(|tx| {
-        tx.exec(
-            "INSERT INTO enis (id, account_id, region_id, zone_id, vpc_id, vswitch_id, eni_type,
+    // The row first: a refused row (a taken MAC, a missing vSwitch) is one failed statement
+    // and changed nothing.
+    tx.exec(
+        "INSERT INTO enis (id, account_id, region_id, zone_id, vpc_id, vswitch_id, eni_type,
                  status, due_at, instance_id, device_index, mac, primary_ip, name, description,
                  delete_on_release, source_dest_check, queue_number, traffic_mode,
                  resource_group_id, tags, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                  ?18, ?19, ?20, ?21, ?22)",
-            params![
-                eni.id.as_str(),
-                account_to_sql(eni.account_id),
-                eni.region_id,
-                eni.zone_id,
-                eni.vpc_id.as_str(),
-                eni.vswitch_id.as_str(),
-                eni.eni_type,
-                eni.status,
-                eni.due_at,
-                eni.instance_id.as_ref().map(|i| i.as_str()),
-                eni.device_index.map(i64::from),
-                eni.mac,
-                i64::from(eni.primary_ip),
-                eni.name,
-                eni.description,
-                eni.delete_on_release,
-                eni.source_dest_check,
-                i64::from(eni.queue_number),
-                eni.traffic_mode,
-                eni.resource_group_id.as_str(),
-                tags,
-                eni.created_at
-            ],
-            db_err_fk(fk::ENI_VSWITCH),
-        )?;
-        insert_memberships(tx, &eni.id, &eni.security_group_ids)
-    })
+        params![
+            eni.id.as_str(),
+            account_to_sql(eni.account_id),
+            eni.region_id,
+            eni.zone_id,
+            eni.vpc_id.as_str(),
+            eni.vswitch_id.as_str(),
+            eni.eni_type,
+            eni.status,
+            eni.due_at,
+            eni.instance_id.as_ref().map(|i| i.as_str()),
+            eni.device_index.map(i64::from),
+            eni.mac,
+            i64::from(eni.primary_ip),
+            eni.name,
+            eni.description,
+            eni.delete_on_release,
+            eni.source_dest_check,
+            i64::from(eni.queue_number),
+            eni.traffic_mode,
+            eni.resource_group_id.as_str(),
+            tags,
+            eni.created_at
+        ],
+        db_err_fk(fk::ENI_VSWITCH),
+    )?;
+    if let Err(refused) = insert_memberships(tx, &eni.id, &eni.security_group_ids) {
+        // Undo the row: the memberships written so far go with it (cascade), and its
+        // triggers undo theirs (tags, counts). Only the data-plane generation keeps the
+        // bumps, which a number that must merely grow allows.
+        tx.exec("DELETE FROM enis WHERE id = ?1", [eni.id.as_str()], db_err)?;
+        return Err(refused);
+    }
+    Ok(())
 }
 
 fn insert_memberships(
@@ -287,10 +296,7 @@ pub(super) fn count(
     region: &str,
     eni_type: &str,
 ) -> Result<u64, StoreError> {
-    tx.count(
-        "SELECT count(*) FROM enis WHERE account_id = ?1 AND region_id = ?2 AND eni_type = ?3",
-        params![account_to_sql(account), region, eni_type],
-    )
+    tx.resource_count(account, region, &format!("eni:{eni_type}"))
 }
 
 /// `due_at IS NOT NULL` matches the partial index enis_due_idx, so only ENIs in transition

@@ -6,7 +6,7 @@ use super::find::Find;
 use super::{
     account_from_sql, account_to_sql, corrupt, id_from_row, tags_from_row, tags_to_sql, SqliteTx,
 };
-use crate::errors::{db_err_fk, fk};
+use crate::errors::db_err_fk;
 use eni_store::{Position, SecurityGroup, SecurityGroupFilter, SgPolicy, StoreError, Window};
 use eni_types::ids::{AccountId, SecurityGroupId, VpcId};
 use rusqlite::{params, Row};
@@ -61,7 +61,7 @@ pub(super) fn insert(tx: &SqliteTx<'_>, sg: &SecurityGroup) -> Result<(), StoreE
             sg.created_at,
             sg.inner_access_policy.as_str()
         ],
-        db_err_fk(fk::SECURITY_GROUP_VPC),
+        db_err_fk(eni_store::constraints::SECURITY_GROUP_VPC_FK),
     )?;
     Ok(())
 }

@@ -31,6 +31,7 @@ mod eip_find;
 mod eni_find;
 mod instance_find;
 mod network_find;
+mod quotas;
 
 /// A named check: takes a fresh store, panics if the store misbehaves.
 pub type Check = (&'static str, fn(&dyn Store));
@@ -252,6 +253,10 @@ pub const CHECKS: &[Check] = &[
         check_private_ips_of_lists_in_insertion_order,
     ),
     (
+        "ip_free_first_aligned_skips_ranges_too_small_or_misaligned",
+        check_ip_free_first_aligned_skips_ranges_too_small_or_misaligned,
+    ),
+    (
         "ip_free_first_and_list_order_by_lo",
         check_ip_free_first_and_list_order_by_lo,
     ),
@@ -343,6 +348,10 @@ pub const CHECKS: &[Check] = &[
         "eni_due_returns_only_due_oldest_first_up_to_limit",
         check_eni_due_returns_only_due_oldest_first_up_to_limit,
     ),
+    (
+        "due_any_sees_each_kind_of_transition",
+        check_due_any_sees_each_kind_of_transition,
+    ),
     ("eni_count_in_vswitch", check_eni_count_in_vswitch),
     (
         "eni_delete_drops_memberships",
@@ -378,6 +387,10 @@ pub const CHECKS: &[Check] = &[
         check_rollback_on_drop_leaves_nothing,
     ),
     (
+        "restart_undoes_everything_and_lets_no_writer_in",
+        check_restart_undoes_everything_and_lets_no_writer_in,
+    ),
+    (
         "app_error_in_with_write_rolls_back",
         check_app_error_in_with_write_rolls_back,
     ),
@@ -408,6 +421,7 @@ pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
         .chain(instance_find::CHECKS)
         .chain(eip_find::CHECKS)
         .chain(network_find::CHECKS)
+        .chain(quotas::CHECKS)
     {
         eprintln!("conformance: {name}");
         let store = make();
@@ -1489,6 +1503,48 @@ fn check_ip_free_first_and_list_order_by_lo(store: &dyn Store) {
     });
 }
 
+fn check_ip_free_first_aligned_skips_ranges_too_small_or_misaligned(store: &dyn Store) {
+    let (a, b) = two_vswitches(store);
+    ok(store, |tx| {
+        // 16 addresses but straddling a /28 boundary; 4 addresses; then one that fits.
+        tx.ip_free_insert(&a.id, 8, 23)?;
+        tx.ip_free_insert(&a.id, 40, 43)?;
+        tx.ip_free_insert(&a.id, 60, 200)?;
+        tx.ip_free_insert(&a.id, 256, 271)?;
+        tx.ip_free_insert(&b.id, 0, 15)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 16)?, Some((60, 200)));
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 4)?, Some((8, 23)));
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 1)?, Some((8, 23)));
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 64)?, Some((60, 200)));
+        assert_eq!(
+            tx.ip_free_first_aligned(&a.id, 128)?,
+            None,
+            "128..=255 is not all free"
+        );
+        assert_eq!(tx.ip_free_first_aligned(&a.id, 256)?, None);
+        assert_eq!(
+            tx.ip_free_first_aligned(&b.id, 16)?,
+            Some((0, 15)),
+            "exactly one block"
+        );
+        Ok(())
+    });
+    // The top of the IPv4 space does not overflow.
+    ok(store, |tx| {
+        tx.ip_free_insert(&b.id, 0xFFFF_FFF0, 0xFFFF_FFFF)
+    });
+    ok(store, |tx| tx.ip_free_delete(&b.id, 0).map(|_| ()));
+    read(store, |tx| {
+        assert_eq!(
+            tx.ip_free_first_aligned(&b.id, 16)?,
+            Some((0xFFFF_FFF0, 0xFFFF_FFFF))
+        );
+        Ok(())
+    });
+}
+
 fn check_ip_free_containing_is_inclusive_and_gaps_are_none(store: &dyn Store) {
     let (a, b) = two_vswitches(store);
     const MAX: u32 = u32::MAX;
@@ -2498,6 +2554,67 @@ fn check_eni_due_returns_only_due_oldest_first_up_to_limit(store: &dyn Store) {
     });
 }
 
+fn check_due_any_sees_each_kind_of_transition(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let nothing_due = |store: &dyn Store, now: i64| read(store, |tx| tx.due_any(now));
+    // Rows without a due time, or in a transition an agent completes (no due time).
+    let waiting = Eni {
+        status: "Attaching".into(),
+        instance_id: Some(InstanceId::generate(REGION)),
+        ..eni(&s)
+    };
+    ok(store, |tx| {
+        tx.eni_insert(&eni(&s))?;
+        tx.eni_insert(&waiting)?;
+        tx.instance_insert(&vpc_instance(&s))?;
+        tx.eip_insert(&eip(acct, REGION, PUBLIC + 40))
+    });
+    assert!(!nothing_due(store, i64::MAX));
+    // Each kind, due at T0 + 10: not due before, due at and after.
+    let e = Eni {
+        due_at: Some(T0 + 10),
+        ..waiting.clone()
+    };
+    let i = Instance {
+        status: "Starting".into(),
+        due_at: Some(T0 + 10),
+        ..vpc_instance(&s)
+    };
+    let n = eni_with_ip(store, &s, 0xAC10_0009);
+    let a = Eip {
+        due_at: Some(T0 + 10),
+        ..bound(
+            eip(acct, REGION, PUBLIC + 41),
+            &n,
+            0xAC10_0009,
+            "Associating",
+        )
+    };
+    let each = |kind: &str,
+                put: &dyn Fn(&mut dyn Tx) -> Result<(), StoreError>,
+                take: &dyn Fn(&mut dyn Tx) -> Result<(), StoreError>| {
+        ok(store, |tx| put(tx));
+        assert!(!nothing_due(store, T0 + 9), "{kind} not due yet");
+        assert!(nothing_due(store, T0 + 10), "{kind} due at now");
+        assert!(nothing_due(store, T0 + 11), "{kind} due before now");
+        ok(store, |tx| take(tx));
+        assert!(!nothing_due(store, i64::MAX), "{kind} gone");
+    };
+    each("ENI", &|tx| tx.eni_update(&e), &|tx| {
+        tx.eni_update(&Eni {
+            due_at: None,
+            ..e.clone()
+        })
+    });
+    each("instance", &|tx| tx.instance_insert(&i), &|tx| {
+        tx.instance_delete(i.account_id, &i.id).map(|_| ())
+    });
+    each("EIP", &|tx| tx.eip_insert(&a), &|tx| {
+        tx.eip_delete(a.account_id, &a.id).map(|_| ())
+    });
+}
+
 fn check_eni_count_in_vswitch(store: &dyn Store) {
     let acct = AccountId::generate();
     let (v, s1) = network(store, acct, REGION);
@@ -2869,6 +2986,64 @@ fn check_rollback_on_drop_leaves_nothing(store: &dyn Store) {
         tx.account_insert(&acct)?;
         tx.vpc_insert(&v)
     });
+}
+
+fn check_restart_undoes_everything_and_lets_no_writer_in(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let undone = eni(&s);
+    let kept = eni(&s);
+    let intruder = vpc(acct, REGION);
+    let mut tx = match store.write() {
+        Ok(tx) => tx,
+        Err(e) => panic!("write: {e:?}"),
+    };
+    let g0 = tx.dataplane_generation().unwrap();
+    std::thread::scope(|scope| {
+        // Another writer of the same store, waiting for the transaction above.
+        let other = scope.spawn(|| ok(store, |tx| tx.vpc_insert(&intruder)));
+        tx.eni_insert(&undone).unwrap();
+        assert!(tx.nonce_record("LTAIr", "n1", T0, T0 + 60).unwrap());
+        assert_conflict(tx.vpc_delete(acct, &v.id), VSWITCH_VPC_FK);
+        // Time for the other writer to queue (if it has not, the check below is merely weaker).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if let Err(e) = tx.restart() {
+            panic!("restart: {e:?}");
+        }
+        // Nothing written before the restart is left, and no one else wrote in between.
+        assert_eq!(tx.eni_get(acct, &undone.id), Ok(None));
+        assert_eq!(tx.eni_count(acct, REGION, "Secondary"), Ok(0));
+        assert_eq!(tx.dataplane_generation(), Ok(g0));
+        assert_eq!(tx.vpc_get(acct, &intruder.id), Ok(None));
+        assert_eq!(tx.vpc_count(acct, REGION), Ok(1));
+        // The new transaction writes and commits as any other.
+        assert_eq!(tx.nonce_record("LTAIr", "n1", T0, T0 + 60), Ok(true));
+        assert_eq!(tx.eni_insert(&kept), Ok(()));
+        let tx = std::mem::replace(&mut tx, store.read().unwrap());
+        if let Err(e) = tx.commit() {
+            panic!("commit after restart: {e:?}");
+        }
+        other
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    });
+    drop(tx);
+    read(store, |tx| {
+        assert_eq!(tx.eni_get(acct, &undone.id)?, None);
+        assert_eq!(
+            tx.eni_get(acct, &kept.id)?.map(|e| e.id),
+            Some(kept.id.clone())
+        );
+        assert!(
+            tx.vpc_get(acct, &intruder.id)?.is_some(),
+            "the waiting writer ran after"
+        );
+        Ok(())
+    });
+    assert!(
+        !ok(store, |tx| tx.nonce_record("LTAIr", "n1", T0, T0 + 60)),
+        "the nonce recorded after the restart was kept"
+    );
 }
 
 fn check_app_error_in_with_write_rolls_back(store: &dyn Store) {
