@@ -22,6 +22,10 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "resource_counts.account_id, resource_counts.region_id, resource_counts.kind",
         "resource_count_pk",
     ),
+    (
+        "eni_counts.account_id, eni_counts.region_id, eni_counts.dim, eni_counts.value",
+        "eni_count_pk",
+    ),
     ("accounts.name", constraints::ACCOUNT_NAME_UNIQUE),
     ("access_keys.seq", "access_key_seq_pk"),
     ("access_keys.id", constraints::ACCESS_KEY_PK),
@@ -62,7 +66,7 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "eni_security_group_pk",
     ),
     (
-        "eni_security_groups.security_group_id, eni_security_groups.eni_id",
+        "eni_security_groups.security_group_id, eni_security_groups.eni_seq",
         "eni_security_group_unique",
     ),
     ("security_group_rules.seq", "security_group_rule_seq_pk"),

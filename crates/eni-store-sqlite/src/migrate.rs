@@ -72,6 +72,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "resource_counts",
         sql: include_str!("../migrations/0011_resource_counts.sql"),
     },
+    Migration {
+        version: 12,
+        name: "eni_filter_counts",
+        sql: include_str!("../migrations/0012_eni_filter_counts.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

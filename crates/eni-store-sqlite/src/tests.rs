@@ -665,7 +665,8 @@ fn eni_find_drivers_use_their_indexes() {
             "Ipv6" => ("ipv6_addrs_addr_idx", false),
             "PrimaryIp" => ("private_ips_ip_idx", false),
             "Instance" => ("(instance_id=?", false),
-            "Group" => ("eni_security_groups USING COVERING INDEX", false),
+            // The group's unique key (group, eni_seq), SQLite's automatic index.
+            "Group" => ("eni_security_groups_2 (security_group_id=?", true),
             "VSwitch" => ("enis_vswitch_idx", true),
             "Vpc" => ("enis_vpc_seq_idx", true),
             "Status" => ("enis_status_idx", true),
@@ -1178,6 +1179,70 @@ fn upgrading_from_0006_gives_groups_their_inner_access_policy() {
         vec![
             ("sg-e".to_string(), "Drop".to_string()),
             ("sg-n".to_string(), "Accept".to_string())
+        ]
+    );
+}
+
+#[test]
+fn upgrading_from_0011_orders_memberships_and_counts_what_is_there() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    crate::migrate::apply_these(&conn, &MIGRATIONS[..11]).unwrap();
+    let eni = |seq: i64, ty: &str, status: &str| {
+        format!(
+            "INSERT INTO enis (seq, id, account_id, region_id, zone_id, vpc_id, vswitch_id,
+                 eni_type, status, mac, primary_ip, name, description, delete_on_release,
+                 source_dest_check, queue_number, traffic_mode, resource_group_id, created_at)
+             VALUES ({seq}, 'eni-{seq}', 1, 'r', 'z', 'vpc-a', 'vsw-a', '{ty}', '{status}',
+                 '02:00:00:00:00:0{seq}', {seq}, '', '', 0, 0, 1, 'Standard', 'rg-a', 0);"
+        )
+    };
+    conn.execute_batch(&format!(
+        "INSERT INTO vpcs (id, account_id, region_id, cidr_block, name, description, status,
+             is_default, vrouter_id, route_table_id, resource_group_id, created_at)
+         VALUES ('vpc-a', 1, 'r', 'c', '', '', 's', 0, 'vrt-a', 'vtb-a', 'rg-a', 0);
+         INSERT INTO vswitches (id, account_id, region_id, vpc_id, zone_id, cidr_block, name,
+             description, status, is_default, resource_group_id, created_at)
+         VALUES ('vsw-a', 1, 'r', 'vpc-a', 'z', 'c', '', '', 's', 0, 'rg-a', 0);
+         INSERT INTO security_groups (id, account_id, region_id, vpc_id, name, description,
+             group_type, resource_group_id, created_at)
+         VALUES ('sg-a', 1, 'r', 'vpc-a', '', '', 'normal', 'rg-a', 0);
+         {}{}{}
+         INSERT INTO eni_security_groups (eni_id, position, security_group_id)
+         VALUES ('eni-3', 0, 'sg-a'), ('eni-5', 0, 'sg-a'), ('eni-7', 0, 'sg-a');",
+        eni(3, "Secondary", "Available"),
+        eni(5, "Primary", "InUse"),
+        eni(7, "Trunk", "InUse"),
+    ))
+    .unwrap();
+    crate::migrate::apply(&conn).unwrap();
+    let rows = |sql: &str| -> Vec<String> {
+        conn.prepare(sql)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(
+        rows(
+            "SELECT eni_id || ' ' || eni_seq || ' ' || counted FROM eni_security_groups
+             ORDER BY security_group_id, eni_seq"
+        ),
+        vec!["eni-3 3 1", "eni-5 5 0", "eni-7 7 1"]
+    );
+    assert_eq!(
+        rows("SELECT dim || ' ' || value || ' ' || n FROM eni_counts ORDER BY dim, value"),
+        vec![
+            "rg rg-a 3",
+            "sg sg-a 2",
+            "status Available 1",
+            "status InUse 2",
+            "type Primary 1",
+            "type Secondary 1",
+            "type Trunk 1",
+            "vpc vpc-a 3",
+            "vswitch vsw-a 3",
         ]
     );
 }

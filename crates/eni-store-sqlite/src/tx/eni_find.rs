@@ -10,8 +10,11 @@
 //! rows, sorted), else whichever of the remaining filters matches fewest ENIs. That number
 //! comes from a capped count of each candidate's index ([`PROBE_CAP`] entries at most), so
 //! choosing costs little and a filter that matches a handful of ENIs never waits behind one
-//! that matches most of them. A security group's memberships are not kept in creation order,
-//! so the group drives only when it is small; a large one is checked row by row.
+//! that matches most of them.
+//!
+//! A count with a single broad filter (a VPC, a vSwitch, a status, a type, a resource group,
+//! a security group), or none, is read from `eni_counts` (kept by triggers, 0012): one probe
+//! instead of a walk over most of the account.
 
 use super::{account_to_sql, SqliteTx};
 use crate::tx::enis::eni_from_row;
@@ -49,7 +52,7 @@ impl Driver {
     fn ordered(self) -> bool {
         !matches!(
             self,
-            Driver::Ids | Driver::PrivateIps | Driver::Ipv6 | Driver::PrimaryIp | Driver::Group
+            Driver::Ids | Driver::PrivateIps | Driver::Ipv6 | Driver::PrimaryIp
         )
     }
 }
@@ -324,13 +327,14 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
     if let Some(g) = &f.security_group_id {
         let a = q.text("group", g.as_str());
         if driver == Driver::Group {
-            q.conds.push(format!(
-                "e.id IN (SELECT eni_id FROM eni_security_groups WHERE security_group_id = {a})"
-            ));
+            // The group's index walks its members in creation order; the ENI joins by seq.
+            q.from = "eni_security_groups g CROSS JOIN enis e ON e.seq = g.eni_seq".to_string();
+            q.order = "g.eni_seq";
+            q.conds.push(format!("g.security_group_id = {a}"));
         } else {
             q.conds.push(format!(
                 "EXISTS (SELECT 1 FROM eni_security_groups g \
-                 WHERE g.security_group_id = {a} AND g.eni_id = e.id)"
+                 WHERE g.security_group_id = {a} AND g.eni_seq = e.seq)"
             ));
         }
     }
@@ -399,6 +403,62 @@ pub(super) fn find(
     q.run(tx, &sql, |r| Ok((Position(r.get(23)?), eni_from_row(r)?)))
 }
 
+/// The `eni_counts` entries whose sum is the number of ENIs `f` matches, when it has one
+/// counted filter or none; `None` when only a walk can tell.
+fn kept_counts(f: &EniFilter) -> Option<Vec<(&'static str, Option<String>)>> {
+    let short_lists = f.ids.is_some()
+        || f.instance_id.is_some()
+        || f.primary_ip.is_some()
+        || f.private_ips.is_some()
+        || f.ipv6.is_some();
+    if short_lists || f.name.is_some() || !f.tags.is_empty() {
+        return None;
+    }
+    let mut dims: Vec<(&'static str, Option<String>)> = Vec::new();
+    if let Some(v) = &f.vpc_id {
+        dims.push(("vpc", Some(v.to_string())));
+    }
+    if let Some(v) = &f.vswitch_id {
+        dims.push(("vswitch", Some(v.to_string())));
+    }
+    if let Some(s) = &f.status {
+        dims.push(("status", Some(s.clone())));
+    }
+    if let Some(rg) = &f.resource_group_id {
+        dims.push(("rg", Some(rg.clone())));
+    }
+    match (&f.security_group_id, &f.eni_types) {
+        // A group counts its members but primary ENIs: exactly the types a group filter
+        // implies (Secondary and Trunk, in any order), no narrower.
+        (Some(g), Some(types)) => {
+            let mut t: Vec<&str> = types.iter().map(String::as_str).collect();
+            t.sort_unstable();
+            t.dedup();
+            if t != ["Secondary", "Trunk"] {
+                return None;
+            }
+            dims.push(("sg", Some(g.to_string())));
+        }
+        (Some(_), None) => return None,
+        (None, Some(types)) => {
+            if !dims.is_empty() {
+                return None;
+            }
+            let mut t: Vec<String> = types.clone();
+            t.sort_unstable();
+            t.dedup();
+            return Some(t.into_iter().map(|ty| ("type", Some(ty))).collect());
+        }
+        (None, None) => {}
+    }
+    match dims.len() {
+        // No filter: every ENI has one type (no value sums them all, below).
+        0 => Some(vec![("type", None)]),
+        1 => Some(dims),
+        _ => None,
+    }
+}
+
 pub(super) fn count(
     tx: &SqliteTx<'_>,
     account: AccountId,
@@ -406,6 +466,28 @@ pub(super) fn count(
     f: &EniFilter,
 ) -> Result<u64, StoreError> {
     let account = account_to_sql(account);
+    if let Some(entries) = kept_counts(f) {
+        let mut total = 0u64;
+        for (dim, value) in entries {
+            let sql = match value {
+                None => {
+                    "SELECT sum(n) FROM eni_counts WHERE account_id = ?1 AND region_id = ?2 \
+                     AND dim = ?3 AND ?4 IS NULL"
+                }
+                Some(_) => {
+                    "SELECT n FROM eni_counts \
+                     WHERE account_id = ?1 AND region_id = ?2 AND dim = ?3 AND value = ?4"
+                }
+            };
+            let n: Vec<Option<i64>> =
+                tx.query_all(sql, rusqlite::params![account, region, dim, value], |r| {
+                    r.get(0)
+                })?;
+            let n = n.first().copied().flatten();
+            total += n.unwrap_or(0).max(0) as u64;
+        }
+        return Ok(total);
+    }
     let driver = choose(tx, account, region, f)?;
     let q = build(account, region, f, driver)?;
     let sql = format!(

@@ -119,9 +119,12 @@ fn insert_memberships(
     groups: &[SecurityGroupId],
 ) -> Result<(), StoreError> {
     for (position, group) in (0i64..).zip(groups) {
+        // The ENI's seq orders a group's members; a primary ENI is not counted under its
+        // groups (0012).
         tx.exec(
-            "INSERT INTO eni_security_groups (eni_id, position, security_group_id)
-             VALUES (?1, ?2, ?3)",
+            "INSERT INTO eni_security_groups
+                 (eni_id, position, security_group_id, eni_seq, counted)
+             SELECT ?1, ?2, ?3, seq, eni_type <> 'Primary' FROM enis WHERE id = ?1",
             params![eni.as_str(), position, group.as_str()],
             // The ENI row exists (it was just written or updated), so only the group's key
             // can fail.
@@ -186,6 +189,24 @@ pub(super) fn update(tx: &SqliteTx<'_>, eni: &Eni) -> Result<(), StoreError> {
                 "eni_update: no ENI {} in account {}",
                 eni.id, eni.account_id
             )));
+        }
+        // Most updates (a status, an attachment) keep the groups: rewrite them only when
+        // they changed, sparing the membership indexes and counts two writes each.
+        // (A change of type to or from Primary changes whether the memberships count.)
+        let counted = eni.eni_type != "Primary";
+        let current: Vec<(String, bool)> = tx.query_all(
+            "SELECT security_group_id, counted FROM eni_security_groups WHERE eni_id = ?1
+             ORDER BY position",
+            [eni.id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if current.iter().all(|(_, c)| *c == counted)
+            && current
+                .iter()
+                .map(|(g, _)| g.as_str())
+                .eq(eni.security_group_ids.iter().map(|g| g.as_str()))
+        {
+            return Ok(());
         }
         tx.exec(
             "DELETE FROM eni_security_groups WHERE eni_id = ?1",

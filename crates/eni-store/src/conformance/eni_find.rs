@@ -28,6 +28,10 @@ pub const CHECKS: &[Check] = &[
         "eni_find_batch_loaders_keep_each_owner_in_order",
         check_batch_loaders,
     ),
+    (
+        "eni_find_count_follows_inserts_moves_and_deletes",
+        check_eni_find_count_follows_writes,
+    ),
 ];
 
 /// A small deterministic generator: the suite must pick the same rows on every backend.
@@ -670,4 +674,183 @@ fn check_batch_loaders(store: &dyn Store) {
         assert_eq!(tx.eips_of_enis(std::slice::from_ref(&c.id))?, vec![]);
         Ok(())
     });
+}
+
+/// Counts a store may keep rather than walk (one broad filter, or none) stay equal to what
+/// `eni_find` returns while ENIs are inserted, change status, vSwitch, VPC, resource group,
+/// type and groups, are deleted, and while a write is rolled back.
+fn check_eni_find_count_follows_writes(store: &dyn Store) {
+    let account = AccountId::generate();
+    let (v1, s1) = network(store, account, REGION);
+    let s2 = vswitch(&v1);
+    let (v2, s3) = network(store, account, REGION);
+    ok(store, |tx| tx.vswitch_insert(&s2));
+    let groups: Vec<SecurityGroup> = (0..3).map(|_| security_group(&v1)).collect();
+    ok(store, |tx| {
+        for g in &groups {
+            tx.security_group_insert(g)?;
+        }
+        Ok(())
+    });
+    // A bystander in another region, counted apart.
+    let (_, far) = network(store, account, "cn-shanghai");
+    ok(store, |tx| tx.eni_insert(&eni(&far)));
+    let vswitches = [&s1, &s2, &s3];
+    let rgs = [
+        ResourceGroupId::generate(REGION),
+        ResourceGroupId::generate(REGION),
+    ];
+    let types = ["Primary", "Secondary", "Trunk"];
+    let mut rng = Lcg(29);
+    let mut live: Vec<Eni> = Vec::new();
+    let filters = |live: &[Eni]| -> Vec<EniFilter> {
+        let mut out = vec![EniFilter::default()];
+        for v in [&v1.id, &v2.id] {
+            out.push(EniFilter {
+                vpc_id: Some(v.clone()),
+                ..EniFilter::default()
+            });
+        }
+        for s in vswitches {
+            out.push(EniFilter {
+                vswitch_id: Some(s.id.clone()),
+                ..EniFilter::default()
+            });
+        }
+        for st in STATUSES {
+            out.push(EniFilter {
+                status: Some(st.into()),
+                ..EniFilter::default()
+            });
+        }
+        for rg in &rgs {
+            out.push(EniFilter {
+                resource_group_id: Some(rg.to_string()),
+                ..EniFilter::default()
+            });
+        }
+        for t in [
+            vec!["Primary"],
+            vec!["Secondary"],
+            vec!["Trunk", "Secondary"],
+        ] {
+            out.push(EniFilter {
+                eni_types: Some(t.into_iter().map(String::from).collect()),
+                ..EniFilter::default()
+            });
+        }
+        for g in &groups {
+            for t in [vec!["Secondary", "Trunk"], vec!["Trunk", "Secondary"]] {
+                out.push(EniFilter {
+                    security_group_id: Some(g.id.clone()),
+                    eni_types: Some(t.into_iter().map(String::from).collect()),
+                    ..EniFilter::default()
+                });
+            }
+        }
+        // And two that a store must walk, as a control.
+        if let Some(e) = live.first() {
+            out.push(EniFilter {
+                vpc_id: Some(e.vpc_id.clone()),
+                status: Some(e.status.clone()),
+                ..EniFilter::default()
+            });
+        }
+        out
+    };
+    for step in 0..120 {
+        match rng.below(6) {
+            0 | 1 if live.len() < 30 || step < 20 => {
+                let s = vswitches[rng.below(3)];
+                let mut e = Eni {
+                    eni_type: rng.pick(&types).to_string(),
+                    status: rng.pick(&STATUSES).to_string(),
+                    resource_group_id: rng.pick(&rgs).clone(),
+                    ..eni(s)
+                };
+                if s.vpc_id == v1.id {
+                    e.security_group_ids = groups
+                        .iter()
+                        .filter(|_| rng.below(2) == 0)
+                        .map(|g| g.id.clone())
+                        .collect();
+                }
+                ok(store, |tx| tx.eni_insert(&e));
+                live.push(e);
+            }
+            0 | 1 | 2 if !live.is_empty() => {
+                let i = rng.below(live.len());
+                let e = &mut live[i];
+                match rng.below(5) {
+                    0 => e.status = rng.pick(&STATUSES).to_string(),
+                    1 => e.resource_group_id = rng.pick(&rgs).clone(),
+                    2 => e.eni_type = rng.pick(&types).to_string(),
+                    3 if e.vpc_id == v1.id => {
+                        let s = if e.vswitch_id == s1.id { &s2 } else { &s1 };
+                        e.vswitch_id = s.id.clone();
+                    }
+                    _ if e.vpc_id == v1.id => {
+                        e.security_group_ids = groups
+                            .iter()
+                            .filter(|_| rng.below(2) == 0)
+                            .map(|g| g.id.clone())
+                            .collect();
+                    }
+                    _ => e.status = rng.pick(&STATUSES).to_string(),
+                }
+                let e = e.clone();
+                ok(store, |tx| tx.eni_update(&e));
+            }
+            3 if !live.is_empty() => {
+                // A write that fails after changing an ENI leaves no count behind.
+                let mut e = live[rng.below(live.len())].clone();
+                e.status = "Deleting".into();
+                let refused = write(store, |tx| {
+                    tx.eni_update(&e)?;
+                    Err::<(), _>(StoreError::Backend("abandoned".into()))
+                });
+                assert!(refused.is_err());
+            }
+            _ if !live.is_empty() => {
+                let e = live.swap_remove(rng.below(live.len()));
+                ok(store, |tx| tx.eni_delete(account, &e.id).map(|_| ()));
+            }
+            _ => {}
+        }
+        for f in filters(&live) {
+            let found = read(store, |tx| {
+                tx.eni_find(account, REGION, &f, Window::after(None, u64::MAX / 2))
+            })
+            .len() as u64;
+            let count = read(store, |tx| tx.eni_find_count(account, REGION, &f));
+            assert_eq!(count, found, "step {step}: eni_find_count({f:?})");
+        }
+    }
+    assert!(live.len() > 5, "the check should end with ENIs to count");
+    // A grouped ENI that becomes primary leaves its groups' counts, and comes back.
+    let mut e = Eni {
+        security_group_ids: vec![groups[0].id.clone()],
+        ..eni(&s1)
+    };
+    ok(store, |tx| tx.eni_insert(&e));
+    let by_group = EniFilter {
+        security_group_id: Some(groups[0].id.clone()),
+        eni_types: Some(vec!["Secondary".into(), "Trunk".into()]),
+        ..EniFilter::default()
+    };
+    for ty in ["Primary", "Trunk", "Primary", "Secondary"] {
+        e.eni_type = ty.into();
+        ok(store, |tx| tx.eni_update(&e));
+        let found = read(store, |tx| {
+            tx.eni_find(
+                account,
+                REGION,
+                &by_group,
+                Window::after(None, u64::MAX / 2),
+            )
+        })
+        .len() as u64;
+        let count = read(store, |tx| tx.eni_find_count(account, REGION, &by_group));
+        assert_eq!(count, found, "as {ty}: eni_find_count({by_group:?})");
+    }
 }
