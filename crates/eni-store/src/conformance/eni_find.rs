@@ -778,7 +778,7 @@ fn check_eni_find_count_follows_writes(store: &dyn Store) {
                 ok(store, |tx| tx.eni_insert(&e));
                 live.push(e);
             }
-            0 | 1 | 2 if !live.is_empty() => {
+            0..=2 if !live.is_empty() => {
                 let i = rng.below(live.len());
                 let e = &mut live[i];
                 match rng.below(5) {
