@@ -11,8 +11,8 @@
 --   the ENI row, which a cascade has already deleted when its memberships go.
 -- * TotalCount: counting a filter that matches most of the account walked its whole index
 --   (about 80 ns an entry, 8 ms at 100k). eni_counts keeps, per account and region, how many
---   ENIs have each VPC, vSwitch, status, type and resource group, and how many non-primary
---   ENIs each security group has; triggers change them in the statement that changes an ENI
+--   ENIs have each VPC, vSwitch, status, type and resource group, how many non-primary ENIs
+--   each security group has, and how many members in all (DescribeSecurityGroups' count); triggers change them in the statement that changes an ENI
 --   or a membership, so they commit and roll back with it. A count with one such filter is
 --   then one primary-key probe. A row that falls to zero stays (at 0).
 
@@ -45,7 +45,8 @@ ALTER TABLE eni_security_groups_new RENAME TO eni_security_groups;
 CREATE TABLE eni_counts (
     account_id  INTEGER NOT NULL,
     region_id   TEXT    NOT NULL,
-    -- 'vpc', 'vswitch', 'status', 'type', 'rg' (resource group) or 'sg' (security group).
+    -- 'vpc', 'vswitch', 'status', 'type', 'rg' (resource group), 'sg' (a security group's
+    -- non-primary members) or 'members' (all of a group's members).
     dim         TEXT    NOT NULL,
     value       TEXT    NOT NULL,
     n           INTEGER NOT NULL,
@@ -67,6 +68,10 @@ INSERT INTO eni_counts (account_id, region_id, dim, value, n)
     SELECT s.account_id, s.region_id, 'sg', s.id, count(*)
     FROM eni_security_groups g JOIN security_groups s ON s.id = g.security_group_id
     WHERE g.counted = 1 GROUP BY 1, 2, 4;
+INSERT INTO eni_counts (account_id, region_id, dim, value, n)
+    SELECT s.account_id, s.region_id, 'members', s.id, count(*)
+    FROM eni_security_groups g JOIN security_groups s ON s.id = g.security_group_id
+    GROUP BY 1, 2, 4;
 
 CREATE TRIGGER enis_filter_counts_insert AFTER INSERT ON enis BEGIN
     INSERT INTO eni_counts (account_id, region_id, dim, value, n)
@@ -135,18 +140,23 @@ END;
 
 -- A group's count is kept under the group's own account and region (an ENI joins only groups
 -- of its own), read from the group's row, which outlives its memberships (RESTRICT).
-CREATE TRIGGER eni_security_groups_count_insert AFTER INSERT ON eni_security_groups
-WHEN NEW.counted = 1 BEGIN
+CREATE TRIGGER eni_security_groups_count_insert AFTER INSERT ON eni_security_groups BEGIN
     INSERT INTO eni_counts (account_id, region_id, dim, value, n)
-        SELECT account_id, region_id, 'sg', id, 1 FROM security_groups
+        SELECT account_id, region_id, 'members', id, 1 FROM security_groups
         WHERE id = NEW.security_group_id
+        UNION ALL
+        SELECT account_id, region_id, 'sg', id, 1 FROM security_groups
+        WHERE id = NEW.security_group_id AND NEW.counted = 1
         ON CONFLICT (account_id, region_id, dim, value) DO UPDATE SET n = n + 1;
 END;
 
-CREATE TRIGGER eni_security_groups_count_delete AFTER DELETE ON eni_security_groups
-WHEN OLD.counted = 1 BEGIN
+CREATE TRIGGER eni_security_groups_count_delete AFTER DELETE ON eni_security_groups BEGIN
     UPDATE eni_counts SET n = n - 1
         WHERE (account_id, region_id) =
+              (SELECT account_id, region_id FROM security_groups WHERE id = OLD.security_group_id)
+          AND dim = 'members' AND value = OLD.security_group_id;
+    UPDATE eni_counts SET n = n - 1
+        WHERE OLD.counted = 1 AND (account_id, region_id) =
               (SELECT account_id, region_id FROM security_groups WHERE id = OLD.security_group_id)
           AND dim = 'sg' AND value = OLD.security_group_id;
 END;

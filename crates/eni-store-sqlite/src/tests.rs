@@ -1234,6 +1234,7 @@ fn upgrading_from_0011_orders_memberships_and_counts_what_is_there() {
     assert_eq!(
         rows("SELECT dim || ' ' || value || ' ' || n FROM eni_counts ORDER BY dim, value"),
         vec![
+            "members sg-a 3",
             "rg rg-a 3",
             "sg sg-a 2",
             "status Available 1",

@@ -104,8 +104,12 @@ pub(super) fn delete(
     Ok(n > 0)
 }
 
-pub(crate) const MEMBER_COUNT: &str =
-    "SELECT count(*) FROM eni_security_groups WHERE security_group_id = ?1";
+/// A group's members, kept by 0012's triggers under the group's account and region (one
+/// probe, where counting the memberships grew with the group).
+pub(crate) const MEMBER_COUNT: &str = "SELECT coalesce(sum(n), 0) FROM eni_counts \
+     WHERE (account_id, region_id) = \
+         (SELECT account_id, region_id FROM security_groups WHERE id = ?1) \
+     AND dim = 'members' AND value = ?1";
 
 pub(super) fn member_count(tx: &SqliteTx<'_>, id: &SecurityGroupId) -> Result<u64, StoreError> {
     tx.count(MEMBER_COUNT, [id.as_str()])

@@ -825,6 +825,15 @@ fn check_eni_find_count_follows_writes(store: &dyn Store) {
             let count = read(store, |tx| tx.eni_find_count(account, REGION, &f));
             assert_eq!(count, found, "step {step}: eni_find_count({f:?})");
         }
+        // A group's member count takes every type.
+        for g in &groups {
+            let want = live
+                .iter()
+                .filter(|e| e.security_group_ids.contains(&g.id))
+                .count() as u64;
+            let got = read(store, |tx| tx.security_group_member_count(&g.id));
+            assert_eq!(got, want, "step {step}: members of {}", g.id);
+        }
     }
     assert!(live.len() > 5, "the check should end with ENIs to count");
     // A grouped ENI that becomes primary leaves its groups' counts, and comes back.
