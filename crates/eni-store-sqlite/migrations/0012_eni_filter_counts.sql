@@ -160,3 +160,33 @@ CREATE TRIGGER eni_security_groups_count_delete AFTER DELETE ON eni_security_gro
               (SELECT account_id, region_id FROM security_groups WHERE id = OLD.security_group_id)
           AND dim = 'sg' AND value = OLD.security_group_id;
 END;
+
+-- How many addresses each vSwitch holds (DescribeVSwitches' AvailableIpAddressCount), kept by
+-- triggers like the counts above: one probe, where counting the vSwitch's rows grew with it.
+CREATE TABLE vswitch_ip_counts (
+    vswitch_id  TEXT    NOT NULL,
+    n           INTEGER NOT NULL,
+    CONSTRAINT vswitch_ip_count_pk PRIMARY KEY (vswitch_id),
+    CONSTRAINT vswitch_ip_count_non_negative CHECK (n >= 0)
+) WITHOUT ROWID;
+
+INSERT INTO vswitch_ip_counts (vswitch_id, n)
+    SELECT vswitch_id, count(*) FROM private_ips GROUP BY vswitch_id;
+
+CREATE TRIGGER private_ips_count_insert AFTER INSERT ON private_ips BEGIN
+    INSERT INTO vswitch_ip_counts (vswitch_id, n) VALUES (NEW.vswitch_id, 1)
+        ON CONFLICT (vswitch_id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER private_ips_count_delete AFTER DELETE ON private_ips BEGIN
+    UPDATE vswitch_ip_counts SET n = n - 1 WHERE vswitch_id = OLD.vswitch_id;
+END;
+CREATE TRIGGER private_ips_count_move AFTER UPDATE OF vswitch_id ON private_ips
+WHEN OLD.vswitch_id IS NOT NEW.vswitch_id BEGIN
+    UPDATE vswitch_ip_counts SET n = n - 1 WHERE vswitch_id = OLD.vswitch_id;
+    INSERT INTO vswitch_ip_counts (vswitch_id, n) VALUES (NEW.vswitch_id, 1)
+        ON CONFLICT (vswitch_id) DO UPDATE SET n = n + 1;
+END;
+-- A deleted vSwitch (which holds no address by then) takes its count with it.
+CREATE TRIGGER vswitches_ip_count_delete AFTER DELETE ON vswitches BEGIN
+    DELETE FROM vswitch_ip_counts WHERE vswitch_id = OLD.id;
+END;

@@ -26,6 +26,7 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "eni_counts.account_id, eni_counts.region_id, eni_counts.dim, eni_counts.value",
         "eni_count_pk",
     ),
+    ("vswitch_ip_counts.vswitch_id", "vswitch_ip_count_pk"),
     ("accounts.name", constraints::ACCOUNT_NAME_UNIQUE),
     ("access_keys.seq", "access_key_seq_pk"),
     ("access_keys.id", constraints::ACCESS_KEY_PK),

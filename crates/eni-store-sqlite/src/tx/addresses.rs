@@ -60,8 +60,9 @@ pub(super) fn private_ip_delete(
 }
 
 pub(super) fn private_ip_count(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result<u64, StoreError> {
+    // Kept by 0012's triggers.
     tx.count(
-        "SELECT count(*) FROM private_ips WHERE vswitch_id = ?1",
+        "SELECT coalesce(sum(n), 0) FROM vswitch_ip_counts WHERE vswitch_id = ?1",
         [vswitch.as_str()],
     )
 }

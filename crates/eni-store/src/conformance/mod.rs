@@ -1369,6 +1369,16 @@ fn check_private_ip_count_and_delete_frees_address(store: &dyn Store) {
     ok(store, |tx| {
         tx.private_ip_insert(&pip(&a.id, 0xAC10_000A, "eni-3"))
     });
+    // An insert rolled back leaves the count as it was.
+    let abandoned = write(store, |tx| {
+        tx.private_ip_insert(&pip(&a.id, 0xAC10_00F0, "eni-4"))?;
+        Err::<(), _>(StoreError::Backend("abandoned".into()))
+    });
+    assert!(abandoned.is_err());
+    read(store, |tx| {
+        assert_eq!(tx.private_ip_count(&a.id)?, 10);
+        Ok(())
+    });
 }
 
 fn check_private_ip_whole_ipv4_range_round_trips(store: &dyn Store) {
