@@ -60,7 +60,7 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("StopInstance", fields!(instance::stop)),
     ("DeleteInstance", fields!(instance::delete)),
     ("DeleteInstances", fields!(instance::delete_many)),
-    ("DescribeInstances", fields!(instance::describe)),
+    ("DescribeInstances", instance::describe),
     ("CreateNetworkInterface", eni::create),
     ("DeleteNetworkInterface", fields!(eni::delete)),
     ("DescribeNetworkInterfaces", eni::describe),

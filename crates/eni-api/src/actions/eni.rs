@@ -108,11 +108,12 @@ pub struct EniJson<'a> {
 }
 
 /// `PrivateIpSet`: an entry per address, the primary first. With the EIPs of the ENI
-/// (Describe), each entry has its `AssociatedPublicIp` and `PrivateDnsName`; without
-/// (CreateNetworkInterface), neither.
-struct PrivateIps<'a> {
-    ips: &'a [Ipv4Addr],
-    eips: Option<&'a [Eip]>,
+/// (DescribeNetworkInterfaces), an entry has its `AssociatedPublicIp`; with `dns_name`
+/// (the Describe calls) a `PrivateDnsName`; CreateNetworkInterface's has neither.
+pub(super) struct PrivateIps<'a> {
+    pub ips: &'a [Ipv4Addr],
+    pub eips: Option<&'a [Eip]>,
+    pub dns_name: bool,
 }
 
 impl Serialize for PrivateIps<'_> {
@@ -120,7 +121,7 @@ impl Serialize for PrivateIps<'_> {
         let entry = |(i, ip): (usize, &Ipv4Addr)| PrivateIp {
             associated_public_ip: self.eips.map(|eips| associated_public_ip(eips, *ip)),
             primary: i == 0,
-            private_dns_name: self.eips.map(|_| ""),
+            private_dns_name: self.dns_name.then_some(""),
             private_ip_address: *ip,
         };
         s.collect_seq(self.ips.iter().enumerate().map(entry))
@@ -226,6 +227,7 @@ impl<'a> EniJson<'a> {
                 PrivateIps {
                     ips: &v.private_ips,
                     eips: Some(eips),
+                    dns_name: true,
                 },
             ),
             queue_number: e.queue_number,
@@ -312,6 +314,7 @@ impl<'a> CreatedEni<'a> {
                 PrivateIps {
                     ips: &v.private_ips,
                     eips: None,
+                    dns_name: false,
                 },
             ),
             resource_group_id: e.resource_group_id.as_str(),
@@ -588,4 +591,4 @@ pub fn modify(ctx: &Ctx<'_>, p: &Params) -> Out {
 
 #[cfg(test)]
 #[path = "eni_render_tests.rs"]
-mod render_tests;
+pub(super) mod render_tests;

@@ -161,7 +161,7 @@ where
 
 /// An attached ENI with everything: secondary IPs, IPv6, both prefixes, tags (one needing
 /// escapes), two groups, and EIPs bound to its primary and one secondary address.
-fn full_view() -> EniView {
+pub(in crate::actions) fn full_view() -> EniView {
     let eip = |n: u8, ip: Ipv4Addr| Eip {
         id: id::<EipId>(&format!("eip-bp1eip{n}")),
         account_id: AccountId(1234567890123456),
@@ -228,7 +228,7 @@ fn full_view() -> EniView {
 }
 
 /// A detached ENI with no addresses, EIPs, tags or prefixes: every empty form.
-fn bare_view() -> EniView {
+pub(in crate::actions) fn bare_view() -> EniView {
     let mut v = full_view();
     v.eni.instance_id = None;
     v.eni.device_index = None;
