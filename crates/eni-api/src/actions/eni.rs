@@ -86,7 +86,7 @@ pub struct EniJson<'a> {
     #[serde(rename = "ResourceGroupId")]
     resource_group_id: &'a str,
     #[serde(rename = "SecurityGroupIds")]
-    security_group_ids: Field<&'a [SecurityGroupId]>,
+    security_group_ids: Field<GroupIds<'a>>,
     #[serde(rename = "ServiceID")]
     service_id: u32,
     #[serde(rename = "ServiceManaged")]
@@ -170,6 +170,16 @@ struct TrafficConfig<'a> {
     queue_pair_number: u32,
 }
 
+/// Security group IDs, written from their text: an ID's own `Serialize` goes through a
+/// `String` copy.
+pub struct GroupIds<'a>(pub &'a [SecurityGroupId]);
+
+impl Serialize for GroupIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(SecurityGroupId::as_str))
+    }
+}
+
 /// ECS tags: `Tags: {Tag: [{TagKey, TagValue}]}`.
 pub struct EcsTags<'a>(pub &'a [(String, String)]);
 
@@ -233,7 +243,7 @@ impl<'a> EniJson<'a> {
             queue_number: e.queue_number,
             queue_pair_number: 0,
             resource_group_id: e.resource_group_id.as_str(),
-            security_group_ids: Field("SecurityGroupId", &e.security_group_ids),
+            security_group_ids: Field("SecurityGroupId", GroupIds(&e.security_group_ids)),
             service_id: 0,
             service_managed: false,
             source_dest_check: e.source_dest_check,
@@ -274,7 +284,7 @@ struct CreatedEni<'a> {
     #[serde(rename = "ResourceGroupId")]
     resource_group_id: &'a str,
     #[serde(rename = "SecurityGroupIds")]
-    security_group_ids: Field<&'a [SecurityGroupId]>,
+    security_group_ids: Field<GroupIds<'a>>,
     #[serde(rename = "ServiceID")]
     service_id: u32,
     #[serde(rename = "ServiceManaged")]
@@ -318,7 +328,7 @@ impl<'a> CreatedEni<'a> {
                 },
             ),
             resource_group_id: e.resource_group_id.as_str(),
-            security_group_ids: Field("SecurityGroupId", &e.security_group_ids),
+            security_group_ids: Field("SecurityGroupId", GroupIds(&e.security_group_ids)),
             service_id: 0,
             service_managed: false,
             source_dest_check: e.source_dest_check,

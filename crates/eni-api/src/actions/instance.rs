@@ -1,14 +1,13 @@
 //! RunInstances, CreateInstance, StartInstance, StopInstance, DeleteInstance(s),
 //! DescribeInstances.
 
-use super::eni::{EcsTags, PrivateIps};
+use super::eni::{EcsTags, GroupIds, PrivateIps};
 use super::typed::{or_empty, Entries, Field, MapSeq};
 use super::{object, Ctx};
 use crate::render::Reply;
 use eni_core::eni::EniView;
 use eni_core::instance::{DescribeInstances, InstanceView, NetworkInterfaceSpec, RunInstances};
 use eni_core::query::TokenPage;
-use eni_types::ids::SecurityGroupId;
 use eni_types::time::format_utc;
 use eni_types::{ApiError, Params};
 use serde::Serialize;
@@ -198,7 +197,7 @@ struct InstanceJson<'a> {
     #[serde(rename = "ResourceGroupId")]
     resource_group_id: &'a str,
     #[serde(rename = "SecurityGroupIds")]
-    security_group_ids: Field<&'a [SecurityGroupId]>,
+    security_group_ids: Field<GroupIds<'a>>,
     #[serde(rename = "StartTime")]
     start_time: String,
     #[serde(rename = "Status")]
@@ -339,7 +338,7 @@ impl<'a> InstanceJson<'a> {
             resource_group_id: i.resource_group_id.as_str(),
             security_group_ids: Field(
                 "SecurityGroupId",
-                primary.map_or(&[][..], |p| &p.eni.security_group_ids),
+                GroupIds(primary.map_or(&[][..], |p| &p.eni.security_group_ids)),
             ),
             start_time: i.started_at.map(minutes).unwrap_or_default(),
             status: &i.status,
