@@ -5,11 +5,10 @@
 use crate::actions::{catalog, eip, eni, instance, security_group, vpc, Ctx};
 use crate::auth::{authenticate, scheme_of, Scheme};
 use crate::params::RawRequest;
-use crate::render::Format;
+use crate::render::{Format, Reply};
 use axum::http::Method;
 use eni_core::Core;
 use eni_types::{ApiError, Params};
-use serde_json::{Map, Value};
 
 /// The ECS API version.
 pub const ECS_VERSION: &str = "2014-05-26";
@@ -17,70 +16,89 @@ pub const ECS_VERSION: &str = "2014-05-26";
 pub const VPC_VERSION: &str = "2016-04-28";
 
 /// A handler: typed request from parameters, one core call, a JSON object back.
-pub type Handler = fn(&Ctx<'_>, &Params) -> Result<Map<String, Value>, ApiError>;
+pub type Handler = fn(&Ctx<'_>, &Params) -> Result<Reply, ApiError>;
+
+/// A handler that answers a `Value` map, as most do (their bodies are small).
+macro_rules! fields {
+    ($f:path) => {
+        |ctx, p| $f(ctx, p).map(Reply::from)
+    };
+}
 
 /// The ECS actions.
 pub const ECS_ACTIONS: &[(&str, Handler)] = &[
-    ("DescribeRegions", catalog::describe_regions_ecs),
-    ("DescribeZones", catalog::describe_zones_ecs),
-    ("DescribeInstanceTypes", catalog::describe_instance_types),
-    ("CreateSecurityGroup", security_group::create),
-    ("DescribeSecurityGroups", security_group::describe),
-    ("DeleteSecurityGroup", security_group::delete),
-    ("AuthorizeSecurityGroup", security_group::authorize),
+    ("DescribeRegions", fields!(catalog::describe_regions_ecs)),
+    ("DescribeZones", fields!(catalog::describe_zones_ecs)),
+    (
+        "DescribeInstanceTypes",
+        fields!(catalog::describe_instance_types),
+    ),
+    ("CreateSecurityGroup", fields!(security_group::create)),
+    ("DescribeSecurityGroups", fields!(security_group::describe)),
+    ("DeleteSecurityGroup", fields!(security_group::delete)),
+    ("AuthorizeSecurityGroup", fields!(security_group::authorize)),
     (
         "AuthorizeSecurityGroupEgress",
-        security_group::authorize_egress,
+        fields!(security_group::authorize_egress),
     ),
-    ("RevokeSecurityGroup", security_group::revoke),
-    ("RevokeSecurityGroupEgress", security_group::revoke_egress),
+    ("RevokeSecurityGroup", fields!(security_group::revoke)),
+    (
+        "RevokeSecurityGroupEgress",
+        fields!(security_group::revoke_egress),
+    ),
     (
         "DescribeSecurityGroupAttribute",
-        security_group::describe_attribute,
+        fields!(security_group::describe_attribute),
     ),
-    ("ModifySecurityGroupPolicy", security_group::modify_policy),
-    ("RunInstances", instance::run),
-    ("CreateInstance", instance::create),
-    ("StartInstance", instance::start),
-    ("StopInstance", instance::stop),
-    ("DeleteInstance", instance::delete),
-    ("DeleteInstances", instance::delete_many),
+    (
+        "ModifySecurityGroupPolicy",
+        fields!(security_group::modify_policy),
+    ),
+    ("RunInstances", fields!(instance::run)),
+    ("CreateInstance", fields!(instance::create)),
+    ("StartInstance", fields!(instance::start)),
+    ("StopInstance", fields!(instance::stop)),
+    ("DeleteInstance", fields!(instance::delete)),
+    ("DeleteInstances", fields!(instance::delete_many)),
     ("DescribeInstances", instance::describe),
     ("CreateNetworkInterface", eni::create),
-    ("DeleteNetworkInterface", eni::delete),
+    ("DeleteNetworkInterface", fields!(eni::delete)),
     ("DescribeNetworkInterfaces", eni::describe),
     ("DescribeNetworkInterfaceAttribute", eni::describe_attribute),
-    ("AttachNetworkInterface", eni::attach),
-    ("DetachNetworkInterface", eni::detach),
-    ("AssignPrivateIpAddresses", eni::assign_private_ips),
-    ("UnassignPrivateIpAddresses", eni::unassign_private_ips),
-    ("AssignIpv6Addresses", eni::assign_ipv6),
-    ("UnassignIpv6Addresses", eni::unassign_ipv6),
-    ("ModifyNetworkInterfaceAttribute", eni::modify),
+    ("AttachNetworkInterface", fields!(eni::attach)),
+    ("DetachNetworkInterface", fields!(eni::detach)),
+    ("AssignPrivateIpAddresses", fields!(eni::assign_private_ips)),
+    (
+        "UnassignPrivateIpAddresses",
+        fields!(eni::unassign_private_ips),
+    ),
+    ("AssignIpv6Addresses", fields!(eni::assign_ipv6)),
+    ("UnassignIpv6Addresses", fields!(eni::unassign_ipv6)),
+    ("ModifyNetworkInterfaceAttribute", fields!(eni::modify)),
     // Deprecated in ECS, still served there by Alibaba.
-    ("CreateVpc", vpc::create_vpc),
-    ("DescribeVpcs", vpc::describe_vpcs),
-    ("DeleteVpc", vpc::delete_vpc),
-    ("CreateVSwitch", vpc::create_vswitch),
-    ("DescribeVSwitches", vpc::describe_vswitches),
-    ("DeleteVSwitch", vpc::delete_vswitch),
+    ("CreateVpc", fields!(vpc::create_vpc)),
+    ("DescribeVpcs", fields!(vpc::describe_vpcs)),
+    ("DeleteVpc", fields!(vpc::delete_vpc)),
+    ("CreateVSwitch", fields!(vpc::create_vswitch)),
+    ("DescribeVSwitches", fields!(vpc::describe_vswitches)),
+    ("DeleteVSwitch", fields!(vpc::delete_vswitch)),
 ];
 
 /// The VPC actions.
 pub const VPC_ACTIONS: &[(&str, Handler)] = &[
-    ("DescribeRegions", catalog::describe_regions_vpc),
-    ("DescribeZones", catalog::describe_zones_vpc),
-    ("CreateVpc", vpc::create_vpc),
-    ("DescribeVpcs", vpc::describe_vpcs),
-    ("DeleteVpc", vpc::delete_vpc),
-    ("CreateVSwitch", vpc::create_vswitch),
-    ("DescribeVSwitches", vpc::describe_vswitches),
-    ("DeleteVSwitch", vpc::delete_vswitch),
-    ("AllocateEipAddress", eip::allocate),
-    ("AssociateEipAddress", eip::associate),
-    ("UnassociateEipAddress", eip::unassociate),
-    ("DescribeEipAddresses", eip::describe),
-    ("ReleaseEipAddress", eip::release),
+    ("DescribeRegions", fields!(catalog::describe_regions_vpc)),
+    ("DescribeZones", fields!(catalog::describe_zones_vpc)),
+    ("CreateVpc", fields!(vpc::create_vpc)),
+    ("DescribeVpcs", fields!(vpc::describe_vpcs)),
+    ("DeleteVpc", fields!(vpc::delete_vpc)),
+    ("CreateVSwitch", fields!(vpc::create_vswitch)),
+    ("DescribeVSwitches", fields!(vpc::describe_vswitches)),
+    ("DeleteVSwitch", fields!(vpc::delete_vswitch)),
+    ("AllocateEipAddress", fields!(eip::allocate)),
+    ("AssociateEipAddress", fields!(eip::associate)),
+    ("UnassociateEipAddress", fields!(eip::unassociate)),
+    ("DescribeEipAddresses", fields!(eip::describe)),
+    ("ReleaseEipAddress", fields!(eip::release)),
 ];
 
 /// The action table of `version`, if it is one we serve.
@@ -97,7 +115,7 @@ pub fn actions_of(version: &str) -> Option<&'static [(&'static str, Handler)]> {
 pub struct Outcome {
     pub action: String,
     pub format: Format,
-    pub result: Result<Map<String, Value>, ApiError>,
+    pub result: Result<Reply, ApiError>,
 }
 
 /// Handles one request end to end.

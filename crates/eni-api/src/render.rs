@@ -63,21 +63,81 @@ fn respond(status: StatusCode, format: Format, body: String) -> Response {
     r
 }
 
+/// What a handler answers: the members of its JSON object, as a `Value` map or already
+/// serialized. A large view (a page of ENIs) is serialized straight from typed structs, since
+/// building and dropping its `Value` tree cost more than the rest of the request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Fields(Map<String, Value>),
+    /// The text of one JSON object.
+    Json(String),
+}
+
+impl From<Map<String, Value>> for Reply {
+    fn from(m: Map<String, Value>) -> Reply {
+        Reply::Fields(m)
+    }
+}
+
+impl Reply {
+    /// `view` serialized as the reply's object; `capacity` is a guess of its length, so that
+    /// a large body is written into one allocation.
+    pub fn typed<T: serde::Serialize + ?Sized>(view: &T, capacity: usize) -> Reply {
+        let mut out = Vec::with_capacity(capacity);
+        // Serializing derived structs of strings, numbers and sequences into memory cannot
+        // fail, and serde_json writes UTF-8 only.
+        serde_json::to_writer(&mut out, view).expect("a typed view serializes");
+        Reply::Json(String::from_utf8(out).expect("serde_json writes UTF-8"))
+    }
+
+    /// The members as a map (for XML, a rare format, and for tests).
+    pub fn into_fields(self) -> Map<String, Value> {
+        match self {
+            Reply::Fields(m) => m,
+            Reply::Json(text) => match serde_json::from_str(&text) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            },
+        }
+    }
+}
+
 /// 200 with the handler's fields and a RequestId first.
-pub fn success(
-    request_id: &str,
-    action: &str,
-    format: Format,
-    body: Map<String, Value>,
-) -> Response {
-    let mut out = Map::new();
-    out.insert("RequestId".into(), Value::String(request_id.into()));
-    out.extend(body);
-    let text = match format {
-        Format::Json => Value::Object(out).to_string(),
-        Format::Xml => xml_document(&format!("{action}Response"), &out),
-    };
-    respond(StatusCode::OK, format, text)
+pub fn success(request_id: &str, action: &str, format: Format, body: Reply) -> Response {
+    respond(
+        StatusCode::OK,
+        format,
+        success_body(request_id, action, format, body),
+    )
+}
+
+/// The body of [`success`].
+pub(crate) fn success_body(request_id: &str, action: &str, format: Format, body: Reply) -> String {
+    match (format, body) {
+        (Format::Json, Reply::Json(object)) => json_with_request_id(request_id, &object),
+        (Format::Json, Reply::Fields(m)) => {
+            json_with_request_id(request_id, &Value::Object(m).to_string())
+        }
+        (Format::Xml, body) => {
+            let mut out = body.into_fields();
+            out.insert("RequestId".into(), Value::String(request_id.into()));
+            xml_document(&format!("{action}Response"), &out)
+        }
+    }
+}
+
+/// `{"RequestId":"…",` and the members of `object`, the text of a JSON object, copied
+/// as they are.
+fn json_with_request_id(request_id: &str, object: &str) -> String {
+    let members = object.trim_start().strip_prefix('{').unwrap_or("}");
+    let mut out = String::with_capacity(object.len() + request_id.len() + 16);
+    out.push_str("{\"RequestId\":");
+    out.push_str(&Value::String(request_id.into()).to_string());
+    if !members.trim_start().starts_with('}') {
+        out.push(',');
+    }
+    out.push_str(members);
+    out
 }
 
 /// The status, content type and body of the error `e`, for any layer that answers one.
@@ -108,7 +168,7 @@ pub fn error(request_id: &str, host: &str, format: Format, e: &ApiError) -> Resp
     respond(status, format, body)
 }
 
-fn xml_document(root: &str, fields: &Map<String, Value>) -> String {
+pub(crate) fn xml_document(root: &str, fields: &Map<String, Value>) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     xml_element(&mut out, root, &Value::Object(fields.clone()));
     out

@@ -4,6 +4,7 @@
 use super::{object, page, tags_view, time, Ctx};
 use eni_core::eip::{AllocateEip, AssociateEip, DescribeEips, Eip, UnassociateEip};
 use eni_types::{ApiError, Params};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::net::Ipv4Addr;
 
@@ -159,22 +160,26 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
     })))
 }
 
-/// `AssociatedPublicIp` of an ENI address: `{PublicIpAddress, AllocationId}` of the EIP NAT-ed
-/// to `ip`, or `{}`.
-pub fn associated_public_ip(eips: &[Eip], ip: Ipv4Addr) -> Value {
+/// `AssociatedPublicIp` of an ENI address: `{AllocationId, PublicIpAddress}` of the EIP
+/// NAT-ed to it, or `{}`.
+#[derive(Serialize, Default)]
+pub struct PublicIp<'a> {
+    #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
+    allocation_id: Option<&'a str>,
+    #[serde(rename = "PublicIpAddress", skip_serializing_if = "Option::is_none")]
+    public_ip_address: Option<Ipv4Addr>,
+}
+
+/// The [`PublicIp`] of `ip` among `eips`, the EIPs bound to an ENI's addresses.
+pub fn associated_public_ip(eips: &[Eip], ip: Ipv4Addr) -> PublicIp<'_> {
     eips.iter()
         .find(|e| {
             e.binding
                 .as_ref()
                 .is_some_and(|b| b.private_ip == u32::from(ip))
         })
-        .map_or_else(
-            || json!({}),
-            |e| {
-                json!({
-                    "PublicIpAddress": Ipv4Addr::from(e.ip).to_string(),
-                    "AllocationId": e.id,
-                })
-            },
-        )
+        .map_or_else(PublicIp::default, |e| PublicIp {
+            allocation_id: Some(e.id.as_str()),
+            public_ip_address: Some(Ipv4Addr::from(e.ip)),
+        })
 }

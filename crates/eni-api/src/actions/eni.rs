@@ -1,10 +1,18 @@
 //! The ENI actions of ECS 2014-05-26.
 
-use super::eip::associated_public_ip;
-use super::{object, time, Ctx};
+use super::eip::{associated_public_ip, PublicIp};
+use super::typed::{display, or_empty, Entries, Field, MapSeq};
+use super::{object, Ctx};
+use crate::render::Reply;
+use eni_core::eip::Eip;
 use eni_core::eni::{AddressRequest, CreateEni, DescribeEnis, EniView, ModifyEni};
+use eni_core::query::TokenPage;
+use eni_types::ids::SecurityGroupId;
+use eni_types::time::format_utc;
 use eni_types::{ApiError, Params};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::net::Ipv4Addr;
 
 type Out = Result<Map<String, Value>, ApiError>;
 
@@ -28,58 +36,354 @@ fn region(p: &Params) -> Result<String, ApiError> {
     Ok(p.required("RegionId")?.to_string())
 }
 
-/// The per-ENI fields shared by DescribeNetworkInterfaces and DescribeNetworkInterfaceAttribute.
-pub fn eni_fields(v: &EniView) -> Map<String, Value> {
-    let e = &v.eni;
-    let ips: Vec<Value> = v
-        .private_ips
-        .iter()
-        .enumerate()
-        .map(|(i, ip)| json!({"PrivateIpAddress": ip.to_string(), "Primary": i == 0, "PrivateDnsName": "", "AssociatedPublicIp": associated_public_ip(&v.eips, *ip)}))
-        .collect();
-    let instance = e
-        .instance_id
-        .as_ref()
-        .map(|i| i.to_string())
-        .unwrap_or_default();
-    let attachment = match (&e.instance_id, e.device_index) {
-        (Some(i), Some(d)) => {
-            json!({"InstanceId": i, "DeviceIndex": d, "NetworkCardIndex": 0, "TrunkNetworkInterfaceId": ""})
+/// One ENI as DescribeNetworkInterfaces and DescribeNetworkInterfaceAttribute show it,
+/// borrowed from its view. Fields are in alphabetical order (see [`super::typed`]).
+#[derive(Serialize)]
+pub struct EniJson<'a> {
+    /// The ENI's own entry is its primary IP's.
+    #[serde(rename = "AssociatedPublicIp")]
+    associated_public_ip: PublicIp<'a>,
+    #[serde(rename = "Attachment")]
+    attachment: Attachment<'a>,
+    #[serde(rename = "CreationTime")]
+    creation_time: String,
+    #[serde(rename = "DeleteOnRelease")]
+    delete_on_release: bool,
+    #[serde(rename = "Description")]
+    description: &'a str,
+    #[serde(rename = "InstanceId", serialize_with = "or_empty")]
+    instance_id: Option<&'a str>,
+    #[serde(rename = "Ipv4PrefixSets")]
+    ipv4_prefix_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "Ipv6PrefixSets")]
+    ipv6_prefix_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "Ipv6Sets")]
+    ipv6_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "MacAddress")]
+    mac_address: &'a str,
+    #[serde(rename = "NetworkInterfaceId")]
+    network_interface_id: &'a str,
+    #[serde(rename = "NetworkInterfaceName")]
+    network_interface_name: &'a str,
+    /// DescribeNetworkInterfaceAttribute only.
+    #[serde(
+        rename = "NetworkInterfaceTrafficConfig",
+        skip_serializing_if = "Option::is_none"
+    )]
+    traffic_config: Option<TrafficConfig<'a>>,
+    #[serde(rename = "NetworkInterfaceTrafficMode")]
+    traffic_mode: &'a str,
+    #[serde(rename = "OwnerId", serialize_with = "display")]
+    owner_id: u64,
+    #[serde(rename = "PrivateIpAddress", serialize_with = "or_empty")]
+    private_ip_address: Option<Ipv4Addr>,
+    #[serde(rename = "PrivateIpSets")]
+    private_ip_sets: Field<PrivateIps<'a>>,
+    #[serde(rename = "QueueNumber")]
+    queue_number: u32,
+    #[serde(rename = "QueuePairNumber")]
+    queue_pair_number: u32,
+    #[serde(rename = "ResourceGroupId")]
+    resource_group_id: &'a str,
+    #[serde(rename = "SecurityGroupIds")]
+    security_group_ids: Field<GroupIds<'a>>,
+    #[serde(rename = "ServiceID")]
+    service_id: u32,
+    #[serde(rename = "ServiceManaged")]
+    service_managed: bool,
+    #[serde(rename = "SourceDestCheck")]
+    source_dest_check: bool,
+    #[serde(rename = "Status")]
+    status: &'a str,
+    #[serde(rename = "Tags")]
+    tags: EcsTags<'a>,
+    #[serde(rename = "Type")]
+    eni_type: &'a str,
+    #[serde(rename = "VSwitchId")]
+    vswitch_id: &'a str,
+    #[serde(rename = "VpcId")]
+    vpc_id: &'a str,
+    #[serde(rename = "ZoneId")]
+    zone_id: &'a str,
+}
+
+/// `PrivateIpSet`: an entry per address, the primary first. With the EIPs of the ENI
+/// (DescribeNetworkInterfaces), an entry has its `AssociatedPublicIp`; with `dns_name`
+/// (the Describe calls) a `PrivateDnsName`; CreateNetworkInterface's has neither.
+pub(super) struct PrivateIps<'a> {
+    pub ips: &'a [Ipv4Addr],
+    pub eips: Option<&'a [Eip]>,
+    pub dns_name: bool,
+}
+
+impl Serialize for PrivateIps<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let entry = |(i, ip): (usize, &Ipv4Addr)| PrivateIp {
+            associated_public_ip: self.eips.map(|eips| associated_public_ip(eips, *ip)),
+            primary: i == 0,
+            private_dns_name: self.dns_name.then_some(""),
+            private_ip_address: *ip,
+        };
+        s.collect_seq(self.ips.iter().enumerate().map(entry))
+    }
+}
+
+/// `Attachment`: `{DeviceIndex, InstanceId, NetworkCardIndex, TrunkNetworkInterfaceId}` of an
+/// attached ENI, `{}` otherwise.
+#[derive(Serialize, Default)]
+struct Attachment<'a> {
+    #[serde(rename = "DeviceIndex", skip_serializing_if = "Option::is_none")]
+    device_index: Option<u32>,
+    #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
+    instance_id: Option<&'a str>,
+    #[serde(rename = "NetworkCardIndex", skip_serializing_if = "Option::is_none")]
+    network_card_index: Option<u32>,
+    #[serde(
+        rename = "TrunkNetworkInterfaceId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    trunk_network_interface_id: Option<&'static str>,
+}
+
+/// A `PrivateIpSet` entry; CreateNetworkInterface's has no `AssociatedPublicIp` nor
+/// `PrivateDnsName`.
+#[derive(Serialize)]
+struct PrivateIp<'a> {
+    #[serde(rename = "AssociatedPublicIp", skip_serializing_if = "Option::is_none")]
+    associated_public_ip: Option<PublicIp<'a>>,
+    #[serde(rename = "Primary")]
+    primary: bool,
+    #[serde(rename = "PrivateDnsName", skip_serializing_if = "Option::is_none")]
+    private_dns_name: Option<&'static str>,
+    #[serde(rename = "PrivateIpAddress")]
+    private_ip_address: Ipv4Addr,
+}
+
+/// DescribeNetworkInterfaceAttribute's `NetworkInterfaceTrafficConfig`.
+#[derive(Serialize)]
+struct TrafficConfig<'a> {
+    #[serde(rename = "NetworkInterfaceTrafficMode")]
+    traffic_mode: &'a str,
+    #[serde(rename = "QueueNumber")]
+    queue_number: u32,
+    #[serde(rename = "QueuePairNumber")]
+    queue_pair_number: u32,
+}
+
+/// Security group IDs, written from their text: an ID's own `Serialize` goes through a
+/// `String` copy.
+pub struct GroupIds<'a>(pub &'a [SecurityGroupId]);
+
+impl Serialize for GroupIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(SecurityGroupId::as_str))
+    }
+}
+
+/// ECS tags: `Tags: {Tag: [{TagKey, TagValue}]}`.
+pub struct EcsTags<'a>(pub &'a [(String, String)]);
+
+impl Serialize for EcsTags<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Tag<'a> {
+            #[serde(rename = "TagKey")]
+            key: &'a str,
+            #[serde(rename = "TagValue")]
+            value: &'a str,
         }
-        _ => json!({}),
+        fn tag((key, value): &(String, String)) -> Tag<'_> {
+            Tag { key, value }
+        }
+        Field("Tag", MapSeq(self.0, tag)).serialize(s)
+    }
+}
+
+impl<'a> EniJson<'a> {
+    /// The view of `v`.
+    pub fn of(v: &'a EniView) -> EniJson<'a> {
+        let e = &v.eni;
+        let attachment = match (&e.instance_id, e.device_index) {
+            (Some(i), Some(d)) => Attachment {
+                device_index: Some(d),
+                instance_id: Some(i.as_str()),
+                network_card_index: Some(0),
+                trunk_network_interface_id: Some(""),
+            },
+            _ => Attachment::default(),
+        };
+        let eips = &v.eips;
+        let primary = v.private_ips.first();
+        EniJson {
+            associated_public_ip: primary
+                .map_or_else(PublicIp::default, |ip| associated_public_ip(eips, *ip)),
+            attachment,
+            creation_time: format_utc(e.created_at),
+            delete_on_release: e.delete_on_release,
+            description: &e.description,
+            instance_id: e.instance_id.as_ref().map(|i| i.as_str()),
+            ipv4_prefix_sets: Field("Ipv4PrefixSet", Entries("Ipv4Prefix", &v.ipv4_prefixes)),
+            ipv6_prefix_sets: Field("Ipv6PrefixSet", Entries("Ipv6Prefix", &v.ipv6_prefixes)),
+            ipv6_sets: Field("Ipv6Set", Entries("Ipv6Address", &v.ipv6)),
+            mac_address: &e.mac,
+            network_interface_id: e.id.as_str(),
+            network_interface_name: &e.name,
+            traffic_config: None,
+            traffic_mode: &e.traffic_mode,
+            owner_id: e.account_id.0,
+            private_ip_address: primary.copied(),
+            private_ip_sets: Field(
+                "PrivateIpSet",
+                PrivateIps {
+                    ips: &v.private_ips,
+                    eips: Some(eips),
+                    dns_name: true,
+                },
+            ),
+            queue_number: e.queue_number,
+            queue_pair_number: 0,
+            resource_group_id: e.resource_group_id.as_str(),
+            security_group_ids: Field("SecurityGroupId", GroupIds(&e.security_group_ids)),
+            service_id: 0,
+            service_managed: false,
+            source_dest_check: e.source_dest_check,
+            status: &e.status,
+            tags: EcsTags(&e.tags),
+            eni_type: &e.eni_type,
+            vswitch_id: e.vswitch_id.as_str(),
+            vpc_id: e.vpc_id.as_str(),
+            zone_id: &e.zone_id,
+        }
+    }
+}
+
+/// CreateNetworkInterface's answer: some of the ENI's fields, and `PrivateIpSet` entries
+/// without the Describe-only fields. Alphabetical, as [`EniJson`].
+#[derive(Serialize)]
+struct CreatedEni<'a> {
+    #[serde(rename = "Description")]
+    description: &'a str,
+    #[serde(rename = "Ipv4PrefixSets")]
+    ipv4_prefix_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "Ipv6PrefixSets")]
+    ipv6_prefix_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "Ipv6Sets")]
+    ipv6_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "MacAddress")]
+    mac_address: &'a str,
+    #[serde(rename = "NetworkInterfaceId")]
+    network_interface_id: &'a str,
+    #[serde(rename = "NetworkInterfaceName")]
+    network_interface_name: &'a str,
+    #[serde(rename = "OwnerId", serialize_with = "display")]
+    owner_id: u64,
+    #[serde(rename = "PrivateIpAddress", serialize_with = "or_empty")]
+    private_ip_address: Option<Ipv4Addr>,
+    #[serde(rename = "PrivateIpSets")]
+    private_ip_sets: Field<PrivateIps<'a>>,
+    #[serde(rename = "ResourceGroupId")]
+    resource_group_id: &'a str,
+    #[serde(rename = "SecurityGroupIds")]
+    security_group_ids: Field<GroupIds<'a>>,
+    #[serde(rename = "ServiceID")]
+    service_id: u32,
+    #[serde(rename = "ServiceManaged")]
+    service_managed: bool,
+    #[serde(rename = "SourceDestCheck")]
+    source_dest_check: bool,
+    #[serde(rename = "Status")]
+    status: &'a str,
+    #[serde(rename = "Tags")]
+    tags: EcsTags<'a>,
+    #[serde(rename = "Type")]
+    eni_type: &'a str,
+    #[serde(rename = "VSwitchId")]
+    vswitch_id: &'a str,
+    #[serde(rename = "VpcId")]
+    vpc_id: &'a str,
+    #[serde(rename = "ZoneId")]
+    zone_id: &'a str,
+}
+
+impl<'a> CreatedEni<'a> {
+    fn of(v: &'a EniView) -> CreatedEni<'a> {
+        let e = &v.eni;
+        let primary = v.private_ips.first();
+        CreatedEni {
+            description: &e.description,
+            ipv4_prefix_sets: Field("Ipv4PrefixSet", Entries("Ipv4Prefix", &v.ipv4_prefixes)),
+            ipv6_prefix_sets: Field("Ipv6PrefixSet", Entries("Ipv6Prefix", &v.ipv6_prefixes)),
+            ipv6_sets: Field("Ipv6Set", Entries("Ipv6Address", &v.ipv6)),
+            mac_address: &e.mac,
+            network_interface_id: e.id.as_str(),
+            network_interface_name: &e.name,
+            owner_id: e.account_id.0,
+            private_ip_address: primary.copied(),
+            private_ip_sets: Field(
+                "PrivateIpSet",
+                PrivateIps {
+                    ips: &v.private_ips,
+                    eips: None,
+                    dns_name: false,
+                },
+            ),
+            resource_group_id: e.resource_group_id.as_str(),
+            security_group_ids: Field("SecurityGroupId", GroupIds(&e.security_group_ids)),
+            service_id: 0,
+            service_managed: false,
+            source_dest_check: e.source_dest_check,
+            status: &e.status,
+            tags: EcsTags(&e.tags),
+            eni_type: &e.eni_type,
+            vswitch_id: e.vswitch_id.as_str(),
+            vpc_id: e.vpc_id.as_str(),
+            zone_id: &e.zone_id,
+        }
+    }
+}
+
+/// A page's ENIs, each rendered as it is written.
+type EniList<'a> = MapSeq<'a, EniView, fn(&'a EniView) -> EniJson<'a>>;
+
+/// DescribeNetworkInterfaces' answer.
+#[derive(Serialize)]
+struct EniPage<'a> {
+    #[serde(rename = "NetworkInterfaceSets")]
+    sets: Field<EniList<'a>>,
+    #[serde(rename = "NextToken")]
+    next_token: &'a str,
+    #[serde(rename = "PageNumber")]
+    page_number: u64,
+    #[serde(rename = "PageSize")]
+    page_size: u64,
+    #[serde(rename = "TotalCount")]
+    total_count: u64,
+}
+
+/// About the JSON text of one ENI, so that a page is written into one allocation.
+const ENI_JSON_BYTES: usize = 2048;
+
+/// The answer of DescribeNetworkInterfaces for page `r`.
+fn describe_page(r: &TokenPage<EniView>) -> Reply {
+    let page = EniPage {
+        sets: Field("NetworkInterfaceSet", MapSeq(&r.items, EniJson::of)),
+        next_token: &r.next_token,
+        page_number: r.page.number,
+        page_size: r.page.size,
+        total_count: r.total,
     };
-    object(json!({
-        "NetworkInterfaceId": e.id,
-        "NetworkInterfaceName": e.name,
-        "Description": e.description,
-        "Status": e.status,
-        "Type": e.eni_type,
-        "InstanceId": instance,
-        "Attachment": attachment,
-        "VpcId": e.vpc_id,
-        "VSwitchId": e.vswitch_id,
-        "ZoneId": e.zone_id,
-        "MacAddress": e.mac,
-        "PrivateIpAddress": v.private_ips.first().map(|i| i.to_string()).unwrap_or_default(),
-        "PrivateIpSets": { "PrivateIpSet": ips },
-        "Ipv6Sets": { "Ipv6Set": v.ipv6.iter().map(|a| json!({"Ipv6Address": a})).collect::<Vec<_>>() },
-        "Ipv4PrefixSets": { "Ipv4PrefixSet": v.ipv4_prefixes.iter().map(|a| json!({"Ipv4Prefix": a})).collect::<Vec<_>>() },
-        "Ipv6PrefixSets": { "Ipv6PrefixSet": v.ipv6_prefixes.iter().map(|a| json!({"Ipv6Prefix": a})).collect::<Vec<_>>() },
-        // The ENI's own entry is its primary IP's.
-        "AssociatedPublicIp": v.private_ips.first().map_or_else(|| json!({}), |ip| associated_public_ip(&v.eips, *ip)),
-        "SecurityGroupIds": { "SecurityGroupId": e.security_group_ids },
-        "Tags": ecs_tags(&e.tags),
-        "ResourceGroupId": e.resource_group_id,
-        "OwnerId": e.account_id.0.to_string(),
-        "ServiceManaged": false,
-        "ServiceID": 0,
-        "CreationTime": time(e.created_at),
-        "DeleteOnRelease": e.delete_on_release,
-        "QueueNumber": e.queue_number,
-        "QueuePairNumber": 0,
-        "NetworkInterfaceTrafficMode": e.traffic_mode,
-        "SourceDestCheck": e.source_dest_check,
-    }))
+    Reply::typed(&page, 256 + ENI_JSON_BYTES * r.items.len())
+}
+
+/// The answer of DescribeNetworkInterfaceAttribute for `v`.
+fn attribute_reply(v: &EniView) -> Reply {
+    let mut view = EniJson::of(v);
+    view.traffic_config = Some(TrafficConfig {
+        traffic_mode: &v.eni.traffic_mode,
+        queue_number: v.eni.queue_number,
+        queue_pair_number: 0,
+    });
+    Reply::typed(&view, ENI_JSON_BYTES)
 }
 
 fn address_request(p: &Params) -> Result<AddressRequest, ApiError> {
@@ -97,7 +401,7 @@ fn address_request(p: &Params) -> Result<AddressRequest, ApiError> {
 }
 
 /// CreateNetworkInterface.
-pub fn create(ctx: &Ctx<'_>, p: &Params) -> Out {
+pub fn create(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let traffic = p
         .opt("NetworkInterfaceTrafficMode")
         .or(p.opt("NetworkInterfaceTrafficConfig.NetworkInterfaceTrafficMode"));
@@ -124,43 +428,7 @@ pub fn create(ctx: &Ctx<'_>, p: &Params) -> Out {
         client_token: p.opt("ClientToken").map(String::from),
     };
     let v = ctx.core.create_network_interface(&ctx.caller, req)?;
-    let mut f = eni_fields(&v);
-    let mut out = Map::new();
-    for k in [
-        "NetworkInterfaceId",
-        "Status",
-        "Type",
-        "VpcId",
-        "VSwitchId",
-        "ZoneId",
-        "PrivateIpAddress",
-        "MacAddress",
-        "NetworkInterfaceName",
-        "Description",
-        "ResourceGroupId",
-        "OwnerId",
-        "ServiceID",
-        "ServiceManaged",
-        "SourceDestCheck",
-        "SecurityGroupIds",
-        "Ipv6Sets",
-        "Ipv4PrefixSets",
-        "Ipv6PrefixSets",
-        "Tags",
-    ] {
-        if let Some(v) = f.remove(k) {
-            out.insert(k.to_string(), v);
-        }
-    }
-    // Create answers PrivateIpSet entries without the Describe-only fields.
-    let ips: Vec<Value> = v
-        .private_ips
-        .iter()
-        .enumerate()
-        .map(|(i, ip)| json!({"PrivateIpAddress": ip.to_string(), "Primary": i == 0}))
-        .collect();
-    out.insert("PrivateIpSets".into(), json!({ "PrivateIpSet": ips }));
-    Ok(out)
+    Ok(Reply::typed(&CreatedEni::of(&v), ENI_JSON_BYTES))
 }
 
 /// DeleteNetworkInterface.
@@ -175,7 +443,7 @@ pub fn delete(ctx: &Ctx<'_>, p: &Params) -> Out {
 
 /// DescribeNetworkInterfaces: `MaxResults`/`NextToken` paging when either is given, else
 /// `PageNumber`/`PageSize`.
-pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
+pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     // MaxResults below 10 means 10, above 500 means 500.
     let paging = super::paging(
         p,
@@ -205,31 +473,15 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
         paging,
     };
     let r = ctx.core.describe_network_interfaces(&ctx.caller, req)?;
-    let list: Vec<Value> = r
-        .items
-        .iter()
-        .map(|v| Value::Object(eni_fields(v)))
-        .collect();
-    Ok(object(json!({
-        "TotalCount": r.total,
-        "PageNumber": r.page.number,
-        "PageSize": r.page.size,
-        "NextToken": r.next_token,
-        "NetworkInterfaceSets": { "NetworkInterfaceSet": list },
-    })))
+    Ok(describe_page(&r))
 }
 
 /// DescribeNetworkInterfaceAttribute.
-pub fn describe_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+pub fn describe_attribute(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let v = ctx
         .core
         .eni_view(&ctx.caller, &region(p)?, p.required("NetworkInterfaceId")?)?;
-    let mut f = eni_fields(&v);
-    f.insert(
-        "NetworkInterfaceTrafficConfig".into(),
-        json!({"NetworkInterfaceTrafficMode": v.eni.traffic_mode, "QueueNumber": v.eni.queue_number, "QueuePairNumber": 0}),
-    );
-    Ok(f)
+    Ok(attribute_reply(&v))
 }
 
 /// AttachNetworkInterface.
@@ -346,3 +598,7 @@ pub fn modify(ctx: &Ctx<'_>, p: &Params) -> Out {
     ctx.core.modify_network_interface(&ctx.caller, req)?;
     Ok(Map::new())
 }
+
+#[cfg(test)]
+#[path = "eni_render_tests.rs"]
+pub(super) mod render_tests;

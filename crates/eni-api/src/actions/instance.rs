@@ -1,12 +1,18 @@
 //! RunInstances, CreateInstance, StartInstance, StopInstance, DeleteInstance(s),
 //! DescribeInstances.
 
-use super::eni::ecs_tags;
+use super::eni::{EcsTags, GroupIds, PrivateIps};
+use super::typed::{or_empty, Entries, Field, MapSeq};
 use super::{object, Ctx};
+use crate::render::Reply;
+use eni_core::eni::EniView;
 use eni_core::instance::{DescribeInstances, InstanceView, NetworkInterfaceSpec, RunInstances};
+use eni_core::query::TokenPage;
 use eni_types::time::format_utc;
 use eni_types::{ApiError, Params};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::net::Ipv4Addr;
 
 type Out = Result<Map<String, Value>, ApiError>;
 
@@ -132,98 +138,265 @@ fn minutes(t: i64) -> String {
     format!("{}Z", &s[..16])
 }
 
-fn instance_view(v: &InstanceView) -> Value {
-    let i = &v.instance;
-    let primary = v.enis.iter().find(|e| e.eni.eni_type == "Primary");
-    let nics: Vec<Value> = v
-        .enis
-        .iter()
-        .map(|e| {
-            let ips: Vec<Value> = e
-                .private_ips
-                .iter()
-                .enumerate()
-                .map(|(n, ip)| json!({"PrivateIpAddress": ip.to_string(), "Primary": n == 0, "PrivateDnsName": ""}))
-                .collect();
-            json!({
-                "NetworkInterfaceId": e.eni.id,
-                "Type": e.eni.eni_type,
-                "MacAddress": e.eni.mac,
-                "PrimaryIpAddress": e.private_ips.first().map(|a| a.to_string()).unwrap_or_default(),
-                "PrivateIpSets": { "PrivateIpSet": ips },
-                "Ipv6Sets": { "Ipv6Set": e.ipv6.iter().map(|a| json!({"Ipv6Address": a})).collect::<Vec<_>>() },
-                "Ipv4PrefixSets": { "Ipv4PrefixSet": e.ipv4_prefixes.iter().map(|a| json!({"Ipv4Prefix": a})).collect::<Vec<_>>() },
-                "Ipv6PrefixSets": { "Ipv6PrefixSet": e.ipv6_prefixes.iter().map(|a| json!({"Ipv6Prefix": a})).collect::<Vec<_>>() },
-            })
-        })
-        .collect();
-    // The EIP NAT-ed to the primary IP of the primary ENI (associated with the instance or
-    // with that ENI); a classic or EIP-less instance shows the empty entry.
-    let eip = primary
-        .and_then(|p| {
+/// One instance as DescribeInstances shows it, borrowed from its view. Fields are in
+/// alphabetical order (see [`super::typed`]).
+#[derive(Serialize)]
+struct InstanceJson<'a> {
+    #[serde(rename = "Cpu")]
+    cpu: u32,
+    #[serde(rename = "CreationTime")]
+    creation_time: String,
+    #[serde(rename = "DeletionProtection")]
+    deletion_protection: bool,
+    #[serde(rename = "Description")]
+    description: &'a str,
+    #[serde(rename = "EipAddress")]
+    eip_address: EipAddress<'a>,
+    #[serde(rename = "ExpiredTime")]
+    expired_time: &'static str,
+    #[serde(rename = "HostName")]
+    host_name: &'a str,
+    #[serde(rename = "ImageId")]
+    image_id: &'a str,
+    #[serde(rename = "InnerIpAddress")]
+    inner_ip_address: Field<&'static [&'static str]>,
+    #[serde(rename = "InstanceChargeType")]
+    instance_charge_type: &'static str,
+    #[serde(rename = "InstanceId")]
+    instance_id: &'a str,
+    #[serde(rename = "InstanceName")]
+    instance_name: &'a str,
+    #[serde(rename = "InstanceNetworkType")]
+    instance_network_type: &'static str,
+    #[serde(rename = "InstanceType")]
+    instance_type: &'a str,
+    #[serde(rename = "InstanceTypeFamily")]
+    instance_type_family: &'a str,
+    #[serde(rename = "InternetChargeType")]
+    internet_charge_type: &'static str,
+    #[serde(rename = "InternetMaxBandwidthIn")]
+    internet_max_bandwidth_in: i32,
+    #[serde(rename = "InternetMaxBandwidthOut")]
+    internet_max_bandwidth_out: i32,
+    #[serde(rename = "IoOptimized")]
+    io_optimized: bool,
+    #[serde(rename = "Memory")]
+    memory: u64,
+    #[serde(rename = "NetworkInterfaces")]
+    network_interfaces: Field<NicList<'a>>,
+    #[serde(rename = "OSName")]
+    os_name: &'static str,
+    #[serde(rename = "OSType")]
+    os_type: &'static str,
+    #[serde(rename = "OperationLocks")]
+    operation_locks: Field<&'static [&'static str]>,
+    #[serde(rename = "PublicIpAddress")]
+    public_ip_address: Field<&'static [&'static str]>,
+    #[serde(rename = "RegionId")]
+    region_id: &'a str,
+    #[serde(rename = "ResourceGroupId")]
+    resource_group_id: &'a str,
+    #[serde(rename = "SecurityGroupIds")]
+    security_group_ids: Field<GroupIds<'a>>,
+    #[serde(rename = "StartTime")]
+    start_time: String,
+    #[serde(rename = "Status")]
+    status: &'a str,
+    #[serde(rename = "StoppedMode")]
+    stopped_mode: &'static str,
+    #[serde(rename = "Tags")]
+    tags: EcsTags<'a>,
+    #[serde(rename = "VpcAttributes")]
+    vpc_attributes: VpcAttributes<'a>,
+    #[serde(rename = "ZoneId")]
+    zone_id: &'a str,
+}
+
+/// The instance's ENIs, each rendered as it is written.
+type NicList<'a> = MapSeq<'a, EniView, fn(&'a EniView) -> Nic<'a>>;
+
+/// `EipAddress`: the EIP NAT-ed to the primary IP of the primary ENI, every field empty
+/// (`Bandwidth` 0) without one.
+#[derive(Serialize, Default)]
+struct EipAddress<'a> {
+    #[serde(rename = "AllocationId")]
+    allocation_id: &'a str,
+    #[serde(rename = "Bandwidth")]
+    bandwidth: u32,
+    #[serde(rename = "InternetChargeType")]
+    internet_charge_type: &'a str,
+    #[serde(rename = "IpAddress", serialize_with = "or_empty")]
+    ip_address: Option<Ipv4Addr>,
+    #[serde(rename = "IsSupportUnassociate")]
+    is_support_unassociate: bool,
+}
+
+/// A `NetworkInterface` entry.
+#[derive(Serialize)]
+struct Nic<'a> {
+    #[serde(rename = "Ipv4PrefixSets")]
+    ipv4_prefix_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "Ipv6PrefixSets")]
+    ipv6_prefix_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "Ipv6Sets")]
+    ipv6_sets: Field<Entries<'a, String>>,
+    #[serde(rename = "MacAddress")]
+    mac_address: &'a str,
+    #[serde(rename = "NetworkInterfaceId")]
+    network_interface_id: &'a str,
+    #[serde(rename = "PrimaryIpAddress", serialize_with = "or_empty")]
+    primary_ip_address: Option<Ipv4Addr>,
+    #[serde(rename = "PrivateIpSets")]
+    private_ip_sets: Field<PrivateIps<'a>>,
+    #[serde(rename = "Type")]
+    eni_type: &'a str,
+}
+
+impl<'a> Nic<'a> {
+    fn of(e: &'a EniView) -> Nic<'a> {
+        Nic {
+            ipv4_prefix_sets: Field("Ipv4PrefixSet", Entries("Ipv4Prefix", &e.ipv4_prefixes)),
+            ipv6_prefix_sets: Field("Ipv6PrefixSet", Entries("Ipv6Prefix", &e.ipv6_prefixes)),
+            ipv6_sets: Field("Ipv6Set", Entries("Ipv6Address", &e.ipv6)),
+            mac_address: &e.eni.mac,
+            network_interface_id: e.eni.id.as_str(),
+            primary_ip_address: e.private_ips.first().copied(),
+            private_ip_sets: Field(
+                "PrivateIpSet",
+                PrivateIps {
+                    ips: &e.private_ips,
+                    eips: None,
+                    dns_name: true,
+                },
+            ),
+            eni_type: &e.eni.eni_type,
+        }
+    }
+}
+
+/// `VpcAttributes`, empty strings and list for a classic instance.
+#[derive(Serialize)]
+struct VpcAttributes<'a> {
+    #[serde(rename = "NatIpAddress")]
+    nat_ip_address: &'static str,
+    #[serde(rename = "PrivateIpAddress")]
+    private_ip_address: Field<&'a [Ipv4Addr]>,
+    #[serde(rename = "VSwitchId", serialize_with = "or_empty")]
+    vswitch_id: Option<&'a str>,
+    #[serde(rename = "VpcId", serialize_with = "or_empty")]
+    vpc_id: Option<&'a str>,
+}
+
+impl<'a> InstanceJson<'a> {
+    fn of(v: &'a InstanceView) -> InstanceJson<'a> {
+        let i = &v.instance;
+        let primary = v.enis.iter().find(|e| e.eni.eni_type == "Primary");
+        // The EIP NAT-ed to the primary IP of the primary ENI (associated with the instance
+        // or with that ENI); a classic or EIP-less instance shows the empty entry.
+        let eip = primary.and_then(|p| {
             let ip = u32::from(*p.private_ips.first()?);
             p.eips
                 .iter()
                 .find(|e| e.binding.as_ref().is_some_and(|b| b.private_ip == ip))
-        })
-        .map_or_else(
-            || json!({ "AllocationId": "", "IpAddress": "", "Bandwidth": 0, "InternetChargeType": "", "IsSupportUnassociate": false }),
-            |e| {
-                json!({
-                    "AllocationId": e.id,
-                    "IpAddress": std::net::Ipv4Addr::from(e.ip).to_string(),
-                    "Bandwidth": e.bandwidth,
-                    "InternetChargeType": e.internet_charge_type,
-                    "IsSupportUnassociate": true,
-                })
+        });
+        let eip_address = eip.map_or_else(EipAddress::default, |e| EipAddress {
+            allocation_id: e.id.as_str(),
+            bandwidth: e.bandwidth,
+            internet_charge_type: &e.internet_charge_type,
+            ip_address: Some(Ipv4Addr::from(e.ip)),
+            is_support_unassociate: true,
+        });
+        let ty = &v.instance_type;
+        let nics: NicList<'a> = MapSeq(&v.enis, Nic::of);
+        InstanceJson {
+            cpu: ty.cpu_core_count,
+            creation_time: minutes(i.created_at),
+            deletion_protection: false,
+            description: &i.description,
+            eip_address,
+            expired_time: "2099-12-31T15:59Z",
+            host_name: &i.host_name,
+            image_id: &i.image_id,
+            inner_ip_address: Field("IpAddress", &[]),
+            instance_charge_type: "PostPaid",
+            instance_id: i.id.as_str(),
+            instance_name: &i.name,
+            instance_network_type: if i.vpc_id.is_some() { "vpc" } else { "classic" },
+            instance_type: &i.instance_type,
+            instance_type_family: &ty.instance_type_family,
+            internet_charge_type: "PayByTraffic",
+            internet_max_bandwidth_in: -1,
+            internet_max_bandwidth_out: 0,
+            io_optimized: ty.io_optimized,
+            memory: (ty.memory_size * 1024.0) as u64,
+            network_interfaces: Field("NetworkInterface", nics),
+            os_name: "Alibaba Cloud Linux 3",
+            os_type: "linux",
+            operation_locks: Field("LockReason", &[]),
+            public_ip_address: Field("IpAddress", &[]),
+            region_id: &i.region_id,
+            resource_group_id: i.resource_group_id.as_str(),
+            security_group_ids: Field(
+                "SecurityGroupId",
+                GroupIds(primary.map_or(&[][..], |p| &p.eni.security_group_ids)),
+            ),
+            start_time: i.started_at.map(minutes).unwrap_or_default(),
+            status: &i.status,
+            stopped_mode: if i.status == "Stopped" {
+                "KeepCharging"
+            } else {
+                "Not-applicable"
             },
-        );
-    let ty = &v.instance_type;
-    json!({
-        "InstanceId": i.id,
-        "InstanceName": i.name,
-        "HostName": i.host_name,
-        "Description": i.description,
-        "RegionId": i.region_id,
-        "ZoneId": i.zone_id,
-        "InstanceType": i.instance_type,
-        "InstanceTypeFamily": ty.instance_type_family,
-        "Cpu": ty.cpu_core_count,
-        "Memory": (ty.memory_size * 1024.0) as u64,
-        "Status": i.status,
-        "InstanceNetworkType": if i.vpc_id.is_some() { "vpc" } else { "classic" },
-        "ImageId": i.image_id,
-        "OSType": "linux",
-        "OSName": "Alibaba Cloud Linux 3",
-        "CreationTime": minutes(i.created_at),
-        "StartTime": i.started_at.map(minutes).unwrap_or_default(),
-        "ExpiredTime": "2099-12-31T15:59Z",
-        "InstanceChargeType": "PostPaid",
-        "InternetChargeType": "PayByTraffic",
-        "InternetMaxBandwidthIn": -1,
-        "InternetMaxBandwidthOut": 0,
-        "IoOptimized": ty.io_optimized,
-        "DeletionProtection": false,
-        "StoppedMode": if i.status == "Stopped" { "KeepCharging" } else { "Not-applicable" },
-        "ResourceGroupId": i.resource_group_id,
-        "SecurityGroupIds": { "SecurityGroupId": primary.map(|p| p.eni.security_group_ids.clone()).unwrap_or_default() },
-        "VpcAttributes": {
-            "VpcId": i.vpc_id.as_ref().map(|x| x.to_string()).unwrap_or_default(),
-            "VSwitchId": i.vswitch_id.as_ref().map(|x| x.to_string()).unwrap_or_default(),
-            "PrivateIpAddress": { "IpAddress": primary.map(|p| vec![p.private_ips[0].to_string()]).unwrap_or_default() },
-            "NatIpAddress": "",
-        },
-        "PublicIpAddress": { "IpAddress": [] },
-        "InnerIpAddress": { "IpAddress": [] },
-        "EipAddress": eip,
-        "NetworkInterfaces": { "NetworkInterface": nics },
-        "OperationLocks": { "LockReason": [] },
-        "Tags": ecs_tags(&i.tags),
-    })
+            tags: EcsTags(&i.tags),
+            vpc_attributes: VpcAttributes {
+                nat_ip_address: "",
+                private_ip_address: Field(
+                    "IpAddress",
+                    primary.map_or(&[][..], |p| &p.private_ips[..1]),
+                ),
+                vswitch_id: i.vswitch_id.as_ref().map(|x| x.as_str()),
+                vpc_id: i.vpc_id.as_ref().map(|x| x.as_str()),
+            },
+            zone_id: &i.zone_id,
+        }
+    }
+}
+
+/// The instances of a page, each rendered as it is written.
+type InstanceList<'a> = MapSeq<'a, InstanceView, fn(&'a InstanceView) -> InstanceJson<'a>>;
+
+/// DescribeInstances' answer.
+#[derive(Serialize)]
+struct InstancePage<'a> {
+    #[serde(rename = "Instances")]
+    instances: Field<InstanceList<'a>>,
+    #[serde(rename = "NextToken")]
+    next_token: &'a str,
+    #[serde(rename = "PageNumber")]
+    page_number: u64,
+    #[serde(rename = "PageSize")]
+    page_size: u64,
+    #[serde(rename = "TotalCount")]
+    total_count: u64,
+}
+
+/// About the JSON text of one instance with its primary ENI.
+const INSTANCE_JSON_BYTES: usize = 2048;
+
+/// The answer of DescribeInstances for page `r`.
+fn describe_page(r: &TokenPage<InstanceView>) -> Reply {
+    let page = InstancePage {
+        instances: Field("Instance", MapSeq(&r.items, InstanceJson::of)),
+        next_token: &r.next_token,
+        page_number: r.page.number,
+        page_size: r.page.size,
+        total_count: r.total,
+    };
+    Reply::typed(&page, 256 + INSTANCE_JSON_BYTES * r.items.len())
 }
 
 /// DescribeInstances.
-pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
+pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
     let paging = super::paging(
         p,
         |p| Ok(p.int("MaxResults", 1, 100)?.unwrap_or(10) as usize),
@@ -244,12 +417,9 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
         paging,
     };
     let r = ctx.core.describe_instances(&ctx.caller, req)?;
-    let list: Vec<Value> = r.items.iter().map(instance_view).collect();
-    Ok(object(json!({
-        "TotalCount": r.total,
-        "PageNumber": r.page.number,
-        "PageSize": r.page.size,
-        "NextToken": r.next_token,
-        "Instances": { "Instance": list },
-    })))
+    Ok(describe_page(&r))
 }
+
+#[cfg(test)]
+#[path = "instance_render_tests.rs"]
+mod render_tests;

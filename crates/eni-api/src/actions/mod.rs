@@ -7,6 +7,7 @@ pub mod eip;
 pub mod eni;
 pub mod instance;
 pub mod security_group;
+pub mod typed;
 pub mod vpc;
 
 use eni_core::query::Page;
