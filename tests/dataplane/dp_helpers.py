@@ -485,6 +485,10 @@ class Api:
         if ready:
             self.wait_instance(i, "Running")
             self.wait_nic(i, "eth0", [self.primary_eni(i).private_ip_address])
+            # The default route comes in the agent's next netlink request after the address:
+            # Running says nothing of the guest's network, so wait for both.
+            h.wait_for(lambda: [r for r in routes(i) if r["dst"] == "default"], bool,
+                       timeout=10.0, step=0.02, what=f"{i} default route")
         return i
 
     def instance_get(self, instance_id: str):
