@@ -190,3 +190,56 @@ END;
 CREATE TRIGGER vswitches_ip_count_delete AFTER DELETE ON vswitches BEGIN
     DELETE FROM vswitch_ip_counts WHERE vswitch_id = OLD.id;
 END;
+
+-- A count that combines a VPC or a vSwitch with a status or a type (or only checks the
+-- account and region, as every query does) reads the index alone: a reader's page cache
+-- starts empty after any commit, so each ENI row it would read is a page fetched anew.
+DROP INDEX enis_vpc_seq_idx;
+CREATE INDEX enis_vpc_seq_idx ON enis (vpc_id, seq, account_id, region_id, status, eni_type);
+DROP INDEX enis_vswitch_idx;
+CREATE INDEX enis_vswitch_idx ON enis (vswitch_id, seq, account_id, region_id, status, eni_type);
+
+-- A tag's rows carry the ENI's region too, so a tag scopes a query by itself and a count by
+-- tag reads no ENI row. The table is rebuilt from the ENIs' tags column, its record.
+DROP TRIGGER enis_tags_insert;
+DROP TRIGGER enis_tags_update;
+DROP TRIGGER enis_tags_delete;
+DROP TABLE eni_tags;
+CREATE TABLE eni_tags (
+    eni_seq     INTEGER NOT NULL,
+    account_id  INTEGER NOT NULL,
+    region_id   TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    value       TEXT    NOT NULL
+);
+CREATE INDEX eni_tags_eni_idx ON eni_tags (eni_seq, key);
+CREATE INDEX eni_tags_value_idx ON eni_tags (account_id, region_id, key, value, eni_seq);
+CREATE INDEX eni_tags_key_idx ON eni_tags (account_id, region_id, key, eni_seq);
+
+INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value)
+    SELECT enis.seq, enis.account_id, enis.region_id, json_extract(t.value, '$[0]'),
+        json_extract(t.value, '$[1]')
+    FROM enis, json_each(enis.tags) AS t;
+
+CREATE TRIGGER enis_tags_insert AFTER INSERT ON enis BEGIN
+    INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value)
+        SELECT NEW.seq, NEW.account_id, NEW.region_id, json_extract(t.value, '$[0]'),
+            json_extract(t.value, '$[1]')
+        FROM json_each(NEW.tags) AS t;
+END;
+
+-- Every eni_update sets every column: only a real change rewrites the tags.
+CREATE TRIGGER enis_tags_update AFTER UPDATE OF tags, account_id, region_id ON enis
+WHEN OLD.tags IS NOT NEW.tags OR OLD.account_id IS NOT NEW.account_id
+    OR OLD.region_id IS NOT NEW.region_id
+BEGIN
+    DELETE FROM eni_tags WHERE eni_seq = OLD.seq;
+    INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value)
+        SELECT NEW.seq, NEW.account_id, NEW.region_id, json_extract(t.value, '$[0]'),
+            json_extract(t.value, '$[1]')
+        FROM json_each(NEW.tags) AS t;
+END;
+
+CREATE TRIGGER enis_tags_delete AFTER DELETE ON enis BEGIN
+    DELETE FROM eni_tags WHERE eni_seq = OLD.seq;
+END;

@@ -705,6 +705,45 @@ fn eni_find_drivers_use_their_indexes() {
 }
 
 #[test]
+fn broad_counts_read_their_index_alone() {
+    use crate::tx::eni_find;
+    let store = SqliteStore::open_in_memory().unwrap();
+    let w = writer(&store);
+    let by_tag = eni_store::EniFilter {
+        tags: vec![("team".into(), Some("a".into()))],
+        ..Default::default()
+    };
+    let by_vswitch_and_status = eni_store::EniFilter {
+        vswitch_id: Some(VSwitchId::generate("r")),
+        status: Some("Available".into()),
+        eni_types: Some(vec!["Secondary".into()]),
+        ..Default::default()
+    };
+    for (f, driver, index) in [
+        (&by_tag, "Tag(0)", "COVERING INDEX eni_tags_value_idx"),
+        (
+            &by_vswitch_and_status,
+            "VSwitch",
+            "COVERING INDEX enis_vswitch_idx",
+        ),
+    ] {
+        let (_, _, count) = eni_find::statements_by_driver(f)
+            .into_iter()
+            .find(|(d, _, _)| d == driver)
+            .unwrap();
+        let steps = plan(&w, &count);
+        assert!(
+            steps.iter().any(|s| s.contains(index)),
+            "{driver} count does not read {index} alone:\n{steps:#?}\n{count}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("INTEGER PRIMARY KEY")),
+            "{driver} count reads ENI rows:\n{steps:#?}"
+        );
+    }
+}
+
+#[test]
 fn every_foreign_key_of_the_schema_is_in_the_table() {
     let store = SqliteStore::open_in_memory().unwrap();
     let w = writer(&store);

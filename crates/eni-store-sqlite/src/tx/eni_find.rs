@@ -8,9 +8,11 @@
 //!
 //! The driver: a short list first (ENI IDs, addresses, an instance: at most a few hundred
 //! rows, sorted), else whichever of the remaining filters matches fewest ENIs. That number
-//! comes from a capped count of each candidate's index ([`PROBE_CAP`] entries at most), so
-//! choosing costs little and a filter that matches a handful of ENIs never waits behind one
-//! that matches most of them.
+//! comes from `eni_counts` for a VPC, vSwitch, status, type, resource group or group (one
+//! probe each), and from a capped walk of the index for a tag or a name (at most
+//! [`PROBE_CAP`] entries, and no further than the best size already known), so choosing
+//! costs little and a filter that matches a handful of ENIs never waits behind one that
+//! matches most of them.
 //!
 //! A count with a single broad filter (a VPC, a vSwitch, a status, a type, a resource group,
 //! a security group), or none, is read from `eni_counts` (kept by triggers, 0012): one probe
@@ -47,16 +49,6 @@ enum Driver {
     All,
 }
 
-impl Driver {
-    /// Whether its index lists rows in creation order (else a sort follows, fine for few).
-    fn ordered(self) -> bool {
-        !matches!(
-            self,
-            Driver::Ids | Driver::PrivateIps | Driver::Ipv6 | Driver::PrimaryIp
-        )
-    }
-}
-
 /// A statement under construction, with named arguments.
 struct Query {
     from: String,
@@ -64,6 +56,8 @@ struct Query {
     args: Vec<(String, Value)>,
     /// The column rows are ordered and paged by.
     order: &'static str,
+    /// Whether a condition reads the ENI row (else a tag-driven count needs no join).
+    reads_row: bool,
 }
 
 impl Query {
@@ -100,79 +94,61 @@ fn json_list(items: &impl serde::Serialize) -> Result<Value, StoreError> {
         .map_err(|e| StoreError::Backend(format!("encoding a filter list: {e}")))
 }
 
-/// The candidate drivers of `f` that an index count can rank, with the SQL of that count.
-fn candidates(account: i64, region: &str, f: &EniFilter) -> Vec<(Driver, String, Vec<Value>)> {
+/// How a candidate driver's size is learnt.
+enum Size {
+    /// An `eni_counts` entry (dim, value): exact, one probe.
+    Kept(&'static str, String),
+    /// A walk of its index (the statement lists one row per match), capped.
+    Walk(&'static str, Vec<Value>),
+}
+
+/// The candidate drivers of `f` that a size can rank.
+fn candidates(account: i64, f: &EniFilter) -> Vec<(Driver, Size)> {
     let mut out = Vec::new();
     let acct = Value::Integer(account);
-    let region = Value::Text(region.to_string());
     let t = |s: &str| Value::Text(s.to_string());
-    for (i, (key, value)) in f.tags.iter().enumerate() {
-        match value {
-            Some(v) => out.push((
-                Driver::Tag(i),
-                "SELECT 1 FROM eni_tags WHERE account_id = ?1 AND key = ?2 AND value = ?3"
-                    .to_string(),
-                vec![acct.clone(), t(key), t(v)],
-            )),
-            None => out.push((
-                Driver::Tag(i),
-                "SELECT 1 FROM eni_tags WHERE account_id = ?1 AND key = ?2".to_string(),
-                vec![acct.clone(), t(key)],
-            )),
-        }
-    }
     if let Some(g) = &f.security_group_id {
-        out.push((
-            Driver::Group,
-            "SELECT 1 FROM eni_security_groups WHERE security_group_id = ?1".to_string(),
-            vec![t(g.as_str())],
-        ));
+        // All of the group's members: the walk passes primary ENIs too.
+        out.push((Driver::Group, Size::Kept("members", g.to_string())));
     }
     if let Some(v) = &f.vswitch_id {
-        out.push((
-            Driver::VSwitch,
-            "SELECT 1 FROM enis WHERE vswitch_id = ?1".to_string(),
-            vec![t(v.as_str())],
-        ));
+        out.push((Driver::VSwitch, Size::Kept("vswitch", v.to_string())));
     }
     if let Some(v) = &f.vpc_id {
-        out.push((
-            Driver::Vpc,
-            "SELECT 1 FROM enis WHERE vpc_id = ?1".to_string(),
-            vec![t(v.as_str())],
-        ));
+        out.push((Driver::Vpc, Size::Kept("vpc", v.to_string())));
     }
-    let column = |value: &str| vec![acct.clone(), region.clone(), Value::Text(value.to_string())];
     if let Some(s) = &f.status {
-        out.push((
-            Driver::Status,
-            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND status = ?3"
-                .to_string(),
-            column(s),
-        ));
+        out.push((Driver::Status, Size::Kept("status", s.clone())));
     }
     if let Some([ty]) = f.eni_types.as_deref() {
+        out.push((Driver::Type, Size::Kept("type", ty.clone())));
+    }
+    if let Some(rg) = &f.resource_group_id {
+        out.push((Driver::ResourceGroup, Size::Kept("rg", rg.clone())));
+    }
+    for (i, (key, value)) in f.tags.iter().enumerate() {
         out.push((
-            Driver::Type,
-            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND eni_type = ?3"
-                .to_string(),
-            column(ty),
+            Driver::Tag(i),
+            match value {
+                Some(v) => Size::Walk(
+                    "SELECT 1 FROM eni_tags \
+                     WHERE account_id = ?1 AND region_id = ?2 AND key = ?3 AND value = ?4",
+                    vec![acct.clone(), Value::Null, t(key), t(v)],
+                ),
+                None => Size::Walk(
+                    "SELECT 1 FROM eni_tags WHERE account_id = ?1 AND region_id = ?2 AND key = ?3",
+                    vec![acct.clone(), Value::Null, t(key)],
+                ),
+            },
         ));
     }
     if let Some(n) = &f.name {
         out.push((
             Driver::Name,
-            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND name = ?3".to_string(),
-            column(n),
-        ));
-    }
-    if let Some(rg) = &f.resource_group_id {
-        out.push((
-            Driver::ResourceGroup,
-            "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 \
-             AND resource_group_id = ?3"
-                .to_string(),
-            column(rg),
+            Size::Walk(
+                "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND name = ?3",
+                vec![acct.clone(), Value::Null, t(n)],
+            ),
         ));
     }
     out
@@ -200,13 +176,36 @@ fn choose(
     if f.instance_id.is_some() {
         return Ok(Driver::Instance);
     }
+    // Kept sizes come first (they are exact and cheap), so that a walk stops at the best
+    // size known: a walk that reaches it cannot win.
     let mut best: Option<(i64, Driver)> = None;
-    for (driver, sql, args) in candidates(account, region, f) {
-        let capped = format!("SELECT count(*) FROM ({sql} LIMIT {PROBE_CAP})");
-        let n = tx.count(&capped, rusqlite::params_from_iter(args.iter()))? as i64;
-        // At the cap a driver only promises many rows: an unordered one would need a sort.
-        let usable = n < PROBE_CAP || driver.ordered();
-        if usable && best.is_none_or(|(m, _)| n < m) {
+    for (driver, size) in candidates(account, f) {
+        let n = match size {
+            Size::Kept(dim, value) => {
+                let n: Vec<Option<i64>> = tx.query_all(
+                    "SELECT sum(n) FROM eni_counts \
+                     WHERE account_id = ?1 AND region_id = ?2 AND dim = ?3 AND value = ?4",
+                    rusqlite::params![account, region, dim, value],
+                    |r| r.get(0),
+                )?;
+                n.first().copied().flatten().unwrap_or(0)
+            }
+            Size::Walk(sql, mut args) => {
+                let cap = best.map_or(PROBE_CAP, |(m, _)| m.min(PROBE_CAP));
+                if cap == 0 {
+                    continue;
+                }
+                // (The region is filled in here: `candidates` does not take it.)
+                for a in &mut args {
+                    if *a == Value::Null {
+                        *a = Value::Text(region.to_string());
+                    }
+                }
+                let capped = format!("SELECT count(*) FROM ({sql} LIMIT {cap})");
+                tx.count(&capped, rusqlite::params_from_iter(args.iter()))? as i64
+            }
+        };
+        if best.is_none_or(|(m, _)| n < m) {
             best = Some((n, driver));
         }
     }
@@ -220,12 +219,14 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
         conds: Vec::new(),
         args: Vec::new(),
         order: "e.seq",
+        reads_row: false,
     };
     let acct = q.arg("account", Value::Integer(account));
     let reg = q.text("region", region);
     // A unary + keeps a column out of index selection, so the driver's index is the one used.
     let keep = |d: Driver| if d == driver { "" } else { "+" };
-    // The indexes of the account's own columns lead with the account and region.
+    // The indexes of the account's own columns lead with the account and region; a tag's
+    // rows carry them (kept with the ENI's by triggers), so a tag-driven count reads no row.
     let by_account = matches!(
         driver,
         Driver::All | Driver::Status | Driver::Type | Driver::Name | Driver::ResourceGroup
@@ -233,10 +234,32 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
     if by_account {
         q.conds
             .push(format!("e.account_id = {acct} AND e.region_id = {reg}"));
-    } else {
+    } else if !matches!(driver, Driver::Tag(_)) {
         q.conds
             .push(format!("+e.account_id = {acct} AND +e.region_id = {reg}"));
     }
+    // Every filter below but the driver's own and the tags reads the row (or its seq).
+    q.reads_row = [
+        f.ids.is_some(),
+        f.private_ips.is_some(),
+        f.ipv6.is_some(),
+        f.primary_ip.is_some(),
+        f.instance_id.is_some(),
+        f.vpc_id.is_some(),
+        f.vswitch_id.is_some(),
+        f.eni_types.is_some(),
+        f.status.is_some(),
+        f.name.is_some(),
+        f.resource_group_id.is_some(),
+        f.security_group_id.is_some(),
+    ]
+    .into_iter()
+    .any(|b| b);
+    // The ENI's seq as the driver's rows give it.
+    let seq = match driver {
+        Driver::Tag(_) => "t.eni_seq",
+        _ => "e.seq",
+    };
     if let Some(ids) = &f.ids {
         let a = q.arg("ids", json_list(ids)?);
         q.conds.push(format!(
@@ -334,7 +357,7 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
         } else {
             q.conds.push(format!(
                 "EXISTS (SELECT 1 FROM eni_security_groups g \
-                 WHERE g.security_group_id = {a} AND g.eni_seq = e.seq)"
+                 WHERE g.security_group_id = {a} AND g.eni_seq = {seq})"
             ));
         }
     }
@@ -345,14 +368,15 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
             // The tag's index walks its ENIs in creation order; the ENI row joins by seq.
             q.from = "eni_tags t CROSS JOIN enis e ON e.seq = t.eni_seq".to_string();
             q.order = "t.eni_seq";
-            q.conds
-                .push(format!("t.account_id = {acct} AND t.key = {k}"));
+            q.conds.push(format!(
+                "t.account_id = {acct} AND t.region_id = {reg} AND t.key = {k}"
+            ));
             if let Some(v) = v {
                 q.conds.push(format!("t.value = {v}"));
             }
         } else {
             let mut probe = format!(
-                "EXISTS (SELECT 1 FROM eni_tags t{i} WHERE t{i}.eni_seq = e.seq AND t{i}.key = {k}"
+                "EXISTS (SELECT 1 FROM eni_tags t{i} WHERE t{i}.eni_seq = {seq} AND t{i}.key = {k}"
             );
             if let Some(v) = v {
                 let _ = write!(probe, " AND t{i}.value = {v}");
@@ -492,11 +516,20 @@ pub(super) fn count(
     let q = build(account, region, f, driver)?;
     let sql = format!(
         "SELECT count(*) FROM {} WHERE {}",
-        q.from,
+        count_from(&q, driver),
         q.conds.join(" AND ")
     );
     let n: Vec<i64> = q.run(tx, &sql, |r| r.get(0))?;
     Ok(n.first().copied().unwrap_or(0).max(0) as u64)
+}
+
+/// What a count walks: the driver's rows alone when no condition reads the ENI row (a tag's
+/// rows are the ENI's, kept by triggers), else the join.
+fn count_from(q: &Query, driver: Driver) -> &str {
+    match driver {
+        Driver::Tag(_) if !q.reads_row => "eni_tags t",
+        _ => &q.from,
+    }
 }
 
 /// For the query-plan tests: every driver `f` could have, with the page statement it drives
@@ -527,7 +560,7 @@ pub(crate) fn statements_by_driver(f: &EniFilter) -> Vec<(String, String, String
             let order = q.order;
             let count = format!(
                 "SELECT count(*) FROM {} WHERE {}",
-                q.from,
+                count_from(&q, d),
                 q.conds.join(" AND ")
             );
             q.conds.push(format!("{order} > {a}"));
