@@ -270,16 +270,22 @@ class EniDialect:
             f = {"max": 500}
             if token:
                 f["token"] = token
-            d = json.loads(self.send(conn, self.eni_query(f)))
+            # IDs and the token by pattern, as for moto: the figure is the server's paging,
+            # not Python's JSON parser (json.loads of a 1 MB page costs the client ~8 ms).
+            r = self.send(conn, self.eni_query(f))
             pages += 1
-            ids += [e["NetworkInterfaceId"] for e in d["NetworkInterfaceSets"]["NetworkInterfaceSet"]]
-            token = d.get("NextToken")
+            ids += [x.decode() for x in _ENI_ID.findall(r)]
+            m = _NEXT_TOKEN.search(r)
+            token = m.group(1).decode() if m else None
             if not token:
                 return ids, pages, True
             if time.monotonic() > deadline:
                 return ids, pages, False
 
 
+# An ENI's own ID (its attachment and security groups carry other keys).
+_ENI_ID = re.compile(rb'"NetworkInterfaceId":"(eni-[0-9a-z]+)"')
+_NEXT_TOKEN = re.compile(rb'"NextToken":"([^"]+)"')
 _ID = re.compile(rb"<networkInterfaceId>(eni-[0-9a-f]+)</networkInterfaceId>")
 _IP = re.compile(rb"<privateIpAddress>([0-9.]+)</privateIpAddress>")
 
