@@ -286,3 +286,20 @@ def test_acs3_nonce_reuse(server):
 def test_acs3_unknown_action_and_version(server):
     h.assert_error(acs3(server, "DescribeNothing", h.VPC_VERSION).send(), "InvalidAction.NotFound", 400)
     h.assert_error(acs3(server, "DescribeRegions", "2099-01-01").send(), "InvalidVersion", 400)
+
+
+def test_a_reads_nonce_outlives_a_restart(tmp_path):
+    # A read keeps its nonce in memory and the store takes it within 50 ms, or at shutdown.
+    srv = h.EniServer(tmp_path / "data").start()
+    try:
+        call = rpc(srv, "DescribeVpcs", h.VPC_VERSION, {"RegionId": R})
+        assert call.send().status_code == 200
+    finally:
+        assert srv.stop() == 0
+    srv.start()
+    try:
+        again = rpc(srv, "DescribeVpcs", h.VPC_VERSION, {"RegionId": R, "PageSize": 5},
+                    nonce=call.query["SignatureNonce"])
+        h.assert_error(again.send(), "SignatureNonceUsed", 400)
+    finally:
+        srv.stop()

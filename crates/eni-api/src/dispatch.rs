@@ -162,11 +162,12 @@ pub fn handle(core: &Core, req: &RawRequest<'_>) -> Outcome {
         let handler = match handler {
             Ok(h) => h,
             Err(e) => {
-                core.record_nonce(&nonce)?;
+                core.keep_nonce(&nonce)?;
                 return Err(e);
             }
         };
-        // A read records the nonce before it runs; a write in its own write transaction, so
+        // A read keeps its nonce before it runs (in memory, flushed to the store within
+        // 50 ms: `Core::keep_nonce`); a write records it in its own write transaction, so
         // that the request commits once (`Core::with_nonce`).
         let nonce = std::sync::Arc::new(nonce);
         let scoped;
@@ -174,7 +175,7 @@ pub fn handle(core: &Core, req: &RawRequest<'_>) -> Outcome {
             scoped = core.with_nonce(nonce.clone());
             &scoped
         } else {
-            core.record_nonce(&nonce)?;
+            core.keep_nonce(&nonce)?;
             core
         };
         let result = handler(

@@ -98,10 +98,22 @@ impl Nonce {
 /// record more, requests are refused as `ServiceUnavailable`.
 const MAX_NONCES_IN_MEMORY: usize = 200_000;
 
-/// Nonces accepted while the store could not record them, each until it expires.
+/// Nonces accepted but not (yet) in the store, each until the store has it or it expires:
+/// reads' nonces until the next [`Core::flush_nonces`], and any nonce the store could not
+/// record during an outage.
 #[derive(Default)]
 pub(crate) struct NonceMemory {
     seen: Mutex<HashMap<(String, String), i64>>,
+}
+
+/// What [`NonceMemory::keep`] did.
+#[derive(Debug, PartialEq, Eq)]
+enum Kept {
+    New,
+    /// Already kept and not expired: a replay.
+    Present,
+    /// Memory is full.
+    Full,
 }
 
 impl NonceMemory {
@@ -131,10 +143,47 @@ impl NonceMemory {
         true
     }
 
+    /// Keeps `nonce` unless it is kept already (check and insert under one lock, so two
+    /// requests with one nonce cannot both pass).
+    fn keep(&self, key: &str, nonce: &str, now: i64, expires: i64) -> Kept {
+        let mut seen = self.lock();
+        let id = (key.to_string(), nonce.to_string());
+        if seen.get(&id).is_some_and(|&exp| exp >= now) {
+            return Kept::Present;
+        }
+        if seen.len() >= MAX_NONCES_IN_MEMORY {
+            seen.retain(|_, exp| *exp >= now);
+            if seen.len() >= MAX_NONCES_IN_MEMORY {
+                return Kept::Full;
+            }
+        }
+        seen.insert(id, expires);
+        Kept::New
+    }
+
+    /// What is kept now.
+    fn snapshot(&self) -> Vec<((String, String), i64)> {
+        self.lock().iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// Forgets what `batch` listed, now that the store has it (an entry kept anew since,
+    /// with another expiry, stays).
+    fn forget(&self, batch: &[((String, String), i64)]) {
+        let mut seen = self.lock();
+        for (id, exp) in batch {
+            if seen.get(id) == Some(exp) {
+                seen.remove(id);
+            }
+        }
+    }
+
     fn purge(&self, now: i64) {
         self.lock().retain(|_, exp| *exp >= now);
     }
 }
+
+/// How long a read's nonce may stay in memory only (see [`Core::keep_nonce`]).
+pub const NONCE_FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The name of the account made on first start.
 pub const ROOT_ACCOUNT: &str = "root";
@@ -369,6 +418,75 @@ impl Core {
         }
     }
 
+    /// A read's nonce (or that of a request refused before it could write): checked against
+    /// the store and kept in memory, where [`Core::flush_nonces`] takes it into the store
+    /// within [`NONCE_FLUSH_INTERVAL`]. A read so commits nothing: it costs no write, and
+    /// readers keep their page caches while only reads arrive. The price: a crash forgets
+    /// the nonces of the reads of its last moments, which can then be replayed once while
+    /// their signatures are still in the window. A replay is `SignatureNonceUsed`.
+    pub fn keep_nonce(&self, n: &Nonce) -> Result<(), ApiError> {
+        if n.is_recorded() {
+            return Ok(());
+        }
+        match with_read(self.store(), |tx| {
+            tx.nonce_live(&n.access_key_id, &n.nonce, n.now)
+        }) {
+            Ok(true) => return Err(ApiError::SignatureNonceUsed),
+            Ok(false) => {}
+            // The memory decides alone, as it does for anything kept during an outage.
+            Err(StoreError::Unavailable(why)) => {
+                crate::warn_unavailable(&why, "nonce checked in memory only")
+            }
+            Err(e) => return Err(internal(e)),
+        }
+        match self
+            .nonces_in_memory
+            .keep(&n.access_key_id, &n.nonce, n.now, n.expires)
+        {
+            Kept::New => {
+                n.set_recorded();
+                Ok(())
+            }
+            Kept::Present => Err(ApiError::SignatureNonceUsed),
+            Kept::Full => Err(ApiError::ServiceUnavailable),
+        }
+    }
+
+    /// Writes the nonces kept in memory into the store in one transaction and forgets them;
+    /// during an outage they stay in memory. The server calls this every
+    /// [`NONCE_FLUSH_INTERVAL`] and at shutdown. Returns how many it wrote.
+    pub fn flush_nonces(&self) -> Result<usize, ApiError> {
+        let batch = self.nonces_in_memory.snapshot();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let t = now();
+        let written = with_write(self.store(), |tx| {
+            for ((key, nonce), expires) in &batch {
+                // (An expired one is not worth a row; a live row of the same nonce, which
+                // the check before keeping excluded, is left as it is.)
+                if *expires >= t {
+                    tx.nonce_record(key, nonce, t, *expires)?;
+                }
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => {
+                self.nonces_in_memory.forget(&batch);
+                Ok(batch.len())
+            }
+            Err(StoreError::Unavailable(why)) => {
+                crate::warn_unavailable(
+                    &why,
+                    "nonces kept in memory: the store cannot record them",
+                );
+                Ok(0)
+            }
+            Err(e) => Err(internal(e)),
+        }
+    }
+
     /// Accepts `nonce` once per key while `request_time` is inside the signature window,
     /// recording it now.
     pub fn use_nonce(
@@ -398,6 +516,7 @@ mod tests {
         let m = NonceMemory::default();
         assert!(!m.used("k", "n", 100));
         assert!(m.record("k", "n", 100, 200));
+        assert_eq!(m.keep("k", "n", 150, 300), Kept::Present);
         assert!(m.used("k", "n", 200));
         assert!(!m.used("k", "other", 150));
         assert!(!m.used("other", "n", 150));
@@ -442,6 +561,94 @@ mod tests {
             tx.nonce_record("LTAIk", n, now(), now() + 60)
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_read_keeps_its_nonce_in_memory_until_the_flush_and_it_stays_single_use() {
+        let (core, _) = core();
+        let n = core.nonce("LTAIk", "r1", now()).unwrap();
+        core.keep_nonce(&n).unwrap();
+        assert!(n.is_recorded());
+        assert!(
+            !with_read(core.store(), |tx| tx.nonce_live("LTAIk", "r1", now())).unwrap(),
+            "a read commits nothing"
+        );
+        // A replay is refused from memory: by the check at parse time, and by the keep.
+        assert_eq!(
+            core.nonce("LTAIk", "r1", now()).unwrap_err(),
+            ApiError::SignatureNonceUsed
+        );
+        let again = Nonce {
+            recorded: AtomicBool::new(false),
+            ..core.nonce("LTAIk", "r2", now()).unwrap()
+        };
+        let replay = Nonce {
+            nonce: "r1".into(),
+            ..again
+        };
+        assert_eq!(
+            core.keep_nonce(&replay).unwrap_err(),
+            ApiError::SignatureNonceUsed
+        );
+        assert_eq!(core.flush_nonces().unwrap(), 1);
+        assert!(
+            core.nonces_in_memory.lock().is_empty(),
+            "the store has it now"
+        );
+        assert!(stored(&core, "r1"));
+        assert_eq!(core.flush_nonces().unwrap(), 0);
+        // After the flush the store refuses it, for a read and for a write.
+        let replay = Nonce {
+            recorded: AtomicBool::new(false),
+            ..core.nonce("LTAIk", "r1", now()).unwrap()
+        };
+        assert_eq!(
+            core.keep_nonce(&replay).unwrap_err(),
+            ApiError::SignatureNonceUsed
+        );
+        assert_eq!(
+            core.record_nonce(&replay).unwrap_err(),
+            ApiError::SignatureNonceUsed
+        );
+    }
+
+    #[test]
+    fn a_read_refuses_a_nonce_a_write_recorded() {
+        let (core, caller) = core();
+        let n = Arc::new(core.nonce("LTAIk", "w1", now()).unwrap());
+        core.with_nonce(n.clone())
+            .create_vpc(&caller, vpc_request())
+            .unwrap();
+        let read = core.nonce("LTAIk", "w1", now()).unwrap();
+        assert_eq!(
+            core.keep_nonce(&read).unwrap_err(),
+            ApiError::SignatureNonceUsed
+        );
+    }
+
+    #[test]
+    fn one_of_two_reads_with_one_nonce_wins() {
+        // Eight threads keep the same nonce at once: exactly one wins.
+        let (core, _) = core();
+        let wins: usize = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| {
+                    let core = core.clone();
+                    s.spawn(move || {
+                        let n = Nonce {
+                            access_key_id: "LTAIk".into(),
+                            nonce: "race".into(),
+                            now: now(),
+                            expires: now() + 900,
+                            recorded: AtomicBool::new(false),
+                        };
+                        usize::from(core.keep_nonce(&n).is_ok())
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(wins, 1);
     }
 
     #[test]

@@ -556,6 +556,20 @@ impl Tx for SqliteTx<'_> {
         Ok(changed == 1)
     }
 
+    fn nonce_live(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self.count(
+            "SELECT count(*) FROM nonces
+             WHERE access_key_id = ?1 AND nonce = ?2 AND expires_at >= ?3",
+            params![access_key_id, nonce, now],
+        )?;
+        Ok(n > 0)
+    }
+
     fn nonce_purge(&mut self, now: i64) -> Result<u64, StoreError> {
         let n = self.exec("DELETE FROM nonces WHERE expires_at < ?1", [now], db_err)?;
         Ok(n as u64)

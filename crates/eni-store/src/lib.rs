@@ -133,6 +133,14 @@ pub trait Tx {
         now: i64,
         expires_at: i64,
     ) -> Result<bool, StoreError>;
+    /// Whether `nonce` is recorded for `access_key_id` and has not expired at `now`
+    /// (`expires_at >= now`): what would make [`Tx::nonce_record`] return `false`.
+    fn nonce_live(
+        &mut self,
+        access_key_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Forgets nonces that expired before `now` (`expires_at < now`); returns how many.
     fn nonce_purge(&mut self, now: i64) -> Result<u64, StoreError>;
 

@@ -497,6 +497,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
         }
     });
 
+    // Reads' nonces reach the store within NONCE_FLUSH_INTERVAL (Core::keep_nonce).
+    let flusher = core.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(eni_core::accounts::NONCE_FLUSH_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let c = flusher.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.flush_nonces()).await {
+                tracing::warn!(code = e.code(), "nonce flush failed");
+            }
+        }
+    });
+
     // Completes due transitions while nobody writes (writes settle them anyway).
     let settler = core.clone();
     tokio::spawn(async move {
@@ -525,6 +539,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         idle_timeout_s = limits.idle_timeout.as_secs_f64(),
         "connection limits"
     );
+    let last_flush = core.clone();
     let state = eni_api::AppState::new(core)
         .with_agent_token(&token)
         .with_limits(limits.clone());
@@ -558,6 +573,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     .await?;
     if let Some(t) = agent_task {
         let _ = t.await;
+    }
+    // The nonces of the last reads, so that a restart does not forget them.
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || last_flush.flush_nonces()).await {
+        tracing::warn!(code = e.code(), "nonce flush at shutdown failed");
     }
     Ok(())
 }

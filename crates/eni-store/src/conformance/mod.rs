@@ -173,6 +173,10 @@ pub const CHECKS: &[Check] = &[
     ("nonce_replay_is_detected", check_nonce_replay_is_detected),
     ("nonce_expired_is_reusable", check_nonce_expired_is_reusable),
     (
+        "nonce_live_agrees_with_record",
+        check_nonce_live_agrees_with_record,
+    ),
+    (
         "nonce_purge_counts_expired",
         check_nonce_purge_counts_expired,
     ),
@@ -918,6 +922,34 @@ fn check_nonce_expired_is_reusable(store: &dyn Store) {
         T0 + 21,
         T0 + 30
     )));
+}
+
+fn check_nonce_live_agrees_with_record(store: &dyn Store) {
+    let live = |k: &str, n: &str, now: i64| read(store, |tx| tx.nonce_live(k, n, now));
+    assert!(!live("LTAIa", "n1", T0), "never recorded");
+    assert!(ok(store, |tx| tx.nonce_record("LTAIa", "n1", T0, T0 + 10)));
+    assert!(live("LTAIa", "n1", T0));
+    assert!(
+        live("LTAIa", "n1", T0 + 10),
+        "live through its expiry second"
+    );
+    assert!(!live("LTAIb", "n1", T0), "per key");
+    assert!(!live("LTAIa", "n2", T0), "per nonce");
+    // Live exactly while a record is refused.
+    assert!(!ok(store, |tx| tx.nonce_record(
+        "LTAIa",
+        "n1",
+        T0 + 10,
+        T0 + 20
+    )));
+    assert!(!live("LTAIa", "n1", T0 + 11), "expired");
+    assert!(ok(store, |tx| tx.nonce_record(
+        "LTAIa",
+        "n1",
+        T0 + 11,
+        T0 + 20
+    )));
+    assert!(live("LTAIa", "n1", T0 + 11), "renewed");
 }
 
 fn check_nonce_purge_counts_expired(store: &dyn Store) {
