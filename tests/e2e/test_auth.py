@@ -289,7 +289,7 @@ def test_acs3_unknown_action_and_version(server):
 
 
 def test_a_reads_nonce_outlives_a_restart(tmp_path):
-    # A read keeps its nonce in memory and the store takes it within 50 ms, or at shutdown.
+    # A read keeps its nonce in memory and the store takes it within 250 ms, or at shutdown.
     srv = h.EniServer(tmp_path / "data").start()
     try:
         call = rpc(srv, "DescribeVpcs", h.VPC_VERSION, {"RegionId": R})

@@ -167,7 +167,7 @@ pub fn handle(core: &Core, req: &RawRequest<'_>) -> Outcome {
             }
         };
         // A read keeps its nonce before it runs (in memory, flushed to the store within
-        // 50 ms: `Core::keep_nonce`); a write records it in its own write transaction, so
+        // 250 ms: `Core::keep_nonce`); a write records it in its own write transaction, so
         // that the request commits once (`Core::with_nonce`).
         let nonce = std::sync::Arc::new(nonce);
         let scoped;

@@ -183,7 +183,7 @@ impl NonceMemory {
 }
 
 /// How long a read's nonce may stay in memory only (see [`Core::keep_nonce`]).
-pub const NONCE_FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+pub const NONCE_FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The name of the account made on first start.
 pub const ROOT_ACCOUNT: &str = "root";

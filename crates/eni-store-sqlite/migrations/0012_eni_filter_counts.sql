@@ -199,8 +199,10 @@ CREATE INDEX enis_vpc_seq_idx ON enis (vpc_id, seq, account_id, region_id, statu
 DROP INDEX enis_vswitch_idx;
 CREATE INDEX enis_vswitch_idx ON enis (vswitch_id, seq, account_id, region_id, status, eni_type);
 
--- A tag's rows carry the ENI's region too, so a tag scopes a query by itself and a count by
--- tag reads no ENI row. The table is rebuilt from the ENIs' tags column, its record.
+-- A tag's rows carry the ENI's region too, so a tag scopes a query by itself, and the ENI's
+-- VPC, vSwitch and type (which an ENI keeps for life), so that a count by tag and any of those
+-- reads the tag's index alone, no ENI row. The table is rebuilt from the ENIs' tags column,
+-- its record.
 DROP TRIGGER enis_tags_insert;
 DROP TRIGGER enis_tags_update;
 DROP TRIGGER enis_tags_delete;
@@ -210,33 +212,42 @@ CREATE TABLE eni_tags (
     account_id  INTEGER NOT NULL,
     region_id   TEXT    NOT NULL,
     key         TEXT    NOT NULL,
-    value       TEXT    NOT NULL
+    value       TEXT    NOT NULL,
+    vpc_id      TEXT    NOT NULL,
+    vswitch_id  TEXT    NOT NULL,
+    eni_type    TEXT    NOT NULL
 );
 CREATE INDEX eni_tags_eni_idx ON eni_tags (eni_seq, key);
-CREATE INDEX eni_tags_value_idx ON eni_tags (account_id, region_id, key, value, eni_seq);
-CREATE INDEX eni_tags_key_idx ON eni_tags (account_id, region_id, key, eni_seq);
+CREATE INDEX eni_tags_value_idx
+    ON eni_tags (account_id, region_id, key, value, eni_seq, vpc_id, vswitch_id, eni_type);
+CREATE INDEX eni_tags_key_idx
+    ON eni_tags (account_id, region_id, key, eni_seq, vpc_id, vswitch_id, eni_type);
 
-INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value)
+INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value, vpc_id, vswitch_id, eni_type)
     SELECT enis.seq, enis.account_id, enis.region_id, json_extract(t.value, '$[0]'),
-        json_extract(t.value, '$[1]')
+        json_extract(t.value, '$[1]'), enis.vpc_id, enis.vswitch_id, enis.eni_type
     FROM enis, json_each(enis.tags) AS t;
 
 CREATE TRIGGER enis_tags_insert AFTER INSERT ON enis BEGIN
-    INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value)
+    INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value, vpc_id, vswitch_id,
+            eni_type)
         SELECT NEW.seq, NEW.account_id, NEW.region_id, json_extract(t.value, '$[0]'),
-            json_extract(t.value, '$[1]')
+            json_extract(t.value, '$[1]'), NEW.vpc_id, NEW.vswitch_id, NEW.eni_type
         FROM json_each(NEW.tags) AS t;
 END;
 
 -- Every eni_update sets every column: only a real change rewrites the tags.
-CREATE TRIGGER enis_tags_update AFTER UPDATE OF tags, account_id, region_id ON enis
+CREATE TRIGGER enis_tags_update
+AFTER UPDATE OF tags, account_id, region_id, vpc_id, vswitch_id, eni_type ON enis
 WHEN OLD.tags IS NOT NEW.tags OR OLD.account_id IS NOT NEW.account_id
-    OR OLD.region_id IS NOT NEW.region_id
+    OR OLD.region_id IS NOT NEW.region_id OR OLD.vpc_id IS NOT NEW.vpc_id
+    OR OLD.vswitch_id IS NOT NEW.vswitch_id OR OLD.eni_type IS NOT NEW.eni_type
 BEGIN
     DELETE FROM eni_tags WHERE eni_seq = OLD.seq;
-    INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value)
+    INSERT INTO eni_tags (eni_seq, account_id, region_id, key, value, vpc_id, vswitch_id,
+            eni_type)
         SELECT NEW.seq, NEW.account_id, NEW.region_id, json_extract(t.value, '$[0]'),
-            json_extract(t.value, '$[1]')
+            json_extract(t.value, '$[1]'), NEW.vpc_id, NEW.vswitch_id, NEW.eni_type
         FROM json_each(NEW.tags) AS t;
 END;
 

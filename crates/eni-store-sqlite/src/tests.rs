@@ -719,8 +719,19 @@ fn broad_counts_read_their_index_alone() {
         eni_types: Some(vec!["Secondary".into()]),
         ..Default::default()
     };
+    let by_tag_vpc_and_type = eni_store::EniFilter {
+        vpc_id: Some(VpcId::generate("r")),
+        eni_types: Some(vec!["Secondary".into()]),
+        security_group_id: Some(SecurityGroupId::generate("r")),
+        ..by_tag.clone()
+    };
     for (f, driver, index) in [
         (&by_tag, "Tag(0)", "COVERING INDEX eni_tags_value_idx"),
+        (
+            &by_tag_vpc_and_type,
+            "Tag(0)",
+            "COVERING INDEX eni_tags_value_idx",
+        ),
         (
             &by_vswitch_and_status,
             "VSwitch",

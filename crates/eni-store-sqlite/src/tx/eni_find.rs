@@ -58,6 +58,32 @@ struct Query {
     order: &'static str,
     /// Whether a condition reads the ENI row (else a tag-driven count needs no join).
     reads_row: bool,
+    /// A security group that does not drive: the page's condition and the count's join.
+    group_probe: Option<(String, String)>,
+}
+
+impl Query {
+    /// FROM and WHERE of a page.
+    fn page_parts(&self) -> (String, String) {
+        let mut conds = self.conds.clone();
+        if let Some((exists, _)) = &self.group_probe {
+            conds.push(exists.clone());
+        }
+        (self.from.clone(), conds.join(" AND "))
+    }
+
+    /// FROM and WHERE of a count: the driver's rows alone when no condition reads the ENI
+    /// row (a tag's rows are the ENI's, kept by triggers), else the join.
+    fn count_parts(&self, driver: Driver) -> (String, String) {
+        let mut from = match driver {
+            Driver::Tag(_) if !self.reads_row => "eni_tags t".to_string(),
+            _ => self.from.clone(),
+        };
+        if let Some((_, join)) = &self.group_probe {
+            from.push_str(join);
+        }
+        (from, self.conds.join(" AND "))
+    }
 }
 
 impl Query {
@@ -220,6 +246,7 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
         args: Vec::new(),
         order: "e.seq",
         reads_row: false,
+        group_probe: None,
     };
     let acct = q.arg("account", Value::Integer(account));
     let reg = q.text("region", region);
@@ -238,28 +265,24 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
         q.conds
             .push(format!("+e.account_id = {acct} AND +e.region_id = {reg}"));
     }
-    // Every filter below but the driver's own and the tags reads the row (or its seq).
+    // A tag's rows carry the ENI's seq, VPC, vSwitch and type: with a tag driving, those
+    // filters and a group's probe read the tag's row. Every other filter reads the ENI row.
+    let (seq, own) = match driver {
+        Driver::Tag(_) => ("t.eni_seq", "t"),
+        _ => ("e.seq", "e"),
+    };
     q.reads_row = [
         f.ids.is_some(),
         f.private_ips.is_some(),
         f.ipv6.is_some(),
         f.primary_ip.is_some(),
         f.instance_id.is_some(),
-        f.vpc_id.is_some(),
-        f.vswitch_id.is_some(),
-        f.eni_types.is_some(),
         f.status.is_some(),
         f.name.is_some(),
         f.resource_group_id.is_some(),
-        f.security_group_id.is_some(),
     ]
     .into_iter()
     .any(|b| b);
-    // The ENI's seq as the driver's rows give it.
-    let seq = match driver {
-        Driver::Tag(_) => "t.eni_seq",
-        _ => "e.seq",
-    };
     if let Some(ids) = &f.ids {
         let a = q.arg("ids", json_list(ids)?);
         q.conds.push(format!(
@@ -314,12 +337,13 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
     }
     if let Some(v) = &f.vpc_id {
         let a = q.text("vpc", v.as_str());
-        q.conds.push(format!("{}e.vpc_id = {a}", keep(Driver::Vpc)));
+        q.conds
+            .push(format!("{}{own}.vpc_id = {a}", keep(Driver::Vpc)));
     }
     if let Some(v) = &f.vswitch_id {
         let a = q.text("vswitch", v.as_str());
         q.conds
-            .push(format!("{}e.vswitch_id = {a}", keep(Driver::VSwitch)));
+            .push(format!("{}{own}.vswitch_id = {a}", keep(Driver::VSwitch)));
     }
     if let Some(types) = &f.eni_types {
         if driver == Driver::Type {
@@ -327,8 +351,9 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
             q.conds.push(format!("e.eni_type = {a}"));
         } else {
             let a = q.arg("eni_types", json_list(types)?);
-            q.conds
-                .push(format!("+e.eni_type IN (SELECT value FROM json_each({a}))"));
+            q.conds.push(format!(
+                "+{own}.eni_type IN (SELECT value FROM json_each({a}))"
+            ));
         }
     }
     if let Some(s) = &f.status {
@@ -355,9 +380,20 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
             q.order = "g.eni_seq";
             q.conds.push(format!("g.security_group_id = {a}"));
         } else {
-            q.conds.push(format!(
-                "EXISTS (SELECT 1 FROM eni_security_groups g \
-                 WHERE g.security_group_id = {a} AND g.eni_seq = {seq})"
+            // A page probes with EXISTS (a join would make SQLite sort the page); a count,
+            // which has no order, joins: one index probe per row either way, but a
+            // correlated subquery costs a subprogram call per row on top. (group, seq) is
+            // unique, so the join yields each ENI at most once; CROSS keeps the driver the
+            // outer loop.
+            q.group_probe = Some((
+                format!(
+                    "EXISTS (SELECT 1 FROM eni_security_groups g \
+                     WHERE g.security_group_id = {a} AND g.eni_seq = {seq})"
+                ),
+                format!(
+                    " CROSS JOIN eni_security_groups g \
+                     ON g.security_group_id = {a} AND g.eni_seq = {seq}"
+                ),
             ));
         }
     }
@@ -418,10 +454,9 @@ pub(super) fn find(
         "offset",
         Value::Integer(window.offset.min(i64::MAX as u64) as i64),
     );
+    let (from, conds) = q.page_parts();
     let sql = format!(
-        "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY {} LIMIT {limit} OFFSET {offset}",
-        q.from,
-        q.conds.join(" AND "),
+        "SELECT {COLUMNS} FROM {from} WHERE {conds} ORDER BY {} LIMIT {limit} OFFSET {offset}",
         q.order
     );
     q.run(tx, &sql, |r| Ok((Position(r.get(23)?), eni_from_row(r)?)))
@@ -514,22 +549,10 @@ pub(super) fn count(
     }
     let driver = choose(tx, account, region, f)?;
     let q = build(account, region, f, driver)?;
-    let sql = format!(
-        "SELECT count(*) FROM {} WHERE {}",
-        count_from(&q, driver),
-        q.conds.join(" AND ")
-    );
+    let (from, conds) = q.count_parts(driver);
+    let sql = format!("SELECT count(*) FROM {from} WHERE {conds}");
     let n: Vec<i64> = q.run(tx, &sql, |r| r.get(0))?;
     Ok(n.first().copied().unwrap_or(0).max(0) as u64)
-}
-
-/// What a count walks: the driver's rows alone when no condition reads the ENI row (a tag's
-/// rows are the ENI's, kept by triggers), else the join.
-fn count_from(q: &Query, driver: Driver) -> &str {
-    match driver {
-        Driver::Tag(_) if !q.reads_row => "eni_tags t",
-        _ => &q.from,
-    }
 }
 
 /// For the query-plan tests: every driver `f` could have, with the page statement it drives
@@ -558,17 +581,12 @@ pub(crate) fn statements_by_driver(f: &EniFilter) -> Vec<(String, String, String
             let mut q = build(1, "r", f, d).unwrap();
             let a = q.arg("after", Value::Integer(0));
             let order = q.order;
-            let count = format!(
-                "SELECT count(*) FROM {} WHERE {}",
-                count_from(&q, d),
-                q.conds.join(" AND ")
-            );
+            let (from, conds) = q.count_parts(d);
+            let count = format!("SELECT count(*) FROM {from} WHERE {conds}");
             q.conds.push(format!("{order} > {a}"));
-            let page = format!(
-                "SELECT {COLUMNS} FROM {} WHERE {} ORDER BY {order} LIMIT 100",
-                q.from,
-                q.conds.join(" AND ")
-            );
+            let (from, conds) = q.page_parts();
+            let page =
+                format!("SELECT {COLUMNS} FROM {from} WHERE {conds} ORDER BY {order} LIMIT 100");
             (format!("{d:?}"), page, count)
         })
         .collect()

@@ -748,6 +748,17 @@ fn check_eni_find_count_follows_writes(store: &dyn Store) {
                 });
             }
         }
+        // A tag with each vSwitch and type (a tag's rows carry both, and follow a move).
+        for s in vswitches {
+            for t in ["Primary", "Secondary"] {
+                out.push(EniFilter {
+                    vswitch_id: Some(s.id.clone()),
+                    eni_types: Some(vec![t.into()]),
+                    tags: vec![("team".into(), Some("a".into()))],
+                    ..EniFilter::default()
+                });
+            }
+        }
         // And two that a store must walk, as a control.
         if let Some(e) = live.first() {
             out.push(EniFilter {
@@ -766,6 +777,7 @@ fn check_eni_find_count_follows_writes(store: &dyn Store) {
                     eni_type: rng.pick(&types).to_string(),
                     status: rng.pick(&STATUSES).to_string(),
                     resource_group_id: rng.pick(&rgs).clone(),
+                    tags: vec![("team".into(), rng.pick(&["a", "b"]).to_string())],
                     ..eni(s)
                 };
                 if s.vpc_id == v1.id {
