@@ -87,10 +87,13 @@ impl Nonce {
     pub(crate) fn record_in(&self, tx: &mut dyn Tx) -> Result<bool, StoreError> {
         tx.nonce_record(&self.access_key_id, &self.nonce, self.now, self.expires)
     }
+}
 
-    /// Called once the transaction that recorded it committed.
-    pub(crate) fn committed(&self) {
-        self.set_recorded();
+impl Core {
+    /// Called once the transaction that recorded `n` committed: the store has it.
+    pub(crate) fn nonce_committed(&self, n: &Nonce) {
+        self.nonces_in_memory.stored(&n.access_key_id, &n.nonce);
+        n.set_recorded();
     }
 }
 
@@ -98,12 +101,15 @@ impl Nonce {
 /// record more, requests are refused as `ServiceUnavailable`.
 const MAX_NONCES_IN_MEMORY: usize = 200_000;
 
-/// Nonces accepted but not (yet) in the store, each until the store has it or it expires:
-/// reads' nonces until the next [`Core::flush_nonces`], and any nonce the store could not
-/// record during an outage.
+/// Nonces of this process's requests that the store may not have yet, each until it does or
+/// the nonce expires. A request's nonce enters at [`Core::nonce`], pending; a write's leaves
+/// when its transaction recorded it; a read's becomes ready once the read checked the store,
+/// and [`Core::flush_nonces`] takes the ready ones into the store. A pending one is never
+/// flushed: a request must not find its own nonce in the store.
 #[derive(Default)]
 pub(crate) struct NonceMemory {
-    seen: Mutex<HashMap<(String, String), i64>>,
+    /// (access key, nonce) → (expiry, ready to flush).
+    seen: Mutex<HashMap<(String, String), (i64, bool)>>,
 }
 
 /// What [`NonceMemory::keep`] did.
@@ -116,69 +122,65 @@ enum Kept {
     Full,
 }
 
+type NonceId = (String, String);
+
 impl NonceMemory {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), i64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<NonceId, (i64, bool)>> {
         self.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether `nonce` was accepted in memory and has not expired.
-    fn used(&self, key: &str, nonce: &str, now: i64) -> bool {
-        let seen = self.lock();
-        !seen.is_empty()
-            && seen
-                .get(&(key.to_string(), nonce.to_string()))
-                .is_some_and(|&exp| exp >= now)
-    }
-
-    /// Records `nonce`; false if memory is full even after forgetting expired ones.
-    fn record(&self, key: &str, nonce: &str, now: i64, expires: i64) -> bool {
-        let mut seen = self.lock();
-        if seen.len() >= MAX_NONCES_IN_MEMORY {
-            seen.retain(|_, exp| *exp >= now);
-            if seen.len() >= MAX_NONCES_IN_MEMORY {
-                return false;
-            }
-        }
-        seen.insert((key.to_string(), nonce.to_string()), expires);
-        true
-    }
-
-    /// Keeps `nonce` unless it is kept already (check and insert under one lock, so two
-    /// requests with one nonce cannot both pass).
+    /// Keeps `nonce`, pending, unless it is kept already (check and insert under one lock, so
+    /// two requests with one nonce cannot both pass).
     fn keep(&self, key: &str, nonce: &str, now: i64, expires: i64) -> Kept {
         let mut seen = self.lock();
         let id = (key.to_string(), nonce.to_string());
-        if seen.get(&id).is_some_and(|&exp| exp >= now) {
+        if seen.get(&id).is_some_and(|&(exp, _)| exp >= now) {
             return Kept::Present;
         }
         if seen.len() >= MAX_NONCES_IN_MEMORY {
-            seen.retain(|_, exp| *exp >= now);
+            seen.retain(|_, (exp, _)| *exp >= now);
             if seen.len() >= MAX_NONCES_IN_MEMORY {
                 return Kept::Full;
             }
         }
-        seen.insert(id, expires);
+        seen.insert(id, (expires, false));
         Kept::New
     }
 
-    /// What is kept now.
-    fn snapshot(&self) -> Vec<((String, String), i64)> {
-        self.lock().iter().map(|(k, v)| (k.clone(), *v)).collect()
+    /// Marks `nonce` ready for the next flush.
+    fn ready(&self, key: &str, nonce: &str) {
+        if let Some(e) = self.lock().get_mut(&(key.to_string(), nonce.to_string())) {
+            e.1 = true;
+        }
+    }
+
+    /// Forgets `nonce`: the store has it.
+    fn stored(&self, key: &str, nonce: &str) {
+        self.lock().remove(&(key.to_string(), nonce.to_string()));
+    }
+
+    /// The nonces ready for a flush.
+    fn snapshot(&self) -> Vec<(NonceId, i64)> {
+        self.lock()
+            .iter()
+            .filter(|(_, (_, ready))| *ready)
+            .map(|(k, (exp, _))| (k.clone(), *exp))
+            .collect()
     }
 
     /// Forgets what `batch` listed, now that the store has it (an entry kept anew since,
     /// with another expiry, stays).
-    fn forget(&self, batch: &[((String, String), i64)]) {
+    fn forget(&self, batch: &[(NonceId, i64)]) {
         let mut seen = self.lock();
         for (id, exp) in batch {
-            if seen.get(id) == Some(exp) {
+            if seen.get(id).is_some_and(|(e, _)| e == exp) {
                 seen.remove(id);
             }
         }
     }
 
     fn purge(&self, now: i64) {
-        self.lock().retain(|_, exp| *exp >= now);
+        self.lock().retain(|_, (exp, _)| *exp >= now);
     }
 }
 
@@ -376,15 +378,22 @@ impl Core {
         }
         let window = self.config().signature_window_secs;
         let t = now();
-        if self.nonces_in_memory.used(access_key_id, nonce, t) {
-            return Err(ApiError::SignatureNonceUsed);
+        // Kept until the request's timestamp leaves the window on both sides.
+        let expires = request_time.max(t) + window;
+        // Every request, read or write, takes its nonce in memory first, under one lock:
+        // that orders all requests with one nonce in this process, whatever the store has
+        // yet. The store then decides against what memory no longer holds (flushed, or from
+        // before a restart): a read checks it, a write records it.
+        match self.nonces_in_memory.keep(access_key_id, nonce, t, expires) {
+            Kept::New => {}
+            Kept::Present => return Err(ApiError::SignatureNonceUsed),
+            Kept::Full => return Err(ApiError::ServiceUnavailable),
         }
         Ok(Nonce {
             access_key_id: access_key_id.to_string(),
             nonce: nonce.to_string(),
             now: t,
-            // Kept until the request's timestamp leaves the window on both sides.
-            expires: request_time.max(t) + window,
+            expires,
             recorded: AtomicBool::new(false),
         })
     }
@@ -397,30 +406,25 @@ impl Core {
         }
         match with_write(self.store(), |tx| n.record_in(tx)) {
             Ok(true) => {
-                n.set_recorded();
+                self.nonce_committed(n);
                 Ok(())
             }
             Ok(false) => Err(ApiError::SignatureNonceUsed),
             Err(StoreError::Unavailable(why)) => {
-                // A full disk must not stop reads: remember the nonce here instead.
+                // A full disk must not stop reads: the memory holds the nonce (since
+                // `nonce`) until the store can take it.
                 crate::warn_unavailable(&why, "nonce kept in memory: the store cannot record it");
-                if self
-                    .nonces_in_memory
-                    .record(&n.access_key_id, &n.nonce, n.now, n.expires)
-                {
-                    n.set_recorded();
-                    Ok(())
-                } else {
-                    Err(ApiError::ServiceUnavailable)
-                }
+                self.nonces_in_memory.ready(&n.access_key_id, &n.nonce);
+                n.set_recorded();
+                Ok(())
             }
             Err(e) => Err(internal(e)),
         }
     }
 
-    /// A read's nonce (or that of a request refused before it could write): checked against
-    /// the store and kept in memory, where [`Core::flush_nonces`] takes it into the store
-    /// within [`NONCE_FLUSH_INTERVAL`]. A read so commits nothing: it costs no write, and
+    /// A read's nonce (or that of a request refused before it could write), kept in memory
+    /// since [`Core::nonce`]: checked against the store, then left to [`Core::flush_nonces`],
+    /// which takes it into the store within [`NONCE_FLUSH_INTERVAL`]. A read so commits nothing: it costs no write, and
     /// readers keep their page caches while only reads arrive. The price: a crash forgets
     /// the nonces of the reads of its last moments, which can then be replayed once while
     /// their signatures are still in the window. A replay is `SignatureNonceUsed`.
@@ -428,6 +432,8 @@ impl Core {
         if n.is_recorded() {
             return Ok(());
         }
+        // Memory took it first (`nonce`), so this read transaction starts after any flush
+        // that took a copy of it from memory committed: what memory lost, the store has.
         match with_read(self.store(), |tx| {
             tx.nonce_live(&n.access_key_id, &n.nonce, n.now)
         }) {
@@ -439,17 +445,9 @@ impl Core {
             }
             Err(e) => return Err(internal(e)),
         }
-        match self
-            .nonces_in_memory
-            .keep(&n.access_key_id, &n.nonce, n.now, n.expires)
-        {
-            Kept::New => {
-                n.set_recorded();
-                Ok(())
-            }
-            Kept::Present => Err(ApiError::SignatureNonceUsed),
-            Kept::Full => Err(ApiError::ServiceUnavailable),
-        }
+        self.nonces_in_memory.ready(&n.access_key_id, &n.nonce);
+        n.set_recorded();
+        Ok(())
     }
 
     /// Writes the nonces kept in memory into the store in one transaction and forgets them;
@@ -514,14 +512,14 @@ mod tests {
     #[test]
     fn nonces_in_memory_are_single_use_until_they_expire() {
         let m = NonceMemory::default();
-        assert!(!m.used("k", "n", 100));
-        assert!(m.record("k", "n", 100, 200));
+        assert_eq!(m.keep("k", "n", 100, 200), Kept::New);
         assert_eq!(m.keep("k", "n", 150, 300), Kept::Present);
-        assert!(m.used("k", "n", 200));
-        assert!(!m.used("k", "other", 150));
-        assert!(!m.used("other", "n", 150));
-        assert!(!m.used("k", "n", 201));
-        m.purge(201);
+        assert_eq!(m.keep("k", "n", 200, 300), Kept::Present);
+        assert_eq!(m.keep("k", "other", 150, 300), Kept::New);
+        assert_eq!(m.keep("other", "n", 150, 300), Kept::New);
+        // Expired: taken anew.
+        assert_eq!(m.keep("k", "n", 201, 400), Kept::New);
+        m.purge(401);
         assert!(m.lock().is_empty());
     }
 
@@ -563,6 +561,18 @@ mod tests {
         .unwrap()
     }
 
+    /// A nonce as a request that reached the store's check would carry, bypassing the
+    /// memory (as after a flush, or a restart).
+    fn unkept(n: &str) -> Nonce {
+        Nonce {
+            access_key_id: "LTAIk".into(),
+            nonce: n.into(),
+            now: now(),
+            expires: now() + 900,
+            recorded: AtomicBool::new(false),
+        }
+    }
+
     #[test]
     fn a_read_keeps_its_nonce_in_memory_until_the_flush_and_it_stays_single_use() {
         let (core, _) = core();
@@ -573,21 +583,9 @@ mod tests {
             !with_read(core.store(), |tx| tx.nonce_live("LTAIk", "r1", now())).unwrap(),
             "a read commits nothing"
         );
-        // A replay is refused from memory: by the check at parse time, and by the keep.
+        // A replay is refused from memory.
         assert_eq!(
             core.nonce("LTAIk", "r1", now()).unwrap_err(),
-            ApiError::SignatureNonceUsed
-        );
-        let again = Nonce {
-            recorded: AtomicBool::new(false),
-            ..core.nonce("LTAIk", "r2", now()).unwrap()
-        };
-        let replay = Nonce {
-            nonce: "r1".into(),
-            ..again
-        };
-        assert_eq!(
-            core.keep_nonce(&replay).unwrap_err(),
             ApiError::SignatureNonceUsed
         );
         assert_eq!(core.flush_nonces().unwrap(), 1);
@@ -597,19 +595,26 @@ mod tests {
         );
         assert!(stored(&core, "r1"));
         assert_eq!(core.flush_nonces().unwrap(), 0);
-        // After the flush the store refuses it, for a read and for a write.
-        let replay = Nonce {
-            recorded: AtomicBool::new(false),
-            ..core.nonce("LTAIk", "r1", now()).unwrap()
-        };
+        // What memory no longer holds, the store refuses: for a read and for a write.
+        let replay = core.nonce("LTAIk", "r1", now()).unwrap();
         assert_eq!(
             core.keep_nonce(&replay).unwrap_err(),
             ApiError::SignatureNonceUsed
         );
         assert_eq!(
-            core.record_nonce(&replay).unwrap_err(),
+            core.record_nonce(&unkept("r1")).unwrap_err(),
             ApiError::SignatureNonceUsed
         );
+    }
+
+    #[test]
+    fn a_flush_between_a_reads_keep_and_its_check_does_not_refuse_it() {
+        let (core, _) = core();
+        let n = core.nonce("LTAIk", "own", now()).unwrap();
+        // Pending: not the flush's to take, so the read's own check cannot find it.
+        assert_eq!(core.flush_nonces().unwrap(), 0);
+        core.keep_nonce(&n).unwrap();
+        assert_eq!(core.flush_nonces().unwrap(), 1);
     }
 
     #[test]
@@ -619,30 +624,47 @@ mod tests {
         core.with_nonce(n.clone())
             .create_vpc(&caller, vpc_request())
             .unwrap();
+        // The store has it (memory let it go with the commit).
+        assert!(core.nonces_in_memory.lock().is_empty());
         let read = core.nonce("LTAIk", "w1", now()).unwrap();
         assert_eq!(
             core.keep_nonce(&read).unwrap_err(),
             ApiError::SignatureNonceUsed
         );
+        // Nor does a flush bring the refused read's entry to the store twice.
+        assert_eq!(core.flush_nonces().unwrap(), 0);
     }
 
     #[test]
-    fn one_of_two_reads_with_one_nonce_wins() {
-        // Eight threads keep the same nonce at once: exactly one wins.
+    fn a_write_refuses_a_nonce_a_read_kept_before_any_flush() {
+        let (core, caller) = core();
+        let read = core.nonce("LTAIk", "x1", now()).unwrap();
+        core.keep_nonce(&read).unwrap();
+        // The write's nonce is refused when the request is parsed, before its transaction.
+        assert_eq!(
+            core.nonce("LTAIk", "x1", now()).unwrap_err(),
+            ApiError::SignatureNonceUsed
+        );
+        assert_eq!(vpc_count(&core, &caller), 0);
+    }
+
+    #[test]
+    fn one_of_many_requests_with_one_nonce_wins() {
         let (core, _) = core();
         let wins: usize = std::thread::scope(|s| {
             let hs: Vec<_> = (0..8)
-                .map(|_| {
+                .map(|i| {
                     let core = core.clone();
                     s.spawn(move || {
-                        let n = Nonce {
-                            access_key_id: "LTAIk".into(),
-                            nonce: "race".into(),
-                            now: now(),
-                            expires: now() + 900,
-                            recorded: AtomicBool::new(false),
-                        };
-                        usize::from(core.keep_nonce(&n).is_ok())
+                        // Half of them flush as they go, so the store takes part too.
+                        if i % 2 == 0 {
+                            core.flush_nonces().unwrap();
+                        }
+                        let ok = core
+                            .nonce("LTAIk", "race", now())
+                            .and_then(|n| core.keep_nonce(&n))
+                            .is_ok();
+                        usize::from(ok)
                     })
                 })
                 .collect();
@@ -736,11 +758,12 @@ mod tests {
     fn a_full_memory_makes_room_from_expired_nonces_only() {
         let m = NonceMemory::default();
         for i in 0..MAX_NONCES_IN_MEMORY {
-            assert!(m.record("k", &i.to_string(), 0, if i == 0 { 5 } else { 100 }));
+            let exp = if i == 0 { 5 } else { 100 };
+            assert_eq!(m.keep("k", &i.to_string(), 0, exp), Kept::New);
         }
         // One expired entry to forget: room for one more, then none.
-        assert!(m.record("k", "a", 10, 100));
-        assert!(!m.record("k", "b", 10, 100));
-        assert!(m.used("k", "a", 10));
+        assert_eq!(m.keep("k", "a", 10, 100), Kept::New);
+        assert_eq!(m.keep("k", "b", 10, 100), Kept::Full);
+        assert_eq!(m.keep("k", "a", 10, 100), Kept::Present);
     }
 }

@@ -152,7 +152,7 @@ impl Core {
                 }
             }
         })?;
-        n.committed();
+        self.nonce_committed(n);
         match (done, failed) {
             (Some(v), _) => Ok(v),
             (None, Some(e)) => Err(e),
