@@ -6,14 +6,16 @@
 //! keys itself ([`Core::ensure_root`]); a key removed by another process stops working here
 //! within the TTL.
 //!
-//! Every signed request records its nonce, reads included ([`Nonce`]). A read records it in a
-//! transaction of its own before it runs; a write records it inside its own write
-//! transaction ([`Core::with_nonce`], [`Core::write`]), so a replay changes nothing and a
-//! write commits once. When the store cannot take that write (a full disk), the nonce is kept
-//! in memory instead ([`NonceMemory`]) until it leaves the signature window, and checked
-//! before the store: reads keep working through the outage and a nonce used during it is
-//! still refused afterwards. The memory is this server's own; the store stays the record
-//! whenever it can take writes.
+//! Every signed request's nonce is single-use ([`Nonce`]). It first enters this server's
+//! memory ([`NonceMemory`], one lock for every request with that nonce). A write then records
+//! it inside its own write transaction ([`Core::with_nonce`], [`Core::write`]), so a replay
+//! changes nothing and a write commits once, and memory lets it go. A read checks the store
+//! for it ([`Core::keep_nonce`]) and leaves it in memory, which [`Core::flush_nonces`] writes
+//! to the store every [`NONCE_FLUSH_INTERVAL`]: a read commits nothing. When the store cannot
+//! take writes (a full disk), nonces stay in memory until they leave the signature window:
+//! reads keep working through the outage and a nonce used during it is still refused
+//! afterwards. The memory is this server's own; the store is the record for everything it
+//! has taken.
 
 use crate::{internal, now, Core, CoreError};
 use eni_store::{constraints, with_read, with_write, AccessKey, Account, StoreError, Tx};
@@ -61,9 +63,10 @@ impl KeyCache {
     }
 }
 
-/// A signed request's nonce, checked for form and against the memory of an outage, to be
-/// recorded once: by [`Core::record_nonce`] in a transaction of its own, or by the first
-/// write transaction of a [`Core::with_nonce`].
+/// A signed request's nonce, checked for form and taken in memory by [`Core::nonce`], to be
+/// settled once: checked against the store by [`Core::keep_nonce`] (a read), recorded by the
+/// first write transaction of a [`Core::with_nonce`], or by [`Core::record_nonce`] in a
+/// transaction of its own (a write that never reached one).
 #[derive(Debug)]
 pub struct Nonce {
     access_key_id: String,
@@ -74,7 +77,7 @@ pub struct Nonce {
 }
 
 impl Nonce {
-    /// Whether the store (or, during an outage, the memory) holds it.
+    /// Whether it is settled: in the store, or in memory and checked against the store.
     pub fn is_recorded(&self) -> bool {
         self.recorded.load(Ordering::Acquire)
     }
@@ -364,9 +367,8 @@ impl Core {
         Ok(key)
     }
 
-    /// Checks a verified request's nonce (its form, the memory of an outage) and returns it
-    /// to be recorded: by [`Core::record_nonce`], or by the first write transaction of
-    /// [`Core::with_nonce`].
+    /// Checks a verified request's nonce (its form; a replay of one this server holds in
+    /// memory) and takes it in memory; returns it to be settled (see [`Nonce`]).
     pub fn nonce(
         &self,
         access_key_id: &str,
@@ -398,8 +400,8 @@ impl Core {
         })
     }
 
-    /// Records `n` in a transaction of its own, unless it is already recorded; a replay is
-    /// `SignatureNonceUsed`. During a storage outage the nonce is kept in memory instead.
+    /// Records `n` in a transaction of its own, unless it is already settled; a replay is
+    /// `SignatureNonceUsed`. During a storage outage the nonce stays in memory instead.
     pub fn record_nonce(&self, n: &Nonce) -> Result<(), ApiError> {
         if n.is_recorded() {
             return Ok(());

@@ -1,7 +1,7 @@
 //! The ENI actions of ECS 2014-05-26.
 
 use super::eip::{associated_public_ip, PublicIp};
-use super::typed::{display, or_empty, Entries, Field, MapSeq};
+use super::typed::{display, or_empty, token_page, Entries, Field, MapSeq};
 use super::{object, Ctx};
 use crate::render::Reply;
 use eni_core::eip::Eip;
@@ -37,21 +37,23 @@ fn region(p: &Params) -> Result<String, ApiError> {
 }
 
 /// One ENI as DescribeNetworkInterfaces and DescribeNetworkInterfaceAttribute show it,
-/// borrowed from its view. Fields are in alphabetical order (see [`super::typed`]).
+/// borrowed from its view, or as CreateNetworkInterface answers it (without the fields that
+/// are `None` then). Fields are in alphabetical order (see [`super::typed`]).
 #[derive(Serialize)]
 pub struct EniJson<'a> {
     /// The ENI's own entry is its primary IP's.
-    #[serde(rename = "AssociatedPublicIp")]
-    associated_public_ip: PublicIp<'a>,
-    #[serde(rename = "Attachment")]
-    attachment: Attachment<'a>,
-    #[serde(rename = "CreationTime")]
-    creation_time: String,
-    #[serde(rename = "DeleteOnRelease")]
-    delete_on_release: bool,
+    #[serde(rename = "AssociatedPublicIp", skip_serializing_if = "Option::is_none")]
+    associated_public_ip: Option<PublicIp<'a>>,
+    #[serde(rename = "Attachment", skip_serializing_if = "Option::is_none")]
+    attachment: Option<Attachment<'a>>,
+    #[serde(rename = "CreationTime", skip_serializing_if = "Option::is_none")]
+    creation_time: Option<String>,
+    #[serde(rename = "DeleteOnRelease", skip_serializing_if = "Option::is_none")]
+    delete_on_release: Option<bool>,
     #[serde(rename = "Description")]
     description: &'a str,
-    #[serde(rename = "InstanceId", serialize_with = "or_empty")]
+    /// `""` when detached.
+    #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
     instance_id: Option<&'a str>,
     #[serde(rename = "Ipv4PrefixSets")]
     ipv4_prefix_sets: Field<Entries<'a, String>>,
@@ -71,18 +73,21 @@ pub struct EniJson<'a> {
         skip_serializing_if = "Option::is_none"
     )]
     traffic_config: Option<TrafficConfig<'a>>,
-    #[serde(rename = "NetworkInterfaceTrafficMode")]
-    traffic_mode: &'a str,
+    #[serde(
+        rename = "NetworkInterfaceTrafficMode",
+        skip_serializing_if = "Option::is_none"
+    )]
+    traffic_mode: Option<&'a str>,
     #[serde(rename = "OwnerId", serialize_with = "display")]
     owner_id: u64,
     #[serde(rename = "PrivateIpAddress", serialize_with = "or_empty")]
     private_ip_address: Option<Ipv4Addr>,
     #[serde(rename = "PrivateIpSets")]
     private_ip_sets: Field<PrivateIps<'a>>,
-    #[serde(rename = "QueueNumber")]
-    queue_number: u32,
-    #[serde(rename = "QueuePairNumber")]
-    queue_pair_number: u32,
+    #[serde(rename = "QueueNumber", skip_serializing_if = "Option::is_none")]
+    queue_number: Option<u32>,
+    #[serde(rename = "QueuePairNumber", skip_serializing_if = "Option::is_none")]
+    queue_pair_number: Option<u32>,
     #[serde(rename = "ResourceGroupId")]
     resource_group_id: &'a str,
     #[serde(rename = "SecurityGroupIds")]
@@ -200,7 +205,7 @@ impl Serialize for EcsTags<'_> {
 }
 
 impl<'a> EniJson<'a> {
-    /// The view of `v`.
+    /// The view of `v` in a Describe.
     pub fn of(v: &'a EniView) -> EniJson<'a> {
         let e = &v.eni;
         let attachment = match (&e.instance_id, e.device_index) {
@@ -215,23 +220,13 @@ impl<'a> EniJson<'a> {
         let eips = &v.eips;
         let primary = v.private_ips.first();
         EniJson {
-            associated_public_ip: primary
-                .map_or_else(PublicIp::default, |ip| associated_public_ip(eips, *ip)),
-            attachment,
-            creation_time: format_utc(e.created_at),
-            delete_on_release: e.delete_on_release,
-            description: &e.description,
-            instance_id: e.instance_id.as_ref().map(|i| i.as_str()),
-            ipv4_prefix_sets: Field("Ipv4PrefixSet", Entries("Ipv4Prefix", &v.ipv4_prefixes)),
-            ipv6_prefix_sets: Field("Ipv6PrefixSet", Entries("Ipv6Prefix", &v.ipv6_prefixes)),
-            ipv6_sets: Field("Ipv6Set", Entries("Ipv6Address", &v.ipv6)),
-            mac_address: &e.mac,
-            network_interface_id: e.id.as_str(),
-            network_interface_name: &e.name,
-            traffic_config: None,
-            traffic_mode: &e.traffic_mode,
-            owner_id: e.account_id.0,
-            private_ip_address: primary.copied(),
+            associated_public_ip: Some(
+                primary.map_or_else(PublicIp::default, |ip| associated_public_ip(eips, *ip)),
+            ),
+            attachment: Some(attachment),
+            creation_time: Some(format_utc(e.created_at)),
+            delete_on_release: Some(e.delete_on_release),
+            instance_id: Some(e.instance_id.as_ref().map_or("", |i| i.as_str())),
             private_ip_sets: Field(
                 "PrivateIpSet",
                 PrivateIps {
@@ -240,85 +235,34 @@ impl<'a> EniJson<'a> {
                     dns_name: true,
                 },
             ),
-            queue_number: e.queue_number,
-            queue_pair_number: 0,
-            resource_group_id: e.resource_group_id.as_str(),
-            security_group_ids: Field("SecurityGroupId", GroupIds(&e.security_group_ids)),
-            service_id: 0,
-            service_managed: false,
-            source_dest_check: e.source_dest_check,
-            status: &e.status,
-            tags: EcsTags(&e.tags),
-            eni_type: &e.eni_type,
-            vswitch_id: e.vswitch_id.as_str(),
-            vpc_id: e.vpc_id.as_str(),
-            zone_id: &e.zone_id,
+            queue_number: Some(e.queue_number),
+            queue_pair_number: Some(0),
+            traffic_mode: Some(&e.traffic_mode),
+            ..Self::created(v)
         }
     }
-}
 
-/// CreateNetworkInterface's answer: some of the ENI's fields, and `PrivateIpSet` entries
-/// without the Describe-only fields. Alphabetical, as [`EniJson`].
-#[derive(Serialize)]
-struct CreatedEni<'a> {
-    #[serde(rename = "Description")]
-    description: &'a str,
-    #[serde(rename = "Ipv4PrefixSets")]
-    ipv4_prefix_sets: Field<Entries<'a, String>>,
-    #[serde(rename = "Ipv6PrefixSets")]
-    ipv6_prefix_sets: Field<Entries<'a, String>>,
-    #[serde(rename = "Ipv6Sets")]
-    ipv6_sets: Field<Entries<'a, String>>,
-    #[serde(rename = "MacAddress")]
-    mac_address: &'a str,
-    #[serde(rename = "NetworkInterfaceId")]
-    network_interface_id: &'a str,
-    #[serde(rename = "NetworkInterfaceName")]
-    network_interface_name: &'a str,
-    #[serde(rename = "OwnerId", serialize_with = "display")]
-    owner_id: u64,
-    #[serde(rename = "PrivateIpAddress", serialize_with = "or_empty")]
-    private_ip_address: Option<Ipv4Addr>,
-    #[serde(rename = "PrivateIpSets")]
-    private_ip_sets: Field<PrivateIps<'a>>,
-    #[serde(rename = "ResourceGroupId")]
-    resource_group_id: &'a str,
-    #[serde(rename = "SecurityGroupIds")]
-    security_group_ids: Field<GroupIds<'a>>,
-    #[serde(rename = "ServiceID")]
-    service_id: u32,
-    #[serde(rename = "ServiceManaged")]
-    service_managed: bool,
-    #[serde(rename = "SourceDestCheck")]
-    source_dest_check: bool,
-    #[serde(rename = "Status")]
-    status: &'a str,
-    #[serde(rename = "Tags")]
-    tags: EcsTags<'a>,
-    #[serde(rename = "Type")]
-    eni_type: &'a str,
-    #[serde(rename = "VSwitchId")]
-    vswitch_id: &'a str,
-    #[serde(rename = "VpcId")]
-    vpc_id: &'a str,
-    #[serde(rename = "ZoneId")]
-    zone_id: &'a str,
-}
-
-impl<'a> CreatedEni<'a> {
-    fn of(v: &'a EniView) -> CreatedEni<'a> {
+    /// The view of `v` in CreateNetworkInterface's answer: some of the ENI's fields, and
+    /// `PrivateIpSet` entries without the Describe-only fields.
+    fn created(v: &'a EniView) -> EniJson<'a> {
         let e = &v.eni;
-        let primary = v.private_ips.first();
-        CreatedEni {
+        EniJson {
+            associated_public_ip: None,
+            attachment: None,
+            creation_time: None,
+            delete_on_release: None,
             description: &e.description,
+            instance_id: None,
             ipv4_prefix_sets: Field("Ipv4PrefixSet", Entries("Ipv4Prefix", &v.ipv4_prefixes)),
             ipv6_prefix_sets: Field("Ipv6PrefixSet", Entries("Ipv6Prefix", &v.ipv6_prefixes)),
             ipv6_sets: Field("Ipv6Set", Entries("Ipv6Address", &v.ipv6)),
             mac_address: &e.mac,
             network_interface_id: e.id.as_str(),
             network_interface_name: &e.name,
+            traffic_config: None,
+            traffic_mode: None,
             owner_id: e.account_id.0,
-            private_ip_address: primary.copied(),
+            private_ip_address: v.private_ips.first().copied(),
             private_ip_sets: Field(
                 "PrivateIpSet",
                 PrivateIps {
@@ -327,6 +271,8 @@ impl<'a> CreatedEni<'a> {
                     dns_name: false,
                 },
             ),
+            queue_number: None,
+            queue_pair_number: None,
             resource_group_id: e.resource_group_id.as_str(),
             security_group_ids: Field("SecurityGroupId", GroupIds(&e.security_group_ids)),
             service_id: 0,
@@ -342,37 +288,18 @@ impl<'a> CreatedEni<'a> {
     }
 }
 
-/// A page's ENIs, each rendered as it is written.
-type EniList<'a> = MapSeq<'a, EniView, fn(&'a EniView) -> EniJson<'a>>;
-
-/// DescribeNetworkInterfaces' answer.
-#[derive(Serialize)]
-struct EniPage<'a> {
-    #[serde(rename = "NetworkInterfaceSets")]
-    sets: Field<EniList<'a>>,
-    #[serde(rename = "NextToken")]
-    next_token: &'a str,
-    #[serde(rename = "PageNumber")]
-    page_number: u64,
-    #[serde(rename = "PageSize")]
-    page_size: u64,
-    #[serde(rename = "TotalCount")]
-    total_count: u64,
-}
-
 /// About the JSON text of one ENI, so that a page is written into one allocation.
 const ENI_JSON_BYTES: usize = 2048;
 
 /// The answer of DescribeNetworkInterfaces for page `r`.
 fn describe_page(r: &TokenPage<EniView>) -> Reply {
-    let page = EniPage {
-        sets: Field("NetworkInterfaceSet", MapSeq(&r.items, EniJson::of)),
-        next_token: &r.next_token,
-        page_number: r.page.number,
-        page_size: r.page.size,
-        total_count: r.total,
-    };
-    Reply::typed(&page, 256 + ENI_JSON_BYTES * r.items.len())
+    token_page(
+        "NetworkInterfaceSets",
+        "NetworkInterfaceSet",
+        r,
+        EniJson::of,
+        ENI_JSON_BYTES,
+    )
 }
 
 /// The answer of DescribeNetworkInterfaceAttribute for `v`.
@@ -428,7 +355,7 @@ pub fn create(ctx: &Ctx<'_>, p: &Params) -> Result<Reply, ApiError> {
         client_token: p.opt("ClientToken").map(String::from),
     };
     let v = ctx.core.create_network_interface(&ctx.caller, req)?;
-    Ok(Reply::typed(&CreatedEni::of(&v), ENI_JSON_BYTES))
+    Ok(Reply::typed(&EniJson::created(&v), ENI_JSON_BYTES))
 }
 
 /// DeleteNetworkInterface.

@@ -285,7 +285,10 @@ fn describe_and_attribute_are_the_old_rendering() {
     assert_same(&text(describe_page(&empty)), &old_describe(&empty));
     for v in [full_view(), bare_view()] {
         assert_same(&text(attribute_reply(&v)), &old_attribute(&v));
-        assert_same(&text(Reply::typed(&CreatedEni::of(&v), 0)), &old_create(&v));
+        assert_same(
+            &text(Reply::typed(&EniJson::created(&v), 0)),
+            &old_create(&v),
+        );
     }
 }
 
@@ -315,7 +318,7 @@ fn success_bodies_are_unchanged() {
         ),
         (
             "CreateNetworkInterface",
-            Reply::typed(&CreatedEni::of(&v), 0),
+            Reply::typed(&EniJson::created(&v), 0),
             old_create(&v),
         ),
         (

@@ -2,7 +2,7 @@
 //! DescribeInstances.
 
 use super::eni::{EcsTags, GroupIds, PrivateIps};
-use super::typed::{or_empty, Entries, Field, MapSeq};
+use super::typed::{or_empty, token_page, Entries, Field, MapSeq};
 use super::{object, Ctx};
 use crate::render::Reply;
 use eni_core::eni::EniView;
@@ -362,37 +362,18 @@ impl<'a> InstanceJson<'a> {
     }
 }
 
-/// The instances of a page, each rendered as it is written.
-type InstanceList<'a> = MapSeq<'a, InstanceView, fn(&'a InstanceView) -> InstanceJson<'a>>;
-
-/// DescribeInstances' answer.
-#[derive(Serialize)]
-struct InstancePage<'a> {
-    #[serde(rename = "Instances")]
-    instances: Field<InstanceList<'a>>,
-    #[serde(rename = "NextToken")]
-    next_token: &'a str,
-    #[serde(rename = "PageNumber")]
-    page_number: u64,
-    #[serde(rename = "PageSize")]
-    page_size: u64,
-    #[serde(rename = "TotalCount")]
-    total_count: u64,
-}
-
 /// About the JSON text of one instance with its primary ENI.
 const INSTANCE_JSON_BYTES: usize = 2048;
 
 /// The answer of DescribeInstances for page `r`.
 fn describe_page(r: &TokenPage<InstanceView>) -> Reply {
-    let page = InstancePage {
-        instances: Field("Instance", MapSeq(&r.items, InstanceJson::of)),
-        next_token: &r.next_token,
-        page_number: r.page.number,
-        page_size: r.page.size,
-        total_count: r.total,
-    };
-    Reply::typed(&page, 256 + INSTANCE_JSON_BYTES * r.items.len())
+    token_page(
+        "Instances",
+        "Instance",
+        r,
+        InstanceJson::of,
+        INSTANCE_JSON_BYTES,
+    )
 }
 
 /// DescribeInstances.

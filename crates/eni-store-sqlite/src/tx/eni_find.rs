@@ -129,10 +129,11 @@ enum Size {
 }
 
 /// The candidate drivers of `f` that a size can rank.
-fn candidates(account: i64, f: &EniFilter) -> Vec<(Driver, Size)> {
+fn candidates(account: i64, region: &str, f: &EniFilter) -> Vec<(Driver, Size)> {
     let mut out = Vec::new();
     let acct = Value::Integer(account);
     let t = |s: &str| Value::Text(s.to_string());
+    let reg = t(region);
     if let Some(g) = &f.security_group_id {
         // All of the group's members: the walk passes primary ENIs too.
         out.push((Driver::Group, Size::Kept("members", g.to_string())));
@@ -159,11 +160,11 @@ fn candidates(account: i64, f: &EniFilter) -> Vec<(Driver, Size)> {
                 Some(v) => Size::Walk(
                     "SELECT 1 FROM eni_tags \
                      WHERE account_id = ?1 AND region_id = ?2 AND key = ?3 AND value = ?4",
-                    vec![acct.clone(), Value::Null, t(key), t(v)],
+                    vec![acct.clone(), reg.clone(), t(key), t(v)],
                 ),
                 None => Size::Walk(
                     "SELECT 1 FROM eni_tags WHERE account_id = ?1 AND region_id = ?2 AND key = ?3",
-                    vec![acct.clone(), Value::Null, t(key)],
+                    vec![acct.clone(), reg.clone(), t(key)],
                 ),
             },
         ));
@@ -173,7 +174,7 @@ fn candidates(account: i64, f: &EniFilter) -> Vec<(Driver, Size)> {
             Driver::Name,
             Size::Walk(
                 "SELECT 1 FROM enis WHERE account_id = ?1 AND region_id = ?2 AND name = ?3",
-                vec![acct.clone(), Value::Null, t(n)],
+                vec![acct.clone(), reg.clone(), t(n)],
             ),
         ));
     }
@@ -205,7 +206,7 @@ fn choose(
     // Kept sizes come first (they are exact and cheap), so that a walk stops at the best
     // size known: a walk that reaches it cannot win.
     let mut best: Option<(i64, Driver)> = None;
-    for (driver, size) in candidates(account, f) {
+    for (driver, size) in candidates(account, region, f) {
         let n = match size {
             Size::Kept(dim, value) => {
                 let n: Vec<Option<i64>> = tx.query_all(
@@ -216,16 +217,10 @@ fn choose(
                 )?;
                 n.first().copied().flatten().unwrap_or(0)
             }
-            Size::Walk(sql, mut args) => {
+            Size::Walk(sql, args) => {
                 let cap = best.map_or(PROBE_CAP, |(m, _)| m.min(PROBE_CAP));
                 if cap == 0 {
                     continue;
-                }
-                // (The region is filled in here: `candidates` does not take it.)
-                for a in &mut args {
-                    if *a == Value::Null {
-                        *a = Value::Text(region.to_string());
-                    }
                 }
                 let capped = format!("SELECT count(*) FROM ({sql} LIMIT {cap})");
                 tx.count(&capped, rusqlite::params_from_iter(args.iter()))? as i64
