@@ -54,7 +54,7 @@ struct Phase {
 /// What the server and the watchdog know of one connection.
 pub struct ConnState {
     phase: Mutex<Phase>,
-    /// Wakes the watchdog to look again (a stage changed, or the connection was evicted).
+    /// Wakes the watchdog when the connection is evicted.
     wake: Notify,
     evicted: AtomicBool,
 }
@@ -114,21 +114,27 @@ impl ConnState {
     }
 
     /// Completes when the connection must close: its deadline passed or it was evicted.
+    ///
+    /// Stage changes do not wake it (that cost every request several wake-ups of its task);
+    /// it looks again at least every `recheck` instead. A stage change at `t` sets a deadline
+    /// no earlier than `t + recheck`, and the watchdog looked last at or before `t`, so it is
+    /// awake again by then and never misses one.
     pub async fn watchdog(&self, limits: &Limits) {
+        let recheck = limits.header_read_timeout.min(limits.idle_timeout);
         loop {
             if self.is_evicted() {
                 return;
             }
             let wake = self.wake.notified();
-            match self.deadline(limits) {
-                Some(d) if d <= Instant::now() => return,
-                Some(d) => {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(d) => {}
-                        _ = wake => {}
-                    }
-                }
-                None => wake.await,
+            let now = Instant::now();
+            let next = match self.deadline(limits) {
+                Some(d) if d <= now => return,
+                Some(d) => d.min(now + recheck),
+                None => now + recheck,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => {}
+                _ = wake => {}
             }
         }
     }
@@ -153,12 +159,10 @@ impl ConnState {
         }
     }
 
-    /// Moves to `stage`, its deadline counting from now, and has the watchdog look again.
+    /// Moves to `stage`, its deadline counting from now.
     fn enter(&self, mut p: MutexGuard<'_, Phase>, stage: Stage) {
         p.stage = stage;
         p.since = Instant::now();
-        drop(p);
-        self.wake.notify_one();
     }
 
     fn begin(&self) {
@@ -166,8 +170,6 @@ impl ConnState {
         p.in_flight += 1;
         p.stage = Stage::Serving;
         p.sniff = Vec::new();
-        drop(p);
-        self.wake.notify_one();
     }
 
     fn end(&self) {
