@@ -114,14 +114,17 @@ async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
 }
 
 /// Runs the synchronous handler `f` of a request: on the worker thread that polled it when the
-/// runtime has several (the others serve every other connection meanwhile), on a blocking
-/// thread otherwise (a current-thread runtime, as in tests, would stop altogether). A panic
-/// in `f` is returned, not propagated.
+/// runtime has several (the others serve every other connection meanwhile) and the store
+/// answers from this process (SQLite), on a blocking thread otherwise: a current-thread
+/// runtime, as in tests, would stop altogether, and a store that waits on the network
+/// (PostgreSQL, whose client runs a runtime of its own, which cannot start inside this one)
+/// must not hold a worker. A panic in `f` is returned, not propagated.
 async fn run_blocking<R: Send + 'static>(
+    local_store: bool,
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, String> {
     use tokio::runtime::{Handle, RuntimeFlavor};
-    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+    if local_store && Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
             .map_err(|_| "panicked".to_string())
     } else {
@@ -142,6 +145,7 @@ async fn rpc(
     let host = host_of(&headers);
     let started = Instant::now();
     let changes = state.changes.clone();
+    let local_store = state.core.store_backend() == "sqlite";
     // The store is synchronous and a request's transactions are short (a create is about a
     // tenth of a millisecond): the handler runs on this worker thread, and the runtime's other
     // workers serve the other connections meanwhile. A hand-off to a blocking thread and
@@ -156,7 +160,7 @@ async fn rpc(
         };
         dispatch::handle(&state.core, &req)
     };
-    let outcome = match run_blocking(work).await {
+    let outcome = match run_blocking(local_store, work).await {
         Ok(o) => o,
         Err(error) => {
             tracing::error!(%error, "request handler panicked");

@@ -170,6 +170,12 @@ impl Core {
         &self.config
     }
 
+    /// The store's backend ("sqlite", "postgres"): the API runs requests on another thread
+    /// when it is not in this process.
+    pub fn store_backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
     pub(crate) fn store(&self) -> &dyn Store {
         &*self.store
     }
