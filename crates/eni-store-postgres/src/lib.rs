@@ -143,6 +143,19 @@ impl PgStore {
     }
 }
 
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing a connection blocks on the client's own runtime, which panics inside another
+        // runtime (the server drops its store from async code): close them on a thread.
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        if !idle.is_empty() {
+            let _ = std::thread::Builder::new()
+                .name("eni-pg-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
 impl Store for PgStore {
     fn read(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
         Ok(Box::new(self.begin(false)?))

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use eni_core::accounts::RootKey;
 use eni_core::{Catalog, Core, CoreConfig};
 use eni_store::Store;
+use eni_store_postgres::PgStore;
 use eni_store_sqlite::SqliteStore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -103,6 +104,11 @@ struct ServeArgs {
     /// 0700, its files 0600; one server at a time).
     #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
     data_dir: PathBuf,
+    /// A PostgreSQL database that several servers share, postgres://USER:PASS@HOST:PORT/DB,
+    /// instead of SQLite in the data dir (which then holds only this server's agent token and
+    /// generated root credentials).
+    #[arg(long, env = "ENI_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// JSON file replacing the built-in regions, zones and instance types.
     #[arg(long, env = "ENI_CATALOG")]
     catalog: Option<PathBuf>,
@@ -163,6 +169,9 @@ enum AccountCommand {
         /// The server's data directory.
         #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
         data_dir: PathBuf,
+        /// The servers' PostgreSQL database, when they use one (see `eni serve`).
+        #[arg(long, env = "ENI_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
     },
 }
 
@@ -350,7 +359,14 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
     }
 }
 
-fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
+/// The store: the PostgreSQL database `database_url` names, else SQLite in `data_dir`. Blocks
+/// (in an async context, call it inside `block_in_place`).
+fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<Arc<dyn Store>> {
+    if let Some(url) = database_url {
+        let store = PgStore::connect(url)
+            .map_err(|e| anyhow::anyhow!("opening the PostgreSQL database: {e}"))?;
+        return Ok(Arc::new(store));
+    }
     datadir::make_private(data_dir, DB_FILE)?;
     let store = SqliteStore::open(&data_dir.join(DB_FILE))
         .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
@@ -413,7 +429,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ),
         datadir::LockError::Io(e) => e,
     })?;
-    let store = open_store(&args.data_dir)?;
+    // The PostgreSQL client blocks on a runtime of its own, which cannot run on this one's
+    // worker: hand the worker over while it connects (and below, while the root key is made).
+    let store =
+        tokio::task::block_in_place(|| open_store(&args.data_dir, args.database_url.as_deref()))?;
     let config = CoreConfig {
         vpc_quota: args.vpc_quota,
         eni_quota: args.eni_quota,
@@ -439,8 +458,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let token = agent_token(&args.data_dir)?;
     let core = Core::new(store, catalog, config);
     let credentials = args.data_dir.join(ROOT_CREDENTIALS_FILE);
-    match core
-        .ensure_root(root_key_from_env()?)
+    let root_key = root_key_from_env()?;
+    match tokio::task::block_in_place(|| core.ensure_root(root_key))
         .map_err(|e| anyhow::anyhow!("root account: {e}"))?
     {
         RootKey::Generated(k) => {
@@ -604,8 +623,8 @@ impl Signals {
     }
 }
 
-fn account_create(name: &str, data_dir: &Path) -> Result<()> {
-    let store = open_store(data_dir)?;
+fn account_create(name: &str, data_dir: &Path, database_url: Option<&str>) -> Result<()> {
+    let store = open_store(data_dir, database_url)?;
     let core = Core::new(store, Catalog::default(), CoreConfig::default());
     let made = core
         .create_account(name)
@@ -656,8 +675,13 @@ fn run(cli: Cli) -> Result<()> {
             rt.block_on(serve(args))
         }
         Command::Account {
-            command: AccountCommand::Create { name, data_dir },
-        } => account_create(&name, &data_dir),
+            command:
+                AccountCommand::Create {
+                    name,
+                    data_dir,
+                    database_url,
+                },
+        } => account_create(&name, &data_dir, database_url.as_deref()),
         Command::Agent(args) => {
             let token = std::fs::read_to_string(&args.token_file)
                 .with_context(|| format!("reading {}", args.token_file.display()))?
