@@ -130,10 +130,17 @@ pub async fn desired(
                 Err(r) => r,
             };
         }
-        // Another API server on the same database changes nothing here: poll it too.
+        // Another process's writes wake `changed` only where the store pushes them;
+        // otherwise read it again now and then.
+        let poll = async {
+            match state.store_poll {
+                Some(every) => tokio::time::sleep(every).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = changed => {}
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = poll => {}
             _ = tokio::time::sleep_until(deadline) => {}
             _ = stopping.wait_for(|s| *s) => {}
         }

@@ -44,6 +44,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Set to true when the server starts shutting down: long polls answer at once.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// How often a long poll reads the store again for changes this server did not make;
+    /// `None` when the store pushes them ([`AppState::watch_store`]).
+    pub store_poll: Option<std::time::Duration>,
 }
 
 impl AppState {
@@ -55,7 +58,22 @@ impl AppState {
             changes: Arc::new(Notify::new()),
             limits: Arc::new(Limits::default()),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+            store_poll: Some(std::time::Duration::from_millis(200)),
         }
+    }
+
+    /// Has the store wake the long polls when another server commits a change, where it can
+    /// (PostgreSQL); they then stop polling it. Blocks while the store sets that up (in an
+    /// async context, call it inside `block_in_place`).
+    pub fn watch_store(mut self) -> Result<Self, eni_types::ApiError> {
+        let changes = self.changes.clone();
+        if self
+            .core
+            .watch_store_changes(Arc::new(move || changes.notify_waiters()))?
+        {
+            self.store_poll = None;
+        }
+        Ok(self)
     }
 
     /// Enables the internal agent API with `token`.

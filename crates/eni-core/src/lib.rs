@@ -176,6 +176,12 @@ impl Core {
         self.store.backend()
     }
 
+    /// Has the store call `hook` when any process sharing it commits a change to what the
+    /// data plane must do ([`Store::watch_changes`]); `false` if it cannot.
+    pub fn watch_store_changes(&self, hook: eni_store::ChangeHook) -> Result<bool, ApiError> {
+        self.store.watch_changes(hook).map_err(internal)
+    }
+
     pub(crate) fn store(&self) -> &dyn Store {
         &*self.store
     }

@@ -90,7 +90,18 @@ pub trait Store: Send + Sync + 'static {
     fn write(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
     /// Short name of the backend, for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
+    /// Calls `on_change` each time a write of any process sharing this store commits a
+    /// change to what the data plane must do (the generation grows), and once more after any
+    /// gap in which it could not tell, until the store is dropped. `false`: this backend does
+    /// not push changes (one process owns it, and its own writes say so).
+    fn watch_changes(&self, on_change: ChangeHook) -> Result<bool, StoreError> {
+        let _ = on_change;
+        Ok(false)
+    }
 }
+
+/// What [`Store::watch_changes`] calls.
+pub type ChangeHook = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// One transaction. Dropping it without [`Tx::commit`] rolls it back. A statement that fails
 /// (a [`StoreError::Conflict`], say) changes nothing and leaves the transaction usable.

@@ -562,6 +562,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let state = eni_api::AppState::new(core)
         .with_agent_token(&token)
         .with_limits(limits.clone());
+    let state = tokio::task::block_in_place(|| state.watch_store())
+        .map_err(|e| anyhow::anyhow!("watching the store for changes: {e}"))?;
     let stopping = state.stopping.clone();
     let app = eni_api::router(state);
     let mut agent_task = None;
