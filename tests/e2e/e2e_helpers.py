@@ -40,6 +40,40 @@ def eni_bin() -> str:
     return os.environ.get("ENI_BIN") or str(REPO_ROOT / "target" / "debug" / "eni")
 
 
+# An admin URL of a PostgreSQL: when set, every server of the suite runs on a database of its
+# own there (`--database-url`) instead of SQLite in its data dir (scripts/test runs the suite
+# both ways).
+E2E_DATABASE_URL = os.environ.get("ENI_E2E_DATABASE_URL", "")
+
+
+def on_postgres() -> bool:
+    return bool(E2E_DATABASE_URL)
+
+
+# A data dir's database, so that a server started again on the same data dir (a restart)
+# finds its state, as it would in SQLite.
+_databases: dict[str, str] = {}
+
+
+def database_for(data_dir: Path) -> str:
+    key = str(Path(data_dir).resolve())
+    if key not in _databases:
+        _databases[key] = new_database()
+    return _databases[key]
+
+
+def new_database() -> str:
+    """A fresh database on E2E_DATABASE_URL's server; its URL."""
+    name = f"eni_e2e_{uuid.uuid4().hex[:12]}"
+    r = subprocess.run(["psql", E2E_DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-tAc", f"CREATE DATABASE {name}"],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"creating database {name}: {r.stderr}")
+    base, _, query = E2E_DATABASE_URL.partition("?")
+    scheme, _, rest = base.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
 def _clean_env(root_key: tuple[str, str] | None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENI_")}
     env.setdefault("ENI_LOG", "warn")
@@ -74,6 +108,8 @@ class EniServer:
         self.port: int | None = None
         self.stdout_lines: list[str] = []
         self._stderr = None
+        # Its PostgreSQL database when the suite runs on one (kept across restarts).
+        self.database_url: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -89,8 +125,12 @@ class EniServer:
             raise RuntimeError(f"eni binary not found at {binary}; build it or set ENI_BIN")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stderr = open(self.data_dir.parent / f"{self.data_dir.name}.stderr.log", "ab")
+        database = []
+        if on_postgres() and "--database-url" not in self.extra_args:
+            self.database_url = database_for(self.data_dir)
+            database = ["--database-url", self.database_url]
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", self.listen, "--data-dir", str(self.data_dir), *self.extra_args],
+            [binary, "serve", "--listen", self.listen, "--data-dir", str(self.data_dir), *database, *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
@@ -156,7 +196,8 @@ class EniServer:
         """`eni account create NAME --data-dir DIR` against this (running) server's data dir."""
         name = name or f"e2e-{uuid.uuid4().hex[:12]}"
         out = subprocess.run(
-            [eni_bin(), "account", "create", name, "--data-dir", str(self.data_dir)],
+            [eni_bin(), "account", "create", name, "--data-dir", str(self.data_dir),
+             *(["--database-url", self.database_url] if self.database_url else [])],
             capture_output=True,
             text=True,
             env=_clean_env(None),

@@ -430,9 +430,15 @@ impl Core {
     /// readers keep their page caches while only reads arrive. The price: a crash forgets
     /// the nonces of the reads of its last moments, which can then be replayed once while
     /// their signatures are still in the window. A replay is `SignatureNonceUsed`.
+    ///
+    /// On a store that other servers share, a read's nonce is recorded at once instead: a
+    /// replay to another server must find it there, not in this one's memory.
     pub fn keep_nonce(&self, n: &Nonce) -> Result<(), ApiError> {
         if n.is_recorded() {
             return Ok(());
+        }
+        if self.store().shared() {
+            return self.record_nonce(n);
         }
         // Memory took it first (`nonce`), so this read transaction starts after any flush
         // that took a copy of it from memory committed: what memory lost, the store has.

@@ -8,11 +8,13 @@ use postgres::error::SqlState;
 
 pub(crate) fn db_err(e: postgres::Error) -> StoreError {
     let Some(db) = e.as_db_error() else {
-        // No error from the server: the connection broke, timed out or was never made.
-        return if e.is_closed() || e.to_string().contains("connection") {
-            StoreError::Unavailable(e.to_string())
+        // No error from the server: a value that did not convert (a bug), or the connection
+        // broke, timed out or was never made (an outage).
+        let text = e.to_string();
+        return if text.starts_with("error serializing") || text.starts_with("error deserializing") {
+            StoreError::Backend(text)
         } else {
-            StoreError::Backend(e.to_string())
+            StoreError::Unavailable(text)
         };
     };
     let code = db.code();

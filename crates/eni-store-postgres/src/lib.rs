@@ -36,10 +36,12 @@ mod tx;
 
 use crate::errors::db_err;
 use crate::tx::PgTx;
-use eni_store::{Store, StoreError, Tx};
+use eni_store::{ChangeHook, Store, StoreError, Tx};
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// How long connecting to the database may take before the request fails as unavailable.
@@ -77,6 +79,8 @@ impl Conn {
 pub struct PgStore {
     config: postgres::Config,
     idle: Mutex<Vec<Conn>>,
+    /// Tells the change listener ([`Store::watch_changes`]) to stop.
+    stop: Arc<AtomicBool>,
 }
 
 impl PgStore {
@@ -91,31 +95,36 @@ impl PgStore {
         let store = PgStore {
             config,
             idle: Mutex::new(Vec::new()),
+            stop: Arc::new(AtomicBool::new(false)),
         };
-        let mut conn = store.take()?;
+        let (mut conn, _) = store.take()?;
         migrate::apply(&mut conn.client)?;
         store.give_back(conn);
         Ok(store)
     }
 
-    fn take(&self) -> Result<Conn, StoreError> {
+    /// A pooled connection (`true`) or a new one (`false`).
+    fn take(&self) -> Result<(Conn, bool), StoreError> {
         let pooled = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match pooled {
-            Some(c) if !c.client.is_closed() => Ok(c),
-            _ => {
-                let client = self.config.connect(NoTls).map_err(|e| {
-                    StoreError::Unavailable(format!("connecting to PostgreSQL: {e}"))
-                })?;
-                Ok(Conn {
-                    client,
-                    statements: HashMap::new(),
-                })
-            }
+            Some(c) if !c.client.is_closed() => Ok((c, true)),
+            _ => Ok((self.connect_new()?, false)),
         }
+    }
+
+    fn connect_new(&self) -> Result<Conn, StoreError> {
+        let client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
     }
 
     /// Returns a connection to the pool; one that failed or is still in a transaction is
@@ -131,28 +140,46 @@ impl PgStore {
     }
 
     fn begin(&self, write: bool) -> Result<PgTx<'_>, StoreError> {
-        let mut conn = self.take()?;
         let begin = if write {
             // The savepoint is where `restart` goes back to, the lock still held.
             format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); SAVEPOINT tx_start")
         } else {
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()
         };
-        conn.client.batch_execute(&begin).map_err(db_err)?;
-        Ok(PgTx::new(conn, self, write))
+        let (mut conn, pooled) = self.take()?;
+        match conn.client.batch_execute(&begin).map_err(db_err) {
+            Ok(()) => Ok(PgTx::new(conn, self, write)),
+            // A pooled connection found broken (the database restarted, say): the others
+            // went with it. Drop them all and begin once more on a new connection; nothing
+            // ran yet, so that is safe.
+            Err(StoreError::Unavailable(_)) if pooled => {
+                drop(conn);
+                self.close_idle();
+                let mut conn = self.connect_new()?;
+                conn.client.batch_execute(&begin).map_err(db_err)?;
+                Ok(PgTx::new(conn, self, write))
+            }
+            Err(e) => Err(e),
+        }
     }
-}
 
-impl Drop for PgStore {
-    fn drop(&mut self) {
-        // Closing a connection blocks on the client's own runtime, which panics inside another
-        // runtime (the server drops its store from async code): close them on a thread.
+    /// Closes every idle connection (on a thread: closing blocks on the client's runtime,
+    /// which must not happen on an async worker).
+    fn close_idle(&self) {
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
         if !idle.is_empty() {
             let _ = std::thread::Builder::new()
                 .name("eni-pg-close".into())
                 .spawn(move || drop(idle));
         }
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // The server drops its store from async code.
+        self.close_idle();
     }
 }
 
@@ -167,5 +194,68 @@ impl Store for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    /// A thread of its own LISTENs on channel `eni_changes` (migration 0002) over a dedicated
+    /// connection and calls `on_change` per notification; when that connection breaks it
+    /// reconnects (every [`LISTEN_RETRY`]) and calls `on_change` once, for what it may have
+    /// missed.
+    fn watch_changes(&self, on_change: ChangeHook) -> Result<bool, StoreError> {
+        let config = self.config.clone();
+        let stop = self.stop.clone();
+        std::thread::Builder::new()
+            .name("eni-pg-listen".into())
+            .spawn(move || listen(&config, &stop, &*on_change))
+            .map_err(|e| StoreError::Backend(format!("starting the change listener: {e}")))?;
+        Ok(true)
+    }
+}
+
+/// How long the change listener waits before reconnecting, and how often it looks whether
+/// the store is gone while nothing arrives.
+pub const LISTEN_RETRY: Duration = Duration::from_millis(500);
+
+fn listen(config: &postgres::Config, stop: &AtomicBool, on_change: &(dyn Fn() + Send + Sync)) {
+    let mut first = true;
+    while !stop.load(Ordering::Acquire) {
+        let mut client = match config.connect(NoTls) {
+            Ok(c) => c,
+            Err(_) => {
+                std::thread::sleep(LISTEN_RETRY);
+                continue;
+            }
+        };
+        if client.batch_execute("LISTEN eni_changes").is_err() {
+            std::thread::sleep(LISTEN_RETRY);
+            continue;
+        }
+        if !first {
+            // Changes made while the connection was down were not heard: say so once.
+            on_change();
+        }
+        first = false;
+        while !stop.load(Ordering::Acquire) && !client.is_closed() {
+            let mut notifications = client.notifications();
+            let mut broken = false;
+            let mut heard = notifications.timeout_iter(LISTEN_RETRY);
+            loop {
+                match heard.next() {
+                    Ok(Some(_)) => on_change(),
+                    // Quiet for LISTEN_RETRY: look at `stop`, then listen again.
+                    Ok(None) => break,
+                    Err(_) => {
+                        broken = true;
+                        break;
+                    }
+                }
+            }
+            if broken {
+                break;
+            }
+        }
     }
 }

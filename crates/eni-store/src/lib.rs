@@ -98,6 +98,11 @@ pub trait Store: Send + Sync + 'static {
         let _ = on_change;
         Ok(false)
     }
+    /// Whether other processes may serve requests from this store at the same time (several
+    /// API servers on one PostgreSQL): what one server keeps in memory the others cannot see.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// What [`Store::watch_changes`] calls.

@@ -23,8 +23,9 @@ pub const LOCK_FILE: &str = "eni.lock";
 
 /// Creates `dir` if needed and makes it and every file in it private to the owner. Parents it
 /// creates are 0755 at most, whatever the umask: a writable parent would let anyone replace the
-/// data dir.
-pub fn make_private(dir: &Path, db_file: &str) -> Result<()> {
+/// data dir. `db_file`, the SQLite database's name when the data dir holds one, is created
+/// 0600 before SQLite opens it.
+pub fn make_private(dir: &Path, db_file: Option<&str>) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::DirBuilder::new()
@@ -48,12 +49,14 @@ pub fn make_private(dir: &Path, db_file: &str) -> Result<()> {
         }
     }
     // SQLite gives its -wal and -shm files the database file's mode.
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(dir.join(db_file))
-        .with_context(|| format!("creating {}", dir.join(db_file).display()))?;
+    if let Some(db_file) = db_file {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(dir.join(db_file))
+            .with_context(|| format!("creating {}", dir.join(db_file).display()))?;
+    }
     Ok(())
 }
 
@@ -147,7 +150,7 @@ mod tests {
         std::fs::set_permissions(&dir, Permissions::from_mode(0o755)).unwrap();
         std::fs::write(dir.join("old.json"), "{}").unwrap();
         std::fs::set_permissions(dir.join("old.json"), Permissions::from_mode(0o644)).unwrap();
-        make_private(&dir, "eni.db").unwrap();
+        make_private(&dir, Some("eni.db")).unwrap();
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("old.json")), 0o600);
         assert_eq!(mode(&dir.join("eni.db")), 0o600);

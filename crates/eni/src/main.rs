@@ -367,7 +367,7 @@ fn open_store(data_dir: &Path, database_url: Option<&str>) -> Result<Arc<dyn Sto
             .map_err(|e| anyhow::anyhow!("opening the PostgreSQL database: {e}"))?;
         return Ok(Arc::new(store));
     }
-    datadir::make_private(data_dir, DB_FILE)?;
+    datadir::make_private(data_dir, Some(DB_FILE))?;
     let store = SqliteStore::open(&data_dir.join(DB_FILE))
         .map_err(|e| anyhow::anyhow!("opening the database: {e}"))?;
     Ok(Arc::new(store))
@@ -419,7 +419,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         None => Catalog::default(),
     };
     let listen = listen_address(&args.listen).await?;
-    datadir::make_private(&args.data_dir, DB_FILE)?;
+    // With PostgreSQL the data dir holds this server's token and credentials only.
+    let db_file = args.database_url.is_none().then_some(DB_FILE);
+    datadir::make_private(&args.data_dir, db_file)?;
     // One server per data dir: two would each settle transitions and hand out agent work.
     let _data_lock = datadir::lock(&args.data_dir).map_err(|e| match e {
         datadir::LockError::Held { .. } => anyhow::anyhow!(

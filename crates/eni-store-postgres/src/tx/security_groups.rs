@@ -5,6 +5,7 @@
 
 use super::find::Find;
 use super::{account_from, account_to_sql, get, id_from, tags_from, tags_to_sql, PgTx};
+use eni_store::constraints::{ENI_SECURITY_GROUP_FK, SG_RULE_PEER_FK};
 use eni_store::{Position, SecurityGroup, SecurityGroupFilter, SgPolicy, StoreError, Window};
 use eni_types::ids::{AccountId, SecurityGroupId, VpcId};
 use postgres::Row;
@@ -135,11 +136,30 @@ pub(crate) fn security_group_delete(
 ) -> Result<bool, StoreError> {
     // A refusing key names itself (eni_security_group_sg_fk for a member,
     // security_group_rule_peer_fk for another group's rule); the group's own rules cascade.
-    let n = tx.exec(
+    // When both refuse, PostgreSQL names whichever check runs first (the order its foreign
+    // keys were created in); the contract names members before references, so a refusal by
+    // a rule is checked for members too.
+    let result = tx.exec(
         "DELETE FROM security_groups WHERE account_id = $1 AND id = $2",
         &[&account_to_sql(account), &id.as_str()],
-    )?;
-    Ok(n > 0)
+    );
+    match result {
+        Ok(n) => Ok(n > 0),
+        Err(e) if e.is_conflict_on(SG_RULE_PEER_FK) => {
+            let members = tx.count(
+                "SELECT count(*) FROM (SELECT 1 FROM eni_security_groups
+                     WHERE security_group_id = $1 LIMIT 1) m",
+                &[&id.as_str()],
+            )?;
+            if members > 0 {
+                return Err(StoreError::Conflict {
+                    constraint: ENI_SECURITY_GROUP_FK.to_string(),
+                });
+            }
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A group's members, kept by the triggers under the group's account and region (one probe,
