@@ -51,7 +51,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from leanclient import Conn, Ec2Query, RpcSigner, cpu_between, cpu_snapshot, proc_rss_mib  # noqa: E402
+from leanclient import (Conn, Ec2Query, RpcSigner, cpu_between, cpu_snapshot, proc_cpu_seconds,  # noqa: E402
+                        proc_rss_mib)
 
 REPO = Path(__file__).resolve().parents[1]
 ECS = "2014-05-26"
@@ -457,11 +458,12 @@ class MotoDialect:
 _W: dict = {}
 
 
-def _worker_init(dialect, port: int, stop) -> None:
+def _worker_init(dialect, ports: list[int], stop) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _W["d"] = dialect
-    _W["conn"] = Conn(port)
+    # With several API servers, the client processes spread over them.
+    _W["conn"] = Conn(ports[os.getpid() % len(ports)])
     _W["stop"] = stop
 
 
@@ -572,7 +574,7 @@ class Runner:
         if self.pool is None:
             ctx = mp.get_context("fork")
             self.stop = ctx.Event()
-            self.pool = ctx.Pool(self.args.clients, _worker_init, (self.d, self.server.port, self.stop))
+            self.pool = ctx.Pool(self.args.clients, _worker_init, (self.d, self.server.ports, self.stop))
 
     def stop_pool(self) -> None:
         if self.pool is not None:
@@ -590,7 +592,7 @@ class Runner:
         chunk = 20
         chunks = [ops[k:k + chunk] for k in range(0, len(ops), chunk)]
         stop_at = min(time.monotonic() + cap_s, self.deadline)
-        cpu0 = cpu_snapshot(self.server.pid)
+        cpu0 = self.server.cpu_snapshot()
         t0 = time.monotonic()
         last = t0
         done = 0
@@ -628,7 +630,7 @@ class Runner:
                 ph.stopped = f"too many errors ({len(ph.errors)}), first: {ph.errors[0]}"
             now = time.monotonic()
             if progress is not None and not stopping and now - last >= 10:
-                cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
+                cpu = self.server.cpu_between(cpu0, self.server.cpu_snapshot())
                 prev = self.progress[-1] if self.progress and self.progress[-1][0] == name else (name, 0.0, 0, 0.0)
                 self.progress.append((name, round(now - t0, 1), done, round(cpu, 2), progress + done))
                 dn = done - prev[2]
@@ -636,7 +638,7 @@ class Runner:
                     f"server {1e6 * (cpu - prev[3]) / max(dn, 1):.0f} us/op")
                 last = now
         ph.wall = time.monotonic() - t0
-        ph.server_cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
+        ph.server_cpu = self.server.cpu_between(cpu0, self.server.cpu_snapshot())
         if self.pool is not None:
             self.stop.clear()
         if ph.stopped:
@@ -813,7 +815,7 @@ class Runner:
             try:
                 stop = now + cap
                 t = time.perf_counter()
-                cpu0 = cpu_snapshot(self.server.pid)
+                cpu0 = self.server.cpu_snapshot()
                 body = self.d.send(self.conn, first)
                 took = time.perf_counter() - t
                 slowest = max(slowest, took)
@@ -822,7 +824,7 @@ class Runner:
                 if took >= cap:  # too slow for more: the cold request is the sample
                     lat.append(took)
                 else:
-                    cpu0 = cpu_snapshot(self.server.pid)
+                    cpu0 = self.server.cpu_snapshot()
                     for _ in range(self.args.samples):
                         qq = make()
                         t = time.perf_counter()
@@ -831,7 +833,7 @@ class Runner:
                         slowest = max(slowest, lat[-1])
                         if time.monotonic() + lat[-1] > stop:
                             break
-                cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
+                cpu = self.server.cpu_between(cpu0, self.server.cpu_snapshot())
                 out[label] = {"n": len(lat), "p50_ms": 1e3 * pctl(lat, 0.5), "p99_ms": 1e3 * pctl(lat, 0.99),
                               "server_us": 1e6 * cpu / len(lat), "rows": rows,
                               "rows_expected": want[0] if want else None}
@@ -841,14 +843,14 @@ class Runner:
 
     def page(self, end: float) -> dict:
         expect = {e[0] for e in self.live()}
-        cpu0 = cpu_snapshot(self.server.pid)
+        cpu0 = self.server.cpu_snapshot()
         t = time.monotonic()
         try:
             ids, pages, complete = self.d.page_all(self.conn, min(end, t + self.args.page_seconds))
         except Exception as e:
             return {"error": f"{type(e).__name__}: {e}"[:160]}
         wall = time.monotonic() - t
-        cpu = cpu_between(cpu0, cpu_snapshot(self.server.pid))
+        cpu = self.server.cpu_between(cpu0, self.server.cpu_snapshot())
         got = set(ids)
         dup = len(ids) - len(got)
         missing = len(expect - got)
@@ -858,7 +860,7 @@ class Runner:
                 "missing": missing, "others": extra, "ok": ok, "server_cpu_s": cpu}
 
     def memory(self) -> dict:
-        rss, hwm = proc_rss_mib(self.server.pid)
+        rss, hwm = self.server.rss_mib()
         return {"rss_mib": rss, "hwm_mib": hwm, "db_mib": self.server.db_mib()}
 
     def checkpoint(self, label: str) -> dict:
@@ -892,13 +894,14 @@ def free_port() -> int:
 class EniProc:
     """`eni serve` on 127.0.0.1:0 over a fresh data dir."""
 
-    def __init__(self, binary: str, workdir: Path, log_level: str):
+    def __init__(self, binary: str, workdir: Path, log_level: str, database_url: str | None = None,
+                 name: str = "eni", key: tuple[str, str] | None = None):
         self.binary = binary
-        self.data_dir = workdir / "eni-data"
-        self.log_path = workdir / "eni-server.log"
-        self.ak = "LTAIscale" + secrets.token_hex(8)
-        self.secret = secrets.token_hex(16)
+        self.data_dir = workdir / f"{name}-data"
+        self.log_path = workdir / f"{name}-server.log"
+        self.ak, self.secret = key or ("LTAIscale" + secrets.token_hex(8), secrets.token_hex(16))
         self.log_level = log_level
+        self.database_url = database_url
         self.proc = None
         self.port = 0
 
@@ -906,10 +909,25 @@ class EniProc:
     def pid(self) -> int:
         return self.proc.pid
 
+    @property
+    def ports(self) -> list[int]:
+        return [self.port]
+
+    def cpu_snapshot(self):
+        return cpu_snapshot(self.pid)
+
+    def cpu_between(self, a, b) -> float:
+        return cpu_between(a, b)
+
+    def rss_mib(self) -> tuple[float, float]:
+        return proc_rss_mib(self.pid)
+
     def start(self, eni_quota: int, eip_quota: int) -> "EniProc":
         args = [self.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
                 "--transition-delay-ms", "0", "--eni-quota", str(eni_quota), "--eip-quota", str(eip_quota),
                 "--vpc-quota", "10"]
+        if self.database_url:
+            args += ["--database-url", self.database_url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("ENI_")}
         env.update(ENI_LOG=self.log_level, ENI_ROOT_ACCESS_KEY_ID=self.ak, ENI_ROOT_ACCESS_KEY_SECRET=self.secret)
         self.log = open(self.log_path, "ab")
@@ -930,6 +948,8 @@ class EniProc:
         return self
 
     def db_mib(self) -> float:
+        if self.database_url:
+            return int(psql(self.database_url, "SELECT pg_database_size(current_database())")) / 2**20
         return sum(p.stat().st_size for p in (self.data_dir / "eni.db", self.data_dir / "eni.db-wal")
                    if p.exists()) / 2**20
 
@@ -946,6 +966,105 @@ class EniProc:
             self.log = None
 
 
+def psql(url: str, sql: str) -> str:
+    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def postgres_pids(postmaster: int) -> list[int]:
+    """The PostgreSQL server `postmaster` and its processes (backends, writers)."""
+    pids = [postmaster]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == postmaster:
+                        pids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return pids
+
+
+def postmaster_pid(url: str) -> int:
+    """The PID of the PostgreSQL server behind `url` (it must run on this machine)."""
+    data = psql(url, "SHOW data_directory")
+    with open(Path(data) / "postmaster.pid") as f:
+        return int(f.readline())
+
+
+class PgGroup:
+    """`--servers` eni servers on one PostgreSQL database (a fresh one on the `--database-url`
+    admin URL's server, which must run on this machine; dropped at the end), measured as one
+    server: its CPU is the eni processes' plus that PostgreSQL server's (all its processes), its
+    RSS the eni processes' summed."""
+
+    def __init__(self, binary: str, workdir: Path, log_level: str, admin_url: str, n: int):
+        self.admin_url = admin_url
+        self.db = f"eni_scale_{secrets.token_hex(6)}"
+        base, _, query = admin_url.partition("?")
+        scheme, _, rest = base.partition("://")
+        self.database_url = f"{scheme}://{rest.split('/', 1)[0]}/{self.db}" + (f"?{query}" if query else "")
+        key = ("LTAIscale" + secrets.token_hex(8), secrets.token_hex(16))
+        self.members = [EniProc(binary, workdir, log_level, self.database_url, f"eni{i}", key) for i in range(n)]
+        self.ak, self.secret = key
+        self.data_dir = workdir
+        self.created = False
+
+    def start(self, eni_quota: int, eip_quota: int) -> "PgGroup":
+        self.postmaster = postmaster_pid(self.admin_url)
+        psql(self.admin_url, f"CREATE DATABASE {self.db}")
+        self.created = True
+        # The first creates the schema; the others find it.
+        for m in self.members:
+            m.start(eni_quota, eip_quota)
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.members[0].pid
+
+    @property
+    def port(self) -> int:
+        return self.members[0].port
+
+    @property
+    def ports(self) -> list[int]:
+        return [m.port for m in self.members]
+
+    def cpu_snapshot(self):
+        pg = 0.0
+        for pid in postgres_pids(self.postmaster):
+            try:
+                pg += proc_cpu_seconds(pid)
+            except OSError:
+                pass
+        return [cpu_snapshot(m.pid) for m in self.members], pg
+
+    def cpu_between(self, a, b) -> float:
+        eni = sum(cpu_between(x, y) for x, y in zip(a[0], b[0]))
+        return eni + max(0.0, b[1] - a[1])
+
+    def rss_mib(self) -> tuple[float, float]:
+        both = [proc_rss_mib(m.pid) for m in self.members]
+        return sum(r for r, _ in both), sum(h for _, h in both)
+
+    def db_mib(self) -> float:
+        return self.members[0].db_mib()
+
+    def stop(self) -> None:
+        for m in self.members:
+            m.stop()
+        if self.created:
+            try:
+                psql(self.admin_url, f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")
+            except RuntimeError as e:
+                log(f"dropping {self.db}: {e}")
+            self.created = False
+
+
 class MotoProc:
     """moto_server on 127.0.0.1 (a free port), from PATH or a venv made with pip."""
 
@@ -958,6 +1077,19 @@ class MotoProc:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port]
+
+    def cpu_snapshot(self):
+        return cpu_snapshot(self.pid)
+
+    def cpu_between(self, a, b) -> float:
+        return cpu_between(a, b)
+
+    def rss_mib(self) -> tuple[float, float]:
+        return proc_rss_mib(self.pid)
 
     @staticmethod
     def find(venv: Path) -> str:
@@ -1262,6 +1394,10 @@ def main() -> int:
     ap.add_argument("--page-seconds", type=float, default=120, help="cap of the paging (120)")
     ap.add_argument("--reserve-seconds", type=float, default=240,
                     help="time growth leaves for the last checkpoint's measurements (240)")
+    ap.add_argument("--database-url", help="run eni on PostgreSQL: an admin URL (postgres://USER@HOST:PORT/DB); "
+                    "the benchmark creates a database there and drops it at the end")
+    ap.add_argument("--servers", type=int, default=1,
+                    help="eni servers on the one PostgreSQL database, clients spread over them (1)")
     ap.add_argument("--peer", choices=["moto"], help="also run the workload against this peer")
     ap.add_argument("--peer-to", type=int, default=10_000, help="checkpoints for the peer up to (10000)")
     ap.add_argument("--peer-max-seconds", type=float, default=1800, help="the peer run, whole (1800)")
@@ -1289,10 +1425,17 @@ def main() -> int:
     try:
         if not args.no_eni:
             binary = str(Path(args.bin).resolve())
-            srv = EniProc(binary, workdir, args.log_level)
+            if args.database_url:
+                srv = PgGroup(binary, workdir, args.log_level, args.database_url, args.servers)
+            elif args.servers != 1:
+                raise SystemExit("--servers needs --database-url: SQLite has one server")
+            else:
+                srv = EniProc(binary, workdir, args.log_level)
             servers.append(srv)
             srv.start(eni_quota=10 * max(checkpoints) + 10 * args.batch, eip_quota=10 * args.eips + 100)
-            log(f"eni serve pid {srv.pid} on 127.0.0.1:{srv.port}, data dir {srv.data_dir}")
+            where = f"PostgreSQL database {srv.db}, {args.servers} server(s)" if args.database_url else \
+                f"data dir {srv.data_dir}"
+            log(f"eni serve pid {srv.pid} on 127.0.0.1:{srv.ports}, {where}")
             results["eni"] = drive(EniDialect(srv.ak, srv.secret), srv, args, checkpoints, args.max_seconds)
             srv.stop()
             print(report(results["eni"]), flush=True)

@@ -438,7 +438,18 @@ impl Core {
             return Ok(());
         }
         if self.store().shared() {
-            return self.record_nonce(n);
+            return match self
+                .store()
+                .nonce_record_now(&n.access_key_id, &n.nonce, n.now, n.expires)
+            {
+                Ok(true) => {
+                    self.nonce_committed(n);
+                    Ok(())
+                }
+                Ok(false) => Err(ApiError::SignatureNonceUsed),
+                // The outage answers the read too: its nonce must reach the other servers.
+                Err(e) => Err(internal(e)),
+            };
         }
         // Memory took it first (`nonce`), so this read transaction starts after any flush
         // that took a copy of it from memory committed: what memory lost, the store has.

@@ -30,16 +30,16 @@
 //! are embedded and applied on connect under an advisory lock, so servers starting together
 //! apply each once (see `migrate.rs`).
 
+mod conn;
 mod errors;
 mod migrate;
 mod tx;
 
-use crate::errors::db_err;
+use crate::conn::Conn;
 use crate::tx::PgTx;
 use eni_store::{ChangeHook, Store, StoreError, Tx};
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls, Statement};
-use std::collections::HashMap;
+use postgres::NoTls;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -53,31 +53,12 @@ pub const WRITE_LOCK: i64 = 0x656e_692d_7772_6974;
 /// Idle connections kept between transactions; more are opened on demand.
 const MAX_IDLE: usize = 16;
 
-/// One pooled connection and its prepared statements.
-pub(crate) struct Conn {
-    client: Client,
-    statements: HashMap<String, Statement>,
-}
-
-impl Conn {
-    /// The prepared form of `sql`, prepared once per connection.
-    pub(crate) fn prepare(&mut self, sql: &str) -> Result<Statement, StoreError> {
-        if let Some(st) = self.statements.get(sql) {
-            return Ok(st.clone());
-        }
-        let st = self.client.prepare(sql).map_err(db_err)?;
-        self.statements.insert(sql.to_string(), st.clone());
-        Ok(st)
-    }
-
-    pub(crate) fn client(&mut self) -> &mut Client {
-        &mut self.client
-    }
-}
-
 /// A [`Store`] on one PostgreSQL database. Cheap to share: wrap it in an `Arc`.
 pub struct PgStore {
-    config: postgres::Config,
+    /// For the pool's connections.
+    config: tokio_postgres::Config,
+    /// For the change listener's (a blocking client of its own).
+    listen_config: postgres::Config,
     idle: Mutex<Vec<Conn>>,
     /// Tells the change listener ([`Store::watch_changes`]) to stop.
     stop: Arc<AtomicBool>,
@@ -87,18 +68,27 @@ impl PgStore {
     /// Connects to the database at `url` (`postgres://USER:PASS@HOST:PORT/DB`) and migrates it
     /// to the newest schema.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Backend(format!("database URL: {e}")))?;
+        let bad_url = |e: tokio_postgres::Error| StoreError::Backend(format!("database URL: {e}"));
+        let mut config: tokio_postgres::Config = url.parse().map_err(bad_url)?;
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("eni");
+        // Every statement is planned for its parameters: a generic plan of a filtered
+        // listing (after five runs PostgreSQL may switch to one) walks the account's ENIs in
+        // creation order instead of starting from the filter's index, which grows with the
+        // account.
+        // Notices (a CREATE ... IF NOT EXISTS that skipped) are not worth a log line.
+        config.options("-c plan_cache_mode=force_custom_plan -c client_min_messages=warning");
+        let mut listen_config: postgres::Config = url.parse().map_err(bad_url)?;
+        listen_config.connect_timeout(CONNECT_TIMEOUT);
+        listen_config.application_name("eni-listen");
         let store = PgStore {
             config,
+            listen_config,
             idle: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
         };
         let (mut conn, _) = store.take()?;
-        migrate::apply(&mut conn.client)?;
+        migrate::apply(&mut conn)?;
         store.give_back(conn);
         Ok(store)
     }
@@ -111,26 +101,19 @@ impl PgStore {
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match pooled {
-            Some(c) if !c.client.is_closed() => Ok((c, true)),
+            Some(c) if !c.is_closed() => Ok((c, true)),
             _ => Ok((self.connect_new()?, false)),
         }
     }
 
     fn connect_new(&self) -> Result<Conn, StoreError> {
-        let client = self
-            .config
-            .connect(NoTls)
-            .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
-        Ok(Conn {
-            client,
-            statements: HashMap::new(),
-        })
+        Conn::connect(&self.config)
     }
 
     /// Returns a connection to the pool; one that failed or is still in a transaction is
     /// closed instead.
     pub(crate) fn give_back(&self, conn: Conn) {
-        if conn.client.is_closed() {
+        if conn.is_closed() {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
@@ -147,7 +130,7 @@ impl PgStore {
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()
         };
         let (mut conn, pooled) = self.take()?;
-        match conn.client.batch_execute(&begin).map_err(db_err) {
+        match conn.batch(&begin) {
             Ok(()) => Ok(PgTx::new(conn, self, write)),
             // A pooled connection found broken (the database restarted, say): the others
             // went with it. Drop them all and begin once more on a new connection; nothing
@@ -156,7 +139,7 @@ impl PgStore {
                 drop(conn);
                 self.close_idle();
                 let mut conn = self.connect_new()?;
-                conn.client.batch_execute(&begin).map_err(db_err)?;
+                conn.batch(&begin)?;
                 Ok(PgTx::new(conn, self, write))
             }
             Err(e) => Err(e),
@@ -200,12 +183,30 @@ impl Store for PgStore {
         true
     }
 
+    /// One statement outside any transaction: it needs no write lock (the key decides a race
+    /// between two servers) and costs one round trip.
+    fn nonce_record_now(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let (mut conn, _) = self.take()?;
+        let changed = conn.execute(
+            tx::NONCE_RECORD,
+            &[&access_key_id, &nonce, &expires_at, &now],
+        )?;
+        self.give_back(conn);
+        Ok(changed == 1)
+    }
+
     /// A thread of its own LISTENs on channel `eni_changes` (migration 0002) over a dedicated
     /// connection and calls `on_change` per notification; when that connection breaks it
     /// reconnects (every [`LISTEN_RETRY`]) and calls `on_change` once, for what it may have
     /// missed.
     fn watch_changes(&self, on_change: ChangeHook) -> Result<bool, StoreError> {
-        let config = self.config.clone();
+        let config = self.listen_config.clone();
         let stop = self.stop.clone();
         std::thread::Builder::new()
             .name("eni-pg-listen".into())

@@ -4,9 +4,8 @@
 //! others find it done. A database newer than this binary (a migration it does not know) is
 //! refused rather than served with the wrong schema.
 
-use crate::errors::db_err;
+use crate::conn::Conn;
 use eni_store::StoreError;
-use postgres::Client;
 
 /// The advisory lock held while migrating (the bytes of "eni-migr").
 const MIGRATE_LOCK: i64 = 0x656e_692d_6d69_6772;
@@ -36,24 +35,23 @@ const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at  BIGINT NOT NULL
 )";
 
-pub(crate) fn apply(client: &mut Client) -> Result<(), StoreError> {
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
-        .map_err(db_err)?;
-    let result = apply_locked(client);
+pub(crate) fn apply(conn: &mut Conn) -> Result<(), StoreError> {
+    conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])?;
+    let result = apply_locked(conn);
     // The lock goes with the session too, should this fail.
-    let unlock = client
-        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK])
-        .map_err(db_err);
+    let unlock = conn.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK]);
     result.and(unlock.map(|_| ()))
 }
 
-fn apply_locked(client: &mut Client) -> Result<(), StoreError> {
-    client.batch_execute(CREATE_TRACKING).map_err(db_err)?;
-    let newest: Option<i64> = client
-        .query_one("SELECT max(version) FROM schema_migrations", &[])
-        .map_err(db_err)?
-        .get(0);
+fn apply_locked(conn: &mut Conn) -> Result<(), StoreError> {
+    conn.batch(CREATE_TRACKING)?;
+    let newest: Option<i64> =
+        match conn.query_opt("SELECT max(version) FROM schema_migrations", &[])? {
+            Some(row) => row
+                .try_get(0)
+                .map_err(|e| StoreError::Backend(format!("schema_migrations: {e}")))?,
+            None => None,
+        };
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
     if let Some(v) = newest.filter(|v| *v > known) {
         return Err(StoreError::Backend(format!(
@@ -64,16 +62,22 @@ fn apply_locked(client: &mut Client) -> Result<(), StoreError> {
         if newest.is_some_and(|v| v >= m.version) {
             continue;
         }
-        let mut tx = client.transaction().map_err(db_err)?;
-        tx.batch_execute(m.sql)
-            .map_err(|e| StoreError::Backend(format!("migration {}: {}", m.name, db_err(e))))?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, name, applied_at)
-             VALUES ($1, $2, extract(epoch FROM now())::bigint)",
-            &[&m.version, &m.name],
-        )
-        .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
+        conn.batch("BEGIN")?;
+        let applied = conn
+            .batch(m.sql)
+            .map_err(|e| StoreError::Backend(format!("migration {}: {e}", m.name)))
+            .and_then(|()| {
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at)
+                     VALUES ($1, $2, extract(epoch FROM now())::bigint)",
+                    &[&m.version, &m.name],
+                )
+            })
+            .and_then(|_| conn.batch("COMMIT"));
+        if let Err(e) = applied {
+            let _ = conn.batch("ROLLBACK");
+            return Err(e);
+        }
     }
     Ok(())
 }

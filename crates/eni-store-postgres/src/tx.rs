@@ -17,8 +17,8 @@ pub(crate) mod instances;
 pub(crate) mod security_group_rules;
 pub(crate) mod security_groups;
 
-use crate::errors::db_err;
-use crate::{Conn, PgStore};
+use crate::conn::Conn;
+use crate::PgStore;
 use eni_store::{
     AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery,
     IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
@@ -28,12 +28,18 @@ use eni_store::{
 use eni_types::ids::{
     AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
 };
-use postgres::types::{FromSql, ToSql};
+use postgres::types::FromSql;
 use postgres::Row;
 use std::str::FromStr;
 
-/// A statement's parameters.
-pub(crate) type Params<'p> = [&'p (dyn ToSql + Sync)];
+pub(crate) use crate::conn::Params;
+
+/// Records a nonce, or takes over a row that expired before `$4`; a live row makes the WHERE
+/// false, nothing changes, and the caller sees a replay.
+pub(crate) const NONCE_RECORD: &str =
+    "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3)
+     ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at
+     WHERE nonces.expires_at < $4";
 
 /// The count the triggers keep for (account, region, kind): one primary-key probe.
 pub(crate) const RESOURCE_COUNT: &str =
@@ -76,9 +82,7 @@ impl<'a> PgTx<'a> {
         params: &Params<'_>,
         f: impl FnOnce(&Row) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        let conn = self.conn()?;
-        let st = conn.prepare(sql)?;
-        let row = conn.client().query_opt(&st, params).map_err(db_err)?;
+        let row = self.conn()?.query_opt(sql, params)?;
         row.as_ref().map(f).transpose()
     }
 
@@ -89,9 +93,7 @@ impl<'a> PgTx<'a> {
         params: &Params<'_>,
         f: impl FnMut(&Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        let conn = self.conn()?;
-        let st = conn.prepare(sql)?;
-        let rows = conn.client().query(&st, params).map_err(db_err)?;
+        let rows = self.conn()?.query(sql, params)?;
         rows.iter().map(f).collect()
     }
 
@@ -111,14 +113,11 @@ impl<'a> PgTx<'a> {
         self.count(RESOURCE_COUNT, &[&account_to_sql(account), &region, &kind])
     }
 
-    /// Runs a write statement in a savepoint of its own, so that a failure (a constraint)
-    /// undoes it alone and leaves the transaction usable. Returns the rows changed.
+    /// Runs a write statement in a savepoint of its own (sent with it, one round trip), so
+    /// that a failure (a constraint) undoes it alone and leaves the transaction usable.
+    /// Returns the rows changed.
     pub(crate) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
-        self.atomically(|tx| {
-            let conn = tx.conn()?;
-            let st = conn.prepare(sql)?;
-            conn.client().execute(&st, params).map_err(db_err)
-        })
+        self.conn()?.execute_alone(sql, params)
     }
 
     /// Runs several statements as one: if `f` fails, everything it wrote is undone and the
@@ -127,24 +126,16 @@ impl<'a> PgTx<'a> {
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.conn()?
-            .client()
-            .batch_execute("SAVEPOINT tx_method")
-            .map_err(db_err)?;
+        self.conn()?.batch("SAVEPOINT tx_method")?;
         match f(self) {
             Ok(v) => {
-                self.conn()?
-                    .client()
-                    .batch_execute("RELEASE tx_method")
-                    .map_err(db_err)?;
+                self.conn()?.batch("RELEASE tx_method")?;
                 Ok(v)
             }
             Err(e) => {
                 // ROLLBACK TO undoes but keeps the savepoint open; RELEASE then closes it.
                 self.conn()?
-                    .client()
-                    .batch_execute("ROLLBACK TO tx_method; RELEASE tx_method")
-                    .map_err(db_err)?;
+                    .batch("ROLLBACK TO tx_method; RELEASE tx_method")?;
                 Err(e)
             }
         }
@@ -155,7 +146,7 @@ impl Drop for PgTx<'_> {
     fn drop(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             // A connection whose ROLLBACK failed is closed rather than reused.
-            if conn.client().batch_execute("ROLLBACK").is_ok() {
+            if conn.batch("ROLLBACK").is_ok() {
                 self.store.give_back(conn);
             }
         }
@@ -204,7 +195,6 @@ where
 }
 
 /// A nullable typed ID column.
-#[allow(dead_code)] // until the ports under tx/ use it
 pub(crate) fn opt_id_from<T>(r: &Row, i: usize) -> Result<Option<T>, StoreError>
 where
     T: FromStr,
@@ -219,7 +209,6 @@ where
 }
 
 /// A u32 stored in a BIGINT (IPv4 addresses, device indexes).
-#[allow(dead_code)] // until the ports under tx/ use it
 pub(crate) fn u32_from(r: &Row, i: usize) -> Result<u32, StoreError> {
     let v: i64 = get(r, i)?;
     u32::try_from(v).map_err(|_| StoreError::Backend(format!("column {i}: {v} is not a u32")))
@@ -320,26 +309,20 @@ pub(crate) fn vswitch_from_row(r: &Row) -> Result<VSwitch, StoreError> {
     })
 }
 
-/// A method not yet ported to PostgreSQL (the store is not offered to `eni serve` until every
-/// method is).
-pub(crate) fn not_yet(method: &str) -> StoreError {
-    StoreError::Backend(format!("{method} is not yet implemented on PostgreSQL"))
-}
-
 impl Tx for PgTx<'_> {
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         let mut conn = self
             .conn
             .take()
             .ok_or_else(|| StoreError::Backend("transaction already ended".into()))?;
-        match conn.client().batch_execute("COMMIT") {
+        match conn.batch("COMMIT") {
             Ok(()) => {
                 self.store.give_back(conn);
                 Ok(())
             }
             // A failed COMMIT has ended the transaction, or the connection is gone; either
             // way the connection is not reused.
-            Err(e) => Err(db_err(e)),
+            Err(e) => Err(e),
         }
     }
 
@@ -351,7 +334,7 @@ impl Tx for PgTx<'_> {
         } else {
             "ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
         };
-        self.conn()?.client().batch_execute(sql).map_err(db_err)
+        self.conn()?.batch(sql)
     }
 
     fn account_insert(&mut self, account: &Account) -> Result<(), StoreError> {
@@ -441,12 +424,7 @@ impl Tx for PgTx<'_> {
     ) -> Result<bool, StoreError> {
         // One statement: insert, or take over a row that expired before `now`. A live row
         // makes the WHERE false, nothing changes, and the caller sees a replay.
-        let changed = self.exec(
-            "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at
-             WHERE nonces.expires_at < $4",
-            &[&access_key_id, &nonce, &expires_at, &now],
-        )?;
+        let changed = self.exec(NONCE_RECORD, &[&access_key_id, &nonce, &expires_at, &now])?;
         Ok(changed == 1)
     }
 

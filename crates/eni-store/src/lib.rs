@@ -103,6 +103,20 @@ pub trait Store: Send + Sync + 'static {
     fn shared(&self) -> bool {
         false
     }
+    /// [`Tx::nonce_record`] committed on its own, as cheaply as the backend can (a shared
+    /// store records every read's nonce this way).
+    fn nonce_record_now(
+        &self,
+        access_key_id: &str,
+        nonce: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write()?;
+        let fresh = tx.nonce_record(access_key_id, nonce, now, expires_at)?;
+        tx.commit()?;
+        Ok(fresh)
+    }
 }
 
 /// What [`Store::watch_changes`] calls.
