@@ -93,8 +93,11 @@ class EniServer:
         nofile: int | None = None,
         listen: str = "127.0.0.1:0",
         env: dict | None = None,
+        sqlite: bool = False,
     ):
         self.data_dir = Path(data_dir)
+        # SQLite in the data dir even when the suite runs on PostgreSQL.
+        self.sqlite = sqlite
         self.root_key = root_key
         # More `eni serve` flags, e.g. ["--eni-quota", "2"].
         self.extra_args = list(extra_args)
@@ -126,7 +129,7 @@ class EniServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._stderr = open(self.data_dir.parent / f"{self.data_dir.name}.stderr.log", "ab")
         database = []
-        if on_postgres() and "--database-url" not in self.extra_args:
+        if on_postgres() and not self.sqlite and "--database-url" not in self.extra_args:
             self.database_url = database_for(self.data_dir)
             database = ["--database-url", self.database_url]
         self.proc = subprocess.Popen(

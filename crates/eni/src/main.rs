@@ -4,6 +4,7 @@
 //! a host's data plane.
 
 mod datadir;
+mod dbcopy;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -41,6 +42,25 @@ enum Command {
     Dataplane {
         #[command(subcommand)]
         command: DataplaneCommand,
+    },
+    /// Manage the database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy a SQLite server's whole state into an empty PostgreSQL database (stop the server
+    /// first), then serve it with `eni serve --database-url`.
+    Copy {
+        /// The SQLite server's data dir (it holds eni.db).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database, postgres://USER:PASS@HOST:PORT/DB; it must be empty.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -725,6 +745,13 @@ fn run(cli: Cli) -> Result<()> {
                 println!("removed {r}");
             }
             println!("{} namespace(s) removed", removed.len());
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::Copy { from, to },
+        } => {
+            let report = dbcopy::copy(&from, &to)?;
+            print!("{report}");
             Ok(())
         }
     }
