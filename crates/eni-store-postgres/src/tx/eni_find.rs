@@ -11,12 +11,27 @@
 //! rows), else whichever of the remaining filters matches fewest ENIs. That number comes from
 //! `eni_counts` for a VPC, vSwitch, status, type, resource group or group (one probe each),
 //! and from a capped walk of the index for a tag or a name (at most [`PROBE_CAP`] entries, and
-//! no further than the best size already known). The driver decides the statement's shape:
-//! a tag or a security group drives from its own table (`eni_tags`, `eni_security_groups`,
-//! whose indexes list an entry's ENIs in creation order) joined to the ENI by `seq`; any other
-//! filter is a condition on `enis`, and PostgreSQL's planner picks that column's index (SQLite
-//! needed unary `+` hints to keep it from the account's; they are gone here). Short lists are
-//! array parameters compared with `= ANY`, an index condition on their column.
+//! no further than the best size already known).
+//!
+//! PostgreSQL has no index hints (SQLite's unary `+`), so the statement's shape makes the
+//! driver's index the one walked; without it, the planner often prefers the ENIs' primary key
+//! (`seq`, the page's order, physically sequential) with every filter checked on the way,
+//! which reads every later ENI of every account:
+//! * A tag or a security group drives from its own table (`eni_tags`, `eni_security_groups`,
+//!   whose indexes list an entry's ENIs in creation order); a group's ENI is joined by ID, not
+//!   by `seq`, which would let the primary key give the page's order too.
+//! * Any other driver is a condition on `enis`; the page is ordered by the driver's leading
+//!   column (the account, or the VPC or vSwitch), then `seq`, that column compared with
+//!   `= ANY(ARRAY[..])`, which the planner does not treat as a constant: only the driver's
+//!   index gives that order (for the same rows, in the same order, as the column has one
+//!   value), so a page is a range of it after the cursor, never a sort.
+//! * Every other filter is checked on the driver's rows, as a condition or an `EXISTS` probe
+//!   of one index entry fenced with `OFFSET 0` ([`PROBE`]), so that it is not made a join.
+//! * A count walks the driver's rows the same way, probing the ENI row from a tag's or a
+//!   group's rows rather than joining it.
+//!
+//! Short lists are array parameters compared with `= ANY`, an index condition on their
+//! column; their few matches are sorted.
 //!
 //! A count with a single broad filter (a VPC, a vSwitch, a status, a type, a resource group,
 //! a security group), or none, is read from `eni_counts` (kept by triggers): one probe instead
@@ -94,7 +109,13 @@ fn run<T>(
 /// order first named (`$1`, `$2`, ...), a name used twice being one argument.
 struct Query {
     from: String,
+    /// The conditions the driving table's index answers, when the driver is not `enis`.
+    driver_conds: Vec<String>,
+    /// The conditions on the rows the driver yields.
     conds: Vec<String>,
+    /// When the driver is not `enis`: its table alone, and how the ENI row matches one of its
+    /// rows (a count's shape, below).
+    driven: Option<(&'static str, &'static str)>,
     args: Vec<(String, Arg)>,
     /// The ORDER BY of a page: the driver's index order, ending with the paging column.
     order_by: &'static str,
@@ -102,31 +123,49 @@ struct Query {
     seq_col: &'static str,
     /// Whether a condition reads the ENI row (else a tag-driven count needs no join).
     reads_row: bool,
-    /// A security group that does not drive: the page's condition and the count's join.
-    group_probe: Option<(String, String)>,
+    /// A security group that does not drive: its probe.
+    group_probe: Option<String>,
 }
 
 impl Query {
-    /// FROM and WHERE of a page.
-    fn page_parts(&self) -> (String, String) {
+    /// The conditions on the driver's rows, group probe included.
+    fn row_conds(&self) -> Vec<String> {
         let mut conds = self.conds.clone();
-        if let Some((exists, _)) = &self.group_probe {
+        if let Some(exists) = &self.group_probe {
             conds.push(exists.clone());
         }
+        conds
+    }
+
+    /// FROM and WHERE of a page.
+    fn page_parts(&self) -> (String, String) {
+        let mut conds = self.driver_conds.clone();
+        conds.extend(self.row_conds());
         (self.from.clone(), conds.join(" AND "))
     }
 
-    /// FROM and WHERE of a count: the driver's rows alone when no condition reads the ENI
-    /// row (a tag's rows are the ENI's, kept by triggers), else the join.
-    fn count_parts(&self, driver: Driver) -> (String, String) {
-        let mut from = match driver {
-            Driver::Tag(_) if !self.reads_row => "eni_tags t".to_string(),
-            _ => self.from.clone(),
-        };
-        if let Some((_, join)) = &self.group_probe {
-            from.push_str(join);
+    /// A count: the driver's rows alone when no condition reads the ENI row (a tag's rows are
+    /// the ENI's, kept by triggers); else, with a tag or a group driving, the driver's rows
+    /// each probing its ENI row; else the ENIs. Joins are avoided (a group that does not drive
+    /// is probed, as on a page): PostgreSQL could merge one along the ENIs' primary key,
+    /// reading every ENI of every account, where the driver's rows are the ones to walk.
+    fn count_sql(&self, driver: Driver) -> String {
+        match (driver, self.driven) {
+            (Driver::Tag(_), _) if !self.reads_row => format!(
+                "SELECT count(*) FROM eni_tags t WHERE {}",
+                self.page_parts().1
+            ),
+            (_, Some((table, on))) => format!(
+                "SELECT count(*) FROM {table} WHERE {} AND EXISTS (SELECT 1 FROM enis e \
+                 WHERE {on} AND {}{PROBE})",
+                self.driver_conds.join(" AND "),
+                self.row_conds().join(" AND ")
+            ),
+            (_, None) => {
+                let (from, conds) = self.page_parts();
+                format!("SELECT count(*) FROM {from} WHERE {conds}")
+            }
         }
-        (from, self.conds.join(" AND "))
     }
 
     /// The placeholder of argument `name`, added with `value` if new.
@@ -282,7 +321,9 @@ fn choose(
 fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Query {
     let mut q = Query {
         from: "enis e".to_string(),
+        driver_conds: Vec::new(),
         conds: Vec::new(),
+        driven: None,
         args: Vec::new(),
         order_by: "e.seq",
         seq_col: "e.seq",
@@ -291,14 +332,9 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Query {
     };
     let acct = q.arg("account", Arg::Int(account));
     let reg = q.text("region", region);
-    // The driver's index must be the one walked, in its order, for a page to cost what it
-    // returns. PostgreSQL would often rather walk the primary key (seq, the page's order,
-    // physically sequential) and filter, which reads every later ENI of every account when
-    // the filter's rows are few or clustered. So the page is ordered by the driver's leading
-    // column, then seq; written `= ANY(ARRAY[..])` that column is no constant to the planner,
-    // and that order is only the driver's index's (with the same rows and the same order
-    // of rows: the column has one value). A tag's rows carry the account and region (kept
-    // with the ENI's by triggers), so a tag-driven count reads no ENI row.
+    // The page's order is the driver's index's (see the module doc). A tag's rows carry the
+    // account and region (kept with the ENI's by triggers), so a tag-driven count reads no
+    // ENI row.
     match driver {
         Driver::All | Driver::Status | Driver::Type | Driver::Name | Driver::ResourceGroup => {
             // The indexes of the account's own columns lead with the account and region.
@@ -429,19 +465,13 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Query {
             q.from = "eni_security_groups g JOIN enis e ON e.id = g.eni_id".to_string();
             q.order_by = "g.eni_seq";
             q.seq_col = "g.eni_seq";
-            q.conds.push(format!("g.security_group_id = {a}"));
+            q.driven = Some(("eni_security_groups g", "e.id = g.eni_id"));
+            q.driver_conds.push(format!("g.security_group_id = {a}"));
         } else {
-            // A page probes with EXISTS, a count joins. (group, seq) is unique, so the join
-            // yields each ENI at most once. (On `OFFSET 0`, see [`PROBE`].)
-            q.group_probe = Some((
-                format!(
-                    "EXISTS (SELECT 1 FROM eni_security_groups g \
-                     WHERE g.security_group_id = {a} AND g.eni_seq = {seq}{PROBE})"
-                ),
-                format!(
-                    " JOIN eni_security_groups g \
-                     ON g.security_group_id = {a} AND g.eni_seq = {seq}"
-                ),
+            // Probed for each row the driver yields (on `OFFSET 0`, see [`PROBE`]).
+            q.group_probe = Some(format!(
+                "EXISTS (SELECT 1 FROM eni_security_groups g \
+                 WHERE g.security_group_id = {a} AND g.eni_seq = {seq}{PROBE})"
             ));
         }
     }
@@ -453,12 +483,13 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Query {
             q.from = "eni_tags t JOIN enis e ON e.seq = t.eni_seq".to_string();
             q.order_by = "t.account_id, t.eni_seq";
             q.seq_col = "t.eni_seq";
-            q.conds.push(format!(
+            q.driven = Some(("eni_tags t", "e.seq = t.eni_seq"));
+            q.driver_conds.push(format!(
                 "t.account_id = ANY(ARRAY[{acct}::bigint]) AND t.region_id = {reg} \
                  AND t.key = {k}"
             ));
             if let Some(v) = v {
-                q.conds.push(format!("t.value = {v}"));
+                q.driver_conds.push(format!("t.value = {v}"));
             }
         } else {
             let mut probe = format!(
@@ -590,262 +621,7 @@ pub(crate) fn eni_find_count(
     }
     let driver = choose(tx, account, region, filter)?;
     let q = build(account, region, filter, driver);
-    let (from, conds) = q.count_parts(driver);
-    let sql = format!("SELECT count(*) FROM {from} WHERE {conds}");
+    let sql = q.count_sql(driver);
     let n: Vec<i64> = run(tx, &sql, &q.args(), |r| get(r, 0))?;
     Ok(n.first().copied().unwrap_or(0).max(0) as u64)
-}
-
-#[cfg(test)]
-mod plan_dump_tmp {
-    use super::*;
-
-    fn lit(a: &Arg) -> String {
-        match a {
-            Arg::Int(v) => v.to_string(),
-            Arg::Text(v) => format!("'{v}'"),
-            Arg::Texts(v) => format!(
-                "ARRAY[{}]::text[]",
-                v.iter()
-                    .map(|s| format!("'{s}'"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            Arg::Ints(v) => format!(
-                "ARRAY[{}]::bigint[]",
-                v.iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-        }
-    }
-
-    #[test]
-    fn dump() {
-        let Ok(spec) = std::env::var("PLAN_DUMP") else {
-            return;
-        };
-        let f: Vec<EniFilter> = vec![];
-        let _ = f;
-        let mut filters: Vec<(String, EniFilter, Vec<Driver>)> = Vec::new();
-        let sg: eni_types::ids::SecurityGroupId = "sg-g5".parse().unwrap_or_else(|e| panic!("{e}"));
-        let vsw: eni_types::ids::VSwitchId = "vsw-s7".parse().unwrap_or_else(|e| panic!("{e}"));
-        let vpc: eni_types::ids::VpcId = "vpc-v1".parse().unwrap_or_else(|e| panic!("{e}"));
-        let ids: Vec<eni_types::ids::EniId> = vec![
-            "eni-e17".parse().unwrap_or_else(|e| panic!("{e}")),
-            "eni-e99017".parse().unwrap_or_else(|e| panic!("{e}")),
-        ];
-        let _ = spec;
-        let mut all = EniFilter::default();
-        all.tags = vec![("app".into(), Some("app7".into()))];
-        all.security_group_id = Some(sg.clone());
-        all.vswitch_id = Some(vsw.clone());
-        all.vpc_id = Some(vpc.clone());
-        all.status = Some("InUse".into());
-        all.eni_types = Some(vec!["Secondary".into()]);
-        all.name = Some("name-17".into());
-        all.resource_group_id = Some("rg-3".into());
-        filters.push((
-            "all-but-lists".into(),
-            all.clone(),
-            vec![
-                Driver::Tag(0),
-                Driver::Group,
-                Driver::VSwitch,
-                Driver::Vpc,
-                Driver::Status,
-                Driver::Type,
-                Driver::Name,
-                Driver::ResourceGroup,
-            ],
-        ));
-        filters.push((
-            "ids".into(),
-            EniFilter {
-                ids: Some(ids),
-                status: Some("InUse".into()),
-                ..Default::default()
-            },
-            vec![Driver::Ids],
-        ));
-        filters.push((
-            "ips".into(),
-            EniFilter {
-                private_ips: Some(vec![167772177, 167800000]),
-                ..Default::default()
-            },
-            vec![Driver::PrivateIps],
-        ));
-        filters.push((
-            "ipv6".into(),
-            EniFilter {
-                ipv6: Some(vec!["2001:db8::17".into()]),
-                ..Default::default()
-            },
-            vec![Driver::Ipv6],
-        ));
-        filters.push((
-            "primary".into(),
-            EniFilter {
-                primary_ip: Some(167772177),
-                ..Default::default()
-            },
-            vec![Driver::PrimaryIp],
-        ));
-        filters.push((
-            "instance".into(),
-            EniFilter {
-                instance_id: Some("i-i17".parse().unwrap_or_else(|e| panic!("{e}"))),
-                ..Default::default()
-            },
-            vec![Driver::Instance],
-        ));
-        filters.push(("none".into(), EniFilter::default(), vec![Driver::All]));
-        filters.push((
-            "tagkey".into(),
-            EniFilter {
-                tags: vec![("app".into(), None)],
-                vpc_id: Some(vpc.clone()),
-                ..Default::default()
-            },
-            vec![Driver::Tag(0)],
-        ));
-        filters.push((
-            "sg+types".into(),
-            EniFilter {
-                security_group_id: Some(sg.clone()),
-                eni_types: Some(vec!["Secondary".into(), "Trunk".into()]),
-                status: Some("InUse".into()),
-                ..Default::default()
-            },
-            vec![Driver::Group, Driver::Status],
-        ));
-        let vs = |v: &str| {
-            v.parse::<eni_types::ids::VSwitchId>()
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        filters.push((
-            "status".into(),
-            EniFilter {
-                status: Some("InUse".into()),
-                ..Default::default()
-            },
-            vec![Driver::Status],
-        ));
-        filters.push((
-            "type".into(),
-            EniFilter {
-                eni_types: Some(vec!["Trunk".into()]),
-                ..Default::default()
-            },
-            vec![Driver::Type],
-        ));
-        filters.push((
-            "vpc".into(),
-            EniFilter {
-                vpc_id: Some(vpc.clone()),
-                ..Default::default()
-            },
-            vec![Driver::Vpc],
-        ));
-        filters.push((
-            "vsw".into(),
-            EniFilter {
-                vswitch_id: Some(vs("vsw-s13")),
-                ..Default::default()
-            },
-            vec![Driver::VSwitch],
-        ));
-        filters.push((
-            "rg".into(),
-            EniFilter {
-                resource_group_id: Some("rg-3".into()),
-                ..Default::default()
-            },
-            vec![Driver::ResourceGroup],
-        ));
-        filters.push((
-            "name".into(),
-            EniFilter {
-                name: Some("name-17".into()),
-                ..Default::default()
-            },
-            vec![Driver::Name],
-        ));
-        filters.push((
-            "sg".into(),
-            EniFilter {
-                security_group_id: Some(sg.clone()),
-                ..Default::default()
-            },
-            vec![Driver::Group],
-        ));
-        filters.push((
-            "tagval".into(),
-            EniFilter {
-                tags: vec![("env".into(), Some("prod".into()))],
-                ..Default::default()
-            },
-            vec![Driver::Tag(0)],
-        ));
-        filters.push((
-            "vpc+status".into(),
-            EniFilter {
-                vpc_id: Some(vpc.clone()),
-                status: Some("Available".into()),
-                ..Default::default()
-            },
-            vec![Driver::Vpc, Driver::Status],
-        ));
-        filters.push((
-            "sg+vpc".into(),
-            EniFilter {
-                vpc_id: Some(vpc.clone()),
-                security_group_id: Some(sg.clone()),
-                ..Default::default()
-            },
-            vec![Driver::Vpc, Driver::Group],
-        ));
-        filters.push((
-            "tag+sg".into(),
-            EniFilter {
-                tags: vec![("app".into(), Some("app5".into()))],
-                security_group_id: Some(sg.clone()),
-                ..Default::default()
-            },
-            vec![Driver::Tag(0), Driver::Group],
-        ));
-        let mut n = 0;
-        for (label, f, drivers) in filters {
-            for d in drivers {
-                let mut q = build(1, "r", &f, d);
-                let (from, conds) = q.count_parts(d);
-                let count = format!("SELECT count(*) FROM {from} WHERE {conds}");
-                let count_args: Vec<String> = q.args().iter().map(lit).collect();
-                let a = q.arg("after", Arg::Int(20000));
-                let order = q.order_by;
-                let seqc = q.seq_col;
-                q.conds.push(format!("{seqc} > {a}"));
-                let limit = q.arg("limit", Arg::Int(100));
-                let offset = q.arg("offset", Arg::Int(0));
-                let (from, conds) = q.page_parts();
-                let page = format!("SELECT {ENI_COLUMNS}, e.seq FROM {from} WHERE {conds} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
-                let page_args: Vec<String> = q.args().iter().map(lit).collect();
-                println!("\\echo ===== {label} {d:?} page");
-                println!("PREPARE p{n} AS {page};");
-                println!(
-                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE p{n}({});",
-                    page_args.join(", ")
-                );
-                println!("\\echo ===== {label} {d:?} count");
-                println!("PREPARE c{n} AS {count};");
-                println!(
-                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE c{n}({});",
-                    count_args.join(", ")
-                );
-                n += 1;
-            }
-        }
-    }
 }
