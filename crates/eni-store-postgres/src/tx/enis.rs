@@ -7,7 +7,9 @@
 //! correlated subquery, so a list is one statement however many ENIs it returns. A refused
 //! write names its constraint itself (PostgreSQL reports it).
 
-use super::{account_from, account_to_sql, get, id_from, opt_id_from, tags_from, tags_to_sql};
+use super::{
+    account_from, account_to_sql, get, id_from, opt_id_from, tags_from, tags_to_sql, u32_from,
+};
 use super::{Params, PgTx};
 use eni_store::{Eni, EniQuery, StoreError};
 use eni_types::ids::{AccountId, EniId, SecurityGroupId, VSwitchId};
@@ -52,13 +54,13 @@ pub(crate) fn eni_from_row(r: &Row) -> Result<Eni, StoreError> {
         instance_id: opt_id_from(r, 9)?,
         device_index: opt_u32(r, 10)?,
         mac: get(r, 11)?,
-        primary_ip: u32_col(r, 12)?,
+        primary_ip: u32_from(r, 12)?,
         name: get(r, 13)?,
         description: get(r, 14)?,
         security_group_ids: group_ids_from(r, 15)?,
         delete_on_release: get(r, 16)?,
         source_dest_check: get(r, 17)?,
-        queue_number: u32_col(r, 18)?,
+        queue_number: u32_from(r, 18)?,
         traffic_mode: get(r, 19)?,
         resource_group_id: id_from(r, 20)?,
         tags: tags_from(r, 21)?,
@@ -66,17 +68,12 @@ pub(crate) fn eni_from_row(r: &Row) -> Result<Eni, StoreError> {
     })
 }
 
-fn to_u32(i: usize, v: i64) -> Result<u32, StoreError> {
-    u32::try_from(v).map_err(|_| StoreError::Backend(format!("column {i}: {v} is not a u32")))
-}
-
-fn u32_col(r: &Row, i: usize) -> Result<u32, StoreError> {
-    to_u32(i, get(r, i)?)
-}
-
 fn opt_u32(r: &Row, i: usize) -> Result<Option<u32>, StoreError> {
     let v: Option<i64> = get(r, i)?;
-    v.map(|v| to_u32(i, v)).transpose()
+    v.map(|v| {
+        u32::try_from(v).map_err(|_| StoreError::Backend(format!("column {i}: {v} is not a u32")))
+    })
+    .transpose()
 }
 
 fn group_ids_from(r: &Row, i: usize) -> Result<Vec<SecurityGroupId>, StoreError> {

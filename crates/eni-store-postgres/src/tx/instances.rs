@@ -1,14 +1,15 @@
 //! ECS instances. Port of the SQLite backend's `tx/instances.rs`. A classic-network instance
 //! has neither VPC nor vSwitch (the schema refuses one without the other); nothing references
-//! an instance, so deletes never conflict. `enis_of_instances` reads ENIs with a private copy
-//! of the ENI row reader (`enis.rs` is ported separately).
+//! an instance, so deletes never conflict. `enis_of_instances` reads ENIs with `enis.rs`'s
+//! row reader.
 
+use super::enis::{eni_from_row, ENI_COLUMNS};
 use super::find::{Find, Value};
 use super::{
-    account_from, account_to_sql, get, id_from, opt_id_from, tags_from, tags_to_sql, u32_from, PgTx,
+    account_from, account_to_sql, get, id_from, opt_id_from, tags_from, tags_to_sql, PgTx,
 };
 use eni_store::{Eni, Instance, InstanceFilter, Position, StoreError, Window};
-use eni_types::ids::{AccountId, InstanceId, SecurityGroupId, VSwitchId};
+use eni_types::ids::{AccountId, InstanceId, VSwitchId};
 use postgres::Row;
 
 /// `SELECT` of every instance column, in the order [`instance_from_row`] reads them.
@@ -222,76 +223,16 @@ pub(crate) fn instance_find_count(
     find(account, region, filter)?.count(tx)
 }
 
-/// `SELECT` of every ENI column and its groups in order, as [`eni_from_row`] reads them (a
-/// private copy of `enis.rs`'s).
-macro_rules! select_eni {
-    ($rest:literal) => {
-        concat!(
-            "SELECT id, account_id, region_id, zone_id, vpc_id, vswitch_id, eni_type, status, \
-             due_at, instance_id, device_index, mac, primary_ip, name, description, \
-             ARRAY(SELECT security_group_id FROM eni_security_groups \
-                   WHERE eni_id = enis.id ORDER BY position), \
-             delete_on_release, source_dest_check, queue_number, traffic_mode, \
-             resource_group_id, tags, created_at \
-             FROM enis ",
-            $rest
-        )
-    };
-}
-
-fn eni_from_row(r: &Row) -> Result<Eni, StoreError> {
-    let device_index: Option<i64> = get(r, 10)?;
-    let groups: Vec<String> = get(r, 15)?;
-    Ok(Eni {
-        id: id_from(r, 0)?,
-        account_id: account_from(r, 1)?,
-        region_id: get(r, 2)?,
-        zone_id: get(r, 3)?,
-        vpc_id: id_from(r, 4)?,
-        vswitch_id: id_from(r, 5)?,
-        eni_type: get(r, 6)?,
-        status: get(r, 7)?,
-        due_at: get(r, 8)?,
-        instance_id: opt_id_from(r, 9)?,
-        device_index: device_index
-            .map(|v| {
-                u32::try_from(v)
-                    .map_err(|_| StoreError::Backend(format!("column 10: {v} is not a u32")))
-            })
-            .transpose()?,
-        mac: get(r, 11)?,
-        primary_ip: u32_from(r, 12)?,
-        name: get(r, 13)?,
-        description: get(r, 14)?,
-        security_group_ids: groups
-            .iter()
-            .map(|g| {
-                g.parse::<SecurityGroupId>()
-                    .map_err(|e| StoreError::Backend(format!("column 15: {g:?}: {e}")))
-            })
-            .collect::<Result<_, _>>()?,
-        delete_on_release: get(r, 16)?,
-        source_dest_check: get(r, 17)?,
-        queue_number: u32_from(r, 18)?,
-        traffic_mode: get(r, 19)?,
-        resource_group_id: id_from(r, 20)?,
-        tags: tags_from(r, 21)?,
-        created_at: get(r, 22)?,
-    })
-}
-
 pub(crate) fn enis_of_instances(
     tx: &mut PgTx<'_>,
     instances: &[InstanceId],
 ) -> Result<Vec<Eni>, StoreError> {
     let ids = serde_json::to_string(instances)
         .map_err(|e| StoreError::Backend(format!("encoding instance IDs: {e}")))?;
-    tx.query_all(
-        select_eni!(
-            "WHERE instance_id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) \
-             ORDER BY seq"
-        ),
-        &[&ids],
-        eni_from_row,
-    )
+    let sql = format!(
+        "SELECT {ENI_COLUMNS} FROM enis e \
+         WHERE e.instance_id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) \
+         ORDER BY e.seq"
+    );
+    tx.query_all(&sql, &[&ids], eni_from_row)
 }
