@@ -26,6 +26,17 @@ def server(tmp_path_factory):
     assert rc == 0, f"eni serve exited with {rc} on SIGTERM"
 
 
+@pytest.fixture
+def database():
+    """A fresh, empty PostgreSQL database's URL on ENI_TEST_DATABASE_URL's server; dropped
+    after the test."""
+    admin = h.test_database_admin_url()
+    name = f"eni_t_{uuid.uuid4().hex[:12]}"
+    h.psql(admin, f"CREATE DATABASE {name}")
+    yield h.with_db(admin, name)
+    h.psql(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="session")
 def endpoint(server) -> str:
     return server.endpoint

@@ -65,13 +65,33 @@ def database_for(data_dir: Path) -> str:
 def new_database() -> str:
     """A fresh database on E2E_DATABASE_URL's server; its URL."""
     name = f"eni_e2e_{uuid.uuid4().hex[:12]}"
-    r = subprocess.run(["psql", E2E_DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-tAc", f"CREATE DATABASE {name}"],
-                       capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"creating database {name}: {r.stderr}")
-    base, _, query = E2E_DATABASE_URL.partition("?")
+    psql(E2E_DATABASE_URL, f"CREATE DATABASE {name}")
+    return with_db(E2E_DATABASE_URL, name)
+
+
+def with_db(url: str, db: str) -> str:
+    """A PostgreSQL URL with its database replaced by `db`."""
+    base, _, query = url.partition("?")
     scheme, _, rest = base.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{db}" + (f"?{query}" if query else "")
+
+
+def psql(url: str, sql: str) -> str:
+    """One statement through `psql`; its output, unaligned."""
+    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def test_database_admin_url() -> str:
+    """ENI_TEST_DATABASE_URL: the admin URL of the PostgreSQL the tests of several servers and
+    of `eni db copy` use (scripts/test starts one and sets it)."""
+    url = os.environ.get("ENI_TEST_DATABASE_URL")
+    if not url:
+        raise RuntimeError("ENI_TEST_DATABASE_URL must name a PostgreSQL admin URL (scripts/test starts one)")
+    return url
 
 
 def _clean_env(root_key: tuple[str, str] | None) -> dict:

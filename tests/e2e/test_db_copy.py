@@ -9,12 +9,10 @@ PostgreSQL (ENI_E2E_DATABASE_URL). Needs ENI_TEST_DATABASE_URL, an admin URL of 
 from __future__ import annotations
 
 import ipaddress
-import os
 import sqlite3
 import subprocess
 import uuid
 
-import pytest
 from alibabacloud_ecs20140526 import models as em
 from alibabacloud_vpc20160428 import models as vm
 
@@ -22,34 +20,6 @@ import e2e_helpers as h
 from conftest import Cloud, Resources
 
 R = h.REGION
-
-
-def admin_url() -> str:
-    url = os.environ.get("ENI_TEST_DATABASE_URL")
-    if not url:
-        pytest.fail("ENI_TEST_DATABASE_URL must name a PostgreSQL admin URL (scripts/test starts one)")
-    return url
-
-
-def with_db(url: str, db: str) -> str:
-    base, _, query = url.partition("?")
-    scheme, _, rest = base.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}/{db}" + (f"?{query}" if query else "")
-
-
-def psql(url: str, sql: str) -> str:
-    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-@pytest.fixture
-def database():
-    """A fresh, empty database's URL; dropped after the test."""
-    name = f"eni_copy_{uuid.uuid4().hex[:12]}"
-    psql(admin_url(), f"CREATE DATABASE {name}")
-    yield with_db(admin_url(), name)
-    psql(admin_url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def db_copy(data_dir, url: str) -> subprocess.CompletedProcess:
@@ -295,12 +265,12 @@ def test_a_copy_serves_exactly_what_sqlite_did(tmp_path, database):
         assert dst.stop() == 0
 
     # Into a database that now holds rows: refused, nothing changed.
-    count = psql(database, "SELECT count(*) FROM enis")
+    count = h.psql(database, "SELECT count(*) FROM enis")
     again = db_copy(data, database)
     assert again.returncode != 0
     assert "not empty" in again.stderr, again.stderr
     assert database not in again.stdout + again.stderr
-    assert psql(database, "SELECT count(*) FROM enis") == count
+    assert h.psql(database, "SELECT count(*) FROM enis") == count
 
 
 def test_a_copy_refuses_a_running_server_a_missing_file_and_a_newer_schema(tmp_path, database):
@@ -322,4 +292,4 @@ def test_a_copy_refuses_a_running_server_a_missing_file_and_a_newer_schema(tmp_p
     newer = db_copy(data, database)
     assert newer.returncode != 0 and "newer" in newer.stderr, newer.stderr
     # All were refused before the target was touched.
-    assert psql(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0"
+    assert h.psql(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0"

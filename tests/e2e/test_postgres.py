@@ -27,35 +27,6 @@ from conftest import Cloud, Resources
 REPO = Path(__file__).resolve().parents[2]
 
 
-def admin_url() -> str:
-    url = os.environ.get("ENI_TEST_DATABASE_URL")
-    if not url:
-        pytest.fail("ENI_TEST_DATABASE_URL must name a PostgreSQL admin URL (scripts/test starts one)")
-    return url
-
-
-def with_db(url: str, db: str) -> str:
-    base, _, query = url.partition("?")
-    scheme, _, rest = base.partition("://")
-    host = rest.split("/", 1)[0]
-    return f"{scheme}://{host}/{db}" + (f"?{query}" if query else "")
-
-
-def psql(url: str, sql: str) -> str:
-    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
-
-
-@pytest.fixture
-def database():
-    """A fresh database's URL; dropped after the test."""
-    name = f"eni_e2e_{uuid.uuid4().hex[:12]}"
-    psql(admin_url(), f"CREATE DATABASE {name}")
-    yield with_db(admin_url(), name)
-    psql(admin_url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @pytest.fixture
 def servers(tmp_path, database):
     """Starts `eni serve` processes on the test's database, each with a data dir of its own and
