@@ -86,6 +86,30 @@ impl Conn {
             .map_err(db_err)
     }
 
+    /// Runs `sql` as a transaction of its own that does not wait for its commit to reach the
+    /// disk (`synchronous_commit = off`): BEGIN, the statement and COMMIT in one round trip.
+    /// A crash of the database may lose the last such commits (PostgreSQL's
+    /// `wal_writer_delay`, 200 ms by default), never consistency.
+    pub(crate) fn execute_unsynced(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<u64, StoreError> {
+        let st = self.prepare(sql)?;
+        let client = &self.client;
+        let (begun, done, committed) = self.rt.block_on(async {
+            tokio::join!(
+                client.batch_execute("BEGIN; SET LOCAL synchronous_commit TO off"),
+                client.execute(&st, params),
+                client.batch_execute("COMMIT"),
+            )
+        });
+        begun.map_err(db_err)?;
+        let n = done.map_err(db_err)?;
+        committed.map_err(db_err)?;
+        Ok(n)
+    }
+
     /// Runs a write statement inside a savepoint of its own, sent in one go with the
     /// savepoint and its release: a failure undoes the statement alone (one more round trip)
     /// and leaves the transaction usable.

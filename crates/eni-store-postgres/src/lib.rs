@@ -183,8 +183,10 @@ impl Store for PgStore {
         true
     }
 
-    /// One statement outside any transaction: it needs no write lock (the key decides a race
-    /// between two servers) and costs one round trip.
+    /// One statement in a transaction of its own, in one round trip: it needs no write lock
+    /// (the key decides a race between two servers), nor to wait for the disk: a read's nonce
+    /// lost with the database's last 200 ms would let that read be replayed once, as a
+    /// crash of the SQLite server would (README, Durability).
     fn nonce_record_now(
         &self,
         access_key_id: &str,
@@ -192,11 +194,21 @@ impl Store for PgStore {
         now: i64,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let (mut conn, _) = self.take()?;
-        let changed = conn.execute(
-            tx::NONCE_RECORD,
-            &[&access_key_id, &nonce, &expires_at, &now],
-        )?;
+        let params: &[&(dyn postgres::types::ToSql + Sync)] =
+            &[&access_key_id, &nonce, &expires_at, &now];
+        let (mut conn, pooled) = self.take()?;
+        // A failed one may have left its transaction open: its connection goes.
+        let changed = match conn.execute_unsynced(tx::NONCE_RECORD, params) {
+            Ok(n) => n,
+            // As in `begin`: a pooled connection the database's restart broke.
+            Err(StoreError::Unavailable(_)) if pooled => {
+                drop(conn);
+                self.close_idle();
+                conn = self.connect_new()?;
+                conn.execute_unsynced(tx::NONCE_RECORD, params)?
+            }
+            Err(e) => return Err(e),
+        };
         self.give_back(conn);
         Ok(changed == 1)
     }
