@@ -148,6 +148,22 @@ def test_an_agent_polling_one_server_hears_of_a_write_through_the_other(servers)
     assert answer["took"] < 10, answer["took"]
 
 
+def test_transitions_complete_whichever_server_settles_them(servers):
+    """Asynchronous states (Pending, Attaching, Detaching) started through one server finish as
+    seen through the other, with a real transition delay: every server settles due rows."""
+    a, b = servers("--transition-delay-ms", "300"), servers("--transition-delay-ms", "300")
+    cloud_a, _v, vsw, sg = network(a)
+    cloud_b = Cloud(clients(b)[0], Resources(clients(b)[1]))
+    inst = cloud_a.instance(vsw, [sg], wait=False)
+    cloud_b.wait_instance(inst, "Running")
+    eni = cloud_b.eni(vsw, [sg]).network_interface_id
+    cloud_b.attach(eni, inst, wait=False)
+    cloud_a.wait_eni(eni, "InUse")
+    cloud_a.detach(eni, inst, wait=False)
+    cloud_b.wait_eni(eni, "Available")
+    assert cloud_a.eni_attr(eni).status == "Available"
+
+
 def test_killing_one_server_mid_load_loses_nothing_acknowledged(servers):
     a, b = servers(), servers()
     cloud_a, _v, vsw, sg = network(a, "10.0.1.0/24")
