@@ -27,6 +27,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0002_notify",
         sql: include_str!("../migrations/0002_notify.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_autovacuum",
+        sql: include_str!("../migrations/0003_autovacuum.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
