@@ -29,24 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from leanclient import Conn, RpcSigner  # noqa: E402
+from scale import psql, with_db  # noqa: E402
 
 ECS = "2014-05-26"
 VPC = "2016-04-28"
 REGION = "cn-hangzhou"
-
-
-def psql(url: str, sql: str) -> str:
-    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True,
-                       timeout=60)
-    if r.returncode != 0:
-        raise SystemExit(f"psql: {r.stderr.strip()}")
-    return r.stdout.strip()
-
-
-def with_db(url: str, db: str) -> str:
-    base, _, query = url.partition("?")
-    scheme, _, rest = base.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0]}/{db}" + (f"?{query}" if query else "")
 
 
 def start(binary: str, data_dir: Path, url: str, env: dict) -> tuple[subprocess.Popen, int]:

@@ -891,7 +891,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class EniProc:
+class OneProcess:
+    """What the benchmark reads of a server that is one process on one port (`pid`, `port`)."""
+
+    @property
+    def ports(self) -> list[int]:
+        return [self.port]
+
+    def cpu_snapshot(self):
+        return cpu_snapshot(self.pid)
+
+    def cpu_between(self, a, b) -> float:
+        return cpu_between(a, b)
+
+    def rss_mib(self) -> tuple[float, float]:
+        return proc_rss_mib(self.pid)
+
+
+class EniProc(OneProcess):
     """`eni serve` on 127.0.0.1:0 over a fresh data dir."""
 
     def __init__(self, binary: str, workdir: Path, log_level: str, database_url: str | None = None,
@@ -909,18 +926,6 @@ class EniProc:
     def pid(self) -> int:
         return self.proc.pid
 
-    @property
-    def ports(self) -> list[int]:
-        return [self.port]
-
-    def cpu_snapshot(self):
-        return cpu_snapshot(self.pid)
-
-    def cpu_between(self, a, b) -> float:
-        return cpu_between(a, b)
-
-    def rss_mib(self) -> tuple[float, float]:
-        return proc_rss_mib(self.pid)
 
     def start(self, eni_quota: int, eip_quota: int) -> "EniProc":
         args = [self.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
@@ -974,6 +979,13 @@ def psql(url: str, sql: str) -> str:
     return r.stdout.strip()
 
 
+def with_db(url: str, db: str) -> str:
+    """A PostgreSQL URL with its database replaced by `db`."""
+    base, _, query = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{db}" + (f"?{query}" if query else "")
+
+
 def postgres_pids(postmaster: int) -> list[int]:
     """The PostgreSQL server `postmaster` and its processes (backends, writers)."""
     pids = [postmaster]
@@ -1004,9 +1016,7 @@ class PgGroup:
     def __init__(self, binary: str, workdir: Path, log_level: str, admin_url: str, n: int):
         self.admin_url = admin_url
         self.db = f"eni_scale_{secrets.token_hex(6)}"
-        base, _, query = admin_url.partition("?")
-        scheme, _, rest = base.partition("://")
-        self.database_url = f"{scheme}://{rest.split('/', 1)[0]}/{self.db}" + (f"?{query}" if query else "")
+        self.database_url = with_db(admin_url, self.db)
         key = ("LTAIscale" + secrets.token_hex(8), secrets.token_hex(16))
         self.members = [EniProc(binary, workdir, log_level, self.database_url, f"eni{i}", key) for i in range(n)]
         self.ak, self.secret = key
@@ -1065,7 +1075,7 @@ class PgGroup:
             self.created = False
 
 
-class MotoProc:
+class MotoProc(OneProcess):
     """moto_server on 127.0.0.1 (a free port), from PATH or a venv made with pip."""
 
     def __init__(self, exe: str, workdir: Path):
@@ -1078,18 +1088,6 @@ class MotoProc:
     def pid(self) -> int:
         return self.proc.pid
 
-    @property
-    def ports(self) -> list[int]:
-        return [self.port]
-
-    def cpu_snapshot(self):
-        return cpu_snapshot(self.pid)
-
-    def cpu_between(self, a, b) -> float:
-        return cpu_between(a, b)
-
-    def rss_mib(self) -> tuple[float, float]:
-        return proc_rss_mib(self.pid)
 
     @staticmethod
     def find(venv: Path) -> str:

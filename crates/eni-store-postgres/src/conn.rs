@@ -13,6 +13,13 @@ use tokio_postgres::{Client, NoTls, Row, Statement};
 /// A statement's parameters.
 pub(crate) type Params<'p> = [&'p (dyn ToSql + Sync)];
 
+/// The outcomes of a statement sent between two others ([`Conn::between`]).
+type Sandwich = (
+    Result<(), StoreError>,
+    Result<u64, StoreError>,
+    Result<(), StoreError>,
+);
+
 pub(crate) struct Conn {
     // Declared first so that the client goes before the runtime that drives its connection.
     client: Client,
@@ -95,18 +102,15 @@ impl Conn {
         sql: &str,
         params: &Params<'_>,
     ) -> Result<u64, StoreError> {
-        let st = self.prepare(sql)?;
-        let client = &self.client;
-        let (begun, done, committed) = self.rt.block_on(async {
-            tokio::join!(
-                client.batch_execute("BEGIN; SET LOCAL synchronous_commit TO off"),
-                client.execute(&st, params),
-                client.batch_execute("COMMIT"),
-            )
-        });
-        begun.map_err(db_err)?;
-        let n = done.map_err(db_err)?;
-        committed.map_err(db_err)?;
+        let (begun, done, committed) = self.between(
+            "BEGIN; SET LOCAL synchronous_commit TO off",
+            sql,
+            params,
+            "COMMIT",
+        )?;
+        begun?;
+        let n = done?;
+        committed?;
         Ok(n)
     }
 
@@ -118,26 +122,43 @@ impl Conn {
         sql: &str,
         params: &Params<'_>,
     ) -> Result<u64, StoreError> {
-        let st = self.prepare(sql)?;
-        let client = &self.client;
-        let (begun, done, released) = self.rt.block_on(async {
-            tokio::join!(
-                client.batch_execute("SAVEPOINT tx_statement"),
-                client.execute(&st, params),
-                client.batch_execute("RELEASE tx_statement"),
-            )
-        });
-        begun.map_err(db_err)?;
+        let (begun, done, released) = self.between(
+            "SAVEPOINT tx_statement",
+            sql,
+            params,
+            "RELEASE tx_statement",
+        )?;
+        begun?;
         match done {
             Ok(n) => {
-                released.map_err(db_err)?;
+                released?;
                 Ok(n)
             }
             Err(e) => {
                 // The release failed too (the transaction was aborted): undo to the savepoint.
                 self.batch("ROLLBACK TO tx_statement; RELEASE tx_statement")?;
-                Err(db_err(e))
+                Err(e)
             }
         }
+    }
+
+    /// `before`, the statement `sql` and `after`, pipelined (one round trip); each outcome.
+    fn between(
+        &mut self,
+        before: &str,
+        sql: &str,
+        params: &Params<'_>,
+        after: &str,
+    ) -> Result<Sandwich, StoreError> {
+        let st = self.prepare(sql)?;
+        let client = &self.client;
+        let (a, b, c) = self.rt.block_on(async {
+            tokio::join!(
+                client.batch_execute(before),
+                client.execute(&st, params),
+                client.batch_execute(after),
+            )
+        });
+        Ok((a.map_err(db_err), b.map_err(db_err), c.map_err(db_err)))
     }
 }

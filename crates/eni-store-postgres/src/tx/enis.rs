@@ -92,40 +92,50 @@ fn json_list(items: &impl serde::Serialize) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Backend(format!("encoding a list parameter: {e}")))
 }
 
-pub(crate) fn eni_insert(tx: &mut PgTx<'_>, eni: &Eni) -> Result<(), StoreError> {
+/// Runs `sql` (an INSERT or UPDATE of `enis`) with the ENI's columns as $1..$22, in the order
+/// of the INSERT's column list.
+fn write_row(tx: &mut PgTx<'_>, sql: &str, eni: &Eni) -> Result<u64, StoreError> {
     let tags = tags_to_sql(&eni.tags)?;
+    tx.exec(
+        sql,
+        &[
+            &eni.id.as_str(),
+            &account_to_sql(eni.account_id),
+            &eni.region_id,
+            &eni.zone_id,
+            &eni.vpc_id.as_str(),
+            &eni.vswitch_id.as_str(),
+            &eni.eni_type,
+            &eni.status,
+            &eni.due_at,
+            &eni.instance_id.as_ref().map(|i| i.as_str()),
+            &eni.device_index.map(i64::from),
+            &eni.mac,
+            &i64::from(eni.primary_ip),
+            &eni.name,
+            &eni.description,
+            &eni.delete_on_release,
+            &eni.source_dest_check,
+            &i64::from(eni.queue_number),
+            &eni.traffic_mode,
+            &eni.resource_group_id.as_str(),
+            &tags,
+            &eni.created_at,
+        ],
+    )
+}
+
+pub(crate) fn eni_insert(tx: &mut PgTx<'_>, eni: &Eni) -> Result<(), StoreError> {
     tx.atomically(|tx| {
-        tx.exec(
+        write_row(
+            tx,
             "INSERT INTO enis (id, account_id, region_id, zone_id, vpc_id, vswitch_id, eni_type,
                  status, due_at, instance_id, device_index, mac, primary_ip, name, description,
                  delete_on_release, source_dest_check, queue_number, traffic_mode,
                  resource_group_id, tags, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
                  $18, $19, $20, $21, $22)",
-            &[
-                &eni.id.as_str(),
-                &account_to_sql(eni.account_id),
-                &eni.region_id,
-                &eni.zone_id,
-                &eni.vpc_id.as_str(),
-                &eni.vswitch_id.as_str(),
-                &eni.eni_type,
-                &eni.status,
-                &eni.due_at,
-                &eni.instance_id.as_ref().map(|i| i.as_str()),
-                &eni.device_index.map(i64::from),
-                &eni.mac,
-                &i64::from(eni.primary_ip),
-                &eni.name,
-                &eni.description,
-                &eni.delete_on_release,
-                &eni.source_dest_check,
-                &i64::from(eni.queue_number),
-                &eni.traffic_mode,
-                &eni.resource_group_id.as_str(),
-                &tags,
-                &eni.created_at,
-            ],
+            eni,
         )?;
         insert_memberships(tx, &eni.id, &eni.security_group_ids)
     })
@@ -167,39 +177,16 @@ pub(crate) fn eni_get(
 }
 
 pub(crate) fn eni_update(tx: &mut PgTx<'_>, eni: &Eni) -> Result<(), StoreError> {
-    let tags = tags_to_sql(&eni.tags)?;
     tx.atomically(|tx| {
-        let n = tx.exec(
+        let n = write_row(
+            tx,
             "UPDATE enis SET region_id = $3, zone_id = $4, vpc_id = $5, vswitch_id = $6,
                  eni_type = $7, status = $8, due_at = $9, instance_id = $10, device_index = $11,
                  mac = $12, primary_ip = $13, name = $14, description = $15,
                  delete_on_release = $16, source_dest_check = $17, queue_number = $18,
                  traffic_mode = $19, resource_group_id = $20, tags = $21, created_at = $22
              WHERE id = $1 AND account_id = $2",
-            &[
-                &eni.id.as_str(),
-                &account_to_sql(eni.account_id),
-                &eni.region_id,
-                &eni.zone_id,
-                &eni.vpc_id.as_str(),
-                &eni.vswitch_id.as_str(),
-                &eni.eni_type,
-                &eni.status,
-                &eni.due_at,
-                &eni.instance_id.as_ref().map(|i| i.as_str()),
-                &eni.device_index.map(i64::from),
-                &eni.mac,
-                &i64::from(eni.primary_ip),
-                &eni.name,
-                &eni.description,
-                &eni.delete_on_release,
-                &eni.source_dest_check,
-                &i64::from(eni.queue_number),
-                &eni.traffic_mode,
-                &eni.resource_group_id.as_str(),
-                &tags,
-                &eni.created_at,
-            ],
+            eni,
         )?;
         if n == 0 {
             // The trait has no "not found" for an update: updating a row the caller did not
