@@ -1406,6 +1406,10 @@ def main() -> int:
     ap.add_argument("--json", help="write the raw figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (data dir and logs)")
     args = ap.parse_args()
+    if args.servers < 1:
+        ap.error("--servers takes 1 or more")
+    if args.servers != 1 and not args.database_url:
+        ap.error("--servers needs --database-url: SQLite has one server")
 
     if args.checkpoints:
         checkpoints = sorted({int(x) for x in args.checkpoints.split(",")})
@@ -1425,8 +1429,6 @@ def main() -> int:
             binary = str(Path(args.bin).resolve())
             if args.database_url:
                 srv = PgGroup(binary, workdir, args.log_level, args.database_url, args.servers)
-            elif args.servers != 1:
-                raise SystemExit("--servers needs --database-url: SQLite has one server")
             else:
                 srv = EniProc(binary, workdir, args.log_level)
             servers.append(srv)

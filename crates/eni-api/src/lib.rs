@@ -133,10 +133,10 @@ async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
 
 /// Runs the synchronous handler `f` of a request: on the worker thread that polled it when the
 /// runtime has several (the others serve every other connection meanwhile) and the store
-/// answers from this process (SQLite), on a blocking thread otherwise: a current-thread
-/// runtime, as in tests, would stop altogether, and a store that waits on the network
-/// (PostgreSQL, whose client runs a runtime of its own, which cannot start inside this one)
-/// must not hold a worker. A panic in `f` is returned, not propagated.
+/// answers from this process (SQLite: not [`eni_core::Core::store_shared`]), on a blocking
+/// thread otherwise: a current-thread runtime, as in tests, would stop altogether, and a store
+/// that waits on the network (PostgreSQL, whose client runs a runtime of its own, which cannot
+/// start inside this one) must not hold a worker. A panic in `f` is returned, not propagated.
 async fn run_blocking<R: Send + 'static>(
     local_store: bool,
     f: impl FnOnce() -> R + Send + 'static,
@@ -163,7 +163,7 @@ async fn rpc(
     let host = host_of(&headers);
     let started = Instant::now();
     let changes = state.changes.clone();
-    let local_store = state.core.store_backend() == "sqlite";
+    let local_store = !state.core.store_shared();
     // The store is synchronous and a request's transactions are short (a create is about a
     // tenth of a millisecond): the handler runs on this worker thread, and the runtime's other
     // workers serve the other connections meanwhile. A hand-off to a blocking thread and

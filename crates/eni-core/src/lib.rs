@@ -170,10 +170,10 @@ impl Core {
         &self.config
     }
 
-    /// The store's backend ("sqlite", "postgres"): the API runs requests on another thread
-    /// when it is not in this process.
-    pub fn store_backend(&self) -> &'static str {
-        self.store.backend()
+    /// Whether other servers share the store ([`Store::shared`]; PostgreSQL): its
+    /// transactions then wait on the network, and the API runs requests on blocking threads.
+    pub fn store_shared(&self) -> bool {
+        self.store.shared()
     }
 
     /// Has the store call `hook` when any process sharing it commits a change to what the

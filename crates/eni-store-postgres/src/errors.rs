@@ -1,20 +1,26 @@
 //! PostgreSQL errors to [`StoreError`]: a violated constraint becomes `Conflict` with its
 //! schema name (PostgreSQL reports it, unlike SQLite), serialization failures and deadlocks
 //! `Busy`, a lost or refused connection and resource exhaustion `Unavailable`, anything else
-//! `Backend`.
+//! (a value that did not convert: a bug) `Backend`.
 
 use eni_store::StoreError;
 use postgres::error::SqlState;
 
 pub(crate) fn db_err(e: postgres::Error) -> StoreError {
     let Some(db) = e.as_db_error() else {
-        // No error from the server: a value that did not convert (a bug), or the connection
-        // broke, timed out or was never made (an outage).
+        // No error from the server: the connection broke, timed out or was never made (an
+        // outage), or a bug on this side (a value that did not convert, a row count).
         let text = e.to_string();
-        return if text.starts_with("error serializing") || text.starts_with("error deserializing") {
-            StoreError::Backend(text)
-        } else {
+        let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        let outage = e.is_closed()
+            || io
+            || text.starts_with("error connecting")
+            || text.starts_with("error communicating")
+            || text.starts_with("timeout");
+        return if outage {
             StoreError::Unavailable(text)
+        } else {
+            StoreError::Backend(text)
         };
     };
     let code = db.code();

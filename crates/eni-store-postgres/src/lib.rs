@@ -129,18 +129,28 @@ impl PgStore {
         } else {
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".to_string()
         };
+        let (conn, ()) = self.first_on_a_connection(|c| c.batch(&begin))?;
+        Ok(PgTx::new(conn, self, write))
+    }
+
+    /// Takes a connection and runs `first` on it, the first thing sent on it. A pooled
+    /// connection found broken (the database restarted, say) means the others went with it:
+    /// they are all dropped and `first` runs once more on a new connection; nothing it sent
+    /// took effect, so that is safe. On an error the connection goes (it may be inside a
+    /// transaction `first` began).
+    fn first_on_a_connection<T>(
+        &self,
+        mut first: impl FnMut(&mut Conn) -> Result<T, StoreError>,
+    ) -> Result<(Conn, T), StoreError> {
         let (mut conn, pooled) = self.take()?;
-        match conn.batch(&begin) {
-            Ok(()) => Ok(PgTx::new(conn, self, write)),
-            // A pooled connection found broken (the database restarted, say): the others
-            // went with it. Drop them all and begin once more on a new connection; nothing
-            // ran yet, so that is safe.
+        match first(&mut conn) {
+            Ok(v) => Ok((conn, v)),
             Err(StoreError::Unavailable(_)) if pooled => {
                 drop(conn);
                 self.close_idle();
                 let mut conn = self.connect_new()?;
-                conn.batch(&begin)?;
-                Ok(PgTx::new(conn, self, write))
+                let v = first(&mut conn)?;
+                Ok((conn, v))
             }
             Err(e) => Err(e),
         }
@@ -196,19 +206,8 @@ impl Store for PgStore {
     ) -> Result<bool, StoreError> {
         let params: &[&(dyn postgres::types::ToSql + Sync)] =
             &[&access_key_id, &nonce, &expires_at, &now];
-        let (mut conn, pooled) = self.take()?;
-        // A failed one may have left its transaction open: its connection goes.
-        let changed = match conn.execute_unsynced(tx::NONCE_RECORD, params) {
-            Ok(n) => n,
-            // As in `begin`: a pooled connection the database's restart broke.
-            Err(StoreError::Unavailable(_)) if pooled => {
-                drop(conn);
-                self.close_idle();
-                conn = self.connect_new()?;
-                conn.execute_unsynced(tx::NONCE_RECORD, params)?
-            }
-            Err(e) => return Err(e),
-        };
+        let (conn, changed) =
+            self.first_on_a_connection(|c| c.execute_unsynced(tx::NONCE_RECORD, params))?;
         self.give_back(conn);
         Ok(changed == 1)
     }
