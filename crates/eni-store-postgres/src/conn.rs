@@ -33,9 +33,11 @@ impl Conn {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Backend(format!("a runtime for a connection: {e}")))?;
-        let (client, connection) = rt
-            .block_on(config.connect(NoTls))
-            .map_err(|e| StoreError::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
+        let (client, connection) = rt.block_on(config.connect(NoTls)).map_err(|e| {
+            // The reason (refused, no such database, bad password) is the source's.
+            let why = std::error::Error::source(&e).map_or(String::new(), |s| format!(": {s}"));
+            StoreError::Unavailable(format!("connecting to PostgreSQL: {e}{why}"))
+        })?;
         // Driven whenever the runtime runs, that is during every call below.
         rt.spawn(async move {
             let _ = connection.await;
