@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import uuid
 
+import requests
 from alibabacloud_ecs20140526 import models as em
 from alibabacloud_vpc20160428 import models as vm
 
@@ -236,6 +237,13 @@ def test_a_copy_serves_exactly_what_sqlite_did(tmp_path, database):
 
     dst = h.EniServer(tmp_path / "pg", extra_args=["--database-url", database]).start()
     try:
+        # The agents' token came along: the new server (with a data dir of its own) saved the
+        # SQLite server's, and its agent API takes it.
+        token = (data / "agent-token").read_text()
+        assert (tmp_path / "pg" / "agent-token").read_text() == token
+        desired = requests.get(f"http://{dst.endpoint}/internal/v1/hosts/local/desired",
+                               headers={"Authorization": f"Bearer {token.strip()}"}, timeout=10)
+        assert desired.status_code == 200, desired.text
         after = describe_all(dst, state)
         for name in before:
             assert after[name] == before[name], name
@@ -271,6 +279,21 @@ def test_a_copy_serves_exactly_what_sqlite_did(tmp_path, database):
     assert "not empty" in again.stderr, again.stderr
     assert database not in again.stdout + again.stderr
     assert h.psql(database, "SELECT count(*) FROM enis") == count
+
+
+def test_a_copy_carries_a_token_the_sqlite_database_never_held(tmp_path, database):
+    # A data dir whose server last ran before the database kept the agents' token.
+    data = tmp_path / "data"
+    src = h.EniServer(data, sqlite=True).start()
+    assert src.stop() == 0
+    token = (data / "agent-token").read_text().strip()
+    db = sqlite3.connect(data / "eni.db")
+    db.execute("DELETE FROM settings")
+    db.commit()
+    db.close()
+    out = db_copy(data, database)
+    assert out.returncode == 0, out.stderr
+    assert h.psql(database, "SELECT value FROM settings WHERE name = 'agent_token'") == token
 
 
 def test_a_copy_refuses_a_running_server_a_missing_file_and_a_newer_schema(tmp_path, database):

@@ -10,6 +10,7 @@ import stat
 import subprocess
 
 import pytest
+import requests
 from alibabacloud_ecs20140526 import models as ecs_m
 from alibabacloud_tea_openapi.exceptions import ClientException
 
@@ -274,3 +275,21 @@ def test_parents_of_a_new_data_dir_are_not_writable_by_others(tmp_path):
     assert mode(data) == 0o700
     for parent in (tmp_path / "a", tmp_path / "a" / "b"):
         assert mode(parent) & 0o022 == 0, (parent, oct(mode(parent)))
+
+
+def test_an_agent_token_saved_before_is_kept(tmp_path):
+    # A data dir from before the database kept the agents' token: its agents hold this one.
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "agent-token").write_text("kept-agent-token-0123456789abcdef\n")
+    srv = h.EniServer(data).start()
+    try:
+        for _ in range(2):
+            assert (data / "agent-token").read_text() == "kept-agent-token-0123456789abcdef\n"
+            url = f"http://{srv.endpoint}/internal/v1/hosts/local/desired"
+            ok = requests.get(url, headers={"Authorization": "Bearer kept-agent-token-0123456789abcdef"}, timeout=10)
+            assert ok.status_code == 200, ok.text
+            srv.stop()
+            srv.start()
+    finally:
+        srv.stop()

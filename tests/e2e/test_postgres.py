@@ -29,24 +29,28 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def servers(tmp_path, database):
-    """Starts `eni serve` processes on the test's database, each with a data dir of its own and
-    the same agent token; stops them at teardown."""
+    """Starts `eni serve` processes on the test's database, each with a data dir of its own
+    (and no ENI_AGENT_TOKEN: the servers share the database's); stops them at teardown.
+    `servers.token` is the agent token the first server saved."""
     started: list[h.EniServer] = []
-    token = uuid.uuid4().hex
 
     def start(*args: str) -> h.EniServer:
         s = h.EniServer(
             tmp_path / f"server-{len(started)}",
             extra_args=["--database-url", database, *args],
-            env={"ENI_AGENT_TOKEN": token},
         ).start()
         started.append(s)
+        if len(started) == 1:
+            start.token = agent_token(s)
         return s
 
-    start.token = token
     yield start
     for s in started:
         s.stop()
+
+
+def agent_token(srv: h.EniServer) -> str:
+    return (srv.data_dir / "agent-token").read_text().strip()
 
 
 def clients(srv: h.EniServer):
@@ -122,6 +126,27 @@ def test_a_client_token_replays_the_first_answer_on_the_other_server(servers):
     again = clients(b)[0].create_network_interface(req).body
     assert again.network_interface_id == first.network_interface_id
     assert again.private_ip_address == first.private_ip_address
+
+
+def test_every_server_takes_the_agent_token_the_first_one_stored(tmp_path, servers):
+    a = servers()
+    # A server whose data dir holds another token (from an earlier life) takes the database's.
+    stale = tmp_path / "server-1"
+    stale.mkdir(mode=0o700)
+    (stale / "agent-token").write_text("stale-token\n")
+    b = servers()
+    assert agent_token(a) == agent_token(b) == servers.token
+    assert len(servers.token) >= 32
+    for srv in (a, b):
+        url = f"http://{srv.endpoint}/internal/v1/hosts/local/desired"
+        ok = requests.get(url, headers={"Authorization": f"Bearer {servers.token}"}, timeout=10)
+        assert ok.status_code == 200, ok.text
+        refused = requests.get(url, headers={"Authorization": "Bearer stale-token"}, timeout=10)
+        assert refused.status_code in (401, 403), refused.status_code
+    # A restart keeps it.
+    a.stop()
+    a.start()
+    assert agent_token(a) == servers.token
 
 
 def test_an_agent_polling_one_server_hears_of_a_write_through_the_other(servers):

@@ -190,6 +190,9 @@ impl NonceMemory {
 /// How long a read's nonce may stay in memory only (see [`Core::keep_nonce`]).
 pub const NONCE_FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 
+/// The setting that holds the agents' token ([`Core::shared_agent_token`]).
+pub const AGENT_TOKEN_SETTING: &str = "agent_token";
+
 /// The name of the account made on first start.
 pub const ROOT_ACCOUNT: &str = "root";
 
@@ -302,6 +305,20 @@ impl Core {
         // Keys may have changed or gone.
         self.keys.clear();
         result.map_err(Into::into)
+    }
+
+    /// The agents' token every server on this store shares: the store's, or, on the first
+    /// start, `candidate` (this server's saved token, so that agents holding it keep working,
+    /// else a new one), stored for every later start and every other server.
+    pub fn shared_agent_token(&self, candidate: String) -> Result<String, ApiError> {
+        with_write(self.store(), |tx| -> Result<String, CoreError> {
+            if let Some(t) = tx.setting_get(AGENT_TOKEN_SETTING)? {
+                return Ok(t);
+            }
+            tx.setting_insert(AGENT_TOKEN_SETTING, &candidate)?;
+            Ok(candidate.clone())
+        })
+        .map_err(Into::into)
     }
 
     /// Creates an account named `name` with one fresh key.

@@ -30,9 +30,7 @@ use crate::ipam::{self, EipPool, FreeList};
 use crate::query::{page_of, Page, Start, TokenPage};
 use crate::transitions::{effective_eip, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
-use eni_store::{
-    constraints, with_read, EipBinding, EipFilter, Eni, EniQuery, IpKind, StoreError, Tags, Tx,
-};
+use eni_store::{constraints, EipBinding, EipFilter, Eni, EniQuery, IpKind, StoreError, Tags, Tx};
 use eni_types::ids::{EipId, EniId, InstanceId, ResourceGroupId};
 use eni_types::ApiError;
 use serde::{Deserialize, Serialize};
@@ -661,12 +659,11 @@ impl Core {
             ));
         }
         let filter = eip_filter(&req);
-        // Status and binding are filtered as stored: settle what is due first (see the ENI
-        // describe), and drop a row whose transition completed since.
-        let _ = self.settle();
+        // Status and binding are filtered as stored: what is due is settled first (see the
+        // ENI describe), and a row whose transition completed since is dropped.
         let t = now_ms();
         let (account, region) = (caller.account, req.region.as_str());
-        with_read(self.store(), |tx| {
+        self.read_settled(t, |tx| {
             page_of(
                 tx,
                 Start::Page(req.page),
@@ -778,7 +775,7 @@ mod tests {
     }
 
     fn free_list(store: &SqliteStore, pool: &str) -> Vec<(u32, u32)> {
-        with_read(store, |tx| tx.eip_free_list(pool)).unwrap()
+        eni_store::with_read(store, |tx| tx.eip_free_list(pool)).unwrap()
     }
 
     #[test]

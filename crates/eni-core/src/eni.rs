@@ -809,12 +809,11 @@ impl Core {
                 next_token: String::new(),
             });
         };
-        // The store filters status and instance as stored: settle what is due first, so
-        // they are what a reader sees (a failure, a full disk say, must not stop reads).
-        let _ = self.settle();
+        // The store filters status and instance as stored: what is due is settled first, so
+        // they are what a reader sees.
         let t = now_ms();
         let (account, region) = (caller.account, req.region.as_str());
-        with_read(self.store(), |tx| -> Result<EniPage, StoreError> {
+        self.read_settled(t, |tx| -> Result<EniPage, StoreError> {
             let page = page_of(
                 tx,
                 start,
@@ -1448,14 +1447,39 @@ impl Core {
         .map_err(Into::into)
     }
 
+    /// Runs `f` in a read transaction that sees every transition due at `t` settled (for reads
+    /// that filter status as stored). Nearly always nothing is due: the due probe is then the
+    /// transaction's first statement and `f` runs in the same transaction, where a settle of
+    /// its own would cost a transaction more (three round trips on PostgreSQL). Otherwise
+    /// what is due is settled first (a failure, a full disk say, must not stop reads) and `f`
+    /// reads after it.
+    pub(crate) fn read_settled<T, E>(
+        &self,
+        t: i64,
+        mut f: impl FnMut(&mut dyn Tx) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let settled = with_read(self.store(), |tx| -> Result<Option<T>, E> {
+            if tx.due_any(t)? {
+                return Ok(None);
+            }
+            f(tx).map(Some)
+        })?;
+        if let Some(v) = settled {
+            return Ok(v);
+        }
+        let _ = self.write(|tx| settle_due(tx, t));
+        with_read(self.store(), f)
+    }
+
     /// Persists every due transition; the server calls this periodically.
     pub fn settle(&self) -> Result<(), ApiError> {
         let t = now_ms();
         // A read first, so an idle server does not take the write lock ten times a second.
         let due = with_read(self.store(), |tx| -> Result<bool, StoreError> {
-            Ok(!tx.eni_due(t, 1)?.is_empty()
-                || !tx.instance_due(t, 1)?.is_empty()
-                || !tx.eip_due(t, 1)?.is_empty())
+            tx.due_any(t)
         })
         .map_err(internal)?;
         if !due {

@@ -18,7 +18,7 @@ use crate::idempotency::{check_token, once};
 use crate::query::{page_of, Paging};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
-use eni_store::{with_read, Eni, EniQuery, Instance, InstanceFilter, StoreError, Tags, Tx};
+use eni_store::{Eni, EniQuery, Instance, InstanceFilter, StoreError, Tags, Tx};
 use eni_types::ids::{InstanceId, VSwitchId};
 use eni_types::ApiError;
 use serde::Serialize;
@@ -665,11 +665,10 @@ impl Core {
                 next_token: String::new(),
             });
         };
-        // Status is filtered as stored: settle what is due first (see the ENI describe).
-        let _ = self.settle();
+        // Status is filtered as stored: what is due is settled first (see the ENI describe).
         let t = now_ms();
         let (account, region) = (caller.account, req.region.as_str());
-        with_read(self.store(), |tx| -> Result<InstancePage, StoreError> {
+        self.read_settled(t, |tx| -> Result<InstancePage, StoreError> {
             let page = page_of(
                 tx,
                 start,

@@ -32,6 +32,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0003_autovacuum",
         sql: include_str!("../migrations/0003_autovacuum.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_group_vswitch",
+        sql: include_str!("../migrations/0004_group_vswitch.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_settings",
+        sql: include_str!("../migrations/0005_settings.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -57,6 +57,8 @@ pub(crate) struct PgTx<'a> {
     conn: Option<Conn>,
     store: &'a PgStore,
     write: bool,
+    /// The last ENI filter's driver (a Describe asks for a page and a count of one filter).
+    pub(crate) eni_driver: Option<eni_find::Chosen>,
 }
 
 impl<'a> PgTx<'a> {
@@ -66,6 +68,7 @@ impl<'a> PgTx<'a> {
             conn: Some(conn),
             store,
             write,
+            eni_driver: None,
         }
     }
 
@@ -472,6 +475,22 @@ impl Tx for PgTx<'_> {
                 &record.response,
                 &record.created_at,
             ],
+        )?;
+        Ok(())
+    }
+
+    fn setting_get(&mut self, name: &str) -> Result<Option<String>, StoreError> {
+        self.query_opt(
+            "SELECT value FROM settings WHERE name = $1",
+            &[&name],
+            |r| get(r, 0),
+        )
+    }
+
+    fn setting_insert(&mut self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO settings (name, value) VALUES ($1, $2)",
+            &[&name, &value],
         )?;
         Ok(())
     }
@@ -918,15 +937,25 @@ impl Tx for PgTx<'_> {
         eni_find::eni_find_count(self, account, region, filter)
     }
 
+    // An empty list asks nothing: no statement (a round trip) for an empty page.
     fn private_ips_of_many(&mut self, owners: &[&str]) -> Result<Vec<PrivateIp>, StoreError> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
         addresses::private_ips_of_many(self, owners)
     }
 
     fn ipv6_of_many(&mut self, owners: &[&str]) -> Result<Vec<Ipv6Entry>, StoreError> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
         addresses::ipv6_of_many(self, owners)
     }
 
     fn eips_of_enis(&mut self, enis: &[EniId]) -> Result<Vec<Eip>, StoreError> {
+        if enis.is_empty() {
+            return Ok(Vec::new());
+        }
         eips::eips_of_enis(self, enis)
     }
 
@@ -990,6 +1019,9 @@ impl Tx for PgTx<'_> {
     }
 
     fn enis_of_instances(&mut self, instances: &[InstanceId]) -> Result<Vec<Eni>, StoreError> {
+        if instances.is_empty() {
+            return Ok(Vec::new());
+        }
         instances::enis_of_instances(self, instances)
     }
 

@@ -70,6 +70,7 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "eni_security_groups.security_group_id, eni_security_groups.eni_seq",
         "eni_security_group_unique",
     ),
+    ("settings.name", constraints::SETTING_PK),
     ("security_group_rules.seq", "security_group_rule_seq_pk"),
     ("security_group_rules.id", "security_group_rule_pk"),
     (

@@ -77,6 +77,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "eni_filter_counts",
         sql: include_str!("../migrations/0012_eni_filter_counts.sql"),
     },
+    Migration {
+        version: 13,
+        name: "group_vswitch",
+        sql: include_str!("../migrations/0013_group_vswitch.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "settings",
+        sql: include_str!("../migrations/0014_settings.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

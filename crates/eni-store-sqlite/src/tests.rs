@@ -658,8 +658,19 @@ fn eni_find_drivers_use_their_indexes() {
         ipv6: Some(vec!["2408::1".into()]),
         tags: vec![("env".into(), Some("prod".into())), ("team".into(), None)],
     };
-    let expect = |driver: &str| -> (&str, bool) {
+    // Without a vSwitch, a group walks all its members; with one, only those in it (0013).
+    // (As the API asks: a group filter lists no primary ENIs.)
+    let no_vswitch = eni_store::EniFilter {
+        security_group_id: f.security_group_id.clone(),
+        eni_types: Some(vec!["Secondary".into(), "Trunk".into()]),
+        ..Default::default()
+    };
+    let expect = |driver: &str, f: &eni_store::EniFilter| -> (&'static str, bool) {
         match driver {
+            "Group" if f.vswitch_id.is_some() => (
+                "eni_security_groups_vswitch_idx (security_group_id=? AND vswitch_id=?",
+                true,
+            ),
             "Ids" => ("(id=?", false),
             "PrivateIps" => ("private_ips_ip_idx", false),
             "Ipv6" => ("ipv6_addrs_addr_idx", false),
@@ -679,8 +690,17 @@ fn eni_find_drivers_use_their_indexes() {
             other => panic!("no expectation for {other}"),
         }
     };
-    for (driver, page, count) in eni_find::statements_by_driver(&f) {
-        let (index, ordered) = expect(&driver);
+    let with_filter = |f: &eni_store::EniFilter| {
+        eni_find::statements_by_driver(f)
+            .into_iter()
+            .map(|(d, page, count)| (expect(&d, f), d, page, count))
+            .collect::<Vec<_>>()
+    };
+    let all = with_filter(&f).into_iter();
+    let group_alone = with_filter(&no_vswitch)
+        .into_iter()
+        .filter(|(_, d, _, _)| d == "Group");
+    for ((index, ordered), driver, page, count) in all.chain(group_alone) {
         for (what, sql) in [("page", &page), ("count", &count)] {
             let steps = plan(&w, sql);
             // (The lists of IDs and addresses arrive as json_each rows: those are scanned.)

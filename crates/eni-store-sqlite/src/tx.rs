@@ -113,12 +113,17 @@ impl Drop for Pooled<'_> {
 /// One transaction; rolled back on drop unless committed.
 pub(crate) struct SqliteTx<'a> {
     conn: Handle<'a>,
+    /// The last ENI filter's driver (a Describe asks for a page and a count of one filter).
+    pub(crate) eni_driver: std::cell::RefCell<Option<eni_find::Chosen>>,
 }
 
 impl<'a> SqliteTx<'a> {
     /// Wraps a connection on which `BEGIN` has just succeeded.
     pub(crate) fn new(conn: Handle<'a>) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            eni_driver: Default::default(),
+        }
     }
 }
 
@@ -601,6 +606,21 @@ impl Tx for SqliteTx<'_> {
                 record.response,
                 record.created_at
             ],
+            db_err,
+        )?;
+        Ok(())
+    }
+
+    fn setting_get(&mut self, name: &str) -> Result<Option<String>, StoreError> {
+        self.query_opt("SELECT value FROM settings WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+    }
+
+    fn setting_insert(&mut self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO settings (name, value) VALUES (?1, ?2)",
+            params![name, value],
             db_err,
         )?;
         Ok(())

@@ -52,6 +52,8 @@ pub mod constraints {
     pub const PRIVATE_IP_UNIQUE: &str = "private_ip_vswitch_ip_unique";
     /// A client token is used once per account and action.
     pub const IDEMPOTENCY_PK: &str = "idempotency_pk";
+    /// A setting is set once.
+    pub const SETTING_PK: &str = "setting_pk";
     /// A private IP belongs to an existing vSwitch, which cannot be deleted while it holds any.
     pub const PRIVATE_IP_VSWITCH_FK: &str = "private_ip_vswitch_fk";
     /// A vSwitch belongs to an existing VPC, which cannot be deleted while it has any.
@@ -182,6 +184,16 @@ pub trait Tx {
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
     fn idempotency_insert(&mut self, record: &IdempotencyRecord) -> Result<(), StoreError>;
+
+    // ---- settings ----
+    // What every server on one store must agree on (the agents' token), kept with the state.
+
+    /// The value of setting `name`, if it has one.
+    fn setting_get(&mut self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Gives setting `name` its value; one it already has conflicts on
+    /// [`constraints::SETTING_PK`] (a setting is written once, so that the first server to
+    /// start decides it for all).
+    fn setting_insert(&mut self, name: &str, value: &str) -> Result<(), StoreError>;
 
     // ---- VPCs ----
     fn vpc_insert(&mut self, vpc: &Vpc) -> Result<(), StoreError>;

@@ -54,6 +54,8 @@
 //! SQLite's. The report lists them. The URL is never printed: it may hold a password.
 
 use anyhow::{anyhow, bail, Context, Result};
+use eni_core::accounts::AGENT_TOKEN_SETTING;
+use eni_store::Store;
 use eni_store_postgres::PgStore;
 use eni_store_sqlite::SqliteStore;
 use postgres::types::ToSql;
@@ -64,8 +66,9 @@ use std::fmt;
 use std::path::Path;
 
 /// The newest SQLite schema (migration number) this copy knows: the PostgreSQL port is of
-/// migrations 0001-0012. A file migrated further is refused.
-pub const KNOWN_SQLITE_SCHEMA: i64 = 12;
+/// migrations 0001-0012 (0001_init), 0013 (0004_group_vswitch) and 0014 (0005_settings). A file
+/// migrated further is refused.
+pub const KNOWN_SQLITE_SCHEMA: i64 = 14;
 
 /// The tables the schema's triggers keep from the base tables, each with the query that
 /// computes its rows (counts at 0 left out) from the base tables, as the triggers do.
@@ -205,6 +208,25 @@ impl fmt::Display for Report {
     }
 }
 
+/// A data dir whose server last ran before the database kept the agents' token (SQLite's 0014)
+/// has that token only in its file: it goes into the database first, as that server's next
+/// start would put it, so that the copy carries it and the agents keep working.
+fn keep_agent_token(store: &SqliteStore, data_dir: &Path) -> Result<()> {
+    let Some(saved) = std::fs::read_to_string(data_dir.join(crate::AGENT_TOKEN_FILE))
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(());
+    };
+    let mut tx = store.write()?;
+    if tx.setting_get(AGENT_TOKEN_SETTING)?.is_none() {
+        tx.setting_insert(AGENT_TOKEN_SETTING, &saved)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 /// Copies the SQLite state of `data_dir` into the empty PostgreSQL database at `url`.
 pub fn copy(data_dir: &Path, url: &str) -> Result<Report> {
     let db = data_dir.join(crate::DB_FILE);
@@ -224,7 +246,9 @@ pub fn copy(data_dir: &Path, url: &str) -> Result<Report> {
         crate::datadir::LockError::Io(e) => e,
     })?;
     // Brings an older file to the newest schema; refuses a newer one.
-    drop(SqliteStore::open(&db).map_err(|e| anyhow!("opening {}: {e}", db.display()))?);
+    let store = SqliteStore::open(&db).map_err(|e| anyhow!("opening {}: {e}", db.display()))?;
+    keep_agent_token(&store, data_dir)?;
+    drop(store);
 
     let mut sqlite = rusqlite::Connection::open_with_flags(
         &db,

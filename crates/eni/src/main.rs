@@ -125,8 +125,8 @@ struct ServeArgs {
     #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
     data_dir: PathBuf,
     /// A PostgreSQL database that several servers share, postgres://USER:PASS@HOST:PORT/DB,
-    /// instead of SQLite in the data dir (which then holds only this server's agent token and
-    /// generated root credentials).
+    /// instead of SQLite in the data dir (which then holds only a copy of the agent token, which
+    /// the database keeps for all servers, and the root credentials this server generated).
     #[arg(long, env = "ENI_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
     /// JSON file replacing the built-in regions, zones and instance types.
@@ -276,28 +276,41 @@ const DB_FILE: &str = "eni.db";
 const ROOT_CREDENTIALS_FILE: &str = "root-credentials.json";
 const AGENT_TOKEN_FILE: &str = "agent-token";
 
-/// The internal API's token: `ENI_AGENT_TOKEN`, else the one saved in the data dir, else a new
-/// one saved there (mode 0600).
-fn agent_token(data_dir: &Path) -> Result<String> {
+/// The internal API's token: `ENI_AGENT_TOKEN`, else the store's, which every server on one
+/// store shares (the first to start stores the token saved in its data dir, so that agents
+/// holding it keep working, else a new one). It is saved in the data dir (mode 0600) for the
+/// agents on this host.
+fn agent_token(data_dir: &Path, core: &Core) -> Result<String> {
     if let Ok(t) = std::env::var("ENI_AGENT_TOKEN") {
         if !t.is_empty() {
             return Ok(t);
         }
     }
     let path = data_dir.join(AGENT_TOKEN_FILE);
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        let t = t.trim().to_string();
-        if !t.is_empty() {
-            return Ok(t);
+    let saved = std::fs::read_to_string(&path)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let candidate = saved.clone().unwrap_or_else(|| {
+        format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    });
+    let token = tokio::task::block_in_place(|| core.shared_agent_token(candidate))
+        .map_err(|e| anyhow::anyhow!("agent token: {e}"))?;
+    if saved.as_deref() != Some(token.as_str()) {
+        if saved.is_some() {
+            tracing::warn!(
+                file = %path.display(),
+                "the data dir's agent token is not the one the database holds (the first \
+                 server to start on it stored its own): replaced with the database's"
+            );
         }
+        write_secret_file(&path, &format!("{token}\n"))?;
     }
-    let t = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    write_secret_file(&path, &format!("{t}\n"))?;
-    Ok(t)
+    Ok(token)
 }
 
 /// Whether this process may create network namespaces and configure them: CAP_NET_ADMIN for
@@ -477,8 +490,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    let token = agent_token(&args.data_dir)?;
     let core = Core::new(store, catalog, config);
+    let token = agent_token(&args.data_dir, &core)?;
     let credentials = args.data_dir.join(ROOT_CREDENTIALS_FILE);
     let root_key = root_key_from_env()?;
     match tokio::task::block_in_place(|| core.ensure_root(root_key))

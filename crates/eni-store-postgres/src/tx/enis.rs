@@ -142,7 +142,8 @@ pub(crate) fn eni_insert(tx: &mut PgTx<'_>, eni: &Eni) -> Result<(), StoreError>
 }
 
 /// The memberships of `eni` (whose row exists), in order: one statement for all of them. The
-/// ENI's seq orders a group's members; a primary ENI is not counted under its groups.
+/// ENI's seq orders a group's members; a primary ENI is not counted under its groups; its
+/// vSwitch lets a group list its members per vSwitch.
 fn insert_memberships(
     tx: &mut PgTx<'_>,
     eni: &EniId,
@@ -153,8 +154,9 @@ fn insert_memberships(
     }
     let groups = json_list(&groups)?;
     tx.exec(
-        "INSERT INTO eni_security_groups (eni_id, position, security_group_id, eni_seq, counted)
-         SELECT e.id, g.position - 1, g.group_id, e.seq, e.eni_type <> 'Primary'
+        "INSERT INTO eni_security_groups
+             (eni_id, position, security_group_id, eni_seq, counted, vswitch_id)
+         SELECT e.id, g.position - 1, g.group_id, e.seq, e.eni_type <> 'Primary', e.vswitch_id
          FROM enis e,
               jsonb_array_elements_text($2::text::jsonb) WITH ORDINALITY AS g(group_id, position)
          WHERE e.id = $1
@@ -198,18 +200,21 @@ pub(crate) fn eni_update(tx: &mut PgTx<'_>, eni: &Eni) -> Result<(), StoreError>
         }
         // Most updates (a status, an attachment) keep the groups: rewrite them only when
         // they changed, sparing the membership indexes and counts two writes each.
-        // (A change of type to or from Primary changes whether the memberships count.)
+        // (A change of type to or from Primary changes whether the memberships count; the
+        // vSwitch never changes, but a membership row holds a copy of it.)
         let counted = eni.eni_type != "Primary";
-        let current: Vec<(String, bool)> = tx.query_all(
-            "SELECT security_group_id, counted FROM eni_security_groups WHERE eni_id = $1
-             ORDER BY position",
+        let current: Vec<(String, bool, String)> = tx.query_all(
+            "SELECT security_group_id, counted, vswitch_id FROM eni_security_groups
+             WHERE eni_id = $1 ORDER BY position",
             &[&eni.id.as_str()],
-            |r| Ok((get(r, 0)?, get(r, 1)?)),
+            |r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?)),
         )?;
-        if current.iter().all(|(_, c)| *c == counted)
+        if current
+            .iter()
+            .all(|(_, c, v)| *c == counted && v == eni.vswitch_id.as_str())
             && current
                 .iter()
-                .map(|(g, _)| g.as_str())
+                .map(|(g, _, _)| g.as_str())
                 .eq(eni.security_group_ids.iter().map(|g| g.as_str()))
         {
             return Ok(());

@@ -122,8 +122,9 @@ fn json_list(items: &impl serde::Serialize) -> Result<Value, StoreError> {
 
 /// How a candidate driver's size is learnt.
 enum Size {
-    /// An `eni_counts` entry (dim, value): exact, one probe.
-    Kept(&'static str, String),
+    /// The least of some `eni_counts` entries (dim, value), one probe each: exact for one
+    /// entry, a bound for more (a group in a vSwitch: at most either's count).
+    Kept(Vec<(&'static str, String)>),
     /// A walk of its index (the statement lists one row per match), capped.
     Walk(&'static str, Vec<Value>),
 }
@@ -135,23 +136,31 @@ fn candidates(account: i64, region: &str, f: &EniFilter) -> Vec<(Driver, Size)> 
     let t = |s: &str| Value::Text(s.to_string());
     let reg = t(region);
     if let Some(g) = &f.security_group_id {
-        // All of the group's members: the walk passes primary ENIs too.
-        out.push((Driver::Group, Size::Kept("members", g.to_string())));
+        // All of the group's members (the walk passes primary ENIs too); with a vSwitch, only
+        // its members in that vSwitch (0013), no more than either count.
+        let mut kept = vec![("members", g.to_string())];
+        if let Some(v) = &f.vswitch_id {
+            kept.push(("vswitch", v.to_string()));
+        }
+        out.push((Driver::Group, Size::Kept(kept)));
     }
     if let Some(v) = &f.vswitch_id {
-        out.push((Driver::VSwitch, Size::Kept("vswitch", v.to_string())));
+        out.push((
+            Driver::VSwitch,
+            Size::Kept(vec![("vswitch", v.to_string())]),
+        ));
     }
     if let Some(v) = &f.vpc_id {
-        out.push((Driver::Vpc, Size::Kept("vpc", v.to_string())));
+        out.push((Driver::Vpc, Size::Kept(vec![("vpc", v.to_string())])));
     }
     if let Some(s) = &f.status {
-        out.push((Driver::Status, Size::Kept("status", s.clone())));
+        out.push((Driver::Status, Size::Kept(vec![("status", s.clone())])));
     }
     if let Some([ty]) = f.eni_types.as_deref() {
-        out.push((Driver::Type, Size::Kept("type", ty.clone())));
+        out.push((Driver::Type, Size::Kept(vec![("type", ty.clone())])));
     }
     if let Some(rg) = &f.resource_group_id {
-        out.push((Driver::ResourceGroup, Size::Kept("rg", rg.clone())));
+        out.push((Driver::ResourceGroup, Size::Kept(vec![("rg", rg.clone())])));
     }
     for (i, (key, value)) in f.tags.iter().enumerate() {
         out.push((
@@ -181,6 +190,38 @@ fn candidates(account: i64, region: &str, f: &EniFilter) -> Vec<(Driver, Size)> 
     out
 }
 
+/// The driver chosen for a filter, kept for the rest of the transaction: a Describe asks for
+/// a page and then the count of the same filter, and choosing may walk an index. (Within one
+/// transaction a choice stays right: it only decides speed, never the rows.)
+pub(crate) struct Chosen {
+    account: i64,
+    region: String,
+    filter: EniFilter,
+    driver: Driver,
+}
+
+/// [`choose`], once per filter and transaction.
+fn choose_once(
+    tx: &SqliteTx<'_>,
+    account: i64,
+    region: &str,
+    f: &EniFilter,
+) -> Result<Driver, StoreError> {
+    if let Some(c) = &*tx.eni_driver.borrow() {
+        if c.account == account && c.region == region && &c.filter == f {
+            return Ok(c.driver);
+        }
+    }
+    let driver = choose(tx, account, region, f)?;
+    *tx.eni_driver.borrow_mut() = Some(Chosen {
+        account,
+        region: region.to_string(),
+        filter: f.clone(),
+        driver,
+    });
+    Ok(driver)
+}
+
 /// Picks the driver of `f` (see the module doc).
 fn choose(
     tx: &SqliteTx<'_>,
@@ -208,14 +249,18 @@ fn choose(
     let mut best: Option<(i64, Driver)> = None;
     for (driver, size) in candidates(account, region, f) {
         let n = match size {
-            Size::Kept(dim, value) => {
-                let n: Vec<Option<i64>> = tx.query_all(
-                    "SELECT sum(n) FROM eni_counts \
-                     WHERE account_id = ?1 AND region_id = ?2 AND dim = ?3 AND value = ?4",
-                    rusqlite::params![account, region, dim, value],
-                    |r| r.get(0),
-                )?;
-                n.first().copied().flatten().unwrap_or(0)
+            Size::Kept(entries) => {
+                let mut least = i64::MAX;
+                for (dim, value) in entries {
+                    let n: Vec<Option<i64>> = tx.query_all(
+                        "SELECT sum(n) FROM eni_counts \
+                         WHERE account_id = ?1 AND region_id = ?2 AND dim = ?3 AND value = ?4",
+                        rusqlite::params![account, region, dim, value],
+                        |r| r.get(0),
+                    )?;
+                    least = least.min(n.first().copied().flatten().unwrap_or(0));
+                }
+                least
             }
             Size::Walk(sql, args) => {
                 let cap = best.map_or(PROBE_CAP, |(m, _)| m.min(PROBE_CAP));
@@ -371,9 +416,19 @@ fn build(account: i64, region: &str, f: &EniFilter, driver: Driver) -> Result<Qu
         let a = q.text("group", g.as_str());
         if driver == Driver::Group {
             // The group's index walks its members in creation order; the ENI joins by seq.
-            q.from = "eni_security_groups g CROSS JOIN enis e ON e.seq = g.eni_seq".to_string();
+            // With a vSwitch, the (group, vSwitch) index walks only the members there; named,
+            // since SQLite otherwise takes the group's own index for a cursor's range on seq.
             q.order = "g.eni_seq";
             q.conds.push(format!("g.security_group_id = {a}"));
+            let index = match &f.vswitch_id {
+                Some(v) => {
+                    let v = q.text("vswitch", v.as_str());
+                    q.conds.push(format!("g.vswitch_id = {v}"));
+                    " INDEXED BY eni_security_groups_vswitch_idx"
+                }
+                None => "",
+            };
+            q.from = format!("eni_security_groups g{index} CROSS JOIN enis e ON e.seq = g.eni_seq");
         } else {
             // A page probes with EXISTS (a join would make SQLite sort the page); a count,
             // which has no order, joins: one index probe per row either way, but a
@@ -434,7 +489,7 @@ pub(super) fn find(
     window: Window,
 ) -> Result<Vec<(Position, Eni)>, StoreError> {
     let account = account_to_sql(account);
-    let driver = choose(tx, account, region, f)?;
+    let driver = choose_once(tx, account, region, f)?;
     let mut q = build(account, region, f, driver)?;
     if let Some(after) = window.after {
         let a = q.arg("after", Value::Integer(after.0));
@@ -542,7 +597,7 @@ pub(super) fn count(
         }
         return Ok(total);
     }
-    let driver = choose(tx, account, region, f)?;
+    let driver = choose_once(tx, account, region, f)?;
     let q = build(account, region, f, driver)?;
     let (from, conds) = q.count_parts(driver);
     let sql = format!("SELECT count(*) FROM {from} WHERE {conds}");

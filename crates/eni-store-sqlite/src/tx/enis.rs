@@ -120,11 +120,11 @@ fn insert_memberships(
 ) -> Result<(), StoreError> {
     for (position, group) in (0i64..).zip(groups) {
         // The ENI's seq orders a group's members; a primary ENI is not counted under its
-        // groups (0012).
+        // groups (0012); its vSwitch lets a group list its members per vSwitch (0013).
         tx.exec(
             "INSERT INTO eni_security_groups
-                 (eni_id, position, security_group_id, eni_seq, counted)
-             SELECT ?1, ?2, ?3, seq, eni_type <> 'Primary' FROM enis WHERE id = ?1",
+                 (eni_id, position, security_group_id, eni_seq, counted, vswitch_id)
+             SELECT ?1, ?2, ?3, seq, eni_type <> 'Primary', vswitch_id FROM enis WHERE id = ?1",
             params![eni.as_str(), position, group.as_str()],
             // The ENI row exists (it was just written or updated), so only the group's key
             // can fail.
@@ -192,18 +192,21 @@ pub(super) fn update(tx: &SqliteTx<'_>, eni: &Eni) -> Result<(), StoreError> {
         }
         // Most updates (a status, an attachment) keep the groups: rewrite them only when
         // they changed, sparing the membership indexes and counts two writes each.
-        // (A change of type to or from Primary changes whether the memberships count.)
+        // (A change of type to or from Primary changes whether the memberships count; the
+        // vSwitch never changes, but a membership row holds a copy of it.)
         let counted = eni.eni_type != "Primary";
-        let current: Vec<(String, bool)> = tx.query_all(
-            "SELECT security_group_id, counted FROM eni_security_groups WHERE eni_id = ?1
-             ORDER BY position",
+        let current: Vec<(String, bool, String)> = tx.query_all(
+            "SELECT security_group_id, counted, vswitch_id FROM eni_security_groups
+             WHERE eni_id = ?1 ORDER BY position",
             [eni.id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        if current.iter().all(|(_, c)| *c == counted)
+        if current
+            .iter()
+            .all(|(_, c, v)| *c == counted && v == eni.vswitch_id.as_str())
             && current
                 .iter()
-                .map(|(g, _)| g.as_str())
+                .map(|(g, _, _)| g.as_str())
                 .eq(eni.security_group_ids.iter().map(|g| g.as_str()))
         {
             return Ok(());

@@ -389,6 +389,18 @@ fn check_eni_find_matches_a_naive_model(store: &dyn Store) {
             security_group_id: Some(g.clone()),
             ..EniFilter::default()
         });
+        // A group in each vSwitch (a store may list a group's members per vSwitch), with and
+        // without a condition on the ENI row.
+        for v in &w.vswitches {
+            for status in [None, Some(STATUSES[0].to_string())] {
+                filters.push(EniFilter {
+                    security_group_id: Some(g.clone()),
+                    vswitch_id: Some(v.clone()),
+                    status,
+                    ..EniFilter::default()
+                });
+            }
+        }
     }
     for k in TAG_KEYS {
         filters.push(EniFilter {
@@ -748,6 +760,18 @@ fn check_eni_find_count_follows_writes(store: &dyn Store) {
                 });
             }
         }
+        // A group in each vSwitch (a store may list a group's members per vSwitch: they must
+        // follow a move and a change of groups).
+        for g in &groups {
+            for s in vswitches {
+                out.push(EniFilter {
+                    security_group_id: Some(g.id.clone()),
+                    vswitch_id: Some(s.id.clone()),
+                    eni_types: Some(vec!["Secondary".into(), "Trunk".into()]),
+                    ..EniFilter::default()
+                });
+            }
+        }
         // A tag with each vSwitch and type (a tag's rows carry both, and follow a move).
         for s in vswitches {
             for t in ["Primary", "Secondary"] {
@@ -836,6 +860,26 @@ fn check_eni_find_count_follows_writes(store: &dyn Store) {
             .len() as u64;
             let count = read(store, |tx| tx.eni_find_count(account, REGION, &f));
             assert_eq!(count, found, "step {step}: eni_find_count({f:?})");
+        }
+        // A group's members in a vSwitch, against the model.
+        for g in &groups {
+            for s in vswitches {
+                let f = EniFilter {
+                    security_group_id: Some(g.id.clone()),
+                    vswitch_id: Some(s.id.clone()),
+                    ..EniFilter::default()
+                };
+                let want = live
+                    .iter()
+                    .filter(|e| e.security_group_ids.contains(&g.id) && e.vswitch_id == s.id)
+                    .count();
+                let found = read(store, |tx| {
+                    tx.eni_find(account, REGION, &f, Window::after(None, u64::MAX / 2))
+                });
+                assert_eq!(found.len(), want, "step {step}: eni_find({f:?})");
+                let count = read(store, |tx| tx.eni_find_count(account, REGION, &f));
+                assert_eq!(count, want as u64, "step {step}: eni_find_count({f:?})");
+            }
         }
         // A group's member count takes every type.
         for g in &groups {

@@ -12,8 +12,8 @@
 use crate::constraints::{
     ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, EIP_ADDRESS_UNIQUE, EIP_PRIVATE_IP_UNIQUE,
     ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE, ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK,
-    IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK, SG_RULE_GROUP_FK,
-    SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
+    IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK, SETTING_PK,
+    SG_RULE_GROUP_FK, SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
 };
 use crate::{
     with_read, with_write, AccessKey, Account, Eip, EipAssociation, EipBinding, Eni, EniQuery,
@@ -161,6 +161,10 @@ pub const CHECKS: &[Check] = &[
     (
         "access_key_for_account_is_the_oldest",
         check_access_key_for_account_is_the_oldest,
+    ),
+    (
+        "setting_is_written_once_and_rolls_back",
+        check_setting_is_written_once_and_rolls_back,
     ),
     (
         "access_key_list_and_delete",
@@ -819,6 +823,36 @@ fn check_access_key_insert_get_and_duplicate_conflicts(store: &dyn Store) {
             tx.access_key_get(&k.id)?.map(|k| k.secret),
             Some(k.secret.clone())
         );
+        Ok(())
+    });
+}
+
+fn check_setting_is_written_once_and_rolls_back(store: &dyn Store) {
+    read(store, |tx| {
+        assert_eq!(tx.setting_get("agent_token")?, None);
+        Ok(())
+    });
+    // A rolled-back setting is not there.
+    let abandoned = write(store, |tx| {
+        tx.setting_insert("agent_token", "rolled-back")?;
+        Err::<(), _>(StoreError::Backend("abandoned".into()))
+    });
+    assert!(abandoned.is_err());
+    ok(store, |tx| {
+        assert_eq!(tx.setting_get("agent_token")?, None);
+        tx.setting_insert("agent_token", "first")?;
+        tx.setting_insert("other", "x")
+    });
+    // The first value stays; the transaction that tried goes on.
+    ok(store, |tx| {
+        assert_conflict(tx.setting_insert("agent_token", "second"), SETTING_PK);
+        assert_eq!(tx.setting_get("agent_token")?.as_deref(), Some("first"));
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.setting_get("agent_token")?.as_deref(), Some("first"));
+        assert_eq!(tx.setting_get("other")?.as_deref(), Some("x"));
+        assert_eq!(tx.setting_get("none")?, None);
         Ok(())
     });
 }
