@@ -13,7 +13,7 @@
 use crate::render::render;
 use eni_dataplane::plan::plan;
 use eni_dataplane::Dataplane;
-use eni_types::hoststate::{AttachedEni, HostDesired, HostReport};
+use eni_types::hoststate::{AttachedEni, HostDesired, HostRegistration, HostReport};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +29,11 @@ pub struct AgentConfig {
     pub prefix: String,
     /// Reconcile at least this often.
     pub resync: Duration,
+    /// The host's zone, underlay address and capacity, registered with the control plane
+    /// before the first round and after every failed one (so a server that lost it, or a new
+    /// one, learns it); `None`: an unregistered host, served every instance of every zone
+    /// that has no registered host.
+    pub registration: Option<HostRegistration>,
 }
 
 /// Why one round failed (the loop logs it and tries again).
@@ -91,6 +96,22 @@ impl Agent {
             return Err(AgentError::Status(resp.status().as_u16()));
         }
         Ok(resp.json().await?)
+    }
+
+    /// Registers the host (`PUT /internal/v1/hosts/{host}`).
+    pub async fn register(&self, reg: &HostRegistration) -> Result<(), AgentError> {
+        let url = format!("{}/internal/v1/hosts/{}", self.cfg.server, self.cfg.host_id);
+        let resp = self
+            .http
+            .put(url)
+            .bearer_auth(&self.cfg.token)
+            .json(reg)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(AgentError::Status(resp.status().as_u16()));
+        }
+        Ok(())
     }
 
     async fn report(&self, report: &HostReport) -> Result<(), AgentError> {
@@ -159,6 +180,9 @@ impl Agent {
         loop {
             let wait = self.cfg.resync;
             let round = async {
+                if let (None, Some(reg)) = (since, &self.cfg.registration) {
+                    self.register(reg).await?;
+                }
                 let desired = self.fetch(since, wait).await?;
                 // Nothing new upstream means the poll timed out: time to look at the kernel.
                 let report = if since == Some(desired.generation) {

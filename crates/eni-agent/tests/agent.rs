@@ -69,6 +69,7 @@ fn agent(w: &World, dp: Arc<dyn Dataplane>) -> Agent {
             host_id: "h1".into(),
             prefix: "eni-".into(),
             resync: Duration::from_millis(200),
+            registration: None,
         },
         dp,
     )
@@ -88,9 +89,8 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
 
-/// A VPC with a vSwitch, a group, a running instance and an Available ENI: (VPC, instance,
-/// ENI).
-fn network(w: &World) -> (String, String, String) {
+/// A VPC with a vSwitch (in cn-hangzhou-h) and a group: (VPC, vSwitch, group).
+fn vswitch_and_group(w: &World) -> (String, String, String) {
     let c = &w.caller;
     blocking(|| {
         let vpc = w
@@ -130,6 +130,16 @@ fn network(w: &World) -> (String, String, String) {
             )
             .unwrap()
             .to_string();
+        (vpc.vpc_id.to_string(), vsw, sg)
+    })
+}
+
+/// A VPC with a vSwitch, a group, a running instance and an Available ENI: (VPC, instance,
+/// ENI).
+fn network(w: &World) -> (String, String, String) {
+    let c = &w.caller;
+    let (vpc, vsw, sg) = vswitch_and_group(w);
+    blocking(|| {
         let inst = w
             .core
             .run_instances(
@@ -161,7 +171,7 @@ fn network(w: &World) -> (String, String, String) {
             .eni
             .id
             .to_string();
-        (vpc.vpc_id.to_string(), inst, eni)
+        (vpc, inst, eni)
     })
 }
 
@@ -381,4 +391,85 @@ async fn the_status_follows_the_kernel_even_when_an_apply_fails() {
     .await;
     stop.notify_waiters();
     handle.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_agent_is_a_dedicated_host_that_takes_its_zones_instances() {
+    let w = world().await;
+    let a = Agent::new(
+        AgentConfig {
+            server: w.url.clone(),
+            token: w.token.clone(),
+            host_id: "h1".into(),
+            prefix: "eni-".into(),
+            resync: Duration::from_millis(200),
+            registration: Some(eni_types::hoststate::HostRegistration {
+                zone_id: "cn-hangzhou-h".into(),
+                underlay_address: "192.0.2.10".into(),
+                capacity_vcpus: 4,
+            }),
+        },
+        Arc::new(FakeDataplane::default()),
+    );
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stopped = stop.clone();
+    let running = tokio::spawn(a.run(async move { stopped.notified().await }));
+    let describe = |core: &Core| {
+        core.describe_dedicated_hosts(eni_core::hosts::DescribeDedicatedHosts {
+            region: R.into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .items
+    };
+    let core = w.core.clone();
+    eventually("the host is registered", || {
+        let c = core.clone();
+        blocking(move || describe(&c)).len() == 1
+    })
+    .await;
+    let core = w.core.clone();
+    let host = blocking(move || describe(&core)).remove(0);
+    assert_eq!(
+        (host.host.name.as_str(), host.host.zone_id.as_str()),
+        ("h1", "cn-hangzhou-h")
+    );
+    assert_eq!((host.status, host.host.capacity_vcpus), ("Available", 4));
+    // Its zone's instances go on it, until its 4 vCPUs are taken.
+    let (_, vsw, sg) = vswitch_and_group(&w);
+    let (core, caller) = (w.core.clone(), w.caller);
+    let run = move |n: u32| {
+        core.run_instances(
+            &caller,
+            RunInstances {
+                region: R.into(),
+                instance_type: "ecs.g7.large".into(),
+                vswitch_id: Some(vsw.clone()),
+                security_group_id: Some(sg.clone()),
+                amount: n,
+                start: true,
+                ..Default::default()
+            },
+        )
+    };
+    let placed = blocking({
+        let run = run.clone();
+        move || run(2)
+    })
+    .unwrap();
+    assert_eq!(placed.len(), 2);
+    let err = blocking(move || run(1)).unwrap_err();
+    assert_eq!(err.code(), "NoAvaliableDedicatedHost");
+    let core = w.core.clone();
+    let host = blocking(move || describe(&core)).remove(0);
+    assert_eq!(host.used_vcpus, 4);
+    assert_eq!(
+        host.instances
+            .iter()
+            .map(|i| i.id.clone())
+            .collect::<Vec<_>>(),
+        placed
+    );
+    stop.notify_one();
+    running.await.unwrap();
 }

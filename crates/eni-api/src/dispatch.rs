@@ -2,7 +2,7 @@
 //! some action names exist in both (ECS keeps deprecated CreateVpc, DescribeVSwitches, …), so
 //! the version picks the table and the action picks the handler.
 
-use crate::actions::{catalog, eip, eni, instance, security_group, vpc, Ctx};
+use crate::actions::{catalog, eip, eni, host, instance, security_group, vpc, Ctx};
 use crate::auth::{authenticate, scheme_of, Scheme};
 use crate::params::RawRequest;
 use crate::render::{Format, Reply};
@@ -61,6 +61,7 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("DeleteInstance", fields!(instance::delete)),
     ("DeleteInstances", fields!(instance::delete_many)),
     ("DescribeInstances", instance::describe),
+    ("DescribeDedicatedHosts", fields!(host::describe)),
     ("CreateNetworkInterface", eni::create),
     ("DeleteNetworkInterface", fields!(eni::delete)),
     ("DescribeNetworkInterfaces", eni::describe),

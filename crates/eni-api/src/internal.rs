@@ -1,7 +1,9 @@
 //! The internal API agents use: `GET /internal/v1/hosts/{host}/desired?since=N` long-polls for
 //! a host's desired state newer than generation N (answering at once if it is already newer,
-//! else when something changes or `wait_ms` passes), and `POST /internal/v1/hosts/{host}/report`
-//! takes the agent's report. Both need `Authorization: Bearer <agent token>`. Bad input
+//! else when something changes or `wait_ms` passes), `POST /internal/v1/hosts/{host}/report`
+//! takes the agent's report, and `PUT /internal/v1/hosts/{host}` registers the host in a zone
+//! (JSON `{zone_id, underlay_address, capacity_vcpus}`); a poll or a report of a registered
+//! host is its sign of life. All need `Authorization: Bearer <agent token>`. Bad input
 //! (a host ID, a query) is `InvalidParameter` with the Alibaba error body, like every error.
 #![allow(clippy::result_large_err)] // Handlers return early with a ready Response; boxing buys nothing.
 
@@ -11,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use eni_types::hoststate::HostReport;
+use eni_types::hoststate::{HostRegistration, HostReport};
 use eni_types::ids::generate_request_id;
 use eni_types::ApiError;
 use serde::Deserialize;
@@ -108,6 +110,14 @@ pub async fn desired(
     if !valid_host(&host) {
         return bad_host(&headers);
     }
+    // A sign of life of its host (if registered).
+    let core = state.core.clone();
+    let name = host.clone();
+    match blocking(&headers, move || core.host_called(&name)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return error(&headers, e),
+        Err(r) => return r,
+    }
     let deadline = tokio::time::Instant::now()
         + Duration::from_millis(q.wait_ms.unwrap_or(20_000).min(60_000));
     let mut stopping = state.stopping.subscribe();
@@ -147,6 +157,45 @@ pub async fn desired(
     }
 }
 
+/// `PUT /internal/v1/hosts/{host}`: registers the host in a zone (again: its address and
+/// capacity change) and answers it as `DescribeDedicatedHosts` names it.
+pub async fn register(
+    State(state): State<AppState>,
+    host: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return r;
+    }
+    let Ok(Path(host)) = host else {
+        return bad_host(&headers);
+    };
+    if !valid_host(&host) {
+        return bad_host(&headers);
+    }
+    let reg: HostRegistration = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                &headers,
+                ApiError::invalid_param_because("registration", format!("{e}")),
+            )
+        }
+    };
+    let core = state.core.clone();
+    match blocking(&headers, move || core.register_host(&host, &reg)).await {
+        Ok(Ok(h)) => Json(serde_json::json!({
+            "DedicatedHostId": h.id,
+            "DedicatedHostName": h.name,
+            "ZoneId": h.zone_id,
+        }))
+        .into_response(),
+        Ok(Err(e)) => error(&headers, e),
+        Err(r) => r,
+    }
+}
+
 /// `POST /internal/v1/hosts/{host}/report`.
 pub async fn report(
     State(state): State<AppState>,
@@ -173,7 +222,12 @@ pub async fn report(
         }
     };
     let core = state.core.clone();
-    match blocking(&headers, move || core.apply_host_report(&host, &report)).await {
+    match blocking(&headers, move || {
+        core.host_called(&host)?;
+        core.apply_host_report(&host, &report)
+    })
+    .await
+    {
         Ok(Ok(())) => {
             state.changes.notify_waiters();
             StatusCode::NO_CONTENT.into_response()

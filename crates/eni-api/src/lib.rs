@@ -96,6 +96,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/", any(rpc))
+        .route(
+            "/internal/v1/hosts/{host}",
+            axum::routing::put(internal::register),
+        )
         .route("/internal/v1/hosts/{host}/desired", get(internal::desired))
         .route(
             "/internal/v1/hosts/{host}/report",

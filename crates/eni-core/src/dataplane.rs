@@ -8,8 +8,10 @@
 //! Security groups travel with each VPC: all its ENIs (attached or not) with their groups, and
 //! those groups' rules, which the agent compiles into one ruleset per VPC router.
 //!
-//! One host for now: every instance is placed on every reporting host's desired state.
-//! Placement across several hosts is the next step (see ARCHITECTURE.md).
+//! Each agent serves the instances placed on its host (see `hosts.rs`), and every instance
+//! with no host (a zone with no registered host: the one-host case); only those go into its
+//! desired state, and its report settles only their ENIs. The overlay between hosts (routes
+//! to the addresses other hosts hold) is still to come.
 
 use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
@@ -24,7 +26,7 @@ use eni_types::hoststate::{
     Direction, EipDesired, EniDesired, HostDesired, HostReport, InstanceDesired,
     SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
 };
-use eni_types::ids::{AccountId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
+use eni_types::ids::{AccountId, HostId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use eni_types::ApiError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
@@ -35,6 +37,8 @@ use std::net::Ipv4Addr;
 /// region for its ENIs, vSwitches and VPC), so the result is the same.
 struct Tables {
     instances: Vec<Instance>,
+    /// Every host's name, by ID.
+    hosts: HashMap<HostId, String>,
     /// Every ENI, oldest first; the maps below hold indices into it, in the same order.
     enis: Vec<Eni>,
     enis_by_instance: HashMap<InstanceId, Vec<usize>>,
@@ -53,6 +57,7 @@ struct Tables {
 impl Tables {
     fn read(tx: &mut dyn Tx) -> Result<Self, StoreError> {
         let instances = tx.instance_list_all()?;
+        let hosts = host_names(tx)?;
         let enis = tx.eni_list_all()?;
         let mut enis_by_instance: HashMap<InstanceId, Vec<usize>> = HashMap::new();
         let mut enis_by_vpc: HashMap<VpcId, Vec<usize>> = HashMap::new();
@@ -94,6 +99,7 @@ impl Tables {
         }
         Ok(Self {
             instances,
+            hosts,
             enis,
             enis_by_instance,
             enis_by_vpc,
@@ -147,6 +153,24 @@ impl Tables {
             .get(eni.id.as_str())
             .map_or(&[][..], Vec::as_slice);
         view_from_rows(eni, ips, ipv6, Vec::new())
+    }
+}
+
+/// Every host's name, by ID (an operator has few hosts).
+fn host_names(tx: &mut dyn Tx) -> Result<HashMap<HostId, String>, StoreError> {
+    Ok(tx
+        .host_list()?
+        .into_iter()
+        .map(|h| (h.id, h.name))
+        .collect())
+}
+
+/// Whether agent `host` serves `inst`: an instance on a registered host is that host's alone;
+/// one with no host (its zone has no registered host) is every agent's, as with one host.
+fn serves(hosts: &HashMap<HostId, String>, host: &str, inst: &Instance) -> bool {
+    match &inst.host_id {
+        None => true,
+        Some(id) => hosts.get(id).is_some_and(|name| name == host),
     }
 }
 
@@ -273,6 +297,9 @@ impl Core {
         let mut owners: BTreeMap<String, (AccountId, String, VpcId)> = BTreeMap::new();
         let mut instances = Vec::new();
         for inst in std::mem::take(&mut tables.instances) {
+            if !serves(&tables.hosts, host_id, &inst) {
+                continue;
+            }
             let inst = effective_instance(inst, t);
             let Some(vpc_id) = inst.vpc_id.clone() else {
                 continue;
@@ -363,7 +390,7 @@ impl Core {
     /// longer has become Available; Associating EIPs it NATs become InUse, Unassociating ones
     /// it no longer NATs Available. An EIP in a VPC the host has no router for (no instance
     /// there) needs nothing configured and completes at once.
-    pub fn apply_host_report(&self, _host_id: &str, report: &HostReport) -> Result<(), ApiError> {
+    pub fn apply_host_report(&self, host_id: &str, report: &HostReport) -> Result<(), ApiError> {
         let attached: BTreeSet<(String, String)> = report
             .attached
             .iter()
@@ -373,7 +400,14 @@ impl Core {
         let t = now_ms();
         self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
-            let instances = tx.instance_list_all()?;
+            // This host's instances only: another host's ENIs are that agent's to report.
+            let all = tx.instance_list_all()?;
+            let live: BTreeSet<InstanceId> = all.iter().map(|i| i.id.clone()).collect();
+            let hosts = host_names(tx)?;
+            let instances: Vec<Instance> = all
+                .into_iter()
+                .filter(|i| serves(&hosts, host_id, i))
+                .collect();
             let served: BTreeSet<VpcId> =
                 instances.iter().filter_map(|i| i.vpc_id.clone()).collect();
             for mut eip in tx.eips_awaiting_dataplane()? {
@@ -393,7 +427,6 @@ impl Core {
                     _ => {}
                 }
             }
-            let live: BTreeSet<InstanceId> = instances.iter().map(|i| i.id.clone()).collect();
             for inst in instances {
                 let query = EniQuery {
                     instance_id: Some(inst.id.clone()),

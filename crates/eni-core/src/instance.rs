@@ -19,7 +19,7 @@ use crate::query::{page_of, Paging};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{Eni, EniQuery, Instance, InstanceFilter, StoreError, Tags, Tx};
-use eni_types::ids::{InstanceId, VSwitchId};
+use eni_types::ids::{HostId, InstanceId, VSwitchId};
 use eni_types::ApiError;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -71,6 +71,10 @@ pub struct RunInstances {
     pub dry_run: bool,
     #[serde(skip)]
     pub client_token: Option<String>,
+    /// `DedicatedHostId`: the host every instance goes on. (Left out of the ClientToken
+    /// digest when absent, so that digests recorded before it existed still match.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedicated_host_id: Option<String>,
 }
 
 /// An instance with its type and the ENIs on it (by device index).
@@ -79,6 +83,8 @@ pub struct InstanceView {
     pub instance: Instance,
     pub instance_type: InstanceType,
     pub enis: Vec<EniView>,
+    /// The name of its host, when it has one (`DedicatedHostAttribute`).
+    pub host_name: Option<String>,
 }
 
 /// DescribeInstances filters and paging.
@@ -362,6 +368,14 @@ impl Core {
                     }
                     let mut ids = Vec::new();
                     for _ in 0..req.amount {
+                        // Each placed in turn, so that a batch spreads over the hosts.
+                        let host_id = self.place_instance(
+                            tx,
+                            &zone,
+                            ty.cpu_core_count,
+                            req.dedicated_host_id.as_deref(),
+                            t_ms,
+                        )?;
                         let id = InstanceId::generate(&req.region);
                         let (status, due_at) = match (req.start, delay) {
                             (false, _) => ("Stopped", None),
@@ -389,6 +403,7 @@ impl Core {
                             tags: req.tags.clone(),
                             created_at: t,
                             started_at: (status == "Running").then_some(t),
+                            host_id,
                         };
                         tx.instance_insert(&inst)?;
                         if let Some(p) = &vsw {
@@ -617,6 +632,15 @@ impl Core {
             .filter_map(|e| effective_eni(e, t))
             .filter(|e| e.instance_id.is_some())
             .collect();
+        // The page's hosts, each read once (an operator has few).
+        let mut hosts: HashMap<HostId, String> = HashMap::new();
+        for h in insts.iter().filter_map(|i| i.host_id.as_ref()) {
+            if !hosts.contains_key(h) {
+                if let Some(host) = tx.host_get(h)? {
+                    hosts.insert(h.clone(), host.name);
+                }
+            }
+        }
         let mut by_instance: HashMap<InstanceId, Vec<EniView>> = HashMap::new();
         for v in load_views(tx, enis, t)? {
             if let Some(i) = v.eni.instance_id.clone() {
@@ -634,6 +658,7 @@ impl Core {
                     .cloned()
                     .unwrap_or_else(|| self.catalog().instance_types[0].clone());
                 InstanceView {
+                    host_name: inst.host_id.as_ref().and_then(|h| hosts.get(h).cloned()),
                     instance: inst,
                     instance_type,
                     enis,

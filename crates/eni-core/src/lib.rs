@@ -11,6 +11,7 @@ pub mod catalog;
 mod dataplane;
 pub mod eip;
 pub mod eni;
+pub mod hosts;
 mod idempotency;
 pub mod instance;
 mod ipam;
@@ -55,6 +56,9 @@ pub struct CoreConfig {
     /// 198.18.0.0/15, is the benchmarking range (RFC 2544): simulated public addresses never
     /// collide with real ones.
     pub eip_pool: Ipv4Cidr,
+    /// How long a host's agent may stay silent before the host turns `UnderAssessment` (and
+    /// takes no new instances), in milliseconds.
+    pub host_silence_ms: i64,
 }
 
 impl Default for CoreConfig {
@@ -69,6 +73,7 @@ impl Default for CoreConfig {
             dataplane: false,
             eip_pool: Ipv4Cidr::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
                 .expect("a /15 without host bits"),
+            host_silence_ms: 60_000,
         }
     }
 }

@@ -8,7 +8,7 @@ Needs Python 3 (stdlib: sqlite3, json, subprocess) and the `psql` client. It:
 
 1. applies every migration here, in order, to the scratch database (psql -v ON_ERROR_STOP=1,
    one transaction);
-2. applies eni-store-sqlite's 14 migrations to an in-memory SQLite database (with a Python
+2. applies eni-store-sqlite's 15 migrations to an in-memory SQLite database (with a Python
    port of the Rust-registered eni_ipv6_net80) and compares the two final schemas: every
    constraint, index and trigger name on its table, every column (name, order, type, NOT
    NULL), key and index column lists, foreign keys; the 0/1 CHECKs of the columns that became
@@ -38,8 +38,8 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_MIGRATIONS = sorted(os.path.join(HERE, f) for f in os.listdir(HERE) if re.match(r'\d{4}_.*\.sql$', f))
 # The SQLite migrations the port covers: 0001_init.sql is 0001-0012, 0004_group_vswitch.sql 0013,
-# 0005_settings.sql 0014.
-SQLITE_COVERED = 14
+# 0005_settings.sql 0014, 0006_hosts.sql 0015.
+SQLITE_COVERED = 15
 # PostgreSQL's own triggers, with no SQLite twin: 0002's NOTIFY that wakes other servers' agents.
 PG_ONLY_TRIGGERS = {('counters', 'counters_notify_changes')}
 SQLITE_MIGRATIONS = os.path.normpath(os.path.join(HERE, '..', '..', 'eni-store-sqlite', 'migrations'))
@@ -586,6 +586,7 @@ SG_COLS = ('id, account_id, region_id, vpc_id, name, description, group_type, re
 RULE_COLS = ('id, security_group_id, direction, ip_protocol, port_from, port_to, source_port_range, '
              'source_cidr_ip, ipv6_source_cidr_ip, dest_cidr_ip, ipv6_dest_cidr_ip, peer_group_id, '
              'peer_key, policy, priority, nic_type, description, created_at')
+HOST_COLS = 'id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at, created_at'
 EIP_COLS = ('id, account_id, region_id, ip, bandwidth, internet_charge_type, instance_charge_type, '
             'isp, name, description, resource_group_id, tags, status, due_at, instance_id, '
             'instance_type, eni_id, vpc_id, vswitch_id, private_ip, mode, created_at')
@@ -614,10 +615,12 @@ WRITES = [
     "('sgr-1', 'sg-1', 'ingress', 'TCP', 22, 22, '', '0.0.0.0/0', '', '', '', NULL, '', 'Accept', 1, 'intranet', '', 1000), "
     "('sgr-2', 'sg-2', 'ingress', 'ALL', -1, -1, '', '', '', '', '', 'sg-1', 'sg-1', 'Accept', 1, 'intranet', '', 1001)"
     % RULE_COLS,
+    "INSERT INTO hosts (%s) VALUES ('dh-1', 'node-a', %s, '192.0.2.1', 64, 1000, 1000), "
+    "('dh-2', 'node-b', %s, '192.0.2.2', 4294967295, 1000, 1000)" % (HOST_COLS, ZONE, ZONE),
     "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, "
     "status, due_at, name, host_name, description, image_id, resource_group_id, tags, created_at, "
-    "started_at) VALUES ('i-1', 1, %s, %s, 'ecs.g7.large', 'vpc-1', 'vsw-1', 'Running', NULL, "
-    "'web', 'web', '', 'img-1', 'rg-1', '[]', 1000, 1001)" % (R, ZONE),
+    "started_at, host_id) VALUES ('i-1', 1, %s, %s, 'ecs.g7.large', 'vpc-1', 'vsw-1', 'Running', "
+    "NULL, 'web', 'web', '', 'img-1', 'rg-1', '[]', 1000, 1001, 'dh-1')" % (R, ZONE),
     eni('eni-1', 'vsw-1', 'Primary', 'InUse', 'NULL', "'i-1'", '0', '00:16:3e:00:00:01', 167772165,
         'rg-1', '[["k","v"],["team","a"]]'),
     eni('eni-2', 'vsw-1', 'Secondary', 'Available', 'NULL', 'NULL', 'NULL', '00:16:3e:00:00:02',
@@ -659,6 +662,9 @@ WRITES = [
     "resource_group_id = resource_group_id WHERE id = 'eni-3'",
     "UPDATE enis SET eni_type = 'Secondary' WHERE id = 'eni-3'",
     "UPDATE instances SET status = 'Stopping', due_at = 6000 WHERE id = 'i-1'",
+    "UPDATE instances SET host_id = 'dh-2' WHERE id = 'i-1'",
+    "UPDATE hosts SET underlay_address = '192.0.2.9', capacity_vcpus = 8, last_seen_at = 2000 "
+    "WHERE id = 'dh-1'",
     "UPDATE security_groups SET inner_access_policy = 'Drop' WHERE id = 'sg-1'",
     "UPDATE security_groups SET name = 'renamed' WHERE id = 'sg-2'",
     "UPDATE security_group_rules SET description = 'ssh' WHERE id = 'sgr-1'",
@@ -811,6 +817,12 @@ NEG = [
      '23514', {'eip_bound_unless_available'}, 'eip_bound_unless_available'),
     ('a negative counter', [], "UPDATE counters SET value = -1",
      '23514', {'counter_value_non_negative'}, 'counter_value_non_negative'),
+    ('a second host of one name in one zone', [],
+     "INSERT INTO hosts (%s) VALUES ('dh-x', 'node-a', %s, '192.0.2.3', 1, 1, 1)" % (HOST_COLS, ZONE),
+     '23505', {'host_name_zone_unique'}, 'UNIQUE constraint failed: hosts.name, hosts.zone_id'),
+    ('host capacity beyond u32', [],
+     "INSERT INTO hosts (%s) VALUES ('dh-x', 'node-x', %s, '192.0.2.3', 4294967296, 1, 1)"
+     % (HOST_COLS, ZONE), '23514', {'host_capacity_u32'}, 'host_capacity_u32'),
 ]
 
 

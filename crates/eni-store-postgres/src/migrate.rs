@@ -42,6 +42,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0005_settings",
         sql: include_str!("../migrations/0005_settings.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_hosts",
+        sql: include_str!("../migrations/0006_hosts.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

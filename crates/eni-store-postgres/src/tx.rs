@@ -20,13 +20,14 @@ pub(crate) mod security_groups;
 use crate::conn::Conn;
 use crate::PgStore;
 use eni_store::{
-    AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery,
+    AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
     IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
     SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, VSwitchFilter,
     Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
-    AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
+    AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
+    VpcId,
 };
 use postgres::types::FromSql;
 use postgres::Row;
@@ -477,6 +478,34 @@ impl Tx for PgTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    fn host_insert(&mut self, host: &Host) -> Result<(), StoreError> {
+        instances::host_insert(self, host)
+    }
+
+    fn host_update(&mut self, host: &Host) -> Result<(), StoreError> {
+        instances::host_update(self, host)
+    }
+
+    fn host_seen(&mut self, name: &str, now: i64) -> Result<u64, StoreError> {
+        instances::host_seen(self, name, now)
+    }
+
+    fn host_get(&mut self, id: &HostId) -> Result<Option<Host>, StoreError> {
+        instances::host_get(self, id)
+    }
+
+    fn host_by_name(&mut self, name: &str, zone: &str) -> Result<Option<Host>, StoreError> {
+        instances::host_by_name(self, name, zone)
+    }
+
+    fn host_list(&mut self) -> Result<Vec<Host>, StoreError> {
+        instances::host_list(self)
+    }
+
+    fn instances_on_host(&mut self, host: &HostId) -> Result<Vec<Instance>, StoreError> {
+        instances::instances_on_host(self, host)
     }
 
     fn setting_get(&mut self, name: &str) -> Result<Option<String>, StoreError> {

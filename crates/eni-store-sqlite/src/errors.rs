@@ -71,6 +71,9 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "eni_security_group_unique",
     ),
     ("settings.name", constraints::SETTING_PK),
+    ("hosts.seq", "host_seq_pk"),
+    ("hosts.id", "host_pk"),
+    ("hosts.name, hosts.zone_id", constraints::HOST_NAME_ZONE_UNIQUE),
     ("security_group_rules.seq", "security_group_rule_seq_pk"),
     ("security_group_rules.id", "security_group_rule_pk"),
     (

@@ -87,6 +87,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "settings",
         sql: include_str!("../migrations/0014_settings.sql"),
     },
+    Migration {
+        version: 15,
+        name: "hosts",
+        sql: include_str!("../migrations/0015_hosts.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -116,6 +116,7 @@ fn instance(vsw: &VSwitch) -> Instance {
         tags: vec![],
         created_at: 0,
         started_at: None,
+        host_id: None,
     }
 }
 

@@ -27,13 +27,14 @@ use crate::errors::{
 use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
-    AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery,
+    AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
     IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
     SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, VSwitchFilter,
     Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
-    AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
+    AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
+    VpcId,
 };
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -609,6 +610,34 @@ impl Tx for SqliteTx<'_> {
             db_err,
         )?;
         Ok(())
+    }
+
+    fn host_insert(&mut self, host: &Host) -> Result<(), StoreError> {
+        instances::host_insert(self, host)
+    }
+
+    fn host_update(&mut self, host: &Host) -> Result<(), StoreError> {
+        instances::host_update(self, host)
+    }
+
+    fn host_seen(&mut self, name: &str, now: i64) -> Result<u64, StoreError> {
+        instances::host_seen(self, name, now)
+    }
+
+    fn host_get(&mut self, id: &HostId) -> Result<Option<Host>, StoreError> {
+        instances::host_get(self, id)
+    }
+
+    fn host_by_name(&mut self, name: &str, zone: &str) -> Result<Option<Host>, StoreError> {
+        instances::host_by_name(self, name, zone)
+    }
+
+    fn host_list(&mut self) -> Result<Vec<Host>, StoreError> {
+        instances::host_list(self)
+    }
+
+    fn instances_on_host(&mut self, host: &HostId) -> Result<Vec<Instance>, StoreError> {
+        instances::on_host(self, host)
     }
 
     fn setting_get(&mut self, name: &str) -> Result<Option<String>, StoreError> {

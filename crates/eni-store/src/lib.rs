@@ -12,7 +12,8 @@ pub mod rows;
 pub use rows::*;
 
 use eni_types::ids::{
-    AccountId, EipId, EniId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId, VpcId,
+    AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
+    VpcId,
 };
 
 /// A storage failure.
@@ -54,6 +55,8 @@ pub mod constraints {
     pub const IDEMPOTENCY_PK: &str = "idempotency_pk";
     /// A setting is set once.
     pub const SETTING_PK: &str = "setting_pk";
+    /// One host per name and zone.
+    pub const HOST_NAME_ZONE_UNIQUE: &str = "host_name_zone_unique";
     /// A private IP belongs to an existing vSwitch, which cannot be deleted while it holds any.
     pub const PRIVATE_IP_VSWITCH_FK: &str = "private_ip_vswitch_fk";
     /// A vSwitch belongs to an existing VPC, which cannot be deleted while it has any.
@@ -184,6 +187,24 @@ pub trait Tx {
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
     fn idempotency_insert(&mut self, record: &IdempotencyRecord) -> Result<(), StoreError>;
+
+    // ---- hosts ----
+    // The operator's data-plane hosts (agents), few next to instances: listed whole.
+
+    /// Adds a host; a second one of the same name and zone conflicts on
+    /// [`constraints::HOST_NAME_ZONE_UNIQUE`].
+    fn host_insert(&mut self, host: &Host) -> Result<(), StoreError>;
+    /// Rewrites a host's underlay address, capacity and last call, found by ID.
+    fn host_update(&mut self, host: &Host) -> Result<(), StoreError>;
+    /// Records that host `name`'s agent called at `now`, in every zone it serves; how many
+    /// hosts that was.
+    fn host_seen(&mut self, name: &str, now: i64) -> Result<u64, StoreError>;
+    fn host_get(&mut self, id: &HostId) -> Result<Option<Host>, StoreError>;
+    fn host_by_name(&mut self, name: &str, zone: &str) -> Result<Option<Host>, StoreError>;
+    /// Every host, oldest first.
+    fn host_list(&mut self) -> Result<Vec<Host>, StoreError>;
+    /// The instances placed on `host`, oldest first.
+    fn instances_on_host(&mut self, host: &HostId) -> Result<Vec<Instance>, StoreError>;
 
     // ---- settings ----
     // What every server on one store must agree on (the agents' token), kept with the state.

@@ -2,7 +2,7 @@
 //! these carry only facts.
 
 use eni_types::ids::{
-    AccountId, EipId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
+    AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
     SecurityGroupRuleId, VRouterId, VSwitchId, VpcId,
 };
 
@@ -490,6 +490,27 @@ pub struct Instance {
     pub tags: Tags,
     pub created_at: i64,
     pub started_at: Option<i64>,
+    /// The host it runs on; `None` in a zone with no registered host (every agent then serves
+    /// it, as with one host).
+    pub host_id: Option<HostId>,
+}
+
+/// A data-plane host: an agent, registered with its zone, underlay address and capacity, and
+/// shown in the API as an Alibaba dedicated host. Hosts are the operator's, not an account's:
+/// every account sees them and has instances placed on them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub id: HostId,
+    /// The agent's host name (`--host-id`); one host per name and zone.
+    pub name: String,
+    pub zone_id: String,
+    /// Where the other hosts reach this one (the overlay's tunnel endpoint).
+    pub underlay_address: String,
+    /// vCPUs its instances may take in all.
+    pub capacity_vcpus: u32,
+    /// When its agent last called the server (Unix ms).
+    pub last_seen_at: i64,
+    pub created_at: i64,
 }
 
 /// An elastic IP address: a public IPv4 address from the server's pool, owned by one account,

@@ -132,6 +132,14 @@ pub enum ApiError {
     DetachPrimaryEniNotAllowed,
     #[error("The VPC VSwitch of the specified ENI and ECS instance are not in the same availability zone.")]
     AvailabilityZoneMismatch,
+    #[error("The specified DedicatedHostId does not exist.")]
+    DedicatedHostNotFound,
+    #[error("The specified instance and dedicated host are not in the same zone.")]
+    DedicatedHostZoneMismatch,
+    #[error("Operation denied due to dedicated host status.")]
+    DedicatedHostStatus,
+    #[error("No available dedicated host or not enough resource on dedicated host.")]
+    NoAvailableDedicatedHost,
     #[error("The VPC of the specified resources does not match. {detail}")]
     VpcMismatch { detail: String },
     #[error("The number of ENI exceeds the limit for the type of instance you are trying to launch. The limit is {limit}, the primary ENI included.")]
@@ -376,6 +384,11 @@ impl ApiError {
             InvalidEniType { .. } => "InvalidOperation.InvalidEniType",
             DetachPrimaryEniNotAllowed => "InvalidOperation.DetachPrimaryEniNotAllowed",
             AvailabilityZoneMismatch => "InvalidOperation.AvailabilityZoneMismatch",
+            DedicatedHostNotFound => "InvalidDedicatedHostId.NotFound",
+            DedicatedHostZoneMismatch => "ResourcesNotInSameZone",
+            DedicatedHostStatus => "InvalidDedicatedHostStatus.NotSupport",
+            // Alibaba's spelling.
+            NoAvailableDedicatedHost => "NoAvaliableDedicatedHost",
             VpcMismatch { .. } => "InvalidOperation.VpcMismatch",
             EniPerInstanceLimitExceeded { .. } => "EniPerInstanceLimitExceeded",
             MaxEniCountExceeded { .. } => "MaxEniCountExceeded",
@@ -490,6 +503,8 @@ impl ApiError {
             UnsupportedHttpMethod => 403,
             RegionNotFound | ZoneNotFound | VpcNotFound | VSwitchNotFound => 404,
             EniNotFound | InstanceNotFound | EcsNotFound | SecurityGroupNotFound => 404,
+            DedicatedHostNotFound | DedicatedHostStatus | NoAvailableDedicatedHost => 400,
+            DedicatedHostZoneMismatch => 403,
             InvalidEniState { .. } | InvalidEcsState { .. } | DetachPrimaryEniNotAllowed | PrivateIpQuotaExceeded | PrivateIpDuplicated { .. } | JoinedGroupLimitExceed { .. } | ParameterConflict { .. } | InstanceTypeNotSupported { .. } | SecurityGroupInUse | DryRunOperation => 400,
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
@@ -605,6 +620,10 @@ impl ApiError {
             InvalidEniType { detail: s() },
             DetachPrimaryEniNotAllowed,
             AvailabilityZoneMismatch,
+            DedicatedHostNotFound,
+            DedicatedHostZoneMismatch,
+            DedicatedHostStatus,
+            NoAvailableDedicatedHost,
             VpcMismatch { detail: s() },
             EniPerInstanceLimitExceeded { limit: 1 },
             MaxEniCountExceeded { limit: 1 },

@@ -140,6 +140,18 @@ pub struct EniDesired {
     pub ipv6_prefixes: Vec<String>,
 }
 
+/// What an agent registers its host with (`PUT /internal/v1/hosts/{host}`), once per zone it
+/// serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRegistration {
+    pub zone_id: String,
+    /// Where the other hosts reach this one (the overlay's tunnel endpoint).
+    pub underlay_address: String,
+    /// vCPUs its instances may take in all.
+    pub capacity_vcpus: u32,
+}
+
 /// What an agent reports after a reconcile.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostReport {

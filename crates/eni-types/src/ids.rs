@@ -136,6 +136,8 @@ typed_ids! {
     EniId => ("eni-", 20, "network interface");
     /// An elastic IP address, `eip-…`.
     EipId => ("eip-", 21, "EIP");
+    /// A data-plane host, shown as an Alibaba dedicated host, `dh-…`.
+    HostId => ("dh-", 20, "dedicated host");
     /// A resource group, `rg-…`.
     ResourceGroupId => ("rg-", 15, "resource group");
 }

@@ -87,6 +87,18 @@ struct AgentArgs {
     /// File holding the agent token (the server writes DATA_DIR/agent-token).
     #[arg(long, env = "ENI_AGENT_TOKEN_FILE")]
     token_file: PathBuf,
+    /// The zone this host serves: registers the host (`--host-id`) there, so that the API
+    /// lists it as a dedicated host and places the zone's new instances on it. Without it the
+    /// host is not registered (it serves the instances of zones that have no registered host).
+    #[arg(long, env = "ENI_ZONE", requires = "underlay_address")]
+    zone: Option<String>,
+    /// The address other hosts reach this one at (the overlay's tunnel endpoint).
+    #[arg(long, env = "ENI_UNDERLAY_ADDRESS", requires = "zone")]
+    underlay_address: Option<std::net::IpAddr>,
+    /// vCPUs this host's instances may take in all (instance types' vCPUs; eni does not pin
+    /// CPUs, so this is a placement budget, not the machine's cores).
+    #[arg(long, env = "ENI_CAPACITY_VCPUS", default_value_t = 1024)]
+    capacity_vcpus: u32,
     #[command(flatten)]
     dataplane: DataplaneArgs,
 }
@@ -112,6 +124,9 @@ enum DataplaneKind {
     /// Network namespaces and veths on this host (needs root: CAP_NET_ADMIN and
     /// CAP_SYS_ADMIN).
     Linux,
+    /// None in the server: hosts run `eni agent`, and Attaching/Detaching complete when their
+    /// agents report (as --wait-for-agents).
+    Agents,
 }
 
 #[derive(clap::Args)]
@@ -147,6 +162,10 @@ struct ServeArgs {
     /// and Unassociating last until the agent reports them done instead.
     #[arg(long, env = "ENI_TRANSITION_DELAY_MS", default_value_t = CoreConfig::default().transition_delay_ms)]
     transition_delay_ms: u64,
+    /// Seconds a host's agent may stay silent before the host turns UnderAssessment in
+    /// DescribeDedicatedHosts and takes no new instances.
+    #[arg(long, env = "ENI_HOST_SILENCE_TIMEOUT", default_value_t = 60)]
+    host_silence_timeout: u32,
     /// The IPv4 block EIPs take their public addresses from (default: the benchmarking
     /// range, which no real public address uses).
     #[arg(long, env = "ENI_EIP_POOL", default_value_t = CoreConfig::default().eip_pool)]
@@ -169,11 +188,12 @@ struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "ENI_MAX_BODY_BYTES", default_value_t = eni_api::Limits::default().max_body_bytes)]
     max_body_bytes: usize,
-    /// Run this host's data-plane agent inside the server.
+    /// The data plane: none, this host's agent inside the server (linux), or agents on the
+    /// hosts (agents).
     #[arg(long, env = "ENI_DATAPLANE", value_enum, default_value = "none")]
     dataplane: DataplaneKind,
     /// Let Attaching/Detaching wait for agents even without an in-process data plane
-    /// (for hosts running `eni agent`).
+    /// (for hosts running `eni agent`); the same as --dataplane agents.
     #[arg(long, env = "ENI_WAIT_FOR_AGENTS")]
     wait_for_agents: bool,
     #[command(flatten)]
@@ -389,6 +409,7 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
         host_id: args.host_id.clone(),
         prefix: args.dataplane_prefix.clone(),
         resync: std::time::Duration::from_secs(2),
+        registration: None,
     }
 }
 
@@ -473,8 +494,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         eni_quota: args.eni_quota,
         eip_quota: args.eip_quota,
         transition_delay_ms: args.transition_delay_ms,
+        host_silence_ms: i64::from(args.host_silence_timeout) * 1000,
         eip_pool: args.eip_pool,
-        dataplane: args.dataplane == DataplaneKind::Linux || args.wait_for_agents,
+        dataplane: args.dataplane != DataplaneKind::None || args.wait_for_agents,
         ..CoreConfig::default()
     };
     // Fail before binding if the data plane cannot start (no root, say).
@@ -483,7 +505,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             let (dp, lock) = linux_dataplane(&args.dp, ", or without --dataplane")?;
             (Some(dp), Some(lock))
         }
-        DataplaneKind::None => (None, None),
+        DataplaneKind::None | DataplaneKind::Agents => (None, None),
     };
     // Bind before the root key is made: a port in use must not leave a key printed and saved
     // by a server that never ran.
@@ -730,10 +752,15 @@ fn run(cli: Cli) -> Result<()> {
                 .build()?;
             rt.block_on(async move {
                 let signals = Signals::install()?;
-                let agent = eni_agent::Agent::new(
-                    agent_config(args.server.clone(), token, &args.dataplane),
-                    dp,
+                let mut config = agent_config(args.server.clone(), token, &args.dataplane);
+                config.registration = args.zone.as_ref().zip(args.underlay_address).map(
+                    |(zone, underlay)| eni_types::hoststate::HostRegistration {
+                        zone_id: zone.clone(),
+                        underlay_address: underlay.to_string(),
+                        capacity_vcpus: args.capacity_vcpus,
+                    },
                 );
+                let agent = eni_agent::Agent::new(config, dp);
                 tracing::info!(server = %args.server, host_id = %args.dataplane.host_id, "agent running");
                 agent.run(signals.recv()).await;
                 Ok::<(), anyhow::Error>(())

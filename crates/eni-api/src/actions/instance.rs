@@ -71,6 +71,7 @@ fn run_request(p: &Params, start: bool) -> Result<RunInstances, ApiError> {
         start,
         dry_run: p.bool("DryRun")?.unwrap_or(false),
         client_token: p.opt("ClientToken").map(String::from),
+        dedicated_host_id: p.opt("DedicatedHostId").map(String::from),
     })
 }
 
@@ -146,6 +147,10 @@ struct InstanceJson<'a> {
     cpu: u32,
     #[serde(rename = "CreationTime")]
     creation_time: String,
+    #[serde(rename = "DedicatedHostAttribute")]
+    dedicated_host_attribute: DedicatedHostAttribute<'a>,
+    #[serde(rename = "DedicatedInstanceAttribute")]
+    dedicated_instance_attribute: DedicatedInstanceAttribute,
     #[serde(rename = "DeletionProtection")]
     deletion_protection: bool,
     #[serde(rename = "Description")]
@@ -210,6 +215,27 @@ struct InstanceJson<'a> {
     vpc_attributes: VpcAttributes<'a>,
     #[serde(rename = "ZoneId")]
     zone_id: &'a str,
+}
+
+/// `DedicatedHostAttribute`: the host an instance runs on, every field empty without one
+/// (eni has no host clusters).
+#[derive(Serialize, Default)]
+struct DedicatedHostAttribute<'a> {
+    #[serde(rename = "DedicatedHostClusterId")]
+    dedicated_host_cluster_id: &'a str,
+    #[serde(rename = "DedicatedHostId")]
+    dedicated_host_id: &'a str,
+    #[serde(rename = "DedicatedHostName")]
+    dedicated_host_name: &'a str,
+}
+
+/// `DedicatedInstanceAttribute`: `host` tenancy on a host, else `default`.
+#[derive(Serialize)]
+struct DedicatedInstanceAttribute {
+    #[serde(rename = "Affinity")]
+    affinity: &'static str,
+    #[serde(rename = "Tenancy")]
+    tenancy: &'static str,
 }
 
 /// The instance's ENIs, each rendered as it is written.
@@ -311,6 +337,19 @@ impl<'a> InstanceJson<'a> {
         InstanceJson {
             cpu: ty.cpu_core_count,
             creation_time: minutes(i.created_at),
+            dedicated_host_attribute: DedicatedHostAttribute {
+                dedicated_host_cluster_id: "",
+                dedicated_host_id: i.host_id.as_ref().map_or("", |h| h.as_str()),
+                dedicated_host_name: v.host_name.as_deref().unwrap_or(""),
+            },
+            dedicated_instance_attribute: DedicatedInstanceAttribute {
+                affinity: "default",
+                tenancy: if i.host_id.is_some() {
+                    "host"
+                } else {
+                    "default"
+                },
+            },
             deletion_protection: false,
             description: &i.description,
             eip_address,

@@ -60,6 +60,15 @@ fn old_instance_view(v: &InstanceView) -> Value {
         );
     let ty = &v.instance_type;
     json!({
+        "DedicatedHostAttribute": {
+            "DedicatedHostClusterId": "",
+            "DedicatedHostId": i.host_id.as_ref().map_or("", |h| h.as_str()),
+            "DedicatedHostName": v.host_name.as_deref().unwrap_or(""),
+        },
+        "DedicatedInstanceAttribute": {
+            "Affinity": "default",
+            "Tenancy": if i.host_id.is_some() { "host" } else { "default" },
+        },
         "InstanceId": i.id,
         "InstanceName": i.name,
         "HostName": i.host_name,
@@ -136,9 +145,11 @@ fn instance(id: &str, status: &str, vpc: bool, enis: Vec<EniView>) -> InstanceVi
             tags: vec![("env".into(), "prod".into())],
             created_at: 1_700_000_000,
             started_at: (status == "Running").then_some(1_700_000_100),
+            host_id: None,
         },
         instance_type: ty,
         enis,
+        host_name: None,
     }
 }
 
@@ -151,9 +162,13 @@ fn views() -> Vec<InstanceView> {
     plain_primary.eni.eni_type = "Primary".into();
     plain_primary.private_ips = vec![std::net::Ipv4Addr::new(10, 0, 0, 9)];
     plain_primary.eni.security_group_ids = full_view().eni.security_group_ids;
+    // One on a host.
+    let mut on_host = instance("i-bp1two", "Running", true, vec![plain_primary]);
+    on_host.instance.host_id = Some("dh-bp1hostxxxxxxxxxxxxx".parse().unwrap());
+    on_host.host_name = Some("rack-1".into());
     vec![
         instance("i-bp1one", "Running", true, vec![primary, bare_view()]),
-        instance("i-bp1two", "Running", true, vec![plain_primary]),
+        on_host,
         instance("i-bp1three", "Stopped", false, vec![]),
     ]
 }

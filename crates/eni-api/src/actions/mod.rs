@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod eip;
 pub mod eni;
+pub mod host;
 pub mod instance;
 pub mod security_group;
 pub mod typed;

@@ -1,15 +1,15 @@
-//! ECS instances. Port of the SQLite backend's `tx/instances.rs`. A classic-network instance
-//! has neither VPC nor vSwitch (the schema refuses one without the other); nothing references
-//! an instance, so deletes never conflict. `enis_of_instances` reads ENIs with `enis.rs`'s
-//! row reader.
+//! ECS instances, and the data-plane hosts they are placed on. Port of the SQLite backend's
+//! `tx/instances.rs`. A classic-network instance has neither VPC nor vSwitch (the schema
+//! refuses one without the other); nothing references an instance, so deletes never conflict.
+//! `enis_of_instances` reads ENIs with `enis.rs`'s row reader.
 
 use super::enis::{eni_from_row, ENI_COLUMNS};
 use super::find::{Find, Value};
 use super::{
-    account_from, account_to_sql, get, id_from, opt_id_from, tags_from, tags_to_sql, PgTx,
+    account_from, account_to_sql, get, id_from, opt_id_from, tags_from, tags_to_sql, u32_from, PgTx,
 };
-use eni_store::{Eni, Instance, InstanceFilter, Position, StoreError, Window};
-use eni_types::ids::{AccountId, InstanceId, VSwitchId};
+use eni_store::{Eni, Host, Instance, InstanceFilter, Position, StoreError, Window};
+use eni_types::ids::{AccountId, HostId, InstanceId, VSwitchId};
 use postgres::Row;
 
 /// `SELECT` of every instance column, in the order [`instance_from_row`] reads them.
@@ -18,7 +18,7 @@ macro_rules! select_instance {
         concat!(
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
-             created_at, started_at FROM instances ",
+             created_at, started_at, host_id FROM instances ",
             $rest
         )
     };
@@ -43,10 +43,11 @@ fn instance_from_row(r: &Row) -> Result<Instance, StoreError> {
         tags: tags_from(r, 14)?,
         created_at: get(r, 15)?,
         started_at: get(r, 16)?,
+        host_id: opt_id_from(r, 17)?,
     })
 }
 
-/// Writes every column of `i`: `sql` names them `$1` (id) .. `$17` (started_at) in
+/// Writes every column of `i`: `sql` names them `$1` (id) .. `$18` (host_id) in
 /// [`select_instance`]'s order. A missing vSwitch is instance_vswitch_fk, named by
 /// PostgreSQL.
 fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> {
@@ -70,6 +71,7 @@ fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> 
             &tags_to_sql(&i.tags)?,
             &i.created_at,
             &i.started_at,
+            &i.host_id.as_ref().map(|h| h.as_str()),
         ],
     )
 }
@@ -79,8 +81,9 @@ pub(crate) fn instance_insert(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
         tx,
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
-             resource_group_id, tags, created_at, started_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             resource_group_id, tags, created_at, started_at, host_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+             $18)",
         instance,
     )?;
     Ok(())
@@ -104,7 +107,7 @@ pub(crate) fn instance_update(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
         "UPDATE instances SET region_id = $3, zone_id = $4, instance_type = $5, vpc_id = $6,
              vswitch_id = $7, status = $8, due_at = $9, name = $10, host_name = $11,
              description = $12, image_id = $13, resource_group_id = $14, tags = $15,
-             created_at = $16, started_at = $17
+             created_at = $16, started_at = $17, host_id = $18
          WHERE id = $1 AND account_id = $2",
         instance,
     )?;
@@ -168,10 +171,120 @@ pub(crate) fn instance_list_all(tx: &mut PgTx<'_>) -> Result<Vec<Instance>, Stor
     tx.query_all(select_instance!("ORDER BY seq"), &[], instance_from_row)
 }
 
+/// The partial index instances_host_idx holds only placed instances, in seq order.
+pub(crate) fn instances_on_host(
+    tx: &mut PgTx<'_>,
+    host: &HostId,
+) -> Result<Vec<Instance>, StoreError> {
+    tx.query_all(
+        select_instance!("WHERE host_id = $1 ORDER BY seq"),
+        &[&host.as_str()],
+        instance_from_row,
+    )
+}
+
+// ---- hosts ----
+
+/// `SELECT` of every host column, in the order [`host_from_row`] reads them.
+macro_rules! select_host {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at, \
+             created_at FROM hosts ",
+            $rest
+        )
+    };
+}
+
+fn host_from_row(r: &Row) -> Result<Host, StoreError> {
+    Ok(Host {
+        id: id_from(r, 0)?,
+        name: get(r, 1)?,
+        zone_id: get(r, 2)?,
+        underlay_address: get(r, 3)?,
+        capacity_vcpus: u32_from(r, 4)?,
+        last_seen_at: get(r, 5)?,
+        created_at: get(r, 6)?,
+    })
+}
+
+/// A second host of the same name and zone is host_name_zone_unique, named by PostgreSQL.
+pub(crate) fn host_insert(tx: &mut PgTx<'_>, h: &Host) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO hosts (id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &h.id.as_str(),
+            &h.name,
+            &h.zone_id,
+            &h.underlay_address,
+            &i64::from(h.capacity_vcpus),
+            &h.last_seen_at,
+            &h.created_at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Name, zone and creation time are the host's identity and stay as they are.
+pub(crate) fn host_update(tx: &mut PgTx<'_>, h: &Host) -> Result<(), StoreError> {
+    let n = tx.exec(
+        "UPDATE hosts SET underlay_address = $2, capacity_vcpus = $3, last_seen_at = $4
+         WHERE id = $1",
+        &[
+            &h.id.as_str(),
+            &h.underlay_address,
+            &i64::from(h.capacity_vcpus),
+            &h.last_seen_at,
+        ],
+    )?;
+    if n == 0 {
+        // As for instance_update: the trait has no "not found" for an update.
+        return Err(StoreError::Backend(format!(
+            "host_update: no host {}",
+            h.id
+        )));
+    }
+    Ok(())
+}
+
+/// `greatest` (SQLite's two-argument `max`) keeps a late, older call from moving it back.
+pub(crate) fn host_seen(tx: &mut PgTx<'_>, name: &str, now: i64) -> Result<u64, StoreError> {
+    tx.exec(
+        "UPDATE hosts SET last_seen_at = greatest(last_seen_at, $2) WHERE name = $1",
+        &[&name, &now],
+    )
+}
+
+pub(crate) fn host_get(tx: &mut PgTx<'_>, id: &HostId) -> Result<Option<Host>, StoreError> {
+    tx.query_opt(
+        select_host!("WHERE id = $1"),
+        &[&id.as_str()],
+        host_from_row,
+    )
+}
+
+pub(crate) fn host_by_name(
+    tx: &mut PgTx<'_>,
+    name: &str,
+    zone: &str,
+) -> Result<Option<Host>, StoreError> {
+    tx.query_opt(
+        select_host!("WHERE name = $1 AND zone_id = $2"),
+        &[&name, &zone],
+        host_from_row,
+    )
+}
+
+pub(crate) fn host_list(tx: &mut PgTx<'_>) -> Result<Vec<Host>, StoreError> {
+    tx.query_all(select_host!("ORDER BY seq"), &[], host_from_row)
+}
+
 /// The columns of [`instance_from_row`] over alias `t`.
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
-     t.resource_group_id, t.tags, t.created_at, t.started_at";
+     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

@@ -7,8 +7,8 @@ use super::{
     SqliteTx,
 };
 use crate::errors::{db_err, db_err_fk, fk};
-use eni_store::{Instance, InstanceFilter, Position, StoreError, Window};
-use eni_types::ids::{AccountId, InstanceId, VSwitchId};
+use eni_store::{Host, Instance, InstanceFilter, Position, StoreError, Window};
+use eni_types::ids::{AccountId, HostId, InstanceId, VSwitchId};
 use rusqlite::types::Value;
 use rusqlite::{params, Row};
 
@@ -18,7 +18,7 @@ macro_rules! select_instance {
         concat!(
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
-             created_at, started_at FROM instances ",
+             created_at, started_at, host_id FROM instances ",
             $rest
         )
     };
@@ -43,6 +43,7 @@ fn instance_from_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
         tags: tags_from_row(r, 14)?,
         created_at: r.get(15)?,
         started_at: r.get(16)?,
+        host_id: opt_id_from_row(r, 17)?,
     })
 }
 
@@ -50,8 +51,9 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
     tx.exec(
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
-             resource_group_id, tags, created_at, started_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             resource_group_id, tags, created_at, started_at, host_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18)",
         params![
             i.id.as_str(),
             account_to_sql(i.account_id),
@@ -69,7 +71,8 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.resource_group_id.as_str(),
             tags_to_sql(&i.tags)?,
             i.created_at,
-            i.started_at
+            i.started_at,
+            i.host_id.as_ref().map(|h| h.as_str())
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -93,7 +96,7 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
         "UPDATE instances SET region_id = ?3, zone_id = ?4, instance_type = ?5, vpc_id = ?6,
              vswitch_id = ?7, status = ?8, due_at = ?9, name = ?10, host_name = ?11,
              description = ?12, image_id = ?13, resource_group_id = ?14, tags = ?15,
-             created_at = ?16, started_at = ?17
+             created_at = ?16, started_at = ?17, host_id = ?18
          WHERE id = ?1 AND account_id = ?2",
         params![
             i.id.as_str(),
@@ -112,7 +115,8 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.resource_group_id.as_str(),
             tags_to_sql(&i.tags)?,
             i.created_at,
-            i.started_at
+            i.started_at,
+            i.host_id.as_ref().map(|h| h.as_str())
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -159,6 +163,108 @@ pub(super) fn list_all(tx: &SqliteTx<'_>) -> Result<Vec<Instance>, StoreError> {
     )
 }
 
+pub(super) fn on_host(tx: &SqliteTx<'_>, host: &HostId) -> Result<Vec<Instance>, StoreError> {
+    tx.query_all(
+        select_instance!("WHERE host_id = ?1 ORDER BY seq"),
+        [host.as_str()],
+        instance_from_row,
+    )
+}
+
+// ---- hosts ----
+
+fn host_from_row(r: &Row<'_>) -> rusqlite::Result<Host> {
+    Ok(Host {
+        id: id_from_row(r, 0)?,
+        name: r.get(1)?,
+        zone_id: r.get(2)?,
+        underlay_address: r.get(3)?,
+        capacity_vcpus: r.get(4)?,
+        last_seen_at: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+/// `SELECT` of every host column, in the order [`host_from_row`] reads them.
+macro_rules! select_host {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at, \
+             created_at FROM hosts ",
+            $rest
+        )
+    };
+}
+
+pub(super) fn host_insert(tx: &SqliteTx<'_>, h: &Host) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO hosts (id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at,
+             created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            h.id.as_str(),
+            h.name,
+            h.zone_id,
+            h.underlay_address,
+            h.capacity_vcpus,
+            h.last_seen_at,
+            h.created_at
+        ],
+        db_err,
+    )?;
+    Ok(())
+}
+
+pub(super) fn host_update(tx: &SqliteTx<'_>, h: &Host) -> Result<(), StoreError> {
+    let n = tx.exec(
+        "UPDATE hosts SET underlay_address = ?2, capacity_vcpus = ?3, last_seen_at = ?4
+         WHERE id = ?1",
+        params![
+            h.id.as_str(),
+            h.underlay_address,
+            h.capacity_vcpus,
+            h.last_seen_at
+        ],
+        db_err,
+    )?;
+    if n == 0 {
+        return Err(StoreError::Backend(format!(
+            "host_update: no host {}",
+            h.id
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn host_seen(tx: &SqliteTx<'_>, name: &str, now: i64) -> Result<u64, StoreError> {
+    let n = tx.exec(
+        "UPDATE hosts SET last_seen_at = max(last_seen_at, ?2) WHERE name = ?1",
+        params![name, now],
+        db_err,
+    )?;
+    Ok(n as u64)
+}
+
+pub(super) fn host_get(tx: &SqliteTx<'_>, id: &HostId) -> Result<Option<Host>, StoreError> {
+    tx.query_opt(select_host!("WHERE id = ?1"), [id.as_str()], host_from_row)
+}
+
+pub(super) fn host_by_name(
+    tx: &SqliteTx<'_>,
+    name: &str,
+    zone: &str,
+) -> Result<Option<Host>, StoreError> {
+    tx.query_opt(
+        select_host!("WHERE name = ?1 AND zone_id = ?2"),
+        [name, zone],
+        host_from_row,
+    )
+}
+
+pub(super) fn host_list(tx: &SqliteTx<'_>) -> Result<Vec<Host>, StoreError> {
+    tx.query_all(select_host!("ORDER BY seq"), params![], host_from_row)
+}
+
 /// As for ENIs: the partial index instances_due_idx holds only instances in transition.
 pub(crate) const DUE: &str =
     select_instance!("WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY seq LIMIT ?2");
@@ -177,7 +283,7 @@ pub(super) fn count_in_vswitch(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result
 /// The columns of [`instance_from_row`] over alias `t`.
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
-     t.resource_group_id, t.tags, t.created_at, t.started_at";
+     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

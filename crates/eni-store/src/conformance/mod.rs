@@ -11,17 +11,17 @@
 
 use crate::constraints::{
     ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, EIP_ADDRESS_UNIQUE, EIP_PRIVATE_IP_UNIQUE,
-    ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE, ENI_SECURITY_GROUP_FK, IDEMPOTENCY_PK,
-    IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK, SETTING_PK,
-    SG_RULE_GROUP_FK, SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
+    ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE, ENI_SECURITY_GROUP_FK, HOST_NAME_ZONE_UNIQUE,
+    IDEMPOTENCY_PK, IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK,
+    SETTING_PK, SG_RULE_GROUP_FK, SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
 };
 use crate::{
     with_read, with_write, AccessKey, Account, Eip, EipAssociation, EipBinding, Eni, EniQuery,
-    IdempotencyRecord, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup, SecurityGroupRule,
-    SgDirection, SgPolicy, SgProtocol, Store, StoreError, Tx, VSwitch, Vpc,
+    Host, IdempotencyRecord, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup,
+    SecurityGroupRule, SgDirection, SgPolicy, SgProtocol, Store, StoreError, Tx, VSwitch, Vpc,
 };
 use eni_types::ids::{
-    AccountId, EipId, EniId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
+    AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
     SecurityGroupRuleId, VRouterId, VSwitchId, VpcId,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -165,6 +165,10 @@ pub const CHECKS: &[Check] = &[
     (
         "setting_is_written_once_and_rolls_back",
         check_setting_is_written_once_and_rolls_back,
+    ),
+    (
+        "hosts_register_once_per_name_and_zone_and_list_their_instances",
+        check_hosts_register_once_per_name_and_zone_and_list_their_instances,
     ),
     (
         "access_key_list_and_delete",
@@ -649,6 +653,7 @@ fn classic_instance(account: AccountId, region: &str) -> Instance {
         tags: Vec::new(),
         created_at: T0,
         started_at: None,
+        host_id: None,
     }
 }
 
@@ -853,6 +858,111 @@ fn check_setting_is_written_once_and_rolls_back(store: &dyn Store) {
         assert_eq!(tx.setting_get("agent_token")?.as_deref(), Some("first"));
         assert_eq!(tx.setting_get("other")?.as_deref(), Some("x"));
         assert_eq!(tx.setting_get("none")?, None);
+        Ok(())
+    });
+}
+
+fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &dyn Store) {
+    let host = |name: &str, zone: &str| Host {
+        id: HostId::generate(REGION),
+        name: name.into(),
+        zone_id: zone.into(),
+        underlay_address: "192.0.2.1".into(),
+        capacity_vcpus: 64,
+        last_seen_at: T0,
+        created_at: T0,
+    };
+    let a_h = host("a", "cn-hangzhou-h");
+    let a_k = host("a", "cn-hangzhou-k");
+    let b_h = Host {
+        capacity_vcpus: u32::MAX,
+        ..host("b", "cn-hangzhou-h")
+    };
+    ok(store, |tx| {
+        tx.host_insert(&a_h)?;
+        tx.host_insert(&a_k)?;
+        tx.host_insert(&b_h)
+    });
+    // One host per name and zone; the transaction goes on.
+    ok(store, |tx| {
+        assert_conflict(
+            tx.host_insert(&host("a", "cn-hangzhou-h")),
+            HOST_NAME_ZONE_UNIQUE,
+        );
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.host_list()?, vec![a_h.clone(), a_k.clone(), b_h.clone()]);
+        assert_eq!(tx.host_get(&a_k.id)?, Some(a_k.clone()));
+        assert_eq!(tx.host_get(&HostId::generate(REGION))?, None);
+        assert_eq!(tx.host_by_name("a", "cn-hangzhou-k")?, Some(a_k.clone()));
+        assert_eq!(tx.host_by_name("a", "cn-hangzhou-x")?, None);
+        Ok(())
+    });
+    // A call of agent "a" is seen in both its zones, never going back in time.
+    ok(store, |tx| {
+        assert_eq!(tx.host_seen("a", T0 + 10)?, 2);
+        assert_eq!(tx.host_seen("a", T0 + 5)?, 2);
+        assert_eq!(tx.host_seen("nobody", T0 + 10)?, 0);
+        Ok(())
+    });
+    let moved = Host {
+        underlay_address: "192.0.2.9".into(),
+        capacity_vcpus: 8,
+        last_seen_at: T0 + 20,
+        // The ID finds it; name, zone and creation stay.
+        name: "ignored".into(),
+        ..a_h.clone()
+    };
+    ok(store, |tx| tx.host_update(&moved));
+    read(store, |tx| {
+        let got = tx.host_get(&a_h.id)?.unwrap();
+        assert_eq!(
+            (got.name.as_str(), got.underlay_address.as_str()),
+            ("a", "192.0.2.9")
+        );
+        assert_eq!((got.capacity_vcpus, got.last_seen_at), (8, T0 + 20));
+        assert_eq!(tx.host_get(&a_k.id)?.unwrap().last_seen_at, T0 + 10);
+        assert_eq!(tx.host_get(&b_h.id)?.unwrap().last_seen_at, T0);
+        Ok(())
+    });
+    // A host's instances, oldest first; another host's and unplaced ones are not listed.
+    let acct = AccountId::generate();
+    let (_, s) = network(store, acct, REGION);
+    let on_a = |n: &str| Instance {
+        name: n.into(),
+        host_id: Some(a_h.id.clone()),
+        ..vpc_instance(&s)
+    };
+    let (first, second) = (on_a("1"), on_a("2"));
+    let elsewhere = Instance {
+        host_id: Some(b_h.id.clone()),
+        ..vpc_instance(&s)
+    };
+    let unplaced = vpc_instance(&s);
+    ok(store, |tx| {
+        tx.instance_insert(&first)?;
+        tx.instance_insert(&elsewhere)?;
+        tx.instance_insert(&unplaced)?;
+        tx.instance_insert(&second)
+    });
+    read(store, |tx| {
+        assert_eq!(
+            tx.instances_on_host(&a_h.id)?,
+            vec![first.clone(), second.clone()]
+        );
+        assert_eq!(tx.instances_on_host(&a_k.id)?, Vec::new());
+        Ok(())
+    });
+    // Moved off the host by an update.
+    ok(store, |tx| {
+        tx.instance_update(&Instance {
+            host_id: None,
+            ..first.clone()
+        })
+    });
+    read(store, |tx| {
+        assert_eq!(tx.instances_on_host(&a_h.id)?, vec![second.clone()]);
         Ok(())
     });
 }
@@ -2833,6 +2943,7 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         tags: tricky_tags(),
         started_at: None,
         created_at: -1,
+        host_id: Some(HostId::generate(REGION)),
         ..vpc_instance(&s)
     };
     ok(store, |tx| {
@@ -2857,6 +2968,7 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         image_id: "centos_7".into(),
         resource_group_id: ResourceGroupId::generate(REGION),
         tags: tricky_tags(),
+        host_id: Some(HostId::generate(REGION)),
         ..classic.clone()
     };
     let full2 = Instance {

@@ -1,0 +1,201 @@
+//! Several hosts: each agent's desired state holds the instances placed on its host and those
+//! with no host (a zone with no registered host), and its report settles only those
+//! instances' ENIs.
+
+use eni_core::eni::CreateEni;
+use eni_core::instance::RunInstances;
+use eni_core::security_group::CreateSecurityGroup;
+use eni_core::vpc::{CreateVSwitch, CreateVpc};
+use eni_core::{Caller, Catalog, Core, CoreConfig};
+use eni_store::{with_read, Store};
+use eni_store_sqlite::SqliteStore;
+use eni_types::hoststate::{AttachedEni, HostRegistration, HostReport};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+const R: &str = "cn-hangzhou";
+
+struct World {
+    core: Core,
+    store: Arc<SqliteStore>,
+    caller: Caller,
+    _dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("eni.db")).unwrap());
+    let core = Core::new(
+        store.clone(),
+        Catalog::default(),
+        CoreConfig {
+            dataplane: true,
+            transition_delay_ms: 0,
+            ..CoreConfig::default()
+        },
+    );
+    let caller = Caller {
+        account: core
+            .ensure_root(Some(("ak".into(), "sk".into())))
+            .unwrap()
+            .key()
+            .unwrap()
+            .account_id,
+    };
+    World {
+        core,
+        store,
+        caller,
+        _dir: dir,
+    }
+}
+
+fn register(w: &World, name: &str, zone: &str, vcpus: u32) {
+    w.core
+        .register_host(
+            name,
+            &HostRegistration {
+                zone_id: zone.into(),
+                underlay_address: "192.0.2.1".into(),
+                capacity_vcpus: vcpus,
+            },
+        )
+        .unwrap();
+}
+
+fn instances_of(w: &World, host: &str) -> BTreeSet<String> {
+    w.core
+        .host_desired(host)
+        .unwrap()
+        .instances
+        .into_iter()
+        .map(|i| i.instance_id)
+        .collect()
+}
+
+fn status(w: &World, eni: &str) -> String {
+    let id = eni.parse().unwrap();
+    with_read(&*w.store as &dyn Store, |tx| {
+        tx.eni_get(w.caller.account, &id)
+    })
+    .unwrap()
+    .unwrap()
+    .status
+}
+
+#[test]
+fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
+    let w = world();
+    let c = &w.caller;
+    let vpc = w
+        .core
+        .create_vpc(
+            c,
+            CreateVpc {
+                region: R.into(),
+                cidr_block: Some("10.0.0.0/16".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .vpc_id
+        .to_string();
+    let vswitch = |zone: &str, cidr: &str| {
+        w.core
+            .create_vswitch(
+                c,
+                CreateVSwitch {
+                    vpc_id: vpc.clone(),
+                    zone_id: zone.into(),
+                    cidr_block: cidr.into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .vswitch_id
+            .to_string()
+    };
+    let (vsw_h, vsw_i) = (
+        vswitch("cn-hangzhou-h", "10.0.1.0/24"),
+        vswitch("cn-hangzhou-i", "10.0.2.0/24"),
+    );
+    let sg = w
+        .core
+        .create_security_group(
+            c,
+            CreateSecurityGroup {
+                region: R.into(),
+                vpc_id: Some(vpc.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .to_string();
+    // Two hosts in zone h with room for one ecs.g7.large (2 vCPUs) each; none in zone i.
+    register(&w, "a", "cn-hangzhou-h", 2);
+    register(&w, "b", "cn-hangzhou-h", 2);
+    let run = |vsw: &str| {
+        w.core
+            .run_instances(
+                c,
+                RunInstances {
+                    region: R.into(),
+                    instance_type: "ecs.g7.large".into(),
+                    vswitch_id: Some(vsw.into()),
+                    security_group_id: Some(sg.clone()),
+                    amount: 1,
+                    start: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .remove(0)
+            .to_string()
+    };
+    let (on_a, on_b, unplaced) = (run(&vsw_h), run(&vsw_h), run(&vsw_i));
+    let set = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(instances_of(&w, "a"), set(&[&on_a, &unplaced]));
+    assert_eq!(instances_of(&w, "b"), set(&[&on_b, &unplaced]));
+    assert_eq!(instances_of(&w, "local"), set(&[&unplaced]));
+
+    // An ENI attaching to b's instance: a's report does not settle it, b's does.
+    let eni = w
+        .core
+        .create_network_interface(
+            c,
+            CreateEni {
+                region: R.into(),
+                vswitch_id: vsw_h.clone(),
+                security_group_id: Some(sg.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .eni
+        .id
+        .to_string();
+    w.core.attach_network_interface(c, R, &eni, &on_b).unwrap();
+    assert_eq!(status(&w, &eni), "Attaching");
+    let report = HostReport {
+        generation: w.core.dataplane_generation().unwrap(),
+        attached: vec![AttachedEni {
+            eni_id: eni.clone(),
+            instance_id: on_b.clone(),
+        }],
+        eips: Vec::new(),
+    };
+    w.core.apply_host_report("a", &report).unwrap();
+    assert_eq!(status(&w, &eni), "Attaching");
+    w.core.apply_host_report("b", &report).unwrap();
+    assert_eq!(status(&w, &eni), "InUse");
+    // Detaching: a's report (which never holds it) leaves it Detaching; b's empty one frees it.
+    w.core.detach_network_interface(c, R, &eni, &on_b).unwrap();
+    let empty = HostReport {
+        attached: Vec::new(),
+        ..report
+    };
+    w.core.apply_host_report("a", &empty).unwrap();
+    assert_eq!(status(&w, &eni), "Detaching");
+    w.core.apply_host_report("b", &empty).unwrap();
+    assert_eq!(status(&w, &eni), "Available");
+}
