@@ -62,17 +62,19 @@ async fn world() -> World {
 }
 
 fn agent(w: &World, dp: Arc<dyn Dataplane>) -> Agent {
-    Agent::new(
-        AgentConfig {
-            server: w.url.clone(),
-            token: w.token.clone(),
-            host_id: "h1".into(),
-            prefix: "eni-".into(),
-            resync: Duration::from_millis(200),
-            registration: None,
-        },
-        dp,
-    )
+    Agent::new(config(w), dp)
+}
+
+/// Host h1, unregistered.
+fn config(w: &World) -> AgentConfig {
+    AgentConfig {
+        server: w.url.clone(),
+        token: w.token.clone(),
+        host_id: "h1".into(),
+        prefix: "eni-".into(),
+        resync: Duration::from_millis(200),
+        registration: None,
+    }
 }
 
 async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
@@ -398,16 +400,12 @@ async fn a_registered_agent_is_a_dedicated_host_that_takes_its_zones_instances()
     let w = world().await;
     let a = Agent::new(
         AgentConfig {
-            server: w.url.clone(),
-            token: w.token.clone(),
-            host_id: "h1".into(),
-            prefix: "eni-".into(),
-            resync: Duration::from_millis(200),
             registration: Some(eni_types::hoststate::HostRegistration {
                 zone_id: "cn-hangzhou-h".into(),
                 underlay_address: "192.0.2.10".into(),
                 capacity_vcpus: 4,
             }),
+            ..config(&w)
         },
         Arc::new(FakeDataplane::default()),
     );

@@ -157,6 +157,30 @@ pub async fn desired(
     }
 }
 
+/// The host of an authorized call with a JSON body (`what` names the body in an error).
+fn host_and_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    host: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+) -> Result<(String, T), Response> {
+    authorized(state, headers)?;
+    let Ok(Path(host)) = host else {
+        return Err(bad_host(headers));
+    };
+    if !valid_host(&host) {
+        return Err(bad_host(headers));
+    }
+    let body = serde_json::from_slice(body).map_err(|e| {
+        error(
+            headers,
+            ApiError::invalid_param_because(what, format!("{e}")),
+        )
+    })?;
+    Ok((host, body))
+}
+
 /// `PUT /internal/v1/hosts/{host}`: registers the host in a zone (again: its address and
 /// capacity change) and answers it as `DescribeDedicatedHosts` names it.
 pub async fn register(
@@ -165,24 +189,11 @@ pub async fn register(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return r;
-    }
-    let Ok(Path(host)) = host else {
-        return bad_host(&headers);
-    };
-    if !valid_host(&host) {
-        return bad_host(&headers);
-    }
-    let reg: HostRegistration = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return error(
-                &headers,
-                ApiError::invalid_param_because("registration", format!("{e}")),
-            )
-        }
-    };
+    let (host, reg): (String, HostRegistration) =
+        match host_and_body(&state, host, &headers, &body, "registration") {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let core = state.core.clone();
     match blocking(&headers, move || core.register_host(&host, &reg)).await {
         Ok(Ok(h)) => Json(serde_json::json!({
@@ -203,24 +214,11 @@ pub async fn report(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return r;
-    }
-    let Ok(Path(host)) = host else {
-        return bad_host(&headers);
-    };
-    if !valid_host(&host) {
-        return bad_host(&headers);
-    }
-    let report: HostReport = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return error(
-                &headers,
-                ApiError::invalid_param_because("report", format!("{e}")),
-            )
-        }
-    };
+    let (host, report): (String, HostReport) =
+        match host_and_body(&state, host, &headers, &body, "report") {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let core = state.core.clone();
     match blocking(&headers, move || {
         core.host_called(&host)?;
