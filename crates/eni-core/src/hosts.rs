@@ -8,9 +8,10 @@
 //! (in the instance's zone, `Available`, with room), else on the `Available` host of the zone
 //! with the most vCPUs free (spreading the load). A zone with no registered host keeps the
 //! one-host behaviour: its instances have no host and every agent serves them. An instance
-//! takes its type's vCPUs from its host's capacity until it is deleted, running or not.
-//! Placement runs in the creating write transaction, so two creates never share the last
-//! room of a host.
+//! takes its type's vCPUs from its host's capacity until it is deleted, running or not; the
+//! host row keeps the sum (`Tx::host_use`), so placing one reads one row per host of the zone
+//! however many instances there are. Placement runs in the creating write transaction, so two
+//! creates never share the last room of a host.
 //!
 //! [`CoreConfig::host_silence_ms`]: crate::CoreConfig::host_silence_ms
 
@@ -102,6 +103,7 @@ impl Core {
                         zone_id: reg.zone_id.clone(),
                         underlay_address: reg.underlay_address.clone(),
                         capacity_vcpus: reg.capacity_vcpus,
+                        used_vcpus: 0,
                         last_seen_at: t,
                         created_at: now(),
                     };
@@ -166,7 +168,7 @@ impl Core {
                 out.push(HostView {
                     region_id: region.to_string(),
                     status,
-                    used_vcpus: self.vcpus_of(&instances),
+                    used_vcpus: host.used_vcpus,
                     instances,
                     host,
                 });
@@ -177,13 +179,24 @@ impl Core {
         Ok(paginate(views, req.page))
     }
 
-    /// The vCPUs `instances` take (an unknown type, from an older catalog, takes none).
-    fn vcpus_of(&self, instances: &[Instance]) -> u64 {
-        instances
-            .iter()
-            .filter_map(|i| self.catalog().instance_type(&i.instance_type))
-            .map(|ty| u64::from(ty.cpu_core_count))
-            .sum()
+    /// The vCPUs an instance of type `ty` takes (an unknown type, from an older catalog,
+    /// takes none).
+    pub(crate) fn vcpus_of(&self, ty: &str) -> i64 {
+        self.catalog()
+            .instance_type(ty)
+            .map_or(0, |t| i64::from(t.cpu_core_count))
+    }
+
+    /// Frees the vCPUs a deleted instance took on its host.
+    pub(crate) fn unplace_instance(
+        &self,
+        tx: &mut dyn Tx,
+        inst: &Instance,
+    ) -> Result<(), StoreError> {
+        match &inst.host_id {
+            Some(h) => tx.host_use(h, -self.vcpus_of(&inst.instance_type)),
+            None => Ok(()),
+        }
     }
 
     /// The host a new instance of `vcpus` vCPUs in `zone` goes on, in the creating
@@ -198,9 +211,10 @@ impl Core {
         pinned: Option<&str>,
         now_ms: i64,
     ) -> Result<Option<HostId>, CoreError> {
-        let room = |core: &Core, tx: &mut dyn Tx, h: &Host| -> Result<u64, CoreError> {
-            let used = core.vcpus_of(&tx.instances_on_host(&h.id)?);
-            Ok(u64::from(h.capacity_vcpus).saturating_sub(used))
+        let room = |h: &Host| u64::from(h.capacity_vcpus).saturating_sub(h.used_vcpus);
+        let take = |tx: &mut dyn Tx, id: HostId| -> Result<Option<HostId>, CoreError> {
+            tx.host_use(&id, i64::from(vcpus))?;
+            Ok(Some(id))
         };
         if let Some(id) = pinned {
             let id: HostId = id.parse().map_err(|_| ApiError::DedicatedHostNotFound)?;
@@ -211,10 +225,10 @@ impl Core {
             if self.host_status(&host, now_ms) != "Available" {
                 return Err(ApiError::DedicatedHostStatus.into());
             }
-            if room(self, tx, &host)? < u64::from(vcpus) {
+            if room(&host) < u64::from(vcpus) {
                 return Err(ApiError::NoAvailableDedicatedHost.into());
             }
-            return Ok(Some(host.id));
+            return take(tx, host.id);
         }
         let in_zone: Vec<Host> = tx
             .host_list()?
@@ -229,12 +243,14 @@ impl Core {
             if self.host_status(&h, now_ms) != "Available" {
                 continue;
             }
-            let free = room(self, tx, &h)?;
+            let free = room(&h);
             if free >= u64::from(vcpus) && best.as_ref().is_none_or(|(f, _)| free > *f) {
                 best = Some((free, h.id));
             }
         }
-        best.map(|(_, id)| Some(id))
-            .ok_or_else(|| ApiError::NoAvailableDedicatedHost.into())
+        match best {
+            Some((_, id)) => take(tx, id),
+            None => Err(ApiError::NoAvailableDedicatedHost.into()),
+        }
     }
 }

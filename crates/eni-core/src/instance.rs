@@ -610,7 +610,9 @@ impl Core {
                         complete_eni(tx, eni)?;
                     }
                 }
-                tx.instance_delete(caller.account, &inst.id)?;
+                if tx.instance_delete(caller.account, &inst.id)? {
+                    self.unplace_instance(tx, &inst)?;
+                }
             }
             Ok(())
         })

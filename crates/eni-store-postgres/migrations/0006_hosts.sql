@@ -10,12 +10,15 @@ CREATE TABLE hosts (
     zone_id           TEXT    NOT NULL,
     underlay_address  TEXT    NOT NULL,
     capacity_vcpus    BIGINT  NOT NULL,
+    -- The vCPUs its instances take, kept by the control plane as it places and deletes them.
+    used_vcpus        BIGINT  NOT NULL DEFAULT 0,
     -- Unix ms of its agent's last call: Available while recent, else UnderAssessment.
     last_seen_at      BIGINT  NOT NULL,
     created_at        BIGINT  NOT NULL,
     CONSTRAINT host_pk UNIQUE (id),
     CONSTRAINT host_name_zone_unique UNIQUE (name, zone_id),
-    CONSTRAINT host_capacity_u32 CHECK (capacity_vcpus BETWEEN 0 AND 4294967295)
+    CONSTRAINT host_capacity_u32 CHECK (capacity_vcpus BETWEEN 0 AND 4294967295),
+    CONSTRAINT host_used_non_negative CHECK (used_vcpus >= 0)
 );
 
 ALTER TABLE instances ADD COLUMN host_id TEXT;

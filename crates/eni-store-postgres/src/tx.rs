@@ -488,6 +488,10 @@ impl Tx for PgTx<'_> {
         instances::host_update(self, host)
     }
 
+    fn host_use(&mut self, id: &HostId, vcpus: i64) -> Result<(), StoreError> {
+        instances::host_use(self, id, vcpus)
+    }
+
     fn host_seen(&mut self, name: &str, now: i64) -> Result<u64, StoreError> {
         instances::host_seen(self, name, now)
     }

@@ -194,8 +194,11 @@ pub trait Tx {
     /// Adds a host; a second one of the same name and zone conflicts on
     /// [`constraints::HOST_NAME_ZONE_UNIQUE`].
     fn host_insert(&mut self, host: &Host) -> Result<(), StoreError>;
-    /// Rewrites a host's underlay address, capacity and last call, found by ID.
+    /// Rewrites a host's underlay address, capacity and last call, found by ID (not its used
+    /// vCPUs: see [`Tx::host_use`]).
     fn host_update(&mut self, host: &Host) -> Result<(), StoreError>;
+    /// Adds `vcpus` (negative: frees them) to what a host's instances take, never below 0.
+    fn host_use(&mut self, id: &HostId, vcpus: i64) -> Result<(), StoreError>;
     /// Records that host `name`'s agent called at `now`, in every zone it serves; how many
     /// hosts that was.
     fn host_seen(&mut self, name: &str, now: i64) -> Result<u64, StoreError>;

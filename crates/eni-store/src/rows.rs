@@ -508,6 +508,9 @@ pub struct Host {
     pub underlay_address: String,
     /// vCPUs its instances may take in all.
     pub capacity_vcpus: u32,
+    /// vCPUs its instances take (kept with [`crate::Tx::host_use`] as they are placed and
+    /// deleted).
+    pub used_vcpus: u64,
     /// When its agent last called the server (Unix ms).
     pub last_seen_at: i64,
     pub created_at: i64,

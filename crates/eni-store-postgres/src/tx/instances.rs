@@ -6,7 +6,8 @@
 use super::enis::{eni_from_row, ENI_COLUMNS};
 use super::find::{Find, Value};
 use super::{
-    account_from, account_to_sql, get, id_from, opt_id_from, tags_from, tags_to_sql, u32_from, PgTx,
+    account_from, account_to_sql, count_from_sql, get, id_from, opt_id_from, tags_from,
+    tags_to_sql, u32_from, PgTx,
 };
 use eni_store::{Eni, Host, Instance, InstanceFilter, Position, StoreError, Window};
 use eni_types::ids::{AccountId, HostId, InstanceId, VSwitchId};
@@ -190,7 +191,7 @@ macro_rules! select_host {
     ($rest:literal) => {
         concat!(
             "SELECT id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at, \
-             created_at FROM hosts ",
+             created_at, used_vcpus FROM hosts ",
             $rest
         )
     };
@@ -205,6 +206,7 @@ fn host_from_row(r: &Row) -> Result<Host, StoreError> {
         capacity_vcpus: u32_from(r, 4)?,
         last_seen_at: get(r, 5)?,
         created_at: get(r, 6)?,
+        used_vcpus: count_from_sql(get(r, 7)?)?,
     })
 }
 
@@ -212,8 +214,8 @@ fn host_from_row(r: &Row) -> Result<Host, StoreError> {
 pub(crate) fn host_insert(tx: &mut PgTx<'_>, h: &Host) -> Result<(), StoreError> {
     tx.exec(
         "INSERT INTO hosts (id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at,
-             created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             created_at, used_vcpus)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &h.id.as_str(),
             &h.name,
@@ -222,7 +224,17 @@ pub(crate) fn host_insert(tx: &mut PgTx<'_>, h: &Host) -> Result<(), StoreError>
             &i64::from(h.capacity_vcpus),
             &h.last_seen_at,
             &h.created_at,
+            &i64::try_from(h.used_vcpus).unwrap_or(i64::MAX),
         ],
+    )?;
+    Ok(())
+}
+
+/// Never below 0 (`greatest`, SQLite's two-argument `max`).
+pub(crate) fn host_use(tx: &mut PgTx<'_>, id: &HostId, vcpus: i64) -> Result<(), StoreError> {
+    tx.exec(
+        "UPDATE hosts SET used_vcpus = greatest(0, used_vcpus + $2) WHERE id = $1",
+        &[&id.as_str(), &vcpus],
     )?;
     Ok(())
 }

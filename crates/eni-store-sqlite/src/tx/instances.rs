@@ -182,6 +182,7 @@ fn host_from_row(r: &Row<'_>) -> rusqlite::Result<Host> {
         capacity_vcpus: r.get(4)?,
         last_seen_at: r.get(5)?,
         created_at: r.get(6)?,
+        used_vcpus: r.get(7)?,
     })
 }
 
@@ -190,7 +191,7 @@ macro_rules! select_host {
     ($rest:literal) => {
         concat!(
             "SELECT id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at, \
-             created_at FROM hosts ",
+             created_at, used_vcpus FROM hosts ",
             $rest
         )
     };
@@ -199,8 +200,8 @@ macro_rules! select_host {
 pub(super) fn host_insert(tx: &SqliteTx<'_>, h: &Host) -> Result<(), StoreError> {
     tx.exec(
         "INSERT INTO hosts (id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at,
-             created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             created_at, used_vcpus)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             h.id.as_str(),
             h.name,
@@ -208,7 +209,8 @@ pub(super) fn host_insert(tx: &SqliteTx<'_>, h: &Host) -> Result<(), StoreError>
             h.underlay_address,
             h.capacity_vcpus,
             h.last_seen_at,
-            h.created_at
+            h.created_at,
+            i64::try_from(h.used_vcpus).unwrap_or(i64::MAX)
         ],
         db_err,
     )?;
@@ -233,6 +235,15 @@ pub(super) fn host_update(tx: &SqliteTx<'_>, h: &Host) -> Result<(), StoreError>
             h.id
         )));
     }
+    Ok(())
+}
+
+pub(super) fn host_use(tx: &SqliteTx<'_>, id: &HostId, vcpus: i64) -> Result<(), StoreError> {
+    tx.exec(
+        "UPDATE hosts SET used_vcpus = max(0, used_vcpus + ?2) WHERE id = ?1",
+        params![id.as_str(), vcpus],
+        db_err,
+    )?;
     Ok(())
 }
 

@@ -869,6 +869,7 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
         zone_id: zone.into(),
         underlay_address: "192.0.2.1".into(),
         capacity_vcpus: 64,
+        used_vcpus: 0,
         last_seen_at: T0,
         created_at: T0,
     };
@@ -876,6 +877,7 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
     let a_k = host("a", "cn-hangzhou-k");
     let b_h = Host {
         capacity_vcpus: u32::MAX,
+        used_vcpus: 7,
         ..host("b", "cn-hangzhou-h")
     };
     ok(store, |tx| {
@@ -914,8 +916,18 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
         name: "ignored".into(),
         ..a_h.clone()
     };
+    // Used vCPUs: added and freed, never below 0, and an update leaves them.
+    ok(store, |tx| {
+        tx.host_use(&a_h.id, 6)?;
+        tx.host_use(&a_h.id, -2)?;
+        tx.host_use(&b_h.id, -100)?;
+        tx.host_use(&HostId::generate(REGION), 5)
+    });
     ok(store, |tx| tx.host_update(&moved));
     read(store, |tx| {
+        assert_eq!(tx.host_get(&a_h.id)?.unwrap().used_vcpus, 4);
+        assert_eq!(tx.host_get(&b_h.id)?.unwrap().used_vcpus, 0);
+        assert_eq!(tx.host_get(&a_k.id)?.unwrap().used_vcpus, 0);
         let got = tx.host_get(&a_h.id)?.unwrap();
         assert_eq!(
             (got.name.as_str(), got.underlay_address.as_str()),
