@@ -29,11 +29,11 @@ pub struct AgentConfig {
     pub prefix: String,
     /// Reconcile at least this often.
     pub resync: Duration,
-    /// The host's zone, underlay address and capacity, registered with the control plane
-    /// before the first round and after every failed one (so a server that lost it, or a new
-    /// one, learns it); `None`: an unregistered host, served every instance of every zone
+    /// The host's zones, underlay address and capacity, registered with the control plane
+    /// before the first round and after every failed one (so a server that lost them, or a
+    /// new one, learns them); none: an unregistered host, served every instance of every zone
     /// that has no registered host.
-    pub registration: Option<HostRegistration>,
+    pub registrations: Vec<HostRegistration>,
 }
 
 /// Why one round failed (the loop logs it and tries again).
@@ -180,8 +180,10 @@ impl Agent {
         loop {
             let wait = self.cfg.resync;
             let round = async {
-                if let (None, Some(reg)) = (since, &self.cfg.registration) {
-                    self.register(reg).await?;
+                if since.is_none() {
+                    for reg in &self.cfg.registrations {
+                        self.register(reg).await?;
+                    }
                 }
                 let desired = self.fetch(since, wait).await?;
                 // Nothing new upstream means the poll timed out: time to look at the kernel.

@@ -73,7 +73,7 @@ fn config(w: &World) -> AgentConfig {
         host_id: "h1".into(),
         prefix: "eni-".into(),
         resync: Duration::from_millis(200),
-        registration: None,
+        registrations: Vec::new(),
     }
 }
 
@@ -400,11 +400,11 @@ async fn a_registered_agent_is_a_dedicated_host_that_takes_its_zones_instances()
     let w = world().await;
     let a = Agent::new(
         AgentConfig {
-            registration: Some(eni_types::hoststate::HostRegistration {
+            registrations: vec![eni_types::hoststate::HostRegistration {
                 zone_id: "cn-hangzhou-h".into(),
                 underlay_address: "192.0.2.10".into(),
                 capacity_vcpus: 4,
-            }),
+            }],
             ..config(&w)
         },
         Arc::new(FakeDataplane::default()),

@@ -97,7 +97,7 @@ struct AgentArgs {
     underlay_address: Option<std::net::IpAddr>,
     /// vCPUs this host's instances may take in all (instance types' vCPUs; eni does not pin
     /// CPUs, so this is a placement budget, not the machine's cores).
-    #[arg(long, env = "ENI_CAPACITY_VCPUS", default_value_t = 1024)]
+    #[arg(long, env = "ENI_CAPACITY_VCPUS", default_value_t = LOCAL_CAPACITY_VCPUS)]
     capacity_vcpus: u32,
     #[command(flatten)]
     dataplane: DataplaneArgs,
@@ -296,6 +296,10 @@ const DB_FILE: &str = "eni.db";
 const ROOT_CREDENTIALS_FILE: &str = "root-credentials.json";
 const AGENT_TOKEN_FILE: &str = "agent-token";
 
+/// The vCPUs the one host of `--dataplane linux` takes in each zone (a placement budget: eni
+/// does not pin CPUs), as `eni agent --capacity-vcpus` defaults to.
+const LOCAL_CAPACITY_VCPUS: u32 = 1024;
+
 /// The internal API's token: `ENI_AGENT_TOKEN`, else the store's, which every server on one
 /// store shares (the first to start stores the token saved in its data dir, so that agents
 /// holding it keep working, else a new one). It is saved in the data dir (mode 0600) for the
@@ -409,7 +413,7 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
         host_id: args.host_id.clone(),
         prefix: args.dataplane_prefix.clone(),
         resync: std::time::Duration::from_secs(2),
-        registration: None,
+        registrations: Vec::new(),
     }
 }
 
@@ -631,10 +635,22 @@ async fn serve(args: ServeArgs) -> Result<()> {
         } else {
             addr
         };
-        let agent = eni_agent::Agent::new(
-            agent_config(format!("http://{host}"), token.clone(), &args.dp),
-            dp,
-        );
+        let mut config = agent_config(format!("http://{host}"), token.clone(), &args.dp);
+        // This one host serves every zone of the catalog: it is a dedicated host in each (in
+        // DescribeDedicatedHosts, and where instances are placed), with a placement budget of
+        // LOCAL_CAPACITY_VCPUS a zone.
+        config.registrations = last_flush
+            .catalog()
+            .regions
+            .iter()
+            .flat_map(|r| &r.zones)
+            .map(|z| eni_types::hoststate::HostRegistration {
+                zone_id: z.zone_id.clone(),
+                underlay_address: host.ip().to_string(),
+                capacity_vcpus: LOCAL_CAPACITY_VCPUS,
+            })
+            .collect();
+        let agent = eni_agent::Agent::new(config, dp);
         let mut stop = stopping.subscribe();
         agent_task = Some(tokio::spawn(agent.run(async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -753,13 +769,17 @@ fn run(cli: Cli) -> Result<()> {
             rt.block_on(async move {
                 let signals = Signals::install()?;
                 let mut config = agent_config(args.server.clone(), token, &args.dataplane);
-                config.registration = args.zone.as_ref().zip(args.underlay_address).map(
-                    |(zone, underlay)| eni_types::hoststate::HostRegistration {
+                config.registrations = args
+                    .zone
+                    .as_ref()
+                    .zip(args.underlay_address)
+                    .map(|(zone, underlay)| eni_types::hoststate::HostRegistration {
                         zone_id: zone.clone(),
                         underlay_address: underlay.to_string(),
                         capacity_vcpus: args.capacity_vcpus,
-                    },
-                );
+                    })
+                    .into_iter()
+                    .collect();
                 let agent = eni_agent::Agent::new(config, dp);
                 tracing::info!(server = %args.server, host_id = %args.dataplane.host_id, "agent running");
                 agent.run(signals.recv()).await;
