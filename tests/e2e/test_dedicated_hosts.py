@@ -119,6 +119,12 @@ def test_instances_spread_over_hosts_and_a_full_zone_refuses(own):
     assert by_id[big].capacity.available_vcpus == 0
     assert by_id[small].capacity.available_vcpus == 2
     assert sorted(x.instance_id for x in by_id[big].instances.instance + by_id[small].instances.instance) == sorted(ids)
+    # Another account sees the hosts and their room, not this account's instances.
+    peer = own.srv.create_account()
+    theirs = Cloud(h.ecs_client(own.srv.endpoint, peer["AccessKeyId"], peer["AccessKeySecret"]),
+                   Resources(h.vpc_client(own.srv.endpoint, peer["AccessKeyId"], peer["AccessKeySecret"])))
+    seen = {x.dedicated_host_id: x for x in hosts(theirs)}
+    assert seen[big].capacity.available_vcpus == 0 and seen[big].instances.instance == []
     # One more fits (2 vCPUs on small); then the zone is full: refused, nothing made.
     own.instance(vsw, [sg])
     before = own.describe_instances().total_count

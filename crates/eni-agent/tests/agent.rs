@@ -412,11 +412,15 @@ async fn a_registered_agent_is_a_dedicated_host_that_takes_its_zones_instances()
     let stop = Arc::new(tokio::sync::Notify::new());
     let stopped = stop.clone();
     let running = tokio::spawn(a.run(async move { stopped.notified().await }));
-    let describe = |core: &Core| {
-        core.describe_dedicated_hosts(eni_core::hosts::DescribeDedicatedHosts {
-            region: R.into(),
-            ..Default::default()
-        })
+    let caller = w.caller;
+    let describe = move |core: &Core| {
+        core.describe_dedicated_hosts(
+            &caller,
+            eni_core::hosts::DescribeDedicatedHosts {
+                region: R.into(),
+                ..Default::default()
+            },
+        )
         .unwrap()
         .items
     };

@@ -16,23 +16,24 @@
 //! [`CoreConfig::host_silence_ms`]: crate::CoreConfig::host_silence_ms
 
 use crate::query::{paginate, Page, Paged};
-use crate::{internal, now, now_ms, Core, CoreError};
+use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{with_read, Host, Instance, StoreError, Tx};
 use eni_types::hoststate::HostRegistration;
 use eni_types::ids::HostId;
 use eni_types::ApiError;
 use std::net::IpAddr;
 
-/// A host as `DescribeDedicatedHosts` shows it.
+/// A host as `DescribeDedicatedHosts` shows it to one account.
 #[derive(Debug, Clone)]
 pub struct HostView {
     pub host: Host,
     pub region_id: String,
     /// `Available` or `UnderAssessment`.
     pub status: &'static str,
-    /// vCPUs its instances take.
+    /// vCPUs its instances take (every account's).
     pub used_vcpus: u64,
-    /// Its instances, oldest first.
+    /// The caller's instances on it, oldest first (another account's are not the caller's
+    /// to see).
     pub instances: Vec<Instance>,
 }
 
@@ -126,9 +127,11 @@ impl Core {
             .map_err(Into::into)
     }
 
-    /// DescribeDedicatedHosts: the hosts of the region's zones, oldest first.
+    /// DescribeDedicatedHosts: the hosts of the region's zones, oldest first, each with the
+    /// caller's instances on it.
     pub fn describe_dedicated_hosts(
         &self,
+        caller: &Caller,
         req: DescribeDedicatedHosts,
     ) -> Result<Paged<HostView>, ApiError> {
         self.check_region(&req.region)?;
@@ -164,7 +167,8 @@ impl Core {
                 if !keep {
                     continue;
                 }
-                let instances = tx.instances_on_host(&host.id)?;
+                let mut instances = tx.instances_on_host(&host.id)?;
+                instances.retain(|i| i.account_id == caller.account);
                 out.push(HostView {
                     region_id: region.to_string(),
                     status,

@@ -115,7 +115,7 @@ pub fn describe(ctx: &Ctx<'_>, p: &Params) -> Out {
         status: p.opt("Status").map(String::from),
         page: page(p, 100)?,
     };
-    let r = ctx.core.describe_dedicated_hosts(req)?;
+    let r = ctx.core.describe_dedicated_hosts(&ctx.caller, req)?;
     let list: Vec<Value> = r.items.iter().map(host_view).collect();
     Ok(object(json!({
         "TotalCount": r.total,
