@@ -1,9 +1,11 @@
 """Data-plane hosts as Alibaba dedicated hosts: agents register through the internal API
 (`PUT /internal/v1/hosts/{host}`), DescribeDedicatedHosts lists them, RunInstances and
 CreateInstance place instances on them (pinned with DedicatedHostId, else on the host of the
-zone with the most vCPUs free), and DescribeInstances shows DedicatedHostAttribute.
+zone with the most vCPUs free), and DescribeInstances shows DedicatedHostAttribute where a
+dedicated host was asked for (DedicatedHostId or Tenancy=host).
 
-Hosts are server-wide, so every test here runs a server of its own.
+Hosts are server-wide, so every test here runs a server of its own, with `--dataplane agents`
+(placement is for a data plane: a server without one places only what asks for a host).
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ from conftest import Cloud, Resources
 ZONE_H, ZONE_K = "cn-hangzhou-h", "cn-hangzhou-j"
 
 
-@pytest.fixture
-def own(tmp_path):
+def own_server(tmp_path, *extra: str):
     """A server of this test's own, with its clients and a way to register hosts."""
-    srv = h.EniServer(tmp_path / "data", extra_args=["--host-silence-timeout", "2"]).start()
+    srv = h.EniServer(tmp_path / "data", extra_args=["--dataplane", "agents", *extra]).start()
     ecs = h.ecs_client(srv.endpoint, h.ROOT_AK, h.ROOT_SECRET)
     cloud = Cloud(ecs, Resources(h.vpc_client(srv.endpoint, h.ROOT_AK, h.ROOT_SECRET)))
     token = (srv.data_dir / "agent-token").read_text().strip()
@@ -42,8 +43,22 @@ def own(tmp_path):
         assert r.status_code == 200, r.text
 
     cloud.register, cloud.poll, cloud.srv = register, poll, srv
+    return cloud
+
+
+@pytest.fixture
+def own(tmp_path):
+    cloud = own_server(tmp_path)
     yield cloud
-    srv.stop()
+    cloud.srv.stop()
+
+
+@pytest.fixture
+def quick(tmp_path):
+    """As `own`, with hosts silent for 2 s turning UnderAssessment."""
+    cloud = own_server(tmp_path, "--host-silence-timeout", "2")
+    yield cloud
+    cloud.srv.stop()
 
 
 def hosts(cloud: Cloud, **kw) -> list:
@@ -70,6 +85,12 @@ def test_without_hosts_instances_have_none(own):
     e = error_of(lambda: own.run(vsw, [sg], dedicated_host_id="dh-bp1nonexistent00000"))
     assert (e.code, e.status_code) == ("InvalidDedicatedHostId.NotFound", 400), e
     assert own.describe_instances().total_count == before
+    # Asking for any dedicated host where there is none: refused too.
+    e = error_of(lambda: own.run(vsw, [sg], tenancy="host"))
+    assert (e.code, e.status_code) == ("NoAvaliableDedicatedHost", 400), e
+    e = error_of(lambda: own.run(vsw, [sg], tenancy="shared"))
+    assert e.code.startswith("InvalidParameter"), e
+    assert own.describe_instances().total_count == before
 
 
 def test_registered_hosts_are_listed_and_filtered(own):
@@ -94,6 +115,7 @@ def test_registered_hosts_are_listed_and_filtered(own):
     assert [x.zone_id for x in hosts(own, zone_id=ZONE_K)] == [ZONE_K]
     assert len(hosts(own, dedicated_host_name="rack-a")) == 2
     assert hosts(own, status="UnderAssessment") == []
+    assert hosts(own, status="PermanentFailure") == []
     assert hosts(own, region_id="cn-beijing") == []
     e = error_of(lambda: hosts(own, status="Broken"))
     assert e.code.startswith("InvalidParameter"), e
@@ -110,12 +132,15 @@ def test_instances_spread_over_hosts_and_a_full_zone_refuses(own):
     # ecs.g7.large takes 2 vCPUs; each goes to the host with the most free, the older one on a
     # tie: big (8 free), big (6), big (4, tied with small), small (4), big (2, tied).
     ids = own.run(vsw, [sg], amount=5)
-    placed = [own.instance_get(i).dedicated_host_attribute for i in ids]
-    on = [p.dedicated_host_id for p in placed]
-    assert on == [big, big, big, small, big], on
-    assert {p.dedicated_host_name for p in placed} == {"big", "small"}
-    assert all(own.instance_get(i).dedicated_instance_attribute.tenancy == "host" for i in ids)
     by_id = {x.dedicated_host_id: x for x in hosts(own)}
+    on = {x.instance_id: dh for dh, x_ in by_id.items() for x in x_.instances.instance}
+    assert [on.get(i) for i in ids] == [big, big, big, small, big], on
+    # Placed by the server, not asked for: DescribeInstances shows no host, as on Alibaba
+    # (Terraform reads DedicatedHostAttribute into a field that forces a new instance).
+    for i in ids:
+        got = own.instance_get(i)
+        assert got.dedicated_host_attribute.dedicated_host_id == "", i
+        assert got.dedicated_instance_attribute.tenancy == "default", i
     assert by_id[big].capacity.available_vcpus == 0
     assert by_id[small].capacity.available_vcpus == 2
     assert sorted(x.instance_id for x in by_id[big].instances.instance + by_id[small].instances.instance) == sorted(ids)
@@ -143,7 +168,12 @@ def test_instances_spread_over_hosts_and_a_full_zone_refuses(own):
     e = error_of(lambda: own.run(vsw, [sg], dedicated_host_id=other))
     assert (e.code, e.status_code) == ("ResourcesNotInSameZone", 403), e
     k = own.instance(vsw_k, [sg], dedicated_host_id=other)
-    assert own.instance_get(k).dedicated_host_attribute.dedicated_host_id == other
+    pinned = own.instance_get(k)
+    assert (pinned.dedicated_host_attribute.dedicated_host_id, pinned.dedicated_host_attribute.dedicated_host_name) == (other, "other")
+    assert pinned.dedicated_instance_attribute.tenancy == "host"
+    # Tenancy=host without an ID: the server picks the host, and shows it.
+    anyhost = own.instance(vsw_k, [sg], tenancy="host")
+    assert own.instance_get(anyhost).dedicated_host_attribute.dedicated_host_id == other
     # Deleting frees the room.
     own.ecs.delete_instances(em.DeleteInstancesRequest(region_id=h.REGION, instance_id=[ids[0]], force=True))
     h.wait_for(lambda: own.instance_status(ids[0]), lambda s: s is None, what="instance gone")
@@ -152,7 +182,8 @@ def test_instances_spread_over_hosts_and_a_full_zone_refuses(own):
     own.instance(vsw, [sg])
 
 
-def test_a_silent_host_turns_under_assessment_and_takes_nothing(own):
+def test_a_silent_host_turns_under_assessment_and_takes_nothing(quick):
+    own = quick
     v = own.vpc()
     vsw = own.vswitch(v, "10.0.1.0/24")
     sg = own.group(v)
@@ -170,7 +201,7 @@ def test_a_silent_host_turns_under_assessment_and_takes_nothing(own):
     # Its agent calls again: Available, and it takes instances.
     own.poll("quiet")
     assert [x.status for x in hosts(own)] == ["Available"]
-    i = own.instance(vsw, [sg])
+    i = own.instance(vsw, [sg], dedicated_host_id=dh)
     assert own.instance_get(i).dedicated_host_attribute.dedicated_host_id == dh
 
 

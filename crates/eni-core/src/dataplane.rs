@@ -403,6 +403,7 @@ impl Core {
             // This host's instances only: another host's ENIs are that agent's to report.
             let all = tx.instance_list_all()?;
             let live: BTreeSet<InstanceId> = all.iter().map(|i| i.id.clone()).collect();
+            let anywhere: BTreeSet<VpcId> = all.iter().filter_map(|i| i.vpc_id.clone()).collect();
             let hosts = host_names(tx)?;
             let instances: Vec<Instance> = all
                 .into_iter()
@@ -412,6 +413,11 @@ impl Core {
                 instances.iter().filter_map(|i| i.vpc_id.clone()).collect();
             for mut eip in tx.eips_awaiting_dataplane()? {
                 let Some(b) = &eip.binding else { continue };
+                // A VPC served only on other hosts is theirs to report on; one served
+                // nowhere has nothing to NAT, and any report completes its EIPs.
+                if anywhere.contains(&b.vpc_id) && !served.contains(&b.vpc_id) {
+                    continue;
+                }
                 let routed = served.contains(&b.vpc_id);
                 let here = routed && natted.contains(Ipv4Addr::from(eip.ip).to_string().as_str());
                 match eip.status.as_str() {

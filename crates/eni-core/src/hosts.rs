@@ -48,8 +48,15 @@ pub struct DescribeDedicatedHosts {
     pub page: Page,
 }
 
-/// The statuses a host can have (the filter refuses others).
-const STATUSES: [&str; 2] = ["Available", "UnderAssessment"];
+/// The statuses Alibaba's filter takes; an eni host is only ever the first two, so the others
+/// match nothing (any other value is refused).
+const STATUSES: [&str; 5] = [
+    "Available",
+    "UnderAssessment",
+    "PermanentFailure",
+    "TempUnavailable",
+    "Redeploying",
+];
 
 impl Core {
     /// The region of `zone`, if the catalog has it.
@@ -144,7 +151,7 @@ impl Core {
             if !STATUSES.contains(&s.as_str()) {
                 return Err(ApiError::invalid_param_because(
                     "Status",
-                    "Available or UnderAssessment",
+                    "Available, UnderAssessment, PermanentFailure, TempUnavailable or Redeploying",
                 ));
             }
         }
@@ -206,13 +213,14 @@ impl Core {
     /// The host a new instance of `vcpus` vCPUs in `zone` goes on, in the creating
     /// transaction: the one `pinned` names (which must exist, be in the zone, be `Available`
     /// and have room), else the `Available` host of the zone with the most vCPUs free; `None`
-    /// when the zone has no registered host (and nothing is pinned).
+    /// when the zone has no registered host, unless a `dedicated` host was asked for.
     pub(crate) fn place_instance(
         &self,
         tx: &mut dyn Tx,
         zone: &str,
         vcpus: u32,
         pinned: Option<&str>,
+        dedicated: bool,
         now_ms: i64,
     ) -> Result<Option<HostId>, CoreError> {
         let room = |h: &Host| u64::from(h.capacity_vcpus).saturating_sub(h.used_vcpus);
@@ -240,7 +248,11 @@ impl Core {
             .filter(|h| h.zone_id == zone)
             .collect();
         if in_zone.is_empty() {
-            return Ok(None);
+            return if dedicated {
+                Err(ApiError::NoAvailableDedicatedHost.into())
+            } else {
+                Ok(None)
+            };
         }
         let mut best: Option<(u64, HostId)> = None;
         for h in in_zone {

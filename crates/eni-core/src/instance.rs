@@ -75,6 +75,10 @@ pub struct RunInstances {
     /// digest when absent, so that digests recorded before it existed still match.)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dedicated_host_id: Option<String>,
+    /// `Tenancy`: `host` asks for a dedicated host (one is picked without `DedicatedHostId`),
+    /// `default` (or none) for none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenancy: Option<String>,
 }
 
 /// An instance with its type and the ENIs on it (by device index).
@@ -275,6 +279,17 @@ impl Core {
                 });
             }
         }
+        // A dedicated host was asked for: one named, or `Tenancy=host` (any).
+        let dedicated = match req.tenancy.as_deref() {
+            None | Some("default") => req.dedicated_host_id.is_some(),
+            Some("host") => true,
+            Some(_) => {
+                return Err(ApiError::invalid_param_because(
+                    "Tenancy",
+                    "default or host",
+                ))
+            }
+        };
         let (t, t_ms, delay) = (now(), now_ms(), self.instance_delay());
         let quota = self.config().eni_quota;
         let rg = default_resource_group(caller);
@@ -368,14 +383,20 @@ impl Core {
                     }
                     let mut ids = Vec::new();
                     for _ in 0..req.amount {
-                        // Each placed in turn, so that a batch spreads over the hosts.
-                        let host_id = self.place_instance(
-                            tx,
-                            &zone,
-                            ty.cpu_core_count,
-                            req.dedicated_host_id.as_deref(),
-                            t_ms,
-                        )?;
+                        // Each placed in turn, so that a batch spreads over the hosts. Without
+                        // a data plane nothing runs anywhere: only a dedicated host places.
+                        let host_id = if dedicated || self.config().dataplane {
+                            self.place_instance(
+                                tx,
+                                &zone,
+                                ty.cpu_core_count,
+                                req.dedicated_host_id.as_deref(),
+                                dedicated,
+                                t_ms,
+                            )?
+                        } else {
+                            None
+                        };
                         let id = InstanceId::generate(&req.region);
                         let (status, due_at) = match (req.start, delay) {
                             (false, _) => ("Stopped", None),
@@ -404,6 +425,7 @@ impl Core {
                             created_at: t,
                             started_at: (status == "Running").then_some(t),
                             host_id,
+                            tenancy: if dedicated { "host" } else { "default" }.into(),
                         };
                         tx.instance_insert(&inst)?;
                         if let Some(p) = &vsw {

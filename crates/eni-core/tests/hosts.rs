@@ -199,3 +199,137 @@ fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
     w.core.apply_host_report("b", &empty).unwrap();
     assert_eq!(status(&w, &eni), "Available");
 }
+
+#[test]
+fn an_eip_is_settled_by_the_hosts_that_serve_its_vpc() {
+    let w = world();
+    let c = &w.caller;
+    let network = |cidr: &str| {
+        let vpc = w
+            .core
+            .create_vpc(
+                c,
+                CreateVpc {
+                    region: R.into(),
+                    cidr_block: Some(cidr.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .vpc_id
+            .to_string();
+        let vsw = w
+            .core
+            .create_vswitch(
+                c,
+                CreateVSwitch {
+                    vpc_id: vpc.clone(),
+                    zone_id: "cn-hangzhou-h".into(),
+                    cidr_block: cidr.replace(".0.0/16", ".1.0/24"),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .vswitch_id
+            .to_string();
+        let sg = w
+            .core
+            .create_security_group(
+                c,
+                CreateSecurityGroup {
+                    region: R.into(),
+                    vpc_id: Some(vpc),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .to_string();
+        (vsw, sg)
+    };
+    register(&w, "a", "cn-hangzhou-h", 64);
+    register(&w, "c", "cn-hangzhou-h", 64);
+    let hosts = w
+        .core
+        .describe_dedicated_hosts(
+            c,
+            eni_core::hosts::DescribeDedicatedHosts {
+                region: R.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .items;
+    let c_host = hosts
+        .iter()
+        .find(|h| h.host.name == "c")
+        .unwrap()
+        .host
+        .id
+        .to_string();
+    // A VPC whose only instance is on host c.
+    let (vsw, sg) = network("10.9.0.0/16");
+    let inst = w
+        .core
+        .run_instances(
+            c,
+            RunInstances {
+                region: R.into(),
+                instance_type: "ecs.g7.large".into(),
+                vswitch_id: Some(vsw),
+                security_group_id: Some(sg),
+                amount: 1,
+                start: true,
+                dedicated_host_id: Some(c_host),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .remove(0)
+        .to_string();
+    let eip = w
+        .core
+        .allocate_eip(
+            c,
+            eni_core::eip::AllocateEip {
+                region: R.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    w.core
+        .associate_eip(
+            c,
+            eni_core::eip::AssociateEip {
+                region: R.into(),
+                allocation_id: eip.allocation_id.to_string(),
+                instance_id: inst,
+                instance_type: None,
+                private_ip: None,
+                mode: None,
+                client_token: None,
+            },
+        )
+        .unwrap();
+    let eip_status = || {
+        with_read(&*w.store as &dyn Store, |tx| {
+            tx.eip_get(w.caller.account, &eip.allocation_id)
+        })
+        .unwrap()
+        .unwrap()
+        .status
+    };
+    assert_eq!(eip_status(), "Associating");
+    let report = |eips: Vec<String>| HostReport {
+        generation: w.core.dataplane_generation().unwrap(),
+        attached: Vec::new(),
+        eips,
+    };
+    // Host a serves no instance of that VPC: its report is not about the EIP.
+    w.core.apply_host_report("a", &report(Vec::new())).unwrap();
+    assert_eq!(eip_status(), "Associating");
+    // Host c NATs it.
+    w.core
+        .apply_host_report("c", &report(vec![eip.eip_address.to_string()]))
+        .unwrap();
+    assert_eq!(eip_status(), "InUse");
+}

@@ -22,6 +22,8 @@ CREATE TABLE hosts (
 );
 
 ALTER TABLE instances ADD COLUMN host_id TEXT;
+-- 'host' when the caller asked for a dedicated host, else 'default' (see SQLite's 0015).
+ALTER TABLE instances ADD COLUMN tenancy TEXT NOT NULL DEFAULT 'default';
 
 -- A host's instances (its load, and what its agent serves).
 CREATE INDEX instances_host_idx ON instances (host_id, seq) WHERE host_id IS NOT NULL;

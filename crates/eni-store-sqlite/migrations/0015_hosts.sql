@@ -27,6 +27,10 @@ CREATE TABLE hosts (
 );
 
 ALTER TABLE instances ADD COLUMN host_id TEXT;
+-- 'host' when the caller asked for a dedicated host (DedicatedHostId or Tenancy=host): only
+-- then does DescribeInstances show the host, as Alibaba does; 'default' otherwise (placed, if
+-- at all, by the server for its data plane).
+ALTER TABLE instances ADD COLUMN tenancy TEXT NOT NULL DEFAULT 'default';
 
 -- A host's instances (its load, and what its agent serves).
 CREATE INDEX instances_host_idx ON instances (host_id, seq) WHERE host_id IS NOT NULL;

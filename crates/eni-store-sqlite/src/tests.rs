@@ -117,6 +117,7 @@ fn instance(vsw: &VSwitch) -> Instance {
         created_at: 0,
         started_at: None,
         host_id: None,
+        tenancy: "default".into(),
     }
 }
 

@@ -493,6 +493,9 @@ pub struct Instance {
     /// The host it runs on; `None` in a zone with no registered host (every agent then serves
     /// it, as with one host).
     pub host_id: Option<HostId>,
+    /// `host` when the caller asked for a dedicated host (`DedicatedHostId` or `Tenancy=host`),
+    /// else `default`.
+    pub tenancy: String,
 }
 
 /// A data-plane host: an agent, registered with its zone, underlay address and capacity, and

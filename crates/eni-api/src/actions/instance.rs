@@ -72,6 +72,7 @@ fn run_request(p: &Params, start: bool) -> Result<RunInstances, ApiError> {
         dry_run: p.bool("DryRun")?.unwrap_or(false),
         client_token: p.opt("ClientToken").map(String::from),
         dedicated_host_id: p.opt("DedicatedHostId").map(String::from),
+        tenancy: p.opt("Tenancy").map(String::from),
     })
 }
 
@@ -337,14 +338,19 @@ impl<'a> InstanceJson<'a> {
         InstanceJson {
             cpu: ty.cpu_core_count,
             creation_time: minutes(i.created_at),
-            dedicated_host_attribute: DedicatedHostAttribute {
-                dedicated_host_cluster_id: "",
-                dedicated_host_id: i.host_id.as_ref().map_or("", |h| h.as_str()),
-                dedicated_host_name: v.host_name.as_deref().unwrap_or(""),
+            // The host shows only where a dedicated host was asked for, as on Alibaba (a
+            // host the server picked for its data plane is its own business).
+            dedicated_host_attribute: match (&i.host_id, i.tenancy.as_str()) {
+                (Some(h), "host") => DedicatedHostAttribute {
+                    dedicated_host_cluster_id: "",
+                    dedicated_host_id: h.as_str(),
+                    dedicated_host_name: v.host_name.as_deref().unwrap_or(""),
+                },
+                _ => DedicatedHostAttribute::default(),
             },
             dedicated_instance_attribute: DedicatedInstanceAttribute {
                 affinity: "default",
-                tenancy: if i.host_id.is_some() {
+                tenancy: if i.tenancy == "host" {
                     "host"
                 } else {
                     "default"

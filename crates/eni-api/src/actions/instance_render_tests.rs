@@ -62,12 +62,12 @@ fn old_instance_view(v: &InstanceView) -> Value {
     json!({
         "DedicatedHostAttribute": {
             "DedicatedHostClusterId": "",
-            "DedicatedHostId": i.host_id.as_ref().map_or("", |h| h.as_str()),
-            "DedicatedHostName": v.host_name.as_deref().unwrap_or(""),
+            "DedicatedHostId": if i.tenancy == "host" { i.host_id.as_ref().map_or("", |h| h.as_str()) } else { "" },
+            "DedicatedHostName": if i.tenancy == "host" { v.host_name.as_deref().unwrap_or("") } else { "" },
         },
         "DedicatedInstanceAttribute": {
             "Affinity": "default",
-            "Tenancy": if i.host_id.is_some() { "host" } else { "default" },
+            "Tenancy": i.tenancy,
         },
         "InstanceId": i.id,
         "InstanceName": i.name,
@@ -146,6 +146,7 @@ fn instance(id: &str, status: &str, vpc: bool, enis: Vec<EniView>) -> InstanceVi
             created_at: 1_700_000_000,
             started_at: (status == "Running").then_some(1_700_000_100),
             host_id: None,
+            tenancy: "default".into(),
         },
         instance_type: ty,
         enis,
@@ -162,14 +163,19 @@ fn views() -> Vec<InstanceView> {
     plain_primary.eni.eni_type = "Primary".into();
     plain_primary.private_ips = vec![std::net::Ipv4Addr::new(10, 0, 0, 9)];
     plain_primary.eni.security_group_ids = full_view().eni.security_group_ids;
-    // One on a host.
+    // One on a host it asked for; one the server placed (its host is not shown).
     let mut on_host = instance("i-bp1two", "Running", true, vec![plain_primary]);
     on_host.instance.host_id = Some("dh-bp1hostxxxxxxxxxxxxx".parse().unwrap());
+    on_host.instance.tenancy = "host".into();
     on_host.host_name = Some("rack-1".into());
+    let mut placed = instance("i-bp1four", "Running", false, vec![]);
+    placed.instance.host_id = Some("dh-bp1hostxxxxxxxxxxxxx".parse().unwrap());
+    placed.host_name = Some("rack-1".into());
     vec![
         instance("i-bp1one", "Running", true, vec![primary, bare_view()]),
         on_host,
         instance("i-bp1three", "Stopped", false, vec![]),
+        placed,
     ]
 }
 

@@ -654,6 +654,7 @@ fn classic_instance(account: AccountId, region: &str) -> Instance {
         created_at: T0,
         started_at: None,
         host_id: None,
+        tenancy: "default".into(),
     }
 }
 
@@ -2956,6 +2957,7 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         started_at: None,
         created_at: -1,
         host_id: Some(HostId::generate(REGION)),
+        tenancy: "host".into(),
         ..vpc_instance(&s)
     };
     ok(store, |tx| {
@@ -2981,6 +2983,7 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         resource_group_id: ResourceGroupId::generate(REGION),
         tags: tricky_tags(),
         host_id: Some(HostId::generate(REGION)),
+        tenancy: "host".into(),
         ..classic.clone()
     };
     let full2 = Instance {
