@@ -83,9 +83,9 @@ fn status(w: &World, eni: &str) -> String {
     .status
 }
 
-#[test]
-fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
-    let w = world();
+/// A VPC of `cidr` (a /16) with a /24 vSwitch in each of `zones` (the k-th is x.y.k+1.0/24) and
+/// a group: (vSwitches, group).
+fn network(w: &World, cidr: &str, zones: &[&str]) -> (Vec<String>, String) {
     let c = &w.caller;
     let vpc = w
         .core
@@ -93,44 +93,53 @@ fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
             c,
             CreateVpc {
                 region: R.into(),
-                cidr_block: Some("10.0.0.0/16".into()),
+                cidr_block: Some(cidr.into()),
                 ..Default::default()
             },
         )
         .unwrap()
         .vpc_id
         .to_string();
-    let vswitch = |zone: &str, cidr: &str| {
-        w.core
-            .create_vswitch(
-                c,
-                CreateVSwitch {
-                    vpc_id: vpc.clone(),
-                    zone_id: zone.into(),
-                    cidr_block: cidr.into(),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .vswitch_id
-            .to_string()
-    };
-    let (vsw_h, vsw_i) = (
-        vswitch("cn-hangzhou-h", "10.0.1.0/24"),
-        vswitch("cn-hangzhou-i", "10.0.2.0/24"),
-    );
+    let vswitches = zones
+        .iter()
+        .enumerate()
+        .map(|(k, zone)| {
+            w.core
+                .create_vswitch(
+                    c,
+                    CreateVSwitch {
+                        vpc_id: vpc.clone(),
+                        zone_id: zone.to_string(),
+                        cidr_block: cidr.replace(".0.0/16", &format!(".{}.0/24", k + 1)),
+                        ..Default::default()
+                    },
+                )
+                .unwrap()
+                .vswitch_id
+                .to_string()
+        })
+        .collect();
     let sg = w
         .core
         .create_security_group(
             c,
             CreateSecurityGroup {
                 region: R.into(),
-                vpc_id: Some(vpc.clone()),
+                vpc_id: Some(vpc),
                 ..Default::default()
             },
         )
         .unwrap()
         .to_string();
+    (vswitches, sg)
+}
+
+#[test]
+fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
+    let w = world();
+    let c = &w.caller;
+    let (vswitches, sg) = network(&w, "10.0.0.0/16", &["cn-hangzhou-h", "cn-hangzhou-i"]);
+    let (vsw_h, vsw_i) = (vswitches[0].clone(), vswitches[1].clone());
     // Two hosts in zone h with room for one ecs.g7.large (2 vCPUs) each; none in zone i.
     register(&w, "a", "cn-hangzhou-h", 2);
     register(&w, "b", "cn-hangzhou-h", 2);
@@ -204,48 +213,6 @@ fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
 fn an_eip_is_settled_by_the_hosts_that_serve_its_vpc() {
     let w = world();
     let c = &w.caller;
-    let network = |cidr: &str| {
-        let vpc = w
-            .core
-            .create_vpc(
-                c,
-                CreateVpc {
-                    region: R.into(),
-                    cidr_block: Some(cidr.into()),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .vpc_id
-            .to_string();
-        let vsw = w
-            .core
-            .create_vswitch(
-                c,
-                CreateVSwitch {
-                    vpc_id: vpc.clone(),
-                    zone_id: "cn-hangzhou-h".into(),
-                    cidr_block: cidr.replace(".0.0/16", ".1.0/24"),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .vswitch_id
-            .to_string();
-        let sg = w
-            .core
-            .create_security_group(
-                c,
-                CreateSecurityGroup {
-                    region: R.into(),
-                    vpc_id: Some(vpc),
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .to_string();
-        (vsw, sg)
-    };
     register(&w, "a", "cn-hangzhou-h", 64);
     register(&w, "c", "cn-hangzhou-h", 64);
     let hosts = w
@@ -267,7 +234,8 @@ fn an_eip_is_settled_by_the_hosts_that_serve_its_vpc() {
         .id
         .to_string();
     // A VPC whose only instance is on host c.
-    let (vsw, sg) = network("10.9.0.0/16");
+    let (vswitches, sg) = network(&w, "10.9.0.0/16", &["cn-hangzhou-h"]);
+    let vsw = vswitches[0].clone();
     let inst = w
         .core
         .run_instances(
