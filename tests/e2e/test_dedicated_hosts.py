@@ -42,7 +42,12 @@ def own_server(tmp_path, *extra: str):
                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert r.status_code == 200, r.text
 
-    cloud.register, cloud.poll, cloud.srv = register, poll, srv
+    def remove(name: str, zone: str | None = None, auth: str | None = None):
+        return requests.delete(f"http://{srv.endpoint}/internal/v1/hosts/{name}",
+                               params={"zone_id": zone} if zone else None,
+                               headers={"Authorization": f"Bearer {auth or token}"}, timeout=10)
+
+    cloud.register, cloud.poll, cloud.remove, cloud.srv = register, poll, remove, srv
     return cloud
 
 
@@ -235,3 +240,31 @@ def test_dataplane_agents_waits_for_the_agents(tmp_path):
         assert cloud.eni_status(e) == "Attaching"
     finally:
         srv.stop()
+
+
+def test_a_host_gone_for_good_is_removed_once_it_holds_no_instance(own):
+    v = own.vpc()
+    vsw = own.vswitch(v, "10.0.1.0/24")
+    sg = own.group(v)
+    dh = own.register("gone", ZONE_H, 8).json()["DedicatedHostId"]
+    own.register("gone", ZONE_K, 8)
+    i = own.instance(vsw, [sg])
+    assert own.remove("gone", auth="wrong-token").status_code in (401, 403)
+    busy = own.remove("gone", ZONE_H)
+    assert (busy.status_code, busy.json()["Code"]) == (400, "DependencyViolation"), busy.text
+    assert len(hosts(own)) == 2
+    # Its zone's other host goes at once.
+    assert own.remove("gone", ZONE_K).status_code == 204
+    assert [x.dedicated_host_id for x in hosts(own)] == [dh]
+    own.ecs.delete_instances(em.DeleteInstancesRequest(region_id=h.REGION, instance_id=[i], force=True))
+    h.wait_for(lambda: own.instance_status(i), lambda s: s is None, what="instance gone")
+    assert own.remove("gone").status_code == 204
+    assert hosts(own) == []
+    gone = own.remove("gone")
+    assert (gone.status_code, gone.json()["Code"]) == (400, "InvalidDedicatedHostId.NotFound"), gone.text
+    assert own.remove("gone", auth=None, zone="cn-nowhere-z").status_code == 400
+    # A zone with no host again: instances are made, with no host.
+    j = own.instance(vsw, [sg])
+    assert own.instance_get(j).dedicated_host_attribute.dedicated_host_id == ""
+    # Registered again, it is a new host.
+    assert own.register("gone", ZONE_H, 8).json()["DedicatedHostId"] != dh

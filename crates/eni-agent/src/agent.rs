@@ -30,10 +30,11 @@ pub struct AgentConfig {
     /// Reconcile at least this often.
     pub resync: Duration,
     /// The host's zones, underlay address and capacity, registered with the control plane
-    /// before the first round and after every failed one (so a server that lost them, or a
-    /// new one, learns them); none: an unregistered host, served every instance of every zone
-    /// that has no registered host.
+    /// before the first round, after every failed one and every `reregister` (so a server
+    /// that lost them, a new one, or one whose host was removed, learns them again); none: an
+    /// unregistered host, served every instance of every zone that has no registered host.
     pub registrations: Vec<HostRegistration>,
+    pub reregister: Duration,
 }
 
 /// Why one round failed (the loop logs it and tries again).
@@ -176,14 +177,17 @@ impl Agent {
     pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         let mut since: Option<u64> = None;
+        let mut registered: Option<std::time::Instant> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
             let wait = self.cfg.resync;
             let round = async {
-                if since.is_none() {
+                let due = registered.is_none_or(|at| at.elapsed() >= self.cfg.reregister);
+                if since.is_none() || due {
                     for reg in &self.cfg.registrations {
                         self.register(reg).await?;
                     }
+                    registered = Some(std::time::Instant::now());
                 }
                 let desired = self.fetch(since, wait).await?;
                 // Nothing new upstream means the poll timed out: time to look at the kernel.

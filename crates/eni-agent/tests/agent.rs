@@ -74,6 +74,7 @@ fn config(w: &World) -> AgentConfig {
         prefix: "eni-".into(),
         resync: Duration::from_millis(200),
         registrations: Vec::new(),
+        reregister: Duration::from_secs(30),
     }
 }
 
@@ -405,6 +406,7 @@ async fn a_registered_agent_is_a_dedicated_host_that_takes_its_zones_instances()
                 underlay_address: "192.0.2.10".into(),
                 capacity_vcpus: 4,
             }],
+            reregister: Duration::from_millis(100),
             ..config(&w)
         },
         Arc::new(FakeDataplane::default()),
@@ -472,6 +474,19 @@ async fn a_registered_agent_is_a_dedicated_host_that_takes_its_zones_instances()
             .collect::<Vec<_>>(),
         placed
     );
+    // Removed (its instances deleted first), the host comes back with its next registration.
+    let core = w.core.clone();
+    let caller = w.caller;
+    let ids = placed.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    blocking(move || core.delete_instances(&caller, Some(R), &ids, true)).unwrap();
+    let core = w.core.clone();
+    blocking(move || core.remove_host("h1", None)).unwrap();
+    let core = w.core.clone();
+    eventually("the host is registered again", || {
+        let c = core.clone();
+        blocking(move || describe(&c)).len() == 1
+    })
+    .await;
     stop.notify_one();
     running.await.unwrap();
 }

@@ -207,6 +207,48 @@ pub async fn register(
     }
 }
 
+/// The query of `DELETE /internal/v1/hosts/{host}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveQuery {
+    /// Only this zone's host of that name; without it, every zone's.
+    zone_id: Option<String>,
+}
+
+/// `DELETE /internal/v1/hosts/{host}[?zone_id=Z]`: removes a host that holds no instance (one
+/// gone for good). 204; `DependencyViolation` while it holds instances.
+pub async fn remove(
+    State(state): State<AppState>,
+    host: Result<Path<String>, PathRejection>,
+    q: Result<Query<RemoveQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorized(&state, &headers) {
+        return r;
+    }
+    let Ok(Path(host)) = host else {
+        return bad_host(&headers);
+    };
+    if !valid_host(&host) {
+        return bad_host(&headers);
+    }
+    let zone = match q {
+        Ok(Query(q)) => q.zone_id,
+        Err(e) => {
+            return error(
+                &headers,
+                ApiError::invalid_param_because("query", e.body_text()),
+            )
+        }
+    };
+    let core = state.core.clone();
+    match blocking(&headers, move || core.remove_host(&host, zone.as_deref())).await {
+        Ok(Ok(_)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => error(&headers, e),
+        Err(r) => r,
+    }
+}
+
 /// `POST /internal/v1/hosts/{host}/report`.
 pub async fn report(
     State(state): State<AppState>,

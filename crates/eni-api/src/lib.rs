@@ -98,7 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", any(rpc))
         .route(
             "/internal/v1/hosts/{host}",
-            axum::routing::put(internal::register),
+            axum::routing::put(internal::register).delete(internal::remove),
         )
         .route("/internal/v1/hosts/{host}/desired", get(internal::desired))
         .route(

@@ -126,12 +126,57 @@ impl Core {
     }
 
     /// Records a call of host `name`'s agent (a sign of life for every zone it serves). A
-    /// name no host was registered under changes nothing.
+    /// name no host was registered under changes nothing. A write only when the last one
+    /// recorded is older than a tenth of the silence allowed: an agent polls every 2 s, and a
+    /// write takes the store's write lock.
     pub fn host_called(&self, name: &str) -> Result<(), ApiError> {
         let t = now_ms();
+        let fresh = t - self.config().host_silence_ms / 10;
+        let stale = with_read(self.store(), |tx| -> Result<bool, StoreError> {
+            Ok(tx
+                .host_list()?
+                .iter()
+                .any(|h| h.name == name && h.last_seen_at < fresh))
+        })
+        .map_err(internal)?;
+        if !stale {
+            return Ok(());
+        }
         self.write(|tx| -> Result<u64, CoreError> { Ok(tx.host_seen(name, t)?) })
             .map(|_| ())
             .map_err(Into::into)
+    }
+
+    /// Removes host `name` (in `zone`, or in every zone it serves), which must hold no
+    /// instance: a host gone for good would otherwise keep its zone refusing new instances.
+    pub fn remove_host(&self, name: &str, zone: Option<&str>) -> Result<u64, ApiError> {
+        self.write(|tx| -> Result<u64, CoreError> {
+            let hosts: Vec<Host> = tx
+                .host_list()?
+                .into_iter()
+                .filter(|h| h.name == name && zone.is_none_or(|z| z == h.zone_id))
+                .collect();
+            if hosts.is_empty() {
+                return Err(ApiError::DedicatedHostNotFound.into());
+            }
+            for h in &hosts {
+                let n = tx.instances_on_host(&h.id)?.len();
+                if n > 0 {
+                    return Err(ApiError::DependencyViolation {
+                        detail: format!(
+                            "host {name} in {} still runs {n} instance(s): delete them first",
+                            h.zone_id
+                        ),
+                    }
+                    .into());
+                }
+            }
+            for h in &hosts {
+                tx.host_delete(&h.id)?;
+            }
+            Ok(hosts.len() as u64)
+        })
+        .map_err(Into::into)
     }
 
     /// DescribeDedicatedHosts: the hosts of the region's zones, oldest first, each with the

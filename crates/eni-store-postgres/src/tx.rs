@@ -492,6 +492,10 @@ impl Tx for PgTx<'_> {
         instances::host_use(self, id, vcpus)
     }
 
+    fn host_delete(&mut self, id: &HostId) -> Result<bool, StoreError> {
+        instances::host_delete(self, id)
+    }
+
     fn host_seen(&mut self, name: &str, now: i64) -> Result<u64, StoreError> {
         instances::host_seen(self, name, now)
     }

@@ -199,6 +199,8 @@ pub trait Tx {
     fn host_update(&mut self, host: &Host) -> Result<(), StoreError>;
     /// Adds `vcpus` (negative: frees them) to what a host's instances take, never below 0.
     fn host_use(&mut self, id: &HostId, vcpus: i64) -> Result<(), StoreError>;
+    /// Removes a host; whether it existed. (The caller checks it has no instances.)
+    fn host_delete(&mut self, id: &HostId) -> Result<bool, StoreError>;
     /// Records that host `name`'s agent called at `now`, in every zone it serves; how many
     /// hosts that was.
     fn host_seen(&mut self, name: &str, now: i64) -> Result<u64, StoreError>;

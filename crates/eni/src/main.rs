@@ -414,6 +414,7 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
         prefix: args.dataplane_prefix.clone(),
         resync: std::time::Duration::from_secs(2),
         registrations: Vec::new(),
+        reregister: std::time::Duration::from_secs(30),
     }
 }
 

@@ -263,6 +263,11 @@ pub(crate) fn host_update(tx: &mut PgTx<'_>, h: &Host) -> Result<(), StoreError>
     Ok(())
 }
 
+pub(crate) fn host_delete(tx: &mut PgTx<'_>, id: &HostId) -> Result<bool, StoreError> {
+    let n = tx.exec("DELETE FROM hosts WHERE id = $1", &[&id.as_str()])?;
+    Ok(n > 0)
+}
+
 /// `greatest` (SQLite's two-argument `max`) keeps a late, older call from moving it back.
 pub(crate) fn host_seen(tx: &mut PgTx<'_>, name: &str, now: i64) -> Result<u64, StoreError> {
     tx.exec(

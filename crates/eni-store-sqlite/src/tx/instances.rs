@@ -250,6 +250,11 @@ pub(super) fn host_use(tx: &SqliteTx<'_>, id: &HostId, vcpus: i64) -> Result<(),
     Ok(())
 }
 
+pub(super) fn host_delete(tx: &SqliteTx<'_>, id: &HostId) -> Result<bool, StoreError> {
+    let n = tx.exec("DELETE FROM hosts WHERE id = ?1", [id.as_str()], db_err)?;
+    Ok(n > 0)
+}
+
 pub(super) fn host_seen(tx: &SqliteTx<'_>, name: &str, now: i64) -> Result<u64, StoreError> {
     let n = tx.exec(
         "UPDATE hosts SET last_seen_at = max(last_seen_at, ?2) WHERE name = ?1",

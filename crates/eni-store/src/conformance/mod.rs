@@ -978,6 +978,19 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
         assert_eq!(tx.instances_on_host(&a_h.id)?, vec![second.clone()]);
         Ok(())
     });
+    // Removed: gone from every lookup; its name in that zone is free again.
+    ok(store, |tx| {
+        assert!(tx.host_delete(&a_k.id)?);
+        assert!(!tx.host_delete(&a_k.id)?);
+        Ok(())
+    });
+    read(store, |tx| {
+        assert_eq!(tx.host_get(&a_k.id)?, None);
+        assert_eq!(tx.host_by_name("a", "cn-hangzhou-k")?, None);
+        assert_eq!(tx.host_list()?.len(), 2);
+        Ok(())
+    });
+    ok(store, |tx| tx.host_insert(&host("a", "cn-hangzhou-k")));
 }
 
 fn check_access_key_for_account_is_the_oldest(store: &dyn Store) {
