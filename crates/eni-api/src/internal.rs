@@ -92,11 +92,9 @@ pub async fn desired(
     q: Result<Query<DesiredQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return r;
-    }
-    let Ok(Path(host)) = host else {
-        return bad_host(&headers);
+    let host = match authorized_host(&state, host, &headers) {
+        Ok(h) => h,
+        Err(r) => return r,
     };
     let q = match q {
         Ok(Query(q)) => q,
@@ -107,9 +105,6 @@ pub async fn desired(
             )
         }
     };
-    if !valid_host(&host) {
-        return bad_host(&headers);
-    }
     // A sign of life of its host (if registered).
     let core = state.core.clone();
     let name = host.clone();
@@ -157,6 +152,19 @@ pub async fn desired(
     }
 }
 
+/// The host of an authorized call, checked.
+fn authorized_host(
+    state: &AppState,
+    host: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+) -> Result<String, Response> {
+    authorized(state, headers)?;
+    match host {
+        Ok(Path(host)) if valid_host(&host) => Ok(host),
+        _ => Err(bad_host(headers)),
+    }
+}
+
 /// The host of an authorized call with a JSON body (`what` names the body in an error).
 fn host_and_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
@@ -165,13 +173,7 @@ fn host_and_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
     what: &str,
 ) -> Result<(String, T), Response> {
-    authorized(state, headers)?;
-    let Ok(Path(host)) = host else {
-        return Err(bad_host(headers));
-    };
-    if !valid_host(&host) {
-        return Err(bad_host(headers));
-    }
+    let host = authorized_host(state, host, headers)?;
     let body = serde_json::from_slice(body).map_err(|e| {
         error(
             headers,
@@ -223,15 +225,10 @@ pub async fn remove(
     q: Result<Query<RemoveQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorized(&state, &headers) {
-        return r;
-    }
-    let Ok(Path(host)) = host else {
-        return bad_host(&headers);
+    let host = match authorized_host(&state, host, &headers) {
+        Ok(h) => h,
+        Err(r) => return r,
     };
-    if !valid_host(&host) {
-        return bad_host(&headers);
-    }
     let zone = match q {
         Ok(Query(q)) => q.zone_id,
         Err(e) => {

@@ -3,9 +3,8 @@
 //! shown with its neutral value; vCPUs are the host's registered capacity, less its
 //! instances' types' vCPUs.
 
-use super::{object, page, Ctx};
+use super::{minutes, object, page, Ctx};
 use eni_core::hosts::{DescribeDedicatedHosts, HostView};
-use eni_types::time::format_utc;
 use eni_types::{ApiError, Params};
 use serde_json::{json, Map, Value};
 
@@ -34,12 +33,6 @@ fn host_ids(raw: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
         ));
     }
     Ok(Some(ids))
-}
-
-fn minutes(t: i64) -> String {
-    // Host times carry minutes only: yyyy-MM-ddTHH:mmZ.
-    let s = format_utc(t);
-    format!("{}Z", &s[..16])
 }
 
 fn host_view(v: &HostView) -> Value {

@@ -3,12 +3,11 @@
 
 use super::eni::{EcsTags, GroupIds, PrivateIps};
 use super::typed::{or_empty, token_page, Entries, Field, MapSeq};
-use super::{object, Ctx};
+use super::{minutes, object, Ctx};
 use crate::render::Reply;
 use eni_core::eni::EniView;
 use eni_core::instance::{DescribeInstances, InstanceView, NetworkInterfaceSpec, RunInstances};
 use eni_core::query::TokenPage;
-use eni_types::time::format_utc;
 use eni_types::{ApiError, Params};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -132,12 +131,6 @@ pub fn delete_many(ctx: &Ctx<'_>, p: &Params) -> Out {
         p.bool("Force")?.unwrap_or(false),
     )?;
     Ok(Map::new())
-}
-
-fn minutes(t: i64) -> String {
-    // Instance times carry minutes only: yyyy-MM-ddTHH:mmZ.
-    let s = format_utc(t);
-    format!("{}Z", &s[..16])
 }
 
 /// One instance as DescribeInstances shows it, borrowed from its view. Fields are in

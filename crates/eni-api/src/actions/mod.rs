@@ -24,6 +24,12 @@ pub struct Ctx<'a> {
     pub version: &'a str,
 }
 
+/// A time as instances and dedicated hosts carry it: minutes only, `yyyy-MM-ddTHH:mmZ`.
+pub fn minutes(t: i64) -> String {
+    let s = format_utc(t);
+    format!("{}Z", &s[..16])
+}
+
 /// `PageNumber` (default 1) and `PageSize` (default 10, at most `max`).
 pub fn page(p: &Params, max: i64) -> Result<Page, ApiError> {
     Ok(Page {
