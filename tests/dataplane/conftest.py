@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +95,89 @@ def pytest_sessionfinish(session, exitstatus):
     exit 5 ("no tests collected") and fail `scripts/test` under `set -e`. That is a clean skip."""
     if os.geteuid() != 0 and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.OK
+
+
+# ---------------------------------------------------------------- several hosts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import simhosts  # noqa: E402
+
+# Three hosts in two zones: h1 and h3 in cn-hangzhou-h, h2 in cn-hangzhou-i.
+CLUSTER_ZONES = ["cn-hangzhou-h", "cn-hangzhou-i"]
+
+
+class AgentsServer(d.DataplaneServer):
+    """`eni serve --dataplane agents`: no data plane of its own; hosts report."""
+
+    def args(self) -> list[str]:
+        return ["--dataplane", "agents", *self.extra_args]
+
+
+class Cluster:
+    """A server and three simulated hosts (scripts/simhosts.py), each an agent in a namespace
+    of its own on a private underlay. `host_id(k)` is host hK's DedicatedHostId."""
+
+    def __init__(self, server: AgentsServer, hosts: "simhosts.Hosts"):
+        self.server = server
+        self.hosts = hosts
+        self.api = server.api
+        self.prefix = server.prefix
+        self.ids: dict[int, str] = {}
+
+    def listed(self):
+        from alibabacloud_ecs20140526 import models as em
+
+        return self.api.ecs.describe_dedicated_hosts(
+            em.DescribeDedicatedHostsRequest(region_id=d.REGION)).body.dedicated_hosts.dedicated_host
+
+    def wait_available(self, timeout: float = 20.0):
+        got = d.h.wait_for(self.listed, lambda hs: len([x for x in hs if x.status == "Available"]) == self.hosts.count,
+                           timeout=timeout, what="every host registered and Available")
+        self.ids = {int(x.dedicated_host_name[1:]): x.dedicated_host_id for x in got}
+
+    def host_id(self, k: int) -> str:
+        return self.ids[k]
+
+    def router(self, k: int, vpc: str) -> str:
+        return f"{self.hosts.agent_prefix(k)}v-{vpc}"
+
+    def agent_log(self, k: int) -> str:
+        p = self.hosts.agent_log(k)
+        return p.read_text(errors="replace") if p.exists() else ""
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    server = AgentsServer(tmp_path / "srv", d.unique_prefix(next(_serial)),
+                          extra_args=["--transition-delay-ms", "0", "--host-silence-timeout", "2"])
+    hosts = None
+    problems = []
+    try:
+        server.start()
+        hosts = simhosts.Hosts(server.prefix, tmp_path / "hosts", d.h.eni_bin(),
+                               ("127.0.0.1", server.srv.port), server.data_dir / "agent-token",
+                               count=3, zones=CLUSTER_ZONES, relay_port=server.srv.port)
+        hosts.up()
+        c = Cluster(server, hosts)
+        c.wait_available()
+        yield c
+    finally:
+        if hosts is not None:
+            # Instance namespaces are recorded per agent: count those too.
+            for k in range(1, hosts.count + 1):
+                markers = hosts.agent_state(k) / "netns"
+                if markers.is_dir():
+                    server.instances.update(m.name for m in markers.iterdir() if not m.name.startswith(server.prefix))
+            problems += hosts.down()
+            for k in range(1, hosts.count + 1):
+                log = hosts.agent_log(k)
+                if log.exists() and log.read_text(errors="replace").strip():
+                    print(f"---- agent h{k} log, last 30 lines ----")
+                    print("\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+        rc = server.stop()
+        if rc not in (0, None):
+            problems.append(f"eni serve exited with {rc} on SIGTERM")
+        left = [n for n in d.netns_list() if server.ours(n)]
+        if left:
+            problems.append(f"namespaces left: {left}")
+        assert not problems, problems

@@ -474,10 +474,13 @@ class Api:
     # ---- instances
 
     def instance(self, vswitch_id: str, group: str, private_ip: str | None = None, ready: bool = True,
-                 instance_type: str = "ecs.g7.large") -> str:
+                 instance_type: str = "ecs.g7.large", host: str | None = None) -> str:
+        """With `host` (a DedicatedHostId), pinned to that host."""
         from alibabacloud_ecs20140526 import models as em
 
         kw = {"private_ip_address": private_ip} if private_ip else {}
+        if host:
+            kw["dedicated_host_id"] = host
         (i,) = self.ecs.run_instances(em.RunInstancesRequest(
             region_id=REGION, instance_type=instance_type, amount=1, v_switch_id=vswitch_id,
             security_group_id=group, **kw)).body.instance_id_sets.instance_id_set

@@ -25,6 +25,15 @@
 //! NATs the VPC's EIPs; a VPC with EIPs is linked to the simulated internet, one namespace
 //! `<prefix>inet` ([`internet_namespace`]).
 //!
+//! Several hosts (spec §3.7): a router whose VPC has addresses on other hosts gets a VXLAN
+//! device [`VXLAN`] (the VPC's VNI, this host's underlay address as its source, this host's
+//! overlay MAC) with this host's overlay address on it, and per remote host a permanent
+//! neighbour (its overlay address, and the link-local address of its MAC for IPv6) and a
+//! static forwarding entry (its MAC to its underlay address); each remote address is then one
+//! route via that host's overlay address. Nothing per ENI but that route, so an ENI moving
+//! between hosts changes one route on every host, and no ARP, neighbour discovery or
+//! flooding crosses the underlay.
+//!
 //! An instance's bandwidth cap (its type's InstanceBandwidthRx/Tx, kbit/s) is shared by all its
 //! ENIs (spec §3.5): two IFB shapers per instance in its VPC's router, named from the
 //! instance, one for what the instance sends (Tx, `…u`, fed from every port's ingress) and one
@@ -33,7 +42,7 @@
 //! points at the new instance's shapers before traffic flips to it. A rate of 0 is no cap.
 
 use eni_dataplane::model::*;
-use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired, VpcDesired};
+use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired, OverlayEndpoint, VpcDesired};
 
 /// The MAC every router port shows: instances resolve the gateway and every peer to it.
 pub const ROUTER_MAC: &str = "ee:ff:ff:ff:ff:ff";
@@ -41,8 +50,13 @@ pub const ROUTER_MAC: &str = "ee:ff:ff:ff:ff:ff";
 pub const GATEWAY6: &str = "fe80::ecff:ffff:feff:ffff";
 /// The model's key for the IPv6 default route (`default` is IPv4's).
 pub const DEFAULT6: &str = "::/0";
-/// NIC MTU (one host, no overlay yet).
+/// NIC MTU, and the overlay's: the underlay between hosts must carry MTU + 50 bytes (VXLAN
+/// over IPv4), or larger packets between hosts are lost.
 pub const MTU: u32 = 1500;
+/// The overlay device of a router namespace.
+pub const VXLAN: &str = "vx";
+/// The overlay's UDP port (IANA's VXLAN port).
+pub const VXLAN_PORT: u16 = 4789;
 
 /// The simulated internet: one namespace (`<prefix>inet`) linked to the router of every VPC
 /// that has EIPs. It routes each EIP to its VPC's router, which NATs it to the private
@@ -137,6 +151,9 @@ pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
             s.rulesets.insert(ns.clone(), r);
         }
         uplink(&mut s, prefix, vpc);
+        if let Some(me) = &desired.overlay {
+            overlay(&mut s, &ns, me, vpc, v6);
+        }
         for vsw in &vpc.vswitches {
             s.addrs.insert(Addr {
                 dev: LinkRef::new(ns.clone(), "lo"),
@@ -173,6 +190,7 @@ pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
                         dev: format!("eth{}", eni.device_index),
                         via: Some(GATEWAY6.into()),
                         src: None,
+                        onlink: false,
                     },
                 );
             }
@@ -236,6 +254,7 @@ fn uplink(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
             dev: UPLINK.into(),
             via: Some(INTERNET_ADDR.into()),
             src: None,
+            onlink: false,
         },
     );
     s.neighs.insert(
@@ -256,6 +275,7 @@ fn uplink(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
                 dev: far.clone(),
                 via: None,
                 src: None,
+                onlink: false,
             },
         );
         s.neighs.insert(
@@ -265,6 +285,115 @@ fn uplink(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
             },
             UPLINK_MAC.into(),
         );
+    }
+}
+
+/// The link-local IPv6 address (EUI-64) of a MAC, as the kernel prints it.
+fn link_local(mac: &str) -> Option<String> {
+    let b: Vec<u8> = mac
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16).ok())
+        .collect::<Option<_>>()?;
+    let [m0, m1, m2, m3, m4, m5] = b[..] else {
+        return None;
+    };
+    let ip = std::net::Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m0 ^ 2,
+        m1,
+        m2,
+        0xff,
+        0xfe,
+        m3,
+        m4,
+        m5,
+    ]);
+    Some(ip.to_string())
+}
+
+/// The router `ns`'s side of the overlay: its VXLAN device, and per remote host a neighbour,
+/// a forwarding entry and the routes to the addresses it holds. Only IPv6 routes where the
+/// router forwards IPv6 (`v6`: a local ENI has IPv6).
+fn overlay(s: &mut KernelState, ns: &str, me: &OverlayEndpoint, vpc: &VpcDesired, v6: bool) {
+    if vpc.remotes.is_empty() || vpc.vni == 0 {
+        return;
+    }
+    let dev = LinkRef::new(ns, VXLAN);
+    s.vxlans.insert(
+        dev.clone(),
+        Vxlan {
+            end: LinkEnd {
+                at: dev.clone(),
+                mac: me.mac.clone(),
+                mtu: MTU,
+                up: true,
+            },
+            vni: vpc.vni,
+            local: me.underlay_address.clone(),
+            port: VXLAN_PORT,
+        },
+    );
+    s.addrs.insert(Addr {
+        dev: dev.clone(),
+        cidr: format!("{}/32", me.address),
+    });
+    for r in &vpc.remotes {
+        let mac = r.endpoint.mac.to_ascii_lowercase();
+        s.neighs.insert(
+            NeighKey {
+                dev: dev.clone(),
+                ip: r.endpoint.address.clone(),
+            },
+            mac.clone(),
+        );
+        s.fdbs.insert(
+            FdbKey {
+                dev: dev.clone(),
+                mac: mac.clone(),
+            },
+            r.endpoint.underlay_address.clone(),
+        );
+        let ll = link_local(&mac).filter(|_| v6);
+        if let Some(ll) = &ll {
+            s.neighs.insert(
+                NeighKey {
+                    dev: dev.clone(),
+                    ip: ll.clone(),
+                },
+                mac.clone(),
+            );
+        }
+        for a in &r.addresses {
+            let via = if a.contains(':') {
+                let Some(ll) = &ll else { continue };
+                RouteTarget {
+                    dev: VXLAN.into(),
+                    via: Some(ll.clone()),
+                    src: None,
+                    onlink: false,
+                }
+            } else {
+                RouteTarget {
+                    dev: VXLAN.into(),
+                    via: Some(r.endpoint.address.clone()),
+                    src: None,
+                    onlink: true,
+                }
+            };
+            let key = RouteKey {
+                ns: ns.to_string(),
+                table: 254,
+                dst: a.clone(),
+            };
+            s.routes.insert(key, via);
+        }
     }
 }
 
@@ -333,6 +462,7 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
                 dev: port.clone(),
                 via: None,
                 src: None,
+                onlink: false,
             },
         );
         s.neighs.insert(
@@ -354,6 +484,7 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
                 dev: port.clone(),
                 via: None,
                 src: None,
+                onlink: false,
             },
         );
     }
@@ -399,6 +530,7 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
         dev: nic.clone(),
         via: Some(GATEWAY6.into()),
         src: None,
+        onlink: false,
     };
     // eth0 also carries the main default route, for traffic that has no source yet.
     if eni.device_index == 0 {
@@ -412,6 +544,7 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
                 dev: nic.clone(),
                 via: Some(eni.gateway.clone()),
                 src: None,
+                onlink: false,
             },
         );
         if v6 {
@@ -439,6 +572,7 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             dev: nic.clone(),
             via: Some(eni.gateway.clone()),
             src: None,
+            onlink: false,
         },
     );
     s.routes.insert(
@@ -451,6 +585,7 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             dev: nic.clone(),
             via: None,
             src: eni.private_ips.first().cloned(),
+            onlink: false,
         },
     );
     for ip in &eni.private_ips {
@@ -522,9 +657,43 @@ mod tests {
                 security_groups: Vec::new(),
                 enis: Vec::new(),
                 eips: Vec::new(),
+                vni: 7,
+                remotes: Vec::new(),
             }],
             instances,
+            overlay: None,
         }
+    }
+
+    fn endpoint(n: u8) -> OverlayEndpoint {
+        OverlayEndpoint {
+            underlay_address: format!("192.0.2.{n}"),
+            address: format!("169.254.0.{n}"),
+            mac: format!("02:00:a9:fe:00:{n:02x}"),
+        }
+    }
+
+    /// `d` on host 1 of the overlay, with `remotes` (host number, addresses) in its VPC.
+    fn on_overlay(mut d: HostDesired, remotes: &[(u8, &[&str])]) -> HostDesired {
+        d.overlay = Some(endpoint(1));
+        d.vpcs[0].remotes = remotes
+            .iter()
+            .map(|(n, addrs)| RemoteHost {
+                host: format!("h{n}"),
+                endpoint: endpoint(*n),
+                addresses: addrs.iter().map(|a| a.to_string()).collect(),
+            })
+            .collect();
+        d
+    }
+
+    /// Plans from what `fake` holds to `d`, applies, and checks it converged.
+    fn converge(fake: &FakeDataplane, d: &HostDesired) -> Vec<Op> {
+        let want = render("eni-", d);
+        let ops = plan(&fake.observe().unwrap(), &want);
+        fake.apply(&ops).unwrap();
+        assert!(plan(&fake.observe().unwrap(), &want).is_empty());
+        ops
     }
 
     fn inst(id: &str, running: bool, enis: Vec<EniDesired>) -> InstanceDesired {
@@ -741,6 +910,164 @@ mod tests {
     }
 
     #[test]
+    fn remote_addresses_are_routed_to_their_host_over_one_vxlan() {
+        let mut e = eni("eni-l", 0, &["10.0.1.5"]);
+        e.ipv6_addresses = vec!["2408::5".into()];
+        let d = on_overlay(
+            host(vec![inst("i-a", true, vec![e])]),
+            &[
+                (2, &["10.0.1.6/32", "10.0.1.16/28", "2408::6/128"]),
+                (3, &["10.0.1.7/32"]),
+            ],
+        );
+        let s = render("eni-", &d);
+        let router = vpc_namespace("eni-", "vpc-1");
+        let vx = LinkRef::new(router.clone(), VXLAN);
+        let dev = &s.vxlans[&vx];
+        assert_eq!((dev.vni, dev.local.as_str()), (7, "192.0.2.1"));
+        assert_eq!(
+            (dev.end.mac.as_str(), dev.port),
+            ("02:00:a9:fe:00:01", 4789)
+        );
+        assert!(s.addrs.contains(&Addr {
+            dev: vx.clone(),
+            cidr: "169.254.0.1/32".into()
+        }));
+        let fdb = |mac: &str| {
+            s.fdbs.get(&FdbKey {
+                dev: vx.clone(),
+                mac: mac.into(),
+            })
+        };
+        assert_eq!(fdb("02:00:a9:fe:00:02").unwrap(), "192.0.2.2");
+        assert_eq!(fdb("02:00:a9:fe:00:03").unwrap(), "192.0.2.3");
+        let neigh = |ip: &str| {
+            s.neighs.get(&NeighKey {
+                dev: vx.clone(),
+                ip: ip.into(),
+            })
+        };
+        assert_eq!(neigh("169.254.0.2").unwrap(), "02:00:a9:fe:00:02");
+        // IPv6 is forwarded here (a local ENI has it): the remote's link-local too.
+        assert_eq!(neigh("fe80::a9ff:fefe:2").unwrap(), "02:00:a9:fe:00:02");
+        let route = |dst: &str| {
+            s.routes
+                .get(&RouteKey {
+                    ns: router.clone(),
+                    table: 254,
+                    dst: dst.into(),
+                })
+                .cloned()
+        };
+        let via = |gw: &str, onlink: bool| RouteTarget {
+            dev: VXLAN.into(),
+            via: Some(gw.into()),
+            src: None,
+            onlink,
+        };
+        assert_eq!(route("10.0.1.6/32"), Some(via("169.254.0.2", true)));
+        assert_eq!(route("10.0.1.16/28"), Some(via("169.254.0.2", true)));
+        assert_eq!(route("10.0.1.7/32"), Some(via("169.254.0.3", true)));
+        assert_eq!(route("2408::6/128"), Some(via("fe80::a9ff:fefe:2", false)));
+        // The local address stays on its port.
+        assert_eq!(route("10.0.1.5/32").unwrap().dev, port_name("eni-l", "i-a"));
+        let fake = FakeDataplane::default();
+        converge(&fake, &d);
+        // No overlay without remote hosts, or off the overlay.
+        let alone = render("eni-", &on_overlay(host(vec![]), &[]));
+        assert!(alone.vxlans.is_empty() && alone.fdbs.is_empty());
+        let mut off = d.clone();
+        off.overlay = None;
+        assert!(render("eni-", &off).vxlans.is_empty());
+    }
+
+    #[test]
+    fn a_remote_host_comes_and_goes_without_touching_the_others() {
+        let d1 = on_overlay(
+            host(vec![inst(
+                "i-a",
+                true,
+                vec![eni("eni-l", 0, &["10.0.1.5"])],
+            )]),
+            &[(2, &["10.0.1.6/32"])],
+        );
+        let fake = FakeDataplane::default();
+        converge(&fake, &d1);
+        let mut d2 = d1.clone();
+        d2.vpcs[0].remotes =
+            on_overlay(d1.clone(), &[(2, &["10.0.1.6/32"]), (3, &["10.0.1.7/32"])]).vpcs[0]
+                .remotes
+                .clone();
+        let ops = converge(&fake, &d2);
+        // Host 3's neighbour, forwarding entry and route; nothing rebuilt, nothing removed.
+        assert_eq!(ops.len(), 3, "{ops:?}");
+        assert!(ops.iter().all(|o| matches!(
+            o,
+            Op::ReplaceNeigh(..) | Op::ReplaceFdb(..) | Op::ReplaceRoute(..)
+        )));
+        // Host 2 goes: its entries go, host 3's stay.
+        let mut d3 = d2.clone();
+        d3.vpcs[0].remotes.remove(0);
+        let ops = converge(&fake, &d3);
+        assert!(ops
+            .iter()
+            .all(|o| matches!(o, Op::DelNeigh(..) | Op::DelFdb(..) | Op::DelRoute(..))));
+        assert_eq!(ops.len(), 3, "{ops:?}");
+        // The last one goes: the device and all on it.
+        let ops = converge(&fake, &d1.clone().tap_remotes(Vec::new()));
+        assert!(
+            ops.iter().any(|o| matches!(o, Op::DeleteVxlan(_))),
+            "{ops:?}"
+        );
+        let seen = fake.observe().unwrap();
+        assert!(seen.vxlans.is_empty() && seen.fdbs.is_empty());
+        assert!(!seen.routes.values().any(|t| t.dev == VXLAN));
+    }
+
+    #[test]
+    fn an_address_moving_between_hosts_is_one_route_replace_on_the_others() {
+        let fake = FakeDataplane::default();
+        let local = || inst("i-a", true, vec![eni("eni-l", 0, &["10.0.1.5"])]);
+        let on2 = on_overlay(
+            host(vec![local()]),
+            &[(2, &["10.0.1.6/32", "10.0.1.9/32"]), (3, &["10.0.1.7/32"])],
+        );
+        converge(&fake, &on2);
+        let on3 = on_overlay(
+            host(vec![local()]),
+            &[(2, &["10.0.1.6/32"]), (3, &["10.0.1.7/32", "10.0.1.9/32"])],
+        );
+        let ops = converge(&fake, &on3);
+        assert_eq!(ops.len(), 1, "{ops:?}");
+        assert!(matches!(&ops[0], Op::ReplaceRoute(k, t)
+            if k.dst == "10.0.1.9/32" && t.via.as_deref() == Some("169.254.0.3")));
+        // It comes here: the new port is built before the route flips from the overlay to it.
+        let here = on_overlay(
+            host(vec![
+                local(),
+                inst("i-b", true, vec![eni("eni-m", 0, &["10.0.1.9"])]),
+            ]),
+            &[(2, &["10.0.1.6/32"]), (3, &["10.0.1.7/32"])],
+        );
+        let ops = converge(&fake, &here);
+        let built = ops
+            .iter()
+            .position(|o| matches!(o, Op::CreateVeth(_)))
+            .unwrap();
+        let flip = ops
+            .iter()
+            .position(|o| {
+                matches!(o, Op::ReplaceRoute(k, t)
+                if k.dst == "10.0.1.9/32" && t.dev == port_name("eni-m", "i-b"))
+            })
+            .unwrap();
+        assert!(built < flip, "{ops:?}");
+        assert!(!ops
+            .iter()
+            .any(|o| matches!(o, Op::DelRoute(k) if k.dst == "10.0.1.9/32")));
+    }
+
+    #[test]
     fn a_detached_eni_leaves_nothing_in_its_old_instance() {
         let e = eni("eni-s", 1, &["10.0.1.9"]);
         let before = host(vec![
@@ -794,6 +1121,17 @@ mod tests {
             .any(|(e, _)| e == "eni-s"));
         let none = crate::agent::report_of(&d, &KernelState::default());
         assert!(none.attached.is_empty());
+    }
+
+    trait TapRemotes {
+        fn tap_remotes(self, r: Vec<RemoteHost>) -> Self;
+    }
+
+    impl TapRemotes for HostDesired {
+        fn tap_remotes(mut self, r: Vec<RemoteHost>) -> Self {
+            self.vpcs[0].remotes = r;
+            self
+        }
     }
 
     fn capped(mut i: InstanceDesired, rx: u64, tx: u64) -> InstanceDesired {

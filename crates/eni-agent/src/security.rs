@@ -333,6 +333,8 @@ mod tests {
             security_groups: groups,
             enis,
             eips: vec![],
+            vni: 1,
+            remotes: vec![],
         }
     }
 

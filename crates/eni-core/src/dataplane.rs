@@ -10,8 +10,15 @@
 //!
 //! Each agent serves the instances placed on its host (see `hosts.rs`), and every instance
 //! with no host (a zone with no registered host: the one-host case); only those go into its
-//! desired state, and its report settles only their ENIs. The overlay between hosts (routes
-//! to the addresses other hosts hold) is still to come.
+//! desired state, and its report settles only their ENIs.
+//!
+//! The overlay (spec §3.7, §10.5): a registered host gets its endpoint (underlay address,
+//! router address and MAC, from its sequence number), and each of its VPCs the VPC's VNI
+//! (the VPC's sequence number) and the other hosts holding addresses of the VPC, with those
+//! addresses: every agent routes a remote address to the host its ENI is attached on. An
+//! EIP is NAT-ed on the host of the instance its ENI is attached to (so what the instance
+//! sends leaves as the EIP from where it runs), or, for an ENI attached nowhere, on every
+//! host of the VPC.
 
 use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
@@ -23,10 +30,10 @@ use eni_store::{
     SgPortRange, Tx, VSwitch, Vpc,
 };
 use eni_types::hoststate::{
-    Direction, EipDesired, EniDesired, HostDesired, HostReport, InstanceDesired,
-    SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
+    Direction, EipDesired, EniDesired, HostDesired, HostReport, InstanceDesired, OverlayEndpoint,
+    RemoteHost, SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
 };
-use eni_types::ids::{AccountId, HostId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
+use eni_types::ids::{AccountId, EniId, HostId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use eni_types::ApiError;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
@@ -37,10 +44,12 @@ use std::net::Ipv4Addr;
 /// region for its ENIs, vSwitches and VPC), so the result is the same.
 struct Tables {
     instances: Vec<Instance>,
-    /// Every host's name, by ID.
-    hosts: HashMap<HostId, String>,
+    hosts: Hosts,
+    /// Every VPC's VNI.
+    vnis: HashMap<VpcId, u32>,
     /// Every ENI, oldest first; the maps below hold indices into it, in the same order.
     enis: Vec<Eni>,
+    enis_by_id: HashMap<EniId, usize>,
     enis_by_instance: HashMap<InstanceId, Vec<usize>>,
     enis_by_vpc: HashMap<VpcId, Vec<usize>>,
     vswitches: HashMap<VSwitchId, VSwitch>,
@@ -57,11 +66,18 @@ struct Tables {
 impl Tables {
     fn read(tx: &mut dyn Tx) -> Result<Self, StoreError> {
         let instances = tx.instance_list_all()?;
-        let hosts = host_names(tx)?;
+        let hosts = Hosts::read(tx)?;
+        let vnis = tx
+            .vpc_seqs_all()?
+            .into_iter()
+            .filter_map(|(id, seq)| Some((id, vni(seq)?)))
+            .collect();
         let enis = tx.eni_list_all()?;
         let mut enis_by_instance: HashMap<InstanceId, Vec<usize>> = HashMap::new();
         let mut enis_by_vpc: HashMap<VpcId, Vec<usize>> = HashMap::new();
+        let mut enis_by_id = HashMap::new();
         for (i, e) in enis.iter().enumerate() {
+            enis_by_id.insert(e.id.clone(), i);
             if let Some(inst) = &e.instance_id {
                 enis_by_instance.entry(inst.clone()).or_default().push(i);
             }
@@ -100,7 +116,9 @@ impl Tables {
         Ok(Self {
             instances,
             hosts,
+            vnis,
             enis,
+            enis_by_id,
             enis_by_instance,
             enis_by_vpc,
             vswitches,
@@ -145,6 +163,20 @@ impl Tables {
         self.vpcs.get(id).filter(|v| v.account_id == account)
     }
 
+    /// The instance ENI `id` is attached to, for a data plane (Attaching or InUse), at `t`.
+    fn holder<'a>(
+        &self,
+        id: &EniId,
+        instances: &HashMap<&InstanceId, &'a Instance>,
+        t: i64,
+    ) -> Option<&'a Instance> {
+        let eni = effective_eni(self.enis[*self.enis_by_id.get(id)?].clone(), t)?;
+        if !(eni.status == "Attaching" || eni.status == "InUse") {
+            return None;
+        }
+        instances.get(eni.instance_id.as_ref()?).copied()
+    }
+
     /// `load_view` without the EIPs, which the data plane takes per VPC instead.
     fn view(&self, eni: Eni) -> EniView {
         let ips = self.ips.get(eni.id.as_str()).map_or(&[][..], Vec::as_slice);
@@ -156,22 +188,82 @@ impl Tables {
     }
 }
 
-/// Every host's name, by ID (an operator has few hosts).
-fn host_names(tx: &mut dyn Tx) -> Result<HashMap<HostId, String>, StoreError> {
-    Ok(tx
-        .host_list()?
-        .into_iter()
-        .map(|h| (h.id, h.name))
-        .collect())
+/// The registered hosts (an operator has few): a host is one agent, registered once per zone
+/// it serves.
+struct Hosts {
+    /// Every host's name, by ID.
+    names: HashMap<HostId, String>,
+    /// Every agent's end of the overlay, by name.
+    endpoints: HashMap<String, OverlayEndpoint>,
 }
 
-/// Whether agent `host` serves `inst`: an instance on a registered host is that host's alone;
-/// one with no host (its zone has no registered host) is every agent's, as with one host.
-fn serves(hosts: &HashMap<HostId, String>, host: &str, inst: &Instance) -> bool {
-    match &inst.host_id {
-        None => true,
-        Some(id) => hosts.get(id).is_some_and(|name| name == host),
+impl Hosts {
+    fn read(tx: &mut dyn Tx) -> Result<Self, StoreError> {
+        let all = tx.host_list()?;
+        let mut endpoints = HashMap::new();
+        // One endpoint per name: numbered by its first registration, reached at the address
+        // it registered last.
+        let mut first: HashMap<&str, i64> = HashMap::new();
+        let mut latest: HashMap<&str, &eni_store::Host> = HashMap::new();
+        for h in &all {
+            let f = first.entry(h.name.as_str()).or_insert(h.seq);
+            *f = (*f).min(h.seq);
+            let l = latest.entry(h.name.as_str()).or_insert(h);
+            if h.last_seen_at > l.last_seen_at {
+                *l = h;
+            }
+        }
+        for (name, seq) in first {
+            endpoints.insert(
+                name.to_string(),
+                endpoint(seq, &latest[name].underlay_address),
+            );
+        }
+        let names = all.into_iter().map(|h| (h.id, h.name)).collect();
+        Ok(Hosts { names, endpoints })
     }
+
+    /// The name of the host `inst` is placed on.
+    fn of(&self, inst: &Instance) -> Option<&str> {
+        inst.host_id
+            .as_ref()
+            .and_then(|id| self.names.get(id))
+            .map(String::as_str)
+    }
+
+    /// Whether agent `host` serves `inst`: an instance on a registered host is that host's
+    /// alone; one with no host (its zone has no registered host) is every agent's, as with
+    /// one host.
+    fn serve(&self, host: &str, inst: &Instance) -> bool {
+        inst.host_id.is_none() || self.of(inst) == Some(host)
+    }
+}
+
+/// A host's end of the overlay: its router address and MAC come from its sequence number
+/// (`169.254.H.L` and `02:00:a9:fe:H:L`, H.L its low 16 bits, so unique among 65 535 hosts).
+fn endpoint(seq: i64, underlay: &str) -> OverlayEndpoint {
+    let n = (seq.rem_euclid(0xffff) + 1) as u16;
+    let [hi, lo] = n.to_be_bytes();
+    OverlayEndpoint {
+        underlay_address: underlay.to_string(),
+        address: format!("169.254.{hi}.{lo}"),
+        mac: format!("02:00:a9:fe:{hi:02x}:{lo:02x}"),
+    }
+}
+
+/// A VPC's VNI: its sequence number, which must fit VXLAN's 24 bits (`None`: it has no
+/// overlay).
+fn vni(seq: i64) -> Option<u32> {
+    u32::try_from(seq).ok().filter(|v| (1..1 << 24).contains(v))
+}
+
+/// Every address and prefix of an ENI as routes name them.
+fn routed_addresses(view: &EniView) -> Vec<String> {
+    let mut out: Vec<String> = view.private_ips.iter().map(|i| format!("{i}/32")).collect();
+    out.extend(view.ipv4_prefixes.iter().cloned());
+    out.extend(view.ipv6.iter().map(|i| format!("{i}/128")));
+    out.extend(view.ipv6_prefixes.iter().cloned());
+    out
 }
 
 /// Fills in the security groups of a VPC: every ENI of it with its addresses and groups
@@ -183,6 +275,7 @@ fn guard_vpc(
     region: &str,
     vpc_id: &VpcId,
     vpc: &mut VpcDesired,
+    nat_here: &dyn Fn(&EniId) -> bool,
 ) {
     let mut groups = BTreeSet::new();
     for eni in tables.enis_in(account, region, vpc_id) {
@@ -205,6 +298,9 @@ fn guard_vpc(
         });
     }
     for e in tables.eips.get(vpc_id).into_iter().flatten() {
+        if !nat_here(&e.eni_id) {
+            continue;
+        }
         vpc.eips.push(EipDesired {
             eip: e.public_ip.to_string(),
             private_ip: e.private_ip.to_string(),
@@ -226,6 +322,43 @@ fn guard_vpc(
             security_group_id: g.to_string(),
             inner_accept: *policy == SgPolicy::Accept,
             rules,
+        });
+    }
+}
+
+/// Fills in each VPC's remote hosts: every other registered host with ENIs of the VPC attached
+/// (Attaching or InUse) to its instances, and their addresses.
+fn remotes(tables: &Tables, me: &str, t: i64, vpcs: &mut BTreeMap<String, VpcDesired>) {
+    let mut held: BTreeMap<(String, &str), Vec<String>> = BTreeMap::new();
+    for inst in &tables.instances {
+        let (Some(host), Some(vpc_id)) = (tables.hosts.of(inst), &inst.vpc_id) else {
+            continue;
+        };
+        if host == me || vpcs.get(vpc_id.as_str()).is_none_or(|v| v.vni == 0) {
+            continue;
+        }
+        for eni in tables.enis_of(inst) {
+            let Some(eni) = effective_eni(eni.clone(), t) else {
+                continue;
+            };
+            if eni.instance_id.as_ref() == Some(&inst.id)
+                && (eni.status == "Attaching" || eni.status == "InUse")
+            {
+                held.entry((vpc_id.to_string(), host))
+                    .or_default()
+                    .extend(routed_addresses(&tables.view(eni)));
+            }
+        }
+    }
+    for ((vpc, host), addresses) in held {
+        let (Some(v), Some(endpoint)) = (vpcs.get_mut(&vpc), tables.hosts.endpoints.get(host))
+        else {
+            continue;
+        };
+        v.remotes.push(RemoteHost {
+            host: host.to_string(),
+            endpoint: endpoint.clone(),
+            addresses,
         });
     }
 }
@@ -280,7 +413,7 @@ impl Core {
     /// query per instance or ENI.
     pub fn host_desired(&self, host_id: &str) -> Result<HostDesired, ApiError> {
         let t = now_ms();
-        let (generation, mut tables) = with_read(self.store(), |tx| -> Result<_, StoreError> {
+        let (generation, tables) = with_read(self.store(), |tx| -> Result<_, StoreError> {
             Ok((tx.dataplane_generation()?, Tables::read(tx)?))
         })
         .map_err(internal)?;
@@ -291,16 +424,18 @@ impl Core {
             security_groups: Vec::new(),
             enis: Vec::new(),
             eips: Vec::new(),
+            vni: tables.vnis.get(vpc_id).copied().unwrap_or(0),
+            remotes: Vec::new(),
         };
         let mut vpcs: BTreeMap<String, VpcDesired> = BTreeMap::new();
         // Whose VPC each is (the last instance's), to list its ENIs and groups below.
         let mut owners: BTreeMap<String, (AccountId, String, VpcId)> = BTreeMap::new();
         let mut instances = Vec::new();
-        for inst in std::mem::take(&mut tables.instances) {
-            if !serves(&tables.hosts, host_id, &inst) {
+        for inst in &tables.instances {
+            if !tables.hosts.serve(host_id, inst) {
                 continue;
             }
-            let inst = effective_instance(inst, t);
+            let inst = effective_instance(inst.clone(), t);
             let Some(vpc_id) = inst.vpc_id.clone() else {
                 continue;
             };
@@ -373,16 +508,29 @@ impl Core {
                 enis,
             });
         }
+        let by_id: HashMap<&InstanceId, &Instance> =
+            tables.instances.iter().map(|i| (&i.id, i)).collect();
+        // An EIP's NAT is on the host of the instance its ENI is attached to.
+        let nat_here = |eni: &EniId| {
+            tables
+                .holder(eni, &by_id, t)
+                .is_some_and(|inst| tables.hosts.serve(host_id, inst))
+        };
         for (id, vpc) in vpcs.iter_mut() {
             if let Some((account, region, vpc_id)) = owners.get(id) {
-                guard_vpc(&tables, *account, region, vpc_id, vpc);
+                guard_vpc(&tables, *account, region, vpc_id, vpc, &nat_here);
             }
+        }
+        let overlay = tables.hosts.endpoints.get(host_id).cloned();
+        if overlay.is_some() {
+            remotes(&tables, host_id, t, &mut vpcs);
         }
         Ok(HostDesired {
             host_id: host_id.to_string(),
             generation,
             vpcs: vpcs.into_values().collect(),
             instances,
+            overlay,
         })
     }
 
@@ -403,22 +551,21 @@ impl Core {
             // This host's instances only: another host's ENIs are that agent's to report.
             let all = tx.instance_list_all()?;
             let live: BTreeSet<InstanceId> = all.iter().map(|i| i.id.clone()).collect();
-            let anywhere: BTreeSet<VpcId> = all.iter().filter_map(|i| i.vpc_id.clone()).collect();
-            let hosts = host_names(tx)?;
-            let instances: Vec<Instance> = all
-                .into_iter()
-                .filter(|i| serves(&hosts, host_id, i))
-                .collect();
-            let served: BTreeSet<VpcId> =
-                instances.iter().filter_map(|i| i.vpc_id.clone()).collect();
+            let hosts = Hosts::read(tx)?;
             for mut eip in tx.eips_awaiting_dataplane()? {
                 let Some(b) = &eip.binding else { continue };
-                // A VPC served only on other hosts is theirs to report on; one served
-                // nowhere has nothing to NAT, and any report completes its EIPs.
-                if anywhere.contains(&b.vpc_id) && !served.contains(&b.vpc_id) {
+                // The NAT is on the host of the instance the ENI is attached to, whose agent
+                // reports on it; an ENI attached nowhere has none, and any report completes.
+                let holder = tx
+                    .eni_get(eip.account_id, &b.eni_id)?
+                    .and_then(|e| effective_eni(e, t))
+                    .filter(|e| e.status == "Attaching" || e.status == "InUse")
+                    .and_then(|e| e.instance_id)
+                    .and_then(|id| all.iter().find(|i| i.id == id));
+                if holder.is_some_and(|i| !hosts.serve(host_id, i)) {
                     continue;
                 }
-                let routed = served.contains(&b.vpc_id);
+                let routed = holder.is_some();
                 let here = routed && natted.contains(Ipv4Addr::from(eip.ip).to_string().as_str());
                 match eip.status.as_str() {
                     "Associating" if here || !routed => {
@@ -433,6 +580,7 @@ impl Core {
                     _ => {}
                 }
             }
+            let instances = all.iter().filter(|i| hosts.serve(host_id, i));
             for inst in instances {
                 let query = EniQuery {
                     instance_id: Some(inst.id.clone()),

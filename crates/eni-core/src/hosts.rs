@@ -107,6 +107,7 @@ impl Core {
                     let region = self.region_of_zone(&reg.zone_id).unwrap_or_default();
                     let h = Host {
                         id: HostId::generate(region),
+                        seq: 0,
                         name: name.to_string(),
                         zone_id: reg.zone_id.clone(),
                         underlay_address: reg.underlay_address.clone(),

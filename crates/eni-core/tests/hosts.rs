@@ -301,3 +301,174 @@ fn an_eip_is_settled_by_the_hosts_that_serve_its_vpc() {
         .unwrap();
     assert_eq!(eip_status(), "InUse");
 }
+
+#[test]
+fn each_host_routes_the_addresses_on_other_hosts_over_the_overlay() {
+    let w = world();
+    let c = &w.caller;
+    let register_at = |name: &str, underlay: &str| {
+        w.core
+            .register_host(
+                name,
+                &HostRegistration {
+                    zone_id: "cn-hangzhou-h".into(),
+                    underlay_address: underlay.into(),
+                    capacity_vcpus: 2,
+                },
+            )
+            .unwrap();
+    };
+    register_at("a", "192.0.2.1");
+    register_at("b", "192.0.2.2");
+    register_at("idle", "192.0.2.3");
+    let (vswitches, sg) = network(&w, "10.0.0.0/16", &["cn-hangzhou-h"]);
+    let vsw = vswitches[0].clone();
+    let run = || {
+        w.core
+            .run_instances(
+                c,
+                RunInstances {
+                    region: R.into(),
+                    instance_type: "ecs.g7.large".into(),
+                    vswitch_id: Some(vsw.clone()),
+                    security_group_id: Some(sg.clone()),
+                    amount: 1,
+                    start: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .remove(0)
+            .to_string()
+    };
+    // Spread by load: one on each of the three hosts; "idle"'s is deleted again.
+    let (x, y, z) = (run(), run(), run());
+    let on = |host: &str| instances_of(&w, host);
+    let (on_a, on_b) = (
+        [&x, &y, &z]
+            .into_iter()
+            .find(|i| on("a").contains(*i))
+            .unwrap()
+            .clone(),
+        [&x, &y, &z]
+            .into_iter()
+            .find(|i| on("b").contains(*i))
+            .unwrap()
+            .clone(),
+    );
+    let on_idle = [&x, &y, &z]
+        .into_iter()
+        .find(|i| on("idle").contains(*i))
+        .unwrap()
+        .clone();
+    w.core
+        .delete_instances(c, Some(R), std::slice::from_ref(&on_idle), true)
+        .unwrap();
+    let primary_ip = |inst: &str| {
+        w.core
+            .host_desired("a")
+            .unwrap()
+            .instances
+            .into_iter()
+            .chain(w.core.host_desired("b").unwrap().instances)
+            .find(|i| i.instance_id == inst)
+            .unwrap()
+            .enis[0]
+            .private_ips[0]
+            .clone()
+    };
+    let (ip_a, ip_b) = (primary_ip(&on_a), primary_ip(&on_b));
+    let da = w.core.host_desired("a").unwrap();
+    let db = w.core.host_desired("b").unwrap();
+    let (ea, eb) = (da.overlay.clone().unwrap(), db.overlay.clone().unwrap());
+    assert_eq!(ea.underlay_address, "192.0.2.1");
+    assert_eq!(eb.underlay_address, "192.0.2.2");
+    assert!(ea.address.starts_with("169.254.") && ea.address != eb.address);
+    assert!(ea.mac.starts_with("02:") && ea.mac != eb.mac);
+    let (va, vb) = (&da.vpcs[0], &db.vpcs[0]);
+    assert!(
+        va.vni > 0 && va.vni == vb.vni,
+        "one VNI per VPC on every host"
+    );
+    // Each sees the other (not the idle host, which holds nothing of the VPC) and its address.
+    assert_eq!(va.remotes.len(), 1);
+    assert_eq!(va.remotes[0].host, "b");
+    assert_eq!(va.remotes[0].endpoint, eb);
+    assert_eq!(va.remotes[0].addresses, vec![format!("{ip_b}/32")]);
+    assert_eq!(vb.remotes[0].endpoint, ea);
+    assert_eq!(vb.remotes[0].addresses, vec![format!("{ip_a}/32")]);
+
+    // An ENI attaching to b's instance is routed to b at once (Attaching), with its
+    // secondary address; detached, it is routed nowhere.
+    let eni = w
+        .core
+        .create_network_interface(
+            c,
+            CreateEni {
+                region: R.into(),
+                vswitch_id: vsw.clone(),
+                security_group_id: Some(sg.clone()),
+                addresses: eni_core::eni::AddressRequest {
+                    secondary_count: Some(1),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let primary = eni.private_ips[0];
+    let eni = eni.eni;
+    w.core
+        .attach_network_interface(c, R, eni.id.as_str(), &on_b)
+        .unwrap();
+    let remote = || w.core.host_desired("a").unwrap().vpcs[0].remotes.clone();
+    let addrs = &remote()[0].addresses;
+    assert_eq!(addrs.len(), 3, "{addrs:?}");
+    assert!(addrs.contains(&format!("{primary}/32")));
+    let report = HostReport {
+        generation: w.core.dataplane_generation().unwrap(),
+        attached: vec![AttachedEni {
+            eni_id: eni.id.to_string(),
+            instance_id: on_b.clone(),
+        }],
+        eips: Vec::new(),
+    };
+    w.core.apply_host_report("b", &report).unwrap();
+    w.core
+        .detach_network_interface(c, R, eni.id.as_str(), &on_b)
+        .unwrap();
+    assert_eq!(remote()[0].addresses, vec![format!("{ip_b}/32")]);
+
+    // An EIP is NAT-ed on the host of the instance it reaches, and only there.
+    let eip = w
+        .core
+        .allocate_eip(
+            c,
+            eni_core::eip::AllocateEip {
+                region: R.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    w.core
+        .associate_eip(
+            c,
+            eni_core::eip::AssociateEip {
+                region: R.into(),
+                allocation_id: eip.allocation_id.to_string(),
+                instance_id: on_b.clone(),
+                instance_type: None,
+                private_ip: None,
+                mode: None,
+                client_token: None,
+            },
+        )
+        .unwrap();
+    assert!(w.core.host_desired("a").unwrap().vpcs[0].eips.is_empty());
+    let natted = w.core.host_desired("b").unwrap().vpcs[0].eips.clone();
+    assert_eq!(natted.len(), 1);
+    assert_eq!(natted[0].private_ip, ip_b);
+
+    // Unregistered (the one-host case): no overlay at all.
+    assert!(w.core.host_desired("local").unwrap().overlay.is_none());
+}

@@ -118,6 +118,18 @@ pub fn restrict(world: &KernelState, owned: &BTreeSet<String>) -> KernelState {
             .map(|(ns, r)| (ns.clone(), Ruleset::observed(r.digest.clone())))
             .collect(),
         guest_ranges: BTreeSet::new(),
+        vxlans: world
+            .vxlans
+            .iter()
+            .filter(|(k, _)| own(&k.ns))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        fdbs: world
+            .fdbs
+            .iter()
+            .filter(|(k, _)| own(&k.dev.ns))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 

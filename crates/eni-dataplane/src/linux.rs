@@ -264,6 +264,7 @@ impl Dataplane for LinuxDataplane {
                     }
                 }
                 apply::Exec::In(ns) => apply::run_step(ns, &step.ops, &|v| self.veth_exists_as(v))?,
+                apply::Exec::Home => apply::run_home(&step.ops)?,
             }
         }
         Ok(())

@@ -50,6 +50,29 @@ pub struct Veth {
     pub b: LinkEnd,
 }
 
+/// A VXLAN device of the overlay (spec §3.7): it lives in a router namespace, but its UDP
+/// socket is opened in the namespace the data plane runs in (the host's), where the underlay
+/// is. No learning: where each remote MAC is comes from static [`FdbKey`] entries.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Vxlan {
+    pub end: LinkEnd,
+    /// The VXLAN network identifier (24 bits).
+    pub vni: u32,
+    /// This host's underlay address, the tunnels' source.
+    pub local: String,
+    /// The UDP port, sending and receiving.
+    pub port: u16,
+}
+
+/// A static forwarding entry of a VXLAN device: frames for `mac` are tunnelled to the
+/// underlay address it maps to (`bridge fdb replace MAC dev D dst IP self permanent`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FdbKey {
+    pub dev: LinkRef,
+    /// Lower-case, colon-separated.
+    pub mac: String,
+}
+
 /// An address on a link: `cidr` is `ip/prefix_len`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Addr {
@@ -73,6 +96,10 @@ pub struct RouteTarget {
     pub dev: String,
     pub via: Option<String>,
     pub src: Option<String>,
+    /// The gateway is on the link whatever the link's addresses say (`onlink`): how a route
+    /// reaches another host's router over the overlay.
+    #[serde(default)]
+    pub onlink: bool,
 }
 
 /// A policy rule: `from <from> lookup <table> pref <pref>`.
@@ -208,6 +235,12 @@ pub struct KernelState {
     /// removed. Desired states hold them; the kernel has no such notion (observed: empty).
     #[serde(default)]
     pub guest_ranges: BTreeSet<Addr>,
+    /// VXLAN devices, keyed by where they are.
+    #[serde(default)]
+    pub vxlans: BTreeMap<LinkRef, Vxlan>,
+    /// Static VXLAN forwarding entries: the underlay address of each remote MAC.
+    #[serde(default)]
+    pub fdbs: BTreeMap<FdbKey, String>,
 }
 
 /// Whether the address `cidr` (`ip/len`) lies inside the block `range` (`net/len`), both of
@@ -263,13 +296,20 @@ pub enum Op {
     /// qdisc if it has none). Needs both to exist.
     SetRedirect(RedirectKey, String),
     DelRedirect(RedirectKey),
+    /// Creates a VXLAN device, down, in its namespace, its socket in the data plane's own.
+    CreateVxlan(Vxlan),
+    /// Deletes a VXLAN device and its forwarding entries.
+    DeleteVxlan(LinkRef),
+    /// Points a remote MAC of a VXLAN device at an underlay address.
+    ReplaceFdb(FdbKey, String),
+    DelFdb(FdbKey),
     /// Replaces a namespace's security-group table with this one, atomically.
     LoadRuleset(String, Ruleset),
     DeleteRuleset(String),
 }
 
 impl KernelState {
-    /// Every link name present in a namespace (both ends of the veths, and the IFBs).
+    /// Every link name present in a namespace (both ends of the veths, the IFBs and VXLANs).
     pub fn link_names(&self, ns: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for v in self.veths.values() {
@@ -285,11 +325,20 @@ impl KernelState {
                 .filter(|r| r.ns == ns)
                 .map(|r| r.name.clone()),
         );
+        out.extend(
+            self.vxlans
+                .keys()
+                .filter(|r| r.ns == ns)
+                .map(|r| r.name.clone()),
+        );
         out
     }
 
-    /// The veth end at `r`, if any.
+    /// The veth end or VXLAN device at `r`, if any (IFBs are not links of this kind).
     pub fn link(&self, r: &LinkRef) -> Option<&LinkEnd> {
+        if let Some(x) = self.vxlans.get(r) {
+            return Some(&x.end);
+        }
         self.veths
             .values()
             .flat_map(|v| [&v.a, &v.b])

@@ -45,6 +45,8 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
             s.shapers.retain(|k, _| k.ns != *ns);
             s.redirects.retain(|k, _| k.port.ns != *ns);
             s.rulesets.remove(ns);
+            s.vxlans.retain(|k, _| k.ns != *ns);
+            s.fdbs.retain(|k, _| k.dev.ns != *ns);
         }
         Op::SetLoopbackUp(ns) => {
             if s.namespaces.contains(ns) {
@@ -74,23 +76,31 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
             if let Some(k) = key {
                 let v = s.veths.remove(&k).expect("present");
                 for end in [&v.a.at, &v.b.at] {
-                    s.addrs.retain(|a| &a.dev != end);
-                    s.routes
-                        .retain(|rk, t| !(rk.ns == end.ns && t.dev == end.name));
-                    s.neighs.retain(|nk, _| &nk.dev != end);
-                    // Per-device sysctls vanish with their device.
-                    let conf = format!("ipv4/conf/{}/", end.name);
-                    let neigh = format!("ipv4/neigh/{}/", end.name);
-                    s.sysctls.retain(|sk, _| {
-                        !(sk.ns == end.ns
-                            && (sk.key.starts_with(&conf) || sk.key.starts_with(&neigh)))
-                    });
-                    // Its clsact qdisc and filters go with it; filters elsewhere that
-                    // pointed at it are left without a target.
-                    s.redirects.retain(|k, _| &k.port != end);
-                    dangle(s, end);
+                    forget_link(s, end);
                 }
             }
+        }
+        Op::CreateVxlan(x) => {
+            let at = &x.end.at;
+            if s.namespaces.contains(&at.ns) && s.link(at).is_none() && !s.shapers.contains_key(at)
+            {
+                let mut x = x.clone();
+                x.end.up = false;
+                s.vxlans.insert(at.clone(), x);
+            }
+        }
+        Op::DeleteVxlan(r) => {
+            if s.vxlans.remove(r).is_some() {
+                forget_link(s, r);
+            }
+        }
+        Op::ReplaceFdb(k, dst) => {
+            if s.vxlans.contains_key(&k.dev) {
+                s.fdbs.insert(k.clone(), dst.clone());
+            }
+        }
+        Op::DelFdb(k) => {
+            s.fdbs.remove(k);
         }
         Op::SetLinkUp(r, up) => {
             let was_up = s.link(r).is_some_and(|l| l.up);
@@ -100,6 +110,9 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
                         end.up = *up;
                     }
                 }
+            }
+            if let Some(x) = s.vxlans.get_mut(r) {
+                x.end.up = *up;
             }
             if !*up {
                 // A link that goes down loses its routes, as the kernel does.
@@ -181,6 +194,38 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
     }
 }
 
+/// What goes with a deleted link: everything on it, and the redirects that pointed at it.
+fn forget_link(s: &mut KernelState, end: &LinkRef) {
+    s.addrs.retain(|a| &a.dev != end);
+    s.routes
+        .retain(|rk, t| !(rk.ns == end.ns && t.dev == end.name));
+    s.neighs.retain(|nk, _| &nk.dev != end);
+    s.fdbs.retain(|k, _| &k.dev != end);
+    // Per-device sysctls vanish with their device.
+    let conf = format!("ipv4/conf/{}/", end.name);
+    let neigh = format!("ipv4/neigh/{}/", end.name);
+    s.sysctls.retain(|sk, _| {
+        !(sk.ns == end.ns && (sk.key.starts_with(&conf) || sk.key.starts_with(&neigh)))
+    });
+    // Its clsact qdisc and filters go with it; filters elsewhere that pointed at it are left
+    // without a target.
+    s.redirects.retain(|k, _| &k.port != end);
+    dangle(s, end);
+}
+
+/// The op that deletes whatever link is at `r` (a veth end, a VXLAN or an IFB), if any.
+fn clear(cur: &KernelState, r: &LinkRef) -> Option<Op> {
+    if cur.vxlans.contains_key(r) {
+        Some(Op::DeleteVxlan(r.clone()))
+    } else if cur.link(r).is_some() {
+        Some(Op::DeleteVeth(r.clone()))
+    } else if cur.shapers.contains_key(r) {
+        Some(Op::DeleteIfb(r.clone()))
+    } else {
+        None
+    }
+}
+
 /// The kernel keeps a redirect whose target link is deleted, pointing nowhere (it drops what
 /// it matches); a link of the same name created later is not picked up again.
 fn dangle(s: &mut KernelState, gone: &LinkRef) {
@@ -230,14 +275,25 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
             push(&mut cur, &mut ops, Op::DeleteVeth(k.clone()));
         }
         for end in [&want.a.at, &want.b.at] {
-            if cur.link(end).is_some() {
-                push(&mut cur, &mut ops, Op::DeleteVeth(end.clone()));
-            }
-            if cur.shapers.contains_key(end) {
-                push(&mut cur, &mut ops, Op::DeleteIfb(end.clone()));
+            while let Some(op) = clear(&cur, end) {
+                push(&mut cur, &mut ops, op);
             }
         }
         push(&mut cur, &mut ops, Op::CreateVeth(want.clone()));
+    }
+    // VXLAN devices likewise: one whose shape changed is rebuilt.
+    for (k, want) in &desired.vxlans {
+        let same = cur.vxlans.get(k).is_some_and(|have| {
+            same_shape(&have.end, &want.end)
+                && (have.vni, &have.local, have.port) == (want.vni, &want.local, want.port)
+        });
+        if same {
+            continue;
+        }
+        while let Some(op) = clear(&cur, k) {
+            push(&mut cur, &mut ops, op);
+        }
+        push(&mut cur, &mut ops, Op::CreateVxlan(want.clone()));
     }
     // Sysctls after links exist: per-device keys need their device.
     for (k, v) in &desired.sysctls {
@@ -273,8 +329,8 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
             }
             Some(_) => push(&mut cur, &mut ops, Op::DeleteIfb(r.clone())),
             None => {
-                if cur.link(r).is_some() {
-                    push(&mut cur, &mut ops, Op::DeleteVeth(r.clone()));
+                while let Some(op) = clear(&cur, r) {
+                    push(&mut cur, &mut ops, op);
                 }
             }
         }
@@ -297,11 +353,10 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
     for a in desired.addrs.difference(&cur.addrs.clone()) {
         push(&mut cur, &mut ops, Op::AddAddr(a.clone()));
     }
-    for want in desired.veths.values() {
-        for end in [&want.a, &want.b] {
-            if cur.link(&end.at).is_some_and(|l| l.up != end.up) {
-                push(&mut cur, &mut ops, Op::SetLinkUp(end.at.clone(), end.up));
-            }
+    let ends = desired.veths.values().flat_map(|v| [&v.a, &v.b]);
+    for end in ends.chain(desired.vxlans.values().map(|x| &x.end)) {
+        if cur.link(&end.at).is_some_and(|l| l.up != end.up) {
+            push(&mut cur, &mut ops, Op::SetLinkUp(end.at.clone(), end.up));
         }
     }
 
@@ -320,6 +375,12 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
     for (k, mac) in &desired.neighs {
         if cur.neighs.get(k) != Some(mac) {
             push(&mut cur, &mut ops, Op::ReplaceNeigh(k.clone(), mac.clone()));
+        }
+    }
+    // Where a remote host's MAC is on the underlay: before routes send traffic to it.
+    for (k, dst) in &desired.fdbs {
+        if cur.fdbs.get(k) != Some(dst) {
+            push(&mut cur, &mut ops, Op::ReplaceFdb(k.clone(), dst.clone()));
         }
     }
     for (k, t) in &desired.routes {
@@ -342,6 +403,11 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
             push(&mut cur, &mut ops, Op::DelNeigh(k.clone()));
         }
     }
+    for k in cur.fdbs.clone().keys() {
+        if !desired.fdbs.contains_key(k) {
+            push(&mut cur, &mut ops, Op::DelFdb(k.clone()));
+        }
+    }
     for a in cur.addrs.clone().difference(&desired.addrs) {
         let guests = desired
             .guest_ranges
@@ -354,6 +420,11 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
     for k in cur.veths.clone().keys() {
         if !desired.veths.contains_key(k) {
             push(&mut cur, &mut ops, Op::DeleteVeth(k.clone()));
+        }
+    }
+    for k in cur.vxlans.clone().keys() {
+        if !desired.vxlans.contains_key(k) {
+            push(&mut cur, &mut ops, Op::DeleteVxlan(k.clone()));
         }
     }
     // Deleted ports took their redirects along; the rest go before the shapers they point at.
@@ -521,6 +592,7 @@ mod tests {
                     dev: end.at.name.clone(),
                     via: via.then(|| "10.0.0.253".to_string()),
                     src: None,
+                    onlink: false,
                 };
                 s.routes.insert(
                     RouteKey {
@@ -737,6 +809,7 @@ mod tests {
                     dev: dev.into(),
                     via: None,
                     src: None,
+                    onlink: false,
                 },
             )
         };
@@ -797,6 +870,7 @@ mod tests {
                     dev: p.into(),
                     via: None,
                     src: None,
+                    onlink: false,
                 },
             );
         };

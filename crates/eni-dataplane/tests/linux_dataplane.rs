@@ -350,6 +350,7 @@ fn replayed_ops_are_idempotent_and_real_failures_say_what_failed() {
             dev: "nosuchdev".into(),
             via: None,
             src: None,
+            onlink: false,
         },
     );
     let err = env.dp.apply(&[bad]).unwrap_err().to_string();

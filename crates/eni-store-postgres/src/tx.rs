@@ -592,6 +592,12 @@ impl Tx for PgTx<'_> {
         self.query_all(select_vpc!("ORDER BY seq"), &[], vpc_from_row)
     }
 
+    fn vpc_seqs_all(&mut self) -> Result<Vec<(VpcId, i64)>, StoreError> {
+        self.query_all("SELECT id, seq FROM vpcs ORDER BY seq", &[], |r| {
+            Ok((id_from(r, 0)?, get(r, 1)?))
+        })
+    }
+
     fn vswitch_insert(&mut self, vsw: &VSwitch) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO vswitches (id, account_id, region_id, vpc_id, zone_id, cidr_block,

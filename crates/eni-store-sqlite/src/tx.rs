@@ -725,6 +725,12 @@ impl Tx for SqliteTx<'_> {
         self.query_all(select_vpc!("ORDER BY seq"), [], vpc_from_row)
     }
 
+    fn vpc_seqs_all(&mut self) -> Result<Vec<(VpcId, i64)>, StoreError> {
+        self.query_all("SELECT id, seq FROM vpcs ORDER BY seq", [], |r| {
+            Ok((id_from_row(r, 0)?, r.get(1)?))
+        })
+    }
+
     fn vpc_find(
         &mut self,
         account: AccountId,

@@ -237,6 +237,9 @@ pub trait Tx {
     fn vpc_count(&mut self, account: AccountId, region: &str) -> Result<u64, StoreError>;
     /// Every VPC of every account, oldest first (the data plane's view).
     fn vpc_list_all(&mut self) -> Result<Vec<Vpc>, StoreError>;
+    /// Every VPC's sequence number, assigned by the store and never reused: the overlay's
+    /// VXLAN network identifier of the VPC.
+    fn vpc_seqs_all(&mut self) -> Result<Vec<(VpcId, i64)>, StoreError>;
     /// The account's VPCs in `region` that match `filter`, in creation order, within
     /// `window`.
     fn vpc_find(

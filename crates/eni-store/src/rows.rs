@@ -504,6 +504,9 @@ pub struct Instance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
     pub id: HostId,
+    /// Assigned by the store, never reused (0 in a host not yet inserted): the overlay tells
+    /// hosts apart by it.
+    pub seq: i64,
     /// The agent's host name (`--host-id`); one host per name and zone.
     pub name: String,
     pub zone_id: String,

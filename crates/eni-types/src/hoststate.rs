@@ -12,6 +12,34 @@ pub struct HostDesired {
     pub generation: u64,
     pub vpcs: Vec<VpcDesired>,
     pub instances: Vec<InstanceDesired>,
+    /// This host on the overlay, when it is registered; VPCs reach other hosts through it.
+    #[serde(default)]
+    pub overlay: Option<OverlayEndpoint>,
+}
+
+/// A host's end of the overlay (spec §3.7): one VXLAN device per VPC, whose tunnels leave
+/// from `underlay_address`, with the same router address and MAC in every VPC. Other hosts
+/// reach the VPC's addresses here through a route via `address`, resolved to `mac` by a
+/// permanent neighbour, and `mac` to `underlay_address` by a static forwarding entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OverlayEndpoint {
+    /// The tunnel endpoint: where the other hosts send this host's VXLAN packets.
+    pub underlay_address: String,
+    /// The host's router address on the overlay (link-local IPv4, unique per host).
+    pub address: String,
+    /// The MAC of the host's VXLAN devices (locally administered, unique per host).
+    pub mac: String,
+}
+
+/// Another host holding addresses of a VPC.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RemoteHost {
+    /// Its name (`--host-id`).
+    pub host: String,
+    pub endpoint: OverlayEndpoint,
+    /// The VPC's addresses it holds: every address and prefix of the ENIs attached to its
+    /// instances (`ip/32`, `ip/128`, /28 and /80 prefixes).
+    pub addresses: Vec<String>,
 }
 
 /// A VPC with instances on this host.
@@ -27,9 +55,17 @@ pub struct VpcDesired {
     /// rules that name a group. An attach or detach changes nothing here.
     #[serde(default)]
     pub enis: Vec<VpcEni>,
-    /// The EIPs associated with private addresses of the VPC (NAT mode).
+    /// The EIPs associated with private addresses of the VPC (NAT mode) that this host
+    /// NATs: those whose address is on one of its instances, or on no instance at all.
     #[serde(default)]
     pub eips: Vec<EipDesired>,
+    /// The VPC's VXLAN network identifier, the same on every host.
+    #[serde(default)]
+    pub vni: u32,
+    /// The other hosts holding addresses of the VPC (empty: none, or this host is not on
+    /// the overlay).
+    #[serde(default)]
+    pub remotes: Vec<RemoteHost>,
 }
 
 /// An EIP and the private IPv4 address it is NAT-ed to.

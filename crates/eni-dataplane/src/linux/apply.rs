@@ -44,10 +44,11 @@ fn phase(op: &Op) -> Phase {
         | Op::CreateIfb(_)
         | Op::SetShaperRate(..)
         | Op::SetRedirect(..)
+        | Op::CreateVxlan(_)
         | Op::LoadRuleset(..) => Phase::Build,
         // Per-NIC tables are reached only through rules: building them changes no path yet.
         Op::ReplaceRoute(k, _) if k.table != crate::plan::MAIN_TABLE => Phase::Build,
-        Op::ReplaceRoute(..) | Op::ReplaceNeigh(..) => Phase::Switch,
+        Op::ReplaceRoute(..) | Op::ReplaceNeigh(..) | Op::ReplaceFdb(..) => Phase::Switch,
         Op::DeleteNamespace(_)
         | Op::DeleteVeth(_)
         | Op::SetLinkUp(_, false)
@@ -57,6 +58,8 @@ fn phase(op: &Op) -> Phase {
         | Op::DelNeigh(_)
         | Op::DeleteIfb(_)
         | Op::DelRedirect(_)
+        | Op::DeleteVxlan(_)
+        | Op::DelFdb(_)
         | Op::DeleteRuleset(_) => Phase::Break,
     }
 }
@@ -74,6 +77,9 @@ fn touches(op: &Op) -> Option<Vec<&str>> {
         Op::ReplaceRoute(k, _) | Op::DelRoute(k) => vec![k.ns.as_str()],
         Op::AddRule(r) | Op::DelRule(r) => vec![r.ns.as_str()],
         Op::ReplaceNeigh(k, _) | Op::DelNeigh(k) => vec![k.dev.ns.as_str()],
+        Op::ReplaceFdb(k, _) | Op::DelFdb(k) => vec![k.dev.ns.as_str()],
+        Op::CreateVxlan(x) => vec![x.end.at.ns.as_str()],
+        Op::DeleteVxlan(r) => vec![r.ns.as_str()],
         // A deleted IFB leaves redirects in its own namespace dangling, nothing elsewhere.
         Op::CreateIfb(r) | Op::DeleteIfb(r) | Op::SetShaperRate(r, _) => vec![r.ns.as_str()],
         Op::SetRedirect(k, _) | Op::DelRedirect(k) => vec![k.port.ns.as_str()],
@@ -98,11 +104,15 @@ pub(crate) enum Exec {
     In(String),
     /// Creating or deleting a namespace; never grouped.
     Namespace,
+    /// The calling thread, in the data plane's own namespace: creating a VXLAN device, whose
+    /// UDP socket is opened where its creator is, on the underlay.
+    Home,
 }
 
 fn exec_of(op: &Op) -> Exec {
     let ns = match op {
         Op::CreateNamespace(_) | Op::DeleteNamespace(_) => return Exec::Namespace,
+        Op::CreateVxlan(_) => return Exec::Home,
         // Run in the far (instance) end's namespace: the planner's next ops for a new pair
         // are the instance end's addresses, which then join this step.
         Op::CreateVeth(v) => &v.b.at.ns,
@@ -112,7 +122,9 @@ fn exec_of(op: &Op) -> Exec {
         | Op::SetLinkUp(r, _)
         | Op::CreateIfb(r)
         | Op::DeleteIfb(r)
-        | Op::SetShaperRate(r, _) => &r.ns,
+        | Op::SetShaperRate(r, _)
+        | Op::DeleteVxlan(r) => &r.ns,
+        Op::ReplaceFdb(k, _) | Op::DelFdb(k) => &k.dev.ns,
         Op::AddAddr(a) | Op::DelAddr(a) => &a.dev.ns,
         Op::ReplaceRoute(k, _) | Op::DelRoute(k) => &k.ns,
         Op::AddRule(r) | Op::DelRule(r) => &r.ns,
@@ -146,7 +158,7 @@ pub(crate) fn schedule(ops: &[Op]) -> Vec<Step<'_>> {
     let mut steps: Vec<Step<'_>> = Vec::new();
     for op in ops {
         let exec = exec_of(op);
-        if exec != Exec::Namespace {
+        if matches!(exec, Exec::In(_)) {
             if let Some(g) = steps.iter().rposition(|s| s.exec == exec) {
                 if steps[g + 1..]
                     .iter()
@@ -202,7 +214,17 @@ pub(crate) fn render(op: &Op) -> Result<String, DataplaneError> {
                 v.a.mtu
             )
         }
-        Op::DeleteVeth(r) => format!("link del dev {}", t(&r.name)?),
+        Op::DeleteVeth(r) | Op::DeleteVxlan(r) => format!("link del dev {}", t(&r.name)?),
+        Op::CreateVxlan(x) => format!(
+            "link add {} address {} mtu {} netns {} type vxlan id {} local {} dstport {} nolearning",
+            t(&x.end.at.name)?,
+            t(&x.end.mac)?,
+            x.end.mtu,
+            t(&x.end.at.ns)?,
+            x.vni,
+            t(&x.local)?,
+            x.port
+        ),
         Op::SetLinkUp(r, up) => format!(
             "link set dev {} {}",
             t(&r.name)?,
@@ -216,6 +238,9 @@ pub(crate) fn render(op: &Op) -> Result<String, DataplaneError> {
                 line += &format!(" via {}", t(via)?);
             }
             line += &format!(" dev {}", t(&r.dev)?);
+            if r.onlink {
+                line += " onlink";
+            }
             if let Some(src) = &r.src {
                 line += &format!(" src {}", t(src)?);
             }
@@ -250,6 +275,8 @@ pub(crate) fn render(op: &Op) -> Result<String, DataplaneError> {
         | Op::SetRedirect(..)
         | Op::DelRedirect(_)
         | Op::LoadRuleset(..)
+        | Op::ReplaceFdb(..)
+        | Op::DelFdb(_)
         | Op::DeleteRuleset(_) => {
             unreachable!("not an ip op: {op:?}")
         }
@@ -309,6 +336,16 @@ pub(crate) fn describe(ns: &str, op: &Op) -> String {
             "ip netns exec {ns} nft delete table inet {RULESET_TABLE}"
         )),
         Op::CreateNamespace(n) => Ok(format!("ip netns add {n}")),
+        Op::ReplaceFdb(k, dst) => Ok(format!(
+            "bridge -n {ns} fdb replace {} dev {} dst {dst} self permanent",
+            k.mac, k.dev.name
+        )),
+        Op::DelFdb(k) => Ok(format!(
+            "bridge -n {ns} fdb del {} dev {} self",
+            k.mac, k.dev.name
+        )),
+        // Run from the data plane's own namespace, into the device's.
+        Op::CreateVxlan(_) => render(op).map(|l| format!("ip {l}")),
         Op::DeleteNamespace(n) => Ok(format!("ip netns del {n}")),
         _ => render(op).map(|l| format!("ip -n {ns} {l}")),
     };
@@ -326,6 +363,8 @@ pub(crate) fn is_removal(op: &Op) -> bool {
             | Op::DeleteNamespace(_)
             | Op::DeleteIfb(_)
             | Op::DelRedirect(_)
+            | Op::DeleteVxlan(_)
+            | Op::DelFdb(_)
             | Op::DeleteRuleset(_)
     )
 }
@@ -353,6 +392,9 @@ pub(crate) fn judge(op: &Op, e: &NlError) -> Verdict {
         // A link of that name exists: an IFB already, or a link the model says blocks one.
         Op::CreateIfb(_) if e.is(libc::EEXIST) => Verdict::Fine,
         Op::CreateVeth(_) if e.is(libc::EEXIST) => Verdict::CheckVeth,
+        // The planner deletes a device of another shape first: one there is this one.
+        // (Another device holding the VNI on the underlay is a real clash.)
+        Op::CreateVxlan(_) if e.is(libc::EEXIST) && !e.says("VNI") => Verdict::Fine,
         _ => Verdict::Fatal,
     }
 }
@@ -522,7 +564,24 @@ pub(crate) fn run_step(
             }),
         };
     }
-    netns::in_existing_netns(ns, STEP_THREAD, || {
+    netns::in_existing_netns(ns, STEP_THREAD, || run_ops(ns, ops, check_veth))
+}
+
+/// The namespace [`run_home`] reports its ops in.
+pub(crate) const HOME: &str = "(host)";
+
+/// Runs ops that belong in the data plane's own namespace on the calling thread.
+pub(crate) fn run_home(ops: &[&Op]) -> Result<(), DataplaneError> {
+    run_ops(HOME, ops, &|_| Ok(false))
+}
+
+/// Runs ops in order on the calling thread, which is in `ns`.
+fn run_ops(
+    ns: &str,
+    ops: &[&Op],
+    check_veth: &(dyn Fn(&Veth) -> Result<bool, DataplaneError> + Sync),
+) -> Result<(), DataplaneError> {
+    {
         let mut sock = None;
         for op in ops {
             if let Op::SetSysctl(k, v) = op {
@@ -546,7 +605,9 @@ pub(crate) fn run_step(
             let s = sock.as_mut().expect("opened above");
             for mut req in requests(s, ns, op)? {
                 let answer = match op {
-                    Op::DeleteVeth(r) | Op::DeleteIfb(r) => delete_link(s, &r.name, req.msg),
+                    Op::DeleteVeth(r) | Op::DeleteIfb(r) | Op::DeleteVxlan(r) => {
+                        delete_link(s, &r.name, req.msg)
+                    }
                     _ => s.request(&mut req.msg),
                 };
                 let Err(e) = answer.map_err(io)? else {
@@ -575,7 +636,7 @@ pub(crate) fn run_step(
             }
         }
         Ok(())
-    })
+    }
 }
 
 #[cfg(test)]
@@ -623,6 +684,7 @@ mod tests {
                     dev: dev.into(),
                     via: None,
                     src: None,
+                    onlink: false,
                 },
             )
         };
@@ -709,6 +771,7 @@ mod tests {
                     dev: "p2".into(),
                     via: None,
                     src: None,
+                    onlink: false,
                 },
             ),
             Op::ReplaceRoute(
@@ -721,6 +784,7 @@ mod tests {
                     dev: "eth0".into(),
                     via: Some("10.0.0.253".into()),
                     src: None,
+                    onlink: false,
                 },
             ),
             Op::DeleteVeth(link("eni-v", "p1")),

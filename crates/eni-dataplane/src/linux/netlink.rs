@@ -387,6 +387,11 @@ pub(crate) const IF_OPER_UP: u8 = 6;
 pub(crate) const IFLA_INFO_KIND: u16 = 1;
 pub(crate) const IFLA_INFO_DATA: u16 = 2;
 pub(crate) const VETH_INFO_PEER: u16 = 1;
+pub(crate) const IFLA_VXLAN_ID: u16 = 1;
+pub(crate) const IFLA_VXLAN_LOCAL: u16 = 4;
+pub(crate) const IFLA_VXLAN_LEARNING: u16 = 7;
+pub(crate) const IFLA_VXLAN_PORT: u16 = 15;
+pub(crate) const IFLA_VXLAN_LOCAL6: u16 = 17;
 pub(crate) const IFF_UP: u32 = 1;
 
 pub(crate) const IFA_ADDRESS: u16 = 1;
@@ -405,6 +410,7 @@ pub(crate) const RT_SCOPE_UNIVERSE: u8 = 0;
 pub(crate) const RT_SCOPE_LINK: u8 = 253;
 pub(crate) const RT_SCOPE_NOWHERE: u8 = 255;
 pub(crate) const RTN_UNICAST: u8 = 1;
+pub(crate) const RTNH_F_ONLINK: u32 = 4;
 
 pub(crate) const FRA_SRC: u16 = 2;
 pub(crate) const FRA_PRIORITY: u16 = 6;
@@ -413,6 +419,8 @@ pub(crate) const FR_ACT_TO_TBL: u8 = 1;
 
 pub(crate) const NDA_DST: u16 = 1;
 pub(crate) const NDA_LLADDR: u16 = 2;
+pub(crate) const NTF_SELF: u8 = 0x02;
+pub(crate) const AF_BRIDGE: u8 = 7;
 pub(crate) const NUD_PERMANENT: u16 = 0x80;
 
 pub(crate) const TCA_KIND: u16 = 1;
@@ -452,6 +460,7 @@ pub(crate) struct RtMsg {
     pub protocol: u8,
     pub scope: u8,
     pub kind: u8,
+    pub flags: u32,
 }
 
 impl RtMsg {
@@ -463,6 +472,7 @@ impl RtMsg {
         h[5] = self.protocol;
         h[6] = self.scope;
         h[7] = self.kind;
+        h[8..12].copy_from_slice(&self.flags.to_ne_bytes());
         h
     }
 }
@@ -483,6 +493,13 @@ pub(crate) fn ndmsg(family: u8, index: u32, state: u16) -> [u8; 12] {
     h[0] = family;
     h[4..8].copy_from_slice(&index.to_ne_bytes());
     h[8..10].copy_from_slice(&state.to_ne_bytes());
+    h
+}
+
+/// `struct ndmsg` of a VXLAN device's own forwarding entry (`bridge fdb … self`).
+pub(crate) fn fdb_ndmsg(index: u32, state: u16) -> [u8; 12] {
+    let mut h = ndmsg(AF_BRIDGE, index, state);
+    h[10] = NTF_SELF;
     h
 }
 

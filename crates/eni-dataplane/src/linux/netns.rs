@@ -171,6 +171,21 @@ fn tc_binary() -> &'static str {
     })
 }
 
+fn bridge_binary() -> &'static str {
+    static BRIDGE: OnceLock<&'static str> = OnceLock::new();
+    BRIDGE.get_or_init(|| {
+        [
+            "/usr/sbin/bridge",
+            "/sbin/bridge",
+            "/usr/bin/bridge",
+            "/bin/bridge",
+        ]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("bridge")
+    })
+}
+
 fn nft_binary() -> &'static str {
     static NFT: OnceLock<&'static str> = OnceLock::new();
     NFT.get_or_init(|| {
@@ -181,7 +196,7 @@ fn nft_binary() -> &'static str {
     })
 }
 
-/// The tools the data plane runs that this host lacks (`ip`, `tc`, `nft`).
+/// The tools the data plane runs that this host lacks (`ip`, `tc`, `bridge`, `nft`).
 pub(crate) fn missing_tools() -> Vec<&'static str> {
     let found = |bin: &str| {
         Path::new(bin).is_absolute() && Path::new(bin).exists()
@@ -191,6 +206,7 @@ pub(crate) fn missing_tools() -> Vec<&'static str> {
     [
         ("ip", ip_binary()),
         ("tc", tc_binary()),
+        ("bridge", bridge_binary()),
         ("nft", nft_binary()),
     ]
     .into_iter()
@@ -207,6 +223,11 @@ pub(crate) fn nft(args: &[&str], stdin: &str) -> Result<IpOutput, DataplaneError
 /// Runs `ip ARGS` in the calling thread's namespace with `stdin` as input.
 pub(crate) fn ip(args: &[&str], stdin: &str) -> Result<IpOutput, DataplaneError> {
     run(("ip", ip_binary()), args, stdin)
+}
+
+/// Runs `bridge ARGS` in the calling thread's namespace with `stdin` as input.
+pub(crate) fn bridge(args: &[&str], stdin: &str) -> Result<IpOutput, DataplaneError> {
+    run(("bridge", bridge_binary()), args, stdin)
 }
 
 /// Runs `tc ARGS` in the calling thread's namespace with `stdin` as input.

@@ -51,6 +51,8 @@ struct LinkInfo {
     up: bool,
     kind: Option<String>,
     peer: Peer,
+    /// A VXLAN device's (VNI, local address, UDP port).
+    vxlan: Option<(u32, String, u16)>,
 }
 
 /// Everything read from one namespace.
@@ -75,6 +77,8 @@ pub(crate) struct NsDump {
     /// The digest of eni's security-group table, if the namespace has one (`""` if its
     /// comment is not eni's).
     ruleset: Option<String>,
+    /// The permanent forwarding entries of VXLAN devices with a remote: (device, MAC) → where.
+    fdbs: BTreeMap<(String, String), String>,
 }
 
 fn observe_err(ns: &str, what: impl std::fmt::Display) -> DataplaneError {
@@ -116,7 +120,8 @@ pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError>
                 d.sysctls.insert(key.to_string(), v);
             }
         }
-        for l in d.links.iter().filter(|l| l.kind.as_deref() == Some("veth")) {
+        let devices = |k: &Option<String>| matches!(k.as_deref(), Some("veth" | "vxlan"));
+        for l in d.links.iter().filter(|l| devices(&l.kind)) {
             for pat in DEVICE_SYSCTLS {
                 let key = pat.replace("{dev}", &l.name);
                 if let Some(v) = read_sysctl(&key) {
@@ -125,6 +130,17 @@ pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError>
             }
         }
         let has = |kind: &str| d.links.iter().any(|l| l.kind.as_deref() == Some(kind));
+        if has("vxlan") {
+            let out = netns::bridge(&["-j", "fdb", "show"], "")?;
+            if !out.ok {
+                return Err(observe_err(
+                    &owned_ns,
+                    format!("bridge fdb show failed: {}", out.stderr),
+                ));
+            }
+            d.fdbs = parse_fdbs(&d, &out.stdout)
+                .map_err(|e| observe_err(&owned_ns, format!("unparsable bridge -j output: {e}")))?;
+        }
         if has("ifb") || (tc && has("veth")) {
             let (ifbs, veths) = tc_devices(&d);
             let out = netns::tc(&["-j", "-batch", "-"], &tc_commands(&ifbs, &veths))?;
@@ -156,6 +172,29 @@ pub(crate) fn dump(ns: &str, tc: bool) -> Result<Option<NsDump>, DataplaneError>
         Err(EnterError::Missing) => Ok(None),
         Err(EnterError::Other(e)) => Err(e),
     }
+}
+
+/// The permanent entries with a remote (`dst`) of the VXLAN devices in `bridge -j fdb show`.
+fn parse_fdbs(
+    d: &NsDump,
+    stdout: &str,
+) -> Result<BTreeMap<(String, String), String>, serde_json::Error> {
+    let all: Vec<Value> = serde_json::from_str(stdout)?;
+    let vxlans: BTreeSet<&str> = d
+        .links
+        .iter()
+        .filter(|l| l.kind.as_deref() == Some("vxlan"))
+        .map(|l| l.name.as_str())
+        .collect();
+    Ok(all
+        .iter()
+        .filter(|e| e["state"] == "permanent")
+        .filter_map(|e| {
+            let dev = e["ifname"].as_str().filter(|n| vxlans.contains(n))?;
+            let key = (dev.to_string(), e["mac"].as_str()?.to_ascii_lowercase());
+            Some((key, e["dst"].as_str()?.to_string()))
+        })
+        .collect())
 }
 
 /// Parses the answer to [`DUMP`] (sysctls are read separately).
@@ -222,6 +261,7 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
         redirects: BTreeMap::new(),
         tc_unmanaged: Vec::new(),
         ruleset: None,
+        fdbs: BTreeMap::new(),
     })
 }
 
@@ -501,7 +541,22 @@ fn parse_link(v: &Value) -> Option<LinkInfo> {
             .is_some_and(|f| f.iter().any(|x| x == "UP")),
         kind: v["linkinfo"]["info_kind"].as_str().map(str::to_string),
         peer,
+        vxlan: vxlan_of(&v["linkinfo"]),
     })
+}
+
+/// The (VNI, local address, port) of a VXLAN device eni could have made: no learning.
+fn vxlan_of(info: &Value) -> Option<(u32, String, u16)> {
+    let data = &info["info_data"];
+    if info["info_kind"] != "vxlan" || data["learning"] != false {
+        return None;
+    }
+    let local = data["local"].as_str().or(data["local6"].as_str())?;
+    Some((
+        u32::try_from(data["id"].as_u64()?).ok()?,
+        local.to_string(),
+        u16::try_from(data["port"].as_u64()?).ok()?,
+    ))
 }
 
 /// Dumps `names` with a few threads in parallel (each dump is mostly waiting for `ip`); tc
@@ -605,6 +660,16 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
                 }
                 continue;
             }
+            if let Some((vni, local, port)) = &l.vxlan {
+                let x = Vxlan {
+                    end: end(&d.ns, l),
+                    vni: *vni,
+                    local: local.clone(),
+                    port: *port,
+                };
+                state.vxlans.insert(x.end.at.clone(), x);
+                continue;
+            }
             if l.kind.as_deref() != Some("veth") {
                 note(
                     &d.ns,
@@ -669,6 +734,7 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
         .veths
         .values()
         .flat_map(|v| [v.a.at.clone(), v.b.at.clone()])
+        .chain(state.vxlans.keys().cloned())
         .collect();
     let on_managed = |ns: &str, dev: &str| dev == "lo" || managed.contains(&LinkRef::new(ns, dev));
 
@@ -684,6 +750,13 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
                 let key = RedirectKey { port, hook: *hook };
                 state.redirects.insert(key, target.clone());
             }
+        }
+        for ((dev, mac), dst) in &d.fdbs {
+            let key = FdbKey {
+                dev: LinkRef::new(d.ns.clone(), dev.clone()),
+                mac: mac.clone(),
+            };
+            state.fdbs.insert(key, dst.clone());
         }
         if let Some(digest) = &d.ruleset {
             state
@@ -743,6 +816,9 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
                         dev: dev.to_string(),
                         via: r["gateway"].as_str().map(str::to_string),
                         src: r["prefsrc"].as_str().map(str::to_string),
+                        onlink: r["flags"]
+                            .as_array()
+                            .is_some_and(|f| f.iter().any(|x| x == "onlink")),
                     };
                     // Two routes to one destination differ only in what the model cannot
                     // express (it was excluded above); keep the first, as the kernel prefers it.

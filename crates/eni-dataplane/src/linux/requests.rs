@@ -295,7 +295,67 @@ pub(crate) fn requests(s: &mut Socket, ns: &str, op: &Op) -> Result<Vec<Req>, Da
                 _fd: peer_ns,
             }]
         }
-        Op::DeleteVeth(r) | Op::DeleteIfb(r) => {
+        Op::CreateVxlan(x) => {
+            let path = std::path::Path::new(super::netns::NETNS_DIR).join(&x.end.at.ns);
+            let target = File::open(&path).map_err(|e| DataplaneError::Failed {
+                what: super::apply::describe(ns, op),
+                detail: format!("opening {}: {e}", path.display()),
+            })?;
+            let local = parse_ip(op, &x.local)?;
+            let mac = parse_mac(op, &x.end.mac)?;
+            let mut m = link_by_name(
+                RTM_NEWLINK,
+                NLM_F_CREATE | NLM_F_EXCL,
+                none,
+                op,
+                &x.end.at.name,
+            )?;
+            m.attr(IFLA_ADDRESS, &mac)
+                .u32(IFLA_MTU, x.end.mtu)
+                .u32(IFLA_NET_NS_FD, target.as_raw_fd() as u32)
+                .nest(IFLA_LINKINFO, |m| {
+                    m.str(IFLA_INFO_KIND, "vxlan").nest(IFLA_INFO_DATA, |m| {
+                        m.u32(IFLA_VXLAN_ID, x.vni)
+                            .ip(
+                                if local.is_ipv4() {
+                                    IFLA_VXLAN_LOCAL
+                                } else {
+                                    IFLA_VXLAN_LOCAL6
+                                },
+                                local,
+                            )
+                            .attr(IFLA_VXLAN_PORT, &x.port.to_be_bytes())
+                            .attr(IFLA_VXLAN_LEARNING, &[0]);
+                    });
+                });
+            vec![Req {
+                msg: m,
+                judge: Judge::Op,
+                _fd: Some(target),
+            }]
+        }
+        Op::ReplaceFdb(k, _) | Op::DelFdb(k) => {
+            let mac = parse_mac(op, &k.mac)?;
+            let Some(i) = index(s, op, ns, &k.dev.name)? else {
+                return Ok(vec![]);
+            };
+            let mut m = match op {
+                Op::ReplaceFdb(_, dst) => {
+                    let dst = parse_ip(op, dst)?;
+                    let mut m = Msg::new(
+                        RTM_NEWNEIGH,
+                        NLM_F_CREATE | NLM_F_REPLACE,
+                        &fdb_ndmsg(i, NUD_PERMANENT),
+                    );
+                    m.ip(NDA_DST, dst);
+                    m
+                }
+                _ => Msg::new(RTM_DELNEIGH, 0, &fdb_ndmsg(i, 0)),
+            };
+            m.attr(NDA_LLADDR, &mac);
+            vec![Req::new(m)]
+        }
+        Op::DeleteVeth(r) | Op::DeleteIfb(r) | Op::DeleteVxlan(r) => {
             vec![Req::new(link_by_name(RTM_DELLINK, 0, none, op, &r.name)?)]
         }
         Op::SetLinkUp(r, up) => {
@@ -371,6 +431,7 @@ pub(crate) fn requests(s: &mut Socket, ns: &str, op: &Op) -> Result<Vec<Req>, Da
                     RT_SCOPE_LINK
                 },
                 kind: RTN_UNICAST,
+                flags: if t.onlink { RTNH_F_ONLINK } else { 0 },
             };
             let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &head.bytes());
             m.u32(RTA_TABLE, k.table);
@@ -397,6 +458,7 @@ pub(crate) fn requests(s: &mut Socket, ns: &str, op: &Op) -> Result<Vec<Req>, Da
                 protocol: 0,
                 scope: RT_SCOPE_NOWHERE,
                 kind: 0,
+                flags: 0,
             };
             let mut m = Msg::new(RTM_DELROUTE, 0, &head.bytes());
             m.u32(RTA_TABLE, k.table);

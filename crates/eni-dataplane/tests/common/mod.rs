@@ -273,6 +273,7 @@ pub fn l3_state(
                         dev: e.port.clone(),
                         via: None,
                         src: None,
+                        onlink: false,
                     },
                 );
             }
@@ -298,6 +299,7 @@ pub fn l3_state(
                     dev: e.ifname.clone(),
                     via: Some(GW.into()),
                     src: None,
+                    onlink: false,
                 },
             );
         }

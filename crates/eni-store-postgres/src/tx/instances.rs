@@ -193,7 +193,7 @@ macro_rules! select_host {
     ($rest:literal) => {
         concat!(
             "SELECT id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at, \
-             created_at, used_vcpus FROM hosts ",
+             created_at, used_vcpus, seq FROM hosts ",
             $rest
         )
     };
@@ -202,6 +202,7 @@ macro_rules! select_host {
 fn host_from_row(r: &Row) -> Result<Host, StoreError> {
     Ok(Host {
         id: id_from(r, 0)?,
+        seq: get(r, 8)?,
         name: get(r, 1)?,
         zone_id: get(r, 2)?,
         underlay_address: get(r, 3)?,

@@ -179,6 +179,7 @@ pub(super) fn on_host(tx: &SqliteTx<'_>, host: &HostId) -> Result<Vec<Instance>,
 fn host_from_row(r: &Row<'_>) -> rusqlite::Result<Host> {
     Ok(Host {
         id: id_from_row(r, 0)?,
+        seq: r.get(8)?,
         name: r.get(1)?,
         zone_id: r.get(2)?,
         underlay_address: r.get(3)?,
@@ -194,7 +195,7 @@ macro_rules! select_host {
     ($rest:literal) => {
         concat!(
             "SELECT id, name, zone_id, underlay_address, capacity_vcpus, last_seen_at, \
-             created_at, used_vcpus FROM hosts ",
+             created_at, used_vcpus, seq FROM hosts ",
             $rest
         )
     };

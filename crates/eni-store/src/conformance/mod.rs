@@ -171,6 +171,10 @@ pub const CHECKS: &[Check] = &[
         check_hosts_register_once_per_name_and_zone_and_list_their_instances,
     ),
     (
+        "vpc_and_host_sequence_numbers_are_never_reused",
+        check_vpc_and_host_sequence_numbers_are_never_reused,
+    ),
+    (
         "access_key_list_and_delete",
         check_access_key_list_and_delete,
     ),
@@ -863,9 +867,86 @@ fn check_setting_is_written_once_and_rolls_back(store: &dyn Store) {
     });
 }
 
+/// VPC and host sequence numbers name overlay objects on every data-plane host (a VPC's VXLAN
+/// network identifier, a host's overlay address): each is unique, kept for the row's life,
+/// and never given again after the row is deleted.
+fn check_vpc_and_host_sequence_numbers_are_never_reused(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (a, b) = (vpc(acct, REGION), vpc(acct, REGION));
+    ok(store, |tx| {
+        tx.vpc_insert(&a)?;
+        tx.vpc_insert(&b)
+    });
+    let seqs = |store: &dyn Store| {
+        let mut out = Vec::new();
+        read(store, |tx| {
+            out = tx.vpc_seqs_all()?;
+            Ok(())
+        });
+        out
+    };
+    let before = seqs(store);
+    let seq_of = |all: &[(VpcId, i64)], id: &VpcId| {
+        all.iter()
+            .find(|(v, _)| v == id)
+            .map(|(_, s)| *s)
+            .expect("listed")
+    };
+    let (sa, sb) = (seq_of(&before, &a.id), seq_of(&before, &b.id));
+    assert!(sa > 0 && sb > sa, "numbered in insertion order: {sa}, {sb}");
+    assert!(
+        before.windows(2).all(|w| w[0].1 < w[1].1),
+        "listed by number"
+    );
+    ok(store, |tx| tx.vpc_delete(acct, &b.id).map(|_| ()));
+    let c = vpc(acct, REGION);
+    ok(store, |tx| tx.vpc_insert(&c));
+    let after = seqs(store);
+    assert_eq!(seq_of(&after, &a.id), sa, "kept");
+    assert!(after.iter().all(|(v, _)| v != &b.id));
+    assert!(
+        seq_of(&after, &c.id) > sb,
+        "the deleted one's is not given again"
+    );
+
+    let host = |name: &str| Host {
+        id: HostId::generate(REGION),
+        seq: 0,
+        name: name.into(),
+        zone_id: "cn-hangzhou-h".into(),
+        underlay_address: "192.0.2.1".into(),
+        capacity_vcpus: 8,
+        used_vcpus: 0,
+        last_seen_at: T0,
+        created_at: T0,
+    };
+    let (x, y) = (host("seq-x"), host("seq-y"));
+    ok(store, |tx| {
+        tx.host_insert(&x)?;
+        tx.host_insert(&y)
+    });
+    let mut numbered = (0, 0);
+    read(store, |tx| {
+        numbered = (
+            tx.host_get(&x.id)?.expect("inserted").seq,
+            tx.host_get(&y.id)?.expect("inserted").seq,
+        );
+        Ok(())
+    });
+    assert!(numbered.0 > 0 && numbered.1 > numbered.0);
+    ok(store, |tx| tx.host_delete(&y.id).map(|_| ()));
+    let z = host("seq-z");
+    ok(store, |tx| tx.host_insert(&z));
+    read(store, |tx| {
+        assert!(tx.host_get(&z.id)?.expect("inserted").seq > numbered.1);
+        Ok(())
+    });
+}
+
 fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &dyn Store) {
     let host = |name: &str, zone: &str| Host {
         id: HostId::generate(REGION),
+        seq: 0,
         name: name.into(),
         zone_id: zone.into(),
         underlay_address: "192.0.2.1".into(),
@@ -894,11 +975,17 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
         );
         Ok(())
     });
+    // The store numbers them (see the sequence check); the rest is as inserted.
+    let unnumbered = |h: Host| Host { seq: 0, ..h };
     read(store, |tx| {
-        assert_eq!(tx.host_list()?, vec![a_h.clone(), a_k.clone(), b_h.clone()]);
-        assert_eq!(tx.host_get(&a_k.id)?, Some(a_k.clone()));
+        let listed: Vec<Host> = tx.host_list()?.into_iter().map(unnumbered).collect();
+        assert_eq!(listed, vec![a_h.clone(), a_k.clone(), b_h.clone()]);
+        assert_eq!(tx.host_get(&a_k.id)?.map(unnumbered), Some(a_k.clone()));
         assert_eq!(tx.host_get(&HostId::generate(REGION))?, None);
-        assert_eq!(tx.host_by_name("a", "cn-hangzhou-k")?, Some(a_k.clone()));
+        assert_eq!(
+            tx.host_by_name("a", "cn-hangzhou-k")?.map(unnumbered),
+            Some(a_k.clone())
+        );
         assert_eq!(tx.host_by_name("a", "cn-hangzhou-x")?, None);
         Ok(())
     });
