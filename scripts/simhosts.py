@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Several eni hosts simulated on one machine, each a network namespace with its own agent.
 
-    PREFIX ul        the underlay: a bridge (br0) at 198.18.0.254/24, MTU 1550
-    PREFIX h1..hN    the hosts: each linked to the bridge (device `ul`, 198.18.0.K/24), running
+    PREFIX ul        the underlay: a bridge (br0) at 192.0.2.254/24, MTU 1550
+    PREFIX h1..hN    the hosts: each linked to the bridge (device `ul`, 192.0.2.K/24), running
                      `nsenter --net=/run/netns/PREFIXhK eni agent --host-id hK --zone Z
-                      --underlay-address 198.18.0.K --dataplane-prefix PREFIXhK-`
+                      --underlay-address 192.0.2.K --dataplane-prefix PREFIXhK-`
 
-The underlay is the namespaces' own (198.18.0.0/15 is reserved for benchmarks), so nothing
+The underlay is the namespaces' own (192.0.2.0/24, TEST-NET-1), so nothing
 outside them sees its traffic. The agents reach the control plane, which listens on the
 machine's loopback, through a relay: a process in the machine's namespace that listens at
-198.18.0.254:PORT inside the underlay namespace (the socket is opened there with setns) and
+192.0.2.254:PORT inside the underlay namespace (the socket is opened there with setns) and
 connects each caller to the server. The underlay carries 1550-byte packets, so instances keep
 an MTU of 1500 over VXLAN.
 
@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
-UNDERLAY_NET = "198.18.0"
+UNDERLAY_NET = "192.0.2"
 CONTROL_ADDR = f"{UNDERLAY_NET}.254"
 UNDERLAY_MTU = 1550
 MAX_HOSTS = 200

@@ -5,6 +5,7 @@ test made.
 """
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -145,3 +146,218 @@ def test_an_eni_moved_to_another_host_keeps_its_mac_and_addresses(cluster, procs
     for proto in ("udp", "tcp"):
         got = d.ask(client, [(ip_, f"p{k}") for ip_ in ips for k in range(3)], proto=proto)
         assert {d.tag_of(r) for r in got.values()} == {"three"}, got
+
+
+def answered(ns: str, target: str, proto: str = "udp") -> bool:
+    """One ask; no route yet (the agent has not converged) counts as no answer."""
+    try:
+        return d.ask_one(ns, target, "probe", proto=proto, tries=1, timeout=0.2) is not None
+    except AssertionError:
+        return False
+
+
+def settles(ns: str, target: str, open_: bool, proto: str = "udp", timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while answered(ns, target, proto) != open_:
+        assert time.monotonic() < deadline, f"{ns} -> {target} ({proto}): still {'closed' if open_ else 'open'}"
+
+
+def test_security_groups_hold_across_hosts(cluster, procs):
+    c, api = cluster, cluster.api
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    web, clients, others = api.group(v), api.group(v), api.group(v)
+    server = api.instance(sw, web, host=c.host_id(1))
+    client = api.instance(sw, clients, host=c.host_id(3))
+    stranger = api.instance(sw, others, host=c.host_id(3))
+    sip = api.ip_of(server)
+    procs.echo(server, "S")
+    # Nothing authorized: the server's ingress drops everything, from any host.
+    for proto in ("udp", "tcp"):
+        assert d.ask_one(client, sip, proto=proto, tries=1) is None, proto
+    # A rule naming the clients' group matches its member on another host, and no one else.
+    api.authorize(web, ip_protocol="UDP", port_range=f"{d.UDP_PORT}/{d.UDP_PORT}", source_group_id=clients)
+    settles(client, sip, open_=True)
+    assert d.ask_one(stranger, sip, tries=1) is None
+    assert d.ask_one(client, sip, proto="tcp", tries=1) is None
+
+    # InnerAccessPolicy: members of one group on different hosts reach each other with no
+    # rule while it is Accept, and not once it is Drop.
+    inner = api.group(v)
+    p = api.instance(sw, inner, host=c.host_id(1))
+    q = api.instance(sw, inner, host=c.host_id(3))
+    procs.echo(q, "Q")
+    api.inner_policy(inner, "Accept")
+    settles(p, api.ip_of(q), open_=True)
+    api.inner_policy(inner, "Drop")
+    settles(p, api.ip_of(q), open_=False)
+
+
+def test_eips_answer_from_every_hosts_internet(cluster, procs):
+    c, api = cluster, cluster.api
+    v = api.vpc("10.0.0.0/16")
+    sw_h, sw_i = api.vswitch(v, "10.0.1.0/24"), api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
+    sg = api.group(v)
+    for proto, ports in (("UDP", f"{d.UDP_PORT}/{d.UDP_PORT}"), ("ICMP", "-1/-1")):
+        api.authorize(sg, ip_protocol=proto, port_range=ports, source_cidr_ip="0.0.0.0/0")
+    a = api.instance(sw_h, sg, host=c.host_id(1))
+    b = api.instance(sw_h, sg, host=c.host_id(3))
+    x = api.instance(sw_i, sg)  # on h2, no EIP
+    procs.echo(a, "A", tcp_port=None)
+    procs.echo(b, "B", tcp_port=None)
+    (ea_id, ea), (eb_id, eb) = api.eip(), api.eip()
+    api.associate(ea_id, a)
+    api.associate(eb_id, b)
+    # The NAT is on the instance's host only.
+    def natted(k):
+        out = d.ip("netns", "exec", c.router(k, v), "nft", "list", "map", "inet", "eni_sg", "eip_dnat", check=False)
+        return out.stdout if out.returncode == 0 else ""
+    assert ea in natted(1) and eb not in natted(1)
+    assert eb in natted(3) and ea not in natted(3)
+    assert natted(2) == ""
+    # Every host's internet reaches both EIPs (h2 NATs none): one internet.
+    for k in (1, 2, 3):
+        inet = f"{c.hosts.agent_prefix(k)}inet"
+        settles(inet, eb, open_=True)
+        for eip, tag, ip_ in ((ea, "A", api.ip_of(a)), (eb, "B", api.ip_of(b))):
+            assert d.ask_one(inet, eip, f"from-h{k}") == f"{tag}|{ip_}|from-h{k}", (k, eip)
+            assert d.ping(inet, eip, count=1) == 1, (k, eip)
+    # a, on h1, reaches b's EIP on h3: it leaves as its own EIP from h1 and comes back.
+    settles(a, eb, open_=True)
+    assert d.tag_of(d.ask_one(a, eb, "a-to-b")) == "B"
+    # x has no EIP: it does not get out.
+    assert d.ask_one(x, eb, tries=1) is None
+    # Unassociated: gone from every host's internet.
+    api.unassociate(eb_id, b)
+    for k in (1, 2, 3):
+        settles(f"{c.hosts.agent_prefix(k)}inet", eb, open_=False)
+
+
+def wait_available(api, eni_id: str) -> float:
+    deadline = time.monotonic() + 10
+    while True:
+        status = api.eni_get(eni_id).status
+        t = time.monotonic()
+        if status == "Available":
+            return t
+        assert t < deadline, f"{eni_id} still {status}"
+        time.sleep(0.002)
+
+
+def test_failover_to_another_host_under_a_probe(cluster, procs):
+    """An ENI moved through the API from an instance on h1 to one on h3 (detach, wait
+    Available, attach, wait InUse), under a 1 ms UDP probe from a client on h2, in another
+    zone's vSwitch: the replies switch once from A to B, nothing is lost before the detach call
+    or after InUse, and A answers nothing sent after Available."""
+    c, api = cluster, cluster.api
+    v = api.vpc("10.0.0.0/16")
+    sw_h, sw_i = api.vswitch(v, "10.0.1.0/24"), api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
+    sg = api.group(v)
+    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    a = api.instance(sw_h, sg, host=c.host_id(1))
+    b = api.instance(sw_h, sg, host=c.host_id(3))
+    client = api.instance(sw_i, sg)
+    assert host_of(c, client) == "h2"
+    eni = api.create_eni(sw_h, sg)
+    eni_id, vip = eni.network_interface_id, eni.private_ip_address
+    api.attach(eni_id, a)
+    procs.echo(a, "A", tcp_port=None)
+    procs.echo(b, "B", tcp_port=None)
+    d.wait_reply(client, vip, lambda r: d.tag_of(r) == "A", timeout=5.0)
+
+    probe = d.Probe(procs, client, vip, interval_ms=1)
+    time.sleep(0.3)
+    t_call = time.monotonic()
+    api.detach(eni_id, a, wait=False)
+    t_avail = wait_available(api, eni_id)
+    attach_s = api.attach(eni_id, b)
+    t_inuse = time.monotonic()
+    time.sleep(0.5)
+    r = probe.stop()
+    lost = r.gaps()
+    gap_ms = sum(n for _, n in lost) * r.interval * 1e3
+    print(f"cross-host failover: {r}; lost {gap_ms:.0f} ms of probes; detach->Available "
+          f"{(t_avail - t_call) * 1e3:.0f} ms, attach->InUse {attach_s * 1e3:.0f} ms")
+    assert r.sent > 500, r
+    assert r.runs == ["A", "B"], f"replies should switch once from A to B: {r}"
+    last_a = max(s for s, tag in r.by_seq.items() if tag == "A")
+    assert r.due(last_a) < t_avail, f"A answered a probe sent {(r.due(last_a) - t_avail) * 1e3:.1f} ms after Available"
+    early = [s for s in r.lost_seqs if r.due(s) < t_call - 0.05]
+    late = [s for s in r.lost_seqs if r.due(s) > t_inuse]
+    assert not early, f"probes lost before the detach call: {early} ({r})"
+    assert not late, f"probes lost after InUse: {[round((r.due(s) - t_inuse) * 1e3, 1) for s in late]} ms ({r})"
+
+
+def test_a_killed_agent_leaves_its_instances_forwarding_and_its_host_under_assessment(cluster, procs):
+    """`kill -9` of h1's agent: the kernel state stays, so h1's instances keep talking to other
+    hosts; h1 turns UnderAssessment once silent (2 s here); calls about other hosts' instances
+    go on; the agent's restart loses no probe and completes what waited for it."""
+    c, api = cluster, cluster.api
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    sg = api.group(v)
+    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    a = api.instance(sw, sg, host=c.host_id(1))
+    b = api.instance(sw, sg, host=c.host_id(3))
+    ip_a = api.ip_of(a)
+    procs.echo(a, "A", tcp_port=None)
+    d.wait_reply(b, ip_a, lambda r: d.tag_of(r) == "A", timeout=5.0)
+    probe = d.Probe(procs, b, ip_a, interval_ms=1)
+    time.sleep(0.2)
+
+    c.hosts.kill_agent(1)
+    status = lambda k: next(x.status for x in c.listed() if x.dedicated_host_name == f"h{k}")  # noqa: E731
+    d.h.wait_for(lambda: status(1), lambda s: s == "UnderAssessment", timeout=10.0, what="h1 UnderAssessment")
+    assert status(3) == "Available"
+    # Another host's instance: an ENI attaches as ever (its agent reports).
+    other = api.create_eni(sw, sg).network_interface_id
+    took = api.attach(other, b)
+    assert took < 2.0, f"attach on h3 took {took:.1f} s with h1's agent down"
+    # h1's instance: nothing configures it while its agent is away; it waits, Attaching.
+    mine = api.create_eni(sw, sg).network_interface_id
+    api.attach(mine, a, wait=False)
+    time.sleep(0.5)
+    assert api.eni_get(mine).status == "Attaching"
+
+    c.hosts.start_agent(1)
+    api.wait_eni(mine, "InUse", timeout=10.0)
+    d.h.wait_for(lambda: status(1), lambda s: s == "Available", timeout=10.0, what="h1 Available again")
+    time.sleep(0.3)
+    r = probe.stop()
+    print(f"agent kill -9 and restart under a 1 ms probe: {r}")
+    assert r.sent > 1000, r
+    assert r.lost == 0, f"probes lost while h1's agent was killed and restarted: {r}"
+    assert r.runs == ["A"], r
+
+
+def iperf(client_ns: str, server_ip: str, reverse: bool, port: int = 5201) -> float:
+    """Mbit/s iperf3 received over 2 s (TCP) from `client_ns` to `server_ip` (`reverse`: the
+    server sends)."""
+    import json
+
+    args = ["ip", "netns", "exec", client_ns, "iperf3", "-J", "-c", server_ip, "-p", str(port), "-t", "2"]
+    out = subprocess.run(args + (["-R"] if reverse else []), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    return json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
+
+
+def test_an_instance_cap_holds_across_hosts(cluster, procs):
+    """ecs.t6-c1m2.large is capped at 100 Mbit/s each way (102 400 kbit/s): on h3, talking to
+    an uncapped instance on h1 through the overlay, it gets its cap and no more."""
+    c, api = cluster, cluster.api
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    sg = api.group(v)
+    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    server = api.instance(sw, sg, host=c.host_id(1))
+    small = api.instance(sw, sg, host=c.host_id(3), instance_type="ecs.t6-c1m2.large")
+    srv = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-p", "5201"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.procs.append(srv)
+    time.sleep(0.3)
+    cap = 102_400 / 1000
+    up = iperf(small, api.ip_of(server), reverse=False)
+    down = iperf(small, api.ip_of(server), reverse=True)
+    print(f"t6 on h3 <-> g7 on h1 over the overlay: upload {up:.1f}, download {down:.1f} Mbit/s (cap {cap:.1f})")
+    for what, rate in (("upload", up), ("download", down)):
+        assert 0.5 * cap < rate < 1.1 * cap, f"{what}: {rate:.1f} Mbit/s against a cap of {cap:.1f}"

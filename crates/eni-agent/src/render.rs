@@ -42,7 +42,9 @@
 //! points at the new instance's shapers before traffic flips to it. A rate of 0 is no cap.
 
 use eni_dataplane::model::*;
-use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired, OverlayEndpoint, VpcDesired};
+use eni_types::hoststate::{
+    EniDesired, HostDesired, InstanceDesired, OverlayEndpoint, RemoteHost, VpcDesired, INTERNET_VNI,
+};
 
 /// The MAC every router port shows: instances resolve the gateway and every peer to it.
 pub const ROUTER_MAC: &str = "ee:ff:ff:ff:ff:ff";
@@ -152,7 +154,7 @@ pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
         }
         uplink(&mut s, prefix, vpc);
         if let Some(me) = &desired.overlay {
-            overlay(&mut s, &ns, me, vpc, v6);
+            overlay(&mut s, &ns, me, vpc.vni, &vpc.remotes, v6, false);
         }
         for vsw in &vpc.vswitches {
             s.addrs.insert(Addr {
@@ -161,6 +163,7 @@ pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
             });
         }
     }
+    internet_overlay(&mut s, prefix, desired);
     for inst in &desired.instances {
         let ns = inst.instance_id.clone();
         s.namespaces.insert(ns.clone());
@@ -207,11 +210,7 @@ fn uplink(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
         return;
     }
     let router = vpc_namespace(prefix, &vpc.vpc_id);
-    let inet = internet_namespace(prefix);
-    if s.namespaces.insert(inet.clone()) {
-        s.loopback_up.insert(inet.clone());
-        sysctl(s, &inet, "ipv4/ip_forward", "1");
-    }
+    let inet = internet(s, prefix);
     let far = format!("i{}", &port_name(&vpc.vpc_id, "inet")[1..]);
     let (inet_end, up_end) = (
         LinkRef::new(inet.clone(), far.clone()),
@@ -288,6 +287,30 @@ fn uplink(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
     }
 }
 
+/// The internet namespace, made once.
+fn internet(s: &mut KernelState, prefix: &str) -> String {
+    let inet = internet_namespace(prefix);
+    if s.namespaces.insert(inet.clone()) {
+        s.loopback_up.insert(inet.clone());
+        sysctl(s, &inet, "ipv4/ip_forward", "1");
+    }
+    inet
+}
+
+/// Joins this host's internet to the other hosts' over the overlay, once there is an EIP
+/// anywhere: each remote EIP is routed to the host that NATs it, and each remote host's
+/// overlay address back to it (the source of what its internet sends here).
+fn internet_overlay(s: &mut KernelState, prefix: &str, desired: &HostDesired) {
+    let Some(me) = &desired.overlay else { return };
+    let local = desired.vpcs.iter().any(|v| !v.eips.is_empty());
+    let remote = desired.internet.iter().any(|r| !r.addresses.is_empty());
+    if !(local || remote) || desired.internet.is_empty() {
+        return;
+    }
+    let inet = internet(s, prefix);
+    overlay(s, &inet, me, INTERNET_VNI, &desired.internet, false, true);
+}
+
 /// The link-local IPv6 address (EUI-64) of a MAC, as the kernel prints it.
 fn link_local(mac: &str) -> Option<String> {
     let b: Vec<u8> = mac
@@ -318,11 +341,20 @@ fn link_local(mac: &str) -> Option<String> {
     Some(ip.to_string())
 }
 
-/// The router `ns`'s side of the overlay: its VXLAN device, and per remote host a neighbour,
-/// a forwarding entry and the routes to the addresses it holds. Only IPv6 routes where the
-/// router forwards IPv6 (`v6`: a local ENI has IPv6).
-fn overlay(s: &mut KernelState, ns: &str, me: &OverlayEndpoint, vpc: &VpcDesired, v6: bool) {
-    if vpc.remotes.is_empty() || vpc.vni == 0 {
+/// Namespace `ns`'s side of an overlay segment: its VXLAN device, and per remote host a
+/// neighbour, a forwarding entry and the routes to the addresses it holds (and, with
+/// `to_hosts`, to the host's overlay address itself). Only IPv6 routes where `ns` forwards
+/// IPv6 (`v6`: a local ENI has IPv6).
+fn overlay(
+    s: &mut KernelState,
+    ns: &str,
+    me: &OverlayEndpoint,
+    vni: u32,
+    remotes: &[RemoteHost],
+    v6: bool,
+    to_hosts: bool,
+) {
+    if remotes.is_empty() || vni == 0 {
         return;
     }
     let dev = LinkRef::new(ns, VXLAN);
@@ -335,7 +367,7 @@ fn overlay(s: &mut KernelState, ns: &str, me: &OverlayEndpoint, vpc: &VpcDesired
                 mtu: MTU,
                 up: true,
             },
-            vni: vpc.vni,
+            vni,
             local: me.underlay_address.clone(),
             port: VXLAN_PORT,
         },
@@ -344,8 +376,22 @@ fn overlay(s: &mut KernelState, ns: &str, me: &OverlayEndpoint, vpc: &VpcDesired
         dev: dev.clone(),
         cidr: format!("{}/32", me.address),
     });
-    for r in &vpc.remotes {
+    for r in remotes {
         let mac = r.endpoint.mac.to_ascii_lowercase();
+        if to_hosts {
+            let key = RouteKey {
+                ns: ns.to_string(),
+                table: 254,
+                dst: format!("{}/32", r.endpoint.address),
+            };
+            let target = RouteTarget {
+                dev: VXLAN.into(),
+                via: None,
+                src: None,
+                onlink: false,
+            };
+            s.routes.insert(key, target);
+        }
         s.neighs.insert(
             NeighKey {
                 dev: dev.clone(),
@@ -662,6 +708,7 @@ mod tests {
             }],
             instances,
             overlay: None,
+            internet: Vec::new(),
         }
     }
 
@@ -1065,6 +1112,50 @@ mod tests {
         assert!(!ops
             .iter()
             .any(|o| matches!(o, Op::DelRoute(k) if k.dst == "10.0.1.9/32")));
+    }
+
+    #[test]
+    fn the_internets_of_the_hosts_are_one_network_once_there_is_an_eip() {
+        let remote = |n: u8, eips: &[&str]| RemoteHost {
+            host: format!("h{n}"),
+            endpoint: endpoint(n),
+            addresses: eips.iter().map(|e| e.to_string()).collect(),
+        };
+        let mut d = on_overlay(
+            host(vec![inst(
+                "i-a",
+                true,
+                vec![eni("eni-l", 0, &["10.0.1.5"])],
+            )]),
+            &[],
+        );
+        d.internet = vec![remote(2, &[]), remote(3, &[])];
+        // No EIP anywhere: no internet at all.
+        assert!(!render("eni-", &d)
+            .namespaces
+            .contains(&internet_namespace("eni-")));
+        d.internet = vec![remote(2, &["203.0.113.7/32"]), remote(3, &[])];
+        let s = render("eni-", &d);
+        let inet = internet_namespace("eni-");
+        let vx = &s.vxlans[&LinkRef::new(inet.clone(), VXLAN)];
+        assert_eq!(vx.vni, INTERNET_VNI);
+        let route = |dst: &str| {
+            s.routes
+                .get(&RouteKey {
+                    ns: inet.clone(),
+                    table: 254,
+                    dst: dst.into(),
+                })
+                .cloned()
+                .unwrap()
+        };
+        // A remote EIP goes to its host; every remote host's own address is reachable (the
+        // source of what its internet sends), EIPs or not.
+        assert_eq!(route("203.0.113.7/32").via.as_deref(), Some("169.254.0.2"));
+        assert!(route("203.0.113.7/32").onlink);
+        assert_eq!(route("169.254.0.3/32").via, None);
+        assert_eq!(route("169.254.0.2/32").dev, VXLAN);
+        converge(&FakeDataplane::default(), &d);
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub struct DesiredQuery {
     /// Answer only with a generation above this one (or when `wait_ms` runs out).
     #[serde(default)]
     pub since: Option<u64>,
-    /// How long to wait for a change, in ms (at most 60 000; default 20 000).
+    /// How long to wait for a change, in ms (at most 60 000, and at most a third of the
+    /// server's host silence timeout; default 20 000).
     #[serde(default)]
     pub wait_ms: Option<u64>,
 }
@@ -113,8 +114,11 @@ pub async fn desired(
         Ok(Err(e)) => return error(&headers, e),
         Err(r) => return r,
     }
-    let deadline = tokio::time::Instant::now()
-        + Duration::from_millis(q.wait_ms.unwrap_or(20_000).min(60_000));
+    // A poll is answered within a third of the host silence timeout, so a live agent polls
+    // again (a sign of life) well before its host could be taken for silent.
+    let silence = u64::try_from(state.core.config().host_silence_ms).unwrap_or(0);
+    let wait = q.wait_ms.unwrap_or(20_000).min(60_000).min(silence / 3);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(wait);
     let mut stopping = state.stopping.subscribe();
     loop {
         // Subscribe before reading, so a change between the read and the wait is not missed.

@@ -29,6 +29,7 @@ use eni_store::{
     EipAssociation, Eni, Instance, Ipv6Entry, PrivateIp, SecurityGroupRule, SgDirection, SgPolicy,
     SgPortRange, Tx, VSwitch, Vpc,
 };
+use eni_types::hoststate::INTERNET_VNI;
 use eni_types::hoststate::{
     Direction, EipDesired, EniDesired, HostDesired, HostReport, InstanceDesired, OverlayEndpoint,
     RemoteHost, SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
@@ -254,7 +255,9 @@ fn endpoint(seq: i64, underlay: &str) -> OverlayEndpoint {
 /// A VPC's VNI: its sequence number, which must fit VXLAN's 24 bits (`None`: it has no
 /// overlay).
 fn vni(seq: i64) -> Option<u32> {
-    u32::try_from(seq).ok().filter(|v| (1..1 << 24).contains(v))
+    u32::try_from(seq)
+        .ok()
+        .filter(|v| (1..INTERNET_VNI).contains(v))
 }
 
 /// Every address and prefix of an ENI as routes name them.
@@ -361,6 +364,39 @@ fn remotes(tables: &Tables, me: &str, t: i64, vpcs: &mut BTreeMap<String, VpcDes
             addresses,
         });
     }
+}
+
+/// Every other registered host with the EIPs it NATs (those of the instances it holds).
+fn internet_remotes(
+    tables: &Tables,
+    me: &str,
+    t: i64,
+    by_id: &HashMap<&InstanceId, &Instance>,
+) -> Vec<RemoteHost> {
+    let mut eips: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for e in tables.eips.values().flatten() {
+        if let Some(host) = tables
+            .holder(&e.eni_id, by_id, t)
+            .and_then(|i| tables.hosts.of(i))
+        {
+            eips.entry(host)
+                .or_default()
+                .push(format!("{}/32", e.public_ip));
+        }
+    }
+    let mut out: Vec<RemoteHost> = tables
+        .hosts
+        .endpoints
+        .iter()
+        .filter(|(name, _)| name.as_str() != me)
+        .map(|(name, endpoint)| RemoteHost {
+            host: name.clone(),
+            endpoint: endpoint.clone(),
+            addresses: eips.remove(name.as_str()).unwrap_or_default(),
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// A stored rule as the data plane reads it: the remote side (sources of an ingress rule,
@@ -522,8 +558,10 @@ impl Core {
             }
         }
         let overlay = tables.hosts.endpoints.get(host_id).cloned();
+        let mut internet = Vec::new();
         if overlay.is_some() {
             remotes(&tables, host_id, t, &mut vpcs);
+            internet = internet_remotes(&tables, host_id, t, &by_id);
         }
         Ok(HostDesired {
             host_id: host_id.to_string(),
@@ -531,6 +569,7 @@ impl Core {
             vpcs: vpcs.into_values().collect(),
             instances,
             overlay,
+            internet,
         })
     }
 

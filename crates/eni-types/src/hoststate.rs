@@ -15,7 +15,16 @@ pub struct HostDesired {
     /// This host on the overlay, when it is registered; VPCs reach other hosts through it.
     #[serde(default)]
     pub overlay: Option<OverlayEndpoint>,
+    /// Every other registered host, with the EIPs it NATs (`ip/32`): the simulated internet
+    /// of each host is one network with the others', over the overlay, so every EIP is
+    /// reachable from any of them. Empty off the overlay.
+    #[serde(default)]
+    pub internet: Vec<RemoteHost>,
 }
+
+/// The VNI of the simulated internet between hosts: the largest, which no VPC has (a VPC's is
+/// its sequence number, below it).
+pub const INTERNET_VNI: u32 = (1 << 24) - 1;
 
 /// A host's end of the overlay (spec §3.7): one VXLAN device per VPC, whose tunnels leave
 /// from `underlay_address`, with the same router address and MAC in every VPC. Other hosts
