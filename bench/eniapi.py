@@ -48,9 +48,13 @@ class EniServer:
     def dataplane_args(self) -> list[str]:
         return ["--dataplane-prefix", self.prefix, "--dataplane-state-dir", str(self.state_dir)]
 
+    def serve_args(self) -> list[str]:
+        """How this server runs its data plane."""
+        return ["--dataplane", "linux", "--transition-delay-ms", "0", *self.dataplane_args()]
+
     def start(self) -> "EniServer":
         args = [self.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir),
-                "--dataplane", "linux", "--transition-delay-ms", "0", *self.dataplane_args()]
+                *self.serve_args()]
         env = {k: v for k, v in os.environ.items() if not k.startswith("ENI_")}
         env.update(ENI_LOG=self.log_level, ENI_ROOT_ACCESS_KEY_ID=self.ak, ENI_ROOT_ACCESS_KEY_SECRET=self.secret)
         self.log = open(self.log_path, "ab")
@@ -144,9 +148,13 @@ class Api:
     def create_group(self, vpc_id: str) -> str:
         return self.ecs("CreateSecurityGroup", VpcId=vpc_id)["SecurityGroupId"]
 
-    def run_instance(self, vswitch_id: str, group: str, ip: str | None = None) -> str:
+    def run_instance(self, vswitch_id: str, group: str, ip: str | None = None, host: str | None = None,
+                     instance_type: str = "ecs.g7.large") -> str:
+        """With `host` (a DedicatedHostId), on that host."""
         extra = {"PrivateIpAddress": ip} if ip else {}
-        r = self.ecs("RunInstances", InstanceType="ecs.g7.large", VSwitchId=vswitch_id,
+        if host:
+            extra["DedicatedHostId"] = host
+        r = self.ecs("RunInstances", InstanceType=instance_type, VSwitchId=vswitch_id,
                      SecurityGroupId=group, Amount=1, **extra)
         return r["InstanceIdSets"]["InstanceIdSet"][0]
 

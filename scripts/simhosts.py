@@ -312,7 +312,9 @@ def cmd_up(a) -> int:
     state.mkdir(parents=True, exist_ok=True)
     data = state / "server"
     host, port = a.listen.rsplit(":", 1)
-    env = {key: v for key, v in os.environ.items() if not key.startswith("ENI_")}
+    # The root key may be chosen (as for `eni serve`); nothing else of the caller's ENI_*.
+    env = {key: v for key, v in os.environ.items()
+           if not key.startswith("ENI_") or key.startswith("ENI_ROOT_ACCESS_KEY_")}
     server = subprocess.Popen(
         [eni_bin, "serve", "--dataplane", "agents", "--listen", a.listen, "--data-dir", str(data)],
         stdout=open(state / "server.out", "ab"), stderr=open(state / "server.log", "ab"),
@@ -339,7 +341,8 @@ def cmd_up(a) -> int:
     meta["zones"] = hosts.zones
     (state / "hosts.json").write_text(json.dumps(meta))
     print(f"API server: http://{a.listen}/ (log {state}/server.log)")
-    print(f"root credentials: {data}/root-credentials")
+    creds = data / "root-credentials.json"
+    print(f"root credentials: {creds if creds.exists() else 'ENI_ROOT_ACCESS_KEY_ID / _SECRET as given'}")
     for k in range(1, a.count + 1):
         print(f"host h{k}: namespace {hosts.ns(k)}, zone {hosts.zone(k)}, "
               f"underlay {hosts.address(k)}, log {hosts.agent_log(k)}")

@@ -147,22 +147,26 @@ impl Agent {
         let dp = self.dp.clone();
         let cached = self.cache.take();
         let want = target.clone();
-        let applied =
-            tokio::task::spawn_blocking(move || -> Result<usize, eni_dataplane::DataplaneError> {
+        let (applied, took) = tokio::task::spawn_blocking(
+            move || -> Result<(usize, std::time::Duration), eni_dataplane::DataplaneError> {
                 let current = match cached {
                     Some(c) => c,
                     None => dp.observe()?,
                 };
+                let started = std::time::Instant::now();
                 let ops = plan(&current, &want);
                 dp.apply(&ops)?;
-                Ok(ops.len())
-            })
-            .await
-            .map_err(|_| AgentError::Join)??;
+                Ok((ops.len(), started.elapsed()))
+            },
+        )
+        .await
+        .map_err(|_| AgentError::Join)??;
         if applied > 0 {
+            // apply_us: planning and applying, the agent's own step (no observe, no HTTP).
             tracing::info!(
                 generation = desired.generation,
                 ops = applied,
+                apply_us = took.as_micros() as u64,
                 "data plane converged"
             );
         }
