@@ -361,3 +361,34 @@ def test_an_instance_cap_holds_across_hosts(cluster, procs):
     print(f"t6 on h3 <-> g7 on h1 over the overlay: upload {up:.1f}, download {down:.1f} Mbit/s (cap {cap:.1f})")
     for what, rate in (("upload", up), ("download", down)):
         assert 0.5 * cap < rate < 1.1 * cap, f"{what}: {rate:.1f} Mbit/s against a cap of {cap:.1f}"
+
+
+def test_instances_are_placed_on_their_zones_hosts(cluster, procs):
+    """Unpinned instances spread over the hosts of their vSwitch's zone (h1 and h3 in
+    cn-hangzhou-h, h2 alone in cn-hangzhou-i) and each runs where it was placed; a pin to a host
+    of another zone is refused and makes nothing. (A full zone: tests/e2e/test_dedicated_hosts.)"""
+    from alibabacloud_ecs20140526 import models as em
+    from Tea.exceptions import TeaException
+
+    c, api = cluster, cluster.api
+    v = api.vpc("10.0.0.0/16")
+    sw_h, sw_i = api.vswitch(v, "10.0.1.0/24"), api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
+    sg = api.group(v)
+    in_h = [api.instance(sw_h, sg) for _ in range(4)]
+    in_i = api.instance(sw_i, sg)
+    placed = [host_of(c, i) for i in in_h]
+    assert sorted(placed) == ["h1", "h1", "h3", "h3"], placed
+    assert host_of(c, in_i) == "h2"
+    # Each instance's NIC is where its host's agent put it: in that agent's router's VPC.
+    for inst, host in zip(in_h, placed):
+        k = int(host[1:])
+        router = c.router(k, v)
+        port_routes = d.ip_json(router, "route", "show") or []
+        # Its port is there, not the overlay.
+        assert any(r["dst"] == api.ip_of(inst) and r.get("dev") != "vx" for r in port_routes), (inst, host, port_routes)
+    before = len(api.ecs.describe_instances(em.DescribeInstancesRequest(region_id=d.REGION)).body.instances.instance)
+    with pytest.raises(TeaException) as e:
+        api.instance(sw_h, sg, host=c.host_id(2))
+    assert e.value.code == "ResourcesNotInSameZone", e.value
+    after = len(api.ecs.describe_instances(em.DescribeInstancesRequest(region_id=d.REGION)).body.instances.instance)
+    assert after == before

@@ -122,8 +122,15 @@ def test_registered_hosts_are_listed_and_filtered(own):
     assert hosts(own, status="UnderAssessment") == []
     assert hosts(own, status="PermanentFailure") == []
     assert hosts(own, region_id="cn-beijing") == []
+    # Bad filters: Alibaba's codes for DescribeDedicatedHosts.
     e = error_of(lambda: hosts(own, status="Broken"))
-    assert e.code.startswith("InvalidParameter"), e
+    assert (e.code, e.status_code) == ("InvalidStatus.ValueNotSupported", 400), e
+    e = error_of(lambda: hosts(own, zone_id="cn-hangzhou-zz"))
+    assert (e.code, e.status_code) == ("InvalidZone.NotFound", 404), e
+    e = error_of(lambda: hosts(own, dedicated_host_ids=json.dumps([f"dh-{k}" for k in range(101)])))
+    assert (e.code, e.status_code) == ("InvalidDedicatedHostIds.Malformed", 403), e
+    e = error_of(lambda: hosts(own, dedicated_host_ids='["dh-a"'))
+    assert (e.code, e.status_code) == ("InvalidDedicatedHostIds.Malformed", 403), e
 
 
 def test_instances_spread_over_hosts_and_a_full_zone_refuses(own):

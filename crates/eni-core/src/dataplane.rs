@@ -639,16 +639,32 @@ impl Core {
                 }
             }
             // ENIs of deleted instances (DeleteInstance keeps those not deleted on release
-            // Detaching): free once the agent no longer holds them in the instance's namespace.
+            // Detaching): free once the agent of the instance's host (any agent, for an
+            // instance that had none, or whose host was removed) no longer holds them in the
+            // instance's namespace.
+            let mut left: BTreeMap<InstanceId, usize> = BTreeMap::new();
             for eni in tx.eni_list_all()? {
                 let Some(inst) = eni.instance_id.clone() else {
                     continue;
                 };
-                if eni.status == "Detaching"
-                    && !live.contains(&inst)
-                    && !attached.contains(&(eni.id.to_string(), inst.to_string()))
-                {
+                if eni.status != "Detaching" || live.contains(&inst) {
+                    continue;
+                }
+                let held = attached.contains(&(eni.id.to_string(), inst.to_string()));
+                let theirs = tx
+                    .departure_host(&inst)?
+                    .and_then(|h| hosts.names.get(&h))
+                    .is_some_and(|name| name != host_id);
+                let n = left.entry(inst).or_default();
+                if held || theirs {
+                    *n += 1;
+                } else {
                     complete_eni(tx, eni)?;
+                }
+            }
+            for (inst, n) in left {
+                if n == 0 {
+                    tx.departure_delete(&inst)?;
                 }
             }
             Ok(())

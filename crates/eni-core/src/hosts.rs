@@ -191,14 +191,11 @@ impl Core {
         if let Some(z) = &req.zone_id {
             self.catalog()
                 .zone(&req.region, z)
-                .ok_or(ApiError::ZoneNotFound)?;
+                .ok_or(ApiError::DedicatedHostZoneNotFound)?;
         }
         if let Some(s) = &req.status {
             if !STATUSES.contains(&s.as_str()) {
-                return Err(ApiError::invalid_param_because(
-                    "Status",
-                    "Available, UnderAssessment, PermanentFailure, TempUnavailable or Redeploying",
-                ));
+                return Err(ApiError::StatusNotSupported);
             }
         }
         let t = now_ms();

@@ -607,6 +607,7 @@ impl Core {
                 found.push(inst);
             }
             for inst in found {
+                let mut kept = false;
                 let enis = tx.eni_list(
                     caller.account,
                     &inst.region_id,
@@ -627,10 +628,15 @@ impl Core {
                         eni.status = "Detaching".into();
                         eni.due_at = None;
                         tx.eni_update(&eni)?;
+                        kept = true;
                     } else {
                         eni.status = "Detaching".into();
                         complete_eni(tx, eni)?;
                     }
+                }
+                // Only the agent of the instance's host may say its namespace is gone.
+                if let (true, Some(host)) = (kept, &inst.host_id) {
+                    tx.departure_insert(&inst.id, host)?;
                 }
                 if tx.instance_delete(caller.account, &inst.id)? {
                     self.unplace_instance(tx, &inst)?;

@@ -472,3 +472,83 @@ fn each_host_routes_the_addresses_on_other_hosts_over_the_overlay() {
     // Unregistered (the one-host case): no overlay at all.
     assert!(w.core.host_desired("local").unwrap().overlay.is_none());
 }
+
+#[test]
+fn an_eni_kept_by_a_deleted_instance_is_freed_only_by_its_hosts_agent() {
+    let w = world();
+    let c = &w.caller;
+    register(&w, "a", "cn-hangzhou-h", 2);
+    register(&w, "b", "cn-hangzhou-h", 2);
+    let (vswitches, sg) = network(&w, "10.0.0.0/16", &["cn-hangzhou-h"]);
+    let vsw = vswitches[0].clone();
+    let run = || {
+        w.core
+            .run_instances(
+                c,
+                RunInstances {
+                    region: R.into(),
+                    instance_type: "ecs.g7.large".into(),
+                    vswitch_id: Some(vsw.clone()),
+                    security_group_id: Some(sg.clone()),
+                    amount: 1,
+                    start: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .remove(0)
+            .to_string()
+    };
+    let (x, y) = (run(), run());
+    let on_b = if instances_of(&w, "b").contains(&x) {
+        x
+    } else {
+        y
+    };
+    let eni = w
+        .core
+        .create_network_interface(
+            c,
+            CreateEni {
+                region: R.into(),
+                vswitch_id: vsw.clone(),
+                security_group_id: Some(sg.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .eni
+        .id
+        .to_string();
+    w.core.attach_network_interface(c, R, &eni, &on_b).unwrap();
+    let held = HostReport {
+        generation: w.core.dataplane_generation().unwrap(),
+        attached: vec![AttachedEni {
+            eni_id: eni.clone(),
+            instance_id: on_b.clone(),
+        }],
+        eips: Vec::new(),
+    };
+    w.core.apply_host_report("b", &held).unwrap();
+    assert_eq!(status(&w, &eni), "InUse");
+    // Deleted: the ENI (DeleteOnRelease off) stays Detaching until b's agent has removed the
+    // instance; host a, which never held it, cannot free it.
+    w.core
+        .delete_instances(c, Some(R), std::slice::from_ref(&on_b), true)
+        .unwrap();
+    assert_eq!(status(&w, &eni), "Detaching");
+    let empty = HostReport {
+        attached: Vec::new(),
+        ..held.clone()
+    };
+    w.core.apply_host_report("a", &empty).unwrap();
+    assert_eq!(status(&w, &eni), "Detaching");
+    // b still holds it: still Detaching.
+    w.core.apply_host_report("b", &held).unwrap();
+    assert_eq!(status(&w, &eni), "Detaching");
+    w.core.apply_host_report("b", &empty).unwrap();
+    assert_eq!(status(&w, &eni), "Available");
+    let inst: eni_types::ids::InstanceId = on_b.parse().unwrap();
+    let left = with_read(&*w.store as &dyn Store, |tx| tx.departure_host(&inst)).unwrap();
+    assert_eq!(left, None, "forgotten once its last ENI is free");
+}

@@ -47,6 +47,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0006_hosts",
         sql: include_str!("../migrations/0006_hosts.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_departures",
+        sql: include_str!("../migrations/0007_departures.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

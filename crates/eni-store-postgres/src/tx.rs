@@ -516,6 +516,31 @@ impl Tx for PgTx<'_> {
         instances::instances_on_host(self, host)
     }
 
+    fn departure_insert(&mut self, instance: &InstanceId, host: &HostId) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO departures (instance_id, host_id) VALUES ($1, $2)
+             ON CONFLICT (instance_id) DO UPDATE SET host_id = excluded.host_id",
+            &[&instance.as_str(), &host.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn departure_host(&mut self, instance: &InstanceId) -> Result<Option<HostId>, StoreError> {
+        self.query_opt(
+            "SELECT host_id FROM departures WHERE instance_id = $1",
+            &[&instance.as_str()],
+            |r| id_from(r, 0),
+        )
+    }
+
+    fn departure_delete(&mut self, instance: &InstanceId) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM departures WHERE instance_id = $1",
+            &[&instance.as_str()],
+        )?;
+        Ok(())
+    }
+
     fn setting_get(&mut self, name: &str) -> Result<Option<String>, StoreError> {
         self.query_opt(
             "SELECT value FROM settings WHERE name = $1",

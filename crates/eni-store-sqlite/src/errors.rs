@@ -71,6 +71,7 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "eni_security_group_unique",
     ),
     ("settings.name", constraints::SETTING_PK),
+    ("departures.instance_id", "departure_pk"),
     ("hosts.seq", "host_seq_pk"),
     ("hosts.id", "host_pk"),
     ("hosts.name, hosts.zone_id", constraints::HOST_NAME_ZONE_UNIQUE),

@@ -92,6 +92,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "hosts",
         sql: include_str!("../migrations/0015_hosts.sql"),
     },
+    Migration {
+        version: 16,
+        name: "departures",
+        sql: include_str!("../migrations/0016_departures.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

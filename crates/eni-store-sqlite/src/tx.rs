@@ -648,6 +648,33 @@ impl Tx for SqliteTx<'_> {
         instances::on_host(self, host)
     }
 
+    fn departure_insert(&mut self, instance: &InstanceId, host: &HostId) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO departures (instance_id, host_id) VALUES (?1, ?2)
+             ON CONFLICT (instance_id) DO UPDATE SET host_id = excluded.host_id",
+            params![instance.as_str(), host.as_str()],
+            db_err,
+        )?;
+        Ok(())
+    }
+
+    fn departure_host(&mut self, instance: &InstanceId) -> Result<Option<HostId>, StoreError> {
+        self.query_opt(
+            "SELECT host_id FROM departures WHERE instance_id = ?1",
+            [instance.as_str()],
+            |r| id_from_row(r, 0),
+        )
+    }
+
+    fn departure_delete(&mut self, instance: &InstanceId) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM departures WHERE instance_id = ?1",
+            [instance.as_str()],
+            db_err,
+        )?;
+        Ok(())
+    }
+
     fn setting_get(&mut self, name: &str) -> Result<Option<String>, StoreError> {
         self.query_opt("SELECT value FROM settings WHERE name = ?1", [name], |r| {
             r.get(0)

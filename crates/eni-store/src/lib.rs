@@ -210,6 +210,13 @@ pub trait Tx {
     fn host_list(&mut self) -> Result<Vec<Host>, StoreError>;
     /// The instances placed on `host`, oldest first.
     fn instances_on_host(&mut self, host: &HostId) -> Result<Vec<Instance>, StoreError>;
+    /// Records that deleted instance `instance` was on `host` (again: the host is replaced),
+    /// while ENIs it kept are Detaching.
+    fn departure_insert(&mut self, instance: &InstanceId, host: &HostId) -> Result<(), StoreError>;
+    /// The host deleted instance `instance` was on, if recorded.
+    fn departure_host(&mut self, instance: &InstanceId) -> Result<Option<HostId>, StoreError>;
+    /// Forgets where deleted instance `instance` was.
+    fn departure_delete(&mut self, instance: &InstanceId) -> Result<(), StoreError>;
 
     // ---- settings ----
     // What every server on one store must agree on (the agents' token), kept with the state.

@@ -140,6 +140,12 @@ pub enum ApiError {
     DedicatedHostStatus,
     #[error("No available dedicated host or not enough resource on dedicated host.")]
     NoAvailableDedicatedHost,
+    #[error("The specified DedicatedHostIds are malformed: at most 100 IDs, as a JSON array or separated by commas.")]
+    DedicatedHostIdsMalformed,
+    #[error("The specified Status is not supported: Available, UnderAssessment, PermanentFailure, TempUnavailable or Redeploying.")]
+    StatusNotSupported,
+    #[error("The specified ZoneId does not exist.")]
+    DedicatedHostZoneNotFound,
     #[error("The VPC of the specified resources does not match. {detail}")]
     VpcMismatch { detail: String },
     #[error("The number of ENI exceeds the limit for the type of instance you are trying to launch. The limit is {limit}, the primary ENI included.")]
@@ -389,6 +395,9 @@ impl ApiError {
             DedicatedHostStatus => "InvalidDedicatedHostStatus.NotSupport",
             // Alibaba's spelling.
             NoAvailableDedicatedHost => "NoAvaliableDedicatedHost",
+            DedicatedHostIdsMalformed => "InvalidDedicatedHostIds.Malformed",
+            StatusNotSupported => "InvalidStatus.ValueNotSupported",
+            DedicatedHostZoneNotFound => "InvalidZone.NotFound",
             VpcMismatch { .. } => "InvalidOperation.VpcMismatch",
             EniPerInstanceLimitExceeded { .. } => "EniPerInstanceLimitExceeded",
             MaxEniCountExceeded { .. } => "MaxEniCountExceeded",
@@ -504,7 +513,9 @@ impl ApiError {
             RegionNotFound | ZoneNotFound | VpcNotFound | VSwitchNotFound => 404,
             EniNotFound | InstanceNotFound | EcsNotFound | SecurityGroupNotFound => 404,
             DedicatedHostNotFound | DedicatedHostStatus | NoAvailableDedicatedHost => 400,
-            DedicatedHostZoneMismatch => 403,
+            DedicatedHostZoneMismatch | DedicatedHostIdsMalformed => 403,
+            StatusNotSupported => 400,
+            DedicatedHostZoneNotFound => 404,
             InvalidEniState { .. } | InvalidEcsState { .. } | DetachPrimaryEniNotAllowed | PrivateIpQuotaExceeded | PrivateIpDuplicated { .. } | JoinedGroupLimitExceed { .. } | ParameterConflict { .. } | InstanceTypeNotSupported { .. } | SecurityGroupInUse | DryRunOperation => 400,
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
@@ -624,6 +635,9 @@ impl ApiError {
             DedicatedHostZoneMismatch,
             DedicatedHostStatus,
             NoAvailableDedicatedHost,
+            DedicatedHostIdsMalformed,
+            StatusNotSupported,
+            DedicatedHostZoneNotFound,
             VpcMismatch { detail: s() },
             EniPerInstanceLimitExceeded { limit: 1 },
             MaxEniCountExceeded { limit: 1 },

@@ -20,17 +20,12 @@ fn host_ids(raw: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
         return Ok(None);
     };
     let ids: Vec<String> = if raw.starts_with('[') {
-        serde_json::from_str(raw).map_err(|_| {
-            ApiError::invalid_param_because("DedicatedHostIds", "a JSON array of host IDs")
-        })?
+        serde_json::from_str(raw).map_err(|_| ApiError::DedicatedHostIdsMalformed)?
     } else {
         raw.split(',').map(|s| s.trim().to_string()).collect()
     };
     if ids.len() > MAX_IDS {
-        return Err(ApiError::invalid_param_because(
-            "DedicatedHostIds",
-            "at most 100 IDs",
-        ));
+        return Err(ApiError::DedicatedHostIdsMalformed);
     }
     Ok(Some(ids))
 }

@@ -175,6 +175,10 @@ pub const CHECKS: &[Check] = &[
         check_vpc_and_host_sequence_numbers_are_never_reused,
     ),
     (
+        "departures_keep_a_deleted_instances_host",
+        check_departures_keep_a_deleted_instances_host,
+    ),
+    (
         "access_key_list_and_delete",
         check_access_key_list_and_delete,
     ),
@@ -863,6 +867,39 @@ fn check_setting_is_written_once_and_rolls_back(store: &dyn Store) {
         assert_eq!(tx.setting_get("agent_token")?.as_deref(), Some("first"));
         assert_eq!(tx.setting_get("other")?.as_deref(), Some("x"));
         assert_eq!(tx.setting_get("none")?, None);
+        Ok(())
+    });
+}
+
+fn check_departures_keep_a_deleted_instances_host(store: &dyn Store) {
+    let (i, j) = (InstanceId::generate(REGION), InstanceId::generate(REGION));
+    let (a, b) = (HostId::generate(REGION), HostId::generate(REGION));
+    ok(store, |tx| {
+        tx.departure_insert(&i, &a)?;
+        tx.departure_insert(&j, &a)?;
+        // Recorded again: the host is replaced.
+        tx.departure_insert(&j, &b)
+    });
+    read(store, |tx| {
+        assert_eq!(tx.departure_host(&i)?, Some(a.clone()));
+        assert_eq!(tx.departure_host(&j)?, Some(b.clone()));
+        assert_eq!(tx.departure_host(&InstanceId::generate(REGION))?, None);
+        Ok(())
+    });
+    // Rolled back with its transaction.
+    let r = with_write(store, |tx| -> Result<(), StoreError> {
+        tx.departure_delete(&i)?;
+        Err(StoreError::Backend("roll back".into()))
+    });
+    assert!(r.is_err());
+    ok(store, |tx| {
+        tx.departure_delete(&j)?;
+        // Forgetting one that is not there is no error.
+        tx.departure_delete(&InstanceId::generate(REGION))
+    });
+    read(store, |tx| {
+        assert_eq!(tx.departure_host(&i)?, Some(a.clone()));
+        assert_eq!(tx.departure_host(&j)?, None);
         Ok(())
     });
 }
