@@ -49,8 +49,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
-        name: "0007_departures",
-        sql: include_str!("../migrations/0007_departures.sql"),
+        name: "0007_overlay",
+        sql: include_str!("../migrations/0007_overlay.sql"),
     },
 ];
 

@@ -94,8 +94,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 16,
-        name: "departures",
-        sql: include_str!("../migrations/0016_departures.sql"),
+        name: "overlay",
+        sql: include_str!("../migrations/0016_overlay.sql"),
     },
 ];
 

@@ -67,7 +67,7 @@ use std::path::Path;
 
 /// The newest SQLite schema (migration number) this copy knows: the PostgreSQL port is of
 /// migrations 0001-0012 (0001_init), 0013 (0004_group_vswitch), 0014 (0005_settings), 0015
-/// (0006_hosts) and 0016 (0007_departures). A file migrated further is refused.
+/// (0006_hosts) and 0016 (0007_overlay). A file migrated further is refused.
 pub const KNOWN_SQLITE_SCHEMA: i64 = 16;
 
 /// The tables the schema's triggers keep from the base tables, each with the query that

@@ -179,6 +179,10 @@ pub const CHECKS: &[Check] = &[
         check_departures_keep_a_deleted_instances_host,
     ),
     (
+        "a_host_coming_going_or_moving_is_a_data_plane_change",
+        check_a_host_coming_going_or_moving_is_a_data_plane_change,
+    ),
+    (
         "access_key_list_and_delete",
         check_access_key_list_and_delete,
     ),
@@ -869,6 +873,59 @@ fn check_setting_is_written_once_and_rolls_back(store: &dyn Store) {
         assert_eq!(tx.setting_get("none")?, None);
         Ok(())
     });
+}
+
+/// Every agent's desired state holds the other hosts' endpoints: a host inserted, deleted or
+/// given another underlay address bumps the generation; its signs of life, its used vCPUs
+/// and an update that keeps the address do not (they are frequent and change no kernel).
+fn check_a_host_coming_going_or_moving_is_a_data_plane_change(store: &dyn Store) {
+    let gen = |store: &dyn Store| {
+        let mut g = 0;
+        read(store, |tx| {
+            g = tx.dataplane_generation()?;
+            Ok(())
+        });
+        g
+    };
+    let h = Host {
+        id: HostId::generate(REGION),
+        seq: 0,
+        name: "gen-a".into(),
+        zone_id: "cn-hangzhou-h".into(),
+        underlay_address: "192.0.2.1".into(),
+        capacity_vcpus: 8,
+        used_vcpus: 0,
+        last_seen_at: T0,
+        created_at: T0,
+    };
+    let g0 = gen(store);
+    ok(store, |tx| tx.host_insert(&h));
+    let g1 = gen(store);
+    assert!(g1 > g0, "a new host");
+    ok(store, |tx| {
+        tx.host_seen("gen-a", T0 + 5)?;
+        tx.host_use(&h.id, 2)?;
+        tx.host_update(&Host {
+            capacity_vcpus: 16,
+            last_seen_at: T0 + 6,
+            ..h.clone()
+        })
+    });
+    assert_eq!(
+        gen(store),
+        g1,
+        "signs of life, vCPUs and capacity change no kernel"
+    );
+    ok(store, |tx| {
+        tx.host_update(&Host {
+            underlay_address: "192.0.2.2".into(),
+            ..h.clone()
+        })
+    });
+    let g2 = gen(store);
+    assert!(g2 > g1, "a new underlay address");
+    ok(store, |tx| tx.host_delete(&h.id).map(|_| ()));
+    assert!(gen(store) > g2, "a host gone");
 }
 
 fn check_departures_keep_a_deleted_instances_host(store: &dyn Store) {

@@ -1,0 +1,17 @@
+-- Port of eni-store-sqlite's 0016_overlay: where a deleted instance was while ENIs it kept are
+-- Detaching (only that host's agent may free them), and the hosts as data-plane changes (a
+-- host that comes, goes or moves its underlay address; not its signs of life).
+
+CREATE TABLE departures (
+    instance_id  TEXT NOT NULL,
+    host_id      TEXT NOT NULL,
+    CONSTRAINT departure_pk PRIMARY KEY (instance_id)
+);
+
+CREATE TRIGGER hosts_bump_insert AFTER INSERT ON hosts
+FOR EACH ROW EXECUTE FUNCTION counters_bump_dataplane();
+CREATE TRIGGER hosts_bump_update AFTER UPDATE OF underlay_address ON hosts
+FOR EACH ROW WHEN (OLD.underlay_address IS DISTINCT FROM NEW.underlay_address)
+EXECUTE FUNCTION counters_bump_dataplane();
+CREATE TRIGGER hosts_bump_delete AFTER DELETE ON hosts
+FOR EACH ROW EXECUTE FUNCTION counters_bump_dataplane();

@@ -1,0 +1,27 @@
+-- 0016_overlay: what several hosts need of the store.
+--
+-- Conventions are 0001's.
+--
+-- departures: DeleteInstance keeps a secondary ENI (DeleteOnRelease off) Detaching, naming the
+-- deleted instance, until the agent that held the instance reports its namespace gone. With
+-- several hosts only that host's agent may say so, and the instance row (which named its host)
+-- is gone: a row here keeps the host until the last such ENI is free.
+--
+-- The hosts' triggers: every agent's desired state holds the other hosts' overlay endpoints
+-- (underlay address; router address and MAC from the host's seq), so a host that comes, goes
+-- or moves its underlay address is a data-plane change. Its signs of life (last_seen_at) and
+-- its used vCPUs are not.
+
+CREATE TABLE departures (
+    instance_id  TEXT NOT NULL,
+    host_id      TEXT NOT NULL,
+    CONSTRAINT departure_pk PRIMARY KEY (instance_id)
+) WITHOUT ROWID;
+
+CREATE TRIGGER hosts_bump_insert AFTER INSERT ON hosts
+BEGIN UPDATE counters SET value = value + 1 WHERE name = 'dataplane'; END;
+CREATE TRIGGER hosts_bump_update AFTER UPDATE OF underlay_address ON hosts
+WHEN OLD.underlay_address IS NOT NEW.underlay_address
+BEGIN UPDATE counters SET value = value + 1 WHERE name = 'dataplane'; END;
+CREATE TRIGGER hosts_bump_delete AFTER DELETE ON hosts
+BEGIN UPDATE counters SET value = value + 1 WHERE name = 'dataplane'; END;
