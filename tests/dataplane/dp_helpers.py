@@ -200,6 +200,19 @@ def wait_reply(ns: str, target: str, pred, *, proto: str = "udp", timeout: float
     return v, time.monotonic() - t0
 
 
+def wait_available(api, eni_id: str) -> float:
+    """Polls DescribeNetworkInterfaces until the ENI reads Available; returns the monotonic
+    time that answer arrived."""
+    deadline = time.monotonic() + 10
+    while True:
+        status = api.eni_get(eni_id).status
+        t = time.monotonic()
+        if status == "Available":
+            return t
+        assert t < deadline, f"{eni_id} still {status}"
+        time.sleep(0.002)
+
+
 class Probe:
     """A UDP probe from `ns` to target:port every `interval_ms`, until stop()."""
 

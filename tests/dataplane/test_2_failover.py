@@ -17,19 +17,6 @@ import dp_helpers as d  # noqa: E402
 CUT_PORT = 7003
 
 
-def wait_available(api, eni_id: str) -> float:
-    """Polls DescribeNetworkInterfaces until the ENI reads Available; returns the monotonic
-    time that answer arrived."""
-    deadline = time.monotonic() + 10
-    while True:
-        status = api.eni_get(eni_id).status
-        t = time.monotonic()
-        if status == "Available":
-            return t
-        assert t < deadline, f"{eni_id} still {status}"
-        time.sleep(0.002)
-
-
 def nics_of(ns: str, mac: str) -> list[dict]:
     """The links of `ns` with MAC `mac`, as `ip -j addr` shows them."""
     return [l for l in d.ip_json(ns, "addr", "show") or [] if l.get("address") == mac]
@@ -58,7 +45,7 @@ def test_an_available_eni_is_cut_off_from_its_old_instance(dp, api, procs):
     time.sleep(0.3)
     t_call = time.monotonic()
     api.detach(eni_id, a, wait=False)
-    t_avail = wait_available(api, eni_id)
+    t_avail = d.wait_available(api, eni_id)
     # Read the instance at once: nothing of the ENI is left in it.
     left = nics_of(a, mac)
     addrs = [ip for l in d.ip_json(a, "addr", "show") or [] for ip in d.link_ipv4(l)]
@@ -107,7 +94,7 @@ def test_failover_detach_then_attach_elsewhere(dp, api, procs):
     time.sleep(0.3)
     t_call = time.monotonic()
     api.detach(eni_id, a, wait=False)
-    t_avail = wait_available(api, eni_id)
+    t_avail = d.wait_available(api, eni_id)
     left = nics_of(a, eni.mac_address)
     attach_s = api.attach(eni_id, b)
     t_inuse = time.monotonic()
@@ -206,7 +193,7 @@ def test_deleting_an_instance_frees_its_eni_only_once_its_namespace_is_gone(dp, 
     assert nics_of(a, eni.mac_address)
 
     api.ecs.delete_instance(em.DeleteInstanceRequest(instance_id=a, force=True))
-    wait_available(api, eni_id)
+    d.wait_available(api, eni_id)
     # At the answer that said Available: no namespace holds the NIC.
     assert a not in d.netns_list()
     holders = [ns for ns in d.netns_list() if dp.ours(ns) and nics_of(ns, eni.mac_address)]

@@ -24,6 +24,15 @@ def procs(cluster):
     p.kill_all()
 
 
+def open_network(api):
+    """A VPC with one vSwitch (10.0.1.0/24, cn-hangzhou-h) and a group open to all IPv4."""
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    sg = api.group(v)
+    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    return v, sw, sg
+
+
 def vxlan(ns: str) -> dict | None:
     """`ip -d` details of the router's VXLAN device (VNI `id`, `local`, `learning`...)."""
     got = d.ip_json(ns, "-d", "link", "show", "dev", "vx")
@@ -115,10 +124,7 @@ def test_overlapping_vpcs_on_the_same_hosts_never_meet(cluster, procs):
 
 def test_an_eni_moved_to_another_host_keeps_its_mac_and_addresses(cluster, procs):
     c, api = cluster, cluster.api
-    v = api.vpc("10.0.0.0/16")
-    sw = api.vswitch(v, "10.0.1.0/24")
-    sg = api.group(v)
-    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    v, sw, sg = open_network(api)
     on1 = api.instance(sw, sg, host=c.host_id(1))
     on3 = api.instance(sw, sg, host=c.host_id(3))
     client = api.instance(sw, sg, host=c.host_id(1))
@@ -233,17 +239,6 @@ def test_eips_answer_from_every_hosts_internet(cluster, procs):
         settles(f"{c.hosts.agent_prefix(k)}inet", eb, open_=False)
 
 
-def wait_available(api, eni_id: str) -> float:
-    deadline = time.monotonic() + 10
-    while True:
-        status = api.eni_get(eni_id).status
-        t = time.monotonic()
-        if status == "Available":
-            return t
-        assert t < deadline, f"{eni_id} still {status}"
-        time.sleep(0.002)
-
-
 def test_failover_to_another_host_under_a_probe(cluster, procs):
     """An ENI moved through the API from an instance on h1 to one on h3 (detach, wait
     Available, attach, wait InUse), under a 1 ms UDP probe from a client on h2, in another
@@ -269,7 +264,7 @@ def test_failover_to_another_host_under_a_probe(cluster, procs):
     time.sleep(0.3)
     t_call = time.monotonic()
     api.detach(eni_id, a, wait=False)
-    t_avail = wait_available(api, eni_id)
+    t_avail = d.wait_available(api, eni_id)
     attach_s = api.attach(eni_id, b)
     t_inuse = time.monotonic()
     time.sleep(0.5)
@@ -293,10 +288,7 @@ def test_a_killed_agent_leaves_its_instances_forwarding_and_its_host_under_asses
     hosts; h1 turns UnderAssessment once silent (2 s here); calls about other hosts' instances
     go on; the agent's restart loses no probe and completes what waited for it."""
     c, api = cluster, cluster.api
-    v = api.vpc("10.0.0.0/16")
-    sw = api.vswitch(v, "10.0.1.0/24")
-    sg = api.group(v)
-    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    v, sw, sg = open_network(api)
     a = api.instance(sw, sg, host=c.host_id(1))
     b = api.instance(sw, sg, host=c.host_id(3))
     ip_a = api.ip_of(a)
@@ -345,10 +337,7 @@ def test_an_instance_cap_holds_across_hosts(cluster, procs):
     """ecs.t6-c1m2.large is capped at 100 Mbit/s each way (102 400 kbit/s): on h3, talking to
     an uncapped instance on h1 through the overlay, it gets its cap and no more."""
     c, api = cluster, cluster.api
-    v = api.vpc("10.0.0.0/16")
-    sw = api.vswitch(v, "10.0.1.0/24")
-    sg = api.group(v)
-    api.authorize(sg, ip_protocol="ALL", port_range="-1/-1", source_cidr_ip="0.0.0.0/0")
+    v, sw, sg = open_network(api)
     server = api.instance(sw, sg, host=c.host_id(1))
     small = api.instance(sw, sg, host=c.host_id(3), instance_type="ecs.t6-c1m2.large")
     srv = subprocess.Popen(["ip", "netns", "exec", server, "iperf3", "-s", "-p", "5201"],

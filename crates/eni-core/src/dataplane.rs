@@ -17,8 +17,8 @@
 //! (the VPC's sequence number) and the other hosts holding addresses of the VPC, with those
 //! addresses: every agent routes a remote address to the host its ENI is attached on. An
 //! EIP is NAT-ed on the host of the instance its ENI is attached to (so what the instance
-//! sends leaves as the EIP from where it runs), or, for an ENI attached nowhere, on every
-//! host of the VPC.
+//! sends leaves as the EIP from where it runs), and nowhere while its ENI is attached nowhere
+//! (there is nothing to reach). `internet` lists the other hosts with the EIPs they NAT.
 
 use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};

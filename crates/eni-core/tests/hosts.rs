@@ -1,6 +1,7 @@
 //! Several hosts: each agent's desired state holds the instances placed on its host and those
-//! with no host (a zone with no registered host), and its report settles only those
-//! instances' ENIs.
+//! with no host (a zone with no registered host), the overlay (its endpoint, each VPC's VNI and
+//! the other hosts' addresses) and the EIPs of its instances; its report settles only those
+//! instances' ENIs and EIPs, and ENIs a deleted instance of its host kept.
 
 use eni_core::eni::CreateEni;
 use eni_core::instance::RunInstances;
@@ -83,6 +84,26 @@ fn status(w: &World, eni: &str) -> String {
     .status
 }
 
+/// One running ecs.g7.large in `vsw`, placed by the server.
+fn run_one(w: &World, vsw: &str, sg: &str) -> String {
+    w.core
+        .run_instances(
+            &w.caller,
+            RunInstances {
+                region: R.into(),
+                instance_type: "ecs.g7.large".into(),
+                vswitch_id: Some(vsw.into()),
+                security_group_id: Some(sg.into()),
+                amount: 1,
+                start: true,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .remove(0)
+        .to_string()
+}
+
 /// A VPC of `cidr` (a /16) with a /24 vSwitch in each of `zones` (the k-th is x.y.k+1.0/24) and
 /// a group: (vSwitches, group).
 fn network(w: &World, cidr: &str, zones: &[&str]) -> (Vec<String>, String) {
@@ -143,24 +164,7 @@ fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
     // Two hosts in zone h with room for one ecs.g7.large (2 vCPUs) each; none in zone i.
     register(&w, "a", "cn-hangzhou-h", 2);
     register(&w, "b", "cn-hangzhou-h", 2);
-    let run = |vsw: &str| {
-        w.core
-            .run_instances(
-                c,
-                RunInstances {
-                    region: R.into(),
-                    instance_type: "ecs.g7.large".into(),
-                    vswitch_id: Some(vsw.into()),
-                    security_group_id: Some(sg.clone()),
-                    amount: 1,
-                    start: true,
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .remove(0)
-            .to_string()
-    };
+    let run = |vsw: &str| run_one(&w, vsw, &sg);
     let (on_a, on_b, unplaced) = (run(&vsw_h), run(&vsw_h), run(&vsw_i));
     let set = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(instances_of(&w, "a"), set(&[&on_a, &unplaced]));
@@ -210,7 +214,7 @@ fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
 }
 
 #[test]
-fn an_eip_is_settled_by_the_hosts_that_serve_its_vpc() {
+fn an_eip_is_settled_by_the_host_of_its_instance() {
     let w = world();
     let c = &w.caller;
     register(&w, "a", "cn-hangzhou-h", 64);
@@ -323,24 +327,7 @@ fn each_host_routes_the_addresses_on_other_hosts_over_the_overlay() {
     register_at("idle", "192.0.2.3");
     let (vswitches, sg) = network(&w, "10.0.0.0/16", &["cn-hangzhou-h"]);
     let vsw = vswitches[0].clone();
-    let run = || {
-        w.core
-            .run_instances(
-                c,
-                RunInstances {
-                    region: R.into(),
-                    instance_type: "ecs.g7.large".into(),
-                    vswitch_id: Some(vsw.clone()),
-                    security_group_id: Some(sg.clone()),
-                    amount: 1,
-                    start: true,
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .remove(0)
-            .to_string()
-    };
+    let run = || run_one(&w, &vsw, &sg);
     // Spread by load: one on each of the three hosts; "idle"'s is deleted again.
     let (x, y, z) = (run(), run(), run());
     let on = |host: &str| instances_of(&w, host);
@@ -481,24 +468,7 @@ fn an_eni_kept_by_a_deleted_instance_is_freed_only_by_its_hosts_agent() {
     register(&w, "b", "cn-hangzhou-h", 2);
     let (vswitches, sg) = network(&w, "10.0.0.0/16", &["cn-hangzhou-h"]);
     let vsw = vswitches[0].clone();
-    let run = || {
-        w.core
-            .run_instances(
-                c,
-                RunInstances {
-                    region: R.into(),
-                    instance_type: "ecs.g7.large".into(),
-                    vswitch_id: Some(vsw.clone()),
-                    security_group_id: Some(sg.clone()),
-                    amount: 1,
-                    start: true,
-                    ..Default::default()
-                },
-            )
-            .unwrap()
-            .remove(0)
-            .to_string()
-    };
+    let run = || run_one(&w, &vsw, &sg);
     let (x, y) = (run(), run());
     let on_b = if instances_of(&w, "b").contains(&x) {
         x

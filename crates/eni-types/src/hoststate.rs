@@ -65,7 +65,7 @@ pub struct VpcDesired {
     #[serde(default)]
     pub enis: Vec<VpcEni>,
     /// The EIPs associated with private addresses of the VPC (NAT mode) that this host
-    /// NATs: those whose address is on one of its instances, or on no instance at all.
+    /// NATs: those whose ENI is attached to one of its instances.
     #[serde(default)]
     pub eips: Vec<EipDesired>,
     /// The VPC's VXLAN network identifier, the same on every host.

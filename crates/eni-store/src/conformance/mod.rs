@@ -875,6 +875,21 @@ fn check_setting_is_written_once_and_rolls_back(store: &dyn Store) {
     });
 }
 
+/// A host not yet inserted (the store numbers it): 8 vCPUs at 192.0.2.1, seen at T0.
+fn host_row(name: &str, zone: &str) -> Host {
+    Host {
+        id: HostId::generate(REGION),
+        seq: 0,
+        name: name.into(),
+        zone_id: zone.into(),
+        underlay_address: "192.0.2.1".into(),
+        capacity_vcpus: 8,
+        used_vcpus: 0,
+        last_seen_at: T0,
+        created_at: T0,
+    }
+}
+
 /// Every agent's desired state holds the other hosts' endpoints: a host inserted, deleted or
 /// given another underlay address bumps the generation; its signs of life, its used vCPUs
 /// and an update that keeps the address do not (they are frequent and change no kernel).
@@ -887,17 +902,7 @@ fn check_a_host_coming_going_or_moving_is_a_data_plane_change(store: &dyn Store)
         });
         g
     };
-    let h = Host {
-        id: HostId::generate(REGION),
-        seq: 0,
-        name: "gen-a".into(),
-        zone_id: "cn-hangzhou-h".into(),
-        underlay_address: "192.0.2.1".into(),
-        capacity_vcpus: 8,
-        used_vcpus: 0,
-        last_seen_at: T0,
-        created_at: T0,
-    };
+    let h = host_row("gen-a", "cn-hangzhou-h");
     let g0 = gen(store);
     ok(store, |tx| tx.host_insert(&h));
     let g1 = gen(store);
@@ -1003,17 +1008,7 @@ fn check_vpc_and_host_sequence_numbers_are_never_reused(store: &dyn Store) {
         "the deleted one's is not given again"
     );
 
-    let host = |name: &str| Host {
-        id: HostId::generate(REGION),
-        seq: 0,
-        name: name.into(),
-        zone_id: "cn-hangzhou-h".into(),
-        underlay_address: "192.0.2.1".into(),
-        capacity_vcpus: 8,
-        used_vcpus: 0,
-        last_seen_at: T0,
-        created_at: T0,
-    };
+    let host = |name: &str| host_row(name, "cn-hangzhou-h");
     let (x, y) = (host("seq-x"), host("seq-y"));
     ok(store, |tx| {
         tx.host_insert(&x)?;
@@ -1039,15 +1034,8 @@ fn check_vpc_and_host_sequence_numbers_are_never_reused(store: &dyn Store) {
 
 fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &dyn Store) {
     let host = |name: &str, zone: &str| Host {
-        id: HostId::generate(REGION),
-        seq: 0,
-        name: name.into(),
-        zone_id: zone.into(),
-        underlay_address: "192.0.2.1".into(),
         capacity_vcpus: 64,
-        used_vcpus: 0,
-        last_seen_at: T0,
-        created_at: T0,
+        ..host_row(name, zone)
     };
     let a_h = host("a", "cn-hangzhou-h");
     let a_k = host("a", "cn-hangzhou-k");
