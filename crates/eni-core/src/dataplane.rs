@@ -24,7 +24,7 @@ use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now_ms, Core, CoreError};
 use eni_ipam::Ipv4Cidr;
-use eni_store::{with_read, EniQuery, StoreError};
+use eni_store::{with_read, StoreError};
 use eni_store::{
     EipAssociation, Eni, Instance, Ipv6Entry, PrivateIp, SecurityGroupRule, SgDirection, SgPolicy,
     SgPortRange, Tx, VSwitch, Vpc,
@@ -587,10 +587,16 @@ impl Core {
         let t = now_ms();
         self.write(|tx| -> Result<(), CoreError> {
             settle_due(tx, t)?;
-            // This host's instances only: another host's ENIs are that agent's to report.
-            let all = tx.instance_list_all()?;
-            let live: BTreeSet<InstanceId> = all.iter().map(|i| i.id.clone()).collect();
+            // This host's instances only (and those with no host): another host's ENIs and
+            // EIPs are that agent's to report. Read by index: the cost is this host's.
             let hosts = Hosts::read(tx)?;
+            let mut instances = tx.instances_unplaced()?;
+            for (id, name) in &hosts.names {
+                if name == host_id {
+                    instances.extend(tx.instances_on_host(id)?);
+                }
+            }
+            let served: BTreeSet<InstanceId> = instances.iter().map(|i| i.id.clone()).collect();
             for mut eip in tx.eips_awaiting_dataplane()? {
                 let Some(b) = &eip.binding else { continue };
                 // The NAT is on the host of the instance the ENI is attached to, whose agent
@@ -599,9 +605,8 @@ impl Core {
                     .eni_get(eip.account_id, &b.eni_id)?
                     .and_then(|e| effective_eni(e, t))
                     .filter(|e| e.status == "Attaching" || e.status == "InUse")
-                    .and_then(|e| e.instance_id)
-                    .and_then(|id| all.iter().find(|i| i.id == id));
-                if holder.is_some_and(|i| !hosts.serve(host_id, i)) {
+                    .and_then(|e| e.instance_id);
+                if holder.as_ref().is_some_and(|i| !served.contains(i)) {
                     continue;
                 }
                 let routed = holder.is_some();
@@ -619,51 +624,45 @@ impl Core {
                     _ => {}
                 }
             }
-            let instances = all.iter().filter(|i| hosts.serve(host_id, i));
-            for inst in instances {
-                let query = EniQuery {
-                    instance_id: Some(inst.id.clone()),
-                    ..Default::default()
-                };
-                for mut eni in tx.eni_list(inst.account_id, &inst.region_id, &query)? {
-                    let key = (eni.id.to_string(), inst.id.to_string());
-                    match eni.status.as_str() {
-                        "Attaching" if attached.contains(&key) => {
-                            eni.status = "InUse".into();
-                            eni.due_at = None;
-                            tx.eni_update(&eni)?;
-                        }
-                        "Detaching" if !attached.contains(&key) => complete_eni(tx, eni)?,
-                        _ => {}
-                    }
-                }
-            }
-            // ENIs of deleted instances (DeleteInstance keeps those not deleted on release
-            // Detaching): free once the agent of the instance's host (any agent, for an
-            // instance that had none, or whose host was removed) no longer holds them in the
-            // instance's namespace.
-            let mut left: BTreeMap<InstanceId, usize> = BTreeMap::new();
-            for eni in tx.eni_list_all()? {
+            let ids: Vec<InstanceId> = served.iter().cloned().collect();
+            for mut eni in tx.enis_of_instances(&ids)? {
                 let Some(inst) = eni.instance_id.clone() else {
                     continue;
                 };
-                if eni.status != "Detaching" || live.contains(&inst) {
-                    continue;
-                }
-                let held = attached.contains(&(eni.id.to_string(), inst.to_string()));
-                let theirs = tx
-                    .departure_host(&inst)?
-                    .and_then(|h| hosts.names.get(&h))
-                    .is_some_and(|name| name != host_id);
-                let n = left.entry(inst).or_default();
-                if held || theirs {
-                    *n += 1;
-                } else {
-                    complete_eni(tx, eni)?;
+                let key = (eni.id.to_string(), inst.to_string());
+                match eni.status.as_str() {
+                    "Attaching" if attached.contains(&key) => {
+                        eni.status = "InUse".into();
+                        eni.due_at = None;
+                        tx.eni_update(&eni)?;
+                    }
+                    "Detaching" if !attached.contains(&key) => complete_eni(tx, eni)?,
+                    _ => {}
                 }
             }
-            for (inst, n) in left {
-                if n == 0 {
+            // ENIs of deleted instances (DeleteInstance keeps those not deleted on release
+            // Detaching, recording where the instance was): free once the agent of that host
+            // (any agent, for an instance that had none or whose host was removed) no longer
+            // holds them in the instance's namespace.
+            for (inst, host) in tx.departures_all()? {
+                let theirs = host
+                    .and_then(|h| hosts.names.get(&h))
+                    .is_some_and(|name| name != host_id);
+                if theirs {
+                    continue;
+                }
+                let mut left = 0;
+                for eni in tx.enis_of_instances(std::slice::from_ref(&inst))? {
+                    if eni.status != "Detaching" || eni.instance_id.as_ref() != Some(&inst) {
+                        continue;
+                    }
+                    if attached.contains(&(eni.id.to_string(), inst.to_string())) {
+                        left += 1;
+                    } else {
+                        complete_eni(tx, eni)?;
+                    }
+                }
+                if left == 0 {
                     tx.departure_delete(&inst)?;
                 }
             }

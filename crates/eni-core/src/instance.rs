@@ -634,9 +634,10 @@ impl Core {
                         complete_eni(tx, eni)?;
                     }
                 }
-                // Only the agent of the instance's host may say its namespace is gone.
-                if let (true, Some(host)) = (kept, &inst.host_id) {
-                    tx.departure_insert(&inst.id, host)?;
+                // Only the agent of the instance's host (any, if it had none) may say its
+                // namespace is gone.
+                if kept {
+                    tx.departure_insert(&inst.id, inst.host_id.as_ref())?;
                 }
                 if tx.instance_delete(caller.account, &inst.id)? {
                     self.unplace_instance(tx, &inst)?;

@@ -1,12 +1,19 @@
 -- Port of eni-store-sqlite's 0016_overlay: where a deleted instance was while ENIs it kept are
--- Detaching (only that host's agent may free them), and the hosts as data-plane changes (a
--- host that comes, goes or moves its underlay address; not its signs of life).
+-- Detaching (only that host's agent may free them), the index of unplaced instances, and the
+-- hosts as data-plane changes (a host that comes, goes or moves its underlay address; not its
+-- signs of life).
 
 CREATE TABLE departures (
     instance_id  TEXT NOT NULL,
-    host_id      TEXT NOT NULL,
+    host_id      TEXT,
     CONSTRAINT departure_pk PRIMARY KEY (instance_id)
 );
+INSERT INTO departures (instance_id, host_id)
+    SELECT DISTINCT instance_id, NULL FROM enis
+    WHERE status = 'Detaching' AND instance_id IS NOT NULL
+      AND instance_id NOT IN (SELECT id FROM instances);
+
+CREATE INDEX instances_unplaced_idx ON instances (seq) WHERE host_id IS NULL;
 
 CREATE TRIGGER hosts_bump_insert AFTER INSERT ON hosts
 FOR EACH ROW EXECUTE FUNCTION counters_bump_dataplane();

@@ -516,20 +516,31 @@ impl Tx for PgTx<'_> {
         instances::instances_on_host(self, host)
     }
 
-    fn departure_insert(&mut self, instance: &InstanceId, host: &HostId) -> Result<(), StoreError> {
+    fn instances_unplaced(&mut self) -> Result<Vec<Instance>, StoreError> {
+        instances::instances_unplaced(self)
+    }
+
+    fn departure_insert(
+        &mut self,
+        instance: &InstanceId,
+        host: Option<&HostId>,
+    ) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO departures (instance_id, host_id) VALUES ($1, $2)
              ON CONFLICT (instance_id) DO UPDATE SET host_id = excluded.host_id",
-            &[&instance.as_str(), &host.as_str()],
+            &[&instance.as_str(), &host.map(|h| h.as_str())],
         )?;
         Ok(())
     }
 
-    fn departure_host(&mut self, instance: &InstanceId) -> Result<Option<HostId>, StoreError> {
-        self.query_opt(
-            "SELECT host_id FROM departures WHERE instance_id = $1",
-            &[&instance.as_str()],
-            |r| id_from(r, 0),
+    fn departures_all(&mut self) -> Result<Vec<(InstanceId, Option<HostId>)>, StoreError> {
+        self.query_all(
+            "SELECT instance_id, host_id FROM departures ORDER BY instance_id",
+            &[],
+            |r| {
+                let host: Option<String> = get(r, 1)?;
+                Ok((id_from(r, 0)?, host.and_then(|h| h.parse().ok())))
+            },
         )
     }
 

@@ -210,11 +210,17 @@ pub trait Tx {
     fn host_list(&mut self) -> Result<Vec<Host>, StoreError>;
     /// The instances placed on `host`, oldest first.
     fn instances_on_host(&mut self, host: &HostId) -> Result<Vec<Instance>, StoreError>;
-    /// Records that deleted instance `instance` was on `host` (again: the host is replaced),
-    /// while ENIs it kept are Detaching.
-    fn departure_insert(&mut self, instance: &InstanceId, host: &HostId) -> Result<(), StoreError>;
-    /// The host deleted instance `instance` was on, if recorded.
-    fn departure_host(&mut self, instance: &InstanceId) -> Result<Option<HostId>, StoreError>;
+    /// The instances with no host, oldest first.
+    fn instances_unplaced(&mut self) -> Result<Vec<Instance>, StoreError>;
+    /// Records that deleted instance `instance` was on `host` (`None`: on none) while ENIs it
+    /// kept are Detaching; recorded again, the host is replaced.
+    fn departure_insert(
+        &mut self,
+        instance: &InstanceId,
+        host: Option<&HostId>,
+    ) -> Result<(), StoreError>;
+    /// Every recorded departure, by instance ID.
+    fn departures_all(&mut self) -> Result<Vec<(InstanceId, Option<HostId>)>, StoreError>;
     /// Forgets where deleted instance `instance` was.
     fn departure_delete(&mut self, instance: &InstanceId) -> Result<(), StoreError>;
 

@@ -186,6 +186,15 @@ pub(crate) fn instances_on_host(
     )
 }
 
+/// The partial index instances_unplaced_idx holds only instances with no host, in seq order.
+pub(crate) fn instances_unplaced(tx: &mut PgTx<'_>) -> Result<Vec<Instance>, StoreError> {
+    tx.query_all(
+        select_instance!("WHERE host_id IS NULL ORDER BY seq"),
+        &[],
+        instance_from_row,
+    )
+}
+
 // ---- hosts ----
 
 /// `SELECT` of every host column, in the order [`host_from_row`] reads them.

@@ -174,6 +174,15 @@ pub(super) fn on_host(tx: &SqliteTx<'_>, host: &HostId) -> Result<Vec<Instance>,
     )
 }
 
+/// The partial index instances_unplaced_idx holds only instances with no host, in seq order.
+pub(super) fn unplaced(tx: &SqliteTx<'_>) -> Result<Vec<Instance>, StoreError> {
+    tx.query_all(
+        select_instance!("WHERE host_id IS NULL ORDER BY seq"),
+        [],
+        instance_from_row,
+    )
+}
+
 // ---- hosts ----
 
 fn host_from_row(r: &Row<'_>) -> rusqlite::Result<Host> {

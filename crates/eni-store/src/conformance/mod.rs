@@ -934,20 +934,40 @@ fn check_a_host_coming_going_or_moving_is_a_data_plane_change(store: &dyn Store)
 }
 
 fn check_departures_keep_a_deleted_instances_host(store: &dyn Store) {
-    let (i, j) = (InstanceId::generate(REGION), InstanceId::generate(REGION));
+    let (i, j, k) = (
+        InstanceId::generate(REGION),
+        InstanceId::generate(REGION),
+        InstanceId::generate(REGION),
+    );
     let (a, b) = (HostId::generate(REGION), HostId::generate(REGION));
+    let listed = |store: &dyn Store| {
+        let mut all = Vec::new();
+        read(store, |tx| {
+            all = tx.departures_all()?;
+            Ok(())
+        });
+        let mut want_order = all.clone();
+        want_order.sort();
+        assert_eq!(all, want_order, "by instance ID");
+        all
+    };
+    let before = listed(store).len();
     ok(store, |tx| {
-        tx.departure_insert(&i, &a)?;
-        tx.departure_insert(&j, &a)?;
+        tx.departure_insert(&i, Some(&a))?;
+        tx.departure_insert(&j, Some(&a))?;
         // Recorded again: the host is replaced.
-        tx.departure_insert(&j, &b)
+        tx.departure_insert(&j, Some(&b))?;
+        // An instance that had no host.
+        tx.departure_insert(&k, None)
     });
-    read(store, |tx| {
-        assert_eq!(tx.departure_host(&i)?, Some(a.clone()));
-        assert_eq!(tx.departure_host(&j)?, Some(b.clone()));
-        assert_eq!(tx.departure_host(&InstanceId::generate(REGION))?, None);
-        Ok(())
-    });
+    let host_of = |all: &[(InstanceId, Option<HostId>)], id: &InstanceId| {
+        all.iter().find(|(x, _)| x == id).map(|(_, h)| h.clone())
+    };
+    let all = listed(store);
+    assert_eq!(all.len(), before + 3);
+    assert_eq!(host_of(&all, &i), Some(Some(a.clone())));
+    assert_eq!(host_of(&all, &j), Some(Some(b.clone())));
+    assert_eq!(host_of(&all, &k), Some(None));
     // Rolled back with its transaction.
     let r = with_write(store, |tx| -> Result<(), StoreError> {
         tx.departure_delete(&i)?;
@@ -959,11 +979,9 @@ fn check_departures_keep_a_deleted_instances_host(store: &dyn Store) {
         // Forgetting one that is not there is no error.
         tx.departure_delete(&InstanceId::generate(REGION))
     });
-    read(store, |tx| {
-        assert_eq!(tx.departure_host(&i)?, Some(a.clone()));
-        assert_eq!(tx.departure_host(&j)?, None);
-        Ok(())
-    });
+    let all = listed(store);
+    assert_eq!(host_of(&all, &i), Some(Some(a.clone())));
+    assert_eq!(host_of(&all, &j), None);
 }
 
 /// VPC and host sequence numbers name overlay objects on every data-plane host (a VPC's VXLAN
@@ -1134,6 +1152,15 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
             vec![first.clone(), second.clone()]
         );
         assert_eq!(tx.instances_on_host(&a_k.id)?, Vec::new());
+        // Other tests' instances share the store: only this test's are looked at.
+        let mine = [&first.id, &second.id, &elsewhere.id, &unplaced.id];
+        let unplaced_now: Vec<InstanceId> = tx
+            .instances_unplaced()?
+            .into_iter()
+            .map(|i| i.id)
+            .filter(|id| mine.contains(&id))
+            .collect();
+        assert_eq!(unplaced_now, vec![unplaced.id.clone()]);
         Ok(())
     });
     // Moved off the host by an update.
@@ -1145,6 +1172,17 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
     });
     read(store, |tx| {
         assert_eq!(tx.instances_on_host(&a_h.id)?, vec![second.clone()]);
+        let now: Vec<InstanceId> = tx
+            .instances_unplaced()?
+            .into_iter()
+            .map(|i| i.id)
+            .filter(|id| id == &first.id || id == &unplaced.id)
+            .collect();
+        assert_eq!(
+            now,
+            vec![first.id.clone(), unplaced.id.clone()],
+            "oldest first"
+        );
         Ok(())
     });
     // Removed: gone from every lookup; its name in that zone is free again.
