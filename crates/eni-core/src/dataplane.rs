@@ -24,7 +24,7 @@ use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now_ms, Core, CoreError};
 use eni_ipam::Ipv4Cidr;
-use eni_store::{with_read, StoreError};
+use eni_store::{with_read, EniQuery, StoreError};
 use eni_store::{
     EipAssociation, Eni, Instance, Ipv6Entry, PrivateIp, SecurityGroupRule, SgDirection, SgPolicy,
     SgPortRange, Tx, VSwitch, Vpc,
@@ -36,7 +36,7 @@ use eni_types::hoststate::{
 };
 use eni_types::ids::{AccountId, EniId, HostId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use eni_types::ApiError;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 /// Every row `host_desired` reads, each table read once in one transaction (a fixed number
@@ -65,7 +65,12 @@ struct Tables {
 }
 
 impl Tables {
-    fn read(tx: &mut dyn Tx) -> Result<Self, StoreError> {
+    /// What agent `host` needs: every instance, host, vSwitch and VPC (few next to ENIs), and
+    /// of the rest only what concerns the VPCs of the instances it serves: their ENIs with
+    /// their addresses, their groups with their rules; and the associated EIPs with their
+    /// ENIs (the internet between hosts). So its cost follows the host's VPCs, not the
+    /// store.
+    fn read_for(tx: &mut dyn Tx, host: &str) -> Result<Self, StoreError> {
         let instances = tx.instance_list_all()?;
         let hosts = Hosts::read(tx)?;
         let vnis = tx
@@ -73,7 +78,38 @@ impl Tables {
             .into_iter()
             .filter_map(|(id, seq)| Some((id, vni(seq)?)))
             .collect();
-        let enis = tx.eni_list_all()?;
+        let vpcs: HashMap<VpcId, Vpc> = tx
+            .vpc_list_all()?
+            .into_iter()
+            .map(|v| (v.id.clone(), v))
+            .collect();
+        let served: BTreeSet<&VpcId> = instances
+            .iter()
+            .filter(|i| hosts.serve(host, i))
+            .filter_map(|i| i.vpc_id.as_ref())
+            .collect();
+        let mut enis: Vec<Eni> = Vec::new();
+        for vpc in served.iter().filter_map(|id| vpcs.get(*id)) {
+            let query = EniQuery {
+                vpc_id: Some(vpc.id.clone()),
+                ..Default::default()
+            };
+            enis.extend(tx.eni_list(vpc.account_id, &vpc.region_id, &query)?);
+        }
+        let mut eips: HashMap<VpcId, Vec<EipAssociation>> = HashMap::new();
+        for (vpc, e) in tx.eips_associated_all()? {
+            eips.entry(vpc).or_default().push(e);
+        }
+        // The ENIs of EIPs in other VPCs: where their NAT is.
+        let have: HashSet<EniId> = enis.iter().map(|e| e.id.clone()).collect();
+        for (vpc, list) in &eips {
+            let Some(account) = vpcs.get(vpc).filter(|_| !served.contains(vpc)) else {
+                continue;
+            };
+            for e in list.iter().filter(|e| !have.contains(&e.eni_id)) {
+                enis.extend(tx.eni_get(account.account_id, &e.eni_id)?);
+            }
+        }
         let mut enis_by_instance: HashMap<InstanceId, Vec<usize>> = HashMap::new();
         let mut enis_by_vpc: HashMap<VpcId, Vec<usize>> = HashMap::new();
         let mut enis_by_id = HashMap::new();
@@ -84,36 +120,33 @@ impl Tables {
             }
             enis_by_vpc.entry(e.vpc_id.clone()).or_default().push(i);
         }
+        let owners: Vec<&str> = enis.iter().map(|e| e.id.as_str()).collect();
+        let mut ips: HashMap<String, Vec<PrivateIp>> = HashMap::new();
+        for ip in tx.private_ips_of_many(&owners)? {
+            ips.entry(ip.owner.clone()).or_default().push(ip);
+        }
+        let mut ipv6: HashMap<String, Vec<Ipv6Entry>> = HashMap::new();
+        for e in tx.ipv6_of_many(&owners)? {
+            ipv6.entry(e.owner.clone()).or_default().push(e);
+        }
+        let groups: BTreeSet<&SecurityGroupId> = enis
+            .iter()
+            .filter(|e| served.contains(&e.vpc_id))
+            .flat_map(|e| &e.security_group_ids)
+            .collect();
+        let mut policies = HashMap::new();
+        let mut rules: HashMap<SecurityGroupId, Vec<SecurityGroupRule>> = HashMap::new();
+        for g in groups {
+            if let Some(p) = tx.sg_inner_access_policy(g)? {
+                policies.insert(g.clone(), p);
+            }
+            rules.insert(g.clone(), tx.sg_rules_of(g)?);
+        }
         let vswitches = tx
             .vswitch_list_all()?
             .into_iter()
             .map(|v| (v.id.clone(), v))
             .collect();
-        let vpcs = tx
-            .vpc_list_all()?
-            .into_iter()
-            .map(|v| (v.id.clone(), v))
-            .collect();
-        let mut ips: HashMap<String, Vec<PrivateIp>> = HashMap::new();
-        for ip in tx.private_ips_all()? {
-            ips.entry(ip.owner.clone()).or_default().push(ip);
-        }
-        let mut ipv6: HashMap<String, Vec<Ipv6Entry>> = HashMap::new();
-        for e in tx.ipv6_all()? {
-            ipv6.entry(e.owner.clone()).or_default().push(e);
-        }
-        let policies = tx.sg_inner_access_policies_all()?.into_iter().collect();
-        let mut rules: HashMap<SecurityGroupId, Vec<SecurityGroupRule>> = HashMap::new();
-        for r in tx.sg_rules_all()? {
-            rules
-                .entry(r.security_group_id.clone())
-                .or_default()
-                .push(r);
-        }
-        let mut eips: HashMap<VpcId, Vec<EipAssociation>> = HashMap::new();
-        for (vpc, e) in tx.eips_associated_all()? {
-            eips.entry(vpc).or_default().push(e);
-        }
         Ok(Self {
             instances,
             hosts,
@@ -450,7 +483,7 @@ impl Core {
     pub fn host_desired(&self, host_id: &str) -> Result<HostDesired, ApiError> {
         let t = now_ms();
         let (generation, tables) = with_read(self.store(), |tx| -> Result<_, StoreError> {
-            Ok((tx.dataplane_generation()?, Tables::read(tx)?))
+            Ok((tx.dataplane_generation()?, Tables::read_for(tx, host_id)?))
         })
         .map_err(internal)?;
         let new_vpc = |vpc_id: &VpcId| VpcDesired {
