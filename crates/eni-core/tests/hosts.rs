@@ -296,6 +296,12 @@ fn an_eip_is_settled_by_the_host_of_its_instance() {
         attached: Vec::new(),
         eips,
     };
+    // Host a holds nothing of that VPC, and is given nothing of it but c's EIP (its internet
+    // routes it to c).
+    let da = w.core.host_desired("a").unwrap();
+    assert!(da.vpcs.is_empty() && da.instances.is_empty());
+    let to_c = da.internet.iter().find(|r| r.host == "c").unwrap();
+    assert_eq!(to_c.addresses, vec![format!("{}/32", eip.eip_address)]);
     // Host a serves no instance of that VPC: its report is not about the EIP.
     w.core.apply_host_report("a", &report(Vec::new())).unwrap();
     assert_eq!(eip_status(), "Associating");
