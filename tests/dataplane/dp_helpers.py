@@ -213,6 +213,21 @@ def wait_available(api, eni_id: str) -> float:
         time.sleep(0.002)
 
 
+def check_move(r: "ProbeResult", t_call: float, t_avail: float, t_inuse: float) -> None:
+    """An ENI moved from A to B through the API (detach call at `t_call`, Available seen at
+    `t_avail`, InUse seen at `t_inuse`) under probe `r`: replies switched once from A to B, A
+    answered nothing sent after Available, and nothing was lost outside the calls. (A probe
+    leaves when due or, if the prober fell behind, later: the 50 ms allow for that.)"""
+    assert r.sent > 500, r
+    assert r.runs == ["A", "B"], f"replies should switch once from A to B: {r}"
+    last_a = max(s for s, tag in r.by_seq.items() if tag == "A")
+    assert r.due(last_a) < t_avail, f"A answered a probe sent {(r.due(last_a) - t_avail) * 1e3:.1f} ms after Available"
+    early = [s for s in r.lost_seqs if r.due(s) < t_call - 0.05]
+    late = [s for s in r.lost_seqs if r.due(s) > t_inuse]
+    assert not early, f"probes lost before the detach call: {early} ({r})"
+    assert not late, f"probes lost after InUse: {[round((r.due(s) - t_inuse) * 1e3, 1) for s in late]} ms ({r})"
+
+
 class Probe:
     """A UDP probe from `ns` to target:port every `interval_ms`, until stop()."""
 

@@ -103,17 +103,8 @@ def test_failover_detach_then_attach_elsewhere(dp, api, procs):
     print(f"failover: {r}; detach->Available {(t_avail - t_call) * 1e3:.0f} ms, "
           f"attach->InUse {attach_s * 1e3:.0f} ms")
 
-    assert r.sent > 500, r
-    assert r.runs == ["A", "B"], f"replies should switch once from A to B: {r}"
     assert left == [], f"{a} still holds {eni_id}'s NIC once it is Available: {left}"
-    # A answered nothing sent after Available; nothing was lost outside the calls. (A probe
-    # leaves when due or, if the prober fell behind, later: the 50 ms allow for that.)
-    last_a = max(s for s, tag in r.by_seq.items() if tag == "A")
-    assert r.due(last_a) < t_avail, f"A answered a probe sent {(r.due(last_a) - t_avail) * 1e3:.1f} ms after Available"
-    early = [s for s in r.lost_seqs if r.due(s) < t_call - 0.05]
-    late = [s for s in r.lost_seqs if r.due(s) > t_inuse]
-    assert not early, f"probes lost before the detach call: {early} ({r})"
-    assert not late, f"probes lost after InUse: {[round((r.due(s) - t_inuse) * 1e3, 1) for s in late]} ms ({r})"
+    d.check_move(r, t_call, t_avail, t_inuse)
     n = api.device_index(eni_id)
     nic = d.link(b, f"eth{n}")
     assert nic is not None and nic["address"] == eni.mac_address and d.link_ipv4(nic) == [vip]

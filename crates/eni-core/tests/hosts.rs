@@ -84,6 +84,36 @@ fn status(w: &World, eni: &str) -> String {
     .status
 }
 
+/// A new EIP associated with `instance` (Associating, with a data plane).
+fn eip_for(w: &World, instance: &str) -> eni_core::eip::Allocated {
+    let c = &w.caller;
+    let eip = w
+        .core
+        .allocate_eip(
+            c,
+            eni_core::eip::AllocateEip {
+                region: R.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    w.core
+        .associate_eip(
+            c,
+            eni_core::eip::AssociateEip {
+                region: R.into(),
+                allocation_id: eip.allocation_id.to_string(),
+                instance_id: instance.to_string(),
+                instance_type: None,
+                private_ip: None,
+                mode: None,
+                client_token: None,
+            },
+        )
+        .unwrap();
+    eip
+}
+
 /// One running ecs.g7.large in `vsw`, placed by the server.
 fn run_one(w: &World, vsw: &str, sg: &str) -> String {
     w.core
@@ -258,30 +288,7 @@ fn an_eip_is_settled_by_the_host_of_its_instance() {
         .unwrap()
         .remove(0)
         .to_string();
-    let eip = w
-        .core
-        .allocate_eip(
-            c,
-            eni_core::eip::AllocateEip {
-                region: R.into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    w.core
-        .associate_eip(
-            c,
-            eni_core::eip::AssociateEip {
-                region: R.into(),
-                allocation_id: eip.allocation_id.to_string(),
-                instance_id: inst,
-                instance_type: None,
-                private_ip: None,
-                mode: None,
-                client_token: None,
-            },
-        )
-        .unwrap();
+    let eip = eip_for(&w, &inst);
     let eip_status = || {
         with_read(&*w.store as &dyn Store, |tx| {
             tx.eip_get(w.caller.account, &eip.allocation_id)
@@ -433,30 +440,7 @@ fn each_host_routes_the_addresses_on_other_hosts_over_the_overlay() {
     assert_eq!(remote()[0].addresses, vec![format!("{ip_b}/32")]);
 
     // An EIP is NAT-ed on the host of the instance it reaches, and only there.
-    let eip = w
-        .core
-        .allocate_eip(
-            c,
-            eni_core::eip::AllocateEip {
-                region: R.into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    w.core
-        .associate_eip(
-            c,
-            eni_core::eip::AssociateEip {
-                region: R.into(),
-                allocation_id: eip.allocation_id.to_string(),
-                instance_id: on_b.clone(),
-                instance_type: None,
-                private_ip: None,
-                mode: None,
-                client_token: None,
-            },
-        )
-        .unwrap();
+    let eip = eip_for(&w, &on_b);
     assert!(w.core.host_desired("a").unwrap().vpcs[0].eips.is_empty());
     let natted = w.core.host_desired("b").unwrap().vpcs[0].eips.clone();
     assert_eq!(natted.len(), 1);
