@@ -440,7 +440,7 @@ fn each_host_routes_the_addresses_on_other_hosts_over_the_overlay() {
     assert_eq!(remote()[0].addresses, vec![format!("{ip_b}/32")]);
 
     // An EIP is NAT-ed on the host of the instance it reaches, and only there.
-    let eip = eip_for(&w, &on_b);
+    eip_for(&w, &on_b);
     assert!(w.core.host_desired("a").unwrap().vpcs[0].eips.is_empty());
     let natted = w.core.host_desired("b").unwrap().vpcs[0].eips.clone();
     assert_eq!(natted.len(), 1);
