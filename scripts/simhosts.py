@@ -116,7 +116,8 @@ class Hosts:
 
     def __init__(self, prefix: str, state_dir: Path, eni_bin: str, server: tuple[str, int],
                  token_file: Path, count: int = 0, zones: list[str] | None = None,
-                 capacity_vcpus: int = 1024, relay_port: int = 8080):
+                 capacity_vcpus: int = 1024, relay_port: int = 8080, mtu: int | None = None,
+                 underlay_mtu: int = UNDERLAY_MTU):
         self.prefix = prefix
         self.state_dir = Path(state_dir)
         self.eni_bin = eni_bin
@@ -126,6 +127,9 @@ class Hosts:
         self.zones = zones or ["cn-hangzhou-h"]
         self.capacity_vcpus = capacity_vcpus
         self.relay_port = relay_port
+        # The agents' --mtu (None: theirs, 1500), and the underlay's.
+        self.mtu = mtu
+        self.underlay_mtu = underlay_mtu
         self.agents: dict[int, subprocess.Popen] = {}
         self.relay_proc: subprocess.Popen | None = None
 
@@ -165,7 +169,7 @@ class Hosts:
         u = self.underlay_ns
         run("ip", "netns", "add", u)
         run("ip", "-n", u, "link", "set", "lo", "up")
-        run("ip", "-n", u, "link", "add", "br0", "mtu", str(UNDERLAY_MTU), "type", "bridge")
+        run("ip", "-n", u, "link", "add", "br0", "mtu", str(self.underlay_mtu), "type", "bridge")
         run("ip", "-n", u, "addr", "add", f"{CONTROL_ADDR}/24", "dev", "br0")
         run("ip", "-n", u, "link", "set", "br0", "up")
         for k in range(1, self.count + 1):
@@ -180,8 +184,8 @@ class Hosts:
         h, u = self.ns(k), self.underlay_ns
         run("ip", "netns", "add", h)
         run("ip", "-n", h, "link", "set", "lo", "up")
-        run("ip", "-n", u, "link", "add", f"p{k}", "mtu", str(UNDERLAY_MTU), "type", "veth",
-            "peer", "name", "ul", "mtu", str(UNDERLAY_MTU), "netns", h)
+        run("ip", "-n", u, "link", "add", f"p{k}", "mtu", str(self.underlay_mtu), "type", "veth",
+            "peer", "name", "ul", "mtu", str(self.underlay_mtu), "netns", h)
         run("ip", "-n", u, "link", "set", f"p{k}", "master", "br0", "up")
         run("ip", "-n", h, "addr", "add", f"{self.address(k)}/24", "dev", "ul")
         run("ip", "-n", h, "link", "set", "ul", "up")
@@ -205,7 +209,8 @@ class Hosts:
                 "--zone", self.zone(k), "--underlay-address", self.address(k),
                 "--capacity-vcpus", str(self.capacity_vcpus),
                 "--dataplane-prefix", self.agent_prefix(k),
-                "--dataplane-state-dir", str(self.agent_state(k))]
+                "--dataplane-state-dir", str(self.agent_state(k)),
+                *(["--mtu", str(self.mtu)] if self.mtu else [])]
 
     def start_agent(self, k: int) -> subprocess.Popen:
         env = {key: v for key, v in os.environ.items() if not key.startswith("ENI_")}
@@ -278,6 +283,9 @@ def main() -> int:
     up.add_argument("--state-dir", default="./eni-hosts", help="data, logs and state")
     up.add_argument("--listen", default="127.0.0.1:8080", help="the API server's address")
     up.add_argument("--capacity-vcpus", type=int, default=1024)
+    up.add_argument("--underlay-mtu", type=int, default=UNDERLAY_MTU,
+                    help=f"the underlay's MTU (default {UNDERLAY_MTU}: instances keep 1500)")
+    up.add_argument("--mtu", type=int, help="the agents' --mtu (default theirs: 1500)")
     up.add_argument("--eni-bin", default=os.environ.get("ENI_BIN", "target/release/eni"))
     down = sub.add_parser("down", help="stop everything `up` started and remove it")
     down.add_argument("--state-dir", default="./eni-hosts")
@@ -328,7 +336,8 @@ def cmd_up(a) -> int:
         print(f"the server did not start; see {state}/server.log", file=sys.stderr)
         return 1
     hosts = Hosts(a.prefix, state, eni_bin, (host, int(port)), token, count=a.count,
-                  zones=a.zones.split(","), capacity_vcpus=a.capacity_vcpus, relay_port=int(port))
+                  zones=a.zones.split(","), capacity_vcpus=a.capacity_vcpus, relay_port=int(port),
+                  mtu=a.mtu, underlay_mtu=a.underlay_mtu)
     try:
         hosts.up()
     except Exception as e:  # leave nothing half made

@@ -90,6 +90,10 @@ def foreign_netns():
             d.ip("netns", "del", name)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "hosts(**options): options of the `cluster` fixture's hosts")
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Without root every module skips itself at import, so nothing is collected; pytest would
     exit 5 ("no tests collected") and fail `scripts/test` under `set -e`. That is a clean skip."""
@@ -147,7 +151,11 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path):
+def cluster(tmp_path, request):
+    """Three hosts (see Cluster); a test marked `@pytest.mark.hosts(mtu=…, underlay_mtu=…)`
+    gets agents with that --mtu on an underlay of that MTU."""
+    marker = request.node.get_closest_marker("hosts")
+    options = marker.kwargs if marker else {}
     server = AgentsServer(tmp_path / "srv", d.unique_prefix(next(_serial)),
                           extra_args=["--transition-delay-ms", "0", "--host-silence-timeout", "2"])
     hosts = None
@@ -156,7 +164,7 @@ def cluster(tmp_path):
         server.start()
         hosts = simhosts.Hosts(server.prefix, tmp_path / "hosts", d.h.eni_bin(),
                                ("127.0.0.1", server.srv.port), server.data_dir / "agent-token",
-                               count=3, zones=CLUSTER_ZONES, relay_port=server.srv.port)
+                               count=3, zones=CLUSTER_ZONES, relay_port=server.srv.port, **options)
         hosts.up()
         c = Cluster(server, hosts)
         c.wait_available()

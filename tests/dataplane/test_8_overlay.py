@@ -374,3 +374,21 @@ def test_instances_are_placed_on_their_zones_hosts(cluster, procs):
     assert e.value.code == "ResourcesNotInSameZone", e.value
     after = len(api.ecs.describe_instances(em.DescribeInstancesRequest(region_id=d.REGION)).body.instances.instance)
     assert after == before
+
+
+@pytest.mark.hosts(mtu=1450, underlay_mtu=1500)
+def test_agents_given_a_smaller_mtu_fit_vxlan_in_a_1500_byte_underlay(cluster, procs):
+    """`eni agent --mtu 1450` over an underlay of 1500: every link it makes is 1450, so the
+    largest packet an instance sends (1450 bytes) fits the underlay with VXLAN's 50."""
+    c, api = cluster, cluster.api
+    v, sw, sg = open_network(api)
+    a = api.instance(sw, sg, host=c.host_id(1))
+    b = api.instance(sw, sg, host=c.host_id(3))
+    assert d.link(a, "eth0")["mtu"] == 1450
+    assert d.ip_json(c.router(1, v), "link", "show", "dev", "vx")[0]["mtu"] == 1450
+    procs.echo(b, "B")
+    # 1422 bytes of payload: 1450 with the headers (the echo's reply is larger and is
+    # fragmented by the instance, which is its business).
+    big = "y" * 1422
+    for proto in ("udp", "tcp"):
+        assert d.ask_one(a, api.ip_of(b), big, proto=proto) == f"B|{api.ip_of(b)}|{big}", proto

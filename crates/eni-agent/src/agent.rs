@@ -10,7 +10,7 @@
 //! becomes InUse) only once its NIC is configured. A failed apply reports nothing; the next
 //! round observes the kernel afresh.
 
-use crate::render::render;
+use crate::render::render_with;
 use eni_dataplane::plan::plan;
 use eni_dataplane::Dataplane;
 use eni_types::hoststate::{AttachedEni, HostDesired, HostRegistration, HostReport};
@@ -35,6 +35,8 @@ pub struct AgentConfig {
     /// unregistered host, served every instance of every zone that has no registered host.
     pub registrations: Vec<HostRegistration>,
     pub reregister: Duration,
+    /// The MTU of every link the agent makes ([`crate::render::MTU`] by default).
+    pub mtu: u32,
 }
 
 /// Why one round failed (the loop logs it and tries again).
@@ -143,7 +145,7 @@ impl Agent {
     /// As [`Agent::reconcile`], but plans against the state left by the last apply when there
     /// is one, skipping the observe.
     pub async fn reconcile_fast(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
-        let target = render(&self.cfg.prefix, &desired);
+        let target = render_with(&self.cfg.prefix, self.cfg.mtu, &desired);
         let dp = self.dp.clone();
         let cached = self.cache.take();
         let want = target.clone();

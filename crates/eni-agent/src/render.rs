@@ -52,8 +52,9 @@ pub const ROUTER_MAC: &str = "ee:ff:ff:ff:ff:ff";
 pub const GATEWAY6: &str = "fe80::ecff:ffff:feff:ffff";
 /// The model's key for the IPv6 default route (`default` is IPv4's).
 pub const DEFAULT6: &str = "::/0";
-/// NIC MTU, and the overlay's: the underlay between hosts must carry MTU + 50 bytes (VXLAN
-/// over IPv4), or larger packets between hosts are lost.
+/// The default MTU of every link eni makes (NICs, router ports, the overlay's devices): the
+/// underlay between hosts must carry MTU + 50 bytes (VXLAN over IPv4), or larger packets are
+/// fragmented on it ([`render_with`] takes another, e.g. 1450 over a 1500-byte underlay).
 pub const MTU: u32 = 1500;
 /// The overlay device of a router namespace.
 pub const VXLAN: &str = "vx";
@@ -121,6 +122,19 @@ fn sysctl(s: &mut KernelState, ns: &str, key: &str, v: &str) {
 
 fn prefix_len(cidr: &str) -> &str {
     cidr.split_once('/').map(|(_, l)| l).unwrap_or("32")
+}
+
+/// [`render`] with every link at `mtu` instead of [`MTU`].
+pub fn render_with(prefix: &str, mtu: u32, desired: &HostDesired) -> KernelState {
+    let mut s = render(prefix, desired);
+    for v in s.veths.values_mut() {
+        v.a.mtu = mtu;
+        v.b.mtu = mtu;
+    }
+    for x in s.vxlans.values_mut() {
+        x.end.mtu = mtu;
+    }
+    s
 }
 
 /// Renders `desired` into the kernel objects of this host. An ENI that is not in `desired`
@@ -1156,6 +1170,29 @@ mod tests {
         assert_eq!(route("169.254.0.3/32").via, None);
         assert_eq!(route("169.254.0.2/32").dev, VXLAN);
         converge(&FakeDataplane::default(), &d);
+    }
+
+    #[test]
+    fn every_link_takes_the_mtu_asked_for() {
+        let mut d = on_overlay(
+            host(vec![inst(
+                "i-a",
+                true,
+                vec![eni("eni-l", 0, &["10.0.1.5"])],
+            )]),
+            &[(2, &["10.0.1.6/32"])],
+        );
+        d.vpcs[0].eips = vec![EipDesired {
+            eip: "198.18.0.7".into(),
+            private_ip: "10.0.1.5".into(),
+        }];
+        let s = render_with("eni-", 1450, &d);
+        assert!(!s.veths.is_empty() && !s.vxlans.is_empty());
+        assert!(s.veths.values().all(|v| v.a.mtu == 1450 && v.b.mtu == 1450));
+        assert!(s.vxlans.values().all(|x| x.end.mtu == 1450));
+        // The default is MTU.
+        let s = render("eni-", &d);
+        assert!(s.veths.values().all(|v| v.a.mtu == MTU && v.b.mtu == MTU));
     }
 
     #[test]

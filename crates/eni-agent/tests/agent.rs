@@ -75,6 +75,7 @@ fn config(w: &World) -> AgentConfig {
         resync: Duration::from_millis(200),
         registrations: Vec::new(),
         reregister: Duration::from_secs(30),
+        mtu: eni_agent::render::MTU,
     }
 }
 

@@ -77,6 +77,12 @@ struct DataplaneArgs {
     /// This host's ID.
     #[arg(long, env = "ENI_HOST_ID", default_value = "local")]
     host_id: String,
+    /// The MTU of the links the data plane makes (instances' NICs, router ports, the overlay).
+    /// Between hosts the underlay must carry 50 bytes more (VXLAN): over a 1500-byte underlay,
+    /// 1450 (or larger packets are fragmented on it).
+    #[arg(long, env = "ENI_MTU", default_value_t = 1500,
+          value_parser = clap::value_parser!(u32).range(1280..=9000))]
+    mtu: u32,
 }
 
 #[derive(clap::Args)]
@@ -415,6 +421,7 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
         resync: std::time::Duration::from_secs(2),
         registrations: Vec::new(),
         reregister: std::time::Duration::from_secs(30),
+        mtu: args.mtu,
     }
 }
 
