@@ -11,6 +11,7 @@ Hosts are server-wide, so every test here runs a server of its own, with `--data
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -275,3 +276,32 @@ def test_a_host_gone_for_good_is_removed_once_it_holds_no_instance(own):
     assert own.instance_get(j).dedicated_host_attribute.dedicated_host_id == ""
     # Registered again, it is a new host.
     assert own.register("gone", ZONE_H, 8).json()["DedicatedHostId"] != dh
+
+
+def test_eni_host_remove_removes_a_host_from_the_command_line(own):
+    """`eni host remove NAME [--zone Z] --data-dir D` (the server may be running): as the
+    internal API's DELETE, refused while the host holds instances."""
+    def remove(*args):
+        out = subprocess.run(
+            [h.eni_bin(), "host", "remove", *args, "--data-dir", str(own.srv.data_dir),
+             *(["--database-url", own.srv.database_url] if own.srv.database_url else [])],
+            capture_output=True, text=True, timeout=30, env=h._clean_env(None))
+        return out.returncode, out.stdout, out.stderr
+
+    v = own.vpc()
+    vsw = own.vswitch(v, "10.0.1.0/24")
+    sg = own.group(v)
+    own.register("cli", ZONE_H, 8)
+    own.register("cli", ZONE_K, 8)
+    i = own.instance(vsw, [sg])
+    rc, _, err = remove("cli")
+    assert rc != 0 and "DependencyViolation" in err, err
+    rc, out, err = remove("cli", "--zone", ZONE_K)
+    assert rc == 0 and json.loads(out) == {"Removed": 1}, (out, err)
+    own.ecs.delete_instances(em.DeleteInstancesRequest(region_id=h.REGION, instance_id=[i], force=True))
+    h.wait_for(lambda: own.instance_status(i), lambda s: s is None, what="instance gone")
+    rc, out, err = remove("cli")
+    assert rc == 0 and json.loads(out) == {"Removed": 1}, (out, err)
+    assert hosts(own) == []
+    rc, _, err = remove("cli")
+    assert rc != 0 and "InvalidDedicatedHostId.NotFound" in err, err

@@ -48,6 +48,30 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Manage the data-plane hosts (listed as dedicated hosts).
+    Host {
+        #[command(subcommand)]
+        command: HostCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HostCommand {
+    /// Remove a host gone for good, in every zone it serves or in one (refused while it holds
+    /// instances; an agent still running registers it again). Prints how many were removed.
+    Remove {
+        /// The host's name (its agent's --host-id).
+        name: String,
+        /// Only its registration in this zone.
+        #[arg(long)]
+        zone: Option<String>,
+        /// The server's data directory.
+        #[arg(long, env = "ENI_DATA_DIR", default_value = "./eni-data")]
+        data_dir: PathBuf,
+        /// The servers' PostgreSQL database, when they use one (see `eni serve`).
+        #[arg(long, env = "ENI_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -765,6 +789,23 @@ fn run(cli: Cli) -> Result<()> {
                     database_url,
                 },
         } => account_create(&name, &data_dir, database_url.as_deref()),
+        Command::Host {
+            command:
+                HostCommand::Remove {
+                    name,
+                    zone,
+                    data_dir,
+                    database_url,
+                },
+        } => {
+            let store = open_store(&data_dir, database_url.as_deref())?;
+            let core = Core::new(store, Catalog::default(), CoreConfig::default());
+            let removed = core
+                .remove_host(&name, zone.as_deref())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            println!("{}", serde_json::json!({ "Removed": removed }));
+            Ok(())
+        }
         Command::Agent(args) => {
             let token = std::fs::read_to_string(&args.token_file)
                 .with_context(|| format!("reading {}", args.token_file.display()))?
