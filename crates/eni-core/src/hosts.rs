@@ -247,8 +247,12 @@ impl Core {
         tx: &mut dyn Tx,
         inst: &Instance,
     ) -> Result<(), StoreError> {
+        let vcpus = match inst.host_vcpus {
+            0 => self.vcpus_of(&inst.instance_type),
+            n => i64::from(n),
+        };
         match &inst.host_id {
-            Some(h) => tx.host_use(h, -self.vcpus_of(&inst.instance_type)),
+            Some(h) => tx.host_use(h, -vcpus),
             None => Ok(()),
         }
     }

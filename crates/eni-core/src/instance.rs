@@ -424,6 +424,11 @@ impl Core {
                             tags: req.tags.clone(),
                             created_at: t,
                             started_at: (status == "Running").then_some(t),
+                            host_vcpus: if host_id.is_some() {
+                                ty.cpu_core_count
+                            } else {
+                                0
+                            },
                             host_id,
                             tenancy: if dedicated { "host" } else { "default" }.into(),
                         };

@@ -515,3 +515,39 @@ fn an_eni_kept_by_a_deleted_instance_is_freed_only_by_its_hosts_agent() {
         "forgotten once its last ENI is free"
     );
 }
+
+#[test]
+fn a_deleted_instance_gives_back_the_vcpus_it_took_whatever_the_catalog_says_now() {
+    let w = world();
+    register(&w, "a", "cn-hangzhou-h", 8);
+    let (vswitches, sg) = network(&w, "10.0.0.0/16", &["cn-hangzhou-h"]);
+    let inst = run_one(&w, &vswitches[0], &sg);
+    let used = |w: &World| {
+        with_read(&*w.store as &dyn Store, |tx| tx.host_list())
+            .unwrap()
+            .iter()
+            .map(|h| h.used_vcpus)
+            .sum::<u64>()
+    };
+    assert_eq!(used(&w), 2, "ecs.g7.large takes 2");
+    // The server restarts with a catalog where the type has 1 vCPU (giving back 1 would leave
+    // 1 taken for ever; giving back more is clamped at 0, so a smaller count is the test).
+    let mut catalog = Catalog::default();
+    for t in &mut catalog.instance_types {
+        if t.instance_type_id == "ecs.g7.large" {
+            t.cpu_core_count = 1;
+        }
+    }
+    let core = Core::new(
+        w.store.clone(),
+        catalog,
+        CoreConfig {
+            dataplane: true,
+            transition_delay_ms: 0,
+            ..CoreConfig::default()
+        },
+    );
+    core.delete_instances(&w.caller, Some(R), &[inst], true)
+        .unwrap();
+    assert_eq!(used(&w), 0, "the 2 it took, not the 1 of the new catalog");
+}

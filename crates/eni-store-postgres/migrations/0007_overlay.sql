@@ -1,5 +1,6 @@
 -- Port of eni-store-sqlite's 0016_overlay: where a deleted instance was while ENIs it kept are
--- Detaching (only that host's agent may free them), the index of unplaced instances, and the
+-- Detaching (only that host's agent may free them), the index of unplaced instances, the vCPUs
+-- an instance took from its host, and the
 -- hosts as data-plane changes (a host that comes, goes or moves its underlay address; not its
 -- signs of life).
 
@@ -14,6 +15,8 @@ INSERT INTO departures (instance_id, host_id)
       AND instance_id NOT IN (SELECT id FROM instances);
 
 CREATE INDEX instances_unplaced_idx ON instances (seq) WHERE host_id IS NULL;
+
+ALTER TABLE instances ADD COLUMN host_vcpus BIGINT NOT NULL DEFAULT 0;
 
 CREATE TRIGGER hosts_bump_insert AFTER INSERT ON hosts
 FOR EACH ROW EXECUTE FUNCTION counters_bump_dataplane();

@@ -11,6 +11,10 @@
 --
 -- instances_unplaced_idx: the instances every agent serves (no host), listed by each report.
 --
+-- instances.host_vcpus: the vCPUs an instance took from its host when placed, given back on
+-- delete whatever the catalog says by then (0: no host, or placed before this column: the
+-- type's vCPUs are given back, as before).
+--
 -- The hosts' triggers: every agent's desired state holds the other hosts' overlay endpoints
 -- (underlay address; router address and MAC from the host's seq), so a host that comes, goes
 -- or moves its underlay address is a data-plane change. Its signs of life (last_seen_at) and
@@ -27,6 +31,8 @@ INSERT INTO departures (instance_id, host_id)
       AND instance_id NOT IN (SELECT id FROM instances);
 
 CREATE INDEX instances_unplaced_idx ON instances (seq) WHERE host_id IS NULL;
+
+ALTER TABLE instances ADD COLUMN host_vcpus INTEGER NOT NULL DEFAULT 0;
 
 CREATE TRIGGER hosts_bump_insert AFTER INSERT ON hosts
 BEGIN UPDATE counters SET value = value + 1 WHERE name = 'dataplane'; END;

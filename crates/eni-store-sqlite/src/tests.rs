@@ -118,6 +118,7 @@ fn instance(vsw: &VSwitch) -> Instance {
         started_at: None,
         host_id: None,
         tenancy: "default".into(),
+        host_vcpus: 0,
     }
 }
 

@@ -496,6 +496,10 @@ pub struct Instance {
     /// `host` when the caller asked for a dedicated host (`DedicatedHostId` or `Tenancy=host`),
     /// else `default`.
     pub tenancy: String,
+    /// The vCPUs it took from its host when placed (its type's then), given back when it is
+    /// deleted whatever the catalog says by then; 0 with no host (or placed before this was
+    /// kept: its type's vCPUs are given back).
+    pub host_vcpus: u32,
 }
 
 /// A data-plane host: an agent, registered with its zone, underlay address and capacity, and

@@ -147,6 +147,7 @@ fn instance(id: &str, status: &str, vpc: bool, enis: Vec<EniView>) -> InstanceVi
             started_at: (status == "Running").then_some(1_700_000_100),
             host_id: None,
             tenancy: "default".into(),
+            host_vcpus: 0,
         },
         instance_type: ty,
         enis,

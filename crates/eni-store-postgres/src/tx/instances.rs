@@ -19,7 +19,7 @@ macro_rules! select_instance {
         concat!(
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
-             created_at, started_at, host_id, tenancy FROM instances ",
+             created_at, started_at, host_id, tenancy, host_vcpus FROM instances ",
             $rest
         )
     };
@@ -46,10 +46,11 @@ fn instance_from_row(r: &Row) -> Result<Instance, StoreError> {
         started_at: get(r, 16)?,
         host_id: opt_id_from(r, 17)?,
         tenancy: get(r, 18)?,
+        host_vcpus: u32_from(r, 19)?,
     })
 }
 
-/// Writes every column of `i`: `sql` names them `$1` (id) .. `$19` (tenancy) in
+/// Writes every column of `i`: `sql` names them `$1` (id) .. `$20` (host_vcpus) in
 /// [`select_instance`]'s order. A missing vSwitch is instance_vswitch_fk, named by
 /// PostgreSQL.
 fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> {
@@ -75,6 +76,7 @@ fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> 
             &i.started_at,
             &i.host_id.as_ref().map(|h| h.as_str()),
             &i.tenancy,
+            &i64::from(i.host_vcpus),
         ],
     )
 }
@@ -84,9 +86,9 @@ pub(crate) fn instance_insert(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
         tx,
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
-             resource_group_id, tags, created_at, started_at, host_id, tenancy)
+             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19)",
+             $18, $19, $20)",
         instance,
     )?;
     Ok(())
@@ -110,7 +112,8 @@ pub(crate) fn instance_update(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
         "UPDATE instances SET region_id = $3, zone_id = $4, instance_type = $5, vpc_id = $6,
              vswitch_id = $7, status = $8, due_at = $9, name = $10, host_name = $11,
              description = $12, image_id = $13, resource_group_id = $14, tags = $15,
-             created_at = $16, started_at = $17, host_id = $18, tenancy = $19
+             created_at = $16, started_at = $17, host_id = $18, tenancy = $19,
+             host_vcpus = $20
          WHERE id = $1 AND account_id = $2",
         instance,
     )?;
@@ -313,7 +316,7 @@ pub(crate) fn host_list(tx: &mut PgTx<'_>) -> Result<Vec<Host>, StoreError> {
 /// The columns of [`instance_from_row`] over alias `t`.
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
-     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy";
+     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

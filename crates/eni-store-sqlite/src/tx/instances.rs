@@ -18,7 +18,7 @@ macro_rules! select_instance {
         concat!(
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
-             created_at, started_at, host_id, tenancy FROM instances ",
+             created_at, started_at, host_id, tenancy, host_vcpus FROM instances ",
             $rest
         )
     };
@@ -45,6 +45,7 @@ fn instance_from_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
         started_at: r.get(16)?,
         host_id: opt_id_from_row(r, 17)?,
         tenancy: r.get(18)?,
+        host_vcpus: r.get(19)?,
     })
 }
 
@@ -52,9 +53,9 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
     tx.exec(
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
-             resource_group_id, tags, created_at, started_at, host_id, tenancy)
+             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19)",
+             ?18, ?19, ?20)",
         params![
             i.id.as_str(),
             account_to_sql(i.account_id),
@@ -74,7 +75,8 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.created_at,
             i.started_at,
             i.host_id.as_ref().map(|h| h.as_str()),
-            i.tenancy
+            i.tenancy,
+            i.host_vcpus
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -98,7 +100,8 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
         "UPDATE instances SET region_id = ?3, zone_id = ?4, instance_type = ?5, vpc_id = ?6,
              vswitch_id = ?7, status = ?8, due_at = ?9, name = ?10, host_name = ?11,
              description = ?12, image_id = ?13, resource_group_id = ?14, tags = ?15,
-             created_at = ?16, started_at = ?17, host_id = ?18, tenancy = ?19
+             created_at = ?16, started_at = ?17, host_id = ?18, tenancy = ?19,
+             host_vcpus = ?20
          WHERE id = ?1 AND account_id = ?2",
         params![
             i.id.as_str(),
@@ -119,7 +122,8 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.created_at,
             i.started_at,
             i.host_id.as_ref().map(|h| h.as_str()),
-            i.tenancy
+            i.tenancy,
+            i.host_vcpus
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -312,7 +316,7 @@ pub(super) fn count_in_vswitch(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result
 /// The columns of [`instance_from_row`] over alias `t`.
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
-     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy";
+     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

@@ -667,6 +667,7 @@ fn classic_instance(account: AccountId, region: &str) -> Instance {
         started_at: None,
         host_id: None,
         tenancy: "default".into(),
+        host_vcpus: 0,
     }
 }
 
@@ -3178,6 +3179,7 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         created_at: -1,
         host_id: Some(HostId::generate(REGION)),
         tenancy: "host".into(),
+        host_vcpus: 2,
         ..vpc_instance(&s)
     };
     ok(store, |tx| {
@@ -3204,6 +3206,7 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         tags: tricky_tags(),
         host_id: Some(HostId::generate(REGION)),
         tenancy: "host".into(),
+        host_vcpus: 4,
         ..classic.clone()
     };
     let full2 = Instance {
