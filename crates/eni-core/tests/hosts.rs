@@ -114,6 +114,24 @@ fn eip_for(w: &World, instance: &str) -> eni_core::eip::Allocated {
     eip
 }
 
+/// A new secondary ENI in `vsw` and group `sg` (Available).
+fn new_eni(w: &World, vsw: &str, sg: &str) -> String {
+    w.core
+        .create_network_interface(
+            &w.caller,
+            CreateEni {
+                region: R.into(),
+                vswitch_id: vsw.into(),
+                security_group_id: Some(sg.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .eni
+        .id
+        .to_string()
+}
+
 /// One running ecs.g7.large in `vsw`, placed by the server.
 fn run_one(w: &World, vsw: &str, sg: &str) -> String {
     w.core
@@ -202,21 +220,7 @@ fn each_agent_serves_its_hosts_instances_and_the_unplaced_ones() {
     assert_eq!(instances_of(&w, "local"), set(&[&unplaced]));
 
     // An ENI attaching to b's instance: a's report does not settle it, b's does.
-    let eni = w
-        .core
-        .create_network_interface(
-            c,
-            CreateEni {
-                region: R.into(),
-                vswitch_id: vsw_h.clone(),
-                security_group_id: Some(sg.clone()),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .eni
-        .id
-        .to_string();
+    let eni = new_eni(&w, &vsw_h, &sg);
     w.core.attach_network_interface(c, R, &eni, &on_b).unwrap();
     assert_eq!(status(&w, &eni), "Attaching");
     let report = HostReport {
@@ -465,21 +469,7 @@ fn an_eni_kept_by_a_deleted_instance_is_freed_only_by_its_hosts_agent() {
     } else {
         y
     };
-    let eni = w
-        .core
-        .create_network_interface(
-            c,
-            CreateEni {
-                region: R.into(),
-                vswitch_id: vsw.clone(),
-                security_group_id: Some(sg.clone()),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .eni
-        .id
-        .to_string();
+    let eni = new_eni(&w, &vsw, &sg);
     w.core.attach_network_interface(c, R, &eni, &on_b).unwrap();
     let held = HostReport {
         generation: w.core.dataplane_generation().unwrap(),
