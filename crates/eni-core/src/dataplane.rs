@@ -65,14 +65,20 @@ struct Tables {
 }
 
 impl Tables {
-    /// What agent `host` needs: every instance, host, vSwitch and VPC (few next to ENIs), and
-    /// of the rest only what concerns the VPCs of the instances it serves: their ENIs with
-    /// their addresses, their groups with their rules; and the associated EIPs with their
-    /// ENIs (the internet between hosts). So its cost follows the host's VPCs, not the
-    /// store.
+    /// What agent `host` needs: the instances it serves (by index), every host, vSwitch and
+    /// VPC (few next to ENIs), and of the rest only what concerns the VPCs of the instances
+    /// it serves: their ENIs with their addresses and the instances holding them, their
+    /// groups with their rules; and the associated EIPs with their ENIs and instances (the
+    /// internet between hosts). So its cost follows the host's VPCs, not the store.
     fn read_for(tx: &mut dyn Tx, host: &str) -> Result<Self, StoreError> {
-        let instances = tx.instance_list_all()?;
         let hosts = Hosts::read(tx)?;
+        // The instances it serves (by index), then those that hold ENIs read below.
+        let mut instances = tx.instances_unplaced()?;
+        for (id, name) in &hosts.names {
+            if name == host {
+                instances.extend(tx.instances_on_host(id)?);
+            }
+        }
         let vnis = tx
             .vpc_seqs_all()?
             .into_iter()
@@ -83,13 +89,9 @@ impl Tables {
             .into_iter()
             .map(|v| (v.id.clone(), v))
             .collect();
-        let served: BTreeSet<&VpcId> = instances
-            .iter()
-            .filter(|i| hosts.serve(host, i))
-            .filter_map(|i| i.vpc_id.as_ref())
-            .collect();
+        let served: BTreeSet<VpcId> = instances.iter().filter_map(|i| i.vpc_id.clone()).collect();
         let mut enis: Vec<Eni> = Vec::new();
-        for vpc in served.iter().filter_map(|id| vpcs.get(*id)) {
+        for vpc in served.iter().filter_map(|id| vpcs.get(id)) {
             let query = EniQuery {
                 vpc_id: Some(vpc.id.clone()),
                 ..Default::default()
@@ -110,6 +112,16 @@ impl Tables {
                 enis.extend(tx.eni_get(account.account_id, &e.eni_id)?);
             }
         }
+        let known: HashSet<&InstanceId> = instances.iter().map(|i| &i.id).collect();
+        let holders: Vec<InstanceId> = enis
+            .iter()
+            .filter_map(|e| e.instance_id.as_ref())
+            .filter(|i| !known.contains(i))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        instances.extend(tx.instances_by_ids(&holders)?);
         let mut enis_by_instance: HashMap<InstanceId, Vec<usize>> = HashMap::new();
         let mut enis_by_vpc: HashMap<VpcId, Vec<usize>> = HashMap::new();
         let mut enis_by_id = HashMap::new();

@@ -520,6 +520,13 @@ impl Tx for PgTx<'_> {
         instances::instances_unplaced(self)
     }
 
+    fn instances_by_ids(&mut self, ids: &[InstanceId]) -> Result<Vec<Instance>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        instances::instances_by_ids(self, ids)
+    }
+
     fn departure_insert(
         &mut self,
         instance: &InstanceId,

@@ -652,6 +652,10 @@ impl Tx for SqliteTx<'_> {
         instances::unplaced(self)
     }
 
+    fn instances_by_ids(&mut self, ids: &[InstanceId]) -> Result<Vec<Instance>, StoreError> {
+        instances::by_ids(self, ids)
+    }
+
     fn departure_insert(
         &mut self,
         instance: &InstanceId,

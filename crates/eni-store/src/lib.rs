@@ -212,6 +212,8 @@ pub trait Tx {
     fn instances_on_host(&mut self, host: &HostId) -> Result<Vec<Instance>, StoreError>;
     /// The instances with no host, oldest first.
     fn instances_unplaced(&mut self) -> Result<Vec<Instance>, StoreError>;
+    /// The instances (of any account) among `ids`, oldest first; unknown IDs are skipped.
+    fn instances_by_ids(&mut self, ids: &[InstanceId]) -> Result<Vec<Instance>, StoreError>;
     /// Records that deleted instance `instance` was on `host` (`None`: on none) while ENIs it
     /// kept are Detaching; recorded again, the host is replaced.
     fn departure_insert(

@@ -189,6 +189,22 @@ pub(crate) fn instances_on_host(
     )
 }
 
+/// One probe of the ID's unique index per ID.
+pub(crate) fn instances_by_ids(
+    tx: &mut PgTx<'_>,
+    ids: &[InstanceId],
+) -> Result<Vec<Instance>, StoreError> {
+    let ids = serde_json::to_string(ids)
+        .map_err(|e| StoreError::Backend(format!("encoding instance IDs: {e}")))?;
+    tx.query_all(
+        select_instance!(
+            "WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY seq"
+        ),
+        &[&ids],
+        instance_from_row,
+    )
+}
+
 /// The partial index instances_unplaced_idx holds only instances with no host, in seq order.
 pub(crate) fn instances_unplaced(tx: &mut PgTx<'_>) -> Result<Vec<Instance>, StoreError> {
     tx.query_all(

@@ -178,6 +178,20 @@ pub(super) fn on_host(tx: &SqliteTx<'_>, host: &HostId) -> Result<Vec<Instance>,
     )
 }
 
+/// One probe of the ID's unique index per ID.
+pub(super) fn by_ids(tx: &SqliteTx<'_>, ids: &[InstanceId]) -> Result<Vec<Instance>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(ids)
+        .map_err(|e| StoreError::Backend(format!("encoding instance IDs: {e}")))?;
+    tx.query_all(
+        select_instance!("WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq"),
+        [ids],
+        instance_from_row,
+    )
+}
+
 /// The partial index instances_unplaced_idx holds only instances with no host, in seq order.
 pub(super) fn unplaced(tx: &SqliteTx<'_>) -> Result<Vec<Instance>, StoreError> {
     tx.query_all(

@@ -1162,6 +1162,18 @@ fn check_hosts_register_once_per_name_and_zone_and_list_their_instances(store: &
             .filter(|id| mine.contains(&id))
             .collect();
         assert_eq!(unplaced_now, vec![unplaced.id.clone()]);
+        // By IDs, of any host (or none), oldest first; unknown IDs skipped.
+        let by_ids = tx.instances_by_ids(&[
+            second.id.clone(),
+            InstanceId::generate(REGION),
+            unplaced.id.clone(),
+            first.id.clone(),
+        ])?;
+        assert_eq!(
+            by_ids,
+            vec![first.clone(), unplaced.clone(), second.clone()]
+        );
+        assert_eq!(tx.instances_by_ids(&[])?, Vec::new());
         Ok(())
     });
     // Moved off the host by an update.
