@@ -123,6 +123,15 @@ def test_registered_hosts_are_listed_and_filtered(own):
     assert hosts(own, status="UnderAssessment") == []
     assert hosts(own, status="PermanentFailure") == []
     assert hosts(own, region_id="cn-beijing") == []
+    # Paged: each page holds its hosts, with their instances; TotalCount counts them all.
+    def page(n):
+        return own.ecs.describe_dedicated_hosts(em.DescribeDedicatedHostsRequest(
+            region_id=h.REGION, page_size=2, page_number=n)).body
+    p1, p2 = page(1), page(2)
+    assert (p1.total_count, p2.total_count) == (3, 3)
+    got = [x.dedicated_host_id for x in p1.dedicated_hosts.dedicated_host + p2.dedicated_hosts.dedicated_host]
+    assert got == [x.dedicated_host_id for x in listed]
+    assert len(p1.dedicated_hosts.dedicated_host) == 2
     # Bad filters: Alibaba's codes for DescribeDedicatedHosts.
     e = error_of(lambda: hosts(own, status="Broken"))
     assert (e.code, e.status_code) == ("InvalidStatus.ValueNotSupported", 400), e

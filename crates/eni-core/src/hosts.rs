@@ -199,8 +199,8 @@ impl Core {
             }
         }
         let t = now_ms();
-        let views = with_read(self.store(), |tx| -> Result<Vec<HostView>, StoreError> {
-            let mut out = Vec::new();
+        with_read(self.store(), |tx| -> Result<Paged<HostView>, StoreError> {
+            let mut matching = Vec::new();
             for host in tx.host_list()? {
                 let Some(region) = self.region_of_zone(&host.zone_id) else {
                     continue;
@@ -214,23 +214,31 @@ impl Core {
                     && req.zone_id.as_ref().is_none_or(|z| z == &host.zone_id)
                     && req.name.as_ref().is_none_or(|n| n == &host.name)
                     && req.status.as_deref().is_none_or(|s| s == status);
-                if !keep {
-                    continue;
+                if keep {
+                    matching.push((host, region.to_string(), status));
                 }
+            }
+            // Hosts are few; their instances are read for the page's hosts only.
+            let page = paginate(matching, req.page);
+            let mut items = Vec::new();
+            for (host, region_id, status) in page.items {
                 let mut instances = tx.instances_on_host(&host.id)?;
                 instances.retain(|i| i.account_id == caller.account);
-                out.push(HostView {
-                    region_id: region.to_string(),
+                items.push(HostView {
+                    region_id,
                     status,
                     used_vcpus: host.used_vcpus,
                     instances,
                     host,
                 });
             }
-            Ok(out)
+            Ok(Paged {
+                items,
+                total: page.total,
+                page: page.page,
+            })
         })
-        .map_err(internal)?;
-        Ok(paginate(views, req.page))
+        .map_err(internal)
     }
 
     /// The vCPUs an instance of type `ty` takes (an unknown type, from an older catalog,

@@ -87,7 +87,7 @@ fn group_ids_from(r: &Row, i: usize) -> Result<Vec<SecurityGroupId>, StoreError>
 }
 
 /// JSON text of a list parameter.
-fn json_list(items: &impl serde::Serialize) -> Result<String, StoreError> {
+pub(crate) fn json_list(items: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(items)
         .map_err(|e| StoreError::Backend(format!("encoding a list parameter: {e}")))
 }

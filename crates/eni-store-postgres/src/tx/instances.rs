@@ -194,8 +194,7 @@ pub(crate) fn instances_by_ids(
     tx: &mut PgTx<'_>,
     ids: &[InstanceId],
 ) -> Result<Vec<Instance>, StoreError> {
-    let ids = serde_json::to_string(ids)
-        .map_err(|e| StoreError::Backend(format!("encoding instance IDs: {e}")))?;
+    let ids = super::enis::json_list(&ids)?;
     tx.query_all(
         select_instance!(
             "WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) ORDER BY seq"

@@ -131,7 +131,7 @@ impl Find {
 }
 
 /// JSON text of a list argument.
-fn json(list: &(impl serde::Serialize + ?Sized)) -> Result<String, StoreError> {
+pub(crate) fn json(list: &(impl serde::Serialize + ?Sized)) -> Result<String, StoreError> {
     serde_json::to_string(list)
         .map_err(|e| StoreError::Backend(format!("encoding a filter list: {e}")))
 }

@@ -183,8 +183,7 @@ pub(super) fn by_ids(tx: &SqliteTx<'_>, ids: &[InstanceId]) -> Result<Vec<Instan
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = serde_json::to_string(ids)
-        .map_err(|e| StoreError::Backend(format!("encoding instance IDs: {e}")))?;
+    let ids = super::find::json(ids)?;
     tx.query_all(
         select_instance!("WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq"),
         [ids],
