@@ -1,7 +1,12 @@
 //! The agent loop: long-poll the control plane for this host's desired state, reconcile,
-//! report. Any answer — a newer generation, or the poll timing out — triggers a full
-//! reconcile, so drift (a deleted veth, a stray address, a missing route) is repaired within
-//! one resync period even when nothing changed upstream.
+//! report. The agent keeps a copy of its desired state and asks only for what changed after
+//! its generation (a delta of whole VPC sections; everything on its first poll or when the
+//! server's log no longer reaches back that far). A change that leaves the copy as it was
+//! (another host's) needs no apply and no report, unless it may concern an EIP (any agent's
+//! report completes an association whose ENI is attached nowhere). A poll that times out
+//! with nothing new triggers a full reconcile, observing the kernel, so drift (a deleted
+//! veth, a stray address, a missing route) is repaired within one resync period even when
+//! nothing changed upstream.
 //!
 //! The report is what the kernel holds: it is sent only after the apply that converged the
 //! host succeeded, and names exactly the attachments of the state applied. So an ENI the
@@ -13,7 +18,7 @@
 use crate::render::render_with;
 use eni_dataplane::plan::plan;
 use eni_dataplane::Dataplane;
-use eni_types::hoststate::{AttachedEni, HostDesired, HostRegistration, HostReport};
+use eni_types::hoststate::{AttachedEni, HostDelta, HostDesired, HostRegistration, HostReport};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,6 +66,8 @@ pub struct Agent {
     /// against it (no observe on the hot path); a resync observes the kernel for real, which
     /// is what repairs drift.
     cache: Option<eni_dataplane::KernelState>,
+    /// The desired state as of the last answer, kept up to date with the server's deltas.
+    copy: HostDesired,
 }
 
 impl Agent {
@@ -70,6 +77,7 @@ impl Agent {
             dp,
             http: reqwest::Client::new(),
             cache: None,
+            copy: HostDesired::default(),
         }
     }
 
@@ -81,6 +89,34 @@ impl Agent {
     ) -> Result<HostDesired, AgentError> {
         let mut url = format!(
             "{}/internal/v1/hosts/{}/desired?wait_ms={}",
+            self.cfg.server,
+            self.cfg.host_id,
+            wait.as_millis()
+        );
+        if let Some(s) = since {
+            url.push_str(&format!("&since={s}"));
+        }
+        let resp = self
+            .http
+            .get(url)
+            .bearer_auth(&self.cfg.token)
+            .timeout(wait + Duration::from_secs(10))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(AgentError::Status(resp.status().as_u16()));
+        }
+        Ok(resp.json().await?)
+    }
+
+    /// As [`Agent::fetch`], but only what changed after `since` (everything without it).
+    pub async fn fetch_delta(
+        &self,
+        since: Option<u64>,
+        wait: Duration,
+    ) -> Result<HostDelta, AgentError> {
+        let mut url = format!(
+            "{}/internal/v1/hosts/{}/desired?delta=1&wait_ms={}",
             self.cfg.server,
             self.cfg.host_id,
             wait.as_millis()
@@ -195,15 +231,28 @@ impl Agent {
                     }
                     registered = Some(std::time::Instant::now());
                 }
-                let desired = self.fetch(since, wait).await?;
+                let delta = self.fetch_delta(since, wait).await?;
                 // Nothing new upstream means the poll timed out: time to look at the kernel.
-                let report = if since == Some(desired.generation) {
-                    self.reconcile(desired).await?
-                } else {
-                    self.reconcile_fast(desired).await?
-                };
-                self.report(&report).await?;
-                Ok::<u64, AgentError>(report.generation)
+                let timed_out = since == Some(delta.generation);
+                // An EIP change may need any agent's report (one whose ENI is attached
+                // nowhere completes on any), so it is reported even if this copy is unchanged.
+                let must_report = delta.full || delta.internet.is_some();
+                let generation = delta.generation;
+                let mut before = std::mem::take(&mut self.copy);
+                let mut copy = before.clone();
+                copy.apply(delta);
+                before.generation = copy.generation;
+                let changed = copy != before;
+                self.copy = copy.clone();
+                if timed_out {
+                    let report = self.reconcile(copy).await?;
+                    self.report(&report).await?;
+                } else if changed || must_report {
+                    let report = self.reconcile_fast(copy).await?;
+                    self.report(&report).await?;
+                }
+                // Otherwise the change was another host's: the kernel holds this copy already.
+                Ok::<u64, AgentError>(generation)
             };
             tokio::select! {
                 _ = &mut stop => return,

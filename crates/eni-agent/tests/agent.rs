@@ -491,3 +491,61 @@ async fn a_registered_agent_is_a_dedicated_host_that_takes_its_zones_instances()
     stop.notify_one();
     running.await.unwrap();
 }
+
+/// `desired?delta=1`: the whole state first (and for a generation the server cannot answer
+/// from), then only the VPCs that changed; applied to the copy it equals the whole state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_api_answers_deltas_by_vpc() {
+    let w = world().await;
+    let (_vpc1, _inst1, _eni1) = network(&w);
+    let (vpc2, inst2, eni2) = network(&w);
+    let a = agent(&w, Arc::new(FakeDataplane::default()));
+    let now = Duration::from_millis(0);
+    let first = a.fetch_delta(None, now).await.unwrap();
+    assert!(first.full);
+    assert_eq!(first.instances.len(), 2);
+    let mut copy = eni_types::hoststate::HostDesired::default();
+    copy.apply(first.clone());
+    blocking(|| {
+        w.core
+            .attach_network_interface(&w.caller, R, &eni2, &inst2)
+            .unwrap()
+    });
+    let delta = a.fetch_delta(Some(first.generation), now).await.unwrap();
+    assert!(!delta.full);
+    assert_eq!(delta.changed_vpcs, vec![vpc2.clone()]);
+    let vpcs: Vec<&str> = delta.vpcs.iter().map(|v| v.vpc_id.as_str()).collect();
+    assert_eq!(vpcs, vec![vpc2.as_str()]);
+    assert_eq!(delta.instances.len(), 1);
+    assert_eq!(delta.instances[0].instance_id, inst2);
+    assert_eq!(
+        delta.instances[0].enis.len(),
+        2,
+        "the primary ENI and the attaching one"
+    );
+    assert_eq!(delta.internet, None, "no EIP moved");
+    copy.apply(delta.clone());
+    assert_eq!(copy, a.fetch(None, now).await.unwrap());
+    // Nothing new: an empty delta at the same generation.
+    let none = a.fetch_delta(Some(delta.generation), now).await.unwrap();
+    assert!(!none.full && none.changed_vpcs.is_empty() && none.vpcs.is_empty());
+    assert_eq!(none.generation, delta.generation);
+    // A generation the server never had: the whole state.
+    let ahead = a
+        .fetch_delta(Some(delta.generation + 1000), now)
+        .await
+        .unwrap();
+    assert!(ahead.full);
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!(
+            "{}/internal/v1/hosts/h1/desired?wait_ms=0&delta=2",
+            w.url
+        ))
+        .bearer_auth(&w.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("InvalidParameter"));
+}

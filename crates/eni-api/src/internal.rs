@@ -1,6 +1,7 @@
 //! The internal API agents use: `GET /internal/v1/hosts/{host}/desired?since=N` long-polls for
 //! a host's desired state newer than generation N (answering at once if it is already newer,
-//! else when something changes or `wait_ms` passes), `POST /internal/v1/hosts/{host}/report`
+//! else when something changes or `wait_ms` passes; with `delta=1`, only what changed after
+//! N, for the agent to apply to its copy), `POST /internal/v1/hosts/{host}/report`
 //! takes the agent's report, and `PUT /internal/v1/hosts/{host}` registers the host in a zone
 //! (JSON `{zone_id, underlay_address, capacity_vcpus}`); a poll or a report of a registered
 //! host is its sign of life. All need `Authorization: Bearer <agent token>`. Bad input
@@ -29,6 +30,11 @@ pub struct DesiredQuery {
     /// server's host silence timeout; default 20 000).
     #[serde(default)]
     pub wait_ms: Option<u64>,
+    /// `1`: answer with a [`eni_types::hoststate::HostDelta`], the change since `since` to
+    /// the copy the agent holds (the whole state when the server's log no longer covers
+    /// `since`); `0` or absent: the whole state.
+    #[serde(default)]
+    pub delta: Option<u8>,
 }
 
 /// Errors carry the same body as the public API's.
@@ -98,7 +104,13 @@ pub async fn desired(
         Err(r) => return r,
     };
     let q = match q {
-        Ok(Query(q)) => q,
+        Ok(Query(q)) if q.delta.is_none_or(|d| d <= 1) => q,
+        Ok(_) => {
+            return error(
+                &headers,
+                ApiError::invalid_param_because("delta", "delta is 0 or 1"),
+            )
+        }
         Err(e) => {
             return error(
                 &headers,
@@ -133,8 +145,18 @@ pub async fn desired(
         // A server shutting down answers now rather than leave the poll to be cut.
         if newer || *stopping.borrow() || tokio::time::Instant::now() >= deadline {
             let core = state.core.clone();
-            return match blocking(&headers, move || core.host_desired(&host)).await {
-                Ok(Ok(d)) => Json(d).into_response(),
+            let (since, delta) = (q.since, q.delta == Some(1));
+            return match blocking(&headers, move || {
+                if delta {
+                    core.host_delta(&host, since)
+                        .map(|d| Json(d).into_response())
+                } else {
+                    core.host_desired(&host).map(|d| Json(d).into_response())
+                }
+            })
+            .await
+            {
+                Ok(Ok(r)) => r,
                 Ok(Err(e)) => error(&headers, e),
                 Err(r) => r,
             };

@@ -19,20 +19,27 @@
 //! EIP is NAT-ed on the host of the instance its ENI is attached to (so what the instance
 //! sends leaves as the EIP from where it runs), and nowhere while its ENI is attached nowhere
 //! (there is nothing to reach). `internet` lists the other hosts with the EIPs they NAT.
+//!
+//! Agents poll for deltas (`host_delta`): the state is partitioned by VPC (each VPC's section
+//! and the host's instances in it depend on that VPC's rows alone, plus the hosts and, for the
+//! EIPs NAT-ed here, the instances of the same VPC), so the VPCs the store's change log names
+//! since the agent's generation are re-read and sent whole, and nothing else is; the
+//! `internet` list, which depends on every EIP, is re-read when the log says it may have moved.
 
 use crate::eni::{view_from_rows, EniView};
 use crate::transitions::{complete_eni, effective_eni, effective_instance, settle_due};
 use crate::{internal, now_ms, Core, CoreError};
 use eni_ipam::Ipv4Cidr;
-use eni_store::{with_read, EniQuery, StoreError};
+use eni_store::{with_read, EniQuery, StoreError, SCOPE_ALL, SCOPE_INTERNET};
 use eni_store::{
     EipAssociation, Eni, Instance, Ipv6Entry, PrivateIp, SecurityGroupRule, SgDirection, SgPolicy,
     SgPortRange, Tx, VSwitch, Vpc,
 };
 use eni_types::hoststate::INTERNET_VNI;
 use eni_types::hoststate::{
-    Direction, EipDesired, EniDesired, HostDesired, HostReport, InstanceDesired, OverlayEndpoint,
-    RemoteHost, SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
+    Direction, EipDesired, EniDesired, HostDelta, HostDesired, HostReport, InstanceDesired,
+    OverlayEndpoint, RemoteHost, SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired,
+    VpcEni,
 };
 use eni_types::ids::{AccountId, EniId, HostId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use eni_types::ApiError;
@@ -70,7 +77,10 @@ impl Tables {
     /// it serves: their ENIs with their addresses and the instances holding them, their
     /// groups with their rules; and the associated EIPs with their ENIs and instances (the
     /// internet between hosts). So its cost follows the host's VPCs, not the store.
-    fn read_for(tx: &mut dyn Tx, host: &str) -> Result<Self, StoreError> {
+    ///
+    /// With [`Scope::Only`], only the served instances of the VPCs named there and what
+    /// concerns those VPCs (and the EIPs of every VPC when the internet may have changed).
+    fn read_for(tx: &mut dyn Tx, host: &str, scope: &Scope) -> Result<Self, StoreError> {
         let hosts = Hosts::read(tx)?;
         // The instances it serves (by index), then those that hold ENIs read below.
         let mut instances = tx.instances_unplaced()?;
@@ -78,6 +88,10 @@ impl Tables {
             if name == host {
                 instances.extend(tx.instances_on_host(id)?);
             }
+        }
+        instances.retain(|i| scope.covers(i.vpc_id.as_ref()));
+        if instances.is_empty() && !scope.internet() {
+            return Ok(Self::empty(hosts));
         }
         let vnis = tx
             .vpc_seqs_all()?
@@ -99,17 +113,33 @@ impl Tables {
             enis.extend(tx.eni_list(vpc.account_id, &vpc.region_id, &query)?);
         }
         let mut eips: HashMap<VpcId, Vec<EipAssociation>> = HashMap::new();
-        for (vpc, e) in tx.eips_associated_all()? {
-            eips.entry(vpc).or_default().push(e);
-        }
-        // The ENIs of EIPs in other VPCs: where their NAT is.
-        let have: HashSet<EniId> = enis.iter().map(|e| e.id.clone()).collect();
-        for (vpc, list) in &eips {
-            let Some(account) = vpcs.get(vpc).filter(|_| !served.contains(vpc)) else {
-                continue;
-            };
-            for e in list.iter().filter(|e| !have.contains(&e.eni_id)) {
-                enis.extend(tx.eni_get(account.account_id, &e.eni_id)?);
+        if scope.internet() {
+            for (vpc, e) in tx.eips_associated_all()? {
+                eips.entry(vpc).or_default().push(e);
+            }
+            // The ENIs of EIPs in other VPCs, one query per VPC: where their NAT is.
+            let have: HashSet<EniId> = enis.iter().map(|e| e.id.clone()).collect();
+            for (vpc, list) in &eips {
+                let Some(owner) = vpcs.get(vpc).filter(|_| !served.contains(vpc)) else {
+                    continue;
+                };
+                let ids: Vec<EniId> = list
+                    .iter()
+                    .filter(|e| !have.contains(&e.eni_id))
+                    .map(|e| e.eni_id.clone())
+                    .collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                let query = EniQuery {
+                    ids: Some(ids),
+                    ..Default::default()
+                };
+                enis.extend(tx.eni_list(owner.account_id, &owner.region_id, &query)?);
+            }
+        } else {
+            for vpc in &served {
+                eips.insert(vpc.clone(), tx.eips_associated_in_vpc(vpc)?);
             }
         }
         let known: HashSet<&InstanceId> = instances.iter().map(|i| &i.id).collect();
@@ -177,6 +207,26 @@ impl Tables {
         })
     }
 
+    /// Nothing but the hosts: no served instance is in scope.
+    fn empty(hosts: Hosts) -> Self {
+        Self {
+            instances: Vec::new(),
+            hosts,
+            vnis: HashMap::new(),
+            enis: Vec::new(),
+            enis_by_id: HashMap::new(),
+            enis_by_instance: HashMap::new(),
+            enis_by_vpc: HashMap::new(),
+            vswitches: HashMap::new(),
+            vpcs: HashMap::new(),
+            ips: HashMap::new(),
+            ipv6: HashMap::new(),
+            policies: HashMap::new(),
+            rules: HashMap::new(),
+            eips: HashMap::new(),
+        }
+    }
+
     /// What `eni_list` of the instance's account and region, filtered by the instance,
     /// returns: the ENIs it holds (as stored), oldest first.
     fn enis_of<'a>(&'a self, inst: &'a Instance) -> impl Iterator<Item = &'a Eni> {
@@ -231,6 +281,47 @@ impl Tables {
             .get(eni.id.as_str())
             .map_or(&[][..], Vec::as_slice);
         view_from_rows(eni, ips, ipv6, Vec::new())
+    }
+}
+
+/// What one desired-state read covers.
+enum Scope {
+    /// Everything.
+    All,
+    /// The VPCs that changed (by ID), and the internet if it may have.
+    Only {
+        vpcs: BTreeSet<String>,
+        internet: bool,
+    },
+}
+
+impl Scope {
+    /// From the change log's answer since the agent's generation (`None`: not covered).
+    fn of(changes: Option<BTreeSet<String>>) -> Self {
+        match changes {
+            Some(c) if !c.contains(SCOPE_ALL) => {
+                let internet = c.contains(SCOPE_INTERNET);
+                let vpcs = c.into_iter().filter(|s| s != SCOPE_INTERNET).collect();
+                Scope::Only { vpcs, internet }
+            }
+            _ => Scope::All,
+        }
+    }
+
+    /// Whether an instance of `vpc` is in scope.
+    fn covers(&self, vpc: Option<&VpcId>) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Only { vpcs, .. } => vpc.is_some_and(|v| vpcs.contains(v.as_str())),
+        }
+    }
+
+    /// Whether the internet (every host's EIPs) is read.
+    fn internet(&self) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Only { internet, .. } => *internet,
+        }
     }
 }
 
@@ -440,6 +531,10 @@ fn internet_remotes(
             addresses: eips.remove(name.as_str()).unwrap_or_default(),
         })
         .collect();
+    // The EIPs come from a map: in address order, the same on every read.
+    for host in &mut out {
+        host.addresses.sort();
+    }
     out.sort();
     out
 }
@@ -490,14 +585,63 @@ impl Core {
     }
 
     /// Everything `host_id` should have configured. Each table is read once (see
-    /// [`Tables`]); this runs on every data-plane change, so its cost must not grow with a
-    /// query per instance or ENI.
+    /// [`Tables`]), so its cost does not grow with a query per instance or ENI.
     pub fn host_desired(&self, host_id: &str) -> Result<HostDesired, ApiError> {
         let t = now_ms();
         let (generation, tables) = with_read(self.store(), |tx| -> Result<_, StoreError> {
-            Ok((tx.dataplane_generation()?, Tables::read_for(tx, host_id)?))
+            Ok((
+                tx.dataplane_generation()?,
+                Tables::read_for(tx, host_id, &Scope::All)?,
+            ))
         })
         .map_err(internal)?;
+        Ok(self.assemble(host_id, t, generation, &tables, &Scope::All))
+    }
+
+    /// What changed for `host_id` since generation `since`, as a change to the copy its agent
+    /// holds: the VPCs the store's change log names since then (their sections and the
+    /// host's instances in them), the internet if an EIP's NAT may have moved; the whole state
+    /// when there is no `since`, the log no longer covers it, or a host changed. This runs on
+    /// every data-plane change for every agent, so its cost follows what changed, not what
+    /// the host holds.
+    pub fn host_delta(&self, host_id: &str, since: Option<u64>) -> Result<HostDelta, ApiError> {
+        let t = now_ms();
+        let (generation, scope, tables) = with_read(self.store(), |tx| -> Result<_, StoreError> {
+            let generation = tx.dataplane_generation()?;
+            let changes = match since {
+                Some(s) => tx.dataplane_changes_since(s)?,
+                None => None,
+            };
+            let scope = Scope::of(changes);
+            let tables = Tables::read_for(tx, host_id, &scope)?;
+            Ok((generation, scope, tables))
+        })
+        .map_err(internal)?;
+        let desired = self.assemble(host_id, t, generation, &tables, &scope);
+        Ok(match scope {
+            Scope::All => desired.into_delta(),
+            Scope::Only { vpcs, internet } => HostDelta {
+                host_id: desired.host_id,
+                generation,
+                full: false,
+                changed_vpcs: vpcs.into_iter().collect(),
+                vpcs: desired.vpcs,
+                instances: desired.instances,
+                overlay: desired.overlay,
+                internet: internet.then_some(desired.internet),
+            },
+        })
+    }
+
+    /// The desired state of `host_id` in `scope` from what `tables` (read for it) holds.
+    fn assemble(
+        &self,
+        host_id: &str,
+        t: i64,
+        generation: u64,
+        tables: &Tables,
+        scope: &Scope,
+    ) -> HostDesired {
         let new_vpc = |vpc_id: &VpcId| VpcDesired {
             vpc_id: vpc_id.to_string(),
             cidr_block: String::new(),
@@ -513,7 +657,8 @@ impl Core {
         let mut owners: BTreeMap<String, (AccountId, String, VpcId)> = BTreeMap::new();
         let mut instances = Vec::new();
         for inst in &tables.instances {
-            if !tables.hosts.serve(host_id, inst) {
+            // Only the VPCs in scope: others may be here for the internet's EIPs.
+            if !tables.hosts.serve(host_id, inst) || !scope.covers(inst.vpc_id.as_ref()) {
                 continue;
             }
             let inst = effective_instance(inst.clone(), t);
@@ -599,23 +744,27 @@ impl Core {
         };
         for (id, vpc) in vpcs.iter_mut() {
             if let Some((account, region, vpc_id)) = owners.get(id) {
-                guard_vpc(&tables, *account, region, vpc_id, vpc, &nat_here);
+                guard_vpc(tables, *account, region, vpc_id, vpc, &nat_here);
             }
         }
         let overlay = tables.hosts.endpoints.get(host_id).cloned();
-        let mut internet = Vec::new();
+        let mut others = Vec::new();
         if overlay.is_some() {
-            remotes(&tables, host_id, t, &mut vpcs);
-            internet = internet_remotes(&tables, host_id, t, &by_id);
+            remotes(tables, host_id, t, &mut vpcs);
+            if scope.internet() {
+                others = internet_remotes(tables, host_id, t, &by_id);
+            }
         }
-        Ok(HostDesired {
+        // By ID, as an agent's copy keeps them (`HostDesired::apply`).
+        instances.sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+        HostDesired {
             host_id: host_id.to_string(),
             generation,
             vpcs: vpcs.into_values().collect(),
             instances,
             overlay,
-            internet,
-        })
+            internet: others,
+        }
     }
 
     /// An agent's report: Attaching ENIs it has configured become InUse; Detaching ENIs it no

@@ -11,7 +11,7 @@ use eni_core::{Caller, Catalog, Core, CoreConfig};
 use eni_store::{with_read, Store};
 use eni_store_sqlite::SqliteStore;
 use eni_types::hoststate::{AttachedEni, HostRegistration, HostReport};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 const R: &str = "cn-hangzhou";
@@ -540,4 +540,209 @@ fn a_deleted_instance_gives_back_the_vcpus_it_took_whatever_the_catalog_says_now
     core.delete_instances(&w.caller, Some(R), &[inst], true)
         .unwrap();
     assert_eq!(used(&w), 0, "the 2 it took, not the 1 of the new catalog");
+}
+
+/// An agent's copy, kept by applying `host_delta` after every change, always equals the whole
+/// state read afresh; and most deltas carry only the VPCs that changed. Random changes (seeded)
+/// over two VPCs, three hosts in one zone and unplaced instances in another: instances run and
+/// deleted, ENIs created, attached, detached and given addresses, policies switched, EIPs
+/// associated and unassociated, reports settling transitions, a host registered midway.
+#[test]
+fn deltas_applied_to_an_agents_copy_equal_the_whole_state() {
+    for seed in [6, 11, 17] {
+        walk_deltas(seed);
+    }
+}
+
+fn walk_deltas(seed: u64) {
+    use eni_types::hoststate::HostDesired;
+    use rand::{Rng, SeedableRng};
+    let w = world();
+    let c = &w.caller;
+    for h in ["a", "b", "c"] {
+        register(&w, h, "cn-hangzhou-h", 8);
+    }
+    let zones = ["cn-hangzhou-h", "cn-hangzhou-i"];
+    let nets = [
+        network(&w, "10.0.0.0/16", &zones),
+        network(&w, "10.1.0.0/16", &zones),
+    ];
+    let mut agents: Vec<&str> = vec!["a", "b", "c", "local"];
+    let mut copies: BTreeMap<&str, HostDesired> = BTreeMap::new();
+    let mut instances: Vec<(usize, String)> = Vec::new();
+    let mut enis: Vec<(usize, String)> = Vec::new();
+    let mut eips: Vec<String> = Vec::new();
+    let mut allocated = 0;
+    let (mut partial, mut narrow) = (0, 0);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for step in 0..160 {
+        let k = rng.gen_range(0..2);
+        let (vswitches, sg) = &nets[k];
+        let pick = |rng: &mut rand::rngs::StdRng, xs: &[(usize, String)]| {
+            let mine: Vec<&String> = xs.iter().filter(|(v, _)| *v == k).map(|(_, x)| x).collect();
+            (!mine.is_empty()).then(|| mine[rng.gen_range(0..mine.len())].clone())
+        };
+        match rng.gen_range(0..10) {
+            0 | 1 => {
+                let vsw = &vswitches[rng.gen_range(0..2)];
+                if let Ok(mut ids) = w.core.run_instances(
+                    c,
+                    RunInstances {
+                        region: R.into(),
+                        instance_type: "ecs.g7.large".into(),
+                        vswitch_id: Some(vsw.clone()),
+                        security_group_id: Some(sg.clone()),
+                        amount: 1,
+                        start: true,
+                        ..Default::default()
+                    },
+                ) {
+                    instances.push((k, ids.remove(0).to_string()));
+                }
+            }
+            2 | 3 => {
+                let eni = new_eni(&w, &vswitches[rng.gen_range(0..2)], sg);
+                if let Some(inst) = pick(&mut rng, &instances) {
+                    let _ = w.core.attach_network_interface(c, R, &eni, &inst);
+                }
+                enis.push((k, eni));
+            }
+            4 => {
+                if let (Some(eni), Some(inst)) = (pick(&mut rng, &enis), pick(&mut rng, &instances))
+                {
+                    let _ = w.core.detach_network_interface(c, R, &eni, &inst);
+                }
+            }
+            5 => {
+                if let Some(eni) = pick(&mut rng, &enis) {
+                    let _ = w.core.assign_private_ips(
+                        c,
+                        R,
+                        &eni,
+                        Vec::new(),
+                        Some(1),
+                        Vec::new(),
+                        None,
+                        None,
+                    );
+                }
+            }
+            6 => {
+                let policy = if rng.gen_bool(0.5) { "Accept" } else { "Drop" };
+                w.core
+                    .modify_security_group_policy(c, R, sg, policy)
+                    .unwrap();
+            }
+            7 => {
+                // Unassociated ones stay allocated: keep under the quota of 20.
+                if let Some(inst) = pick(&mut rng, &instances).filter(|_| allocated < 19) {
+                    // The instance's address may have one already: refused, and released.
+                    let id = w
+                        .core
+                        .allocate_eip(
+                            c,
+                            eni_core::eip::AllocateEip {
+                                region: R.into(),
+                                ..Default::default()
+                            },
+                        )
+                        .unwrap()
+                        .allocation_id
+                        .to_string();
+                    let associated = w.core.associate_eip(
+                        c,
+                        eni_core::eip::AssociateEip {
+                            region: R.into(),
+                            allocation_id: id.clone(),
+                            instance_id: inst,
+                            instance_type: None,
+                            private_ip: None,
+                            mode: None,
+                            client_token: None,
+                        },
+                    );
+                    if associated.is_ok() {
+                        allocated += 1;
+                        eips.push(id);
+                    } else {
+                        w.core.release_eip(c, R, &id).unwrap();
+                    }
+                }
+            }
+            8 => {
+                if !eips.is_empty() {
+                    let id = eips.swap_remove(rng.gen_range(0..eips.len()));
+                    let _ = w.core.unassociate_eip(
+                        c,
+                        eni_core::eip::UnassociateEip {
+                            region: R.into(),
+                            allocation_id: id,
+                            instance_id: None,
+                            instance_type: None,
+                            private_ip: None,
+                            client_token: None,
+                        },
+                    );
+                }
+            }
+            _ => {
+                if let Some(inst) = pick(&mut rng, &instances) {
+                    if w.core
+                        .delete_instances(c, Some(R), std::slice::from_ref(&inst), true)
+                        .is_ok()
+                    {
+                        instances.retain(|(_, i)| *i != inst);
+                    }
+                }
+            }
+        }
+        if step == 80 {
+            register(&w, "d", "cn-hangzhou-h", 8);
+            agents.push("d");
+        }
+        // Each agent catches up by delta, then (now and then) reports what it configured.
+        for &agent in &agents {
+            let copy = copies.entry(agent).or_default();
+            let since = (copy.generation > 0).then_some(copy.generation);
+            let delta = w.core.host_delta(agent, since).unwrap();
+            if !delta.full {
+                partial += 1;
+                if delta.vpcs.len() < copy.vpcs.len() {
+                    narrow += 1;
+                }
+            }
+            copy.apply(delta);
+            let whole = w.core.host_desired(agent).unwrap();
+            assert_eq!(*copy, whole, "seed {seed}: agent {agent} after step {step}");
+        }
+        if step % 3 == 0 {
+            for &agent in &agents {
+                let copy = &copies[agent];
+                let report = HostReport {
+                    generation: copy.generation,
+                    attached: copy
+                        .instances
+                        .iter()
+                        .flat_map(|i| {
+                            i.enis.iter().map(|e| AttachedEni {
+                                eni_id: e.eni_id.clone(),
+                                instance_id: i.instance_id.clone(),
+                            })
+                        })
+                        .collect(),
+                    eips: copy
+                        .vpcs
+                        .iter()
+                        .flat_map(|v| v.eips.iter().map(|e| e.eip.clone()))
+                        .collect(),
+                };
+                w.core.apply_host_report(agent, &report).unwrap();
+            }
+        }
+    }
+    assert!(
+        partial > 300,
+        "deltas that were not the whole state: {partial}"
+    );
+    assert!(narrow > 50, "deltas that left some VPC out: {narrow}");
 }

@@ -16,7 +16,7 @@ Needs Python 3 (stdlib: sqlite3, json, subprocess) and the `psql` client. It:
 3. checks PostgreSQL's eni_ipv6_net80 against outputs of the Rust function;
 4. writes the same rows into both databases and runs the same updates and deletes, then
    compares every table (the counter tables resource_counts, eni_counts, vswitch_ip_counts,
-   counters, and eni_tags and eips, which triggers also write, included);
+   counters, dataplane_changes, and eni_tags and eips, which triggers also write, included);
 5. checks that violations are reported under the constraint names SQLite uses (SQLSTATE and
    CONSTRAINT NAME as the backend's errors.rs reads them), the prefix-overlap trigger included;
 6. checks that the counters stay exact under concurrent writers (several psql sessions with no
@@ -38,8 +38,8 @@ from collections import Counter
 HERE = os.path.dirname(os.path.abspath(__file__))
 PG_MIGRATIONS = sorted(os.path.join(HERE, f) for f in os.listdir(HERE) if re.match(r'\d{4}_.*\.sql$', f))
 # The SQLite migrations the port covers: 0001_init.sql is 0001-0012, 0004_group_vswitch.sql 0013,
-# 0005_settings.sql 0014, 0006_hosts.sql 0015, 0007_overlay.sql 0016.
-SQLITE_COVERED = 16
+# 0005_settings.sql 0014, 0006_hosts.sql 0015, 0007_overlay.sql 0016, 0008_dataplane_changes.sql 0017.
+SQLITE_COVERED = 17
 # PostgreSQL's own triggers, with no SQLite twin: 0002's NOTIFY that wakes other servers' agents.
 PG_ONLY_TRIGGERS = {('counters', 'counters_notify_changes')}
 SQLITE_MIGRATIONS = os.path.normpath(os.path.join(HERE, '..', '..', 'eni-store-sqlite', 'migrations'))
@@ -701,7 +701,8 @@ WRITES = [
     "DELETE FROM instances WHERE id = 'i-1'",
 ]
 
-COUNTER_TABLES = ['counters', 'resource_counts', 'eni_counts', 'vswitch_ip_counts', 'eni_tags']
+COUNTER_TABLES = ['counters', 'resource_counts', 'eni_counts', 'vswitch_ip_counts', 'eni_tags',
+                  'dataplane_changes']
 
 
 def check_writes(url, lite, bool_cols):

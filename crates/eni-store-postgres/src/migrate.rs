@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0007_overlay",
         sql: include_str!("../migrations/0007_overlay.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_dataplane_changes",
+        sql: include_str!("../migrations/0008_dataplane_changes.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

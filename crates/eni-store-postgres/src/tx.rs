@@ -727,6 +727,34 @@ impl Tx for PgTx<'_> {
         Ok(v.unwrap_or(0) as u64)
     }
 
+    fn dataplane_changes_since(
+        &mut self,
+        after: u64,
+    ) -> Result<Option<std::collections::BTreeSet<String>>, StoreError> {
+        let bounds: Option<(Option<i64>, Option<i64>)> = self.query_opt(
+            "SELECT (SELECT value FROM counters WHERE name = 'dataplane'),
+                    (SELECT value FROM counters WHERE name = 'dataplane_log_floor')",
+            &[],
+            |r| Ok((get(r, 0)?, get(r, 1)?)),
+        )?;
+        let Some((now, floor)) = bounds else {
+            return Ok(None);
+        };
+        let (now, floor) = (now.unwrap_or(0), floor.unwrap_or(i64::MAX));
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(None);
+        };
+        if after > now || after < floor {
+            return Ok(None);
+        }
+        let scopes: Vec<String> = self.query_all(
+            "SELECT DISTINCT scope FROM dataplane_changes WHERE generation > $1",
+            &[&after],
+            |r| get(r, 0),
+        )?;
+        Ok(Some(scopes.into_iter().collect()))
+    }
+
     // ---- delegated to the files under tx/ ----
     fn vpc_find(
         &mut self,

@@ -72,6 +72,7 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
     ),
     ("settings.name", constraints::SETTING_PK),
     ("departures.instance_id", "departure_pk"),
+    ("dataplane_changes.generation, dataplane_changes.scope", "dataplane_change_pk"),
     ("hosts.seq", "host_seq_pk"),
     ("hosts.id", "host_pk"),
     ("hosts.name, hosts.zone_id", constraints::HOST_NAME_ZONE_UNIQUE),

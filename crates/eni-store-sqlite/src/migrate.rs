@@ -97,6 +97,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "overlay",
         sql: include_str!("../migrations/0016_overlay.sql"),
     },
+    Migration {
+        version: 17,
+        name: "dataplane_changes",
+        sql: include_str!("../migrations/0017_dataplane_changes.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -591,7 +591,7 @@ fn hot_statements_use_indexes() {
                 vpc_id: full.vpc_id.clone(),
                 ..EniQuery::default()
             },
-            "(account_id=? AND region_id=?)",
+            "(vpc_id=?)",
         ),
         (
             EniQuery {
@@ -1347,4 +1347,67 @@ fn a_full_database_is_unavailable_and_reads_go_on() {
         .pragma_update(None, "max_page_count", 1_000_000_000i64)
         .unwrap();
     eni_store::with_write(&store, |tx| tx.vpc_insert(&big)).unwrap();
+}
+
+/// The agents' deltas trust the log: a trigger that moved the generation without logging a
+/// scope would hide its change from every agent until the next resync.
+#[test]
+fn every_trigger_that_moves_the_dataplane_generation_logs_its_scope() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let w = writer(&store);
+    let triggers: Vec<(String, String)> = w
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let bumps: Vec<&(String, String)> = triggers
+        .iter()
+        .filter(|(_, sql)| sql.contains("name = 'dataplane'"))
+        .collect();
+    assert!(bumps.len() >= 19, "{bumps:?}");
+    for (name, sql) in bumps {
+        assert!(
+            sql.contains("INSERT OR IGNORE INTO dataplane_changes"),
+            "{name} moves the generation but logs no scope"
+        );
+    }
+}
+
+/// The log keeps the last 50,000 generations: at each 1,024th it drops the older ones and
+/// raises the floor, and a delta from below the floor is refused (the agent reads everything).
+#[test]
+fn the_dataplane_change_log_is_pruned_and_its_floor_refuses_older_deltas() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    {
+        let w = writer(&store);
+        w.execute_batch(
+            "UPDATE counters SET value = 101376 WHERE name = 'dataplane';
+             INSERT INTO dataplane_changes (generation, scope) VALUES (10, 'vpc-old');
+             INSERT INTO dataplane_changes (generation, scope) VALUES (51377, 'vpc-kept');
+             INSERT INTO dataplane_changes (generation, scope) VALUES (101376, 'vpc-new');",
+        )
+        .unwrap();
+        let floor: i64 = w
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'dataplane_log_floor'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(floor, 101_376 - 50_000);
+        let rows: i64 = w
+            .query_row("SELECT count(*) FROM dataplane_changes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2, "generation 10 is pruned");
+    }
+    let mut tx = store.read().unwrap();
+    assert_eq!(tx.dataplane_changes_since(51_375), Ok(None));
+    let kept: std::collections::BTreeSet<String> = ["vpc-kept", "vpc-new"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(tx.dataplane_changes_since(51_376), Ok(Some(kept)));
+    assert_eq!(tx.dataplane_changes_since(101_377), Ok(None));
 }

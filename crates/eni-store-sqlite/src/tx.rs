@@ -1343,4 +1343,36 @@ impl Tx for SqliteTx<'_> {
         )?;
         Ok(v.unwrap_or(0) as u64)
     }
+
+    fn dataplane_changes_since(
+        &mut self,
+        after: u64,
+    ) -> Result<Option<std::collections::BTreeSet<String>>, StoreError> {
+        let bounds: Option<(i64, i64)> = self.query_opt(
+            "SELECT (SELECT value FROM counters WHERE name = 'dataplane'),
+                    (SELECT value FROM counters WHERE name = 'dataplane_log_floor')",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?.unwrap_or(0),
+                    r.get::<_, Option<i64>>(1)?.unwrap_or(i64::MAX),
+                ))
+            },
+        )?;
+        let Some((now, floor)) = bounds else {
+            return Ok(None);
+        };
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(None);
+        };
+        if after > now || after < floor {
+            return Ok(None);
+        }
+        let scopes = self.query_all(
+            "SELECT DISTINCT scope FROM dataplane_changes WHERE generation > ?1",
+            [after],
+            |r| r.get(0),
+        )?;
+        Ok(Some(scopes.into_iter().collect()))
+    }
 }

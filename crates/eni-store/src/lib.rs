@@ -653,7 +653,21 @@ pub trait Tx {
     /// security group rules, inner access policies or EIP associations (kept by the schema
     /// itself, so no write path can forget it).
     fn dataplane_generation(&mut self) -> Result<u64, StoreError>;
+    /// The scopes of the changes committed after generation `after` (up to the current one),
+    /// each once: a VPC's ID (its state changed), [`SCOPE_INTERNET`] (an EIP's NAT may have
+    /// moved between hosts) or [`SCOPE_ALL`] (a host came, went or moved). `None` when the
+    /// log no longer covers `after` (it keeps the last 50,000 generations) or `after` is
+    /// ahead of the store: the caller must read the whole state.
+    fn dataplane_changes_since(
+        &mut self,
+        after: u64,
+    ) -> Result<Option<std::collections::BTreeSet<String>>, StoreError>;
 }
+
+/// A data-plane change scope: the EIPs other hosts NAT (see [`Tx::dataplane_changes_since`]).
+pub const SCOPE_INTERNET: &str = "internet";
+/// A data-plane change scope: everything (see [`Tx::dataplane_changes_since`]).
+pub const SCOPE_ALL: &str = "*";
 
 /// Runs `f` in a write transaction and commits it, retrying a bounded number of times when
 /// the backend reports [`StoreError::Busy`]. `f` may run more than once, so it must not have

@@ -22,6 +22,78 @@ pub struct HostDesired {
     pub internet: Vec<RemoteHost>,
 }
 
+/// The desired state as a change to the copy an agent holds (`GET …/desired?since=N&delta=1`):
+/// the state is partitioned by VPC (a VPC's section and the host's instances in it), so a
+/// change anywhere sends only the VPCs it touched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostDelta {
+    pub host_id: String,
+    pub generation: u64,
+    /// The whole state follows and replaces the copy: the first poll, an agent further behind
+    /// than the server's change log, or a change to every agent (a host came, went or moved).
+    pub full: bool,
+    /// The VPCs that changed after `since`: the copy's section of each, and its instances in
+    /// each, are replaced by those below (a VPC not below is gone from this host). Empty when
+    /// `full`.
+    #[serde(default)]
+    pub changed_vpcs: Vec<String>,
+    pub vpcs: Vec<VpcDesired>,
+    pub instances: Vec<InstanceDesired>,
+    #[serde(default)]
+    pub overlay: Option<OverlayEndpoint>,
+    /// The other hosts and the EIPs they NAT, when they may have changed (always when `full`).
+    #[serde(default)]
+    pub internet: Option<Vec<RemoteHost>>,
+}
+
+impl HostDesired {
+    /// The whole state as a delta that replaces any copy.
+    pub fn into_delta(self) -> HostDelta {
+        HostDelta {
+            host_id: self.host_id,
+            generation: self.generation,
+            full: true,
+            changed_vpcs: Vec::new(),
+            vpcs: self.vpcs,
+            instances: self.instances,
+            overlay: self.overlay,
+            internet: Some(self.internet),
+        }
+    }
+
+    /// Applies a delta to this copy. VPCs stay ordered by ID and instances by ID, as the
+    /// server lists them, so the result equals the whole state read at `delta.generation`.
+    pub fn apply(&mut self, delta: HostDelta) {
+        if delta.full {
+            *self = HostDesired {
+                host_id: delta.host_id,
+                generation: delta.generation,
+                vpcs: delta.vpcs,
+                instances: delta.instances,
+                overlay: delta.overlay,
+                internet: delta.internet.unwrap_or_default(),
+            };
+            return;
+        }
+        let changed: std::collections::BTreeSet<&str> =
+            delta.changed_vpcs.iter().map(String::as_str).collect();
+        self.generation = delta.generation;
+        self.host_id = delta.host_id;
+        self.vpcs.retain(|v| !changed.contains(v.vpc_id.as_str()));
+        self.vpcs.extend(delta.vpcs);
+        self.vpcs.sort_by(|a, b| a.vpc_id.cmp(&b.vpc_id));
+        self.instances
+            .retain(|i| !changed.contains(i.vpc_id.as_str()));
+        self.instances.extend(delta.instances);
+        self.instances
+            .sort_by(|a, b| a.instance_id.cmp(&b.instance_id));
+        self.overlay = delta.overlay;
+        if let Some(internet) = delta.internet {
+            self.internet = internet;
+        }
+    }
+}
+
 /// The VNI of the simulated internet between hosts: the largest, which no VPC has (a VPC's is
 /// its sequence number, below it).
 pub const INTERNET_VNI: u32 = (1 << 24) - 1;

@@ -67,8 +67,8 @@ use std::path::Path;
 
 /// The newest SQLite schema (migration number) this copy knows: the PostgreSQL port is of
 /// migrations 0001-0012 (0001_init), 0013 (0004_group_vswitch), 0014 (0005_settings), 0015
-/// (0006_hosts) and 0016 (0007_overlay). A file migrated further is refused.
-pub const KNOWN_SQLITE_SCHEMA: i64 = 16;
+/// (0006_hosts), 0016 (0007_overlay) and 0017 (0008_dataplane_changes). A file migrated further is refused.
+pub const KNOWN_SQLITE_SCHEMA: i64 = 17;
 
 /// The tables the schema's triggers keep from the base tables, each with the query that
 /// computes its rows (counts at 0 left out) from the base tables, as the triggers do.
@@ -135,7 +135,7 @@ const TRIGGER_RULES: [(&str, &str); 2] = [
 const COUNTERS: &str = "counters";
 
 /// The `counters` rows the migration inserts.
-const SEED_COUNTERS: [&str; 1] = ["dataplane"];
+const SEED_COUNTERS: [&str; 2] = ["dataplane", "dataplane_log_floor"];
 
 /// Each database's own migration record.
 const MIGRATIONS_TABLE: &str = "schema_migrations";

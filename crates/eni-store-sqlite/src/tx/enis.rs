@@ -276,8 +276,12 @@ pub(crate) fn list_statement(
     // Without statistics SQLite prefers the two equalities of the account index even when a
     // far narrower index applies (an ID list, an instance, a vSwitch), and would walk all of
     // the account's ENIs. A unary + keeps a term out of index selection, so the account and
-    // region are then merely checked on the few rows the narrower index finds.
-    let narrower = query.ids.is_some() || query.instance_id.is_some() || query.vswitch_id.is_some();
+    // region are then merely checked on the few rows the narrower index finds. A VPC is never
+    // wider than its account (the data plane lists one VPC's ENIs of an account of many VPCs).
+    let narrower = query.ids.is_some()
+        || query.instance_id.is_some()
+        || query.vswitch_id.is_some()
+        || query.vpc_id.is_some();
     let mut sql = String::from(if narrower {
         select_eni!("WHERE +account_id = :account AND +region_id = :region")
     } else {

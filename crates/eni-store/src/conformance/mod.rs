@@ -143,6 +143,10 @@ pub const CHECKS: &[Check] = &[
         check_dataplane_generation_grows_with_eip_associations,
     ),
     (
+        "dataplane_changes_name_the_scope_of_each_change",
+        check_dataplane_changes_name_the_scope_of_each_change,
+    ),
+    (
         "account_insert_get_and_by_name",
         check_account_insert_get_and_by_name,
     ),
@@ -4728,4 +4732,91 @@ fn check_dataplane_generation_grows_with_eip_associations(store: &dyn Store) {
     ok(store, |tx| tx.private_ip_delete(&s.id, 0xAC10_0005));
     let g3 = gen(store);
     assert!(g3 > g2, "association ends with the address: {g2} -> {g3}");
+}
+
+/// Each data-plane change records its scope: the VPC it changed (an ENI, an address, an
+/// instance, a rule, a policy), `internet` for a change that may move an EIP's NAT, `*` for a
+/// host; a read since a generation returns the scopes after it, each once; a rolled-back change
+/// records nothing; a generation ahead of the store is not covered.
+fn check_dataplane_changes_name_the_scope_of_each_change(store: &dyn Store) {
+    use crate::{SCOPE_ALL, SCOPE_INTERNET};
+    use std::collections::BTreeSet;
+    let acct = AccountId::generate();
+    let (va, sa) = network(store, acct, REGION);
+    let (vb, sb) = network(store, acct, REGION);
+    let gen = |store: &dyn Store| read(store, |tx| tx.dataplane_generation());
+    let since = |store: &dyn Store, g: u64| read(store, |tx| tx.dataplane_changes_since(g));
+    let set = |xs: &[&str]| Some(xs.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>());
+    let g0 = gen(store);
+    assert_eq!(
+        since(store, g0),
+        set(&[]),
+        "nothing after the current generation"
+    );
+    assert_eq!(
+        since(store, g0 + 1),
+        None,
+        "a generation ahead of the store"
+    );
+    // An ENI and its address: their VPC.
+    let n = eni_with_ip(store, &sa, 0x0A00_0109);
+    assert_eq!(since(store, g0), set(&[va.id.as_str()]));
+    let g1 = gen(store);
+    assert!(g1 > g0);
+    // An address in the other VPC's vSwitch, and an instance there.
+    let m = eni(&sb);
+    ok(store, |tx| {
+        tx.eni_insert(&m)?;
+        tx.private_ip_insert(&pip(&sb.id, 0x0A00_010A, m.id.as_str()))
+    });
+    ok(store, |tx| tx.instance_insert(&vpc_instance(&sb)));
+    assert_eq!(since(store, g1), set(&[vb.id.as_str()]));
+    assert_eq!(since(store, g0), set(&[va.id.as_str(), vb.id.as_str()]));
+    // A rule and a policy: their group's VPC.
+    let g2 = gen(store);
+    let group = security_group(&va);
+    ok(store, |tx| tx.security_group_insert(&group));
+    assert_eq!(since(store, g2), set(&[]), "a new group holds nothing yet");
+    ok(store, |tx| tx.sg_rule_insert(&sg_rule(&group)));
+    assert_eq!(since(store, g2), set(&[va.id.as_str()]));
+    // An association: its VPC and the internet; then an update of its ENI, the internet too.
+    let g3 = gen(store);
+    let a = eip(acct, REGION, PUBLIC + 7);
+    ok(store, |tx| tx.eip_insert(&a));
+    assert_eq!(
+        since(store, g3),
+        set(&[]),
+        "an unbound EIP is nothing a data plane sees"
+    );
+    ok(store, |tx| {
+        tx.eip_update(&bound(a.clone(), &n, 0x0A00_0109, "Associating"))
+    });
+    assert_eq!(since(store, g3), set(&[va.id.as_str(), SCOPE_INTERNET]));
+    let g4 = gen(store);
+    let mut renamed = n.clone();
+    renamed.name = "renamed".into();
+    ok(store, |tx| tx.eni_update(&renamed));
+    assert_eq!(since(store, g4), set(&[va.id.as_str(), SCOPE_INTERNET]));
+    let g5 = gen(store);
+    let mut other = m.clone();
+    other.name = "renamed".into();
+    ok(store, |tx| tx.eni_update(&other));
+    assert_eq!(
+        since(store, g5),
+        set(&[vb.id.as_str()]),
+        "an ENI with no EIP"
+    );
+    // A rolled-back change records nothing.
+    let g6 = gen(store);
+    {
+        let mut tx = store.write().expect("write");
+        tx.eni_update(&n).expect("update");
+        drop(tx);
+    }
+    assert_eq!(since(store, g6), set(&[]));
+    // A host: everything.
+    ok(store, |tx| {
+        tx.host_insert(&host_row("changes-node", "cn-hangzhou-h"))
+    });
+    assert_eq!(since(store, g6), set(&[SCOPE_ALL]));
 }
