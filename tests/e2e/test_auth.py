@@ -59,7 +59,7 @@ def test_v3_unknown_access_key(server):
     client = h.vpc_client(server.endpoint, "LTAIdoesnotexist000000", "whatever")
     with pytest.raises(ClientException) as ei:
         client.describe_vpcs(vpc_m.DescribeVpcsRequest(region_id=R))
-    assert h.tea_error(ei.value)[:2] == ("InvalidAccessKeyId.NotFound", 400)
+    assert h.tea_error(ei.value)[:2] == ("InvalidAccessKeyId.NotFound", 404)
 
 
 def test_v3_missing_required_parameter(vpc, res):
@@ -157,7 +157,7 @@ def test_legacy_unknown_access_key(server):
     client = h.legacy_client("LTAIdoesnotexist000000", "whatever")
     with pytest.raises(LegacyServerException) as ei:
         client.do_action_with_exception(h.legacy_request(server.endpoint, "DescribeVpcs", RegionId=R))
-    assert (ei.value.get_error_code(), ei.value.get_http_status()) == ("InvalidAccessKeyId.NotFound", 400)
+    assert (ei.value.get_error_code(), ei.value.get_http_status()) == ("InvalidAccessKeyId.NotFound", 404)
 
 
 # ---------------------------------------------------------------- hand-made RPC (HMAC-SHA1)
@@ -207,10 +207,10 @@ def test_rpc_forged_request_does_not_burn_nonce(server):
 
 
 def test_rpc_unknown_action(server):
-    body = h.assert_error(rpc(server, "DescribeNothing", h.ECS_VERSION).send(), "InvalidAction.NotFound", 400)
+    body = h.assert_error(rpc(server, "DescribeNothing", h.ECS_VERSION).send(), "InvalidAction.NotFound", 404)
     assert "DescribeNothing" in body["Message"]
     # An ECS-only action under the VPC version is unknown too.
-    h.assert_error(rpc(server, "DescribeInstanceTypes", h.VPC_VERSION).send(), "InvalidAction.NotFound", 400)
+    h.assert_error(rpc(server, "DescribeInstanceTypes", h.VPC_VERSION).send(), "InvalidAction.NotFound", 404)
 
 
 def test_rpc_unknown_version(server):
@@ -284,7 +284,7 @@ def test_acs3_nonce_reuse(server):
 
 
 def test_acs3_unknown_action_and_version(server):
-    h.assert_error(acs3(server, "DescribeNothing", h.VPC_VERSION).send(), "InvalidAction.NotFound", 400)
+    h.assert_error(acs3(server, "DescribeNothing", h.VPC_VERSION).send(), "InvalidAction.NotFound", 404)
     h.assert_error(acs3(server, "DescribeRegions", "2099-01-01").send(), "InvalidVersion", 400)
 
 

@@ -228,7 +228,7 @@ def test_a_new_environment_key_replaces_the_root_key(own_server, tmp_path):
     assert new.describe_regions(ecs_m.DescribeRegionsRequest()).status_code == 200
     with pytest.raises(ClientException) as ei:
         h.ecs_client(srv.endpoint, old_id, old_secret).describe_regions(ecs_m.DescribeRegionsRequest())
-    assert h.tea_error(ei.value)[:2] == ("InvalidAccessKeyId.NotFound", 400)
+    assert h.tea_error(ei.value)[:2] == ("InvalidAccessKeyId.NotFound", 404)
     # The same key again changes nothing; a new secret for it replaces the old secret.
     assert srv.stop() == 0
     srv = own_server(data, root_key=("LTAIreplacement0001", "rotated-secret"))

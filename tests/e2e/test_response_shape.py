@@ -41,7 +41,7 @@ def test_error_body_shape_not_found(server):
     "kind,code,status",
     [
         ("bad-signature", "SignatureDoesNotMatch", 400),
-        ("unknown-action", "InvalidAction.NotFound", 400),
+        ("unknown-action", "InvalidAction.NotFound", 404),
         ("missing-param", "MissingParameter", 400),
         ("unknown-region", "InvalidRegionId.NotFound", 404),
     ],

@@ -48,7 +48,7 @@ def test_generated_root_credentials(own_server, tmp_path):
     other = h.ecs_client(srv.endpoint, h.ROOT_AK, h.ROOT_SECRET)
     with pytest.raises(ClientException) as ei:
         other.describe_regions(ecs_m.DescribeRegionsRequest())
-    assert h.tea_error(ei.value)[:2] == ("InvalidAccessKeyId.NotFound", 400)
+    assert h.tea_error(ei.value)[:2] == ("InvalidAccessKeyId.NotFound", 404)
 
     # A restart keeps the generated key and does not print or rewrite it.
     assert srv.stop() == 0

@@ -856,7 +856,7 @@ async fn describe_pages_and_checks_its_limits() {
     // The EIP actions are VPC actions; the ECS table does not serve them.
     c.call(ECS, "DescribeEipAddresses", &[R])
         .await
-        .err("InvalidAction.NotFound", 400);
+        .err("InvalidAction.NotFound", 404);
     assert_eq!(describe(&c, &[]).await, vec![a, b]);
 }
 

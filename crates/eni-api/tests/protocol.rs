@@ -69,10 +69,10 @@ async fn unknown_access_key_is_rejected() {
     c.ak = "LTAInobody".into();
     c.call(ECS, "DescribeRegions", &[])
         .await
-        .err("InvalidAccessKeyId.NotFound", 400);
+        .err("InvalidAccessKeyId.NotFound", 404);
     c.call_rpc("POST", ECS, "DescribeRegions", &[])
         .await
-        .err("InvalidAccessKeyId.NotFound", 400);
+        .err("InvalidAccessKeyId.NotFound", 404);
 }
 
 #[tokio::test]
@@ -305,14 +305,14 @@ async fn unknown_action_and_version_are_400_not_404() {
     let c = s.client();
     c.call(ECS, "NoSuchAction", &[])
         .await
-        .err("InvalidAction.NotFound", 400);
+        .err("InvalidAction.NotFound", 404);
     c.call("2099-01-01", "DescribeRegions", &[])
         .await
         .err("InvalidVersion", 400);
     // VPC-only action under the ECS version and the reverse.
     c.call(VPC, "DescribeInstanceTypes", &[])
         .await
-        .err("InvalidAction.NotFound", 400);
+        .err("InvalidAction.NotFound", 404);
 }
 
 #[tokio::test]

@@ -311,6 +311,74 @@ impl Core {
 
     /// DeleteVpc: refused while the VPC has vSwitches or security groups. The foreign keys
     /// decide (an index probe each), not a count of what the VPC holds.
+    /// ModifyVpcAttribute: the name and the description (one not given stays as it is).
+    pub fn modify_vpc_attribute(
+        &self,
+        caller: &Caller,
+        region: &str,
+        vpc_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        if let Some(n) = name {
+            validate::name(n).map_err(|message| ApiError::VpcNameMalformed { message })?;
+        }
+        if let Some(d) = description {
+            validate::description(d)
+                .map_err(|message| ApiError::VpcDescriptionMalformed { message })?;
+        }
+        let id: VpcId = vpc_id.parse().map_err(|_| ApiError::VpcNotFound)?;
+        self.write(|tx| -> Result<(), CoreError> {
+            let vpc = tx
+                .vpc_get(caller.account, &id)?
+                .filter(|v| v.region_id == region)
+                .ok_or(ApiError::VpcNotFound)?;
+            let name = name.unwrap_or(&vpc.name);
+            let description = description.unwrap_or(&vpc.description);
+            if !tx.vpc_set_name(caller.account, &id, name, description)? {
+                return Err(ApiError::VpcNotFound.into());
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// ModifyVSwitchAttribute: the name and the description (one not given stays as it is).
+    pub fn modify_vswitch_attribute(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        vswitch_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if let Some(r) = region {
+            self.check_region(r)?;
+        }
+        if let Some(n) = name {
+            validate::name(n).map_err(|message| ApiError::VSwitchNameMalformed { message })?;
+        }
+        if let Some(d) = description {
+            validate::description(d)
+                .map_err(|message| ApiError::VSwitchDescriptionMalformed { message })?;
+        }
+        let id: VSwitchId = vswitch_id.parse().map_err(|_| ApiError::VSwitchNotFound)?;
+        self.write(|tx| -> Result<(), CoreError> {
+            let vsw = tx
+                .vswitch_get(caller.account, &id)?
+                .filter(|v| region.is_none_or(|r| v.region_id == r))
+                .ok_or(ApiError::VSwitchNotFound)?;
+            let name = name.unwrap_or(&vsw.name);
+            let description = description.unwrap_or(&vsw.description);
+            if !tx.vswitch_set_name(caller.account, &id, name, description)? {
+                return Err(ApiError::VSwitchNotFound.into());
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
     pub fn delete_vpc(
         &self,
         caller: &Caller,

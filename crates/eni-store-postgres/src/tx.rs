@@ -602,6 +602,34 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    fn vpc_set_name(
+        &mut self,
+        account: AccountId,
+        id: &VpcId,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "UPDATE vpcs SET name = $3, description = $4 WHERE account_id = $1 AND id = $2",
+            &[&account_to_sql(account), &id.as_str(), &name, &description],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn vswitch_set_name(
+        &mut self,
+        account: AccountId,
+        id: &VSwitchId,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "UPDATE vswitches SET name = $3, description = $4 WHERE account_id = $1 AND id = $2",
+            &[&account_to_sql(account), &id.as_str(), &name, &description],
+        )?;
+        Ok(n > 0)
+    }
+
     fn vpc_get(&mut self, account: AccountId, id: &VpcId) -> Result<Option<Vpc>, StoreError> {
         self.query_opt(
             select_vpc!("WHERE account_id = $1 AND id = $2"),

@@ -244,6 +244,15 @@ pub trait Tx {
     /// Whether a VPC was removed. Refused with [`constraints::VSWITCH_VPC_FK`] while the VPC
     /// has vSwitches.
     fn vpc_delete(&mut self, account: AccountId, id: &VpcId) -> Result<bool, StoreError>;
+    /// Sets a VPC's name and description (ModifyVpcAttribute); whether it was there. Nothing
+    /// a data plane sees.
+    fn vpc_set_name(
+        &mut self,
+        account: AccountId,
+        id: &VpcId,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError>;
     /// How many VPCs the account has in `region`, for the quota. Like every quota count
     /// ([`Tx::eni_count`], [`Tx::eip_count`]) it costs O(log n) whatever the account holds:
     /// a counter the backend keeps in the transaction that inserts, deletes or moves the rows,
@@ -280,6 +289,15 @@ pub trait Tx {
         account: AccountId,
         id: &VSwitchId,
     ) -> Result<Option<VSwitch>, StoreError>;
+    /// Sets a vSwitch's name and description (ModifyVSwitchAttribute); whether it was there.
+    /// Nothing a data plane sees.
+    fn vswitch_set_name(
+        &mut self,
+        account: AccountId,
+        id: &VSwitchId,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError>;
     /// The account's vSwitches in `region` (only those of `vpc` if given), oldest first.
     fn vswitch_list(
         &mut self,

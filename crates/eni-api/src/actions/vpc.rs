@@ -1,6 +1,9 @@
-//! CreateVpc, DescribeVpcs, DeleteVpc, CreateVSwitch, DescribeVSwitches, DeleteVSwitch.
+//! CreateVpc, DescribeVpcs, DescribeVpcAttribute, ModifyVpcAttribute, DeleteVpc, CreateVSwitch,
+//! DescribeVSwitches, DescribeVSwitchAttributes, ModifyVSwitchAttribute, DeleteVSwitch, and DescribeRouteTableList (each VPC's `System`
+//! route table, which CreateVpc makes with it and DeleteVpc removes).
 
 use super::{object, page, tags_view, time, Ctx};
+use eni_core::query::Page;
 use eni_core::vpc::{
     CreateVSwitch, CreateVpc, DescribeVSwitches, DescribeVpcs, VSwitchView, VpcView,
 };
@@ -94,6 +97,158 @@ pub fn describe_vpcs(ctx: &Ctx<'_>, p: &Params) -> Out {
     })))
 }
 
+/// DescribeVpcAttribute: one VPC, its fields at the top level (what DescribeVpcs lists, and
+/// the attributes only this call shows). `InvalidVpcId.NotFound` (404) when the caller has no
+/// such VPC in the region.
+pub fn describe_vpc_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let id = p.required("VpcId")?.to_string();
+    let req = DescribeVpcs {
+        region: p.required("RegionId")?.to_string(),
+        vpc_ids: vec![id],
+        name: None,
+        is_default: p.bool("IsDefault")?,
+        resource_group_id: None,
+        owner_id: None,
+        tags: Vec::new(),
+        page: Page { number: 1, size: 1 },
+    };
+    let r = ctx.core.describe_vpcs(&ctx.caller, req)?;
+    let v = r.items.first().ok_or(ApiError::VpcNotFound)?;
+    let mut out = object(vpc_view(v));
+    for key in ["RouterTableIds", "NatGatewayIds", "CenStatus"] {
+        out.remove(key);
+    }
+    let extra = json!({
+        "ClassicLinkEnabled": false,
+        "SupportIpv4Gateway": false,
+        "Ipv4GatewayId": "",
+        "Ipv6Isp": v.vpc.ipv6_isp.clone().unwrap_or_default(),
+        "CloudResources": { "CloudResourceSetType": [] },
+        "AssociatedCens": { "AssociatedCen": [] },
+        "AssociatedPropagationSources": { "AssociatedPropagationSources": [] },
+    });
+    out.extend(object(extra));
+    Ok(out)
+}
+
+/// DescribeRouteTableList: every VPC's one route table, of type `System` on its vRouter
+/// (named and described by nothing; custom route tables are not served). Filters: VpcId,
+/// RouteTableId, RouterId, RouterType (`VRouter`), RouteTableName, RouteTableType (`System`),
+/// ResourceGroupId (the VPC's); PageNumber and PageSize (at most 50). The account's VPCs in the
+/// region are few (a quota), so they are listed whole and filtered here.
+pub fn describe_route_table_list(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let region = p.required("RegionId")?.to_string();
+    let page = page(p, 50)?;
+    let vpc_ids: Vec<String> = p
+        .opt("VpcId")
+        .map(|v| vec![v.to_string()])
+        .unwrap_or_default();
+    let table = p.opt("RouteTableId");
+    let router = p.opt("RouterId");
+    let matches_type = p.opt("RouteTableType").is_none_or(|t| t == "System")
+        && p.opt("RouterType").is_none_or(|t| t == "VRouter")
+        && p.opt("RouteTableName").is_none_or(str::is_empty)
+        && p.tags()?.is_empty();
+    let mut all: Vec<VpcView> = Vec::new();
+    for number in 1.. {
+        let req = DescribeVpcs {
+            region: region.clone(),
+            vpc_ids: vpc_ids.clone(),
+            name: None,
+            is_default: None,
+            resource_group_id: p.opt("ResourceGroupId").map(String::from),
+            owner_id: None,
+            tags: Vec::new(),
+            page: Page { number, size: 50 },
+        };
+        let r = ctx.core.describe_vpcs(&ctx.caller, req)?;
+        let done = r.items.len() < 50;
+        all.extend(r.items);
+        if done {
+            break;
+        }
+    }
+    let tables: Vec<Value> = all
+        .iter()
+        .filter(|_| matches_type)
+        .filter(|v| table.is_none_or(|t| v.vpc.route_table_id.as_str() == t))
+        .filter(|v| router.is_none_or(|r| v.vpc.vrouter_id.as_str() == r))
+        .map(|v| {
+            json!({
+                "VpcId": v.vpc.id,
+                "RouteTableId": v.vpc.route_table_id,
+                "RouterId": v.vpc.vrouter_id,
+                "RouterType": "VRouter",
+                "RouteTableType": "System",
+                "RouteTableName": "",
+                "Description": "",
+                "CreationTime": time(v.vpc.created_at),
+                "Status": "Available",
+                "ResourceGroupId": v.vpc.resource_group_id,
+                "OwnerId": v.vpc.account_id.0,
+                "AssociateType": "VSwitch",
+                "RoutePropagationEnable": true,
+                "VSwitchIds": { "VSwitchId": v.vswitch_ids },
+                "GatewayIds": { "GatewayIds": [] },
+                "Tags": { "Tag": [] },
+            })
+        })
+        .collect();
+    let total = tables.len();
+    let start = ((page.number - 1) * page.size) as usize;
+    let items: Vec<Value> = tables
+        .into_iter()
+        .skip(start)
+        .take(page.size as usize)
+        .collect();
+    Ok(object(json!({
+        "TotalCount": total,
+        "PageNumber": page.number,
+        "PageSize": page.size,
+        "RouterTableList": { "RouterTableListType": items },
+    })))
+}
+
+/// Refuses a parameter this server does not change on an existing VPC or vSwitch (the CIDR
+/// blocks, IPv6, DNS hostnames): an error, never a silent success. `false` asks for nothing.
+fn unsupported(p: &Params, names: &[&str]) -> Result<(), ApiError> {
+    for name in names {
+        let asks = match *name {
+            "EnableIPv6" | "EnableDnsHostname" => p.bool(name)?.unwrap_or(false),
+            _ => p.opt(name).is_some(),
+        };
+        if asks {
+            return Err(ApiError::invalid_param_because(
+                name,
+                "changing it on an existing resource is not supported by this server",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// ModifyVpcAttribute: VpcName and Description.
+pub fn modify_vpc_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+    unsupported(
+        p,
+        &[
+            "CidrBlock",
+            "EnableIPv6",
+            "Ipv6CidrBlock",
+            "Ipv6Isp",
+            "EnableDnsHostname",
+        ],
+    )?;
+    ctx.core.modify_vpc_attribute(
+        &ctx.caller,
+        p.required("RegionId")?,
+        p.required("VpcId")?,
+        p.raw("VpcName"),
+        p.raw("Description"),
+    )?;
+    Ok(Map::new())
+}
+
 /// DeleteVpc.
 pub fn delete_vpc(ctx: &Ctx<'_>, p: &Params) -> Out {
     ctx.core
@@ -168,6 +323,40 @@ pub fn describe_vswitches(ctx: &Ctx<'_>, p: &Params) -> Out {
         "PageSize": r.page.size,
         "VSwitches": { "VSwitch": list },
     })))
+}
+
+/// DescribeVSwitchAttributes: one vSwitch, its fields at the top level.
+/// `InvalidVSwitchId.NotFound` (404) when the caller has no such vSwitch.
+pub fn describe_vswitch_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let req = DescribeVSwitches {
+        region: p.opt("RegionId").map(String::from),
+        vpc_id: None,
+        vswitch_ids: vec![p.required("VSwitchId")?.to_string()],
+        zone_id: None,
+        name: None,
+        is_default: None,
+        resource_group_id: None,
+        route_table_id: None,
+        owner_id: None,
+        tags: Vec::new(),
+        page: Page { number: 1, size: 1 },
+    };
+    let r = ctx.core.describe_vswitches(&ctx.caller, req)?;
+    let v = r.items.first().ok_or(ApiError::VSwitchNotFound)?;
+    Ok(object(vswitch_view(v)))
+}
+
+/// ModifyVSwitchAttribute: VSwitchName and Description.
+pub fn modify_vswitch_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+    unsupported(p, &["EnableIPv6", "Ipv6CidrBlock", "VpcIpv6CidrBlock"])?;
+    ctx.core.modify_vswitch_attribute(
+        &ctx.caller,
+        p.opt("RegionId"),
+        p.required("VSwitchId")?,
+        p.raw("VSwitchName"),
+        p.raw("Description"),
+    )?;
+    Ok(Map::new())
 }
 
 /// DeleteVSwitch.

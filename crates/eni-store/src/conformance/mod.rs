@@ -147,6 +147,10 @@ pub const CHECKS: &[Check] = &[
         check_dataplane_changes_name_the_scope_of_each_change,
     ),
     (
+        "vpc_and_vswitch_set_name_of_their_account_only",
+        check_vpc_and_vswitch_set_name_of_their_account_only,
+    ),
+    (
         "account_insert_get_and_by_name",
         check_account_insert_get_and_by_name,
     ),
@@ -4819,4 +4823,27 @@ fn check_dataplane_changes_name_the_scope_of_each_change(store: &dyn Store) {
         tx.host_insert(&host_row("changes-node", "cn-hangzhou-h"))
     });
     assert_eq!(since(store, g6), set(&[SCOPE_ALL]));
+}
+
+/// ModifyVpcAttribute and ModifyVSwitchAttribute: the name and description change, nothing
+/// else does; another account's row is not found; a data plane sees nothing.
+fn check_vpc_and_vswitch_set_name_of_their_account_only(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let g0 = read(store, |tx| tx.dataplane_generation());
+    assert!(ok(store, |tx| tx.vpc_set_name(acct, &v.id, "renamed", "d1")));
+    assert!(ok(store, |tx| tx.vswitch_set_name(acct, &s.id, "vsw", "d2")));
+    let got = read(store, |tx| tx.vpc_get(acct, &v.id)).unwrap();
+    assert_eq!(
+        (got.name.as_str(), got.description.as_str()),
+        ("renamed", "d1")
+    );
+    assert_eq!(got.cidr_block, v.cidr_block);
+    let got = read(store, |tx| tx.vswitch_get(acct, &s.id)).unwrap();
+    assert_eq!((got.name.as_str(), got.description.as_str()), ("vsw", "d2"));
+    assert_eq!(got.cidr_block, s.cidr_block);
+    let other = AccountId::generate();
+    assert!(!ok(store, |tx| tx.vpc_set_name(other, &v.id, "x", "")));
+    assert!(!ok(store, |tx| tx.vswitch_set_name(other, &s.id, "x", "")));
+    assert_eq!(read(store, |tx| tx.dataplane_generation()), g0);
 }
