@@ -15,6 +15,10 @@
 //!   connection closes the one that has waited longest without a request in progress, so a
 //!   flood of idle connections cannot keep a real request out; if every connection is serving
 //!   a request, the new one is answered `503 ServiceUnavailable` and closed;
+//! - with a TLS configuration, HTTPS and HTTP share the port: a connection whose first byte
+//!   is a TLS handshake record (0x16, which no HTTP method starts with) is served over TLS
+//!   (Terraform sends security-group rule updates over HTTPS whatever its protocol setting);
+//!   the handshake must finish within `header_read_timeout`;
 //! - hyper answers requests it cannot parse (too many headers, a URI over 64 KiB, a head over
 //!   its buffer) itself, with an empty body; [`conn::GuardedIo`] replaces those answers with
 //!   the Alibaba error body every other error has.
@@ -123,13 +127,16 @@ impl Registry {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in progress
-/// finish (for at most `drain`) and returns.
+/// finish (for at most `drain`) and returns. With `tls`, connections that open with a TLS
+/// handshake are served over TLS, the others as plain HTTP.
 pub async fn serve(
     listener: TcpListener,
     app: axum::Router,
     limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let registry = Arc::new(Registry::default());
     let limits = Arc::new(limits);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -166,8 +173,14 @@ pub async fn serve(
         let limits = limits.clone();
         let registry = registry.clone();
         let mut stop = stop_rx.clone();
+        let tls = tls.clone();
         tasks.spawn(async move {
-            serve_connection(stream, app, state, &limits, &mut stop).await;
+            match tls {
+                Some(acceptor) => {
+                    serve_tls_or_plain(stream, acceptor, app, state, &limits, &mut stop).await
+                }
+                None => serve_connection(stream, app, state, &limits, &mut stop).await,
+            }
             registry.remove(id);
         });
     }
@@ -184,13 +197,56 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_connection(
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Serves a connection over TLS if it opens with a handshake, else as plain HTTP. The
+/// connection's watchdog runs from the accept: the first byte and the handshake count against
+/// the request-head deadline, and an eviction closes the connection at any point.
+async fn serve_tls_or_plain(
     stream: TcpStream,
+    acceptor: tokio_rustls::TlsAcceptor,
     app: axum::Router,
     state: Arc<ConnState>,
     limits: &Limits,
     stop: &mut tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut first = [0u8; 1];
+    let peeked = {
+        let watchdog = state.watchdog(limits);
+        tokio::select! {
+            r = stream.peek(&mut first) => r,
+            _ = watchdog => return,
+        }
+    };
+    if !matches!(peeked, Ok(1)) {
+        return;
+    }
+    if first[0] != TLS_HANDSHAKE {
+        return serve_connection(stream, app, state, limits, stop).await;
+    }
+    let accepted = {
+        let watchdog = state.watchdog(limits);
+        tokio::select! {
+            r = acceptor.accept(stream) => r,
+            _ = watchdog => return,
+        }
+    };
+    match accepted {
+        Ok(tls) => serve_connection(tls, app, state, limits, stop).await,
+        Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+    }
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    app: axum::Router,
+    state: Arc<ConnState>,
+    limits: &Limits,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let io = TokioIo::new(GuardedIo::new(stream, state.clone()));
     let svc_state = state.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {

@@ -5,6 +5,7 @@
 
 mod datadir;
 mod dbcopy;
+mod tls;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -226,6 +227,15 @@ struct ServeArgs {
     /// (for hosts running `eni agent`); the same as --dataplane agents.
     #[arg(long, env = "ENI_WAIT_FOR_AGENTS")]
     wait_for_agents: bool,
+    /// PEM certificate (chain) for HTTPS, which is served on the same port as HTTP; with
+    /// --tls-key. Without both, a local CA and a certificate for localhost, 127.0.0.1, ::1,
+    /// this host's name and the listen host are generated into the data dir on the first
+    /// start: clients trust DATA_DIR/tls-ca.pem (e.g. SSL_CERT_FILE).
+    #[arg(long, env = "ENI_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "ENI_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     #[command(flatten)]
     dp: DataplaneArgs,
 }
@@ -638,6 +648,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     });
 
     let addr = listener.local_addr()?;
+    let listen_host = args
+        .listen
+        .rsplit_once(':')
+        .map_or("", |(h, _)| h)
+        .trim_matches(['[', ']']);
+    let tls = tls::load(
+        args.tls_cert.as_deref(),
+        args.tls_key.as_deref(),
+        &args.data_dir,
+        listen_host,
+    )?;
+    if let Some(ca) = &tls.ca {
+        println!("https on the same port; its CA: {}", ca.display());
+    }
     // Handlers first: a signal that follows the readiness line must stop the server cleanly.
     let signals = Signals::install()?;
     // Scripts that start the server on port 0 read this line.
@@ -692,7 +716,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     // On a signal, stop the agent (it holds a long poll open) and answer the long polls in
     // progress, then the server. The kernel state stays as it is: a restart picks it up
     // without touching traffic.
-    eni_api::server::serve(listener, app, limits, async move {
+    eni_api::server::serve(listener, app, limits, Some(tls.config), async move {
         signals.recv().await;
         stopping.send_replace(true);
     })

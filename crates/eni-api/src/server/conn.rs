@@ -338,8 +338,8 @@ fn hyper_answer_error(status: u16) -> ApiError {
 /// The socket as hyper sees it: reads move the connection's stage along, and an answer hyper
 /// writes on its own (a request it could not parse, when no request is being served) is
 /// swallowed and replaced by the same status with an Alibaba error body.
-pub struct GuardedIo {
-    inner: TcpStream,
+pub struct GuardedIo<S = TcpStream> {
+    inner: S,
     state: Arc<ConnState>,
     /// hyper's own answer, collected until its head is complete.
     swallowed: Option<Vec<u8>>,
@@ -348,8 +348,8 @@ pub struct GuardedIo {
     out_pos: usize,
 }
 
-impl GuardedIo {
-    pub fn new(inner: TcpStream, state: Arc<ConnState>) -> Self {
+impl<S: AsyncRead + AsyncWrite + Unpin> GuardedIo<S> {
+    pub fn new(inner: S, state: Arc<ConnState>) -> Self {
         GuardedIo {
             inner,
             state,
@@ -374,7 +374,7 @@ impl GuardedIo {
     }
 }
 
-impl AsyncRead for GuardedIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -392,7 +392,7 @@ impl AsyncRead for GuardedIo {
     }
 }
 
-impl AsyncWrite for GuardedIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for GuardedIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
