@@ -2,7 +2,7 @@
 //! some action names exist in both (ECS keeps deprecated CreateVpc, DescribeVSwitches, …), so
 //! the version picks the table and the action picks the handler.
 
-use crate::actions::{catalog, eip, eni, host, instance, security_group, vpc, Ctx};
+use crate::actions::{catalog, eip, eni, host, instance, instance_reads, security_group, vpc, Ctx};
 use crate::auth::{authenticate, scheme_of, Scheme};
 use crate::params::RawRequest;
 use crate::render::{Format, Reply};
@@ -62,6 +62,27 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("DeleteInstances", fields!(instance::delete_many)),
     ("DescribeInstances", instance::describe),
     ("DescribeDedicatedHosts", fields!(host::describe)),
+    (
+        "DescribeInstanceAttribute",
+        fields!(instance_reads::describe_instance_attribute),
+    ),
+    (
+        "DescribeUserData",
+        fields!(instance_reads::describe_user_data),
+    ),
+    ("DescribeDisks", fields!(instance_reads::describe_disks)),
+    (
+        "DescribeInstanceAttachmentAttributes",
+        fields!(instance_reads::describe_instance_attachment_attributes),
+    ),
+    (
+        "DescribeInstanceMaintenanceAttributes",
+        fields!(instance_reads::describe_instance_maintenance_attributes),
+    ),
+    (
+        "DescribeInstanceRamRole",
+        fields!(instance_reads::describe_instance_ram_role),
+    ),
     ("CreateNetworkInterface", eni::create),
     ("DeleteNetworkInterface", fields!(eni::delete)),
     ("DescribeNetworkInterfaces", eni::describe),

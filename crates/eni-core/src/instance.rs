@@ -79,6 +79,50 @@ pub struct RunInstances {
     /// `default` (or none) for none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenancy: Option<String>,
+    /// `UserData` (Base64, at most 32 KB decoded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
+    /// `SystemDisk.Category` (default `cloud_essd`) and `SystemDisk.Size` (GiB, default 40).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_disk_category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_disk_size: Option<u32>,
+}
+
+/// The system disk categories RunInstances takes.
+const SYSTEM_DISK_CATEGORIES: &[&str] = &[
+    "cloud",
+    "cloud_efficiency",
+    "cloud_ssd",
+    "cloud_essd",
+    "cloud_auto",
+    "cloud_essd_entry",
+];
+
+/// The user data, system disk category and size of a launch, checked, with their defaults.
+fn launch_settings(req: &RunInstances) -> Result<(String, String, u32), ApiError> {
+    let user_data = req.user_data.clone().unwrap_or_default();
+    if !user_data.is_empty() {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(user_data.as_bytes())
+            .map_err(|_| ApiError::UserDataBase64Invalid)?;
+        if raw.len() > 32 * 1024 {
+            return Err(ApiError::UserDataSizeExceeded);
+        }
+    }
+    let category = req
+        .system_disk_category
+        .clone()
+        .unwrap_or_else(|| "cloud_essd".into());
+    if !SYSTEM_DISK_CATEGORIES.contains(&category.as_str()) {
+        return Err(ApiError::SystemDiskCategoryNotSupported { category });
+    }
+    let size = req.system_disk_size.unwrap_or(40);
+    if !(20..=2048).contains(&size) {
+        return Err(ApiError::SystemDiskSizeNotSupported);
+    }
+    Ok((user_data, category, size))
 }
 
 /// An instance with its type and the ENIs on it (by device index).
@@ -153,6 +197,7 @@ impl Core {
         if let Some(t) = &req.client_token {
             check_token(t)?;
         }
+        let launch = launch_settings(&req)?;
         if let Some(n) = &req.name {
             crate::validate::name(n)
                 .map_err(|m| ApiError::invalid_param_because("InstanceName", m))?;
@@ -431,6 +476,9 @@ impl Core {
                             },
                             host_id,
                             tenancy: if dedicated { "host" } else { "default" }.into(),
+                            user_data: launch.0.clone(),
+                            system_disk_category: launch.1.clone(),
+                            system_disk_size: launch.2,
                         };
                         tx.instance_insert(&inst)?;
                         if let Some(p) = &vsw {

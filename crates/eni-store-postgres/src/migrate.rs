@@ -57,6 +57,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0008_dataplane_changes",
         sql: include_str!("../migrations/0008_dataplane_changes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_instance_launch",
+        sql: include_str!("../migrations/0009_instance_launch.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -102,6 +102,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "dataplane_changes",
         sql: include_str!("../migrations/0017_dataplane_changes.sql"),
     },
+    Migration {
+        version: 18,
+        name: "instance_launch",
+        sql: include_str!("../migrations/0018_instance_launch.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

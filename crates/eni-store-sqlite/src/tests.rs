@@ -119,6 +119,9 @@ fn instance(vsw: &VSwitch) -> Instance {
         host_id: None,
         tenancy: "default".into(),
         host_vcpus: 0,
+        user_data: String::new(),
+        system_disk_category: "cloud_essd".into(),
+        system_disk_size: 40,
     }
 }
 

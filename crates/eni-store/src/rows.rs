@@ -500,6 +500,11 @@ pub struct Instance {
     /// deleted whatever the catalog says by then; 0 with no host (or placed before this was
     /// kept: its type's vCPUs are given back).
     pub host_vcpus: u32,
+    /// RunInstances' UserData as sent (Base64), `""` for none.
+    pub user_data: String,
+    /// The system disk's category (`cloud_essd`, …) and size in GiB.
+    pub system_disk_category: String,
+    pub system_disk_size: u32,
 }
 
 /// A data-plane host: an agent, registered with its zone, underlay address and capacity, and

@@ -195,6 +195,14 @@ pub enum ApiError {
     SecurityGroupInUse,
     #[error("Request validation has been passed with DryRun flag set.")]
     DryRunOperation,
+    #[error("The specified parameter UserData is not valid Base64.")]
+    UserDataBase64Invalid,
+    #[error("The specified parameter UserData exceeds 32 KB once decoded.")]
+    UserDataSizeExceeded,
+    #[error("The specified SystemDisk.Category is not supported: {category}")]
+    SystemDiskCategoryNotSupported { category: String },
+    #[error("The specified SystemDisk.Size must be 20 to 2048 (GiB).")]
+    SystemDiskSizeNotSupported,
     #[error("The tag key is duplicated: {key}")]
     DuplicateTagKey { key: String },
     #[error("The specified tag key is not valid: 1 to 128 characters, not starting with aliyun or acs:, no http:// or https://.")]
@@ -422,6 +430,10 @@ impl ApiError {
             IncorrectInstanceStatus { .. } => "IncorrectInstanceStatus",
             SecurityGroupInUse => "DependencyViolation.SecurityGroupInUse",
             DryRunOperation => "DryRunOperation",
+            UserDataBase64Invalid => "InvalidUserData.Base64FormatInvalid",
+            UserDataSizeExceeded => "InvalidUserData.SizeExceeded",
+            SystemDiskCategoryNotSupported { .. } => "InvalidSystemDiskCategory.ValueNotSupported",
+            SystemDiskSizeNotSupported => "InvalidSystemDiskSize.ValueNotSupported",
             DuplicateTagKey { .. } => "Duplicate.TagKey",
             TagKeyMalformed => "InvalidTagKey.Malformed",
             TagValueMalformed => "InvalidTagValue.Malformed",
@@ -526,7 +538,11 @@ impl ApiError {
             | ParameterConflict { .. }
             | InstanceTypeNotSupported { .. }
             | SecurityGroupInUse
-            | DryRunOperation => 400,
+            | DryRunOperation
+            | UserDataBase64Invalid
+            | UserDataSizeExceeded
+            | SystemDiskCategoryNotSupported { .. }
+            | SystemDiskSizeNotSupported => 400,
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
             EipNotFound | EipInstanceNotFound => 404,
@@ -691,6 +707,10 @@ impl ApiError {
             IncorrectInstanceStatus { detail: s() },
             SecurityGroupInUse,
             DryRunOperation,
+            UserDataBase64Invalid,
+            UserDataSizeExceeded,
+            SystemDiskCategoryNotSupported { category: s() },
+            SystemDiskSizeNotSupported,
             DuplicateTagKey { key: s() },
             TagKeyMalformed,
             TagValueMalformed,

@@ -72,6 +72,11 @@ fn run_request(p: &Params, start: bool) -> Result<RunInstances, ApiError> {
         client_token: p.opt("ClientToken").map(String::from),
         dedicated_host_id: p.opt("DedicatedHostId").map(String::from),
         tenancy: p.opt("Tenancy").map(String::from),
+        user_data: p.opt("UserData").map(String::from),
+        system_disk_category: p.opt("SystemDisk.Category").map(String::from),
+        system_disk_size: p
+            .int("SystemDisk.Size", i64::MIN, i64::MAX)?
+            .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
     })
 }
 
@@ -136,7 +141,7 @@ pub fn delete_many(ctx: &Ctx<'_>, p: &Params) -> Out {
 /// One instance as DescribeInstances shows it, borrowed from its view. Fields are in
 /// alphabetical order (see [`super::typed`]).
 #[derive(Serialize)]
-struct InstanceJson<'a> {
+pub(super) struct InstanceJson<'a> {
     #[serde(rename = "Cpu")]
     cpu: u32,
     #[serde(rename = "CreationTime")]
@@ -308,7 +313,7 @@ struct VpcAttributes<'a> {
 }
 
 impl<'a> InstanceJson<'a> {
-    fn of(v: &'a InstanceView) -> InstanceJson<'a> {
+    pub(super) fn of(v: &'a InstanceView) -> InstanceJson<'a> {
         let i = &v.instance;
         let primary = v.enis.iter().find(|e| e.eni.eni_type == "Primary");
         // The EIP NAT-ed to the primary IP of the primary ENI (associated with the instance

@@ -7,6 +7,7 @@ pub mod eip;
 pub mod eni;
 pub mod host;
 pub mod instance;
+pub mod instance_reads;
 pub mod security_group;
 pub mod typed;
 pub mod vpc;

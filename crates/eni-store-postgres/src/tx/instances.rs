@@ -19,7 +19,8 @@ macro_rules! select_instance {
         concat!(
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
-             created_at, started_at, host_id, tenancy, host_vcpus FROM instances ",
+             created_at, started_at, host_id, tenancy, host_vcpus, user_data, \
+             system_disk_category, system_disk_size FROM instances ",
             $rest
         )
     };
@@ -47,10 +48,13 @@ fn instance_from_row(r: &Row) -> Result<Instance, StoreError> {
         host_id: opt_id_from(r, 17)?,
         tenancy: get(r, 18)?,
         host_vcpus: u32_from(r, 19)?,
+        user_data: get(r, 20)?,
+        system_disk_category: get(r, 21)?,
+        system_disk_size: u32_from(r, 22)?,
     })
 }
 
-/// Writes every column of `i`: `sql` names them `$1` (id) .. `$20` (host_vcpus) in
+/// Writes every column of `i`: `sql` names them `$1` (id) .. `$23` (system_disk_size) in
 /// [`select_instance`]'s order. A missing vSwitch is instance_vswitch_fk, named by
 /// PostgreSQL.
 fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> {
@@ -77,6 +81,9 @@ fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> 
             &i.host_id.as_ref().map(|h| h.as_str()),
             &i.tenancy,
             &i64::from(i.host_vcpus),
+            &i.user_data,
+            &i.system_disk_category,
+            &i64::from(i.system_disk_size),
         ],
     )
 }
@@ -86,9 +93,10 @@ pub(crate) fn instance_insert(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
         tx,
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
-             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus)
+             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus,
+             user_data, system_disk_category, system_disk_size)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20)",
+             $18, $19, $20, $21, $22, $23)",
         instance,
     )?;
     Ok(())
@@ -113,7 +121,8 @@ pub(crate) fn instance_update(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
              vswitch_id = $7, status = $8, due_at = $9, name = $10, host_name = $11,
              description = $12, image_id = $13, resource_group_id = $14, tags = $15,
              created_at = $16, started_at = $17, host_id = $18, tenancy = $19,
-             host_vcpus = $20
+             host_vcpus = $20, user_data = $21, system_disk_category = $22,
+             system_disk_size = $23
          WHERE id = $1 AND account_id = $2",
         instance,
     )?;
@@ -331,7 +340,8 @@ pub(crate) fn host_list(tx: &mut PgTx<'_>) -> Result<Vec<Host>, StoreError> {
 /// The columns of [`instance_from_row`] over alias `t`.
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
-     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus";
+     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus, \
+     t.user_data, t.system_disk_category, t.system_disk_size";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

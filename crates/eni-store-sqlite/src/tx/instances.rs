@@ -18,7 +18,8 @@ macro_rules! select_instance {
         concat!(
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
-             created_at, started_at, host_id, tenancy, host_vcpus FROM instances ",
+             created_at, started_at, host_id, tenancy, host_vcpus, user_data, \
+             system_disk_category, system_disk_size FROM instances ",
             $rest
         )
     };
@@ -46,6 +47,9 @@ fn instance_from_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
         host_id: opt_id_from_row(r, 17)?,
         tenancy: r.get(18)?,
         host_vcpus: r.get(19)?,
+        user_data: r.get(20)?,
+        system_disk_category: r.get(21)?,
+        system_disk_size: r.get(22)?,
     })
 }
 
@@ -53,9 +57,10 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
     tx.exec(
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
-             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus)
+             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus,
+             user_data, system_disk_category, system_disk_size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20)",
+             ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             i.id.as_str(),
             account_to_sql(i.account_id),
@@ -76,7 +81,10 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.started_at,
             i.host_id.as_ref().map(|h| h.as_str()),
             i.tenancy,
-            i.host_vcpus
+            i.host_vcpus,
+            i.user_data,
+            i.system_disk_category,
+            i.system_disk_size
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -101,7 +109,8 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
              vswitch_id = ?7, status = ?8, due_at = ?9, name = ?10, host_name = ?11,
              description = ?12, image_id = ?13, resource_group_id = ?14, tags = ?15,
              created_at = ?16, started_at = ?17, host_id = ?18, tenancy = ?19,
-             host_vcpus = ?20
+             host_vcpus = ?20, user_data = ?21, system_disk_category = ?22,
+             system_disk_size = ?23
          WHERE id = ?1 AND account_id = ?2",
         params![
             i.id.as_str(),
@@ -123,7 +132,10 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.started_at,
             i.host_id.as_ref().map(|h| h.as_str()),
             i.tenancy,
-            i.host_vcpus
+            i.host_vcpus,
+            i.user_data,
+            i.system_disk_category,
+            i.system_disk_size
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -329,7 +341,8 @@ pub(super) fn count_in_vswitch(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result
 /// The columns of [`instance_from_row`] over alias `t`.
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
-     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus";
+     t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus, \
+     t.user_data, t.system_disk_category, t.system_disk_size";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

@@ -676,6 +676,9 @@ fn classic_instance(account: AccountId, region: &str) -> Instance {
         host_id: None,
         tenancy: "default".into(),
         host_vcpus: 0,
+        user_data: String::new(),
+        system_disk_category: "cloud_essd".into(),
+        system_disk_size: 40,
     }
 }
 
@@ -3200,6 +3203,9 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         host_id: Some(HostId::generate(REGION)),
         tenancy: "host".into(),
         host_vcpus: 2,
+        user_data: String::new(),
+        system_disk_category: "cloud_essd".into(),
+        system_disk_size: 40,
         ..vpc_instance(&s)
     };
     ok(store, |tx| {
@@ -3227,6 +3233,9 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         host_id: Some(HostId::generate(REGION)),
         tenancy: "host".into(),
         host_vcpus: 4,
+        user_data: String::new(),
+        system_disk_category: "cloud_essd".into(),
+        system_disk_size: 40,
         ..classic.clone()
     };
     let full2 = Instance {

@@ -1,0 +1,287 @@
+//! What Terraform's `alicloud_instance` reads on every refresh besides DescribeInstances, each
+//! answered from the instance as stored: DescribeInstanceAttribute, DescribeUserData,
+//! DescribeDisks (the system disk every instance has; eni makes no data disks),
+//! DescribeInstanceAttachmentAttributes (no private pool), DescribeInstanceMaintenanceAttributes
+//! (Alibaba's defaults: a window of 18:00 to 21:00 UTC, AutoRecover, no notice) and
+//! DescribeInstanceRamRole (no RAM roles: every instance with an empty one).
+
+use super::instance::InstanceJson;
+use super::{object, page, Ctx};
+use eni_core::instance::{DescribeInstances, InstanceView};
+use eni_core::query::{Page, Paging};
+use eni_types::{ApiError, Params};
+use serde_json::{json, Map, Value};
+
+type Out = Result<Map<String, Value>, ApiError>;
+
+/// The caller's instances among `ids` in `region`, a page of them (IDs as given; unknown
+/// ones are left out), with the total.
+fn instances(
+    ctx: &Ctx<'_>,
+    region: &str,
+    ids: Option<Vec<String>>,
+    page: Page,
+) -> Result<(Vec<InstanceView>, u64), ApiError> {
+    let req = DescribeInstances {
+        region: region.to_string(),
+        ids,
+        vpc_id: None,
+        vswitch_id: None,
+        zone_id: None,
+        security_group_id: None,
+        instance_type: None,
+        status: None,
+        private_ips: None,
+        name: None,
+        tags: Vec::new(),
+        paging: Paging::Pages(page),
+    };
+    let r = ctx.core.describe_instances(&ctx.caller, req)?;
+    Ok((r.items, r.total))
+}
+
+/// The one instance `InstanceId` names; `InvalidInstanceId.NotFound` (404) if the caller has
+/// none such in the region.
+fn one(ctx: &Ctx<'_>, p: &Params) -> Result<InstanceView, ApiError> {
+    let region = p.required("RegionId")?;
+    let id = p.required("InstanceId")?.to_string();
+    let (mut items, _) = instances(ctx, region, Some(vec![id]), Page { number: 1, size: 1 })?;
+    items.pop().ok_or(ApiError::InstanceNotFound)
+}
+
+/// DescribeInstanceAttribute: DescribeInstances' fields of one instance, at the top level.
+pub fn describe_instance_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let v = one(ctx, p)?;
+    let mut out = match serde_json::to_value(InstanceJson::of(&v)) {
+        Ok(Value::Object(m)) => m,
+        _ => return Err(ApiError::InternalError),
+    };
+    out.extend(object(json!({
+        "EnableJumboFrame": false,
+        "ClusterId": "",
+        "SerialNumber": "",
+        "VlanId": "",
+        "CreditSpecification": "",
+    })));
+    Ok(out)
+}
+
+/// DescribeUserData: the UserData the instance was launched with (Base64, `""` for none).
+pub fn describe_user_data(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let v = one(ctx, p)?;
+    Ok(object(json!({
+        "RegionId": v.instance.region_id,
+        "InstanceId": v.instance.id,
+        "UserData": v.instance.user_data,
+    })))
+}
+
+/// The disk ID of an instance's system disk: its instance ID's body under `d-`.
+fn system_disk_id(instance: &str) -> String {
+    format!("d-{}", instance.strip_prefix("i-").unwrap_or(instance))
+}
+
+fn system_disk(v: &InstanceView) -> Value {
+    let i = &v.instance;
+    let created = super::time(i.created_at);
+    let level = if i.system_disk_category == "cloud_essd" {
+        "PL1"
+    } else {
+        ""
+    };
+    json!({
+        "DiskId": system_disk_id(i.id.as_str()),
+        "DiskName": "",
+        "Description": "",
+        "Type": "system",
+        "Category": i.system_disk_category,
+        "Size": i.system_disk_size,
+        "PerformanceLevel": level,
+        "ImageId": i.image_id,
+        "SourceSnapshotId": "",
+        "Status": "In_use",
+        "InstanceId": i.id,
+        "Device": "/dev/xvda",
+        "Portable": false,
+        "DeleteWithInstance": true,
+        "DeleteAutoSnapshot": true,
+        "EnableAutoSnapshot": false,
+        "EnableAutomatedSnapshotPolicy": false,
+        "AutoSnapshotPolicyId": "",
+        "Encrypted": false,
+        "KMSKeyId": "",
+        "StorageClusterId": "",
+        "BurstingEnabled": false,
+        "ProvisionedIops": 0,
+        "MultiAttach": "Disabled",
+        "DiskChargeType": "PostPaid",
+        "RegionId": i.region_id,
+        "ZoneId": i.zone_id,
+        "ResourceGroupId": i.resource_group_id,
+        "CreationTime": created,
+        "AttachedTime": created,
+        "DetachedTime": "",
+        "ExpiredTime": "",
+        "Attachments": { "Attachment": [
+            { "InstanceId": i.id, "Device": "/dev/xvda", "AttachedTime": created }
+        ] },
+        "OperationLocks": { "OperationLock": [] },
+        "MountInstances": { "MountInstance": [] },
+        "Tags": { "Tag": [] },
+    })
+}
+
+/// DescribeDisks: each instance's system disk (eni makes no data disks). Filters: InstanceId,
+/// DiskIds (a JSON array), DiskType (`all`, `system`, `data`), ZoneId, Category, Status;
+/// PageNumber and PageSize (at most 100), over the caller's instances in the region.
+pub fn describe_disks(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let region = p.required("RegionId")?;
+    let page = page(p, 100)?;
+    let disk_type = p.opt("DiskType").unwrap_or("all");
+    if !matches!(disk_type, "all" | "system" | "data") {
+        return Err(ApiError::invalid_param_because(
+            "DiskType",
+            "all, system or data",
+        ));
+    }
+    let mut ids: Option<Vec<String>> = p.opt("InstanceId").map(|i| vec![i.to_string()]);
+    if let Some(disks) = p.json_string_array("DiskIds")? {
+        let of_disks: Vec<String> = disks
+            .iter()
+            .filter_map(|d| d.strip_prefix("d-"))
+            .map(|b| format!("i-{b}"))
+            .collect();
+        ids = Some(match ids {
+            Some(i) => i.into_iter().filter(|x| of_disks.contains(x)).collect(),
+            None => of_disks,
+        });
+    }
+    let unfiltered = disk_type != "data"
+        && p.opt("ZoneId").is_none()
+        && p.opt("Category").is_none()
+        && p.opt("Status").is_none();
+    let (items, total) = if disk_type == "data" || ids.as_ref().is_some_and(|i| i.is_empty()) {
+        (Vec::new(), 0)
+    } else if unfiltered {
+        // One system disk per instance: the instances' page is the disks' page.
+        instances(ctx, region, ids, page)?
+    } else {
+        // The other filters apply to the disk, after the listing: the caller's instances in
+        // the region, then filtered and paged here.
+        let mut all = Vec::new();
+        for number in 1.. {
+            let (chunk, _) = instances(ctx, region, ids.clone(), Page { number, size: 100 })?;
+            let done = chunk.len() < 100;
+            all.extend(chunk);
+            if done {
+                break;
+            }
+        }
+        all.retain(|v| {
+            p.opt("ZoneId").is_none_or(|z| v.instance.zone_id == z)
+                && p.opt("Category")
+                    .is_none_or(|c| v.instance.system_disk_category == c)
+                && p.opt("Status").is_none_or(|s| s == "In_use")
+        });
+        let total = all.len() as u64;
+        let start = ((page.number - 1) * page.size) as usize;
+        let items = all
+            .into_iter()
+            .skip(start)
+            .take(page.size as usize)
+            .collect();
+        (items, total)
+    };
+    let disks: Vec<Value> = items.iter().map(system_disk).collect();
+    Ok(object(json!({
+        "TotalCount": total,
+        "PageNumber": page.number,
+        "PageSize": page.size,
+        "NextToken": "",
+        "Disks": { "Disk": disks },
+    })))
+}
+
+/// The instances a list call names: `InstanceIds` (a JSON array) or `InstanceId.N`.
+fn named(p: &Params) -> Result<Option<Vec<String>>, ApiError> {
+    if let Some(ids) = p.json_string_array("InstanceIds")? {
+        return Ok(Some(ids));
+    }
+    let listed = p.list("InstanceId")?;
+    Ok((!listed.is_empty()).then_some(listed))
+}
+
+/// DescribeInstanceAttachmentAttributes: no instance is in a private pool.
+pub fn describe_instance_attachment_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let page = page(p, 100)?;
+    let (items, total) = instances(ctx, p.required("RegionId")?, named(p)?, page)?;
+    let list: Vec<Value> = items
+        .iter()
+        .map(|v| {
+            json!({
+                "InstanceId": v.instance.id,
+                "PrivatePoolOptionsMatchCriteria": "None",
+                "PrivatePoolOptionsId": "",
+            })
+        })
+        .collect();
+    Ok(object(json!({
+        "TotalCount": total,
+        "PageNumber": page.number,
+        "PageSize": page.size,
+        "Instances": { "Instance": list },
+    })))
+}
+
+/// DescribeInstanceMaintenanceAttributes: Alibaba's defaults for every instance.
+pub fn describe_instance_maintenance_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let page = page(p, 100)?;
+    let (items, total) = instances(ctx, p.required("RegionId")?, named(p)?, page)?;
+    let list: Vec<Value> = items
+        .iter()
+        .map(|v| {
+            json!({
+                "InstanceId": v.instance.id,
+                "RegionId": v.instance.region_id,
+                "MaintenanceWindows": { "MaintenanceWindow": [
+                    { "StartTime": "18:00:00Z", "EndTime": "21:00:00Z" }
+                ] },
+                "ActionOnMaintenance": {
+                    "Value": "AutoRecover",
+                    "DefaultValue": "AutoRecover",
+                    "SupportedValues": { "SupportedValue": ["Stop", "AutoRecover", "AutoRedeploy"] },
+                },
+                "NotifyOnMaintenance": false,
+            })
+        })
+        .collect();
+    Ok(object(json!({
+        "TotalCount": total,
+        "PageNumber": page.number,
+        "PageSize": page.size,
+        "MaintenanceAttributes": { "MaintenanceAttribute": list },
+    })))
+}
+
+/// DescribeInstanceRamRole: eni has no RAM roles; each instance named has none.
+pub fn describe_instance_ram_role(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let region = p.required("RegionId")?;
+    let page = page(p, 100)?;
+    if p.opt("RamRoleName").is_some_and(|r| !r.is_empty()) {
+        return Ok(object(json!({
+            "RegionId": region,
+            "TotalCount": 0,
+            "InstanceRamRoleSets": { "InstanceRamRoleSet": [] },
+        })));
+    }
+    let (items, total) = instances(ctx, region, named(p)?, page)?;
+    let list: Vec<Value> = items
+        .iter()
+        .map(|v| json!({ "InstanceId": v.instance.id, "RamRoleName": "" }))
+        .collect();
+    Ok(object(json!({
+        "RegionId": region,
+        "TotalCount": total,
+        "InstanceRamRoleSets": { "InstanceRamRoleSet": list },
+    })))
+}
