@@ -54,10 +54,19 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
         "ModifySecurityGroupPolicy",
         fields!(security_group::modify_policy),
     ),
+    (
+        "ModifySecurityGroupAttribute",
+        fields!(security_group::modify_attribute),
+    ),
     ("RunInstances", fields!(instance::run)),
     ("CreateInstance", fields!(instance::create)),
     ("StartInstance", fields!(instance::start)),
     ("StopInstance", fields!(instance::stop)),
+    ("RebootInstance", fields!(instance::reboot)),
+    (
+        "ModifyInstanceAttribute",
+        fields!(instance::modify_attribute),
+    ),
     ("DeleteInstance", fields!(instance::delete)),
     ("DeleteInstances", fields!(instance::delete_many)),
     ("DescribeInstances", instance::describe),
@@ -135,6 +144,7 @@ pub const VPC_ACTIONS: &[(&str, Handler)] = &[
     ("UnassociateEipAddress", fields!(eip::unassociate)),
     ("DescribeEipAddresses", fields!(eip::describe)),
     ("ReleaseEipAddress", fields!(eip::release)),
+    ("ModifyEipAddressAttribute", fields!(eip::modify)),
 ];
 
 /// The action table of `version`, if it is one we serve.

@@ -238,6 +238,60 @@ impl Core {
         }
     }
 
+    /// ModifyEipAddressAttribute: the name, the description and the bandwidth (each kept
+    /// when not given), the bandwidth within the limit of the EIP's billing.
+    pub fn modify_eip_attribute(
+        &self,
+        caller: &Caller,
+        region: &str,
+        allocation_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+        bandwidth: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        if let Some(n) = name {
+            check_text("Name", n, 128)?;
+        }
+        if let Some(d) = description {
+            check_text("Description", d, 256)?;
+        }
+        self.write(|tx| -> Result<(), CoreError> {
+            let mut eip = Self::eip_in(tx, caller, region, allocation_id)?;
+            if let Some(b) = bandwidth {
+                let max = match (
+                    eip.instance_charge_type.as_str(),
+                    eip.internet_charge_type.as_str(),
+                ) {
+                    ("PrePaid", _) => 1000,
+                    (_, "PayByBandwidth") => 500,
+                    _ => 200,
+                };
+                eip.bandwidth = b
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|b| (1..=max).contains(b))
+                    .ok_or_else(|| ApiError::InvalidParameter {
+                        message: format!(
+                            "Specified value of \"Bandwidth\" is not valid: 1 to {max} Mbit/s for \
+                             {} {}.",
+                            eip.instance_charge_type, eip.internet_charge_type
+                        ),
+                    })?;
+            }
+            if let Some(n) = name {
+                eip.name = n.to_string();
+            }
+            if let Some(d) = description {
+                eip.description = d.to_string();
+            }
+            tx.eip_update(&eip)?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
     /// AllocateEipAddress: the lowest free address of the pool, within the account's quota.
     pub fn allocate_eip(&self, caller: &Caller, req: AllocateEip) -> Result<Allocated, ApiError> {
         self.check_region(&req.region)?;

@@ -89,6 +89,15 @@ pub struct RunInstances {
     pub system_disk_size: Option<u32>,
 }
 
+/// ModifyInstanceAttribute's changes (`None`: kept).
+#[derive(Debug, Clone, Default)]
+pub struct ModifyInstance {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub host_name: Option<String>,
+    pub user_data: Option<String>,
+}
+
 /// The system disk categories RunInstances takes.
 const SYSTEM_DISK_CATEGORIES: &[&str] = &[
     "cloud",
@@ -583,6 +592,83 @@ impl Core {
         id: &str,
     ) -> Result<(), ApiError> {
         self.change_power(caller, region, id, "Running", "Stopping", "Stopped")
+    }
+
+    /// RebootInstance: `Running → Starting → Running` (its NICs down while Starting).
+    pub fn reboot_instance(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        id: &str,
+    ) -> Result<(), ApiError> {
+        self.change_power(caller, region, id, "Running", "Starting", "Running")
+    }
+
+    /// ModifyInstanceAttribute: the name, description, host name and (Stopped only, as
+    /// Alibaba requires) the user data; what is not given stays as it is.
+    pub fn modify_instance_attribute(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        id: &str,
+        req: ModifyInstance,
+    ) -> Result<(), ApiError> {
+        if let Some(n) = &req.name {
+            crate::validate::name(n)
+                .map_err(|m| ApiError::invalid_param_because("InstanceName", m))?;
+        }
+        if let Some(d) = &req.description {
+            crate::validate::description(d)
+                .map_err(|m| ApiError::invalid_param_because("Description", m))?;
+        }
+        if let Some(h) = &req.host_name {
+            if h.is_empty() || h.len() > 64 || h.starts_with(['.', '-']) || h.ends_with(['.', '-'])
+            {
+                return Err(ApiError::invalid_param_because(
+                    "HostName",
+                    "1 to 64 characters, not starting or ending with . or -",
+                ));
+            }
+        }
+        let user_data = match &req.user_data {
+            Some(u) => Some(
+                launch_settings(&RunInstances {
+                    user_data: Some(u.clone()),
+                    ..Default::default()
+                })?
+                .0,
+            ),
+            None => None,
+        };
+        let t = now_ms();
+        self.write(|tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut inst = self.own_instance(tx, caller, region, id)?;
+            if let Some(u) = &user_data {
+                if inst.status != "Stopped" {
+                    return Err(ApiError::IncorrectInstanceStatus {
+                        detail: format!(
+                            "The instance is {}; its UserData changes only while Stopped.",
+                            inst.status
+                        ),
+                    }
+                    .into());
+                }
+                inst.user_data = u.clone();
+            }
+            if let Some(n) = &req.name {
+                inst.name = n.clone();
+            }
+            if let Some(d) = &req.description {
+                inst.description = d.clone();
+            }
+            if let Some(h) = &req.host_name {
+                inst.host_name = h.clone();
+            }
+            tx.instance_update(&inst)?;
+            Ok(())
+        })
+        .map_err(Into::into)
     }
 
     fn change_power(

@@ -67,6 +67,37 @@ pub(crate) fn group_in_region(
 /// One page of groups.
 pub type SecurityGroupPage = crate::query::TokenPage<SecurityGroupView>;
 
+impl Core {
+    /// ModifySecurityGroupAttribute: the name and the description (each kept when not
+    /// given).
+    pub fn modify_security_group_attribute(
+        &self,
+        caller: &Caller,
+        region: &str,
+        group_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        if let Some(n) = name {
+            check_name(n)?;
+        }
+        if let Some(d) = description {
+            crate::eni::check_eni_description(d, 256)?;
+        }
+        self.write(|tx| -> Result<(), CoreError> {
+            let g = group_in_region(tx, caller, region, group_id)?;
+            let name = name.unwrap_or(&g.name);
+            let description = description.unwrap_or(&g.description);
+            if !tx.security_group_set_name(caller.account, &g.id, name, description)? {
+                return Err(ApiError::SecurityGroupNotFound.into());
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+}
+
 fn check_name(name: &str) -> Result<(), ApiError> {
     let n = name.chars().count();
     let first_ok = name.chars().next().is_some_and(|c| c.is_alphabetic());

@@ -616,6 +616,21 @@ impl Tx for PgTx<'_> {
         Ok(n > 0)
     }
 
+    fn security_group_set_name(
+        &mut self,
+        account: AccountId,
+        id: &SecurityGroupId,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "UPDATE security_groups SET name = $3, description = $4
+             WHERE account_id = $1 AND id = $2",
+            &[&account_to_sql(account), &id.as_str(), &name, &description],
+        )?;
+        Ok(n > 0)
+    }
+
     fn vswitch_set_name(
         &mut self,
         account: AccountId,

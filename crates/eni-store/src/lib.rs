@@ -401,6 +401,15 @@ pub trait Tx {
 
     // ---- security groups ----
     fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<(), StoreError>;
+    /// Sets a group's name and description (ModifySecurityGroupAttribute); whether it was
+    /// there. Nothing a data plane sees.
+    fn security_group_set_name(
+        &mut self,
+        account: AccountId,
+        id: &SecurityGroupId,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError>;
     fn security_group_get(
         &mut self,
         account: AccountId,

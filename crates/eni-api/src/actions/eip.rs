@@ -70,6 +70,19 @@ pub fn unassociate(ctx: &Ctx<'_>, p: &Params) -> Out {
     Ok(Map::new())
 }
 
+/// ModifyEipAddressAttribute: Name, Description and Bandwidth.
+pub fn modify(ctx: &Ctx<'_>, p: &Params) -> Out {
+    ctx.core.modify_eip_attribute(
+        &ctx.caller,
+        &region(p)?,
+        p.required("AllocationId")?,
+        p.raw("Name"),
+        p.raw("Description"),
+        p.opt("Bandwidth"),
+    )?;
+    Ok(Map::new())
+}
+
 /// ReleaseEipAddress.
 pub fn release(ctx: &Ctx<'_>, p: &Params) -> Out {
     ctx.core

@@ -107,6 +107,58 @@ pub fn start(ctx: &Ctx<'_>, p: &Params) -> Out {
     Ok(Map::new())
 }
 
+/// RebootInstance.
+pub fn reboot(ctx: &Ctx<'_>, p: &Params) -> Out {
+    ctx.core
+        .reboot_instance(&ctx.caller, p.opt("RegionId"), p.required("InstanceId")?)?;
+    Ok(Map::new())
+}
+
+/// ModifyInstanceAttribute: InstanceName, Description, HostName and UserData. What eni does
+/// not model (a password, deletion protection, a credit specification, jumbo frames, CPU
+/// options) is refused, never silently kept.
+pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+    for name in [
+        "Password",
+        "CreditSpecification",
+        "NetworkInterfaceQueueNumber",
+    ] {
+        if p.opt(name).is_some() {
+            return Err(ApiError::invalid_param_because(
+                name,
+                "not supported by this server",
+            ));
+        }
+    }
+    for name in ["DeletionProtection", "EnableJumboFrame"] {
+        if p.bool(name)? == Some(true) {
+            return Err(ApiError::invalid_param_because(
+                name,
+                "not supported by this server",
+            ));
+        }
+    }
+    if p.iter().any(|(k, _)| k.starts_with("CpuOptions.")) {
+        return Err(ApiError::invalid_param_because(
+            "CpuOptions",
+            "not supported by this server",
+        ));
+    }
+    let req = eni_core::instance::ModifyInstance {
+        name: p.raw("InstanceName").map(String::from),
+        description: p.raw("Description").map(String::from),
+        host_name: p.raw("HostName").map(String::from),
+        user_data: p.raw("UserData").map(String::from),
+    };
+    ctx.core.modify_instance_attribute(
+        &ctx.caller,
+        p.opt("RegionId"),
+        p.required("InstanceId")?,
+        req,
+    )?;
+    Ok(Map::new())
+}
+
 /// StopInstance.
 pub fn stop(ctx: &Ctx<'_>, p: &Params) -> Out {
     ctx.core

@@ -312,6 +312,18 @@ pub fn describe_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
     })))
 }
 
+/// ModifySecurityGroupAttribute: SecurityGroupName and Description.
+pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+    ctx.core.modify_security_group_attribute(
+        &ctx.caller,
+        p.required("RegionId")?,
+        p.required("SecurityGroupId")?,
+        p.raw("SecurityGroupName"),
+        p.raw("Description"),
+    )?;
+    Ok(Map::new())
+}
+
 /// ModifySecurityGroupPolicy.
 pub fn modify_policy(ctx: &Ctx<'_>, p: &Params) -> Out {
     ctx.core.modify_security_group_policy(

@@ -4851,7 +4851,15 @@ fn check_vpc_and_vswitch_set_name_of_their_account_only(store: &dyn Store) {
     let got = read(store, |tx| tx.vswitch_get(acct, &s.id)).unwrap();
     assert_eq!((got.name.as_str(), got.description.as_str()), ("vsw", "d2"));
     assert_eq!(got.cidr_block, s.cidr_block);
+    let g = security_group(&v);
+    ok(store, |tx| tx.security_group_insert(&g));
+    assert!(ok(store, |tx| tx
+        .security_group_set_name(acct, &g.id, "sg", "d3")));
+    let got = read(store, |tx| tx.security_group_get(acct, &g.id)).unwrap();
+    assert_eq!((got.name.as_str(), got.description.as_str()), ("sg", "d3"));
     let other = AccountId::generate();
+    assert!(!ok(store, |tx| tx
+        .security_group_set_name(other, &g.id, "x", "")));
     assert!(!ok(store, |tx| tx.vpc_set_name(other, &v.id, "x", "")));
     assert!(!ok(store, |tx| tx.vswitch_set_name(other, &s.id, "x", "")));
     assert_eq!(read(store, |tx| tx.dataplane_generation()), g0);
