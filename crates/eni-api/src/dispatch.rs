@@ -33,6 +33,15 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
         "DescribeInstanceTypes",
         fields!(catalog::describe_instance_types),
     ),
+    (
+        "DescribeAvailableResource",
+        fields!(catalog::describe_available_resource),
+    ),
+    ("DescribeImages", fields!(catalog::describe_images)),
+    (
+        "DescribeImageSupportInstanceTypes",
+        fields!(catalog::describe_image_support_instance_types),
+    ),
     ("CreateSecurityGroup", fields!(security_group::create)),
     ("DescribeSecurityGroups", fields!(security_group::describe)),
     ("DeleteSecurityGroup", fields!(security_group::delete)),

@@ -99,7 +99,7 @@ pub struct ModifyInstance {
 }
 
 /// The system disk categories RunInstances takes.
-const SYSTEM_DISK_CATEGORIES: &[&str] = &[
+pub const SYSTEM_DISK_CATEGORIES: &[&str] = &[
     "cloud",
     "cloud_efficiency",
     "cloud_ssd",
@@ -110,6 +110,10 @@ const SYSTEM_DISK_CATEGORIES: &[&str] = &[
 
 /// The user data, system disk category and size of a launch, checked, with their defaults.
 fn launch_settings(req: &RunInstances) -> Result<(String, String, u32), ApiError> {
+    let image = match &req.image_id {
+        Some(id) => crate::images::image(id).ok_or(ApiError::ImageNotFound)?,
+        None => crate::images::image(DEFAULT_IMAGE).ok_or(ApiError::ImageNotFound)?,
+    };
     let user_data = req.user_data.clone().unwrap_or_default();
     if !user_data.is_empty() {
         use base64::Engine;
@@ -128,7 +132,7 @@ fn launch_settings(req: &RunInstances) -> Result<(String, String, u32), ApiError
         return Err(ApiError::SystemDiskCategoryNotSupported { category });
     }
     let size = req.system_disk_size.unwrap_or(40);
-    if !(20..=2048).contains(&size) {
+    if !(image.size.max(20)..=2048).contains(&size) {
         return Err(ApiError::SystemDiskSizeNotSupported);
     }
     Ok((user_data, category, size))

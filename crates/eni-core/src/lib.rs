@@ -13,6 +13,7 @@ pub mod eip;
 pub mod eni;
 pub mod hosts;
 mod idempotency;
+pub mod images;
 pub mod instance;
 mod ipam;
 pub mod query;

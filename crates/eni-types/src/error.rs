@@ -195,6 +195,8 @@ pub enum ApiError {
     SecurityGroupInUse,
     #[error("Request validation has been passed with DryRun flag set.")]
     DryRunOperation,
+    #[error("The specified ImageId does not exist.")]
+    ImageNotFound,
     #[error("The specified parameter UserData is not valid Base64.")]
     UserDataBase64Invalid,
     #[error("The specified parameter UserData exceeds 32 KB once decoded.")]
@@ -430,6 +432,7 @@ impl ApiError {
             IncorrectInstanceStatus { .. } => "IncorrectInstanceStatus",
             SecurityGroupInUse => "DependencyViolation.SecurityGroupInUse",
             DryRunOperation => "DryRunOperation",
+            ImageNotFound => "InvalidImageId.NotFound",
             UserDataBase64Invalid => "InvalidUserData.Base64FormatInvalid",
             UserDataSizeExceeded => "InvalidUserData.SizeExceeded",
             SystemDiskCategoryNotSupported { .. } => "InvalidSystemDiskCategory.ValueNotSupported",
@@ -545,7 +548,7 @@ impl ApiError {
             | SystemDiskSizeNotSupported => 400,
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
-            EipNotFound | EipInstanceNotFound => 404,
+            EipNotFound | EipInstanceNotFound | ImageNotFound => 404,
             IncorrectEipStatus { .. }
             | EipAssociationDuplicated { .. }
             | EipIncorrectInstanceStatus { .. }
@@ -707,6 +710,7 @@ impl ApiError {
             IncorrectInstanceStatus { detail: s() },
             SecurityGroupInUse,
             DryRunOperation,
+            ImageNotFound,
             UserDataBase64Invalid,
             UserDataSizeExceeded,
             SystemDiskCategoryNotSupported { category: s() },

@@ -1,7 +1,12 @@
-//! DescribeRegions, DescribeZones (ECS and VPC shapes) and DescribeInstanceTypes.
+//! DescribeRegions, DescribeZones (ECS and VPC shapes), DescribeInstanceTypes,
+//! DescribeAvailableResource (every zone has every type, the system disk categories and the
+//! VPC network, in stock), and the built-in images: DescribeImages and
+//! DescribeImageSupportInstanceTypes.
 
 use super::{object, Ctx};
 use eni_core::catalog::InstanceType;
+use eni_core::images::{Image, IMAGES};
+use eni_core::instance::SYSTEM_DISK_CATEGORIES;
 use eni_types::{ApiError, Params};
 use serde_json::{json, Map, Value};
 
@@ -58,7 +63,7 @@ fn zones(ctx: &Ctx<'_>, p: &Params, ecs: bool) -> Result<Map<String, Value>, Api
                     "ZoneType": "AvailabilityZone",
                     "AvailableResourceCreation": { "ResourceTypes": ["Instance", "Disk", "VSwitch"] },
                     "AvailableInstanceTypes": { "InstanceTypes": types },
-                    "AvailableDiskCategories": { "DiskCategories": ["cloud_essd", "cloud_efficiency"] },
+                    "AvailableDiskCategories": { "DiskCategories": SYSTEM_DISK_CATEGORIES },
                     "AvailableVolumeCategories": { "VolumeCategories": ["cloud_essd"] },
                     "AvailableResources": { "ResourcesInfo": [] },
                     "AvailableDedicatedHostTypes": { "DedicatedHostType": [] },
@@ -190,5 +195,215 @@ pub fn describe_instance_types(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, 
     };
     Ok(object(
         json!({ "NextToken": next_token, "InstanceTypes": { "InstanceType": page } }),
+    ))
+}
+
+fn image_view(i: &Image, region: &str) -> Value {
+    json!({
+        "ImageId": i.id,
+        "ImageName": i.name,
+        "ImageFamily": "",
+        "ImageVersion": "",
+        "Description": "",
+        "Size": i.size,
+        "ImageOwnerAlias": "system",
+        "ImageOwnerId": 0,
+        "OSName": i.os_name,
+        "OSNameEn": i.os_name_en,
+        "OSType": i.os_type,
+        "Platform": i.platform,
+        "Architecture": i.architecture,
+        "Status": "Available",
+        "Progress": "100%",
+        "Usage": "instance",
+        "CreationTime": i.creation_time,
+        "IsSelfShared": "",
+        "IsSubscribed": false,
+        "IsCopied": false,
+        "IsPublic": true,
+        "IsSupportIoOptimized": true,
+        "IsSupportCloudinit": true,
+        "ProductCode": "",
+        "ResourceGroupId": "",
+        "BootMode": "BIOS",
+        "LoginAsNonRootSupported": false,
+        "SupplierName": "",
+        "DiskDeviceMappings": { "DiskDeviceMapping": [{
+            "Device": "/dev/xvda",
+            "Size": i.size.to_string(),
+            "SnapshotId": "",
+            "Type": "system",
+            "Format": "",
+            "ImportOSSBucket": "",
+            "ImportOSSObject": "",
+            "RemainTime": 0,
+            "Progress": "100%",
+        }] },
+        "Features": { "NvmeSupport": "supported" },
+        "Tags": { "Tag": [] },
+        "RegionId": region,
+    })
+}
+
+/// DescribeImages: the built-in public images. Filters: ImageId (comma-separated), ImageName,
+/// ImageOwnerAlias (`system` only has any), Status (default `Available`; comma-separated),
+/// OSType, Architecture, Usage, IsSupportIoOptimized, IsSupportCloudinit, ImageFamily, Tag.N
+/// (the images have none); PageNumber and PageSize (at most 100).
+pub fn describe_images(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, ApiError> {
+    let region = p.required("RegionId")?;
+    ctx.core.check_region(region)?;
+    let page = super::page(p, 100)?;
+    let ids = p.comma_list("ImageId");
+    let statuses: Vec<String> = match p.opt("Status") {
+        Some(_) => p.comma_list("Status"),
+        None => vec!["Available".to_string()],
+    };
+    let owner_ok = p
+        .opt("ImageOwnerAlias")
+        .is_none_or(|o| o.split(',').any(|x| x.trim() == "system"));
+    let tagged = !p.tags()?.is_empty();
+    let matches = |i: &&Image| {
+        owner_ok
+            && !tagged
+            && statuses.iter().any(|s| s == "Available")
+            && (ids.is_empty() || ids.iter().any(|x| x == i.id))
+            && p.opt("ImageName").is_none_or(|n| n == i.name)
+            && p.opt("OSType")
+                .is_none_or(|o| o.eq_ignore_ascii_case(i.os_type))
+            && p.opt("Architecture").is_none_or(|a| a == i.architecture)
+            && p.opt("Usage").is_none_or(|u| u == "instance")
+            && p.opt("ImageFamily").is_none_or(str::is_empty)
+            && p.opt("InstanceType")
+                .is_none_or(|t| ctx.core.catalog().instance_type(t).is_some())
+    };
+    let all: Vec<&Image> = IMAGES.iter().filter(matches).collect();
+    let total = all.len();
+    let start = ((page.number - 1) * page.size) as usize;
+    let list: Vec<Value> = all
+        .into_iter()
+        .skip(start)
+        .take(page.size as usize)
+        .map(|i| image_view(i, region))
+        .collect();
+    Ok(object(json!({
+        "RegionId": region,
+        "TotalCount": total,
+        "PageNumber": page.number,
+        "PageSize": page.size,
+        "Images": { "Image": list },
+    })))
+}
+
+/// DescribeImageSupportInstanceTypes: every type of the catalog runs every image.
+pub fn describe_image_support_instance_types(
+    ctx: &Ctx<'_>,
+    p: &Params,
+) -> Result<Map<String, Value>, ApiError> {
+    let region = p.required("RegionId")?;
+    ctx.core.check_region(region)?;
+    let id = p.required("ImageId")?;
+    let image = eni_core::images::image(id).ok_or(ApiError::ImageNotFound)?;
+    let types: Vec<Value> = ctx
+        .core
+        .catalog()
+        .instance_types
+        .iter()
+        .map(|t| {
+            json!({
+                "InstanceTypeId": t.instance_type_id,
+                "InstanceTypeFamily": t.instance_type_family,
+                "CpuCoreCount": t.cpu_core_count,
+                "MemorySize": t.memory_size,
+            })
+        })
+        .collect();
+    Ok(object(json!({
+        "RegionId": region,
+        "ImageId": image.id,
+        "InstanceTypes": { "InstanceType": types },
+    })))
+}
+
+/// DescribeAvailableResource: what each zone of the region offers, every item in stock.
+/// DestinationResource: `Zone`, `IoOptimized`, `InstanceType` (filtered by InstanceType,
+/// Cores, Memory), `SystemDisk` (filtered by SystemDiskCategory), `DataDisk` (none: eni makes
+/// no data disks) or `Network` (`vpc`); ZoneId narrows the zones.
+pub fn describe_available_resource(
+    ctx: &Ctx<'_>,
+    p: &Params,
+) -> Result<Map<String, Value>, ApiError> {
+    let region_id = p.required("RegionId")?;
+    let region = ctx
+        .core
+        .catalog()
+        .region(region_id)
+        .ok_or(ApiError::RegionNotFound)?;
+    let dest = p.required("DestinationResource")?;
+    let stock = |value: &str| json!({ "Value": value, "Status": "Available", "StatusCategory": "WithStock" });
+    let cores = p.int("Cores", 1, i64::from(u32::MAX))?;
+    let memory: Option<f64> = match p.opt("Memory") {
+        None => None,
+        Some(m) => Some(
+            m.parse()
+                .map_err(|_| ApiError::invalid_param_because("Memory", "a number of GiB"))?,
+        ),
+    };
+    let resources: Vec<Value> = match dest {
+        "Zone" => Vec::new(),
+        "IoOptimized" => vec![stock("optimized")],
+        "InstanceType" => ctx
+            .core
+            .catalog()
+            .instance_types
+            .iter()
+            .filter(|t| {
+                p.opt("InstanceType")
+                    .is_none_or(|w| w == t.instance_type_id)
+            })
+            .filter(|t| cores.is_none_or(|c| i64::from(t.cpu_core_count) == c))
+            .filter(|t| memory.is_none_or(|m| (t.memory_size - m).abs() < 1e-9))
+            .map(|t| stock(&t.instance_type_id))
+            .collect(),
+        "SystemDisk" => SYSTEM_DISK_CATEGORIES
+            .iter()
+            .filter(|c| p.opt("SystemDiskCategory").is_none_or(|w| w == **c))
+            .map(|c| {
+                let mut v = stock(c);
+                v["Min"] = json!(20);
+                v["Max"] = json!(2048);
+                v["Unit"] = json!("GiB");
+                v
+            })
+            .collect(),
+        "DataDisk" => Vec::new(),
+        "Network" => vec![stock("vpc")],
+        _ => {
+            return Err(ApiError::invalid_param_because(
+                "DestinationResource",
+                "Zone, IoOptimized, InstanceType, SystemDisk, DataDisk or Network",
+            ))
+        }
+    };
+    let zones: Vec<Value> = region
+        .zones
+        .iter()
+        .filter(|z| p.opt("ZoneId").is_none_or(|w| w == z.zone_id))
+        .map(|z| {
+            let available = if dest == "Zone" {
+                vec![json!({ "Type": "Zone", "SupportedResources": { "SupportedResource": [stock(&z.zone_id)] } })]
+            } else {
+                vec![json!({ "Type": dest, "SupportedResources": { "SupportedResource": resources } })]
+            };
+            json!({
+                "RegionId": region.region_id,
+                "ZoneId": z.zone_id,
+                "Status": "Available",
+                "StatusCategory": "WithStock",
+                "AvailableResources": { "AvailableResource": available },
+            })
+        })
+        .collect();
+    Ok(object(
+        json!({ "AvailableZones": { "AvailableZone": zones } }),
     ))
 }

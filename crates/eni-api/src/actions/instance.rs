@@ -425,8 +425,9 @@ impl<'a> InstanceJson<'a> {
             io_optimized: ty.io_optimized,
             memory: (ty.memory_size * 1024.0) as u64,
             network_interfaces: Field("NetworkInterface", nics),
-            os_name: "Alibaba Cloud Linux 3",
-            os_type: "linux",
+            // The image's, from the built-in catalog (RunInstances takes no other).
+            os_name: eni_core::images::image(&i.image_id).map_or("", |im| im.os_name),
+            os_type: eni_core::images::image(&i.image_id).map_or("linux", |im| im.os_type),
             operation_locks: Field("LockReason", &[]),
             public_ip_address: Field("IpAddress", &[]),
             region_id: &i.region_id,
