@@ -113,3 +113,24 @@ def test_delete_answers_request_id_only(server, vpc):
     assert r.status_code == 200, r.text
     is_json(r)
     assert list(r.json()) == ["RequestId"]
+
+
+def test_every_field_of_the_sdk_models_is_answered(ecs, cloud):
+    """DescribeInstances and DescribeSecurityGroupAttribute fill every field the 7.x SDK models
+    have (none left out as unknown), with the model's types."""
+    from alibabacloud_ecs20140526 import models as em
+
+    vpc_id = cloud.vpc("10.55.0.0/16")
+    vsw = cloud.vswitch(vpc_id, "10.55.1.0/24")
+    sg = cloud.group(vpc_id)
+    inst = cloud.instance(vsw, [sg])
+    body = ecs.describe_instances(em.DescribeInstancesRequest(region_id=h.REGION, instance_ids=f'["{inst}"]')).body
+    (i,) = body.instances.instance
+    model = em.DescribeInstancesResponseBodyInstancesInstance()
+    unset = [k for k, v in vars(i).items() if v is None and hasattr(model, k)]
+    assert unset == [], unset
+    assert i.cpu_options.core_count >= 1 and i.metadata_options.http_endpoint == "enabled"
+    assert i.spot_strategy == "NoSpot" and i.osname_en
+    attr = ecs.describe_security_group_attribute(em.DescribeSecurityGroupAttributeRequest(
+        region_id=h.REGION, security_group_id=sg)).body
+    assert attr.snapshot_policy_ids.snapshot_policy_id == []

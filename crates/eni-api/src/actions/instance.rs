@@ -12,6 +12,7 @@ use eni_types::{ApiError, Params};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::net::Ipv4Addr;
+use std::sync::LazyLock;
 
 type Out = Result<Map<String, Value>, ApiError>;
 
@@ -194,26 +195,60 @@ pub fn delete_many(ctx: &Ctx<'_>, p: &Params) -> Out {
 /// alphabetical order (see [`super::typed`]).
 #[derive(Serialize)]
 pub(super) struct InstanceJson<'a> {
+    #[serde(rename = "AdditionalInfo")]
+    additional_info: &'static Value,
+    #[serde(rename = "AutoReleaseTime")]
+    auto_release_time: &'static str,
+    #[serde(rename = "ClockOptions")]
+    clock_options: &'static Value,
+    #[serde(rename = "ClusterId")]
+    cluster_id: &'static str,
     #[serde(rename = "Cpu")]
     cpu: u32,
+    #[serde(rename = "CpuOptions")]
+    cpu_options: CpuOptions,
     #[serde(rename = "CreationTime")]
     creation_time: String,
+    #[serde(rename = "CreditSpecification")]
+    credit_specification: &'static str,
     #[serde(rename = "DedicatedHostAttribute")]
     dedicated_host_attribute: DedicatedHostAttribute<'a>,
     #[serde(rename = "DedicatedInstanceAttribute")]
     dedicated_instance_attribute: DedicatedInstanceAttribute,
     #[serde(rename = "DeletionProtection")]
     deletion_protection: bool,
+    #[serde(rename = "DeploymentSetGroupNo")]
+    deployment_set_group_no: u32,
+    #[serde(rename = "DeploymentSetId")]
+    deployment_set_id: &'static str,
     #[serde(rename = "Description")]
     description: &'a str,
+    #[serde(rename = "DeviceAvailable")]
+    device_available: bool,
+    #[serde(rename = "EcsCapacityReservationAttr")]
+    ecs_capacity_reservation_attr: &'static Value,
     #[serde(rename = "EipAddress")]
     eip_address: EipAddress<'a>,
+    #[serde(rename = "EnableNVS")]
+    enable_nvs: bool,
     #[serde(rename = "ExpiredTime")]
     expired_time: &'static str,
+    #[serde(rename = "GPUAmount")]
+    gpu_amount: u32,
+    #[serde(rename = "GPUSpec")]
+    gpu_spec: &'static str,
+    #[serde(rename = "HibernationOptions")]
+    hibernation_options: &'static Value,
     #[serde(rename = "HostName")]
     host_name: &'a str,
+    #[serde(rename = "HpcClusterId")]
+    hpc_cluster_id: &'static str,
+    #[serde(rename = "ISP")]
+    isp: &'static str,
     #[serde(rename = "ImageId")]
     image_id: &'a str,
+    #[serde(rename = "ImageOptions")]
+    image_options: &'static Value,
     #[serde(rename = "InnerIpAddress")]
     inner_ip_address: Field<&'static [&'static str]>,
     #[serde(rename = "InstanceChargeType")]
@@ -236,24 +271,54 @@ pub(super) struct InstanceJson<'a> {
     internet_max_bandwidth_out: i32,
     #[serde(rename = "IoOptimized")]
     io_optimized: bool,
+    #[serde(rename = "KeyPairName")]
+    key_pair_name: &'static str,
+    #[serde(rename = "LocalStorageAmount")]
+    local_storage_amount: u32,
+    #[serde(rename = "LocalStorageCapacity")]
+    local_storage_capacity: u64,
     #[serde(rename = "Memory")]
     memory: u64,
+    #[serde(rename = "MetadataOptions")]
+    metadata_options: &'static Value,
     #[serde(rename = "NetworkInterfaces")]
     network_interfaces: Field<NicList<'a>>,
     #[serde(rename = "OSName")]
     os_name: &'static str,
+    #[serde(rename = "OSNameEn")]
+    os_name_en: &'static str,
     #[serde(rename = "OSType")]
     os_type: &'static str,
     #[serde(rename = "OperationLocks")]
     operation_locks: Field<&'static [&'static str]>,
+    #[serde(rename = "PrivateDnsNameOptions")]
+    private_dns_name_options: &'static Value,
     #[serde(rename = "PublicIpAddress")]
     public_ip_address: Field<&'static [&'static str]>,
+    #[serde(rename = "RdmaIpAddress")]
+    rdma_ip_address: Field<&'static [&'static str]>,
+    #[serde(rename = "Recyclable")]
+    recyclable: bool,
     #[serde(rename = "RegionId")]
     region_id: &'a str,
     #[serde(rename = "ResourceGroupId")]
     resource_group_id: &'a str,
+    #[serde(rename = "SaleCycle")]
+    sale_cycle: &'static str,
     #[serde(rename = "SecurityGroupIds")]
     security_group_ids: Field<GroupIds<'a>>,
+    #[serde(rename = "SecurityOptions")]
+    security_options: &'static Value,
+    #[serde(rename = "SerialNumber")]
+    serial_number: &'static str,
+    #[serde(rename = "SpotDuration")]
+    spot_duration: u32,
+    #[serde(rename = "SpotInterruptionBehavior")]
+    spot_interruption_behavior: &'static str,
+    #[serde(rename = "SpotPriceLimit")]
+    spot_price_limit: f64,
+    #[serde(rename = "SpotStrategy")]
+    spot_strategy: &'static str,
     #[serde(rename = "StartTime")]
     start_time: String,
     #[serde(rename = "Status")]
@@ -262,11 +327,50 @@ pub(super) struct InstanceJson<'a> {
     stopped_mode: &'static str,
     #[serde(rename = "Tags")]
     tags: EcsTags<'a>,
+    #[serde(rename = "VlanId")]
+    vlan_id: &'static str,
     #[serde(rename = "VpcAttributes")]
     vpc_attributes: VpcAttributes<'a>,
     #[serde(rename = "ZoneId")]
     zone_id: &'a str,
 }
+
+/// `CpuOptions`: the type's vCPUs as cores of two threads (one for a single vCPU).
+#[derive(Serialize)]
+struct CpuOptions {
+    #[serde(rename = "CoreCount")]
+    core_count: u32,
+    #[serde(rename = "Numa")]
+    numa: &'static str,
+    #[serde(rename = "ThreadsPerCore")]
+    threads_per_core: u32,
+    #[serde(rename = "TopologyType")]
+    topology_type: &'static str,
+}
+
+// What every instance here shows of the features eni does not model (Alibaba's defaults).
+static ADDITIONAL_INFO: LazyLock<Value> =
+    LazyLock::new(|| json!({ "EnableHighDensityMode": false }));
+static CLOCK_OPTIONS: LazyLock<Value> = LazyLock::new(|| json!({ "PtpStatus": "disabled" }));
+static CAPACITY_RESERVATION: LazyLock<Value> =
+    LazyLock::new(|| json!({ "CapacityReservationId": "", "CapacityReservationPreference": "" }));
+static HIBERNATION_OPTIONS: LazyLock<Value> = LazyLock::new(|| json!({ "Configured": false }));
+static IMAGE_OPTIONS: LazyLock<Value> =
+    LazyLock::new(|| json!({ "CurrentOSNVMeSupported": true, "LoginAsNonRoot": false }));
+static METADATA_OPTIONS: LazyLock<Value> = LazyLock::new(
+    || json!({ "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1, "HttpTokens": "optional" }),
+);
+static PRIVATE_DNS_NAME_OPTIONS: LazyLock<Value> = LazyLock::new(|| {
+    json!({
+        "EnableInstanceIdDnsAAAARecord": false,
+        "EnableInstanceIdDnsARecord": false,
+        "EnableIpDnsARecord": false,
+        "EnableIpDnsPtrRecord": false,
+        "HostnameType": "",
+    })
+});
+static SECURITY_OPTIONS: LazyLock<Value> =
+    LazyLock::new(|| json!({ "ConfidentialComputingMode": "", "TrustedSystemMode": "" }));
 
 /// `DedicatedHostAttribute`: the host an instance runs on, every field empty without one
 /// (eni has no host clusters).
@@ -453,6 +557,44 @@ impl<'a> InstanceJson<'a> {
                 vswitch_id: i.vswitch_id.as_ref().map(|x| x.as_str()),
                 vpc_id: i.vpc_id.as_ref().map(|x| x.as_str()),
             },
+            additional_info: &ADDITIONAL_INFO,
+            auto_release_time: "",
+            clock_options: &CLOCK_OPTIONS,
+            cluster_id: "",
+            cpu_options: CpuOptions {
+                core_count: (ty.cpu_core_count / 2).max(1),
+                numa: "",
+                threads_per_core: if ty.cpu_core_count >= 2 { 2 } else { 1 },
+                topology_type: "",
+            },
+            credit_specification: "",
+            deployment_set_group_no: 0,
+            deployment_set_id: "",
+            device_available: true,
+            ecs_capacity_reservation_attr: &CAPACITY_RESERVATION,
+            enable_nvs: false,
+            gpu_amount: 0,
+            gpu_spec: "",
+            hibernation_options: &HIBERNATION_OPTIONS,
+            hpc_cluster_id: "",
+            isp: "",
+            image_options: &IMAGE_OPTIONS,
+            key_pair_name: "",
+            local_storage_amount: 0,
+            local_storage_capacity: 0,
+            metadata_options: &METADATA_OPTIONS,
+            os_name_en: eni_core::images::image(&i.image_id).map_or("", |im| im.os_name_en),
+            private_dns_name_options: &PRIVATE_DNS_NAME_OPTIONS,
+            rdma_ip_address: Field("IpAddress", &[]),
+            recyclable: false,
+            sale_cycle: "",
+            security_options: &SECURITY_OPTIONS,
+            serial_number: "",
+            spot_duration: 0,
+            spot_interruption_behavior: "Terminate",
+            spot_price_limit: 0.0,
+            spot_strategy: "NoSpot",
+            vlan_id: "",
             zone_id: &i.zone_id,
         }
     }

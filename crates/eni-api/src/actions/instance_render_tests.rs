@@ -59,7 +59,7 @@ fn old_instance_view(v: &InstanceView) -> Value {
             },
         );
     let ty = &v.instance_type;
-    json!({
+    let base = json!({
         "DedicatedHostAttribute": {
             "DedicatedHostClusterId": "",
             "DedicatedHostId": if i.tenancy == "host" { i.host_id.as_ref().map_or("", |h| h.as_str()) } else { "" },
@@ -108,7 +108,60 @@ fn old_instance_view(v: &InstanceView) -> Value {
         "NetworkInterfaces": { "NetworkInterface": nics },
         "OperationLocks": { "LockReason": [] },
         "Tags": ecs_tags(&i.tags),
-    })
+    });
+    // The fields of the 7.x SDK model that eni answers with Alibaba's defaults (a second map:
+    // one json! of them all passes the macro's recursion limit).
+    let more = json!({
+        "AdditionalInfo": { "EnableHighDensityMode": false },
+        "AutoReleaseTime": "",
+        "ClockOptions": { "PtpStatus": "disabled" },
+        "ClusterId": "",
+        "CpuOptions": {
+            "CoreCount": (ty.cpu_core_count / 2).max(1),
+            "Numa": "",
+            "ThreadsPerCore": if ty.cpu_core_count >= 2 { 2 } else { 1 },
+            "TopologyType": "",
+        },
+        "CreditSpecification": "",
+        "DeploymentSetGroupNo": 0,
+        "DeploymentSetId": "",
+        "DeviceAvailable": true,
+        "EcsCapacityReservationAttr": { "CapacityReservationId": "", "CapacityReservationPreference": "" },
+        "EnableNVS": false,
+        "GPUAmount": 0,
+        "GPUSpec": "",
+        "HibernationOptions": { "Configured": false },
+        "HpcClusterId": "",
+        "ISP": "",
+        "ImageOptions": { "CurrentOSNVMeSupported": true, "LoginAsNonRoot": false },
+        "KeyPairName": "",
+        "LocalStorageAmount": 0,
+        "LocalStorageCapacity": 0,
+        "MetadataOptions": { "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1, "HttpTokens": "optional" },
+        "OSNameEn": eni_core::images::image(&i.image_id).map_or("", |im| im.os_name_en),
+        "PrivateDnsNameOptions": {
+            "EnableInstanceIdDnsAAAARecord": false,
+            "EnableInstanceIdDnsARecord": false,
+            "EnableIpDnsARecord": false,
+            "EnableIpDnsPtrRecord": false,
+            "HostnameType": "",
+        },
+        "RdmaIpAddress": { "IpAddress": [] },
+        "Recyclable": false,
+        "SaleCycle": "",
+        "SecurityOptions": { "ConfidentialComputingMode": "", "TrustedSystemMode": "" },
+        "SerialNumber": "",
+        "SpotDuration": 0,
+        "SpotInterruptionBehavior": "Terminate",
+        "SpotPriceLimit": 0.0,
+        "SpotStrategy": "NoSpot",
+        "VlanId": "",
+    });
+    let (Value::Object(mut all), Value::Object(more)) = (base, more) else {
+        unreachable!()
+    };
+    all.extend(more);
+    Value::Object(all)
 }
 
 fn old_describe(r: &TokenPage<InstanceView>) -> Map<String, Value> {

@@ -309,6 +309,8 @@ pub fn describe_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
         "InnerAccessPolicy": g.inner_access_policy.as_str(),
         "NextToken": a.next_token,
         "Permissions": { "Permission": list },
+        // No snapshot policy guards a group here.
+        "SnapshotPolicyIds": { "SnapshotPolicyId": [] },
     })))
 }
 
