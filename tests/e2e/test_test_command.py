@@ -55,7 +55,8 @@ def test_without_the_python_packages_and_no_install_it_names_them(tmp_path):
     real_cargo = shutil.which("cargo")
     assert real_cargo, "cargo must be on PATH to run the suite"
     tools = {"python3": str(bare / "bin" / "python3"), "cargo": real_cargo}
-    for t in ("rustc", "rustup", "cc", "gcc", "ip", "tc", "nft", "iperf3", "cargo-fmt", "cargo-clippy", "rustfmt", "clippy-driver"):
+    for t in ("rustc", "rustup", "cc", "gcc", "ip", "tc", "nft", "iperf3", "node", "npm", "cargo-fmt", "cargo-clippy", "rustfmt",
+              "clippy-driver"):
         real = shutil.which(t) or (f"/usr/sbin/{t}" if os.path.exists(f"/usr/sbin/{t}") else None)
         if real:
             tools[t] = real
