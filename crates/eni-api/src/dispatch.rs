@@ -2,7 +2,9 @@
 //! some action names exist in both (ECS keeps deprecated CreateVpc, DescribeVSwitches, …), so
 //! the version picks the table and the action picks the handler.
 
-use crate::actions::{catalog, eip, eni, host, instance, instance_reads, security_group, vpc, Ctx};
+use crate::actions::{
+    catalog, eip, eni, host, instance, instance_reads, security_group, tags, vpc, Ctx,
+};
 use crate::auth::{authenticate, scheme_of, Scheme};
 use crate::params::RawRequest;
 use crate::render::{Format, Reply};
@@ -115,6 +117,9 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("AssignIpv6Addresses", fields!(eni::assign_ipv6)),
     ("UnassignIpv6Addresses", fields!(eni::unassign_ipv6)),
     ("ModifyNetworkInterfaceAttribute", fields!(eni::modify)),
+    ("TagResources", fields!(tags::ecs_tag)),
+    ("UntagResources", fields!(tags::ecs_untag)),
+    ("ListTagResources", fields!(tags::ecs_list)),
     // Deprecated in ECS, still served there by Alibaba.
     ("CreateVpc", fields!(vpc::create_vpc)),
     ("DescribeVpcs", fields!(vpc::describe_vpcs)),
@@ -154,6 +159,9 @@ pub const VPC_ACTIONS: &[(&str, Handler)] = &[
     ("DescribeEipAddresses", fields!(eip::describe)),
     ("ReleaseEipAddress", fields!(eip::release)),
     ("ModifyEipAddressAttribute", fields!(eip::modify)),
+    ("TagResources", fields!(tags::vpc_tag)),
+    ("UnTagResources", fields!(tags::vpc_untag)),
+    ("ListTagResources", fields!(tags::vpc_list)),
 ];
 
 /// The action table of `version`, if it is one we serve.

@@ -19,6 +19,7 @@ mod ipam;
 pub mod query;
 pub mod security_group;
 pub mod security_group_rules;
+pub mod tags;
 mod transitions;
 pub mod validate;
 pub mod vpc;

@@ -22,8 +22,8 @@ use crate::PgStore;
 use eni_store::{
     AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
     IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
-    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, VSwitchFilter,
-    Vpc, VpcFilter, Window,
+    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tagged, Tags, Tx, VSwitch,
+    VSwitchFilter, Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
@@ -613,6 +613,21 @@ impl Tx for PgTx<'_> {
             "UPDATE vpcs SET name = $3, description = $4 WHERE account_id = $1 AND id = $2",
             &[&account_to_sql(account), &id.as_str(), &name, &description],
         )?;
+        Ok(n > 0)
+    }
+
+    fn tags_set(
+        &mut self,
+        table: Tagged,
+        account: AccountId,
+        id: &str,
+        tags: &Tags,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {} SET tags = $3 WHERE account_id = $1 AND id = $2",
+            table.table()
+        );
+        let n = self.exec(&sql, &[&account_to_sql(account), &id, &tags_to_sql(tags)?])?;
         Ok(n > 0)
     }
 

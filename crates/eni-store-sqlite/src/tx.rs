@@ -29,8 +29,8 @@ use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
     AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
     IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
-    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tags, Tx, VSwitch, VSwitchFilter,
-    Vpc, VpcFilter, Window,
+    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tagged, Tags, Tx, VSwitch,
+    VSwitchFilter, Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
@@ -743,6 +743,25 @@ impl Tx for SqliteTx<'_> {
         let n = self.exec(
             "UPDATE vpcs SET name = ?3, description = ?4 WHERE account_id = ?1 AND id = ?2",
             params![account_to_sql(account), id.as_str(), name, description],
+            db_err,
+        )?;
+        Ok(n > 0)
+    }
+
+    fn tags_set(
+        &mut self,
+        table: Tagged,
+        account: AccountId,
+        id: &str,
+        tags: &Tags,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {} SET tags = ?3 WHERE account_id = ?1 AND id = ?2",
+            table.table()
+        );
+        let n = self.exec(
+            &sql,
+            params![account_to_sql(account), id, tags_to_sql(tags)?],
             db_err,
         )?;
         Ok(n > 0)

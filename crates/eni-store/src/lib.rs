@@ -401,6 +401,15 @@ pub trait Tx {
 
     // ---- security groups ----
     fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<(), StoreError>;
+    /// Replaces the tags of the account's row `id` of `table` (TagResources, UntagResources);
+    /// whether it was there. An ENI's tag index (`eni_tags`) follows by trigger.
+    fn tags_set(
+        &mut self,
+        table: Tagged,
+        account: AccountId,
+        id: &str,
+        tags: &Tags,
+    ) -> Result<bool, StoreError>;
     /// Sets a group's name and description (ModifySecurityGroupAttribute); whether it was
     /// there. Nothing a data plane sees.
     fn security_group_set_name(

@@ -51,6 +51,31 @@ pub struct IdempotencyRecord {
 /// A tag on a resource.
 pub type Tags = Vec<(String, String)>;
 
+/// The tables whose rows carry tags that TagResources and UntagResources rewrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tagged {
+    Instance,
+    Eni,
+    SecurityGroup,
+    Vpc,
+    VSwitch,
+    Eip,
+}
+
+impl Tagged {
+    /// The table.
+    pub fn table(self) -> &'static str {
+        match self {
+            Tagged::Instance => "instances",
+            Tagged::Eni => "enis",
+            Tagged::SecurityGroup => "security_groups",
+            Tagged::Vpc => "vpcs",
+            Tagged::VSwitch => "vswitches",
+            Tagged::Eip => "eips",
+        }
+    }
+}
+
 /// A VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vpc {

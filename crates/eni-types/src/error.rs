@@ -197,6 +197,10 @@ pub enum ApiError {
     DryRunOperation,
     #[error("The specified ImageId does not exist.")]
     ImageNotFound,
+    #[error("The specified resource does not exist, or is not of the specified ResourceType.")]
+    TagResourceNotFound,
+    #[error("The specified ResourceType is not supported.")]
+    TagResourceTypeNotFound,
     #[error("The specified parameter UserData is not valid Base64.")]
     UserDataBase64Invalid,
     #[error("The specified parameter UserData exceeds 32 KB once decoded.")]
@@ -433,6 +437,8 @@ impl ApiError {
             SecurityGroupInUse => "DependencyViolation.SecurityGroupInUse",
             DryRunOperation => "DryRunOperation",
             ImageNotFound => "InvalidImageId.NotFound",
+            TagResourceNotFound => "InvalidResourceId.NotFound",
+            TagResourceTypeNotFound => "InvalidResourceType.NotFound",
             UserDataBase64Invalid => "InvalidUserData.Base64FormatInvalid",
             UserDataSizeExceeded => "InvalidUserData.SizeExceeded",
             SystemDiskCategoryNotSupported { .. } => "InvalidSystemDiskCategory.ValueNotSupported",
@@ -549,6 +555,7 @@ impl ApiError {
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
             EipNotFound | EipInstanceNotFound | ImageNotFound => 404,
+            TagResourceNotFound | TagResourceTypeNotFound => 404,
             IncorrectEipStatus { .. }
             | EipAssociationDuplicated { .. }
             | EipIncorrectInstanceStatus { .. }
@@ -711,6 +718,8 @@ impl ApiError {
             SecurityGroupInUse,
             DryRunOperation,
             ImageNotFound,
+            TagResourceNotFound,
+            TagResourceTypeNotFound,
             UserDataBase64Invalid,
             UserDataSizeExceeded,
             SystemDiskCategoryNotSupported { category: s() },

@@ -9,6 +9,7 @@ pub mod host;
 pub mod instance;
 pub mod instance_reads;
 pub mod security_group;
+pub mod tags;
 pub mod typed;
 pub mod vpc;
 

@@ -18,7 +18,8 @@ use crate::constraints::{
 use crate::{
     with_read, with_write, AccessKey, Account, Eip, EipAssociation, EipBinding, Eni, EniQuery,
     Host, IdempotencyRecord, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup,
-    SecurityGroupRule, SgDirection, SgPolicy, SgProtocol, Store, StoreError, Tx, VSwitch, Vpc,
+    SecurityGroupRule, SgDirection, SgPolicy, SgProtocol, Store, StoreError, Tagged, Tx, VSwitch,
+    Vpc,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, RouteTableId, SecurityGroupId,
@@ -149,6 +150,10 @@ pub const CHECKS: &[Check] = &[
     (
         "vpc_and_vswitch_set_name_of_their_account_only",
         check_vpc_and_vswitch_set_name_of_their_account_only,
+    ),
+    (
+        "tags_set_rewrites_the_tags_and_the_eni_tag_index",
+        check_tags_set_rewrites_the_tags_and_the_eni_tag_index,
     ),
     (
         "account_insert_get_and_by_name",
@@ -4863,4 +4868,70 @@ fn check_vpc_and_vswitch_set_name_of_their_account_only(store: &dyn Store) {
     assert!(!ok(store, |tx| tx.vpc_set_name(other, &v.id, "x", "")));
     assert!(!ok(store, |tx| tx.vswitch_set_name(other, &s.id, "x", "")));
     assert_eq!(read(store, |tx| tx.dataplane_generation()), g0);
+}
+
+/// TagResources' store write: a row's tags replaced whole, of its account only; an ENI's tag
+/// index follows (a tag filter finds it by the new tags, not the old).
+fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let n = eni(&s);
+    ok(store, |tx| tx.eni_insert(&n));
+    let tags = vec![("team".to_string(), "blue".to_string())];
+    assert!(ok(store, |tx| tx.tags_set(
+        Tagged::Eni,
+        acct,
+        n.id.as_str(),
+        &tags
+    )));
+    assert!(ok(store, |tx| tx.tags_set(
+        Tagged::Vpc,
+        acct,
+        v.id.as_str(),
+        &tags
+    )));
+    assert_eq!(
+        read(store, |tx| tx.vpc_get(acct, &v.id)).unwrap().tags,
+        tags
+    );
+    assert_eq!(
+        read(store, |tx| tx.eni_get(acct, &n.id)).unwrap().tags,
+        tags
+    );
+    let by_tag = |value: &str| {
+        let filter = crate::EniFilter {
+            tags: vec![("team".to_string(), Some(value.to_string()))],
+            ..Default::default()
+        };
+        read(store, |tx| {
+            tx.eni_find(acct, REGION, &filter, crate::Window::after(None, 10))
+        })
+        .into_iter()
+        .map(|(_, e)| e.id)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(by_tag("blue"), vec![n.id.clone()]);
+    let retagged = vec![("team".to_string(), "red".to_string())];
+    assert!(ok(store, |tx| tx.tags_set(
+        Tagged::Eni,
+        acct,
+        n.id.as_str(),
+        &retagged
+    )));
+    assert_eq!(by_tag("blue"), Vec::<EniId>::new());
+    assert_eq!(by_tag("red"), vec![n.id.clone()]);
+    let other = AccountId::generate();
+    assert!(!ok(store, |tx| tx.tags_set(
+        Tagged::Eni,
+        other,
+        n.id.as_str(),
+        &tags
+    )));
+    assert!(!ok(store, |tx| tx.tags_set(
+        Tagged::VSwitch,
+        acct,
+        "vsw-none",
+        &tags
+    )));
+    let _ = s;
 }

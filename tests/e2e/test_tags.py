@@ -1,0 +1,105 @@
+"""TagResources, UntagResources / UnTagResources and ListTagResources, in ECS's spelling
+(instance, eni, securitygroup) and the VPC API's (VPC, VSWITCH, EIP): what Terraform sends to
+change tags and what it reads on every alicloud_ecs_network_interface refresh; the Describe
+calls show and filter by the same tags."""
+
+from alibabacloud_ecs20140526 import models as em
+from alibabacloud_vpc20160428 import models as vm
+
+import e2e_helpers as h
+
+R = h.REGION
+
+
+def ecs_tags(pairs):
+    return [em.TagResourcesRequestTag(key=k, value=v) for k, v in pairs]
+
+
+def listed(ecs, kind, ids=None, tags=None, token=None):
+    req = em.ListTagResourcesRequest(region_id=R, resource_type=kind, resource_id=ids, next_token=token,
+                                     tag=[em.ListTagResourcesRequestTag(key=k, value=v) for k, v in (tags or [])] or None)
+    body = ecs.list_tag_resources(req).body
+    return [(t.resource_id, t.resource_type, t.tag_key, t.tag_value) for t in body.tag_resources.tag_resource], body.next_token
+
+
+def test_eni_tags_as_terraform_changes_and_reads_them(ecs, cloud, unique):
+    vpc_id = cloud.vpc("10.56.0.0/16")
+    vsw = cloud.vswitch(vpc_id, "10.56.1.0/24")
+    sg = cloud.group(vpc_id)
+    eni = cloud.eni(vsw, [sg]).network_interface_id
+    ecs.tag_resources(em.TagResourcesRequest(region_id=R, resource_type="eni", resource_id=[eni],
+                                             tag=ecs_tags([("team", unique), ("env", "test")])))
+    rows, token = listed(ecs, "eni", ids=[eni])
+    assert sorted(rows) == sorted([(eni, "eni", "team", unique), (eni, "eni", "env", "test")]) and token == ""
+    # DescribeNetworkInterfaces filters and shows the same tags.
+    found = ecs.describe_network_interfaces(em.DescribeNetworkInterfacesRequest(
+        region_id=R, tag=[em.DescribeNetworkInterfacesRequestTag(key="team", value=unique)])).body
+    assert [n.network_interface_id for n in found.network_interface_sets.network_interface_set] == [eni]
+    # A key it has takes the new value; UntagResources removes by key, then all.
+    ecs.tag_resources(em.TagResourcesRequest(region_id=R, resource_type="eni", resource_id=[eni],
+                                             tag=ecs_tags([("env", "prod")])))
+    assert (eni, "eni", "env", "prod") in listed(ecs, "eni", ids=[eni])[0]
+    ecs.untag_resources(em.UntagResourcesRequest(region_id=R, resource_type="eni", resource_id=[eni], tag_key=["env"]))
+    assert listed(ecs, "eni", ids=[eni])[0] == [(eni, "eni", "team", unique)]
+    # Found by tag alone.
+    assert listed(ecs, "eni", tags=[("team", unique)])[0] == [(eni, "eni", "team", unique)]
+    ecs.untag_resources(em.UntagResourcesRequest(region_id=R, resource_type="eni", resource_id=[eni], all=True))
+    assert listed(ecs, "eni", ids=[eni])[0] == []
+    # Bad input: an unknown resource (nothing changes), an unknown type, too many tags.
+    h.expect_tea_error(lambda: ecs.tag_resources(em.TagResourcesRequest(
+        region_id=R, resource_type="eni", resource_id=[eni, "eni-bp1doesnotexist0000"], tag=ecs_tags([("a", "b")]))),
+        "InvalidResourceId.NotFound", 404)
+    assert listed(ecs, "eni", ids=[eni])[0] == []
+    h.expect_tea_error(lambda: ecs.tag_resources(em.TagResourcesRequest(
+        region_id=R, resource_type="toaster", resource_id=[eni], tag=ecs_tags([("a", "b")]))),
+        "InvalidResourceType.NotFound", 404)
+    ecs.tag_resources(em.TagResourcesRequest(region_id=R, resource_type="eni", resource_id=[eni],
+                                             tag=ecs_tags([(f"k{i}", "v") for i in range(15)])))
+    h.expect_tea_error(lambda: ecs.tag_resources(em.TagResourcesRequest(
+        region_id=R, resource_type="eni", resource_id=[eni], tag=ecs_tags([(f"x{i}", "v") for i in range(6)]))),
+        "QuotaExceed.Tags", 403)
+    assert len(listed(ecs, "eni", ids=[eni])[0]) == 15
+
+
+def test_instance_and_group_tags_show_in_their_describe_calls(ecs, cloud, unique):
+    vpc_id = cloud.vpc("10.57.0.0/16")
+    vsw = cloud.vswitch(vpc_id, "10.57.1.0/24")
+    sg = cloud.group(vpc_id)
+    inst = cloud.instance(vsw, [sg])
+    ecs.tag_resources(em.TagResourcesRequest(region_id=R, resource_type="instance", resource_id=[inst],
+                                             tag=ecs_tags([("owner", unique)])))
+    ecs.tag_resources(em.TagResourcesRequest(region_id=R, resource_type="securitygroup", resource_id=[sg],
+                                             tag=ecs_tags([("owner", unique)])))
+    i = cloud.instance_get(inst)
+    assert [(t.tag_key, t.tag_value) for t in i.tags.tag] == [("owner", unique)]
+    (g,) = ecs.describe_security_groups(em.DescribeSecurityGroupsRequest(
+        region_id=R, security_group_id=sg)).body.security_groups.security_group
+    assert [(t.tag_key, t.tag_value) for t in g.tags.tag] == [("owner", unique)]
+    assert listed(ecs, "instance", tags=[("owner", unique)])[0] == [(inst, "instance", "owner", unique)]
+
+
+def test_vpc_spelling_for_vpcs_vswitches_and_eips(vpc, res, unique):
+    vpc_id = res.vpc(cidr_block="10.58.0.0/16")
+    vsw = res.vswitch(vpc_id, "10.58.1.0/24")
+    tag = [vm.TagResourcesRequestTag(key="stack", value=unique)]
+    vpc.tag_resources(vm.TagResourcesRequest(region_id=R, resource_type="VPC", resource_id=[vpc_id], tag=tag))
+    vpc.tag_resources(vm.TagResourcesRequest(region_id=R, resource_type="VSWITCH", resource_id=[vsw], tag=tag))
+    got = vpc.list_tag_resources(vm.ListTagResourcesRequest(region_id=R, resource_type="VPC", resource_id=[vpc_id])).body
+    assert [(t.resource_id, t.resource_type, t.tag_key, t.tag_value) for t in got.tag_resources.tag_resource] == \
+        [(vpc_id, "VPC", "stack", unique)]
+    (v,) = vpc.describe_vpcs(vm.DescribeVpcsRequest(region_id=R, vpc_id=vpc_id)).body.vpcs.vpc
+    assert [(t.key, t.value) for t in v.tags.tag] == [("stack", unique)]
+    vpc.un_tag_resources(vm.UnTagResourcesRequest(region_id=R, resource_type="VSWITCH", resource_id=[vsw],
+                                                  tag_key=["stack"]))
+    got = vpc.list_tag_resources(vm.ListTagResourcesRequest(region_id=R, resource_type="VSWITCH", resource_id=[vsw])).body
+    assert got.tag_resources.tag_resource == []
+    eip = vpc.allocate_eip_address(vm.AllocateEipAddressRequest(region_id=R)).body.allocation_id
+    try:
+        vpc.tag_resources(vm.TagResourcesRequest(region_id=R, resource_type="EIP", resource_id=[eip], tag=tag))
+        (e,) = vpc.describe_eip_addresses(vm.DescribeEipAddressesRequest(
+            region_id=R, allocation_id=eip)).body.eip_addresses.eip_address
+        assert [(t.key, t.value) for t in e.tags.tag] == [("stack", unique)]
+    finally:
+        vpc.release_eip_address(vm.ReleaseEipAddressRequest(region_id=R, allocation_id=eip))
+    h.expect_tea_error(lambda: vpc.list_tag_resources(vm.ListTagResourcesRequest(region_id=R, resource_type="VPC")),
+                       "MissingParameter", 400)
