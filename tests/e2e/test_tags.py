@@ -103,3 +103,52 @@ def test_vpc_spelling_for_vpcs_vswitches_and_eips(vpc, res, unique):
         vpc.release_eip_address(vm.ReleaseEipAddressRequest(region_id=R, allocation_id=eip))
     h.expect_tea_error(lambda: vpc.list_tag_resources(vm.ListTagResourcesRequest(region_id=R, resource_type="VPC")),
                        "MissingParameter", 400)
+
+
+def test_describe_tags_of_one_resource(ecs, cloud, unique):
+    vpc_id = cloud.vpc("10.59.0.0/16")
+    sg = cloud.group(vpc_id)
+    ecs.tag_resources(em.TagResourcesRequest(region_id=R, resource_type="securitygroup", resource_id=[sg],
+                                             tag=ecs_tags([("owner", unique), ("env", "ci")])))
+    body = ecs.describe_tags(em.DescribeTagsRequest(region_id=R, resource_type="securitygroup", resource_id=sg)).body
+    got = sorted((t.tag_key, t.tag_value, t.resource_type_count.securitygroup) for t in body.tags.tag)
+    assert got == [("env", "ci", 1), ("owner", unique, 1)] and body.total_count == 2
+    narrowed = ecs.describe_tags(em.DescribeTagsRequest(region_id=R, resource_type="securitygroup", resource_id=sg,
+                                                        tag=[em.DescribeTagsRequestTag(key="env")])).body
+    assert [t.tag_key for t in narrowed.tags.tag] == ["env"]
+    # Terraform's alicloud_images asks for each image's tags: there are none.
+    image = ecs.describe_tags(em.DescribeTagsRequest(region_id=R, resource_type="image",
+                                                     resource_id="aliyun_3_x64_20G_alibase_20240101.vhd")).body
+    assert image.tags.tag == [] and image.total_count == 0
+
+
+def test_modify_security_group_rule_description(ecs, cloud):
+    vpc_id = cloud.vpc("10.61.0.0/16")
+    sg = cloud.group(vpc_id)
+    rule = dict(ip_protocol="tcp", port_range="443/443", source_cidr_ip="10.0.0.0/8", policy="accept",
+                priority="1", nic_type="intranet")
+    ecs.authorize_security_group(em.AuthorizeSecurityGroupRequest(
+        region_id=R, security_group_id=sg, permissions=[em.AuthorizeSecurityGroupRequestPermissions(
+            description="before", **rule)]))
+    # Terraform's update: the permission names the rule, Description is the new one.
+    ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, description="after", **rule))
+
+    def perms():
+        return ecs.describe_security_group_attribute(em.DescribeSecurityGroupAttributeRequest(
+            region_id=R, security_group_id=sg)).body.permissions.permission
+
+    (p,) = perms()
+    assert (p.description, p.port_range) == ("after", "443/443")
+    # By rule ID.
+    ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id, description="by id"))
+    assert perms()[0].description == "by id"
+    # No such rule; another field with a rule ID is refused, not ignored.
+    h.expect_tea_error(lambda: ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, description="x", **{**rule, "port_range": "80/80"})),
+        "InvalidSecurityGroupRuleId.NotFound", 404)
+    h.expect_tea_error(lambda: ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id, port_range="80/80")),
+        "InvalidParameter", 400)
+    assert perms()[0].port_range == "443/443"

@@ -69,6 +69,14 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
         "ModifySecurityGroupAttribute",
         fields!(security_group::modify_attribute),
     ),
+    (
+        "ModifySecurityGroupRule",
+        fields!(security_group::modify_rule),
+    ),
+    (
+        "ModifySecurityGroupEgressRule",
+        fields!(security_group::modify_egress_rule),
+    ),
     ("RunInstances", fields!(instance::run)),
     ("CreateInstance", fields!(instance::create)),
     ("StartInstance", fields!(instance::start)),
@@ -120,6 +128,7 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("TagResources", fields!(tags::ecs_tag)),
     ("UntagResources", fields!(tags::ecs_untag)),
     ("ListTagResources", fields!(tags::ecs_list)),
+    ("DescribeTags", fields!(tags::ecs_describe_tags)),
     // Deprecated in ECS, still served there by Alibaba.
     ("CreateVpc", fields!(vpc::create_vpc)),
     ("DescribeVpcs", fields!(vpc::describe_vpcs)),

@@ -67,6 +67,18 @@ pub struct AuthorizeRules {
     pub rules: Vec<RuleInput>,
 }
 
+/// ModifySecurityGroupRule or ModifySecurityGroupEgressRule.
+#[derive(Debug, Clone)]
+pub struct ModifyRule {
+    pub region: String,
+    pub group_id: String,
+    pub direction: SgDirection,
+    /// The rule by ID; without it, `rule` names it.
+    pub rule_id: Option<String>,
+    /// The rule's permission and the new description.
+    pub rule: RuleInput,
+}
+
 /// RevokeSecurityGroup or RevokeSecurityGroupEgress.
 #[derive(Debug, Clone)]
 pub struct RevokeRules {
@@ -522,6 +534,53 @@ impl Core {
                     tx.sg_rule_delete(&group.id, &rule.id)?;
                 }
             }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// ModifySecurityGroupRule / ModifySecurityGroupEgressRule: the description of one rule,
+    /// named by `rule_id` or by its permission (every field as AuthorizeSecurityGroup takes
+    /// it but the description, which is the new one).
+    pub fn modify_security_group_rule(
+        &self,
+        caller: &Caller,
+        req: ModifyRule,
+    ) -> Result<(), ApiError> {
+        self.check_region(&req.region)?;
+        let (spec, description) = match &req.rule_id {
+            Some(_) => {
+                // Only the description is checked and changed here.
+                let d = req.rule.description.clone().unwrap_or_default();
+                let lower = d.to_ascii_lowercase();
+                if d.chars().count() > 512
+                    || lower.starts_with("http://")
+                    || lower.starts_with("https://")
+                {
+                    return Err(ApiError::RuleDescriptionMalformed);
+                }
+                (None, d)
+            }
+            None => {
+                let spec = check_rules(req.direction, std::slice::from_ref(&req.rule))?.remove(0);
+                let d = spec.description.clone();
+                (Some(spec), d)
+            }
+        };
+        self.write(|tx| -> Result<(), CoreError> {
+            let group = group_in_region(tx, caller, &req.region, &req.group_id)?;
+            let rules = tx.sg_rules_of(&group.id)?;
+            let rule = match (&req.rule_id, &spec) {
+                (Some(text), _) => text
+                    .parse::<SecurityGroupRuleId>()
+                    .ok()
+                    .and_then(|id| rules.iter().find(|r| r.id == id))
+                    .filter(|r| r.direction == req.direction),
+                (None, Some(spec)) => rules.iter().find(|r| spec.matches(req.direction, r)),
+                (None, None) => None,
+            }
+            .ok_or(ApiError::SecurityGroupRuleNotFound)?;
+            tx.sg_rule_set_description(&group.id, &rule.id, &description)?;
             Ok(())
         })
         .map_err(Into::into)

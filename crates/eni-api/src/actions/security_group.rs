@@ -10,8 +10,8 @@ use super::eni::ecs_tags;
 use super::{object, time, Ctx};
 use eni_core::security_group::{CreateSecurityGroup, DescribeSecurityGroups};
 use eni_core::security_group_rules::{
-    AuthorizeRules, DescribeGroupAttribute, Direction as SgDirection, PortRange as SgPortRange,
-    RevokeRules, Rule as SecurityGroupRule, RuleInput,
+    AuthorizeRules, DescribeGroupAttribute, Direction as SgDirection, ModifyRule,
+    PortRange as SgPortRange, RevokeRules, Rule as SecurityGroupRule, RuleInput,
 };
 use eni_types::{ApiError, Params};
 use serde_json::{json, Map, Value};
@@ -197,6 +197,43 @@ fn revoke_in(ctx: &Ctx<'_>, p: &Params, direction: SgDirection) -> Out {
     };
     ctx.core.revoke_security_group(&ctx.caller, req)?;
     Ok(Map::new())
+}
+
+fn modify_rule_in(ctx: &Ctx<'_>, p: &Params, direction: SgDirection) -> Out {
+    let rule_id = p.opt("SecurityGroupRuleId").map(String::from);
+    if rule_id.is_some() {
+        // With a rule ID Alibaba changes any field; here only the description changes, and
+        // a request to change another is refused rather than ignored.
+        let fields = rule_fields(direction);
+        if let Some(name) = fields
+            .into_iter()
+            .find(|n| *n != "Description" && p.opt(n).is_some())
+        {
+            return Err(ApiError::invalid_param_because(
+                name,
+                "with SecurityGroupRuleId only the Description can change on this server",
+            ));
+        }
+    }
+    let req = ModifyRule {
+        region: p.required("RegionId")?.to_string(),
+        group_id: p.required("SecurityGroupId")?.to_string(),
+        direction,
+        rule_id,
+        rule: rule_input(p, direction),
+    };
+    ctx.core.modify_security_group_rule(&ctx.caller, req)?;
+    Ok(Map::new())
+}
+
+/// ModifySecurityGroupRule: an inbound rule's description.
+pub fn modify_rule(ctx: &Ctx<'_>, p: &Params) -> Out {
+    modify_rule_in(ctx, p, SgDirection::Ingress)
+}
+
+/// ModifySecurityGroupEgressRule: an outbound rule's description.
+pub fn modify_egress_rule(ctx: &Ctx<'_>, p: &Params) -> Out {
+    modify_rule_in(ctx, p, SgDirection::Egress)
 }
 
 /// AuthorizeSecurityGroup: inbound rules.

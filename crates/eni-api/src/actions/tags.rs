@@ -96,3 +96,73 @@ pub fn vpc_untag(ctx: &Ctx<'_>, p: &Params) -> Out {
 pub fn vpc_list(ctx: &Ctx<'_>, p: &Params) -> Out {
     list(ctx, p, false)
 }
+
+/// Resource types whose tags eni keeps none of (it has no such resources, or none tagged).
+const UNTAGGED_TYPES: &[&str] = &[
+    "image",
+    "disk",
+    "volume",
+    "snapshot",
+    "keypair",
+    "launchtemplate",
+];
+
+/// ECS DescribeTags: the tags of one resource (`ResourceType` and `ResourceId`; `Tag.N`
+/// narrows them), each counted once for the resource's type. Images, disks and the other
+/// types eni keeps no tags of have none. PageNumber and PageSize (at most 100).
+pub fn ecs_describe_tags(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let region = p.required("RegionId")?;
+    let page = super::page(p, 100)?;
+    let resource_type = p.required("ResourceType")?;
+    let id = p.required("ResourceId")?;
+    let filter = p.tags()?;
+    let rows = if UNTAGGED_TYPES.contains(&resource_type.to_ascii_lowercase().as_str()) {
+        ctx.core.check_region(region)?;
+        Vec::new()
+    } else {
+        let kind = TagKind::ecs(resource_type)?;
+        ctx.core
+            .list_tag_resources(
+                &ctx.caller,
+                region,
+                kind,
+                &[id.to_string()],
+                &Vec::new(),
+                None,
+            )?
+            .0
+    };
+    let counted = |kind: TagKind| {
+        let one = |k: TagKind| i64::from(kind == k);
+        json!({
+            "Instance": one(TagKind::Instance),
+            "Eni": one(TagKind::Eni),
+            "Securitygroup": one(TagKind::SecurityGroup),
+            "Disk": 0, "Image": 0, "Snapshot": 0, "Volume": 0, "Ddh": 0,
+            "KeyPair": 0, "LaunchTemplate": 0, "ReservedInstance": 0, "SnapshotPolicy": 0,
+        })
+    };
+    let all: Vec<Value> = rows
+        .iter()
+        .filter(|r| {
+            filter.is_empty()
+                || filter
+                    .iter()
+                    .any(|(k, v)| k == &r.key && (v.is_empty() || v == &r.value))
+        })
+        .map(|r| json!({ "TagKey": r.key, "TagValue": r.value, "ResourceTypeCount": counted(r.kind) }))
+        .collect();
+    let total = all.len();
+    let start = ((page.number - 1) * page.size) as usize;
+    let list: Vec<Value> = all
+        .into_iter()
+        .skip(start)
+        .take(page.size as usize)
+        .collect();
+    Ok(object(json!({
+        "TotalCount": total,
+        "PageNumber": page.number,
+        "PageSize": page.size,
+        "Tags": { "Tag": list },
+    })))
+}

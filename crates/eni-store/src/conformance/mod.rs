@@ -4920,6 +4920,20 @@ fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
     )));
     assert_eq!(by_tag("blue"), Vec::<EniId>::new());
     assert_eq!(by_tag("red"), vec![n.id.clone()]);
+    let g = security_group(&v);
+    let rule = sg_rule(&g);
+    ok(store, |tx| {
+        tx.security_group_insert(&g)?;
+        tx.sg_rule_insert(&rule)
+    });
+    assert!(ok(store, |tx| tx.sg_rule_set_description(
+        &g.id,
+        &rule.id,
+        "described"
+    )));
+    let got = read(store, |tx| tx.sg_rules_of(&g.id));
+    assert_eq!(got[0].description, "described");
+    assert_eq!(got[0].port_range, rule.port_range);
     let other = AccountId::generate();
     assert!(!ok(store, |tx| tx.tags_set(
         Tagged::Eni,
