@@ -87,26 +87,7 @@ impl Agent {
         since: Option<u64>,
         wait: Duration,
     ) -> Result<HostDesired, AgentError> {
-        let mut url = format!(
-            "{}/internal/v1/hosts/{}/desired?wait_ms={}",
-            self.cfg.server,
-            self.cfg.host_id,
-            wait.as_millis()
-        );
-        if let Some(s) = since {
-            url.push_str(&format!("&since={s}"));
-        }
-        let resp = self
-            .http
-            .get(url)
-            .bearer_auth(&self.cfg.token)
-            .timeout(wait + Duration::from_secs(10))
-            .send()
-            .await?;
-        if !resp.status().is_success() {
-            return Err(AgentError::Status(resp.status().as_u16()));
-        }
-        Ok(resp.json().await?)
+        self.get_desired(since, wait, false).await
     }
 
     /// As [`Agent::fetch`], but only what changed after `since` (everything without it).
@@ -115,12 +96,24 @@ impl Agent {
         since: Option<u64>,
         wait: Duration,
     ) -> Result<HostDelta, AgentError> {
+        self.get_desired(since, wait, true).await
+    }
+
+    async fn get_desired<T: serde::de::DeserializeOwned>(
+        &self,
+        since: Option<u64>,
+        wait: Duration,
+        delta: bool,
+    ) -> Result<T, AgentError> {
         let mut url = format!(
-            "{}/internal/v1/hosts/{}/desired?delta=1&wait_ms={}",
+            "{}/internal/v1/hosts/{}/desired?wait_ms={}",
             self.cfg.server,
             self.cfg.host_id,
             wait.as_millis()
         );
+        if delta {
+            url.push_str("&delta=1");
+        }
         if let Some(s) = since {
             url.push_str(&format!("&since={s}"));
         }

@@ -35,7 +35,8 @@ pub struct TokenPage<T> {
     pub next_token: String,
 }
 
-pub(crate) fn paginate<T>(all: Vec<T>, page: Page) -> Paged<T> {
+/// One page of `all` (page numbers from 1), with the total.
+pub fn paginate<T>(all: Vec<T>, page: Page) -> Paged<T> {
     let total = all.len() as u64;
     let skip = (page.number.saturating_sub(1)).saturating_mul(page.size);
     let items = all

@@ -89,7 +89,13 @@ impl Core {
             let g = group_in_region(tx, caller, region, group_id)?;
             let name = name.unwrap_or(&g.name);
             let description = description.unwrap_or(&g.description);
-            if !tx.security_group_set_name(caller.account, &g.id, name, description)? {
+            if !tx.name_set(
+                eni_store::Table::SecurityGroup,
+                caller.account,
+                g.id.as_str(),
+                name,
+                description,
+            )? {
                 return Err(ApiError::SecurityGroupNotFound.into());
             }
             Ok(())

@@ -9,7 +9,7 @@
 
 use crate::{Caller, Core, CoreError};
 use eni_store::{
-    EipFilter, EniFilter, InstanceFilter, Position, SecurityGroupFilter, Tagged, Tags, Tx,
+    EipFilter, EniFilter, InstanceFilter, Position, SecurityGroupFilter, Table, Tags, Tx,
     VSwitchFilter, VpcFilter, Window,
 };
 use eni_types::ids::{EipId, EniId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
@@ -66,14 +66,14 @@ impl TagKind {
         }
     }
 
-    fn table(self) -> Tagged {
+    fn table(self) -> Table {
         match self {
-            TagKind::Instance => Tagged::Instance,
-            TagKind::Eni => Tagged::Eni,
-            TagKind::SecurityGroup => Tagged::SecurityGroup,
-            TagKind::Vpc => Tagged::Vpc,
-            TagKind::VSwitch => Tagged::VSwitch,
-            TagKind::Eip => Tagged::Eip,
+            TagKind::Instance => Table::Instance,
+            TagKind::Eni => Table::Eni,
+            TagKind::SecurityGroup => Table::SecurityGroup,
+            TagKind::Vpc => Table::Vpc,
+            TagKind::VSwitch => Table::VSwitch,
+            TagKind::Eip => Table::Eip,
         }
     }
 }
@@ -139,6 +139,30 @@ fn check_ids(ids: &[String]) -> Result<(), ApiError> {
 }
 
 impl Core {
+    /// Rewrites the tags of each resource `ids` names with `change`, all or none;
+    /// `InvalidResourceId.NotFound` if one is not the caller's.
+    fn rewrite_tags(
+        &self,
+        caller: &Caller,
+        region: &str,
+        kind: TagKind,
+        ids: &[String],
+        change: impl Fn(&mut Tags) -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        check_ids(ids)?;
+        self.write(|tx| -> Result<(), CoreError> {
+            for id in ids {
+                let mut have =
+                    tags_of(tx, caller, region, kind, id)?.ok_or(ApiError::TagResourceNotFound)?;
+                change(&mut have)?;
+                tx.tags_set(kind.table(), caller.account, id, &have)?;
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
     /// TagResources: adds `tags` to each resource (a key it has takes the new value); all or
     /// none, `InvalidResourceId.NotFound` if one is not the caller's.
     pub fn tag_resources(
@@ -149,29 +173,21 @@ impl Core {
         ids: &[String],
         tags: &Tags,
     ) -> Result<(), ApiError> {
-        self.check_region(region)?;
-        check_ids(ids)?;
         if tags.is_empty() {
             return Err(ApiError::missing("Tag.N.Key"));
         }
-        self.write(|tx| -> Result<(), CoreError> {
-            for id in ids {
-                let mut have =
-                    tags_of(tx, caller, region, kind, id)?.ok_or(ApiError::TagResourceNotFound)?;
-                for (k, v) in tags {
-                    match have.iter_mut().find(|(hk, _)| hk == k) {
-                        Some(slot) => slot.1 = v.clone(),
-                        None => have.push((k.clone(), v.clone())),
-                    }
+        self.rewrite_tags(caller, region, kind, ids, |have| {
+            for (k, v) in tags {
+                match have.iter_mut().find(|(hk, _)| hk == k) {
+                    Some(slot) => slot.1 = v.clone(),
+                    None => have.push((k.clone(), v.clone())),
                 }
-                if have.len() > MAX_TAGS {
-                    return Err(ApiError::TagQuotaExceeded.into());
-                }
-                tx.tags_set(kind.table(), caller.account, id, &have)?;
+            }
+            if have.len() > MAX_TAGS {
+                return Err(ApiError::TagQuotaExceeded);
             }
             Ok(())
         })
-        .map_err(Into::into)
     }
 
     /// UntagResources: removes the tags of `keys` (every tag with `all` and no keys).
@@ -184,30 +200,22 @@ impl Core {
         keys: &[String],
         all: bool,
     ) -> Result<(), ApiError> {
-        self.check_region(region)?;
-        check_ids(ids)?;
         if keys.len() > MAX_TAGS {
             return Err(ApiError::invalid_param_because(
                 "TagKey.N",
                 format!("at most {MAX_TAGS} keys"),
             ));
         }
-        self.write(|tx| -> Result<(), CoreError> {
-            for id in ids {
-                let mut have =
-                    tags_of(tx, caller, region, kind, id)?.ok_or(ApiError::TagResourceNotFound)?;
-                if keys.is_empty() {
-                    if all {
-                        have.clear();
-                    }
-                } else {
-                    have.retain(|(k, _)| !keys.contains(k));
+        self.rewrite_tags(caller, region, kind, ids, |have| {
+            if keys.is_empty() {
+                if all {
+                    have.clear();
                 }
-                tx.tags_set(kind.table(), caller.account, id, &have)?;
+            } else {
+                have.retain(|(k, _)| !keys.contains(k));
             }
             Ok(())
         })
-        .map_err(Into::into)
     }
 
     /// ListTagResources: the tags of the resources `ids` names (unknown ones left out), or of

@@ -16,7 +16,9 @@ use crate::query::{page_of, paginate, tag_filter, Start};
 pub use crate::query::{Page, Paged};
 use crate::{default_resource_group, internal, now, validate, Caller, Core, CoreError};
 use eni_ipam::{Ipv4Cidr, Ipv6Cidr};
-use eni_store::{constraints, with_read, StoreError, Tags, VSwitch, VSwitchFilter, Vpc, VpcFilter};
+use eni_store::{
+    constraints, with_read, StoreError, Table, Tags, VSwitch, VSwitchFilter, Vpc, VpcFilter,
+};
 use eni_types::ids::{ResourceGroupId, RouteTableId, VRouterId, VSwitchId, VpcId};
 use eni_types::ApiError;
 use serde::{Deserialize, Serialize};
@@ -336,7 +338,7 @@ impl Core {
                 .ok_or(ApiError::VpcNotFound)?;
             let name = name.unwrap_or(&vpc.name);
             let description = description.unwrap_or(&vpc.description);
-            if !tx.vpc_set_name(caller.account, &id, name, description)? {
+            if !tx.name_set(Table::Vpc, caller.account, id.as_str(), name, description)? {
                 return Err(ApiError::VpcNotFound.into());
             }
             Ok(())
@@ -371,7 +373,13 @@ impl Core {
                 .ok_or(ApiError::VSwitchNotFound)?;
             let name = name.unwrap_or(&vsw.name);
             let description = description.unwrap_or(&vsw.description);
-            if !tx.vswitch_set_name(caller.account, &id, name, description)? {
+            if !tx.name_set(
+                Table::VSwitch,
+                caller.account,
+                id.as_str(),
+                name,
+                description,
+            )? {
                 return Err(ApiError::VSwitchNotFound.into());
             }
             Ok(())

@@ -29,7 +29,7 @@ use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
     AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
     IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
-    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Tagged, Tags, Tx, VSwitch,
+    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Table, Tags, Tx, VSwitch,
     VSwitchFilter, Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
@@ -733,16 +733,21 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn vpc_set_name(
+    fn name_set(
         &mut self,
+        table: Table,
         account: AccountId,
-        id: &VpcId,
+        id: &str,
         name: &str,
         description: &str,
     ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {} SET name = ?3, description = ?4 WHERE account_id = ?1 AND id = ?2",
+            table.name()
+        );
         let n = self.exec(
-            "UPDATE vpcs SET name = ?3, description = ?4 WHERE account_id = ?1 AND id = ?2",
-            params![account_to_sql(account), id.as_str(), name, description],
+            &sql,
+            params![account_to_sql(account), id, name, description],
             db_err,
         )?;
         Ok(n > 0)
@@ -750,49 +755,18 @@ impl Tx for SqliteTx<'_> {
 
     fn tags_set(
         &mut self,
-        table: Tagged,
+        table: Table,
         account: AccountId,
         id: &str,
         tags: &Tags,
     ) -> Result<bool, StoreError> {
         let sql = format!(
             "UPDATE {} SET tags = ?3 WHERE account_id = ?1 AND id = ?2",
-            table.table()
+            table.name()
         );
         let n = self.exec(
             &sql,
             params![account_to_sql(account), id, tags_to_sql(tags)?],
-            db_err,
-        )?;
-        Ok(n > 0)
-    }
-
-    fn security_group_set_name(
-        &mut self,
-        account: AccountId,
-        id: &SecurityGroupId,
-        name: &str,
-        description: &str,
-    ) -> Result<bool, StoreError> {
-        let n = self.exec(
-            "UPDATE security_groups SET name = ?3, description = ?4
-             WHERE account_id = ?1 AND id = ?2",
-            params![account_to_sql(account), id.as_str(), name, description],
-            db_err,
-        )?;
-        Ok(n > 0)
-    }
-
-    fn vswitch_set_name(
-        &mut self,
-        account: AccountId,
-        id: &VSwitchId,
-        name: &str,
-        description: &str,
-    ) -> Result<bool, StoreError> {
-        let n = self.exec(
-            "UPDATE vswitches SET name = ?3, description = ?4 WHERE account_id = ?1 AND id = ?2",
-            params![account_to_sql(account), id.as_str(), name, description],
             db_err,
         )?;
         Ok(n > 0)

@@ -244,15 +244,6 @@ pub trait Tx {
     /// Whether a VPC was removed. Refused with [`constraints::VSWITCH_VPC_FK`] while the VPC
     /// has vSwitches.
     fn vpc_delete(&mut self, account: AccountId, id: &VpcId) -> Result<bool, StoreError>;
-    /// Sets a VPC's name and description (ModifyVpcAttribute); whether it was there. Nothing
-    /// a data plane sees.
-    fn vpc_set_name(
-        &mut self,
-        account: AccountId,
-        id: &VpcId,
-        name: &str,
-        description: &str,
-    ) -> Result<bool, StoreError>;
     /// How many VPCs the account has in `region`, for the quota. Like every quota count
     /// ([`Tx::eni_count`], [`Tx::eip_count`]) it costs O(log n) whatever the account holds:
     /// a counter the backend keeps in the transaction that inserts, deletes or moves the rows,
@@ -289,15 +280,6 @@ pub trait Tx {
         account: AccountId,
         id: &VSwitchId,
     ) -> Result<Option<VSwitch>, StoreError>;
-    /// Sets a vSwitch's name and description (ModifyVSwitchAttribute); whether it was there.
-    /// Nothing a data plane sees.
-    fn vswitch_set_name(
-        &mut self,
-        account: AccountId,
-        id: &VSwitchId,
-        name: &str,
-        description: &str,
-    ) -> Result<bool, StoreError>;
     /// The account's vSwitches in `region` (only those of `vpc` if given), oldest first.
     fn vswitch_list(
         &mut self,
@@ -401,23 +383,24 @@ pub trait Tx {
 
     // ---- security groups ----
     fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<(), StoreError>;
+    /// Sets the name and description of the account's row `id` of `table` (the Modify*Attribute
+    /// calls); whether it was there. Nothing a data plane sees.
+    fn name_set(
+        &mut self,
+        table: Table,
+        account: AccountId,
+        id: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<bool, StoreError>;
     /// Replaces the tags of the account's row `id` of `table` (TagResources, UntagResources);
     /// whether it was there. An ENI's tag index (`eni_tags`) follows by trigger.
     fn tags_set(
         &mut self,
-        table: Tagged,
+        table: Table,
         account: AccountId,
         id: &str,
         tags: &Tags,
-    ) -> Result<bool, StoreError>;
-    /// Sets a group's name and description (ModifySecurityGroupAttribute); whether it was
-    /// there. Nothing a data plane sees.
-    fn security_group_set_name(
-        &mut self,
-        account: AccountId,
-        id: &SecurityGroupId,
-        name: &str,
-        description: &str,
     ) -> Result<bool, StoreError>;
     fn security_group_get(
         &mut self,

@@ -51,9 +51,10 @@ pub struct IdempotencyRecord {
 /// A tag on a resource.
 pub type Tags = Vec<(String, String)>;
 
-/// The tables whose rows carry tags that TagResources and UntagResources rewrite.
+/// The tables of resources whose name, description and tags calls rewrite in place
+/// ([`crate::Tx::name_set`], [`crate::Tx::tags_set`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tagged {
+pub enum Table {
     Instance,
     Eni,
     SecurityGroup,
@@ -62,16 +63,16 @@ pub enum Tagged {
     Eip,
 }
 
-impl Tagged {
-    /// The table.
-    pub fn table(self) -> &'static str {
+impl Table {
+    /// The table's name.
+    pub fn name(self) -> &'static str {
         match self {
-            Tagged::Instance => "instances",
-            Tagged::Eni => "enis",
-            Tagged::SecurityGroup => "security_groups",
-            Tagged::Vpc => "vpcs",
-            Tagged::VSwitch => "vswitches",
-            Tagged::Eip => "eips",
+            Table::Instance => "instances",
+            Table::Eni => "enis",
+            Table::SecurityGroup => "security_groups",
+            Table::Vpc => "vpcs",
+            Table::VSwitch => "vswitches",
+            Table::Eip => "eips",
         }
     }
 }

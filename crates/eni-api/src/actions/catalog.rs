@@ -277,17 +277,11 @@ pub fn describe_images(ctx: &Ctx<'_>, p: &Params) -> Result<Map<String, Value>, 
                 .is_none_or(|t| ctx.core.catalog().instance_type(t).is_some())
     };
     let all: Vec<&Image> = IMAGES.iter().filter(matches).collect();
-    let total = all.len();
-    let start = ((page.number - 1) * page.size) as usize;
-    let list: Vec<Value> = all
-        .into_iter()
-        .skip(start)
-        .take(page.size as usize)
-        .map(|i| image_view(i, region))
-        .collect();
+    let paged = eni_core::query::paginate(all, page);
+    let list: Vec<Value> = paged.items.iter().map(|i| image_view(i, region)).collect();
     Ok(object(json!({
         "RegionId": region,
-        "TotalCount": total,
+        "TotalCount": paged.total,
         "PageNumber": page.number,
         "PageSize": page.size,
         "Images": { "Image": list },

@@ -183,14 +183,8 @@ pub fn describe_disks(ctx: &Ctx<'_>, p: &Params) -> Out {
                     .is_none_or(|c| v.instance.system_disk_category == c)
                 && p.opt("Status").is_none_or(|s| s == "In_use")
         });
-        let total = all.len() as u64;
-        let start = ((page.number - 1) * page.size) as usize;
-        let items = all
-            .into_iter()
-            .skip(start)
-            .take(page.size as usize)
-            .collect();
-        (items, total)
+        let paged = eni_core::query::paginate(all, page);
+        (paged.items, paged.total)
     };
     let disks: Vec<Value> = items.iter().map(system_disk).collect();
     Ok(object(json!({

@@ -152,17 +152,11 @@ pub fn ecs_describe_tags(ctx: &Ctx<'_>, p: &Params) -> Out {
         })
         .map(|r| json!({ "TagKey": r.key, "TagValue": r.value, "ResourceTypeCount": counted(r.kind) }))
         .collect();
-    let total = all.len();
-    let start = ((page.number - 1) * page.size) as usize;
-    let list: Vec<Value> = all
-        .into_iter()
-        .skip(start)
-        .take(page.size as usize)
-        .collect();
+    let paged = eni_core::query::paginate(all, page);
     Ok(object(json!({
-        "TotalCount": total,
+        "TotalCount": paged.total,
         "PageNumber": page.number,
         "PageSize": page.size,
-        "Tags": { "Tag": list },
+        "Tags": { "Tag": paged.items },
     })))
 }

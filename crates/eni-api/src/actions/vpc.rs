@@ -194,18 +194,12 @@ pub fn describe_route_table_list(ctx: &Ctx<'_>, p: &Params) -> Out {
             })
         })
         .collect();
-    let total = tables.len();
-    let start = ((page.number - 1) * page.size) as usize;
-    let items: Vec<Value> = tables
-        .into_iter()
-        .skip(start)
-        .take(page.size as usize)
-        .collect();
+    let paged = eni_core::query::paginate(tables, page);
     Ok(object(json!({
-        "TotalCount": total,
+        "TotalCount": paged.total,
         "PageNumber": page.number,
         "PageSize": page.size,
-        "RouterTableList": { "RouterTableListType": items },
+        "RouterTableList": { "RouterTableListType": paged.items },
     })))
 }
 

@@ -18,7 +18,7 @@ use crate::constraints::{
 use crate::{
     with_read, with_write, AccessKey, Account, Eip, EipAssociation, EipBinding, Eni, EniQuery,
     Host, IdempotencyRecord, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup,
-    SecurityGroupRule, SgDirection, SgPolicy, SgProtocol, Store, StoreError, Tagged, Tx, VSwitch,
+    SecurityGroupRule, SgDirection, SgPolicy, SgProtocol, Store, StoreError, Table, Tx, VSwitch,
     Vpc,
 };
 use eni_types::ids::{
@@ -4845,8 +4845,20 @@ fn check_vpc_and_vswitch_set_name_of_their_account_only(store: &dyn Store) {
     let acct = AccountId::generate();
     let (v, s) = network(store, acct, REGION);
     let g0 = read(store, |tx| tx.dataplane_generation());
-    assert!(ok(store, |tx| tx.vpc_set_name(acct, &v.id, "renamed", "d1")));
-    assert!(ok(store, |tx| tx.vswitch_set_name(acct, &s.id, "vsw", "d2")));
+    assert!(ok(store, |tx| tx.name_set(
+        Table::Vpc,
+        acct,
+        v.id.as_str(),
+        "renamed",
+        "d1"
+    )));
+    assert!(ok(store, |tx| tx.name_set(
+        Table::VSwitch,
+        acct,
+        s.id.as_str(),
+        "vsw",
+        "d2"
+    )));
     let got = read(store, |tx| tx.vpc_get(acct, &v.id)).unwrap();
     assert_eq!(
         (got.name.as_str(), got.description.as_str()),
@@ -4858,15 +4870,37 @@ fn check_vpc_and_vswitch_set_name_of_their_account_only(store: &dyn Store) {
     assert_eq!(got.cidr_block, s.cidr_block);
     let g = security_group(&v);
     ok(store, |tx| tx.security_group_insert(&g));
-    assert!(ok(store, |tx| tx
-        .security_group_set_name(acct, &g.id, "sg", "d3")));
+    assert!(ok(store, |tx| tx.name_set(
+        Table::SecurityGroup,
+        acct,
+        g.id.as_str(),
+        "sg",
+        "d3"
+    )));
     let got = read(store, |tx| tx.security_group_get(acct, &g.id)).unwrap();
     assert_eq!((got.name.as_str(), got.description.as_str()), ("sg", "d3"));
     let other = AccountId::generate();
-    assert!(!ok(store, |tx| tx
-        .security_group_set_name(other, &g.id, "x", "")));
-    assert!(!ok(store, |tx| tx.vpc_set_name(other, &v.id, "x", "")));
-    assert!(!ok(store, |tx| tx.vswitch_set_name(other, &s.id, "x", "")));
+    assert!(!ok(store, |tx| tx.name_set(
+        Table::SecurityGroup,
+        other,
+        g.id.as_str(),
+        "x",
+        ""
+    )));
+    assert!(!ok(store, |tx| tx.name_set(
+        Table::Vpc,
+        other,
+        v.id.as_str(),
+        "x",
+        ""
+    )));
+    assert!(!ok(store, |tx| tx.name_set(
+        Table::VSwitch,
+        other,
+        s.id.as_str(),
+        "x",
+        ""
+    )));
     assert_eq!(read(store, |tx| tx.dataplane_generation()), g0);
 }
 
@@ -4879,13 +4913,13 @@ fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
     ok(store, |tx| tx.eni_insert(&n));
     let tags = vec![("team".to_string(), "blue".to_string())];
     assert!(ok(store, |tx| tx.tags_set(
-        Tagged::Eni,
+        Table::Eni,
         acct,
         n.id.as_str(),
         &tags
     )));
     assert!(ok(store, |tx| tx.tags_set(
-        Tagged::Vpc,
+        Table::Vpc,
         acct,
         v.id.as_str(),
         &tags
@@ -4913,7 +4947,7 @@ fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
     assert_eq!(by_tag("blue"), vec![n.id.clone()]);
     let retagged = vec![("team".to_string(), "red".to_string())];
     assert!(ok(store, |tx| tx.tags_set(
-        Tagged::Eni,
+        Table::Eni,
         acct,
         n.id.as_str(),
         &retagged
@@ -4936,13 +4970,13 @@ fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
     assert_eq!(got[0].port_range, rule.port_range);
     let other = AccountId::generate();
     assert!(!ok(store, |tx| tx.tags_set(
-        Tagged::Eni,
+        Table::Eni,
         other,
         n.id.as_str(),
         &tags
     )));
     assert!(!ok(store, |tx| tx.tags_set(
-        Tagged::VSwitch,
+        Table::VSwitch,
         acct,
         "vsw-none",
         &tags
