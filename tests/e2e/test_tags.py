@@ -152,3 +152,20 @@ def test_modify_security_group_rule_description(ecs, cloud):
         region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id, port_range="80/80")),
         "InvalidParameter", 400)
     assert perms()[0].port_range == "443/443"
+
+
+def test_join_resource_group(ecs, cloud):
+    vpc_id = cloud.vpc("10.66.0.0/16")
+    sg = cloud.group(vpc_id)
+    rg = "rg-acfmzjoinedbyterraform"
+    ecs.join_resource_group(em.JoinResourceGroupRequest(region_id=R, resource_type="securitygroup",
+                                                        resource_id=sg, resource_group_id=rg))
+    (g,) = ecs.describe_security_groups(em.DescribeSecurityGroupsRequest(
+        region_id=R, security_group_id=sg)).body.security_groups.security_group
+    assert g.resource_group_id == rg
+    h.expect_tea_error(lambda: ecs.join_resource_group(em.JoinResourceGroupRequest(
+        region_id=R, resource_type="securitygroup", resource_id="sg-bp1doesnotexist0000", resource_group_id=rg)),
+        "InvalidResourceId.NotFound", 404)
+    h.expect_tea_error(lambda: ecs.join_resource_group(em.JoinResourceGroupRequest(
+        region_id=R, resource_type="securitygroup", resource_id=sg, resource_group_id="not a group")),
+        "InvalidParameter", 400)

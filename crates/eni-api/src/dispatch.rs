@@ -129,6 +129,7 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     ("UntagResources", fields!(tags::ecs_untag)),
     ("ListTagResources", fields!(tags::ecs_list)),
     ("DescribeTags", fields!(tags::ecs_describe_tags)),
+    ("JoinResourceGroup", fields!(tags::join_resource_group)),
     // Deprecated in ECS, still served there by Alibaba.
     ("CreateVpc", fields!(vpc::create_vpc)),
     ("DescribeVpcs", fields!(vpc::describe_vpcs)),

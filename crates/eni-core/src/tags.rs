@@ -12,7 +12,9 @@ use eni_store::{
     EipFilter, EniFilter, InstanceFilter, Position, SecurityGroupFilter, Table, Tags, Tx,
     VSwitchFilter, VpcFilter, Window,
 };
-use eni_types::ids::{EipId, EniId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
+use eni_types::ids::{
+    EipId, EniId, InstanceId, ResourceGroupId, SecurityGroupId, VSwitchId, VpcId,
+};
 use eni_types::ApiError;
 
 /// The most tags a resource holds.
@@ -216,6 +218,28 @@ impl Core {
             }
             Ok(())
         })
+    }
+
+    /// JoinResourceGroup: moves one resource (ECS's `instance`, `eni` or `securitygroup`) to
+    /// the resource group `group`.
+    pub fn join_resource_group(
+        &self,
+        caller: &Caller,
+        region: &str,
+        kind: TagKind,
+        id: &str,
+        group: &str,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        let group: ResourceGroupId = group
+            .parse()
+            .map_err(|_| ApiError::invalid_param("ResourceGroupId"))?;
+        self.write(|tx| -> Result<(), CoreError> {
+            tags_of(tx, caller, region, kind, id)?.ok_or(ApiError::TagResourceNotFound)?;
+            tx.resource_group_set(kind.table(), caller.account, id, &group)?;
+            Ok(())
+        })
+        .map_err(Into::into)
     }
 
     /// ListTagResources: the tags of the resources `ids` names (unknown ones left out), or of

@@ -26,8 +26,8 @@ use eni_store::{
     VSwitchFilter, Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
-    AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
-    VpcId,
+    AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, SecurityGroupId,
+    SecurityGroupRuleId, VSwitchId, VpcId,
 };
 use postgres::types::FromSql;
 use postgres::Row;
@@ -615,6 +615,21 @@ impl Tx for PgTx<'_> {
             table.name()
         );
         let n = self.exec(&sql, &[&account_to_sql(account), &id, &name, &description])?;
+        Ok(n > 0)
+    }
+
+    fn resource_group_set(
+        &mut self,
+        table: Table,
+        account: AccountId,
+        id: &str,
+        group: &ResourceGroupId,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {} SET resource_group_id = $3 WHERE account_id = $1 AND id = $2",
+            table.name()
+        );
+        let n = self.exec(&sql, &[&account_to_sql(account), &id, &group.as_str()])?;
         Ok(n > 0)
     }
 

@@ -33,8 +33,8 @@ use eni_store::{
     VSwitchFilter, Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
-    AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
-    VpcId,
+    AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, SecurityGroupId,
+    SecurityGroupRuleId, VSwitchId, VpcId,
 };
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -748,6 +748,25 @@ impl Tx for SqliteTx<'_> {
         let n = self.exec(
             &sql,
             params![account_to_sql(account), id, name, description],
+            db_err,
+        )?;
+        Ok(n > 0)
+    }
+
+    fn resource_group_set(
+        &mut self,
+        table: Table,
+        account: AccountId,
+        id: &str,
+        group: &ResourceGroupId,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE {} SET resource_group_id = ?3 WHERE account_id = ?1 AND id = ?2",
+            table.name()
+        );
+        let n = self.exec(
+            &sql,
+            params![account_to_sql(account), id, group.as_str()],
             db_err,
         )?;
         Ok(n > 0)

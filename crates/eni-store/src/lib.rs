@@ -12,8 +12,8 @@ pub mod rows;
 pub use rows::*;
 
 use eni_types::ids::{
-    AccountId, EipId, EniId, HostId, InstanceId, SecurityGroupId, SecurityGroupRuleId, VSwitchId,
-    VpcId,
+    AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, SecurityGroupId,
+    SecurityGroupRuleId, VSwitchId, VpcId,
 };
 
 /// A storage failure.
@@ -392,6 +392,15 @@ pub trait Tx {
         id: &str,
         name: &str,
         description: &str,
+    ) -> Result<bool, StoreError>;
+    /// Moves the account's row `id` of `table` to another resource group (JoinResourceGroup);
+    /// whether it was there.
+    fn resource_group_set(
+        &mut self,
+        table: Table,
+        account: AccountId,
+        id: &str,
+        group: &ResourceGroupId,
     ) -> Result<bool, StoreError>;
     /// Replaces the tags of the account's row `id` of `table` (TagResources, UntagResources);
     /// whether it was there. An ENI's tag index (`eni_tags`) follows by trigger.

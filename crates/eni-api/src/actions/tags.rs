@@ -67,6 +67,18 @@ fn list(ctx: &Ctx<'_>, p: &Params, ecs: bool) -> Out {
     })))
 }
 
+/// ECS JoinResourceGroup: `instance`, `eni` or `securitygroup`.
+pub fn join_resource_group(ctx: &Ctx<'_>, p: &Params) -> Out {
+    ctx.core.join_resource_group(
+        &ctx.caller,
+        p.required("RegionId")?,
+        kind(p, true)?,
+        p.required("ResourceId")?,
+        p.required("ResourceGroupId")?,
+    )?;
+    Ok(Map::new())
+}
+
 /// ECS TagResources.
 pub fn ecs_tag(ctx: &Ctx<'_>, p: &Params) -> Out {
     tag(ctx, p, true)

@@ -4954,6 +4954,26 @@ fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
     )));
     assert_eq!(by_tag("blue"), Vec::<EniId>::new());
     assert_eq!(by_tag("red"), vec![n.id.clone()]);
+    // JoinResourceGroup: the ENI's group changes, and the group filter follows.
+    let rg = ResourceGroupId::generate(REGION);
+    assert!(ok(store, |tx| tx.resource_group_set(
+        Table::Eni,
+        acct,
+        n.id.as_str(),
+        &rg
+    )));
+    let in_group = crate::EniFilter {
+        resource_group_id: Some(rg.to_string()),
+        ..Default::default()
+    };
+    let found = read(store, |tx| {
+        tx.eni_find(acct, REGION, &in_group, crate::Window::after(None, 10))
+    });
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        read(store, |tx| tx.eni_find_count(acct, REGION, &in_group)),
+        1
+    );
     let g = security_group(&v);
     let rule = sg_rule(&g);
     ok(store, |tx| {
