@@ -144,14 +144,34 @@ def test_modify_security_group_rule_description(ecs, cloud):
     ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
         region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id, description="by id"))
     assert perms()[0].description == "by id"
-    # No such rule; another field with a rule ID is refused, not ignored.
+    # By rule ID any field changes, checked as AuthorizeSecurityGroup checks it; the rule
+    # keeps its ID. The remote side is replaced as one (a CIDR by a group here).
+    ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id,
+        port_range="8443/8444", priority="5"))
+    (q,) = perms()
+    assert (q.security_group_rule_id, q.port_range, q.priority, q.source_cidr_ip, q.description) == \
+        (p.security_group_rule_id, "8443/8444", "5", "10.0.0.0/8", "by id")
+    other = cloud.group(vpc_id)
+    ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id, source_group_id=other))
+    (q,) = perms()
+    assert (q.source_group_id, q.source_cidr_ip) == (other, "")
+    h.expect_tea_error(lambda: ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id, port_range="0/99999")),
+        "InvalidPortRange.Malformed", 400)
+    # Made the same as another rule: refused, nothing changed.
+    ecs.authorize_security_group(em.AuthorizeSecurityGroupRequest(
+        region_id=R, security_group_id=sg, permissions=[em.AuthorizeSecurityGroupRequestPermissions(
+            ip_protocol="tcp", port_range="22/22", source_cidr_ip="10.0.0.0/8", policy="accept", priority="1")]))
+    h.expect_tea_error(lambda: ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id,
+        port_range="22/22", priority="1", source_cidr_ip="10.0.0.0/8")), "InvalidParam.DuplicatePermissions", 400)
+    assert sorted(x.port_range for x in perms()) == ["22/22", "8443/8444"]
+    # No such rule.
     h.expect_tea_error(lambda: ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
         region_id=R, security_group_id=sg, description="x", **{**rule, "port_range": "80/80"})),
         "InvalidSecurityGroupRuleId.NotFound", 404)
-    h.expect_tea_error(lambda: ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
-        region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id, port_range="80/80")),
-        "InvalidParameter", 400)
-    assert perms()[0].port_range == "443/443"
 
 
 def test_join_resource_group(ecs, cloud):

@@ -144,6 +144,34 @@ impl RuleSpec {
             && rule.nic_type == self.nic_type
     }
 
+    /// The stored rule this spec makes.
+    fn row(
+        &self,
+        id: SecurityGroupRuleId,
+        group: &SecurityGroupId,
+        direction: SgDirection,
+        created_at: i64,
+    ) -> SecurityGroupRule {
+        SecurityGroupRule {
+            id,
+            security_group_id: group.clone(),
+            direction,
+            protocol: self.protocol,
+            port_range: self.port_range,
+            source_port_range: self.source_port_range,
+            source_cidr_ip: self.source_cidr_ip.clone(),
+            ipv6_source_cidr_ip: self.ipv6_source_cidr_ip.clone(),
+            dest_cidr_ip: self.dest_cidr_ip.clone(),
+            ipv6_dest_cidr_ip: self.ipv6_dest_cidr_ip.clone(),
+            peer_group_id: self.peer.clone(),
+            policy: self.policy,
+            priority: self.priority,
+            nic_type: self.nic_type.clone(),
+            description: self.description.clone(),
+            created_at,
+        }
+    }
+
     fn same_rule(&self, other: &RuleSpec) -> bool {
         RuleSpec {
             description: String::new(),
@@ -407,6 +435,70 @@ fn check_rules(direction: SgDirection, inputs: &[RuleInput]) -> Result<Vec<RuleS
     Ok(specs)
 }
 
+/// A stored rule as a request would state it, with the fields `given` sends in its place:
+/// the remote side (a CIDR, an IPv6 CIDR or a group) is replaced as one when any of it is
+/// given, every other field on its own.
+fn overlay(rule: &SecurityGroupRule, given: &RuleInput, direction: SgDirection) -> RuleInput {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let ports = |(a, b): SgPortRange| format!("{a}/{b}");
+    let stored = RuleInput {
+        ip_protocol: Some(rule.protocol.as_str().to_string()),
+        port_range: Some(ports(rule.port_range)),
+        source_port_range: rule.source_port_range.map(ports),
+        source_cidr_ip: some(&rule.source_cidr_ip),
+        ipv6_source_cidr_ip: some(&rule.ipv6_source_cidr_ip),
+        dest_cidr_ip: some(&rule.dest_cidr_ip),
+        ipv6_dest_cidr_ip: some(&rule.ipv6_dest_cidr_ip),
+        peer_group_id: rule.peer_group_id.as_ref().map(|g| g.to_string()),
+        policy: Some(rule.policy.as_str().to_string()),
+        priority: Some(rule.priority.to_string()),
+        nic_type: some(&rule.nic_type),
+        description: Some(rule.description.clone()),
+    };
+    let pick = |g: &Option<String>, s: &Option<String>| g.clone().or_else(|| s.clone());
+    let mut out = RuleInput {
+        ip_protocol: pick(&given.ip_protocol, &stored.ip_protocol),
+        port_range: pick(&given.port_range, &stored.port_range),
+        source_port_range: pick(&given.source_port_range, &stored.source_port_range),
+        source_cidr_ip: pick(&given.source_cidr_ip, &stored.source_cidr_ip),
+        ipv6_source_cidr_ip: pick(&given.ipv6_source_cidr_ip, &stored.ipv6_source_cidr_ip),
+        dest_cidr_ip: pick(&given.dest_cidr_ip, &stored.dest_cidr_ip),
+        ipv6_dest_cidr_ip: pick(&given.ipv6_dest_cidr_ip, &stored.ipv6_dest_cidr_ip),
+        peer_group_id: pick(&given.peer_group_id, &stored.peer_group_id),
+        policy: pick(&given.policy, &stored.policy),
+        priority: pick(&given.priority, &stored.priority),
+        nic_type: pick(&given.nic_type, &stored.nic_type),
+        description: pick(&given.description, &stored.description),
+    };
+    // The remote side as one: what was given, alone.
+    let remote_given = match direction {
+        SgDirection::Ingress => {
+            given.source_cidr_ip.is_some()
+                || given.ipv6_source_cidr_ip.is_some()
+                || given.peer_group_id.is_some()
+        }
+        SgDirection::Egress => {
+            given.dest_cidr_ip.is_some()
+                || given.ipv6_dest_cidr_ip.is_some()
+                || given.peer_group_id.is_some()
+        }
+    };
+    if remote_given {
+        out.peer_group_id = given.peer_group_id.clone();
+        match direction {
+            SgDirection::Ingress => {
+                out.source_cidr_ip = given.source_cidr_ip.clone();
+                out.ipv6_source_cidr_ip = given.ipv6_source_cidr_ip.clone();
+            }
+            SgDirection::Egress => {
+                out.dest_cidr_ip = given.dest_cidr_ip.clone();
+                out.ipv6_dest_cidr_ip = given.ipv6_dest_cidr_ip.clone();
+            }
+        }
+    }
+    out
+}
+
 impl Core {
     /// AuthorizeSecurityGroup (ingress) or AuthorizeSecurityGroupEgress.
     pub fn authorize_security_group(
@@ -427,24 +519,12 @@ impl Core {
                 if let Some(peer) = &spec.peer {
                     self.check_peer(tx, caller, &group, req.direction, peer)?;
                 }
-                let rule = SecurityGroupRule {
-                    id: SecurityGroupRuleId::generate(&req.region),
-                    security_group_id: group.id.clone(),
-                    direction: req.direction,
-                    protocol: spec.protocol,
-                    port_range: spec.port_range,
-                    source_port_range: spec.source_port_range,
-                    source_cidr_ip: spec.source_cidr_ip.clone(),
-                    ipv6_source_cidr_ip: spec.ipv6_source_cidr_ip.clone(),
-                    dest_cidr_ip: spec.dest_cidr_ip.clone(),
-                    ipv6_dest_cidr_ip: spec.ipv6_dest_cidr_ip.clone(),
-                    peer_group_id: spec.peer.clone(),
-                    policy: spec.policy,
-                    priority: spec.priority,
-                    nic_type: spec.nic_type.clone(),
-                    description: spec.description.clone(),
-                    created_at: t,
-                };
+                let rule = spec.row(
+                    SecurityGroupRuleId::generate(&req.region),
+                    &group.id,
+                    req.direction,
+                    t,
+                );
                 match tx.sg_rule_insert(&rule) {
                     Ok(()) => {}
                     // The rule exists: Alibaba succeeds and creates nothing.
@@ -539,49 +619,63 @@ impl Core {
         .map_err(Into::into)
     }
 
-    /// ModifySecurityGroupRule / ModifySecurityGroupEgressRule: the description of one rule,
-    /// named by `rule_id` or by its permission (every field as AuthorizeSecurityGroup takes
-    /// it but the description, which is the new one).
+    /// ModifySecurityGroupRule / ModifySecurityGroupEgressRule. By `rule_id`, the fields given
+    /// replace the rule's (the remote side, a CIDR or a group, as one), checked as
+    /// AuthorizeSecurityGroup checks them; without it, `rule` names the rule by its
+    /// permission and only its description changes. The rule keeps its ID and place.
     pub fn modify_security_group_rule(
         &self,
         caller: &Caller,
         req: ModifyRule,
     ) -> Result<(), ApiError> {
         self.check_region(&req.region)?;
-        let (spec, description) = match &req.rule_id {
-            Some(_) => {
-                // Only the description is checked and changed here.
-                let d = req.rule.description.clone().unwrap_or_default();
-                let lower = d.to_ascii_lowercase();
-                if d.chars().count() > 512
-                    || lower.starts_with("http://")
-                    || lower.starts_with("https://")
-                {
-                    return Err(ApiError::RuleDescriptionMalformed);
-                }
-                (None, d)
-            }
-            None => {
-                let spec = check_rules(req.direction, std::slice::from_ref(&req.rule))?.remove(0);
-                let d = spec.description.clone();
-                (Some(spec), d)
-            }
+        let named = match &req.rule_id {
+            None => Some(check_rules(req.direction, std::slice::from_ref(&req.rule))?.remove(0)),
+            Some(_) => None,
         };
         self.write(|tx| -> Result<(), CoreError> {
             let group = group_in_region(tx, caller, &req.region, &req.group_id)?;
             let rules = tx.sg_rules_of(&group.id)?;
-            let rule = match (&req.rule_id, &spec) {
-                (Some(text), _) => text
-                    .parse::<SecurityGroupRuleId>()
-                    .ok()
-                    .and_then(|id| rules.iter().find(|r| r.id == id))
-                    .filter(|r| r.direction == req.direction),
-                (None, Some(spec)) => rules.iter().find(|r| spec.matches(req.direction, r)),
-                (None, None) => None,
+            let updated = match (&req.rule_id, &named) {
+                (None, Some(spec)) => {
+                    let rule = rules
+                        .iter()
+                        .find(|r| spec.matches(req.direction, r))
+                        .ok_or(ApiError::SecurityGroupRuleNotFound)?;
+                    SecurityGroupRule {
+                        description: spec.description.clone(),
+                        ..rule.clone()
+                    }
+                }
+                (Some(text), _) => {
+                    let rule = text
+                        .parse::<SecurityGroupRuleId>()
+                        .ok()
+                        .and_then(|id| rules.iter().find(|r| r.id == id))
+                        .filter(|r| r.direction == req.direction)
+                        .ok_or(ApiError::SecurityGroupRuleNotFound)?;
+                    let spec = check_rule(req.direction, &overlay(rule, &req.rule, req.direction))?;
+                    if group.group_type == "enterprise" && spec.policy == SgPolicy::Drop {
+                        return Err(ApiError::EnterpriseGroupAttribute.into());
+                    }
+                    if let Some(peer) = &spec.peer {
+                        self.check_peer(tx, caller, &group, req.direction, peer)?;
+                    }
+                    spec.row(rule.id.clone(), &group.id, req.direction, rule.created_at)
+                }
+                (None, None) => return Err(ApiError::SecurityGroupRuleNotFound.into()),
+            };
+            match tx.sg_rule_update(&updated) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(ApiError::SecurityGroupRuleNotFound.into()),
+                Err(e) if e.is_conflict_on(constraints::SG_RULE_UNIQUE) => {
+                    Err(ApiError::DuplicatePermissions.into())
+                }
+                Err(e) if e.is_conflict_on(constraints::SG_RULE_PEER_FK) => {
+                    Err(peer_not_found(req.direction).into())
+                }
+                Err(e) => Err(e.into()),
             }
-            .ok_or(ApiError::SecurityGroupRuleNotFound)?;
-            tx.sg_rule_set_description(&group.id, &rule.id, &description)?;
-            Ok(())
         })
         .map_err(Into::into)
     }

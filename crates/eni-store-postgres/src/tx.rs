@@ -991,18 +991,8 @@ impl Tx for PgTx<'_> {
         security_group_rules::sg_rule_insert(self, rule)
     }
 
-    fn sg_rule_set_description(
-        &mut self,
-        group: &SecurityGroupId,
-        id: &SecurityGroupRuleId,
-        description: &str,
-    ) -> Result<bool, StoreError> {
-        let n = self.exec(
-            "UPDATE security_group_rules SET description = $3
-             WHERE security_group_id = $1 AND id = $2",
-            &[&group.as_str(), &id.as_str(), &description],
-        )?;
-        Ok(n > 0)
+    fn sg_rule_update(&mut self, rule: &SecurityGroupRule) -> Result<bool, StoreError> {
+        security_group_rules::sg_rule_update(self, rule)
     }
 
     fn sg_rule_delete(

@@ -1102,19 +1102,8 @@ impl Tx for SqliteTx<'_> {
         security_group_rules::insert(self, rule)
     }
 
-    fn sg_rule_set_description(
-        &mut self,
-        group: &SecurityGroupId,
-        id: &SecurityGroupRuleId,
-        description: &str,
-    ) -> Result<bool, StoreError> {
-        let n = self.exec(
-            "UPDATE security_group_rules SET description = ?3
-             WHERE security_group_id = ?1 AND id = ?2",
-            params![group.as_str(), id.as_str(), description],
-            db_err,
-        )?;
-        Ok(n > 0)
+    fn sg_rule_update(&mut self, rule: &SecurityGroupRule) -> Result<bool, StoreError> {
+        security_group_rules::update(self, rule)
     }
 
     fn sg_rule_delete(

@@ -460,14 +460,11 @@ pub trait Tx {
     /// [`constraints::SG_RULE_UNIQUE`]; a missing group on [`constraints::SG_RULE_GROUP_FK`];
     /// a missing peer group on [`constraints::SG_RULE_PEER_FK`].
     fn sg_rule_insert(&mut self, rule: &SecurityGroupRule) -> Result<(), StoreError>;
-    /// Sets the description of the rule `id` of `group` (ModifySecurityGroupRule); whether
-    /// the rule was there.
-    fn sg_rule_set_description(
-        &mut self,
-        group: &SecurityGroupId,
-        id: &SecurityGroupRuleId,
-        description: &str,
-    ) -> Result<bool, StoreError>;
+    /// Rewrites an existing rule (found by its group and ID; ModifySecurityGroupRule): every
+    /// field but its direction and creation time. Whether it was there. The same rule twice
+    /// in a group conflicts on [`constraints::SG_RULE_UNIQUE`], a missing peer group on
+    /// [`constraints::SG_RULE_PEER_FK`].
+    fn sg_rule_update(&mut self, rule: &SecurityGroupRule) -> Result<bool, StoreError>;
     /// Whether the rule `id` of `group` was removed.
     fn sg_rule_delete(
         &mut self,

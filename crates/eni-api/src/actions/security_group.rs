@@ -201,20 +201,6 @@ fn revoke_in(ctx: &Ctx<'_>, p: &Params, direction: SgDirection) -> Out {
 
 fn modify_rule_in(ctx: &Ctx<'_>, p: &Params, direction: SgDirection) -> Out {
     let rule_id = p.opt("SecurityGroupRuleId").map(String::from);
-    if rule_id.is_some() {
-        // With a rule ID Alibaba changes any field; here only the description changes, and
-        // a request to change another is refused rather than ignored.
-        let fields = rule_fields(direction);
-        if let Some(name) = fields
-            .into_iter()
-            .find(|n| *n != "Description" && p.opt(n).is_some())
-        {
-            return Err(ApiError::invalid_param_because(
-                name,
-                "with SecurityGroupRuleId only the Description can change on this server",
-            ));
-        }
-    }
     let req = ModifyRule {
         region: p.required("RegionId")?.to_string(),
         group_id: p.required("SecurityGroupId")?.to_string(),
@@ -226,12 +212,12 @@ fn modify_rule_in(ctx: &Ctx<'_>, p: &Params, direction: SgDirection) -> Out {
     Ok(Map::new())
 }
 
-/// ModifySecurityGroupRule: an inbound rule's description.
+/// ModifySecurityGroupRule: an inbound rule (by ID, any field; by permission, its description).
 pub fn modify_rule(ctx: &Ctx<'_>, p: &Params) -> Out {
     modify_rule_in(ctx, p, SgDirection::Ingress)
 }
 
-/// ModifySecurityGroupEgressRule: an outbound rule's description.
+/// ModifySecurityGroupEgressRule: an outbound rule, likewise.
 pub fn modify_egress_rule(ctx: &Ctx<'_>, p: &Params) -> Out {
     modify_rule_in(ctx, p, SgDirection::Egress)
 }

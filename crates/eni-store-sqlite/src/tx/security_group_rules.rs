@@ -120,6 +120,44 @@ pub(super) fn insert(tx: &SqliteTx<'_>, rule: &SecurityGroupRule) -> Result<(), 
     }
 }
 
+const UPDATE: &str = "UPDATE security_group_rules SET ip_protocol = ?3, port_from = ?4,
+         port_to = ?5, source_port_range = ?6, source_cidr_ip = ?7, ipv6_source_cidr_ip = ?8,
+         dest_cidr_ip = ?9, ipv6_dest_cidr_ip = ?10, peer_group_id = ?11, peer_key = ?12,
+         policy = ?13, priority = ?14, nic_type = ?15, description = ?16
+     WHERE security_group_id = ?1 AND id = ?2";
+
+pub(super) fn update(tx: &SqliteTx<'_>, rule: &SecurityGroupRule) -> Result<bool, StoreError> {
+    let peer = rule.peer_group_id.as_ref().map(|g| g.as_str());
+    let result = tx
+        .conn
+        .prepare_cached(UPDATE)
+        .map_err(db_err)?
+        .execute(params![
+            rule.security_group_id.as_str(),
+            rule.id.as_str(),
+            rule.protocol.as_str(),
+            rule.port_range.0,
+            rule.port_range.1,
+            port_range_to_sql(rule.source_port_range),
+            rule.source_cidr_ip,
+            rule.ipv6_source_cidr_ip,
+            rule.dest_cidr_ip,
+            rule.ipv6_dest_cidr_ip,
+            peer,
+            peer.unwrap_or(""),
+            rule.policy.as_str(),
+            rule.priority,
+            rule.nic_type,
+            rule.description,
+        ]);
+    match result {
+        Ok(n) => Ok(n > 0),
+        // The group is the row's own: a key that fails is the peer's.
+        Err(e) if is_foreign_key_failure(&e) => Err(conflict(SG_RULE_PEER_FK)),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
 pub(super) fn delete(
     tx: &SqliteTx<'_>,
     group: &SecurityGroupId,

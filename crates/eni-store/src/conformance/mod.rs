@@ -4980,14 +4980,24 @@ fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
         tx.security_group_insert(&g)?;
         tx.sg_rule_insert(&rule)
     });
-    assert!(ok(store, |tx| tx.sg_rule_set_description(
-        &g.id,
-        &rule.id,
-        "described"
-    )));
-    let got = read(store, |tx| tx.sg_rules_of(&g.id));
-    assert_eq!(got[0].description, "described");
-    assert_eq!(got[0].port_range, rule.port_range);
+    // ModifySecurityGroupRule: a rule rewritten in place (its place in the order kept).
+    let mut changed = rule.clone();
+    changed.description = "described".into();
+    changed.port_range = (8080, 8081);
+    assert!(ok(store, |tx| tx.sg_rule_update(&changed)));
+    assert_eq!(
+        read(store, |tx| tx.sg_rules_of(&g.id)),
+        vec![changed.clone()]
+    );
+    // Made the same as another rule of the group: a conflict.
+    let mut twin = sg_rule(&g);
+    twin.port_range = (9000, 9000);
+    ok(store, |tx| tx.sg_rule_insert(&twin));
+    let mut clash = twin.clone();
+    clash.port_range = changed.port_range;
+    clash.description = changed.description.clone();
+    clash.priority = changed.priority;
+    assert_conflict(write(store, |tx| tx.sg_rule_update(&clash)), SG_RULE_UNIQUE);
     let other = AccountId::generate();
     assert!(!ok(store, |tx| tx.tags_set(
         Table::Eni,
