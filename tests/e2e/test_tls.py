@@ -60,6 +60,16 @@ def test_terraform_security_group_rule_calls_over_https(server, cloud):
     common("RevokeSecurityGroup", **rule)
     got = common("DescribeSecurityGroupAttribute", SecurityGroupId=sg, RegionId=h.REGION)
     assert got["Permissions"]["Permission"] == []
+    # A rule created without nic_type: the provider's ID holds `<nil>`, which its update and
+    # delete then send as NicType.
+    common("AuthorizeSecurityGroup", **{k: v for k, v in rule.items() if k != "NicType"})
+    nil = {**rule, "NicType": "<nil>"}
+    common("ModifySecurityGroupRule", **nil, Description="from terraform")
+    got = common("DescribeSecurityGroupAttribute", SecurityGroupId=sg, RegionId=h.REGION)
+    assert [p["Description"] for p in got["Permissions"]["Permission"]] == ["from terraform"]
+    common("RevokeSecurityGroup", **nil)
+    got = common("DescribeSecurityGroupAttribute", SecurityGroupId=sg, RegionId=h.REGION)
+    assert got["Permissions"]["Permission"] == []
 
 
 def test_a_given_certificate_is_served(server, tmp_path):

@@ -333,6 +333,9 @@ fn check_rule(direction: SgDirection, input: &RuleInput) -> Result<RuleSpec, Api
         .as_deref()
     {
         None | Some("intranet") | Some("internet") => {}
+        // Terraform's provider sends `<nil>` (a nil map value, formatted) to update and
+        // revoke a rule created without nic_type; Alibaba takes it, as unset.
+        Some("<nil>") => {}
         Some(_) => return Err(ApiError::NicTypeNotSupported),
     }
     let description = match input.description.as_deref() {
