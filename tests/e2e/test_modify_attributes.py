@@ -30,6 +30,8 @@ def test_modify_instance_attribute_and_reboot(ecs, cloud, unique):
         instance_id=inst, password="Secret123!")), "InvalidParameter", 400)
     h.expect_tea_error(lambda: ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(
         instance_id=inst, host_name="-bad")), "InvalidParameter", 400)
+    h.expect_tea_error(lambda: ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(
+        instance_id=inst, security_group_ids=[sg])), "InvalidParameter", 400)
     # RebootInstance: Starting, then Running again (Terraform's waiter).
     ecs.reboot_instance(em.RebootInstanceRequest(instance_id=inst))
     assert cloud.instance_get(inst).status in ("Starting", "Running")

@@ -168,6 +168,15 @@ def test_modify_security_group_rule_description(ecs, cloud):
         region_id=R, security_group_id=sg, security_group_rule_id=p.security_group_rule_id,
         port_range="22/22", priority="1", source_cidr_ip="10.0.0.0/8")), "InvalidParam.DuplicatePermissions", 400)
     assert sorted(x.port_range for x in perms()) == ["22/22", "8443/8444"]
+    # A rule with no description changes by ID too; another protocol takes its own ports.
+    ecs.authorize_security_group(em.AuthorizeSecurityGroupRequest(
+        region_id=R, security_group_id=sg, permissions=[em.AuthorizeSecurityGroupRequestPermissions(
+            ip_protocol="udp", port_range="53/53", source_cidr_ip="192.168.0.0/16", policy="accept", priority="2")]))
+    (bare,) = [x for x in perms() if x.port_range == "53/53"]
+    ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
+        region_id=R, security_group_id=sg, security_group_rule_id=bare.security_group_rule_id, ip_protocol="ALL"))
+    (bare,) = [x for x in perms() if x.security_group_rule_id == bare.security_group_rule_id]
+    assert (bare.ip_protocol, bare.port_range, bare.description) == ("ALL", "-1/-1", "")
     # No such rule.
     h.expect_tea_error(lambda: ecs.modify_security_group_rule(em.ModifySecurityGroupRuleRequest(
         region_id=R, security_group_id=sg, description="x", **{**rule, "port_range": "80/80"})),

@@ -456,7 +456,7 @@ fn overlay(rule: &SecurityGroupRule, given: &RuleInput, direction: SgDirection) 
         policy: Some(rule.policy.as_str().to_string()),
         priority: Some(rule.priority.to_string()),
         nic_type: some(&rule.nic_type),
-        description: Some(rule.description.clone()),
+        description: some(&rule.description),
     };
     let pick = |g: &Option<String>, s: &Option<String>| g.clone().or_else(|| s.clone());
     let mut out = RuleInput {
@@ -473,6 +473,13 @@ fn overlay(rule: &SecurityGroupRule, given: &RuleInput, direction: SgDirection) 
         nic_type: pick(&given.nic_type, &stored.nic_type),
         description: pick(&given.description, &stored.description),
     };
+    // Another protocol without ports: one without ports takes -1/-1; TCP and UDP must be
+    // given theirs (the old ones belong to the old protocol).
+    if let (Some(protocol), None) = (&given.ip_protocol, &given.port_range) {
+        let portless = !matches!(protocol.to_ascii_lowercase().as_str(), "tcp" | "udp");
+        out.port_range = portless.then(|| "-1/-1".to_string());
+        out.source_port_range = given.source_port_range.clone();
+    }
     // The remote side as one: what was given, alone.
     let remote_given = match direction {
         SgDirection::Ingress => {

@@ -384,7 +384,8 @@ pub trait Tx {
     // ---- security groups ----
     fn security_group_insert(&mut self, sg: &SecurityGroup) -> Result<(), StoreError>;
     /// Sets the name and description of the account's row `id` of `table` (the Modify*Attribute
-    /// calls); whether it was there. Nothing a data plane sees.
+    /// calls); whether it was there. Nothing a data plane renders changes, though an ENI's or
+    /// an instance's row update moves the generation (its triggers do not tell columns apart).
     fn name_set(
         &mut self,
         table: Table,

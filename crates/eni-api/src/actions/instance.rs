@@ -123,10 +123,26 @@ pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
         "Password",
         "CreditSpecification",
         "NetworkInterfaceQueueNumber",
+        "Recyclable",
+        "EnableNetworkEncryption",
     ] {
         if p.opt(name).is_some() {
             return Err(ApiError::invalid_param_because(
                 name,
+                "not supported by this server",
+            ));
+        }
+    }
+    // Lists and structures eni does not change this way: an instance's groups are its primary
+    // ENI's (ModifyNetworkInterfaceAttribute); the rest it does not model.
+    for prefix in [
+        "SecurityGroupIds.",
+        "RemoteConnectionOptions.",
+        "PrivateDnsNameOptions.",
+    ] {
+        if let Some((k, _)) = p.iter().find(|(k, _)| k.starts_with(prefix)) {
+            return Err(ApiError::invalid_param_because(
+                k,
                 "not supported by this server",
             ));
         }

@@ -146,6 +146,12 @@ pub fn describe_disks(ctx: &Ctx<'_>, p: &Params) -> Out {
     }
     let mut ids: Option<Vec<String>> = p.opt("InstanceId").map(|i| vec![i.to_string()]);
     if let Some(disks) = p.json_string_array("DiskIds")? {
+        if disks.len() > 100 {
+            return Err(ApiError::invalid_param_because(
+                "DiskIds",
+                "at most 100 disks",
+            ));
+        }
         let of_disks: Vec<String> = disks
             .iter()
             .filter_map(|d| d.strip_prefix("d-"))
@@ -156,10 +162,11 @@ pub fn describe_disks(ctx: &Ctx<'_>, p: &Params) -> Out {
             None => of_disks,
         });
     }
+    let status = p.opt("Status").filter(|s| !s.eq_ignore_ascii_case("All"));
     let unfiltered = disk_type != "data"
         && p.opt("ZoneId").is_none()
         && p.opt("Category").is_none()
-        && p.opt("Status").is_none();
+        && status.is_none();
     let (items, total) = if disk_type == "data" || ids.as_ref().is_some_and(|i| i.is_empty()) {
         (Vec::new(), 0)
     } else if unfiltered {
@@ -181,7 +188,7 @@ pub fn describe_disks(ctx: &Ctx<'_>, p: &Params) -> Out {
             p.opt("ZoneId").is_none_or(|z| v.instance.zone_id == z)
                 && p.opt("Category")
                     .is_none_or(|c| v.instance.system_disk_category == c)
-                && p.opt("Status").is_none_or(|s| s == "In_use")
+                && status.is_none_or(|s| s == "In_use")
         });
         let paged = eni_core::query::paginate(all, page);
         (paged.items, paged.total)
