@@ -97,6 +97,13 @@ def test_alicloud_instance_create_refresh_delete(server, legacy, ecs, cloud, uni
     by_id = ecs.describe_disks(em.DescribeDisksRequest(region_id=R, disk_ids=json.dumps([disk["DiskId"]]))).body
     assert [x.disk_id for x in by_id.disks.disk] == [disk["DiskId"]]
     assert ecs.describe_disks(em.DescribeDisksRequest(region_id=R, instance_id=inst, disk_type="data")).body.total_count == 0
+    # The other filters: zone, status (a system disk is In_use), category.
+    def count(**kw):
+        return ecs.describe_disks(em.DescribeDisksRequest(region_id=R, instance_id=inst, **kw)).body.total_count
+    zone = first["instance"]["ZoneId"]
+    assert (count(zone_id=zone), count(zone_id="cn-hangzhou-j" if zone != "cn-hangzhou-j" else "cn-hangzhou-i")) == (1, 0)
+    assert (count(status="In_use"), count(status="All"), count(status="Available")) == (1, 1, 0)
+    assert (count(category="cloud_essd"), count(category="cloud_ssd")) == (1, 0)
     # Delete: DeleteInstance Force=true, then DescribeInstances until it is gone.
     old_sdk(server, legacy, "DeleteInstance", RegionId=R, InstanceId=inst, Force="true")
     h.wait_for(lambda: legacy_describe(server, legacy, inst) == [], what="instance gone")

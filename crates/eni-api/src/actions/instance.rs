@@ -119,48 +119,25 @@ pub fn reboot(ctx: &Ctx<'_>, p: &Params) -> Out {
 /// not model (a password, deletion protection, a credit specification, jumbo frames, CPU
 /// options) is refused, never silently kept.
 pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
-    for name in [
-        "Password",
-        "CreditSpecification",
-        "NetworkInterfaceQueueNumber",
-        "Recyclable",
-        "EnableNetworkEncryption",
-    ] {
-        if p.opt(name).is_some() {
-            return Err(ApiError::invalid_param_because(
-                name,
-                "not supported by this server",
-            ));
-        }
-    }
-    // Lists and structures eni does not change this way: an instance's groups are its primary
-    // ENI's (ModifyNetworkInterfaceAttribute); the rest it does not model.
-    for prefix in [
-        "SecurityGroupIds.",
-        "RemoteConnectionOptions.",
-        "PrivateDnsNameOptions.",
-    ] {
-        if let Some((k, _)) = p.iter().find(|(k, _)| k.starts_with(prefix)) {
-            return Err(ApiError::invalid_param_because(
-                k,
-                "not supported by this server",
-            ));
-        }
-    }
-    for name in ["DeletionProtection", "EnableJumboFrame"] {
-        if p.bool(name)? == Some(true) {
-            return Err(ApiError::invalid_param_because(
-                name,
-                "not supported by this server",
-            ));
-        }
-    }
-    if p.iter().any(|(k, _)| k.starts_with("CpuOptions.")) {
-        return Err(ApiError::invalid_param_because(
-            "CpuOptions",
-            "not supported by this server",
-        ));
-    }
+    // An instance's groups are its primary ENI's (ModifyNetworkInterfaceAttribute); the rest
+    // eni does not model.
+    super::refuse_unsupported(
+        p,
+        &[
+            "Password",
+            "CreditSpecification",
+            "NetworkInterfaceQueueNumber",
+            "Recyclable",
+            "EnableNetworkEncryption",
+        ],
+        &["DeletionProtection", "EnableJumboFrame"],
+        &[
+            "SecurityGroupIds.",
+            "RemoteConnectionOptions.",
+            "PrivateDnsNameOptions.",
+            "CpuOptions.",
+        ],
+    )?;
     let req = eni_core::instance::ModifyInstance {
         name: p.raw("InstanceName").map(String::from),
         description: p.raw("Description").map(String::from),

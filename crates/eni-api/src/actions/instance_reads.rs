@@ -20,6 +20,7 @@ fn instances(
     ctx: &Ctx<'_>,
     region: &str,
     ids: Option<Vec<String>>,
+    zone: Option<String>,
     page: Page,
 ) -> Result<(Vec<InstanceView>, u64), ApiError> {
     let req = DescribeInstances {
@@ -27,7 +28,7 @@ fn instances(
         ids,
         vpc_id: None,
         vswitch_id: None,
-        zone_id: None,
+        zone_id: zone,
         security_group_id: None,
         instance_type: None,
         status: None,
@@ -45,7 +46,13 @@ fn instances(
 fn one(ctx: &Ctx<'_>, p: &Params) -> Result<InstanceView, ApiError> {
     let region = p.required("RegionId")?;
     let id = p.required("InstanceId")?.to_string();
-    let (mut items, _) = instances(ctx, region, Some(vec![id]), Page { number: 1, size: 1 })?;
+    let (mut items, _) = instances(
+        ctx,
+        region,
+        Some(vec![id]),
+        None,
+        Page { number: 1, size: 1 },
+    )?;
     items.pop().ok_or(ApiError::InstanceNotFound)
 }
 
@@ -162,37 +169,34 @@ pub fn describe_disks(ctx: &Ctx<'_>, p: &Params) -> Out {
             None => of_disks,
         });
     }
-    let status = p.opt("Status").filter(|s| !s.eq_ignore_ascii_case("All"));
-    let unfiltered = disk_type != "data"
-        && p.opt("ZoneId").is_none()
-        && p.opt("Category").is_none()
-        && status.is_none();
-    let (items, total) = if disk_type == "data" || ids.as_ref().is_some_and(|i| i.is_empty()) {
-        (Vec::new(), 0)
-    } else if unfiltered {
-        // One system disk per instance: the instances' page is the disks' page.
-        instances(ctx, region, ids, page)?
-    } else {
-        // The other filters apply to the disk, after the listing: the caller's instances in
-        // the region, then filtered and paged here.
-        let mut all = Vec::new();
-        for number in 1.. {
-            let (chunk, _) = instances(ctx, region, ids.clone(), Page { number, size: 100 })?;
-            let done = chunk.len() < 100;
-            all.extend(chunk);
-            if done {
-                break;
+    // Every disk here is a system disk in use: another status or type matches none.
+    let in_use = p
+        .opt("Status")
+        .is_none_or(|s| s.eq_ignore_ascii_case("All") || s == "In_use");
+    let zone = p.opt("ZoneId").map(String::from);
+    let (items, total) =
+        if disk_type == "data" || !in_use || ids.as_ref().is_some_and(|i| i.is_empty()) {
+            (Vec::new(), 0)
+        } else if let Some(category) = p.opt("Category") {
+            // The category is the disk's, not indexed with the instance: the caller's instances
+            // in the region (and zone), filtered and paged here.
+            let mut all = Vec::new();
+            for number in 1.. {
+                let page = Page { number, size: 100 };
+                let (chunk, _) = instances(ctx, region, ids.clone(), zone.clone(), page)?;
+                let done = chunk.len() < 100;
+                all.extend(chunk);
+                if done {
+                    break;
+                }
             }
-        }
-        all.retain(|v| {
-            p.opt("ZoneId").is_none_or(|z| v.instance.zone_id == z)
-                && p.opt("Category")
-                    .is_none_or(|c| v.instance.system_disk_category == c)
-                && status.is_none_or(|s| s == "In_use")
-        });
-        let paged = eni_core::query::paginate(all, page);
-        (paged.items, paged.total)
-    };
+            all.retain(|v| v.instance.system_disk_category == category);
+            let paged = eni_core::query::paginate(all, page);
+            (paged.items, paged.total)
+        } else {
+            // One system disk per instance: the instances' page is the disks' page.
+            instances(ctx, region, ids, zone, page)?
+        };
     let disks: Vec<Value> = items.iter().map(system_disk).collect();
     Ok(object(json!({
         "TotalCount": total,
@@ -215,7 +219,7 @@ fn named(p: &Params) -> Result<Option<Vec<String>>, ApiError> {
 /// DescribeInstanceAttachmentAttributes: no instance is in a private pool.
 pub fn describe_instance_attachment_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
     let page = page(p, 100)?;
-    let (items, total) = instances(ctx, p.required("RegionId")?, named(p)?, page)?;
+    let (items, total) = instances(ctx, p.required("RegionId")?, named(p)?, None, page)?;
     let list: Vec<Value> = items
         .iter()
         .map(|v| {
@@ -237,7 +241,7 @@ pub fn describe_instance_attachment_attributes(ctx: &Ctx<'_>, p: &Params) -> Out
 /// DescribeInstanceMaintenanceAttributes: Alibaba's defaults for every instance.
 pub fn describe_instance_maintenance_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
     let page = page(p, 100)?;
-    let (items, total) = instances(ctx, p.required("RegionId")?, named(p)?, page)?;
+    let (items, total) = instances(ctx, p.required("RegionId")?, named(p)?, None, page)?;
     let list: Vec<Value> = items
         .iter()
         .map(|v| {
@@ -275,7 +279,7 @@ pub fn describe_instance_ram_role(ctx: &Ctx<'_>, p: &Params) -> Out {
             "InstanceRamRoleSets": { "InstanceRamRoleSet": [] },
         })));
     }
-    let (items, total) = instances(ctx, region, named(p)?, page)?;
+    let (items, total) = instances(ctx, region, named(p)?, None, page)?;
     let list: Vec<Value> = items
         .iter()
         .map(|v| json!({ "InstanceId": v.instance.id, "RamRoleName": "" }))

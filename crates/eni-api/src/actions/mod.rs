@@ -78,3 +78,35 @@ pub fn object(v: Value) -> Map<String, Value> {
         _ => Map::new(),
     }
 }
+
+/// Refuses what this server does not change in place, with an error rather than a silent
+/// success: a parameter given (`given`), a flag set to true (`flags`; false asks for
+/// nothing), any parameter under a prefix (`prefixes`, e.g. `CpuOptions.`).
+pub fn refuse_unsupported(
+    p: &Params,
+    given: &[&str],
+    flags: &[&str],
+    prefixes: &[&str],
+) -> Result<(), ApiError> {
+    let refuse = |name: &str| {
+        Err(ApiError::invalid_param_because(
+            name,
+            "changing it is not supported by this server",
+        ))
+    };
+    if let Some(name) = given.iter().find(|n| p.opt(n).is_some()) {
+        return refuse(name);
+    }
+    for name in flags {
+        if p.bool(name)? == Some(true) {
+            return refuse(name);
+        }
+    }
+    if let Some((k, _)) = p
+        .iter()
+        .find(|(k, _)| prefixes.iter().any(|pre| k.starts_with(pre)))
+    {
+        return refuse(k);
+    }
+    Ok(())
+}

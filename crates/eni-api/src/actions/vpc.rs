@@ -203,35 +203,14 @@ pub fn describe_route_table_list(ctx: &Ctx<'_>, p: &Params) -> Out {
     })))
 }
 
-/// Refuses a parameter this server does not change on an existing VPC or vSwitch (the CIDR
-/// blocks, IPv6, DNS hostnames): an error, never a silent success. `false` asks for nothing.
-fn unsupported(p: &Params, names: &[&str]) -> Result<(), ApiError> {
-    for name in names {
-        let asks = match *name {
-            "EnableIPv6" | "EnableDnsHostname" => p.bool(name)?.unwrap_or(false),
-            _ => p.opt(name).is_some(),
-        };
-        if asks {
-            return Err(ApiError::invalid_param_because(
-                name,
-                "changing it on an existing resource is not supported by this server",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// ModifyVpcAttribute: VpcName and Description.
 pub fn modify_vpc_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
-    unsupported(
+    // The CIDR blocks, IPv6 and DNS hostnames of an existing VPC are not changed here.
+    super::refuse_unsupported(
         p,
-        &[
-            "CidrBlock",
-            "EnableIPv6",
-            "Ipv6CidrBlock",
-            "Ipv6Isp",
-            "EnableDnsHostname",
-        ],
+        &["CidrBlock", "Ipv6CidrBlock", "Ipv6Isp"],
+        &["EnableIPv6", "EnableDnsHostname"],
+        &[],
     )?;
     ctx.core.modify_vpc_attribute(
         &ctx.caller,
@@ -342,7 +321,12 @@ pub fn describe_vswitch_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
 
 /// ModifyVSwitchAttribute: VSwitchName and Description.
 pub fn modify_vswitch_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
-    unsupported(p, &["EnableIPv6", "Ipv6CidrBlock", "VpcIpv6CidrBlock"])?;
+    super::refuse_unsupported(
+        p,
+        &["Ipv6CidrBlock", "VpcIpv6CidrBlock"],
+        &["EnableIPv6"],
+        &[],
+    )?;
     ctx.core.modify_vswitch_attribute(
         &ctx.caller,
         p.opt("RegionId"),
