@@ -85,13 +85,11 @@ fn rule_from_row(r: &Row) -> Result<SecurityGroupRule, StoreError> {
     })
 }
 
-pub(crate) fn sg_rule_insert(
-    tx: &mut PgTx<'_>,
-    rule: &SecurityGroupRule,
-) -> Result<(), StoreError> {
+/// Runs `sql` (INSERT or UPDATE) with every column of `rule`, in [`INSERT`]'s order.
+fn write(tx: &mut PgTx<'_>, sql: &str, rule: &SecurityGroupRule) -> Result<u64, StoreError> {
     let peer = rule.peer_group_id.as_ref().map(|g| g.as_str());
     tx.exec(
-        INSERT,
+        sql,
         &[
             &rule.id.as_str(),
             &rule.security_group_id.as_str(),
@@ -112,41 +110,28 @@ pub(crate) fn sg_rule_insert(
             &rule.description,
             &rule.created_at,
         ],
-    )?;
-    Ok(())
+    )
 }
+
+pub(crate) fn sg_rule_insert(
+    tx: &mut PgTx<'_>,
+    rule: &SecurityGroupRule,
+) -> Result<(), StoreError> {
+    write(tx, INSERT, rule).map(|_| ())
+}
+
+/// Every column but the ID, the group, the direction and the creation time, which stay.
+const UPDATE: &str = "UPDATE security_group_rules SET ip_protocol = $4, port_from = $5,
+         port_to = $6, source_port_range = $7, source_cidr_ip = $8, ipv6_source_cidr_ip = $9,
+         dest_cidr_ip = $10, ipv6_dest_cidr_ip = $11, peer_group_id = $12, peer_key = $13,
+         policy = $14, priority = $15, nic_type = $16, description = $17
+     WHERE id = $1 AND security_group_id = $2 AND direction = $3 AND created_at = $18";
 
 pub(crate) fn sg_rule_update(
     tx: &mut PgTx<'_>,
     rule: &SecurityGroupRule,
 ) -> Result<bool, StoreError> {
-    let peer = rule.peer_group_id.as_ref().map(|g| g.as_str());
-    let n = tx.exec(
-        "UPDATE security_group_rules SET ip_protocol = $3, port_from = $4, port_to = $5,
-             source_port_range = $6, source_cidr_ip = $7, ipv6_source_cidr_ip = $8,
-             dest_cidr_ip = $9, ipv6_dest_cidr_ip = $10, peer_group_id = $11, peer_key = $12,
-             policy = $13, priority = $14, nic_type = $15, description = $16
-         WHERE security_group_id = $1 AND id = $2",
-        &[
-            &rule.security_group_id.as_str(),
-            &rule.id.as_str(),
-            &rule.protocol.as_str(),
-            &i64::from(rule.port_range.0),
-            &i64::from(rule.port_range.1),
-            &port_range_to_sql(rule.source_port_range),
-            &rule.source_cidr_ip,
-            &rule.ipv6_source_cidr_ip,
-            &rule.dest_cidr_ip,
-            &rule.ipv6_dest_cidr_ip,
-            &peer,
-            &peer.unwrap_or(""),
-            &rule.policy.as_str(),
-            &i64::from(rule.priority),
-            &rule.nic_type,
-            &rule.description,
-        ],
-    )?;
-    Ok(n > 0)
+    Ok(write(tx, UPDATE, rule)? > 0)
 }
 
 pub(crate) fn sg_rule_delete(

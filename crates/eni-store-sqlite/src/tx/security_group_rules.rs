@@ -76,33 +76,33 @@ fn rule_from_row(r: &Row<'_>) -> rusqlite::Result<SecurityGroupRule> {
     })
 }
 
-pub(super) fn insert(tx: &SqliteTx<'_>, rule: &SecurityGroupRule) -> Result<(), StoreError> {
+/// Runs `sql` (INSERT or UPDATE) with every column of `rule`, in [`INSERT`]'s order.
+fn write(tx: &SqliteTx<'_>, sql: &str, rule: &SecurityGroupRule) -> rusqlite::Result<usize> {
     let peer = rule.peer_group_id.as_ref().map(|g| g.as_str());
-    let result = tx
-        .conn
-        .prepare_cached(INSERT)
-        .map_err(db_err)?
-        .execute(params![
-            rule.id.as_str(),
-            rule.security_group_id.as_str(),
-            rule.direction.as_str(),
-            rule.protocol.as_str(),
-            rule.port_range.0,
-            rule.port_range.1,
-            port_range_to_sql(rule.source_port_range),
-            rule.source_cidr_ip,
-            rule.ipv6_source_cidr_ip,
-            rule.dest_cidr_ip,
-            rule.ipv6_dest_cidr_ip,
-            peer,
-            peer.unwrap_or(""),
-            rule.policy.as_str(),
-            rule.priority,
-            rule.nic_type,
-            rule.description,
-            rule.created_at
-        ]);
-    match result {
+    tx.conn.prepare_cached(sql)?.execute(params![
+        rule.id.as_str(),
+        rule.security_group_id.as_str(),
+        rule.direction.as_str(),
+        rule.protocol.as_str(),
+        rule.port_range.0,
+        rule.port_range.1,
+        port_range_to_sql(rule.source_port_range),
+        rule.source_cidr_ip,
+        rule.ipv6_source_cidr_ip,
+        rule.dest_cidr_ip,
+        rule.ipv6_dest_cidr_ip,
+        peer,
+        peer.unwrap_or(""),
+        rule.policy.as_str(),
+        rule.priority,
+        rule.nic_type,
+        rule.description,
+        rule.created_at
+    ])
+}
+
+pub(super) fn insert(tx: &SqliteTx<'_>, rule: &SecurityGroupRule) -> Result<(), StoreError> {
+    match write(tx, INSERT, rule) {
         Ok(_) => Ok(()),
         Err(e) if is_foreign_key_failure(&e) => {
             // SQLite does not say which key failed: the group's, unless the group exists.
@@ -120,37 +120,15 @@ pub(super) fn insert(tx: &SqliteTx<'_>, rule: &SecurityGroupRule) -> Result<(), 
     }
 }
 
-const UPDATE: &str = "UPDATE security_group_rules SET ip_protocol = ?3, port_from = ?4,
-         port_to = ?5, source_port_range = ?6, source_cidr_ip = ?7, ipv6_source_cidr_ip = ?8,
-         dest_cidr_ip = ?9, ipv6_dest_cidr_ip = ?10, peer_group_id = ?11, peer_key = ?12,
-         policy = ?13, priority = ?14, nic_type = ?15, description = ?16
-     WHERE security_group_id = ?1 AND id = ?2";
+/// Every column but the ID, the group, the direction and the creation time, which stay.
+const UPDATE: &str = "UPDATE security_group_rules SET ip_protocol = ?4, port_from = ?5,
+         port_to = ?6, source_port_range = ?7, source_cidr_ip = ?8, ipv6_source_cidr_ip = ?9,
+         dest_cidr_ip = ?10, ipv6_dest_cidr_ip = ?11, peer_group_id = ?12, peer_key = ?13,
+         policy = ?14, priority = ?15, nic_type = ?16, description = ?17
+     WHERE id = ?1 AND security_group_id = ?2 AND direction = ?3 AND created_at = ?18";
 
 pub(super) fn update(tx: &SqliteTx<'_>, rule: &SecurityGroupRule) -> Result<bool, StoreError> {
-    let peer = rule.peer_group_id.as_ref().map(|g| g.as_str());
-    let result = tx
-        .conn
-        .prepare_cached(UPDATE)
-        .map_err(db_err)?
-        .execute(params![
-            rule.security_group_id.as_str(),
-            rule.id.as_str(),
-            rule.protocol.as_str(),
-            rule.port_range.0,
-            rule.port_range.1,
-            port_range_to_sql(rule.source_port_range),
-            rule.source_cidr_ip,
-            rule.ipv6_source_cidr_ip,
-            rule.dest_cidr_ip,
-            rule.ipv6_dest_cidr_ip,
-            peer,
-            peer.unwrap_or(""),
-            rule.policy.as_str(),
-            rule.priority,
-            rule.nic_type,
-            rule.description,
-        ]);
-    match result {
+    match write(tx, UPDATE, rule) {
         Ok(n) => Ok(n > 0),
         // The group is the row's own: a key that fails is the peer's.
         Err(e) if is_foreign_key_failure(&e) => Err(conflict(SG_RULE_PEER_FK)),
