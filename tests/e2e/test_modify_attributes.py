@@ -1,8 +1,10 @@
 """The update calls of Terraform's alicloud_instance, alicloud_security_group and
-alicloud_eip_address: ModifyInstanceAttribute, RebootInstance, ModifySecurityGroupAttribute and
-ModifyEipAddressAttribute, each followed by the read the provider does, and their refusals."""
+alicloud_eip_address: ModifyInstanceAttribute, RebootInstance, JoinSecurityGroup and
+LeaveSecurityGroup, ModifySecurityGroupAttribute and ModifyEipAddressAttribute, each followed
+by the read the provider does, and their refusals."""
 
 import base64
+import json
 
 from alibabacloud_ecs20140526 import models as em
 from alibabacloud_vpc20160428 import models as vm
@@ -30,8 +32,17 @@ def test_modify_instance_attribute_and_reboot(ecs, cloud, unique):
         instance_id=inst, password="Secret123!")), "InvalidParameter", 400)
     h.expect_tea_error(lambda: ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(
         instance_id=inst, host_name="-bad")), "InvalidParameter", 400)
+    # SecurityGroupIds.N replaces the instance's groups (its primary ENI's).
+    sg2 = cloud.group(vpc_id)
+    ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(instance_id=inst, security_group_ids=[sg2, sg]))
+    assert cloud.instance_get(inst).security_group_ids.security_group_id == [sg2, sg]
+    other_vpc_group = cloud.group(cloud.vpc("10.62.0.0/16"))
     h.expect_tea_error(lambda: ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(
-        instance_id=inst, security_group_ids=[sg])), "InvalidParameter", 400)
+        instance_id=inst, security_group_ids=[other_vpc_group])), "InvalidInstanceId.Mismatch", 400)
+    six = [cloud.group(vpc_id) for _ in range(5)] + [sg]
+    h.expect_tea_error(lambda: ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(
+        instance_id=inst, security_group_ids=six)), "InstanceSecurityGroupLimitExceeded", 400)
+    ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(instance_id=inst, security_group_ids=[sg]))
     # RebootInstance: Starting, then Running again (Terraform's waiter).
     ecs.reboot_instance(em.RebootInstanceRequest(instance_id=inst))
     assert cloud.instance_get(inst).status in ("Starting", "Running")
@@ -75,3 +86,64 @@ def test_modify_eip_address_attribute(vpc):
             region_id=R, allocation_id="eip-bp1doesnotexist0000", name="x")), "InvalidAllocationId.NotFound", 404)
     finally:
         vpc.release_eip_address(vm.ReleaseEipAddressRequest(region_id=R, allocation_id=eip.allocation_id))
+
+
+def old_sdk(server, legacy_client, action, **params):
+    req = h.legacy_request(server.endpoint, action, version=h.ECS_VERSION, **params)
+    return json.loads(legacy_client.do_action_with_exception(req))
+
+
+def legacy_error(fn) -> tuple[str, int]:
+    from aliyunsdkcore.acs_exception.exceptions import ServerException
+
+    try:
+        fn()
+    except ServerException as e:
+        return e.get_error_code(), e.get_http_status()
+    raise AssertionError("the call succeeded")
+
+
+def test_join_and_leave_security_group(server, legacy, ecs, cloud):
+    """alicloud_instance's `security_groups` update: one JoinSecurityGroup or LeaveSecurityGroup
+    per group (old SDK), then DescribeInstances shows the set; an ENI takes the same calls."""
+    vpc_id = cloud.vpc("10.54.0.0/16")
+    vsw = cloud.vswitch(vpc_id, "10.54.1.0/24")
+    sg1, sg2 = cloud.group(vpc_id), cloud.group(vpc_id)
+    inst = cloud.instance(vsw, [sg1])
+    call = lambda action, **kw: old_sdk(server, legacy, action, RegionId=R, **kw)  # noqa: E731
+    call("JoinSecurityGroup", InstanceId=inst, SecurityGroupId=sg2)
+    assert cloud.instance_get(inst).security_group_ids.security_group_id == [sg1, sg2]
+    (primary,) = [n for n in cloud.instance_get(inst).network_interfaces.network_interface if n.type == "Primary"]
+    (eni,) = ecs.describe_network_interfaces(em.DescribeNetworkInterfacesRequest(
+        region_id=R, network_interface_id=[primary.network_interface_id])).body.network_interface_sets.network_interface_set
+    assert eni.security_group_ids.security_group_id == [sg1, sg2]
+    assert legacy_error(lambda: call("JoinSecurityGroup", InstanceId=inst, SecurityGroupId=sg2)) == (
+        "InvalidInstanceId.AlreadyExists", 403)
+    call("LeaveSecurityGroup", InstanceId=inst, SecurityGroupId=sg1)
+    assert cloud.instance_get(inst).security_group_ids.security_group_id == [sg2]
+    assert legacy_error(lambda: call("LeaveSecurityGroup", InstanceId=inst, SecurityGroupId=sg1)) == (
+        "InvalidSecurityGroupAssociation.NotFound", 404)
+    assert legacy_error(lambda: call("LeaveSecurityGroup", InstanceId=inst, SecurityGroupId=sg2)) == (
+        "InstanceLastSecurityGroup", 403)
+    other = cloud.group(cloud.vpc("10.63.0.0/16"))
+    assert legacy_error(lambda: call("JoinSecurityGroup", InstanceId=inst, SecurityGroupId=other)) == (
+        "InvalidInstanceId.Mismatch", 400)
+    assert legacy_error(lambda: call("JoinSecurityGroup", InstanceId=inst, SecurityGroupId="sg-bp1doesnotexist0000")) == (
+        "InvalidSecurityGroupId.NotFound", 404)
+    assert legacy_error(lambda: call("JoinSecurityGroup", InstanceId=inst, NetworkInterfaceId=primary.network_interface_id,
+                                     SecurityGroupId=sg1)) == ("InvalidParameter.Conflict", 400)
+    # A secondary ENI, by NetworkInterfaceId; RegionId may be left out.
+    sec = cloud.eni(vsw, [sg1]).network_interface_id
+    old_sdk(server, legacy, "JoinSecurityGroup", NetworkInterfaceId=sec, SecurityGroupId=sg2)
+    (e,) = ecs.describe_network_interfaces(em.DescribeNetworkInterfacesRequest(
+        region_id=R, network_interface_id=[sec])).body.network_interface_sets.network_interface_set
+    assert e.security_group_ids.security_group_id == [sg1, sg2]
+    call("LeaveSecurityGroup", NetworkInterfaceId=sec, SecurityGroupId=sg1)
+    (e,) = ecs.describe_network_interfaces(em.DescribeNetworkInterfacesRequest(
+        region_id=R, network_interface_id=[sec])).body.network_interface_sets.network_interface_set
+    assert e.security_group_ids.security_group_id == [sg2]
+    # A group joined by an ENI cannot be deleted until it leaves.
+    h.expect_tea_error(lambda: ecs.delete_security_group(em.DeleteSecurityGroupRequest(region_id=R, security_group_id=sg2)),
+                       "DependencyViolation.SecurityGroupInUse", 400)
+    assert legacy_error(lambda: call("JoinSecurityGroup", NetworkInterfaceId="eni-bp1doesnotexist000", SecurityGroupId=sg1)) == (
+        "InvalidEniId.NotFound", 404)

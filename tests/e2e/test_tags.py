@@ -198,3 +198,88 @@ def test_join_resource_group(ecs, cloud):
     h.expect_tea_error(lambda: ecs.join_resource_group(em.JoinResourceGroupRequest(
         region_id=R, resource_type="securitygroup", resource_id=sg, resource_group_id="not a group")),
         "InvalidParameter", 400)
+
+
+def test_system_disk_labels_as_terraform_sets_them(server, legacy, ecs, cloud, unique):
+    """alicloud_instance's system_disk_name/description (RunInstances, then ModifyDiskAttribute
+    without RegionId) and volume_tags (DescribeDisks InstanceId, then old-SDK TagResources
+    ResourceType=disk), each read back through DescribeDisks as the refresh does."""
+    import json
+
+    vpc_id = cloud.vpc("10.64.0.0/16")
+    vsw = cloud.vswitch(vpc_id, "10.64.1.0/24")
+    sg = cloud.group(vpc_id)
+    inst = cloud.instance(vsw, [sg], system_disk=em.RunInstancesRequestSystemDisk(
+        disk_name="rootdisk", description="the root"))
+
+    def disk():
+        (d,) = ecs.describe_disks(em.DescribeDisksRequest(region_id=R, instance_id=inst, disk_type="system")).body.disks.disk
+        return d
+
+    d = disk()
+    assert (d.disk_name, d.description, d.tags.tag) == ("rootdisk", "the root", [])
+    old = lambda action, **kw: json.loads(legacy.do_action_with_exception(  # noqa: E731
+        h.legacy_request(server.endpoint, action, version=h.ECS_VERSION, **kw)))
+    old("ModifyDiskAttribute", DiskId=d.disk_id, DiskName=unique, Description="renamed")
+    old("TagResources", RegionId=R, ResourceType="disk", **{"ResourceId.1": d.disk_id, "Tag.1.Key": "vol",
+                                                           "Tag.1.Value": unique})
+    d = disk()
+    assert (d.disk_name, d.description) == (unique, "renamed")
+    assert [(t.tag_key, t.tag_value) for t in d.tags.tag] == [("vol", unique)]
+    rows, token = listed(ecs, "disk", ids=[d.disk_id])
+    assert rows == [(d.disk_id, "disk", "vol", unique)] and token == ""
+    # Found by tag alone (a page of the account's disks, filtered).
+    found, token = listed(ecs, "disk", tags=[("vol", unique)])
+    assert found == [(d.disk_id, "disk", "vol", unique)]
+    # The instance's own tags are apart from its disk's.
+    assert listed(ecs, "instance", ids=[inst])[0] == []
+    tags = ecs.describe_tags(em.DescribeTagsRequest(region_id=R, resource_type="disk", resource_id=d.disk_id)).body
+    assert [(t.tag_key, t.resource_type_count.disk) for t in tags.tags.tag] == [("vol", 1)]
+    ecs.untag_resources(em.UntagResourcesRequest(region_id=R, resource_type="disk", resource_id=[d.disk_id],
+                                                 tag_key=["vol"]))
+    assert disk().tags.tag == []
+    # Bad input.
+    h.expect_tea_error(lambda: ecs.modify_disk_attribute(em.ModifyDiskAttributeRequest(
+        disk_id="d-bp1doesnotexist00000", disk_name="abc")), "InvalidDiskId.NotFound", 404)
+    h.expect_tea_error(lambda: ecs.modify_disk_attribute(em.ModifyDiskAttributeRequest(
+        disk_id=d.disk_id, disk_name="1bad")), "InvalidDiskName.Malformed", 400)
+    h.expect_tea_error(lambda: ecs.modify_disk_attribute(em.ModifyDiskAttributeRequest(
+        disk_id=d.disk_id, delete_with_instance=False)), "InvalidParameter", 400)
+    h.expect_tea_error(lambda: ecs.tag_resources(em.TagResourcesRequest(
+        region_id=R, resource_type="disk", resource_id=["d-bp1doesnotexist00000"], tag=ecs_tags([("a", "b")]))),
+        "InvalidResourceId.NotFound", 404)
+    h.expect_tea_error(lambda: cloud.instance(vsw, [sg], system_disk=em.RunInstancesRequestSystemDisk(
+        disk_name="http://x")), "InvalidDiskName.Malformed", 400)
+    assert disk().disk_name == unique
+
+
+def test_route_table_labels(vpc, res, unique):
+    """alicloud_vpc's system_route_table_name/description (ModifyRouteTableAttributes) and the
+    route table's tags (VPC spelling, ROUTETABLE), read back through DescribeRouteTableList."""
+    vpc_id = res.vpc(cidr_block="10.65.0.0/16")
+
+    def table(**kw):
+        body = vpc.describe_route_table_list(vm.DescribeRouteTableListRequest(region_id=R, vpc_id=vpc_id, **kw)).body
+        return body.router_table_list.router_table_list_type
+
+    (t,) = table()
+    assert (t.route_table_name, t.description, t.tags.tag) == ("", "", [])
+    vpc.modify_route_table_attributes(vm.ModifyRouteTableAttributesRequest(
+        region_id=R, route_table_id=t.route_table_id, route_table_name=unique, description="main table"))
+    vpc.tag_resources(vm.TagResourcesRequest(region_id=R, resource_type="ROUTETABLE", resource_id=[t.route_table_id],
+                                             tag=[vm.TagResourcesRequestTag(key="rt", value=unique)]))
+    (t,) = table()
+    assert (t.route_table_name, t.description) == (unique, "main table")
+    assert [(x.key, x.value) for x in t.tags.tag] == [("rt", unique)]
+    assert len(table(route_table_name=unique)) == 1 and table(route_table_name="other") == []
+    got = vpc.list_tag_resources(vm.ListTagResourcesRequest(
+        region_id=R, resource_type="ROUTETABLE", tag=[vm.ListTagResourcesRequestTag(key="rt", value=unique)])).body
+    assert [(x.resource_id, x.resource_type) for x in got.tag_resources.tag_resource] == [(t.route_table_id, "ROUTETABLE")]
+    # The VPC's own name and tags are apart.
+    (v,) = vpc.describe_vpcs(vm.DescribeVpcsRequest(region_id=R, vpc_id=vpc_id)).body.vpcs.vpc
+    assert v.tags.tag == [] and v.vpc_name != unique
+    h.expect_tea_error(lambda: vpc.modify_route_table_attributes(vm.ModifyRouteTableAttributesRequest(
+        region_id=R, route_table_id="vtb-bp1doesnotexist0000", route_table_name="x")),
+        "InvalidRouteTableId.NotFound", 404)
+    h.expect_tea_error(lambda: vpc.modify_route_table_attributes(vm.ModifyRouteTableAttributesRequest(
+        region_id=R, route_table_id=t.route_table_id, route_propagation_enable=False)), "InvalidParameter", 400)

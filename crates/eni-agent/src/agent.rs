@@ -15,7 +15,8 @@
 //! becomes InUse) only once its NIC is configured. A failed apply reports nothing; the next
 //! round observes the kernel afresh.
 
-use crate::render::render_with;
+use crate::metadata::{Catalog, Service, Shared, Tokens};
+use crate::render::{render_with, vpc_namespace};
 use eni_dataplane::plan::plan;
 use eni_dataplane::Dataplane;
 use eni_types::hoststate::{AttachedEni, HostDelta, HostDesired, HostRegistration, HostReport};
@@ -42,6 +43,8 @@ pub struct AgentConfig {
     pub reregister: Duration,
     /// The MTU of every link the agent makes ([`crate::render::MTU`] by default).
     pub mtu: u32,
+    /// Serve the instance metadata service (`100.100.100.200`) in every VPC router.
+    pub metadata: bool,
 }
 
 /// Why one round failed (the loop logs it and tries again).
@@ -68,17 +71,34 @@ pub struct Agent {
     cache: Option<eni_dataplane::KernelState>,
     /// The desired state as of the last answer, kept up to date with the server's deltas.
     copy: HostDesired,
+    /// The desired state the kernel held after the last successful apply (none: unknown).
+    applied: Option<HostDesired>,
+    /// What the metadata service answers from, and its listeners.
+    catalog: Shared,
+    metadata: Option<Service>,
 }
 
 impl Agent {
     pub fn new(cfg: AgentConfig, dp: Arc<dyn Dataplane>) -> Self {
+        let catalog = Shared::default();
+        let metadata = cfg
+            .metadata
+            .then(|| Service::new(catalog.clone(), Tokens::new(&cfg.token)));
         Agent {
             cfg,
             dp,
             http: reqwest::Client::new(),
             cache: None,
             copy: HostDesired::default(),
+            applied: None,
+            catalog,
+            metadata,
         }
+    }
+
+    /// What the metadata service answers from now.
+    pub fn metadata_catalog(&self) -> Arc<Catalog> {
+        self.catalog.get()
     }
 
     /// Fetches the desired state, waiting up to `wait` for a generation above `since`.
@@ -175,6 +195,12 @@ impl Agent {
     /// is one, skipping the observe.
     pub async fn reconcile_fast(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
         let target = render_with(&self.cfg.prefix, self.cfg.mtu, &desired);
+        // Until the kernel holds `desired`, the metadata shows only what both states have.
+        self.catalog.set(match &self.applied {
+            Some(old) => Catalog::shared(old, &desired),
+            None => Catalog::default(),
+        });
+        self.applied = None;
         let dp = self.dp.clone();
         let cached = self.cache.take();
         let want = target.clone();
@@ -205,6 +231,15 @@ impl Agent {
         // The kernel now holds the target (sysctls it does not name are left as they were,
         // and the planner never looks at those).
         self.cache = Some(target);
+        let catalog = Catalog::of(&desired);
+        if let Some(m) = &mut self.metadata {
+            let prefix = self.cfg.prefix.clone();
+            m.listen_in(self.dp.as_ref(), &catalog.vpcs(), |v| {
+                vpc_namespace(&prefix, v)
+            });
+        }
+        self.catalog.set(catalog);
+        self.applied = Some(desired);
         Ok(report)
     }
 

@@ -176,6 +176,11 @@ pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
                 cidr: format!("{}/32", vsw.gateway),
             });
         }
+        // The metadata service's address: the agent listens on it here.
+        s.addrs.insert(Addr {
+            dev: LinkRef::new(ns.clone(), "lo"),
+            cidr: format!("{}/32", crate::metadata::ADDRESS),
+        });
     }
     internet_overlay(&mut s, prefix, desired);
     for inst in &desired.instances {
@@ -708,6 +713,7 @@ mod tests {
             vpcs: vec![VpcDesired {
                 vpc_id: "vpc-1".into(),
                 cidr_block: "10.0.0.0/16".into(),
+                ipv6_cidr_block: None,
                 vswitches: vec![VSwitchDesired {
                     vswitch_id: "vsw-1".into(),
                     cidr_block: "10.0.1.0/24".into(),
@@ -765,6 +771,7 @@ mod tests {
             bandwidth_rx_kbps: 0,
             bandwidth_tx_kbps: 0,
             enis,
+            meta: Default::default(),
         }
     }
 

@@ -329,6 +329,7 @@ mod tests {
         VpcDesired {
             vpc_id: "vpc-1".into(),
             cidr_block: "10.0.0.0/16".into(),
+            ipv6_cidr_block: None,
             vswitches: vec![],
             security_groups: groups,
             enis,

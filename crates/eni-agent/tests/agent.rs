@@ -76,6 +76,7 @@ fn config(w: &World) -> AgentConfig {
         registrations: Vec::new(),
         reregister: Duration::from_secs(30),
         mtu: eni_agent::render::MTU,
+        metadata: true,
     }
 }
 
@@ -349,6 +350,14 @@ impl Dataplane for Flaky {
             });
         }
         self.fake.apply(ops)
+    }
+
+    fn listen(
+        &self,
+        ns: &str,
+        addr: std::net::SocketAddr,
+    ) -> Result<std::net::TcpListener, DataplaneError> {
+        self.fake.listen(ns, addr)
     }
 }
 

@@ -77,6 +77,8 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
         "ModifySecurityGroupEgressRule",
         fields!(security_group::modify_egress_rule),
     ),
+    ("JoinSecurityGroup", fields!(security_group::join)),
+    ("LeaveSecurityGroup", fields!(security_group::leave)),
     ("RunInstances", fields!(instance::run)),
     ("CreateInstance", fields!(instance::create)),
     ("StartInstance", fields!(instance::start)),
@@ -85,6 +87,10 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
     (
         "ModifyInstanceAttribute",
         fields!(instance::modify_attribute),
+    ),
+    (
+        "ModifyInstanceMetadataOptions",
+        fields!(instance::modify_metadata_options),
     ),
     ("DeleteInstance", fields!(instance::delete)),
     ("DeleteInstances", fields!(instance::delete_many)),
@@ -99,6 +105,10 @@ pub const ECS_ACTIONS: &[(&str, Handler)] = &[
         fields!(instance_reads::describe_user_data),
     ),
     ("DescribeDisks", fields!(instance_reads::describe_disks)),
+    (
+        "ModifyDiskAttribute",
+        fields!(instance_reads::modify_disk_attribute),
+    ),
     (
         "DescribeInstanceAttachmentAttributes",
         fields!(instance_reads::describe_instance_attachment_attributes),
@@ -162,6 +172,10 @@ pub const VPC_ACTIONS: &[(&str, Handler)] = &[
     (
         "DescribeRouteTableList",
         fields!(vpc::describe_route_table_list),
+    ),
+    (
+        "ModifyRouteTableAttributes",
+        fields!(vpc::modify_route_table_attributes),
     ),
     ("AllocateEipAddress", fields!(eip::allocate)),
     ("AssociateEipAddress", fields!(eip::associate)),

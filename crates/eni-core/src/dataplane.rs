@@ -38,8 +38,8 @@ use eni_store::{
 use eni_types::hoststate::INTERNET_VNI;
 use eni_types::hoststate::{
     Direction, EipDesired, EniDesired, HostDelta, HostDesired, HostReport, InstanceDesired,
-    OverlayEndpoint, RemoteHost, SecurityGroupDesired, SgRuleDesired, VSwitchDesired, VpcDesired,
-    VpcEni,
+    InstanceMeta, OverlayEndpoint, RemoteHost, SecurityGroupDesired, SgRuleDesired, VSwitchDesired,
+    VpcDesired, VpcEni,
 };
 use eni_types::ids::{AccountId, EniId, HostId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use eni_types::ApiError;
@@ -645,6 +645,7 @@ impl Core {
         let new_vpc = |vpc_id: &VpcId| VpcDesired {
             vpc_id: vpc_id.to_string(),
             cidr_block: String::new(),
+            ipv6_cidr_block: None,
             vswitches: Vec::new(),
             security_groups: Vec::new(),
             enis: Vec::new(),
@@ -724,6 +725,7 @@ impl Core {
                     .entry(vpc_id.to_string())
                     .or_insert_with(|| new_vpc(&vpc_id));
                 entry.cidr_block = vpc.cidr_block.clone();
+                entry.ipv6_cidr_block = vpc.ipv6_cidr_block.clone();
             }
             instances.push(InstanceDesired {
                 instance_id: inst.id.to_string(),
@@ -732,6 +734,17 @@ impl Core {
                 bandwidth_rx_kbps: ty.map(|t| t.instance_bandwidth_rx).unwrap_or(0),
                 bandwidth_tx_kbps: ty.map(|t| t.instance_bandwidth_tx).unwrap_or(0),
                 enis,
+                meta: InstanceMeta {
+                    region_id: inst.region_id.clone(),
+                    zone_id: inst.zone_id.clone(),
+                    instance_type: inst.instance_type.clone(),
+                    image_id: inst.image_id.clone(),
+                    hostname: inst.host_name.clone(),
+                    owner_account_id: inst.account_id.0.to_string(),
+                    user_data: inst.user_data.clone(),
+                    http_endpoint: inst.metadata.http_endpoint.clone(),
+                    http_tokens: inst.metadata.http_tokens.clone(),
+                },
             });
         }
         let by_id: HashMap<&InstanceId, &Instance> =

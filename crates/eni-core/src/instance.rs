@@ -87,6 +87,55 @@ pub struct RunInstances {
     pub system_disk_category: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system_disk_size: Option<u32>,
+    /// `HttpEndpoint`, `HttpTokens` and `HttpPutResponseHopLimit`: the metadata service's
+    /// options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_tokens: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop_limit: Option<u32>,
+    /// `SystemDisk.DiskName` and `SystemDisk.Description`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_disk_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_disk_description: Option<String>,
+}
+
+/// ModifyInstanceMetadataOptions' changes (`None`: kept).
+#[derive(Debug, Clone, Default)]
+pub struct MetadataChange {
+    pub http_endpoint: Option<String>,
+    pub http_tokens: Option<String>,
+    pub hop_limit: Option<u32>,
+}
+
+impl MetadataChange {
+    /// `options` with the change applied, or the error of the first bad value.
+    pub fn applied_to(
+        &self,
+        mut options: eni_store::MetadataOptions,
+    ) -> Result<eni_store::MetadataOptions, ApiError> {
+        if let Some(e) = &self.http_endpoint {
+            if e != "enabled" && e != "disabled" {
+                return Err(ApiError::HttpEndpointNotSupported);
+            }
+            options.http_endpoint = e.clone();
+        }
+        if let Some(t) = &self.http_tokens {
+            if t != "optional" && t != "required" {
+                return Err(ApiError::HttpTokensNotSupported);
+            }
+            options.http_tokens = t.clone();
+        }
+        if let Some(h) = self.hop_limit {
+            if !(1..=64).contains(&h) {
+                return Err(ApiError::HopLimitNotSupported);
+            }
+            options.hop_limit = h;
+        }
+        Ok(options)
+    }
 }
 
 /// ModifyInstanceAttribute's changes (`None`: kept).
@@ -136,6 +185,39 @@ fn launch_settings(req: &RunInstances) -> Result<(String, String, u32), ApiError
         return Err(ApiError::SystemDiskSizeNotSupported);
     }
     Ok((user_data, category, size))
+}
+
+/// A disk's name (`SystemDisk.DiskName`, ModifyDiskAttribute): 2 to 128 characters, starting
+/// with a letter.
+pub(crate) fn check_disk_name(n: &str) -> Result<(), ApiError> {
+    let len = n.chars().count();
+    let ok = (2..=128).contains(&len)
+        && n.chars().next().is_some_and(char::is_alphabetic)
+        && crate::validate::name(n).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::DiskNameMalformed)
+    }
+}
+
+/// A disk's description: 2 to 256 characters, not starting with `http://` or `https://`.
+pub(crate) fn check_disk_description(d: &str) -> Result<(), ApiError> {
+    if (2..=256).contains(&d.chars().count()) && crate::validate::description(d).is_ok() {
+        Ok(())
+    } else {
+        Err(ApiError::DiskDescriptionMalformed)
+    }
+}
+
+/// The ID of an instance's system disk: the instance ID's body under `d-`.
+pub fn system_disk_id(instance: &str) -> String {
+    format!("d-{}", instance.strip_prefix("i-").unwrap_or(instance))
+}
+
+/// The instance whose system disk `disk` is, if `disk` is a disk ID.
+pub fn disk_instance(disk: &str) -> Option<InstanceId> {
+    format!("i-{}", disk.strip_prefix("d-")?).parse().ok()
 }
 
 /// An instance with its type and the ENIs on it (by device index).
@@ -211,6 +293,18 @@ impl Core {
             check_token(t)?;
         }
         let launch = launch_settings(&req)?;
+        let metadata = MetadataChange {
+            http_endpoint: req.http_endpoint.clone(),
+            http_tokens: req.http_tokens.clone(),
+            hop_limit: req.hop_limit,
+        }
+        .applied_to(eni_store::MetadataOptions::default())?;
+        if let Some(n) = &req.system_disk_name {
+            check_disk_name(n)?;
+        }
+        if let Some(d) = &req.system_disk_description {
+            check_disk_description(d)?;
+        }
         if let Some(n) = &req.name {
             crate::validate::name(n)
                 .map_err(|m| ApiError::invalid_param_because("InstanceName", m))?;
@@ -492,6 +586,15 @@ impl Core {
                             user_data: launch.0.clone(),
                             system_disk_category: launch.1.clone(),
                             system_disk_size: launch.2,
+                            system_disk: eni_store::Labels {
+                                name: req.system_disk_name.clone().unwrap_or_default(),
+                                description: req
+                                    .system_disk_description
+                                    .clone()
+                                    .unwrap_or_default(),
+                                tags: Vec::new(),
+                            },
+                            metadata: metadata.clone(),
                         };
                         tx.instance_insert(&inst)?;
                         if let Some(p) = &vsw {
@@ -670,6 +773,68 @@ impl Core {
                 inst.host_name = h.clone();
             }
             tx.instance_update(&inst)?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// ModifyInstanceMetadataOptions: in any state, at once (the agents follow).
+    pub fn modify_instance_metadata_options(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        id: &str,
+        change: MetadataChange,
+    ) -> Result<(), ApiError> {
+        if let Some(r) = region {
+            self.check_region(r)?;
+        }
+        change.applied_to(eni_store::MetadataOptions::default())?;
+        let t = now_ms();
+        self.write(|tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut inst = self.own_instance(tx, caller, region, id)?;
+            let options = change.applied_to(inst.metadata.clone())?;
+            if options != inst.metadata {
+                inst.metadata = options;
+                tx.instance_update(&inst)?;
+            }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// ModifyDiskAttribute of system disks: the name and the description (each kept when not
+    /// given), for every disk `disks` names, all or none.
+    pub fn modify_disk_attribute(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        disks: &[String],
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if let Some(n) = name {
+            check_disk_name(n)?;
+        }
+        if let Some(d) = description {
+            check_disk_description(d)?;
+        }
+        self.write(|tx| -> Result<(), CoreError> {
+            for disk in disks {
+                let inst = disk_instance(disk)
+                    .and_then(|i| tx.instance_get(caller.account, &i).transpose())
+                    .transpose()?
+                    .filter(|i| region.is_none_or(|r| r == i.region_id))
+                    .ok_or(ApiError::DiskNotFound)?;
+                tx.name_set(
+                    eni_store::Table::Disk,
+                    caller.account,
+                    inst.id.as_str(),
+                    name.unwrap_or(&inst.system_disk.name),
+                    description.unwrap_or(&inst.system_disk.description),
+                )?;
+            }
             Ok(())
         })
         .map_err(Into::into)

@@ -305,3 +305,159 @@ impl Core {
         .map_err(Into::into)
     }
 }
+
+/// Whose group memberships JoinSecurityGroup, LeaveSecurityGroup and
+/// ModifyInstanceAttribute's `SecurityGroupIds.N` change: an instance's are its primary
+/// ENI's.
+#[derive(Debug, Clone, Copy)]
+pub enum Member<'a> {
+    Instance(&'a str),
+    Eni(&'a str),
+}
+
+/// A change of memberships.
+#[derive(Debug, Clone)]
+pub enum Membership {
+    Join(String),
+    Leave(String),
+    /// The whole set (ModifyInstanceAttribute's `SecurityGroupIds.N`).
+    Set(Vec<String>),
+}
+
+impl Core {
+    /// JoinSecurityGroup, LeaveSecurityGroup, and ModifyInstanceAttribute's
+    /// `SecurityGroupIds.N`: an instance must be Running or Stopped, an ENI Available or
+    /// InUse; the groups must be the member's VPC's; at most five, at least one.
+    pub fn change_membership(
+        &self,
+        caller: &Caller,
+        region: Option<&str>,
+        member: Member<'_>,
+        change: Membership,
+    ) -> Result<(), ApiError> {
+        if let Some(r) = region {
+            self.check_region(r)?;
+        }
+        let t = crate::now_ms();
+        let what = match member {
+            Member::Instance(_) => "instance",
+            Member::Eni(_) => "network interface",
+        };
+        self.write(|tx| -> Result<(), CoreError> {
+            crate::transitions::settle_due(tx, t)?;
+            let mut eni = match member {
+                Member::Instance(id) => {
+                    let iid: eni_types::ids::InstanceId =
+                        id.parse().map_err(|_| ApiError::InstanceNotFound)?;
+                    let inst = match tx.instance_get(caller.account, &iid)? {
+                        Some(i) if region.is_none_or(|r| r == i.region_id) => i,
+                        _ => return Err(ApiError::InstanceNotFound.into()),
+                    };
+                    if inst.status != "Running" && inst.status != "Stopped" {
+                        return Err(ApiError::IncorrectInstanceStatus {
+                            detail: format!(
+                                "The instance is {}; its security groups change while Running or Stopped.",
+                                inst.status
+                            ),
+                        }
+                        .into());
+                    }
+                    let primary = tx
+                        .enis_of_instances(std::slice::from_ref(&iid))?
+                        .into_iter()
+                        .find(|e| e.eni_type == "Primary");
+                    match primary {
+                        Some(e) => e,
+                        // A classic-network instance is in no VPC, so in no group's.
+                        None => return Err(ApiError::SecurityGroupVpcMismatch { what }.into()),
+                    }
+                }
+                Member::Eni(id) => {
+                    let eid: eni_types::ids::EniId =
+                        id.parse().map_err(|_| ApiError::EniNotFound)?;
+                    let e = match tx.eni_get(caller.account, &eid)? {
+                        Some(e) if region.is_none_or(|r| r == e.region_id) => e,
+                        _ => return Err(ApiError::EniNotFound.into()),
+                    };
+                    if e.status != "Available" && e.status != "InUse" {
+                        return Err(ApiError::InvalidEniState {
+                            detail: format!("The ENI is {}.", e.status),
+                        }
+                        .into());
+                    }
+                    e
+                }
+            };
+            let group = |tx: &mut dyn Tx, raw: &str| -> Result<SecurityGroupId, CoreError> {
+                let id: SecurityGroupId =
+                    raw.parse().map_err(|_| ApiError::SecurityGroupNotFound)?;
+                let g = tx
+                    .security_group_get(caller.account, &id)?
+                    .ok_or(ApiError::SecurityGroupNotFound)?;
+                if g.region_id != eni.region_id {
+                    return Err(ApiError::SecurityGroupNotFound.into());
+                }
+                if g.vpc_id != eni.vpc_id {
+                    return Err(ApiError::SecurityGroupVpcMismatch { what }.into());
+                }
+                Ok(id)
+            };
+            let limit = crate::eni::MAX_GROUPS;
+            let too_many = || -> CoreError {
+                match member {
+                    Member::Instance(_) => ApiError::InstanceSecurityGroupLimitExceeded {
+                        limit: limit as u32,
+                    },
+                    Member::Eni(_) => ApiError::JoinedGroupLimitExceed {
+                        limit: limit as u32,
+                    },
+                }
+                .into()
+            };
+            match &change {
+                Membership::Join(raw) => {
+                    let id = group(tx, raw)?;
+                    if eni.security_group_ids.contains(&id) {
+                        return Err(ApiError::AlreadyInSecurityGroup { what }.into());
+                    }
+                    if eni.security_group_ids.len() >= limit {
+                        return Err(too_many());
+                    }
+                    eni.security_group_ids.push(id);
+                }
+                Membership::Leave(raw) => {
+                    let id = group(tx, raw)?;
+                    let Some(at) = eni.security_group_ids.iter().position(|g| g == &id) else {
+                        return Err(ApiError::SecurityGroupAssociationNotFound { what }.into());
+                    };
+                    if eni.security_group_ids.len() == 1 {
+                        return Err(ApiError::LastSecurityGroup { what }.into());
+                    }
+                    eni.security_group_ids.remove(at);
+                }
+                Membership::Set(list) => {
+                    let mut ids: Vec<SecurityGroupId> = Vec::new();
+                    for raw in list {
+                        let id = group(tx, raw)?;
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    if ids.is_empty() {
+                        return Err(ApiError::missing("SecurityGroupIds.1").into());
+                    }
+                    if ids.len() > limit {
+                        return Err(too_many());
+                    }
+                    if ids == eni.security_group_ids {
+                        return Ok(());
+                    }
+                    eni.security_group_ids = ids;
+                }
+            }
+            tx.eni_update(&eni)?;
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+}

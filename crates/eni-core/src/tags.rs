@@ -1,7 +1,8 @@
 //! TagResources, UntagResources (`UnTagResources` in the VPC API) and ListTagResources: the
-//! tags of instances, ENIs and security groups (ECS) and of VPCs, vSwitches and EIPs (VPC),
-//! kept on each resource's row, so the Describe calls show and filter by them at once. A
-//! resource holds at most 20 tags.
+//! tags of instances, ENIs, security groups and system disks (ECS) and of VPCs, vSwitches,
+//! EIPs and System route tables (VPC), kept on each resource's row (a disk's on its
+//! instance's, a route table's on its VPC's), so the Describe calls show and filter by them at
+//! once. A resource holds at most 20 tags.
 //!
 //! ListTagResources names resources by ID (`ResourceId.N`, at most 50), or finds them by
 //! tags (`Tag.N`) through the type's indexed listing, a page of resources per call, its
@@ -33,25 +34,31 @@ pub enum TagKind {
     Vpc,
     VSwitch,
     Eip,
+    /// An instance's system disk (`d-…`).
+    Disk,
+    /// A VPC's System route table (`vtb-…`).
+    RouteTable,
 }
 
 impl TagKind {
-    /// ECS's `ResourceType` (`instance`, `eni`, `securitygroup`; any case).
+    /// ECS's `ResourceType` (`instance`, `eni`, `securitygroup`, `disk`; any case).
     pub fn ecs(s: &str) -> Result<Self, ApiError> {
         match s.to_ascii_lowercase().as_str() {
             "instance" => Ok(TagKind::Instance),
             "eni" => Ok(TagKind::Eni),
             "securitygroup" => Ok(TagKind::SecurityGroup),
+            "disk" => Ok(TagKind::Disk),
             _ => Err(ApiError::TagResourceTypeNotFound),
         }
     }
 
-    /// The VPC API's `ResourceType` (`VPC`, `VSWITCH`, `EIP`; any case).
+    /// The VPC API's `ResourceType` (`VPC`, `VSWITCH`, `EIP`, `ROUTETABLE`; any case).
     pub fn vpc(s: &str) -> Result<Self, ApiError> {
         match s.to_ascii_uppercase().as_str() {
             "VPC" => Ok(TagKind::Vpc),
             "VSWITCH" => Ok(TagKind::VSwitch),
             "EIP" => Ok(TagKind::Eip),
+            "ROUTETABLE" => Ok(TagKind::RouteTable),
             _ => Err(ApiError::TagResourceTypeNotFound),
         }
     }
@@ -65,6 +72,8 @@ impl TagKind {
             TagKind::Vpc => "VPC",
             TagKind::VSwitch => "VSWITCH",
             TagKind::Eip => "EIP",
+            TagKind::Disk => "disk",
+            TagKind::RouteTable => "ROUTETABLE",
         }
     }
 
@@ -76,6 +85,8 @@ impl TagKind {
             TagKind::Vpc => Table::Vpc,
             TagKind::VSwitch => Table::VSwitch,
             TagKind::Eip => Table::Eip,
+            TagKind::Disk => Table::Disk,
+            TagKind::RouteTable => Table::RouteTable,
         }
     }
 }
@@ -89,42 +100,76 @@ pub struct TagResource {
     pub value: String,
 }
 
-/// The tags of the caller's resource `id` of `kind` in `region`, if it has such a resource.
+/// The tags of the caller's resource `id` of `kind` in `region`, if it has such a resource,
+/// with the ID of the row that holds them (a disk's instance, a route table's VPC).
 fn tags_of(
     tx: &mut dyn Tx,
     caller: &Caller,
     region: &str,
     kind: TagKind,
     id: &str,
-) -> Result<Option<Tags>, CoreError> {
+) -> Result<Option<(String, Tags)>, CoreError> {
     let a = caller.account;
     let found = match kind {
         TagKind::Instance => match id.parse::<InstanceId>() {
-            Ok(i) => tx.instance_get(a, &i)?.map(|r| (r.region_id, r.tags)),
+            Ok(i) => tx
+                .instance_get(a, &i)?
+                .map(|r| (r.region_id, id.into(), r.tags)),
             Err(_) => None,
         },
         TagKind::Eni => match id.parse::<EniId>() {
-            Ok(i) => tx.eni_get(a, &i)?.map(|r| (r.region_id, r.tags)),
+            Ok(i) => tx.eni_get(a, &i)?.map(|r| (r.region_id, id.into(), r.tags)),
             Err(_) => None,
         },
         TagKind::SecurityGroup => match id.parse::<SecurityGroupId>() {
-            Ok(i) => tx.security_group_get(a, &i)?.map(|r| (r.region_id, r.tags)),
+            Ok(i) => tx
+                .security_group_get(a, &i)?
+                .map(|r| (r.region_id, id.into(), r.tags)),
             Err(_) => None,
         },
         TagKind::Vpc => match id.parse::<VpcId>() {
-            Ok(i) => tx.vpc_get(a, &i)?.map(|r| (r.region_id, r.tags)),
+            Ok(i) => tx.vpc_get(a, &i)?.map(|r| (r.region_id, id.into(), r.tags)),
             Err(_) => None,
         },
         TagKind::VSwitch => match id.parse::<VSwitchId>() {
-            Ok(i) => tx.vswitch_get(a, &i)?.map(|r| (r.region_id, r.tags)),
+            Ok(i) => tx
+                .vswitch_get(a, &i)?
+                .map(|r| (r.region_id, id.into(), r.tags)),
             Err(_) => None,
         },
         TagKind::Eip => match id.parse::<EipId>() {
-            Ok(i) => tx.eip_get(a, &i)?.map(|r| (r.region_id, r.tags)),
+            Ok(i) => tx.eip_get(a, &i)?.map(|r| (r.region_id, id.into(), r.tags)),
             Err(_) => None,
         },
+        TagKind::Disk => match crate::instance::disk_instance(id) {
+            Some(i) => tx
+                .instance_get(a, &i)?
+                .map(|r| (r.region_id, r.id.to_string(), r.system_disk.tags)),
+            None => None,
+        },
+        TagKind::RouteTable => route_table_vpc(tx, caller, region, id)?
+            .map(|v| (v.region_id, v.id.to_string(), v.route_table.tags)),
     };
-    Ok(found.filter(|(r, _)| r == region).map(|(_, t)| t))
+    Ok(found
+        .filter(|(r, _, _)| r == region)
+        .map(|(_, row, t)| (row, t)))
+}
+
+/// The caller's VPC in `region` whose System route table is `id` (among the account's VPCs
+/// of the region, which the VPC quota bounds).
+pub(crate) fn route_table_vpc(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    region: &str,
+    id: &str,
+) -> Result<Option<eni_store::Vpc>, CoreError> {
+    if !id.starts_with("vtb-") {
+        return Ok(None);
+    }
+    Ok(tx
+        .vpc_list(caller.account, region)?
+        .into_iter()
+        .find(|v| v.route_table_id.as_str() == id))
 }
 
 fn check_ids(ids: &[String]) -> Result<(), ApiError> {
@@ -155,10 +200,10 @@ impl Core {
         check_ids(ids)?;
         self.write(|tx| -> Result<(), CoreError> {
             for id in ids {
-                let mut have =
+                let (row, mut have) =
                     tags_of(tx, caller, region, kind, id)?.ok_or(ApiError::TagResourceNotFound)?;
                 change(&mut have)?;
-                tx.tags_set(kind.table(), caller.account, id, &have)?;
+                tx.tags_set(kind.table(), caller.account, &row, &have)?;
             }
             Ok(())
         })
@@ -234,6 +279,12 @@ impl Core {
         let group: ResourceGroupId = group
             .parse()
             .map_err(|_| ApiError::invalid_param("ResourceGroupId"))?;
+        if matches!(kind, TagKind::Disk | TagKind::RouteTable) {
+            return Err(ApiError::invalid_param_because(
+                "ResourceType",
+                "a system disk is in its instance's resource group",
+            ));
+        }
         self.write(|tx| -> Result<(), CoreError> {
             tags_of(tx, caller, region, kind, id)?.ok_or(ApiError::TagResourceNotFound)?;
             tx.resource_group_set(kind.table(), caller.account, id, &group)?;
@@ -290,7 +341,7 @@ impl Core {
             if !ids.is_empty() {
                 let mut out = Vec::new();
                 for id in ids {
-                    if let Some(tags) = tags_of(tx, caller, region, kind, id)? {
+                    if let Some((_, tags)) = tags_of(tx, caller, region, kind, id)? {
                         if matches(&tags) {
                             out.extend(rows(id, tags));
                         }
@@ -370,6 +421,21 @@ impl Core {
                     .into_iter()
                     .map(|(p, r)| (p, r.id.to_string(), r.tags))
                     .collect(),
+                // Their tags are not indexed: a page of their owners, filtered here (a page
+                // may then hold fewer matches, or none, before the last).
+                TagKind::Disk => tx
+                    .instance_find(a, region, &InstanceFilter::default(), window)?
+                    .into_iter()
+                    .map(|(p, r)| {
+                        let id = crate::instance::system_disk_id(r.id.as_str());
+                        (p, id, r.system_disk.tags)
+                    })
+                    .collect(),
+                TagKind::RouteTable => tx
+                    .vpc_find(a, region, &VpcFilter::default(), window)?
+                    .into_iter()
+                    .map(|(p, r)| (p, r.route_table_id.to_string(), r.route_table.tags))
+                    .collect(),
                 TagKind::Eip => tx
                     .eip_find(
                         a,
@@ -395,7 +461,9 @@ impl Core {
             };
             let mut out = Vec::new();
             for (_, id, tags) in page {
-                out.extend(rows(&id, tags));
+                if matches(&tags) {
+                    out.extend(rows(&id, tags));
+                }
             }
             Ok((out, next))
         })

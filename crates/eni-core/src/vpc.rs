@@ -237,6 +237,7 @@ impl Core {
                         is_default: false,
                         vrouter_id: VRouterId::generate(&req.region),
                         route_table_id: RouteTableId::generate(&req.region),
+                        route_table: Default::default(),
                         resource_group_id: rg.clone(),
                         tags: req.tags.clone(),
                         created_at: t,
@@ -341,6 +342,41 @@ impl Core {
             if !tx.name_set(Table::Vpc, caller.account, id.as_str(), name, description)? {
                 return Err(ApiError::VpcNotFound.into());
             }
+            Ok(())
+        })
+        .map_err(Into::into)
+    }
+
+    /// ModifyRouteTableAttributes of a VPC's System route table: the name and the
+    /// description (one not given stays as it is).
+    pub fn modify_route_table_attributes(
+        &self,
+        caller: &Caller,
+        region: &str,
+        route_table_id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        if let Some(n) = name {
+            validate::name(n).map_err(|m| ApiError::invalid_param_because("RouteTableName", m))?;
+        }
+        if let Some(d) = description {
+            validate::description(d)
+                .map_err(|m| ApiError::invalid_param_because("Description", m))?;
+        }
+        self.write(|tx| -> Result<(), CoreError> {
+            let vpc = crate::tags::route_table_vpc(tx, caller, region, route_table_id)?
+                .ok_or(ApiError::RouteTableNotFound)?;
+            let name = name.unwrap_or(&vpc.route_table.name);
+            let description = description.unwrap_or(&vpc.route_table.description);
+            tx.name_set(
+                Table::RouteTable,
+                caller.account,
+                vpc.id.as_str(),
+                name,
+                description,
+            )?;
             Ok(())
         })
         .map_err(Into::into)

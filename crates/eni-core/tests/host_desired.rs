@@ -237,13 +237,22 @@ impl World {
     fn name_addresses(&mut self) {
         let scopes = self.scopes.clone();
         for (account, region) in scopes {
-            let (enis, vswitches) = with_read(&*self.store, |tx| {
+            let (enis, vswitches, vpcs) = with_read(&*self.store, |tx| {
                 Ok::<_, StoreError>((
                     tx.eni_list(account, region, &EniQuery::default())?,
                     tx.vswitch_list(account, region, None)?,
+                    tx.vpc_list(account, region)?,
                 ))
             })
             .unwrap();
+            for v in vpcs {
+                if let (Some(block), Some(name)) =
+                    (&v.ipv6_cidr_block, self.names.get(v.id.as_str()))
+                {
+                    let alias = format!("{name}.v6");
+                    self.name(block, &alias);
+                }
+            }
             for v in vswitches {
                 if let Some(block) = &v.ipv6_cidr_block {
                     let alias = format!("{}.v6", self.names[v.id.as_str()]);
@@ -592,6 +601,19 @@ fn host_desired_matches_the_snapshot() {
     let mut v = serde_json::to_value(&desired).unwrap();
     // The generation counts writes, not what they wrote.
     v["generation"] = Value::from(0);
+    // An instance's default host name and its owner are random too: check, then name them.
+    for inst in v["instances"].as_array_mut().unwrap() {
+        let id = inst["instance_id"].as_str().unwrap().to_string();
+        let meta = &mut inst["meta"];
+        assert_eq!(meta["hostname"], format!("iZ{}Z", &id[2..]));
+        assert!(meta["owner_account_id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_digit()));
+        meta["hostname"] = Value::from("iZ<instance>Z");
+        meta["owner_account_id"] = Value::from("<account>");
+    }
     normalize(&mut v, &w.names);
     // Instances come by ID, which is random: list them by the names the IDs were given.
     if let Some(list) = v["instances"].as_array_mut() {

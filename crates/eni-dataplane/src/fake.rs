@@ -169,4 +169,24 @@ impl Dataplane for FakeDataplane {
         }
         Ok(())
     }
+
+    fn listen(
+        &self,
+        ns: &str,
+        addr: std::net::SocketAddr,
+    ) -> Result<std::net::TcpListener, DataplaneError> {
+        let failed = |detail: String| DataplaneError::Failed {
+            what: format!("listening on {addr} in {ns}"),
+            detail,
+        };
+        let h = self.inner.lock().expect("fake lock");
+        if !h.owned.contains(ns) {
+            return Err(failed("no such namespace of eni's".into()));
+        }
+        drop(h);
+        // Nothing here routes to `addr`: the test's own loopback stands in for it.
+        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| failed(e.to_string()))?;
+        l.set_nonblocking(true).map_err(|e| failed(e.to_string()))?;
+        Ok(l)
+    }
 }

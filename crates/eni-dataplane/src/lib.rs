@@ -37,4 +37,12 @@ pub trait Dataplane: Send + Sync {
     /// Applies `ops` in order. Each op is idempotent: applying it to a state where it already
     /// holds changes nothing and succeeds.
     fn apply(&self, ops: &[Op]) -> Result<(), DataplaneError>;
+    /// A TCP listener on `addr` inside eni's namespace `ns` (the metadata service's, in a VPC
+    /// router), non-blocking. A socket stays in the namespace it was made in, whichever thread
+    /// uses it. The fake listens on the loopback of the test's own namespace instead.
+    fn listen(
+        &self,
+        ns: &str,
+        addr: std::net::SocketAddr,
+    ) -> Result<std::net::TcpListener, DataplaneError>;
 }

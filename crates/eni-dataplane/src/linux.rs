@@ -269,4 +269,26 @@ impl Dataplane for LinuxDataplane {
         }
         Ok(())
     }
+
+    fn listen(
+        &self,
+        ns: &str,
+        addr: std::net::SocketAddr,
+    ) -> Result<std::net::TcpListener, DataplaneError> {
+        if !self.owns(ns) {
+            return Err(DataplaneError::Failed {
+                what: format!("listening on {addr} in {ns}"),
+                detail: "not eni's namespace".into(),
+            });
+        }
+        netns::in_existing_netns(ns, "eni-listen", || {
+            let failed = |e: std::io::Error| DataplaneError::Failed {
+                what: format!("listening on {addr} in {ns}"),
+                detail: e.to_string(),
+            };
+            let l = std::net::TcpListener::bind(addr).map_err(failed)?;
+            l.set_nonblocking(true).map_err(failed)?;
+            Ok(l)
+        })
+    }
 }

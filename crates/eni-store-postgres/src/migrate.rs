@@ -62,6 +62,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0009_instance_launch",
         sql: include_str!("../migrations/0009_instance_launch.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_labels_and_metadata",
+        sql: include_str!("../migrations/0010_labels_and_metadata.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -21,9 +21,9 @@ use crate::conn::Conn;
 use crate::PgStore;
 use eni_store::{
     AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
-    IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
-    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Table, Tags, Tx, VSwitch,
-    VSwitchFilter, Vpc, VpcFilter, Window,
+    IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Labels, Position, PrivateIp,
+    SecurityGroup, SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Table, Tags, Tx,
+    VSwitch, VSwitchFilter, Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, SecurityGroupId,
@@ -256,7 +256,7 @@ macro_rules! select_vpc {
         concat!(
             "SELECT id, account_id, region_id, cidr_block, ipv6_cidr_block, name, description, \
              status, is_default, vrouter_id, route_table_id, resource_group_id, tags, created_at, \
-             ipv6_isp FROM vpcs ",
+             ipv6_isp, route_table_name, route_table_description, route_table_tags FROM vpcs ",
             $rest
         )
     };
@@ -279,6 +279,11 @@ pub(crate) fn vpc_from_row(r: &Row) -> Result<Vpc, StoreError> {
         tags: tags_from(r, 12)?,
         created_at: get(r, 13)?,
         ipv6_isp: get(r, 14)?,
+        route_table: Labels {
+            name: get(r, 15)?,
+            description: get(r, 16)?,
+            tags: tags_from(r, 17)?,
+        },
     })
 }
 
@@ -579,8 +584,10 @@ impl Tx for PgTx<'_> {
         self.exec(
             "INSERT INTO vpcs (id, account_id, region_id, cidr_block, ipv6_cidr_block, name,
                  description, status, is_default, vrouter_id, route_table_id, resource_group_id,
-                 tags, created_at, ipv6_isp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 tags, created_at, ipv6_isp, route_table_name, route_table_description,
+                 route_table_tags)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18)",
             &[
                 &vpc.id.as_str(),
                 &account_to_sql(vpc.account_id),
@@ -597,6 +604,9 @@ impl Tx for PgTx<'_> {
                 &tags_to_sql(&vpc.tags)?,
                 &vpc.created_at,
                 &vpc.ipv6_isp,
+                &vpc.route_table.name,
+                &vpc.route_table.description,
+                &tags_to_sql(&vpc.route_table.tags)?,
             ],
         )?;
         Ok(())
@@ -610,8 +620,9 @@ impl Tx for PgTx<'_> {
         name: &str,
         description: &str,
     ) -> Result<bool, StoreError> {
+        let [name_col, description_col, _] = table.label_columns();
         let sql = format!(
-            "UPDATE {} SET name = $3, description = $4 WHERE account_id = $1 AND id = $2",
+            "UPDATE {} SET {name_col} = $3, {description_col} = $4 WHERE account_id = $1 AND id = $2",
             table.name()
         );
         let n = self.exec(&sql, &[&account_to_sql(account), &id, &name, &description])?;
@@ -625,8 +636,11 @@ impl Tx for PgTx<'_> {
         id: &str,
         group: &ResourceGroupId,
     ) -> Result<bool, StoreError> {
+        let Some(column) = table.resource_group_column() else {
+            return Ok(false);
+        };
         let sql = format!(
-            "UPDATE {} SET resource_group_id = $3 WHERE account_id = $1 AND id = $2",
+            "UPDATE {} SET {column} = $3 WHERE account_id = $1 AND id = $2",
             table.name()
         );
         let n = self.exec(&sql, &[&account_to_sql(account), &id, &group.as_str()])?;
@@ -640,8 +654,9 @@ impl Tx for PgTx<'_> {
         id: &str,
         tags: &Tags,
     ) -> Result<bool, StoreError> {
+        let [_, _, tags_col] = table.label_columns();
         let sql = format!(
-            "UPDATE {} SET tags = $3 WHERE account_id = $1 AND id = $2",
+            "UPDATE {} SET {tags_col} = $3 WHERE account_id = $1 AND id = $2",
             table.name()
         );
         let n = self.exec(&sql, &[&account_to_sql(account), &id, &tags_to_sql(tags)?])?;

@@ -107,6 +107,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "instance_launch",
         sql: include_str!("../migrations/0018_instance_launch.sql"),
     },
+    Migration {
+        version: 19,
+        name: "labels_and_metadata",
+        sql: include_str!("../migrations/0019_labels_and_metadata.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -28,6 +28,7 @@ fn vpc(account: AccountId) -> Vpc {
         is_default: false,
         vrouter_id: VRouterId::generate("cn-hangzhou"),
         route_table_id: RouteTableId::generate("cn-hangzhou"),
+        route_table: Default::default(),
         resource_group_id: ResourceGroupId::generate("cn-hangzhou"),
         tags: vec![],
         created_at: 0,
@@ -122,6 +123,8 @@ fn instance(vsw: &VSwitch) -> Instance {
         user_data: String::new(),
         system_disk_category: "cloud_essd".into(),
         system_disk_size: 40,
+        system_disk: Default::default(),
+        metadata: Default::default(),
     }
 }
 
@@ -1375,6 +1378,62 @@ fn every_trigger_that_moves_the_dataplane_generation_logs_its_scope() {
             sql.contains("INSERT OR IGNORE INTO dataplane_changes"),
             "{name} moves the generation but logs no scope"
         );
+    }
+}
+
+/// The ENI and instance update triggers skip writes of what no host renders (0019): every
+/// other column must be in their WHEN clause, or a change to it would never reach an agent.
+#[test]
+fn quiet_update_triggers_watch_every_rendered_column() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let w = writer(&store);
+    let quiet: &[(&str, &[&str])] = &[
+        (
+            "enis",
+            &[
+                "name",
+                "description",
+                "resource_group_id",
+                "tags",
+                "delete_on_release",
+            ],
+        ),
+        (
+            "instances",
+            &[
+                "name",
+                "description",
+                "resource_group_id",
+                "tags",
+                "system_disk_name",
+                "system_disk_description",
+                "system_disk_tags",
+            ],
+        ),
+    ];
+    for (table, skipped) in quiet {
+        let sql: String = w
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = ?1",
+                [format!("{table}_bump_update")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let columns: Vec<String> = w
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for c in &columns {
+            let watched = sql.contains(&format!("OLD.{c} IS NOT NEW.{c}"));
+            assert_eq!(
+                watched,
+                !skipped.contains(&c.as_str()),
+                "{table}.{c}: watched {watched} by {table}_bump_update"
+            );
+        }
     }
 }
 

@@ -28,9 +28,9 @@ use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
     AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
-    IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Position, PrivateIp, SecurityGroup,
-    SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Table, Tags, Tx, VSwitch,
-    VSwitchFilter, Vpc, VpcFilter, Window,
+    IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Labels, Position, PrivateIp,
+    SecurityGroup, SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Table, Tags, Tx,
+    VSwitch, VSwitchFilter, Vpc, VpcFilter, Window,
 };
 use eni_types::ids::{
     AccountId, EipId, EniId, HostId, InstanceId, ResourceGroupId, SecurityGroupId,
@@ -228,7 +228,7 @@ macro_rules! select_vpc {
         concat!(
             "SELECT id, account_id, region_id, cidr_block, ipv6_cidr_block, name, description, \
              status, is_default, vrouter_id, route_table_id, resource_group_id, tags, created_at, \
-             ipv6_isp FROM vpcs ",
+             ipv6_isp, route_table_name, route_table_description, route_table_tags FROM vpcs ",
             $rest
         )
     };
@@ -251,6 +251,11 @@ fn vpc_from_row(r: &Row<'_>) -> rusqlite::Result<Vpc> {
         tags: tags_from_row(r, 12)?,
         created_at: r.get(13)?,
         ipv6_isp: r.get(14)?,
+        route_table: Labels {
+            name: r.get(15)?,
+            description: r.get(16)?,
+            tags: tags_from_row(r, 17)?,
+        },
     })
 }
 
@@ -288,7 +293,8 @@ fn vswitch_from_row(r: &Row<'_>) -> rusqlite::Result<VSwitch> {
 /// The columns of [`vpc_from_row`] over alias `t`.
 const VPC_COLUMNS: &str = "t.id, t.account_id, t.region_id, t.cidr_block, t.ipv6_cidr_block, \
      t.name, t.description, t.status, t.is_default, t.vrouter_id, t.route_table_id, \
-     t.resource_group_id, t.tags, t.created_at, t.ipv6_isp";
+     t.resource_group_id, t.tags, t.created_at, t.ipv6_isp, t.route_table_name, \
+     t.route_table_description, t.route_table_tags";
 
 fn vpc_find(account: AccountId, region: &str, f: &VpcFilter) -> Result<Find, StoreError> {
     let mut q = Find::new("vpcs", account, region, f.ids.is_some());
@@ -709,8 +715,10 @@ impl Tx for SqliteTx<'_> {
         self.exec(
             "INSERT INTO vpcs (id, account_id, region_id, cidr_block, ipv6_cidr_block, name,
                  description, status, is_default, vrouter_id, route_table_id, resource_group_id,
-                 tags, created_at, ipv6_isp)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 tags, created_at, ipv6_isp, route_table_name, route_table_description,
+                 route_table_tags)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18)",
             params![
                 vpc.id.as_str(),
                 account_to_sql(vpc.account_id),
@@ -726,7 +734,10 @@ impl Tx for SqliteTx<'_> {
                 vpc.resource_group_id.as_str(),
                 tags_to_sql(&vpc.tags)?,
                 vpc.created_at,
-                vpc.ipv6_isp
+                vpc.ipv6_isp,
+                vpc.route_table.name,
+                vpc.route_table.description,
+                tags_to_sql(&vpc.route_table.tags)?
             ],
             db_err,
         )?;
@@ -741,8 +752,9 @@ impl Tx for SqliteTx<'_> {
         name: &str,
         description: &str,
     ) -> Result<bool, StoreError> {
+        let [name_col, description_col, _] = table.label_columns();
         let sql = format!(
-            "UPDATE {} SET name = ?3, description = ?4 WHERE account_id = ?1 AND id = ?2",
+            "UPDATE {} SET {name_col} = ?3, {description_col} = ?4 WHERE account_id = ?1 AND id = ?2",
             table.name()
         );
         let n = self.exec(
@@ -760,8 +772,11 @@ impl Tx for SqliteTx<'_> {
         id: &str,
         group: &ResourceGroupId,
     ) -> Result<bool, StoreError> {
+        let Some(column) = table.resource_group_column() else {
+            return Ok(false);
+        };
         let sql = format!(
-            "UPDATE {} SET resource_group_id = ?3 WHERE account_id = ?1 AND id = ?2",
+            "UPDATE {} SET {column} = ?3 WHERE account_id = ?1 AND id = ?2",
             table.name()
         );
         let n = self.exec(
@@ -779,8 +794,9 @@ impl Tx for SqliteTx<'_> {
         id: &str,
         tags: &Tags,
     ) -> Result<bool, StoreError> {
+        let [_, _, tags_col] = table.label_columns();
         let sql = format!(
-            "UPDATE {} SET tags = ?3 WHERE account_id = ?1 AND id = ?2",
+            "UPDATE {} SET {tags_col} = ?3 WHERE account_id = ?1 AND id = ?2",
             table.name()
         );
         let n = self.exec(

@@ -51,8 +51,9 @@ pub struct IdempotencyRecord {
 /// A tag on a resource.
 pub type Tags = Vec<(String, String)>;
 
-/// The tables of resources whose name, description and tags calls rewrite in place
-/// ([`crate::Tx::name_set`], [`crate::Tx::tags_set`]).
+/// The resources whose name, description and tags calls rewrite in place
+/// ([`crate::Tx::name_set`], [`crate::Tx::tags_set`]). An instance's system disk and a VPC's
+/// System route table are kept on their owner's row (named by the owner's ID).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Instance,
@@ -61,20 +62,58 @@ pub enum Table {
     Vpc,
     VSwitch,
     Eip,
+    /// An instance's system disk: the instance's row.
+    Disk,
+    /// A VPC's System route table: the VPC's row.
+    RouteTable,
 }
 
 impl Table {
     /// The table's name.
     pub fn name(self) -> &'static str {
         match self {
-            Table::Instance => "instances",
+            Table::Instance | Table::Disk => "instances",
             Table::Eni => "enis",
             Table::SecurityGroup => "security_groups",
-            Table::Vpc => "vpcs",
+            Table::Vpc | Table::RouteTable => "vpcs",
             Table::VSwitch => "vswitches",
             Table::Eip => "eips",
         }
     }
+
+    /// The name, description and tags columns.
+    pub fn label_columns(self) -> [&'static str; 3] {
+        match self {
+            Table::Disk => [
+                "system_disk_name",
+                "system_disk_description",
+                "system_disk_tags",
+            ],
+            Table::RouteTable => [
+                "route_table_name",
+                "route_table_description",
+                "route_table_tags",
+            ],
+            _ => ["name", "description", "tags"],
+        }
+    }
+
+    /// The resource-group column, if the resource has its own.
+    pub fn resource_group_column(self) -> Option<&'static str> {
+        match self {
+            Table::Disk | Table::RouteTable => None,
+            _ => Some("resource_group_id"),
+        }
+    }
+}
+
+/// The name, description and tags of what is kept on its owner's row ([`Table::Disk`],
+/// [`Table::RouteTable`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    pub name: String,
+    pub description: String,
+    pub tags: Tags,
 }
 
 /// A VPC.
@@ -98,6 +137,8 @@ pub struct Vpc {
     pub resource_group_id: ResourceGroupId,
     pub tags: Tags,
     pub created_at: i64,
+    /// The System route table's name, description and tags.
+    pub route_table: Labels,
 }
 
 /// A vSwitch: one CIDR block of a VPC in one zone.
@@ -531,6 +572,31 @@ pub struct Instance {
     /// The system disk's category (`cloud_essd`, …) and size in GiB.
     pub system_disk_category: String,
     pub system_disk_size: u32,
+    /// The system disk's name, description and tags.
+    pub system_disk: Labels,
+    /// The metadata service's options.
+    pub metadata: MetadataOptions,
+}
+
+/// An instance's metadata-service options (ModifyInstanceMetadataOptions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataOptions {
+    /// `enabled` or `disabled`.
+    pub http_endpoint: String,
+    /// `optional` (plain and token requests) or `required` (token requests only).
+    pub http_tokens: String,
+    /// HttpPutResponseHopLimit, 1 to 64 (kept and shown; a namespace is one hop away).
+    pub hop_limit: u32,
+}
+
+impl Default for MetadataOptions {
+    fn default() -> Self {
+        MetadataOptions {
+            http_endpoint: "enabled".into(),
+            http_tokens: "optional".into(),
+            hop_limit: 1,
+        }
+    }
 }
 
 /// A data-plane host: an agent, registered with its zone, underlay address and capacity, and

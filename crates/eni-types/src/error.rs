@@ -193,6 +193,33 @@ pub enum ApiError {
     IncorrectInstanceStatus { detail: String },
     #[error("There is still instance(s) or network interface(s) in the specified security group.")]
     SecurityGroupInUse,
+    #[error("The specified HttpEndpoint not supported, you can use enabled(default) or disabled.")]
+    HttpEndpointNotSupported,
+    #[error("The specified HttpTokens not supported, you can use optional(default) or required.")]
+    HttpTokensNotSupported,
+    #[error("The specified HttpPutResponseHopLimit not supported, more than 1 and less than 64 is reasonable.")]
+    HopLimitNotSupported,
+    #[error("The specified InstanceMetadataTags not supported.")]
+    InstanceMetadataTagsNotSupported,
+    #[error("The specified disk does not exist.")]
+    DiskNotFound,
+    #[error("The specified route table does not exist.")]
+    RouteTableNotFound,
+    #[error("The specified disk name is wrongly formed: 2 to 128 characters, starting with a letter, not with http:// or https://.")]
+    DiskNameMalformed,
+    #[error("The specified disk description is wrongly formed: 2 to 256 characters, not starting with http:// or https://.")]
+    DiskDescriptionMalformed,
+    /// JoinSecurityGroup of an instance already in the group (Alibaba's code for ENIs too).
+    #[error("The specified {what} already exists in the specified security group.")]
+    AlreadyInSecurityGroup { what: &'static str },
+    #[error("Specified {what} and security group are not in the same VPC.")]
+    SecurityGroupVpcMismatch { what: &'static str },
+    #[error("Exceeding the allowed amount of security groups that an instance can be in: at most {limit}.")]
+    InstanceSecurityGroupLimitExceeded { limit: u32 },
+    #[error("The specified security group is the last security group for the {what}.")]
+    LastSecurityGroup { what: &'static str },
+    #[error("The specified {what} is not in the specified security group.")]
+    SecurityGroupAssociationNotFound { what: &'static str },
     #[error("Request validation has been passed with DryRun flag set.")]
     DryRunOperation,
     #[error("The specified ImageId does not exist.")]
@@ -435,6 +462,19 @@ impl ApiError {
             InstanceTypeNotSupported { .. } => "InvalidInstanceType.ValueNotSupported",
             IncorrectInstanceStatus { .. } => "IncorrectInstanceStatus",
             SecurityGroupInUse => "DependencyViolation.SecurityGroupInUse",
+            HttpEndpointNotSupported => "InvalidHttpEndpoint.NotSupported",
+            HttpTokensNotSupported => "InvalidHttpTokens.NotSupported",
+            HopLimitNotSupported => "InvalidHttpPutResponseHopLimit.NotSupported",
+            InstanceMetadataTagsNotSupported => "InvalidInstanceMetadataTags.NotSupported",
+            DiskNotFound => "InvalidDiskId.NotFound",
+            RouteTableNotFound => "InvalidRouteTableId.NotFound",
+            DiskNameMalformed => "InvalidDiskName.Malformed",
+            DiskDescriptionMalformed => "InvalidDiskDescription.Malformed",
+            AlreadyInSecurityGroup { .. } => "InvalidInstanceId.AlreadyExists",
+            SecurityGroupVpcMismatch { .. } => "InvalidInstanceId.Mismatch",
+            InstanceSecurityGroupLimitExceeded { .. } => "InstanceSecurityGroupLimitExceeded",
+            LastSecurityGroup { .. } => "InstanceLastSecurityGroup",
+            SecurityGroupAssociationNotFound { .. } => "InvalidSecurityGroupAssociation.NotFound",
             DryRunOperation => "DryRunOperation",
             ImageNotFound => "InvalidImageId.NotFound",
             TagResourceNotFound => "InvalidResourceId.NotFound",
@@ -547,6 +587,14 @@ impl ApiError {
             | ParameterConflict { .. }
             | InstanceTypeNotSupported { .. }
             | SecurityGroupInUse
+            | SecurityGroupVpcMismatch { .. }
+            | DiskNameMalformed
+            | DiskDescriptionMalformed
+            | HttpEndpointNotSupported
+            | HttpTokensNotSupported
+            | HopLimitNotSupported
+            | InstanceMetadataTagsNotSupported
+            | InstanceSecurityGroupLimitExceeded { .. }
             | DryRunOperation
             | UserDataBase64Invalid
             | UserDataSizeExceeded
@@ -554,6 +602,8 @@ impl ApiError {
             | SystemDiskSizeNotSupported => 400,
             DuplicateTagKey { .. } | TagKeyMalformed | TagValueMalformed => 400,
             TagQuotaExceeded => 403,
+            AlreadyInSecurityGroup { .. } | LastSecurityGroup { .. } => 403,
+            SecurityGroupAssociationNotFound { .. } | DiskNotFound | RouteTableNotFound => 404,
             EipNotFound | EipInstanceNotFound | ImageNotFound => 404,
             TagResourceNotFound | TagResourceTypeNotFound => 404,
             IncorrectEipStatus { .. }
@@ -716,6 +766,19 @@ impl ApiError {
             InstanceTypeNotSupported { message: s() },
             IncorrectInstanceStatus { detail: s() },
             SecurityGroupInUse,
+            HttpEndpointNotSupported,
+            HttpTokensNotSupported,
+            HopLimitNotSupported,
+            InstanceMetadataTagsNotSupported,
+            DiskNotFound,
+            RouteTableNotFound,
+            DiskNameMalformed,
+            DiskDescriptionMalformed,
+            AlreadyInSecurityGroup { what: "instance" },
+            SecurityGroupVpcMismatch { what: "instance" },
+            InstanceSecurityGroupLimitExceeded { limit: 5 },
+            LastSecurityGroup { what: "instance" },
+            SecurityGroupAssociationNotFound { what: "instance" },
             DryRunOperation,
             ImageNotFound,
             TagResourceNotFound,

@@ -128,6 +128,9 @@ pub struct RemoteHost {
 pub struct VpcDesired {
     pub vpc_id: String,
     pub cidr_block: String,
+    /// The VPC's IPv6 /56, when it has one (the metadata service shows it).
+    #[serde(default)]
+    pub ipv6_cidr_block: Option<String>,
     pub vswitches: Vec<VSwitchDesired>,
     /// Every security group an ENI of the VPC belongs to, with its rules.
     #[serde(default)]
@@ -229,6 +232,27 @@ pub struct InstanceDesired {
     pub bandwidth_rx_kbps: u64,
     pub bandwidth_tx_kbps: u64,
     pub enis: Vec<EniDesired>,
+    /// What the metadata service answers about the instance besides its NICs.
+    #[serde(default)]
+    pub meta: InstanceMeta,
+}
+
+/// An instance as its metadata service (`100.100.100.200`, served by the agent) shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceMeta {
+    pub region_id: String,
+    pub zone_id: String,
+    pub instance_type: String,
+    pub image_id: String,
+    pub hostname: String,
+    /// The owner's account ID (digits).
+    pub owner_account_id: String,
+    /// RunInstances' `UserData` (Base64, as sent); empty for none.
+    pub user_data: String,
+    /// `enabled` or `disabled`: whether the service answers the instance at all.
+    pub http_endpoint: String,
+    /// `optional` or `required`: whether plain requests (without a token) are answered.
+    pub http_tokens: String,
 }
 
 /// An ENI attached (or being attached) to an instance.

@@ -108,6 +108,10 @@ struct DataplaneArgs {
     #[arg(long, env = "ENI_MTU", default_value_t = 1500,
           value_parser = clap::value_parser!(u32).range(1280..=9000))]
     mtu: u32,
+    /// Do not serve the instance metadata service (http://100.100.100.200/ inside every
+    /// instance).
+    #[arg(long, env = "ENI_NO_METADATA")]
+    no_metadata: bool,
 }
 
 #[derive(clap::Args)]
@@ -456,6 +460,7 @@ fn agent_config(server: String, token: String, args: &DataplaneArgs) -> eni_agen
         registrations: Vec::new(),
         reregister: std::time::Duration::from_secs(30),
         mtu: args.mtu,
+        metadata: !args.no_metadata,
     }
 }
 

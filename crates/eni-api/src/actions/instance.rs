@@ -78,6 +78,13 @@ fn run_request(p: &Params, start: bool) -> Result<RunInstances, ApiError> {
         system_disk_size: p
             .int("SystemDisk.Size", i64::MIN, i64::MAX)?
             .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
+        system_disk_name: p.raw("SystemDisk.DiskName").map(String::from),
+        http_endpoint: p.opt("HttpEndpoint").map(String::from),
+        http_tokens: p.opt("HttpTokens").map(String::from),
+        hop_limit: p
+            .int("HttpPutResponseHopLimit", i64::MIN, i64::MAX)?
+            .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
+        system_disk_description: p.raw("SystemDisk.Description").map(String::from),
     })
 }
 
@@ -115,12 +122,11 @@ pub fn reboot(ctx: &Ctx<'_>, p: &Params) -> Out {
     Ok(Map::new())
 }
 
-/// ModifyInstanceAttribute: InstanceName, Description, HostName and UserData. What eni does
-/// not model (a password, deletion protection, a credit specification, jumbo frames, CPU
-/// options) is refused, never silently kept.
+/// ModifyInstanceAttribute: InstanceName, Description, HostName, UserData and
+/// SecurityGroupIds.N (the primary ENI's groups). What eni does not model (a password,
+/// deletion protection, a credit specification, jumbo frames, CPU options) is refused, never
+/// silently kept.
 pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
-    // An instance's groups are its primary ENI's (ModifyNetworkInterfaceAttribute); the rest
-    // eni does not model.
     super::refuse_unsupported(
         p,
         &[
@@ -132,7 +138,6 @@ pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
         ],
         &["DeletionProtection", "EnableJumboFrame"],
         &[
-            "SecurityGroupIds.",
             "RemoteConnectionOptions.",
             "PrivateDnsNameOptions.",
             "CpuOptions.",
@@ -144,11 +149,42 @@ pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
         host_name: p.raw("HostName").map(String::from),
         user_data: p.raw("UserData").map(String::from),
     };
-    ctx.core.modify_instance_attribute(
+    let groups = p.list_max("SecurityGroupIds", 16)?;
+    let id = p.required("InstanceId")?;
+    // The attributes first: their checks (a status, a name) refuse more than the groups'.
+    ctx.core
+        .modify_instance_attribute(&ctx.caller, p.opt("RegionId"), id, req)?;
+    if !groups.is_empty() {
+        ctx.core.change_membership(
+            &ctx.caller,
+            p.opt("RegionId"),
+            eni_core::security_group::Member::Instance(id),
+            eni_core::security_group::Membership::Set(groups),
+        )?;
+    }
+    Ok(Map::new())
+}
+
+/// ModifyInstanceMetadataOptions: HttpEndpoint, HttpTokens and HttpPutResponseHopLimit (each
+/// kept when not given).
+pub fn modify_metadata_options(ctx: &Ctx<'_>, p: &Params) -> Out {
+    if p.opt("InstanceMetadataTags")
+        .is_some_and(|v| v != "disabled")
+    {
+        return Err(ApiError::InstanceMetadataTagsNotSupported);
+    }
+    let change = eni_core::instance::MetadataChange {
+        http_endpoint: p.opt("HttpEndpoint").map(String::from),
+        http_tokens: p.opt("HttpTokens").map(String::from),
+        hop_limit: p
+            .int("HttpPutResponseHopLimit", i64::MIN, i64::MAX)?
+            .map(|v| u32::try_from(v).unwrap_or(u32::MAX)),
+    };
+    ctx.core.modify_instance_metadata_options(
         &ctx.caller,
-        p.opt("RegionId"),
+        Some(p.required("RegionId")?),
         p.required("InstanceId")?,
-        req,
+        change,
     )?;
     Ok(Map::new())
 }
@@ -273,7 +309,7 @@ pub(super) struct InstanceJson<'a> {
     #[serde(rename = "Memory")]
     memory: u64,
     #[serde(rename = "MetadataOptions")]
-    metadata_options: &'static Value,
+    metadata_options: MetadataOptionsJson<'a>,
     #[serde(rename = "NetworkInterfaces")]
     network_interfaces: Field<NicList<'a>>,
     #[serde(rename = "OSName")]
@@ -350,9 +386,16 @@ static CAPACITY_RESERVATION: LazyLock<Value> =
 static HIBERNATION_OPTIONS: LazyLock<Value> = LazyLock::new(|| json!({ "Configured": false }));
 static IMAGE_OPTIONS: LazyLock<Value> =
     LazyLock::new(|| json!({ "CurrentOSNVMeSupported": true, "LoginAsNonRoot": false }));
-static METADATA_OPTIONS: LazyLock<Value> = LazyLock::new(
-    || json!({ "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1, "HttpTokens": "optional" }),
-);
+/// `MetadataOptions`: the instance's metadata-service options.
+#[derive(Serialize)]
+pub(super) struct MetadataOptionsJson<'a> {
+    #[serde(rename = "HttpEndpoint")]
+    http_endpoint: &'a str,
+    #[serde(rename = "HttpPutResponseHopLimit")]
+    hop_limit: u32,
+    #[serde(rename = "HttpTokens")]
+    http_tokens: &'a str,
+}
 static PRIVATE_DNS_NAME_OPTIONS: LazyLock<Value> = LazyLock::new(|| {
     json!({
         "EnableInstanceIdDnsAAAARecord": false,
@@ -575,7 +618,11 @@ impl<'a> InstanceJson<'a> {
             key_pair_name: "",
             local_storage_amount: 0,
             local_storage_capacity: 0,
-            metadata_options: &METADATA_OPTIONS,
+            metadata_options: MetadataOptionsJson {
+                http_endpoint: &i.metadata.http_endpoint,
+                hop_limit: i.metadata.hop_limit,
+                http_tokens: &i.metadata.http_tokens,
+            },
             os_name_en: eni_core::images::image(&i.image_id).map_or("", |im| im.os_name_en),
             private_dns_name_options: &PRIVATE_DNS_NAME_OPTIONS,
             rdma_ip_address: Field("IpAddress", &[]),

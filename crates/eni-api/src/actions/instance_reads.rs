@@ -1,6 +1,6 @@
 //! What Terraform's `alicloud_instance` reads on every refresh besides DescribeInstances, each
 //! answered from the instance as stored: DescribeInstanceAttribute, DescribeUserData,
-//! DescribeDisks (the system disk every instance has; eni makes no data disks),
+//! DescribeDisks and ModifyDiskAttribute (the system disk every instance has; eni makes no data disks),
 //! DescribeInstanceAttachmentAttributes (no private pool), DescribeInstanceMaintenanceAttributes
 //! (Alibaba's defaults: a window of 18:00 to 21:00 UTC, AutoRecover, no notice) and
 //! DescribeInstanceRamRole (no RAM roles: every instance with an empty one).
@@ -83,11 +83,6 @@ pub fn describe_user_data(ctx: &Ctx<'_>, p: &Params) -> Out {
     })))
 }
 
-/// The disk ID of an instance's system disk: its instance ID's body under `d-`.
-fn system_disk_id(instance: &str) -> String {
-    format!("d-{}", instance.strip_prefix("i-").unwrap_or(instance))
-}
-
 fn system_disk(v: &InstanceView) -> Value {
     let i = &v.instance;
     let created = super::time(i.created_at);
@@ -97,9 +92,9 @@ fn system_disk(v: &InstanceView) -> Value {
         ""
     };
     json!({
-        "DiskId": system_disk_id(i.id.as_str()),
-        "DiskName": "",
-        "Description": "",
+        "DiskId": eni_core::instance::system_disk_id(i.id.as_str()),
+        "DiskName": i.system_disk.name,
+        "Description": i.system_disk.description,
         "Type": "system",
         "Category": i.system_disk_category,
         "Size": i.system_disk_size,
@@ -134,8 +129,42 @@ fn system_disk(v: &InstanceView) -> Value {
         ] },
         "OperationLocks": { "OperationLock": [] },
         "MountInstances": { "MountInstance": [] },
-        "Tags": { "Tag": [] },
+        "Tags": super::eni::ecs_tags(&i.system_disk.tags),
     })
+}
+
+/// ModifyDiskAttribute of system disks: DiskName and Description, of `DiskId` or of every
+/// `DiskIds.N` (RegionId optional, as Terraform leaves it out). What eni does not model is
+/// refused: a disk kept after its instance, automatic snapshots, bursting.
+pub fn modify_disk_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
+    super::refuse_unsupported(p, &[], &["EnableAutoSnapshot", "BurstingEnabled"], &[])?;
+    for kept in ["DeleteWithInstance", "DeleteAutoSnapshot"] {
+        if p.bool(kept)? == Some(false) {
+            return Err(ApiError::invalid_param_because(
+                kept,
+                "a system disk here is always deleted with its instance and its snapshots",
+            ));
+        }
+    }
+    let mut disks = p.list_max("DiskIds", 100)?;
+    match (p.opt("DiskId"), disks.is_empty()) {
+        (Some(d), true) => disks.push(d.to_string()),
+        (None, false) => {}
+        (None, true) => return Err(ApiError::missing("DiskId")),
+        (Some(_), false) => {
+            return Err(ApiError::ParameterConflict {
+                message: "DiskId and DiskIds.N cannot be given together.".into(),
+            })
+        }
+    }
+    ctx.core.modify_disk_attribute(
+        &ctx.caller,
+        p.opt("RegionId"),
+        &disks,
+        p.raw("DiskName"),
+        p.raw("Description"),
+    )?;
+    Ok(Map::new())
 }
 
 /// DescribeDisks: each instance's system disk (eni makes no data disks). Filters: InstanceId,

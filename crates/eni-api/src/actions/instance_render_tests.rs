@@ -204,6 +204,8 @@ fn instance(id: &str, status: &str, vpc: bool, enis: Vec<EniView>) -> InstanceVi
             user_data: String::new(),
             system_disk_category: "cloud_essd".into(),
             system_disk_size: 40,
+            system_disk: Default::default(),
+            metadata: Default::default(),
         },
         instance_type: ty,
         enis,

@@ -1,6 +1,6 @@
 //! CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup, and the rule calls:
 //! AuthorizeSecurityGroup[Egress], RevokeSecurityGroup[Egress], DescribeSecurityGroupAttribute,
-//! ModifySecurityGroupPolicy.
+//! ModifySecurityGroupPolicy; JoinSecurityGroup and LeaveSecurityGroup.
 //!
 //! A rule arrives as `Permissions.N.*` (N 1 to 100) or, from older tools (Terraform, the
 //! legacy Python SDK), as the deprecated top-level fields describing one rule. The reference
@@ -8,7 +8,7 @@
 
 use super::eni::ecs_tags;
 use super::{object, time, Ctx};
-use eni_core::security_group::{CreateSecurityGroup, DescribeSecurityGroups};
+use eni_core::security_group::{CreateSecurityGroup, DescribeSecurityGroups, Member, Membership};
 use eni_core::security_group_rules::{
     AuthorizeRules, DescribeGroupAttribute, Direction as SgDirection, ModifyRule,
     PortRange as SgPortRange, RevokeRules, Rule as SecurityGroupRule, RuleInput,
@@ -345,6 +345,43 @@ pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
         p.required("SecurityGroupId")?,
         p.raw("SecurityGroupName"),
         p.raw("Description"),
+    )?;
+    Ok(Map::new())
+}
+
+/// The member of JoinSecurityGroup and LeaveSecurityGroup: `InstanceId` or
+/// `NetworkInterfaceId`, exactly one.
+fn member(p: &Params) -> Result<Member<'_>, ApiError> {
+    match (p.opt("InstanceId"), p.opt("NetworkInterfaceId")) {
+        (Some(i), None) => Ok(Member::Instance(i)),
+        (None, Some(e)) => Ok(Member::Eni(e)),
+        (None, None) => Err(ApiError::missing("InstanceId")),
+        (Some(_), Some(_)) => Err(ApiError::ParameterConflict {
+            message: "InstanceId and NetworkInterfaceId cannot be given together.".into(),
+        }),
+    }
+}
+
+/// JoinSecurityGroup (`RegionId` optional, as Alibaba documents it).
+pub fn join(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let group = p.required("SecurityGroupId")?.to_string();
+    ctx.core.change_membership(
+        &ctx.caller,
+        p.opt("RegionId"),
+        member(p)?,
+        Membership::Join(group),
+    )?;
+    Ok(Map::new())
+}
+
+/// LeaveSecurityGroup.
+pub fn leave(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let group = p.required("SecurityGroupId")?.to_string();
+    ctx.core.change_membership(
+        &ctx.caller,
+        p.opt("RegionId"),
+        member(p)?,
+        Membership::Leave(group),
     )?;
     Ok(Map::new())
 }

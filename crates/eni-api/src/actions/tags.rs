@@ -110,17 +110,10 @@ pub fn vpc_list(ctx: &Ctx<'_>, p: &Params) -> Out {
 }
 
 /// Resource types whose tags eni keeps none of (it has no such resources, or none tagged).
-const UNTAGGED_TYPES: &[&str] = &[
-    "image",
-    "disk",
-    "volume",
-    "snapshot",
-    "keypair",
-    "launchtemplate",
-];
+const UNTAGGED_TYPES: &[&str] = &["image", "volume", "snapshot", "keypair", "launchtemplate"];
 
 /// ECS DescribeTags: the tags of one resource (`ResourceType` and `ResourceId`; `Tag.N`
-/// narrows them), each counted once for the resource's type. Images, disks and the other
+/// narrows them), each counted once for the resource's type. Images and the other
 /// types eni keeps no tags of have none. PageNumber and PageSize (at most 100).
 pub fn ecs_describe_tags(ctx: &Ctx<'_>, p: &Params) -> Out {
     let region = p.required("RegionId")?;
@@ -150,7 +143,7 @@ pub fn ecs_describe_tags(ctx: &Ctx<'_>, p: &Params) -> Out {
             "Instance": one(TagKind::Instance),
             "Eni": one(TagKind::Eni),
             "Securitygroup": one(TagKind::SecurityGroup),
-            "Disk": 0, "Image": 0, "Snapshot": 0, "Volume": 0, "Ddh": 0,
+            "Disk": one(TagKind::Disk), "Image": 0, "Snapshot": 0, "Volume": 0, "Ddh": 0,
             "KeyPair": 0, "LaunchTemplate": 0, "ReservedInstance": 0, "SnapshotPolicy": 0,
         })
     };

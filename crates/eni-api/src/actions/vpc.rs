@@ -146,9 +146,9 @@ pub fn describe_route_table_list(ctx: &Ctx<'_>, p: &Params) -> Out {
     let table = p.opt("RouteTableId");
     let router = p.opt("RouterId");
     let matches_type = p.opt("RouteTableType").is_none_or(|t| t == "System")
-        && p.opt("RouterType").is_none_or(|t| t == "VRouter")
-        && p.opt("RouteTableName").is_none_or(str::is_empty)
-        && p.tags()?.is_empty();
+        && p.opt("RouterType").is_none_or(|t| t == "VRouter");
+    let name = p.opt("RouteTableName");
+    let tags = p.tags()?;
     let mut all: Vec<VpcView> = Vec::new();
     for number in 1.. {
         let req = DescribeVpcs {
@@ -173,6 +173,11 @@ pub fn describe_route_table_list(ctx: &Ctx<'_>, p: &Params) -> Out {
         .filter(|_| matches_type)
         .filter(|v| table.is_none_or(|t| v.vpc.route_table_id.as_str() == t))
         .filter(|v| router.is_none_or(|r| v.vpc.vrouter_id.as_str() == r))
+        .filter(|v| name.is_none_or(|n| v.vpc.route_table.name == n))
+        .filter(|v| {
+            tags.iter()
+                .all(|t| v.vpc.route_table.tags.iter().any(|have| have == t))
+        })
         .map(|v| {
             json!({
                 "VpcId": v.vpc.id,
@@ -180,8 +185,8 @@ pub fn describe_route_table_list(ctx: &Ctx<'_>, p: &Params) -> Out {
                 "RouterId": v.vpc.vrouter_id,
                 "RouterType": "VRouter",
                 "RouteTableType": "System",
-                "RouteTableName": "",
-                "Description": "",
+                "RouteTableName": v.vpc.route_table.name,
+                "Description": v.vpc.route_table.description,
                 "CreationTime": time(v.vpc.created_at),
                 "Status": "Available",
                 "ResourceGroupId": v.vpc.resource_group_id,
@@ -190,7 +195,7 @@ pub fn describe_route_table_list(ctx: &Ctx<'_>, p: &Params) -> Out {
                 "RoutePropagationEnable": true,
                 "VSwitchIds": { "VSwitchId": v.vswitch_ids },
                 "GatewayIds": { "GatewayIds": [] },
-                "Tags": { "Tag": [] },
+                "Tags": tags_view(&v.vpc.route_table.tags),
             })
         })
         .collect();
@@ -317,6 +322,25 @@ pub fn describe_vswitch_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
     let r = ctx.core.describe_vswitches(&ctx.caller, req)?;
     let v = r.items.first().ok_or(ApiError::VSwitchNotFound)?;
     Ok(object(vswitch_view(v)))
+}
+
+/// ModifyRouteTableAttributes of a System route table: RouteTableName and Description. Route
+/// propagation is always on here: turning it off is refused.
+pub fn modify_route_table_attributes(ctx: &Ctx<'_>, p: &Params) -> Out {
+    if p.bool("RoutePropagationEnable")? == Some(false) {
+        return Err(ApiError::invalid_param_because(
+            "RoutePropagationEnable",
+            "route propagation cannot be turned off on this server",
+        ));
+    }
+    ctx.core.modify_route_table_attributes(
+        &ctx.caller,
+        p.required("RegionId")?,
+        p.required("RouteTableId")?,
+        p.raw("RouteTableName"),
+        p.raw("Description"),
+    )?;
+    Ok(Map::new())
 }
 
 /// ModifyVSwitchAttribute: VSwitchName and Description.

@@ -153,7 +153,8 @@ fn json(list: &(impl serde::Serialize + ?Sized)) -> Result<String, StoreError> {
 /// The columns of [`vpc_from_row`] over alias `t`.
 const VPC_COLUMNS: &str = "t.id, t.account_id, t.region_id, t.cidr_block, t.ipv6_cidr_block, \
      t.name, t.description, t.status, t.is_default, t.vrouter_id, t.route_table_id, \
-     t.resource_group_id, t.tags, t.created_at, t.ipv6_isp";
+     t.resource_group_id, t.tags, t.created_at, t.ipv6_isp, t.route_table_name, \
+     t.route_table_description, t.route_table_tags";
 
 fn vpc_query(account: AccountId, region: &str, f: &VpcFilter) -> Result<Find, StoreError> {
     let mut q = Find::new("vpcs", account, region);

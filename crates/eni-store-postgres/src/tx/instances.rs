@@ -9,7 +9,9 @@ use super::{
     account_from, account_to_sql, count_from_sql, get, id_from, opt_id_from, tags_from,
     tags_to_sql, u32_from, PgTx,
 };
-use eni_store::{Eni, Host, Instance, InstanceFilter, Position, StoreError, Window};
+use eni_store::{
+    Eni, Host, Instance, InstanceFilter, Labels, MetadataOptions, Position, StoreError, Window,
+};
 use eni_types::ids::{AccountId, HostId, InstanceId, VSwitchId};
 use postgres::Row;
 
@@ -20,7 +22,9 @@ macro_rules! select_instance {
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
              created_at, started_at, host_id, tenancy, host_vcpus, user_data, \
-             system_disk_category, system_disk_size FROM instances ",
+             system_disk_category, system_disk_size, system_disk_name, system_disk_description, \
+             system_disk_tags, metadata_http_endpoint, metadata_http_tokens, metadata_hop_limit \
+             FROM instances ",
             $rest
         )
     };
@@ -51,10 +55,20 @@ fn instance_from_row(r: &Row) -> Result<Instance, StoreError> {
         user_data: get(r, 20)?,
         system_disk_category: get(r, 21)?,
         system_disk_size: u32_from(r, 22)?,
+        system_disk: Labels {
+            name: get(r, 23)?,
+            description: get(r, 24)?,
+            tags: tags_from(r, 25)?,
+        },
+        metadata: MetadataOptions {
+            http_endpoint: get(r, 26)?,
+            http_tokens: get(r, 27)?,
+            hop_limit: u32_from(r, 28)?,
+        },
     })
 }
 
-/// Writes every column of `i`: `sql` names them `$1` (id) .. `$23` (system_disk_size) in
+/// Writes every column of `i`: `sql` names them `$1` (id) .. `$29` (metadata_hop_limit) in
 /// [`select_instance`]'s order. A missing vSwitch is instance_vswitch_fk, named by
 /// PostgreSQL.
 fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> {
@@ -84,6 +98,12 @@ fn write(tx: &mut PgTx<'_>, sql: &str, i: &Instance) -> Result<u64, StoreError> 
             &i.user_data,
             &i.system_disk_category,
             &i64::from(i.system_disk_size),
+            &i.system_disk.name,
+            &i.system_disk.description,
+            &tags_to_sql(&i.system_disk.tags)?,
+            &i.metadata.http_endpoint,
+            &i.metadata.http_tokens,
+            &i64::from(i.metadata.hop_limit),
         ],
     )
 }
@@ -94,9 +114,11 @@ pub(crate) fn instance_insert(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
              resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus,
-             user_data, system_disk_category, system_disk_size)
+             user_data, system_disk_category, system_disk_size, system_disk_name,
+             system_disk_description, system_disk_tags, metadata_http_endpoint,
+             metadata_http_tokens, metadata_hop_limit)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20, $21, $22, $23)",
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
         instance,
     )?;
     Ok(())
@@ -122,7 +144,9 @@ pub(crate) fn instance_update(tx: &mut PgTx<'_>, instance: &Instance) -> Result<
              description = $12, image_id = $13, resource_group_id = $14, tags = $15,
              created_at = $16, started_at = $17, host_id = $18, tenancy = $19,
              host_vcpus = $20, user_data = $21, system_disk_category = $22,
-             system_disk_size = $23
+             system_disk_size = $23, system_disk_name = $24, system_disk_description = $25,
+             system_disk_tags = $26, metadata_http_endpoint = $27, metadata_http_tokens = $28,
+             metadata_hop_limit = $29
          WHERE id = $1 AND account_id = $2",
         instance,
     )?;
@@ -341,7 +365,9 @@ pub(crate) fn host_list(tx: &mut PgTx<'_>) -> Result<Vec<Host>, StoreError> {
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
      t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus, \
-     t.user_data, t.system_disk_category, t.system_disk_size";
+     t.user_data, t.system_disk_category, t.system_disk_size, t.system_disk_name, \
+     t.system_disk_description, t.system_disk_tags, t.metadata_http_endpoint, \
+     t.metadata_http_tokens, t.metadata_hop_limit";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

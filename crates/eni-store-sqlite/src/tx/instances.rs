@@ -7,7 +7,9 @@ use super::{
     SqliteTx,
 };
 use crate::errors::{db_err, db_err_fk, fk};
-use eni_store::{Host, Instance, InstanceFilter, Position, StoreError, Window};
+use eni_store::{
+    Host, Instance, InstanceFilter, Labels, MetadataOptions, Position, StoreError, Window,
+};
 use eni_types::ids::{AccountId, HostId, InstanceId, VSwitchId};
 use rusqlite::types::Value;
 use rusqlite::{params, Row};
@@ -19,7 +21,9 @@ macro_rules! select_instance {
             "SELECT id, account_id, region_id, zone_id, instance_type, vpc_id, vswitch_id, \
              status, due_at, name, host_name, description, image_id, resource_group_id, tags, \
              created_at, started_at, host_id, tenancy, host_vcpus, user_data, \
-             system_disk_category, system_disk_size FROM instances ",
+             system_disk_category, system_disk_size, system_disk_name, system_disk_description, \
+             system_disk_tags, metadata_http_endpoint, metadata_http_tokens, metadata_hop_limit \
+             FROM instances ",
             $rest
         )
     };
@@ -50,6 +54,16 @@ fn instance_from_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
         user_data: r.get(20)?,
         system_disk_category: r.get(21)?,
         system_disk_size: r.get(22)?,
+        system_disk: Labels {
+            name: r.get(23)?,
+            description: r.get(24)?,
+            tags: tags_from_row(r, 25)?,
+        },
+        metadata: MetadataOptions {
+            http_endpoint: r.get(26)?,
+            http_tokens: r.get(27)?,
+            hop_limit: r.get(28)?,
+        },
     })
 }
 
@@ -58,9 +72,11 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
         "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
              vswitch_id, status, due_at, name, host_name, description, image_id,
              resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus,
-             user_data, system_disk_category, system_disk_size)
+             user_data, system_disk_category, system_disk_size, system_disk_name,
+             system_disk_description, system_disk_tags, metadata_http_endpoint,
+             metadata_http_tokens, metadata_hop_limit)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22, ?23)",
+             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
         params![
             i.id.as_str(),
             account_to_sql(i.account_id),
@@ -84,7 +100,13 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.host_vcpus,
             i.user_data,
             i.system_disk_category,
-            i.system_disk_size
+            i.system_disk_size,
+            i.system_disk.name,
+            i.system_disk.description,
+            tags_to_sql(&i.system_disk.tags)?,
+            i.metadata.http_endpoint,
+            i.metadata.http_tokens,
+            i.metadata.hop_limit
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -110,7 +132,9 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
              description = ?12, image_id = ?13, resource_group_id = ?14, tags = ?15,
              created_at = ?16, started_at = ?17, host_id = ?18, tenancy = ?19,
              host_vcpus = ?20, user_data = ?21, system_disk_category = ?22,
-             system_disk_size = ?23
+             system_disk_size = ?23, system_disk_name = ?24, system_disk_description = ?25,
+             system_disk_tags = ?26, metadata_http_endpoint = ?27, metadata_http_tokens = ?28,
+             metadata_hop_limit = ?29
          WHERE id = ?1 AND account_id = ?2",
         params![
             i.id.as_str(),
@@ -135,7 +159,13 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.host_vcpus,
             i.user_data,
             i.system_disk_category,
-            i.system_disk_size
+            i.system_disk_size,
+            i.system_disk.name,
+            i.system_disk.description,
+            tags_to_sql(&i.system_disk.tags)?,
+            i.metadata.http_endpoint,
+            i.metadata.http_tokens,
+            i.metadata.hop_limit
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
     )?;
@@ -342,7 +372,9 @@ pub(super) fn count_in_vswitch(tx: &SqliteTx<'_>, vswitch: &VSwitchId) -> Result
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.zone_id, t.instance_type, t.vpc_id, \
      t.vswitch_id, t.status, t.due_at, t.name, t.host_name, t.description, t.image_id, \
      t.resource_group_id, t.tags, t.created_at, t.started_at, t.host_id, t.tenancy, t.host_vcpus, \
-     t.user_data, t.system_disk_category, t.system_disk_size";
+     t.user_data, t.system_disk_category, t.system_disk_size, t.system_disk_name, \
+     t.system_disk_description, t.system_disk_tags, t.metadata_http_endpoint, \
+     t.metadata_http_tokens, t.metadata_hop_limit";
 
 /// `instance_find`'s conditions. The primary ENI's groups and addresses are index probes.
 fn find(account: AccountId, region: &str, f: &InstanceFilter) -> Result<Find, StoreError> {

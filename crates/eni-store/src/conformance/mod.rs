@@ -156,6 +156,10 @@ pub const CHECKS: &[Check] = &[
         check_tags_set_rewrites_the_tags_and_the_eni_tag_index,
     ),
     (
+        "labels_of_disks_and_route_tables_move_no_generation",
+        check_labels_of_disks_and_route_tables_move_no_generation,
+    ),
+    (
         "account_insert_get_and_by_name",
         check_account_insert_get_and_by_name,
     ),
@@ -528,6 +532,7 @@ fn vpc(account: AccountId, region: &str) -> Vpc {
         is_default: false,
         vrouter_id: VRouterId::generate(region),
         route_table_id: RouteTableId::generate(region),
+        route_table: Default::default(),
         resource_group_id: ResourceGroupId::generate(region),
         tags: Vec::new(),
         created_at: T0,
@@ -684,6 +689,8 @@ fn classic_instance(account: AccountId, region: &str) -> Instance {
         user_data: String::new(),
         system_disk_category: "cloud_essd".into(),
         system_disk_size: 40,
+        system_disk: Default::default(),
+        metadata: Default::default(),
     }
 }
 
@@ -3211,6 +3218,8 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         user_data: String::new(),
         system_disk_category: "cloud_essd".into(),
         system_disk_size: 40,
+        system_disk: Default::default(),
+        metadata: Default::default(),
         ..vpc_instance(&s)
     };
     ok(store, |tx| {
@@ -3241,6 +3250,8 @@ fn check_instance_round_trips_updates_and_deletes(store: &dyn Store) {
         user_data: String::new(),
         system_disk_category: "cloud_essd".into(),
         system_disk_size: 40,
+        system_disk: Default::default(),
+        metadata: Default::default(),
         ..classic.clone()
     };
     let full2 = Instance {
@@ -3703,7 +3714,11 @@ fn check_dataplane_generation_grows_with_committed_changes_only(store: &dyn Stor
     ok(store, |tx| tx.eni_insert(&e));
     let g1 = read(store, |tx| tx.dataplane_generation());
     assert!(g1 > g0, "insert: {g0} -> {g1}");
+    // A rename is on no host: the generation stays (0019's WHEN clauses).
     e.name = "renamed".into();
+    ok(store, |tx| tx.eni_update(&e));
+    assert_eq!(read(store, |tx| tx.dataplane_generation()), g1, "rename");
+    e.source_dest_check = !e.source_dest_check;
     ok(store, |tx| tx.eni_update(&e));
     let g2 = read(store, |tx| tx.dataplane_generation());
     assert!(g2 > g1, "update: {g1} -> {g2}");
@@ -4814,10 +4829,13 @@ fn check_dataplane_changes_name_the_scope_of_each_change(store: &dyn Store) {
     let mut renamed = n.clone();
     renamed.name = "renamed".into();
     ok(store, |tx| tx.eni_update(&renamed));
+    assert_eq!(since(store, g4), set(&[]), "a rename is on no host");
+    renamed.source_dest_check = !renamed.source_dest_check;
+    ok(store, |tx| tx.eni_update(&renamed));
     assert_eq!(since(store, g4), set(&[va.id.as_str(), SCOPE_INTERNET]));
     let g5 = gen(store);
     let mut other = m.clone();
-    other.name = "renamed".into();
+    other.source_dest_check = !other.source_dest_check;
     ok(store, |tx| tx.eni_update(&other));
     assert_eq!(
         since(store, g5),
@@ -4906,6 +4924,64 @@ fn check_vpc_and_vswitch_set_name_of_their_account_only(store: &dyn Store) {
 
 /// TagResources' store write: a row's tags replaced whole, of its account only; an ENI's tag
 /// index follows (a tag filter finds it by the new tags, not the old).
+/// A system disk's and a route table's name, description and tags live on their owner's row;
+/// they, and an ENI's or an instance's own labels and resource group, are on no host, so their
+/// writes leave the data-plane generation where it was.
+fn check_labels_of_disks_and_route_tables_move_no_generation(store: &dyn Store) {
+    let acct = AccountId::generate();
+    let (v, s) = network(store, acct, REGION);
+    let inst = vpc_instance(&s);
+    let n = eni(&s);
+    ok(store, |tx| {
+        tx.instance_insert(&inst)?;
+        tx.eni_insert(&n)
+    });
+    let g0 = read(store, |tx| tx.dataplane_generation());
+    let tags = vec![("team".to_string(), "blue".to_string())];
+    let rg = ResourceGroupId::generate(REGION);
+    for (table, id) in [
+        (Table::Disk, inst.id.as_str()),
+        (Table::Instance, inst.id.as_str()),
+        (Table::RouteTable, v.id.as_str()),
+        (Table::Eni, n.id.as_str()),
+    ] {
+        assert!(
+            ok(store, |tx| tx.tags_set(table, acct, id, &tags)),
+            "{table:?}"
+        );
+        assert!(
+            ok(store, |tx| tx.name_set(table, acct, id, "n1", "d1")),
+            "{table:?}"
+        );
+        let has_group = table.resource_group_column().is_some();
+        assert_eq!(
+            ok(store, |tx| tx.resource_group_set(table, acct, id, &rg)),
+            has_group,
+            "{table:?}"
+        );
+    }
+    assert_eq!(read(store, |tx| tx.dataplane_generation()), g0);
+    let got = read(store, |tx| tx.instance_get(acct, &inst.id)).unwrap();
+    let labels = crate::Labels {
+        name: "n1".into(),
+        description: "d1".into(),
+        tags: tags.clone(),
+    };
+    assert_eq!(got.system_disk, labels);
+    assert_eq!((got.name.as_str(), got.tags.clone()), ("n1", tags.clone()));
+    assert_eq!(got.resource_group_id, rg);
+    let vpc = read(store, |tx| tx.vpc_get(acct, &v.id)).unwrap();
+    assert_eq!(vpc.route_table, labels);
+    assert_eq!((vpc.name, vpc.tags), (v.name.clone(), v.tags.clone()));
+    let e = read(store, |tx| tx.eni_get(acct, &n.id)).unwrap();
+    assert_eq!((e.name.as_str(), e.tags.clone()), ("n1", tags));
+    // A write of what a host renders still moves it.
+    let mut moved = got.clone();
+    moved.host_name = "renamed-host".into();
+    ok(store, |tx| tx.instance_update(&moved));
+    assert!(read(store, |tx| tx.dataplane_generation()) > g0);
+}
+
 fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
     let acct = AccountId::generate();
     let (v, s) = network(store, acct, REGION);

@@ -1,0 +1,742 @@
+//! The instance metadata service: `http://100.100.100.200/` from inside every instance, served
+//! by the agent of the instance's host, as Alibaba's ECS metadata service answers (the paths
+//! Terway, cloud-init and the ECS tools read; formats in `../shared/reference` and the notes of
+//! [`answer`]).
+//!
+//! Where: each VPC's router namespace holds `100.100.100.200/32` on `lo` ([`render`] puts it
+//! there), and the agent listens on it there. An instance reaches it through its gateway like
+//! any off-link address; the request is delivered locally in the router, so security groups
+//! (the router's forward hook) never see it, as on Alibaba.
+//!
+//! Who asks: the request's source address in that router. Every router port has strict
+//! reverse-path filtering and a /32 route per address of its ENI, so a packet arriving on the
+//! port of ENI E carries one of E's addresses or is dropped: the source names the interface
+//! the request came in on, and an instance cannot pass for another. Each instance sees only
+//! its own data.
+//!
+//! Consistency: the catalog the service answers from is set from the desired state around each
+//! apply: before it, to what the old and the new state share (so what is being removed is
+//! gone from the metadata before it leaves the kernel), after it, to the new state (so what is
+//! being added appears once the kernel holds it). A NIC is never shown before it exists in the
+//! instance, nor after it is gone.
+//!
+//! Hardened mode: `PUT /latest/api/token` with `X-aliyun-ecs-metadata-token-ttl-seconds`
+//! (1 to 21600) answers a token, an HMAC of the instance and the expiry under a key derived
+//! from the agent's token, so it survives an agent restart and is good only for the instance
+//! that asked. A GET carrying `X-aliyun-ecs-metadata-token` must carry a valid one (401
+//! otherwise); without one it is answered unless the instance's `HttpTokens` is `required`
+//! (401). `HttpEndpoint=disabled` answers 403 to everything.
+//!
+//! [`render`]: crate::render
+
+use base64::Engine;
+use eni_types::hoststate::{EniDesired, HostDesired, InstanceDesired, InstanceMeta};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The service's address, in every VPC router namespace.
+pub const ADDRESS: &str = "100.100.100.200";
+/// The longest token life a client may ask for (seconds).
+pub const MAX_TTL: u64 = 21_600;
+
+/// One NIC as the metadata shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Nic {
+    eni_id: String,
+    /// Lower case, as netlink shows it.
+    mac: String,
+    device_index: u32,
+    vswitch_id: String,
+    vswitch_cidr: String,
+    gateway: String,
+    /// Primary first.
+    private_ips: Vec<String>,
+    ipv6: Vec<String>,
+    vswitch_ipv6_cidr: Option<String>,
+}
+
+/// One instance as the metadata shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Instance {
+    id: String,
+    vpc_id: String,
+    vpc_cidr: String,
+    vpc_ipv6_cidr: Option<String>,
+    meta: InstanceMeta,
+    /// By device index.
+    nics: Vec<Nic>,
+    /// The EIP NAT-ed to the primary NIC's primary address.
+    eipv4: Option<String>,
+}
+
+impl Instance {
+    fn primary(&self) -> Option<&Nic> {
+        self.nics.iter().find(|n| n.device_index == 0)
+    }
+}
+
+/// What the service knows: the instances of this host, found by VPC and source address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    instances: Vec<Instance>,
+    /// (VPC, an address of one of the instance's NICs) → index in `instances`.
+    by_source: HashMap<(String, IpAddr), usize>,
+}
+
+impl Catalog {
+    /// The catalog of `desired`.
+    pub fn of(desired: &HostDesired) -> Catalog {
+        let mut c = Catalog::default();
+        for inst in &desired.instances {
+            c.push(instance(desired, inst));
+        }
+        c
+    }
+
+    /// What `old` and `new` share: the instances of both, each with the NICs (same ENI and
+    /// MAC at the same device index) and the addresses of both, and the other fields as
+    /// `new` has them. The catalog to answer from while `new` is being applied.
+    pub fn shared(old: &HostDesired, new: &HostDesired) -> Catalog {
+        let before: HashMap<&str, &InstanceDesired> = old
+            .instances
+            .iter()
+            .map(|i| (i.instance_id.as_str(), i))
+            .collect();
+        let mut c = Catalog::default();
+        for inst in &new.instances {
+            let Some(prev) = before.get(inst.instance_id.as_str()) else {
+                continue;
+            };
+            if prev.vpc_id != inst.vpc_id {
+                continue;
+            }
+            let mut i = instance(new, inst);
+            let was = instance(old, prev);
+            i.nics.retain_mut(|n| {
+                let Some(p) = was.nics.iter().find(|p| {
+                    p.eni_id == n.eni_id && p.mac == n.mac && p.device_index == n.device_index
+                }) else {
+                    return false;
+                };
+                n.private_ips.retain(|ip| p.private_ips.contains(ip));
+                n.ipv6.retain(|ip| p.ipv6.contains(ip));
+                // The primary address leads the list, or the NIC shows none yet.
+                !n.private_ips.is_empty()
+            });
+            if i.eipv4 != was.eipv4 {
+                i.eipv4 = None;
+            }
+            c.push(i);
+        }
+        c
+    }
+
+    fn push(&mut self, inst: Instance) {
+        let at = self.instances.len();
+        for nic in &inst.nics {
+            for ip in nic.private_ips.iter().chain(&nic.ipv6) {
+                if let Ok(addr) = ip.parse::<IpAddr>() {
+                    self.by_source.insert((inst.vpc_id.clone(), addr), at);
+                }
+            }
+        }
+        self.instances.push(inst);
+    }
+
+    /// The instance whose NIC in `vpc` holds `source`.
+    fn find(&self, vpc: &str, source: IpAddr) -> Option<&Instance> {
+        let source = match source {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(source, IpAddr::V4),
+            v4 => v4,
+        };
+        self.by_source
+            .get(&(vpc.to_string(), source))
+            .map(|&i| &self.instances[i])
+    }
+
+    /// The VPCs that have instances here (their routers listen).
+    pub fn vpcs(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.instances.iter().map(|i| i.vpc_id.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+fn instance(desired: &HostDesired, inst: &InstanceDesired) -> Instance {
+    let vpc = desired.vpcs.iter().find(|v| v.vpc_id == inst.vpc_id);
+    let nics: Vec<Nic> = inst.enis.iter().map(nic).collect();
+    let eipv4 = nics
+        .iter()
+        .find(|n| n.device_index == 0)
+        .and_then(|n| n.private_ips.first())
+        .and_then(|ip| {
+            vpc?.eips
+                .iter()
+                .find(|e| &e.private_ip == ip)
+                .map(|e| e.eip.clone())
+        });
+    Instance {
+        id: inst.instance_id.clone(),
+        vpc_id: inst.vpc_id.clone(),
+        vpc_cidr: vpc.map(|v| v.cidr_block.clone()).unwrap_or_default(),
+        vpc_ipv6_cidr: vpc.and_then(|v| v.ipv6_cidr_block.clone()),
+        meta: inst.meta.clone(),
+        nics,
+        eipv4,
+    }
+}
+
+fn nic(e: &EniDesired) -> Nic {
+    Nic {
+        eni_id: e.eni_id.clone(),
+        mac: e.mac.to_ascii_lowercase(),
+        device_index: e.device_index,
+        vswitch_id: e.vswitch_id.clone(),
+        vswitch_cidr: e.cidr_block.clone(),
+        gateway: e.gateway.clone(),
+        private_ips: e.private_ips.clone(),
+        ipv6: e.ipv6_addresses.clone(),
+        vswitch_ipv6_cidr: e.ipv6_cidr_block.clone(),
+    }
+}
+
+/// Issues and checks hardened-mode tokens.
+#[derive(Clone)]
+pub struct Tokens {
+    key: [u8; 32],
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl Tokens {
+    /// Tokens keyed from `secret` (the agent's token: the same on every restart).
+    pub fn new(secret: &str) -> Tokens {
+        let mut h = Sha256::new();
+        h.update(b"eni metadata token key\0");
+        h.update(secret.as_bytes());
+        Tokens {
+            key: h.finalize().into(),
+        }
+    }
+
+    fn mac(&self, instance: &str, expires: u64) -> HmacSha256 {
+        let mut m = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key");
+        m.update(instance.as_bytes());
+        m.update(b"\0");
+        m.update(expires.to_string().as_bytes());
+        m
+    }
+
+    /// A token for `instance`, good until `expires` (Unix seconds): URL-safe Base64, no
+    /// newline (clients put the body in a header as it is).
+    pub fn issue(&self, instance: &str, expires: u64) -> String {
+        let sig = self.mac(instance, expires).finalize().into_bytes();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{expires}.{}", b64.encode(sig))
+    }
+
+    /// Whether `token` was issued for `instance` and is still good at `now`.
+    pub fn check(&self, token: &str, instance: &str, now: u64) -> bool {
+        let Some((expires, sig)) = token.trim().split_once('.') else {
+            return false;
+        };
+        let Ok(expires) = expires.parse::<u64>() else {
+            return false;
+        };
+        let Ok(sig) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        expires > now && self.mac(instance, expires).verify_slice(&sig).is_ok()
+    }
+}
+
+/// One answer: status, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(status: u16, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain",
+            body: body.into(),
+        }
+    }
+
+    fn ok(body: impl Into<Vec<u8>>) -> Reply {
+        Reply::text(200, body)
+    }
+
+    fn json(body: String) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "application/json",
+            body: body.into_bytes(),
+        }
+    }
+
+    fn not_found() -> Reply {
+        Reply::text(404, "Not Found")
+    }
+}
+
+/// What a request carries that decides its answer.
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub token: Option<&'a str>,
+    pub ttl: Option<&'a str>,
+    pub forwarded: bool,
+}
+
+/// A listing: one entry a line (directories with a trailing `/`), byte order, no final
+/// newline (Terway splits on `\n` and would read an empty entry after one).
+fn listing<S: AsRef<str>>(entries: impl IntoIterator<Item = S>) -> Reply {
+    let mut v: Vec<String> = entries
+        .into_iter()
+        .map(|s| s.as_ref().to_string())
+        .collect();
+    v.sort();
+    Reply::ok(v.join("\n"))
+}
+
+fn netmask(cidr: &str) -> Option<String> {
+    let len: u32 = cidr.split_once('/')?.1.parse().ok()?;
+    let mask = u32::MAX.checked_shl(32 - len.min(32)).unwrap_or(0);
+    Some(std::net::Ipv4Addr::from(mask).to_string())
+}
+
+/// A stable serial number (UUID form) for an instance.
+fn serial_number(instance: &str) -> String {
+    let d = Sha256::digest(instance.as_bytes());
+    let h = hex::encode(&d[..16]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// The identity document (`/latest/dynamic/instance-identity/document`): one-line JSON, keys in
+/// the order Alibaba's example has them.
+fn identity_document(i: &Instance) -> String {
+    let p = i.primary();
+    let field = |k: &str, v: &str| format!("{}:{}", json_str(k), json_str(v));
+    let fields = [
+        field("zone-id", &i.meta.zone_id),
+        field("serial-number", &serial_number(&i.id)),
+        field("instance-id", &i.id),
+        field("region-id", &i.meta.region_id),
+        field(
+            "private-ipv4",
+            p.and_then(|n| n.private_ips.first()).map_or("", |s| s),
+        ),
+        field("owner-account-id", &i.meta.owner_account_id),
+        field("mac", p.map_or("", |n| &n.mac)),
+        field("image-id", &i.meta.image_id),
+        field("instance-type", &i.meta.instance_type),
+    ];
+    format!("{{{}}}", fields.join(","))
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// The answer to `req` from the instance whose NIC in `vpc` holds `source`, at `now` (Unix
+/// seconds).
+///
+/// Formats: a value is the bare string (no final newline); `private-ipv4s` a one-line JSON
+/// array, primary first; `ipv6s` and `vpc-ipv6-cidr-blocks` `[a,b]` with no quotes, 404 when
+/// empty; `/latest/` and `/2016-01-01/` are one tree; a directory answers with or without
+/// its trailing `/`. Unknown paths are 404, methods other than GET (and PUT of the token)
+/// 405, a missing or out-of-range TTL 400, a TTL request that came through a proxy
+/// (`X-Forwarded-For`) 403.
+pub fn answer(
+    catalog: &Catalog,
+    tokens: &Tokens,
+    vpc: &str,
+    source: IpAddr,
+    req: &Request<'_>,
+    now: u64,
+) -> Reply {
+    // Only from an instance of this VPC; a router has no other clients, but say so plainly.
+    let Some(inst) = catalog.find(vpc, source) else {
+        return Reply::text(403, "Forbidden");
+    };
+    if inst.meta.http_endpoint == "disabled" {
+        return Reply::text(403, "Forbidden");
+    }
+    let path = req.path.split('?').next().unwrap_or("");
+    let tail = path
+        .strip_prefix("/latest")
+        .or_else(|| path.strip_prefix("/2016-01-01"));
+    if tail.is_some_and(|t| t.trim_end_matches('/') == "/api/token") {
+        if req.method != "PUT" {
+            return Reply::text(405, "Method Not Allowed");
+        }
+        if req.forwarded {
+            return Reply::text(403, "Forbidden");
+        }
+        let ttl = req.ttl.and_then(|t| t.trim().parse::<u64>().ok());
+        return match ttl {
+            Some(ttl) if (1..=MAX_TTL).contains(&ttl) => {
+                Reply::ok(tokens.issue(&inst.id, now + ttl))
+            }
+            _ => Reply::text(
+                400,
+                "X-aliyun-ecs-metadata-token-ttl-seconds must be 1 to 21600",
+            ),
+        };
+    }
+    if req.method != "GET" && req.method != "HEAD" {
+        return Reply::text(405, "Method Not Allowed");
+    }
+    match req.token {
+        Some(t) if !tokens.check(t, &inst.id, now) => return Reply::text(401, "Unauthorized"),
+        None if inst.meta.http_tokens == "required" => return Reply::text(401, "Unauthorized"),
+        _ => {}
+    }
+    let Some(tail) = tail else {
+        return if path.trim_matches('/').is_empty() {
+            listing(["2016-01-01", "latest"])
+        } else {
+            Reply::not_found()
+        };
+    };
+    let parts: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    tree(inst, &parts)
+}
+
+fn tree(i: &Instance, parts: &[&str]) -> Reply {
+    let p = i.primary();
+    match parts {
+        [] => {
+            let mut e = vec!["dynamic/", "meta-data/"];
+            if !i.meta.user_data.is_empty() {
+                e.push("user-data");
+            }
+            listing(e)
+        }
+        ["user-data"] => {
+            match base64::engine::general_purpose::STANDARD.decode(&i.meta.user_data) {
+                Ok(raw) if !i.meta.user_data.is_empty() => Reply::ok(raw),
+                _ => Reply::not_found(),
+            }
+        }
+        ["dynamic"] => listing(["instance-identity/"]),
+        ["dynamic", "instance-identity"] => listing(["document"]),
+        ["dynamic", "instance-identity", "document"] => Reply::json(identity_document(i)),
+        ["meta-data", rest @ ..] => meta_data(i, p, rest),
+        _ => Reply::not_found(),
+    }
+}
+
+fn meta_data(i: &Instance, p: Option<&Nic>, rest: &[&str]) -> Reply {
+    let primary_ip = p.and_then(|n| n.private_ips.first()).cloned();
+    let value = |v: Option<String>| v.map_or_else(Reply::not_found, Reply::ok);
+    match rest {
+        [] => {
+            let mut e = vec![
+                "hostname",
+                "image-id",
+                "instance-id",
+                "instance/",
+                "mac",
+                "network-type",
+                "network/",
+                "owner-account-id",
+                "private-ipv4",
+                "region-id",
+                "serial-number",
+                "vpc-cidr-block",
+                "vpc-id",
+                "vswitch-cidr-block",
+                "vswitch-id",
+                "zone-id",
+            ];
+            if i.eipv4.is_some() {
+                e.push("eipv4");
+            }
+            listing(e)
+        }
+        ["hostname"] => Reply::ok(i.meta.hostname.clone()),
+        ["image-id"] => Reply::ok(i.meta.image_id.clone()),
+        ["instance-id"] => Reply::ok(i.id.clone()),
+        ["instance"] => listing(["instance-type"]),
+        ["instance", "instance-type"] => Reply::ok(i.meta.instance_type.clone()),
+        ["mac"] => value(p.map(|n| n.mac.clone())),
+        ["network-type"] => Reply::ok("vpc"),
+        ["owner-account-id"] => Reply::ok(i.meta.owner_account_id.clone()),
+        ["private-ipv4"] => value(primary_ip),
+        ["region-id"] => Reply::ok(i.meta.region_id.clone()),
+        ["zone-id"] => Reply::ok(i.meta.zone_id.clone()),
+        ["serial-number"] => Reply::ok(serial_number(&i.id)),
+        ["vpc-id"] => Reply::ok(i.vpc_id.clone()),
+        ["vpc-cidr-block"] => Reply::ok(i.vpc_cidr.clone()),
+        ["vswitch-id"] => value(p.map(|n| n.vswitch_id.clone())),
+        ["vswitch-cidr-block"] => value(p.map(|n| n.vswitch_cidr.clone())),
+        ["eipv4"] => value(i.eipv4.clone()),
+        ["network"] => listing(["interfaces/"]),
+        ["network", "interfaces"] => listing(["macs/"]),
+        ["network", "interfaces", "macs"] => {
+            // By device index (eth0 first), not byte order: the primary leads.
+            let macs: Vec<String> = i.nics.iter().map(|n| format!("{}/", n.mac)).collect();
+            Reply::ok(macs.join("\n"))
+        }
+        ["network", "interfaces", "macs", mac, leaf @ ..] => {
+            let mac = mac.to_ascii_lowercase();
+            match i.nics.iter().find(|n| n.mac == mac) {
+                Some(n) => nic_leaf(i, n, leaf),
+                None => Reply::not_found(),
+            }
+        }
+        _ => Reply::not_found(),
+    }
+}
+
+fn nic_leaf(i: &Instance, n: &Nic, leaf: &[&str]) -> Reply {
+    let v6 = !n.ipv6.is_empty();
+    let bracketed = |v: &[String]| format!("[{}]", v.join(","));
+    match leaf {
+        [] => {
+            let mut e = vec![
+                "gateway",
+                "netmask",
+                "network-interface-id",
+                "primary-ip-address",
+                "private-ipv4s",
+                "vpc-cidr-block",
+                "vpc-id",
+                "vswitch-cidr-block",
+                "vswitch-id",
+            ];
+            if v6 {
+                e.extend(["ipv6-gateway", "ipv6s", "vswitch-ipv6-cidr-block"]);
+            }
+            if i.vpc_ipv6_cidr.is_some() {
+                e.push("vpc-ipv6-cidr-blocks");
+            }
+            listing(e)
+        }
+        ["network-interface-id"] => Reply::ok(n.eni_id.clone()),
+        ["primary-ip-address"] => n
+            .private_ips
+            .first()
+            .map_or_else(Reply::not_found, |ip| Reply::ok(ip.clone())),
+        ["private-ipv4s"] => Reply::ok(serde_json::to_string(&n.private_ips).unwrap_or_default()),
+        ["netmask"] => netmask(&n.vswitch_cidr).map_or_else(Reply::not_found, Reply::ok),
+        ["gateway"] => Reply::ok(n.gateway.clone()),
+        ["vpc-id"] => Reply::ok(i.vpc_id.clone()),
+        ["vpc-cidr-block"] => Reply::ok(i.vpc_cidr.clone()),
+        ["vswitch-id"] => Reply::ok(n.vswitch_id.clone()),
+        ["vswitch-cidr-block"] => Reply::ok(n.vswitch_cidr.clone()),
+        ["ipv6s"] if v6 => Reply::ok(bracketed(&n.ipv6)),
+        // The router's link-local address: what the NIC's IPv6 routes point at here.
+        ["ipv6-gateway"] if v6 => Reply::ok(crate::render::GATEWAY6),
+        ["vswitch-ipv6-cidr-block"] if v6 => n
+            .vswitch_ipv6_cidr
+            .clone()
+            .map_or_else(Reply::not_found, Reply::ok),
+        ["vpc-ipv6-cidr-blocks"] => i.vpc_ipv6_cidr.as_ref().map_or_else(Reply::not_found, |c| {
+            Reply::ok(bracketed(std::slice::from_ref(c)))
+        }),
+        _ => Reply::not_found(),
+    }
+}
+
+/// The catalog the listeners answer from, swapped whole around each apply.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<std::sync::RwLock<Arc<Catalog>>>);
+
+impl Shared {
+    pub fn set(&self, c: Catalog) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
+    }
+
+    pub fn get(&self) -> Arc<Catalog> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The listeners, one per VPC router namespace with instances here.
+pub struct Service {
+    catalog: Shared,
+    tokens: Tokens,
+    /// VPC → its accept loop.
+    listeners: BTreeMap<String, tokio::task::JoinHandle<()>>,
+}
+
+/// How long a client may take to send a request's head, and at most how many connections one
+/// source keeps open: one instance cannot hold up another's answers.
+const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const PER_SOURCE: usize = 32;
+
+impl Service {
+    pub fn new(catalog: Shared, tokens: Tokens) -> Service {
+        Service {
+            catalog,
+            tokens,
+            listeners: BTreeMap::new(),
+        }
+    }
+
+    /// Listens in the router of every VPC of `vpcs` (namespace by `ns_of`), and stops
+    /// listening in the others. A failure is logged and tried again on the next call.
+    pub fn listen_in(
+        &mut self,
+        dp: &dyn eni_dataplane::Dataplane,
+        vpcs: &[String],
+        ns_of: impl Fn(&str) -> String,
+    ) {
+        self.listeners.retain(|vpc, task| {
+            let keep = vpcs.contains(vpc) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        let addr: std::net::SocketAddr = (
+            ADDRESS
+                .parse::<std::net::Ipv4Addr>()
+                .expect("a literal address"),
+            80,
+        )
+            .into();
+        for vpc in vpcs {
+            if self.listeners.contains_key(vpc) {
+                continue;
+            }
+            let ns = ns_of(vpc);
+            let listener = dp.listen(&ns, addr).and_then(|l| {
+                tokio::net::TcpListener::from_std(l).map_err(|e| {
+                    eni_dataplane::DataplaneError::Failed {
+                        what: format!("listening in {ns}"),
+                        detail: e.to_string(),
+                    }
+                })
+            });
+            match listener {
+                Ok(l) => {
+                    let task = tokio::spawn(serve(
+                        l,
+                        vpc.clone(),
+                        self.catalog.clone(),
+                        self.tokens.clone(),
+                    ));
+                    self.listeners.insert(vpc.clone(), task);
+                }
+                Err(e) => tracing::warn!(error = %e, vpc, "metadata service cannot listen"),
+            }
+        }
+    }
+
+    /// The local address each VPC's listener is bound to (for tests over the fake data plane).
+    pub fn vpcs(&self) -> Vec<String> {
+        self.listeners.keys().cloned().collect()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        for task in self.listeners.values() {
+            task.abort();
+        }
+    }
+}
+
+/// Accepts and answers connections in one VPC's router until aborted.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    vpc: String,
+    catalog: Shared,
+    tokens: Tokens,
+) {
+    let open: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(error = %e, "metadata accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let source = peer.ip();
+        {
+            let mut o = open.lock().unwrap_or_else(|p| p.into_inner());
+            let n = o.entry(source).or_insert(0);
+            if *n >= PER_SOURCE {
+                continue;
+            }
+            *n += 1;
+        }
+        let (vpc, catalog, tokens, open) =
+            (vpc.clone(), catalog.clone(), tokens.clone(), open.clone());
+        tokio::spawn(async move {
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let reply = respond(&catalog, &tokens, &vpc, source, &req);
+                    async move { Ok::<_, std::convert::Infallible>(reply) }
+                });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEAD_TIMEOUT)
+                .max_buf_size(16 * 1024)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
+            // A connection idle past a minute goes, whatever the client intends.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(60), conn).await;
+            let mut o = open.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = o.get_mut(&source) {
+                *n -= 1;
+                if *n == 0 {
+                    o.remove(&source);
+                }
+            }
+        });
+    }
+}
+
+fn respond(
+    catalog: &Shared,
+    tokens: &Tokens,
+    vpc: &str,
+    source: IpAddr,
+    req: &hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let request = Request {
+        method: req.method().as_str(),
+        path,
+        token: header("x-aliyun-ecs-metadata-token"),
+        ttl: header("x-aliyun-ecs-metadata-token-ttl-seconds"),
+        forwarded: req.headers().contains_key("x-forwarded-for"),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let r = answer(&catalog.get(), tokens, vpc, source, &request, now);
+    let body = if req.method() == hyper::Method::HEAD {
+        Vec::new()
+    } else {
+        r.body
+    };
+    hyper::Response::builder()
+        .status(r.status)
+        .header("content-type", r.content_type)
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .expect("a valid status and header")
+}
