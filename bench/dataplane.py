@@ -33,6 +33,7 @@ import eniapi  # noqa: E402
 from proctrace import ProcTracer  # noqa: E402
 
 ECHO = str(HERE / "echo.py")
+IMDS = str(HERE / "imds.py")
 PROBER = str(HERE / "prober.py")
 PORT = 7777
 CNI_DIR = "/usr/lib/cni"
@@ -658,6 +659,70 @@ def bench_cni(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
 # ---------------------------------------------------------------- report
 
 
+def bench_metadata(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
+    """The metadata service from inside an instance: GET latency (a new connection each, as
+    Terway's client makes), and how long after the API call the metadata shows an attached
+    NIC's MAC, an assigned address, an unassigned one gone and a detached NIC gone (a client
+    polling back to back in the instance)."""
+    log("metadata service: starting eni serve")
+    srv = ctx.server(f"{tag}m-")
+    api = eniapi.Api(srv)
+    vpc = api.create_vpc("10.0.0.0/16")
+    vsw = api.create_vswitch(vpc, "10.0.1.0/24")
+    group = api.create_group(vpc)
+    inst = api.run_instance(vsw, group)
+    wait_instances(api, [inst])
+    eni = api.create_eni(vsw, group, "10.0.1.100")
+    mac = api.ecs("DescribeNetworkInterfaceAttribute", NetworkInterfaceId=eni)["MacAddress"].lower()
+    client = ctx.bg(["ip", "netns", "exec", inst, sys.executable, IMDS], f"imds client in {inst}")
+    if client.expect("ready", 10) is None:
+        raise RuntimeError("metadata client did not start")
+    client.send(f"get {100 * warmup + 1} /latest/meta-data/instance-id")
+    if client.expect("got ", 30) is None:
+        raise RuntimeError("metadata GETs did not finish")
+    client.send(f"get {100 * runs} /latest/meta-data/instance-id")
+    line = client.expect("got ", 60)
+    if line is None:
+        raise RuntimeError("metadata GETs did not finish")
+    out = {"get": json.loads(line[4:]), "attach": [], "assign": [], "unassign": [], "detach": []}
+    macs = "/latest/meta-data/network/interfaces/macs/"
+    ips = f"{macs}{mac}/private-ipv4s"
+    n = 0
+
+    def lag(path: str, needle: str, act) -> float | None:
+        nonlocal n
+        n += 1
+        client.send(f"watch {n} {path} {needle}")
+        time.sleep(0.05)  # the client is polling by now
+        t0 = time.monotonic()
+        act()
+        got = client.expect(f"seen {n} ", 15)
+        seen = got and got.split()[2]
+        return ms(float(seen) - t0) if seen and seen != "none" else None
+
+    for i in range(warmup + runs):
+        pause()
+        a = lag(macs, mac, lambda: api.attach(eni, inst))
+        api.wait_eni(eni, "InUse")
+        pause()
+        ip = f"10.0.1.{150 + i % 50}"
+        b = lag(ips, f'"{ip}"', lambda: api.ecs("AssignPrivateIpAddresses", NetworkInterfaceId=eni,
+                                                 **{"PrivateIpAddress.1": ip}))
+        pause()
+        c = lag(ips, f'!"{ip}"', lambda: api.ecs("UnassignPrivateIpAddresses", NetworkInterfaceId=eni,
+                                                  **{"PrivateIpAddress.1": ip}))
+        pause()
+        e = lag(macs, f"!{mac}", lambda: api.detach(eni, inst))
+        api.wait_eni(eni, "Available")
+        if i < warmup:
+            continue
+        for k, v in (("attach", a), ("assign", b), ("unassign", c), ("detach", e)):
+            if v is not None:
+                out[k].append(v)
+    log(f"  metadata attach lag runs: {' '.join(f'{x:.1f}' for x in out['attach'])} ms")
+    return out
+
+
 def report(res: dict) -> str:
     a, f, c = res["eni_attach"], res["eni_failover"], res.get("cni")
     hd = c and c["host-device"]
@@ -693,6 +758,14 @@ def report(res: dict) -> str:
     row("eni  Available -> attach call -> InUse elsewhere", f["attach"])
     row("eni  move: detach call -> InUse elsewhere", f["move"],
         vs_br=br and br["failover"]["move"], vs_hd=hd and hd["failover"]["move"])
+    m = res.get("metadata")
+    if m:
+        sec("metadata service (from inside an instance; a new connection per GET)")
+        row("GET /latest/meta-data/instance-id", m["get"])
+        row("AttachNetworkInterface call -> MAC listed", m["attach"])
+        row("AssignPrivateIpAddresses call -> address listed", m["assign"])
+        row("UnassignPrivateIpAddresses call -> address gone", m["unassign"])
+        row("DetachNetworkInterface call -> MAC gone", m["detach"])
     if c:
         row("cni  host-device probes lost (DEL, ADD)", hd["failover"]["lost"], "probes")
         row("cni  host-device longest gap", hd["failover"]["gap"])
@@ -725,6 +798,13 @@ def report(res: dict) -> str:
     med = statistics.median(a["traffic"]) if a["traffic"] else float("nan")
     met = "MET" if a["traffic"] and med < 5.0 else "NOT MET"
     lines.append(f"goal: attach-to-traffic < 5 ms median: {met} ({med:.2f} ms)")
+    if m and m["get"]:
+        p99 = pct(m["get"], 0.99)
+        lines.append(f"metadata GET: p50 {statistics.median(m['get']):.2f} ms, p99 {p99:.2f} ms "
+                     f"({len(m['get'])} requests)")
+        worst = max(m["attach"] + m["assign"] + m["unassign"] + m["detach"], default=float("nan"))
+        lines.append(f"goal: the metadata follows attach, assign, unassign and detach within 1 s: "
+                     f"{'MET' if worst < 1000 else 'NOT MET'} (worst {worst:.1f} ms)")
     lost = statistics.median(f["lost"]) if f["lost"] else float("nan")
     lines.append(f"goal: failover loses <= {FAILOVER_GOAL} probes at {FAILOVER_PROBE_US / 1000:g} ms, API round trips "
                  f"included (median): {'MET' if lost <= FAILOVER_GOAL else 'NOT MET'} ({lost:g})")
@@ -756,6 +836,7 @@ def main() -> int:
     ap.add_argument("--log-level", default="info",
                     help="ENI_LOG for the servers, e.g. 'debug,hyper=info' (logs kept with --keep)")
     ap.add_argument("--no-cni", action="store_true", help="skip the CNI reference")
+    ap.add_argument("--no-metadata", action="store_true", help="skip the metadata-service figures")
     ap.add_argument("--trace", action="store_true",
                     help="after the attach runs, repeat them while recording the server's threads and "
                          "child processes (proc connector) and print where the attach-to-traffic time goes")
@@ -787,6 +868,8 @@ def main() -> int:
         log(f"tag {tag}, work dir {workdir}, {args.runs} runs (+{args.warmup} warm-up) each")
         res["eni_attach"] = bench_eni_attach(ctx, tag, args.runs, args.warmup, args.trace)
         res["eni_failover"] = bench_eni_failover(ctx, tag, args.runs, args.warmup, args.trace)
+        if not args.no_metadata:
+            res["metadata"] = bench_metadata(ctx, tag, args.runs, args.warmup)
         if want_cni:
             res["cni"] = bench_cni(ctx, tag, args.runs, args.warmup)
     except BaseException as e:

@@ -141,6 +141,13 @@ class Procs:
             if tcp_port is not None:
                 self.spawn(ns, "tcp6-echo", str(tcp_port), tag)
 
+    def watch_metadata(self, ns: str, path: str, needle: str, token: str | None = None,
+                       timeout: float = 10.0) -> subprocess.Popen:
+        """A poller in `ns` that GETs `path` every 2 ms until its body holds `needle` (or,
+        with "!x", no longer holds x); read its result with `watched`."""
+        headers = {"X-aliyun-ecs-metadata-token": token} if token else {}
+        return self.spawn(ns, "http-watch", path, json.dumps(headers), needle, str(timeout))
+
     def kill_all(self):
         for p in self.procs:
             if p.poll() is None:
@@ -182,6 +189,37 @@ def ping(ns: str, target: str, count: int = 3, timeout: float = 1.0) -> int:
                           str(timeout)], capture_output=True, text=True, timeout=count * timeout + 10)
     assert out.returncode == 0, out.stderr
     return int(out.stdout.strip())
+
+
+def imds(ns: str, *requests: dict | str, timeout: float = 2.0) -> list[dict]:
+    """HTTP requests to the metadata service (100.100.100.200:80) from inside `ns`, one
+    connection each: a path (a plain GET) or {"method", "path", "headers", "src"}. Returns
+    [{"status", "body"}] in order."""
+    reqs = [{"path": r} if isinstance(r, str) else r for r in requests]
+    out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, NETPROG, "http",
+                          json.dumps({"requests": reqs, "timeout": timeout})],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, f"http in {ns} failed: {out.stderr}"
+    return json.loads(out.stdout)
+
+
+def imds_get(ns: str, path: str, token: str | None = None) -> tuple[int | None, str]:
+    headers = {"X-aliyun-ecs-metadata-token": token} if token else {}
+    (r,) = imds(ns, {"path": path, "headers": headers})
+    return r["status"], r["body"]
+
+
+def imds_token(ns: str, ttl: int = 21600) -> str:
+    (r,) = imds(ns, {"method": "PUT", "path": "/latest/api/token",
+                     "headers": {"X-aliyun-ecs-metadata-token-ttl-seconds": str(ttl)}})
+    assert r["status"] == 200, r
+    return r["body"]
+
+
+def watched(p: subprocess.Popen, timeout: float = 15.0) -> float | None:
+    """When a `watch_metadata` poller saw what it waited for (CLOCK_MONOTONIC), or None."""
+    line = _readline(p, timeout)
+    return json.loads(line)["seen"] if line else None
 
 
 def ask_one(ns: str, target: str, payload: str = "hello", proto: str = "udp", **kw) -> str | None:

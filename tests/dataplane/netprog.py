@@ -28,6 +28,14 @@ Only the standard library: they run in whatever namespace the test picks.
   sink PORT           Receives UDP on 0.0.0.0:PORT until a line (or EOF) arrives on stdin, then
                       prints JSON: [[t_recv, src_ip, dst_ip, payload], ...] (times
                       CLOCK_MONOTONIC, the same clock in every namespace).
+  http JSON           HTTP/1.1 requests, one connection each, to the metadata service (or
+                      JSON "host"). JSON: {"requests": [{"method", "path", "headers": {},
+                      "src": ip or null}], "timeout": s}. Prints a JSON list of {"status",
+                      "body"} (body as text; status null when the connection failed).
+  http-watch PATH HEADERS_JSON NEEDLE TIMEOUT
+                      GETs PATH every 2 ms until the body contains NEEDLE (or, with NEEDLE
+                      "!x", until it does not contain x), then prints JSON {"seen": t}
+                      (CLOCK_MONOTONIC) or {"seen": null} at TIMEOUT. Prints "ready" first.
 
 Servers print "ready" once bound.
 """
@@ -341,6 +349,46 @@ def sink(port: int) -> None:
     print(json.dumps(got), flush=True)
 
 
+METADATA = "100.100.100.200"
+
+
+def http_one(host: str, req: dict, timeout: float) -> dict:
+    import http.client
+
+    src = req.get("src")
+    conn = http.client.HTTPConnection(host, 80, timeout=timeout,
+                                      source_address=(src, 0) if src else None)
+    try:
+        conn.request(req.get("method", "GET"), req["path"], headers=req.get("headers") or {})
+        r = conn.getresponse()
+        return {"status": r.status, "body": r.read().decode("utf-8", "replace")}
+    except OSError as e:
+        return {"status": None, "body": str(e)}
+    finally:
+        conn.close()
+
+
+def http(spec: dict) -> None:
+    host = spec.get("host", METADATA)
+    timeout = spec.get("timeout", 2.0)
+    print(json.dumps([http_one(host, r, timeout) for r in spec["requests"]]), flush=True)
+
+
+def http_watch(path: str, headers: dict, needle: str, timeout: float) -> None:
+    print("ready", flush=True)
+    want = not needle.startswith("!")
+    needle = needle[1:] if not want else needle
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = http_one(METADATA, {"path": path, "headers": headers}, 1.0)
+        body = r["body"] if r["status"] == 200 else ""
+        if (needle in body) == want:
+            print(json.dumps({"seen": time.monotonic()}), flush=True)
+            return
+        time.sleep(0.002)
+    print(json.dumps({"seen": None}), flush=True)
+
+
 def main(argv) -> None:
     cmd = argv[1]
     if cmd == "udp-echo":
@@ -361,6 +409,10 @@ def main(argv) -> None:
         send(argv[2], argv[3], int(argv[4]), float(argv[5]))
     elif cmd == "sink":
         sink(int(argv[2]))
+    elif cmd == "http":
+        http(json.loads(argv[2]))
+    elif cmd == "http-watch":
+        http_watch(argv[2], json.loads(argv[3]), argv[4], float(argv[5]))
     else:
         raise SystemExit(f"unknown command {cmd}")
 

@@ -81,6 +81,12 @@ def test_instances_on_different_hosts_talk_over_the_overlay(cluster, procs):
             for proto in ("udp", "tcp"):
                 assert d.ask_one(src, target, "hi", proto=proto) == f"{dst}|{target}|hi", (src, target, proto)
             assert d.ping(src, target, count=2) == 2, (src, target)
+    # Each host's agent serves the metadata of its own instances, IPv6 included.
+    for inst in (a, b, x):
+        assert d.imds_get(inst, "/latest/meta-data/instance-id") == (200, inst)
+        mac = api.primary_eni(inst).mac_address.lower()
+        got = d.imds_get(inst, f"/latest/meta-data/network/interfaces/macs/{mac}/ipv6s")
+        assert got == (200, f"[{six[inst]}]"), (inst, got)
     # A full-size datagram crosses too (1472 bytes of payload: 1500 on the wire, 1550 with
     # VXLAN on the underlay).
     big = "x" * 1472

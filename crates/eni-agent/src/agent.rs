@@ -204,8 +204,9 @@ impl Agent {
         let dp = self.dp.clone();
         let cached = self.cache.take();
         let want = target.clone();
-        let (applied, took) = tokio::task::spawn_blocking(
-            move || -> Result<(usize, std::time::Duration), eni_dataplane::DataplaneError> {
+        type Applied = (usize, std::time::Duration, Vec<String>);
+        let (applied, took, created) = tokio::task::spawn_blocking(
+            move || -> Result<Applied, eni_dataplane::DataplaneError> {
                 let current = match cached {
                     Some(c) => c,
                     None => dp.observe()?,
@@ -213,7 +214,15 @@ impl Agent {
                 let started = std::time::Instant::now();
                 let ops = plan(&current, &want);
                 dp.apply(&ops)?;
-                Ok((ops.len(), started.elapsed()))
+                // A namespace made afresh (a router repaired, say) needs a new listener.
+                let created = ops
+                    .iter()
+                    .filter_map(|op| match op {
+                        eni_dataplane::Op::CreateNamespace(ns) => Some(ns.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                Ok((ops.len(), started.elapsed(), created))
             },
         )
         .await
@@ -234,7 +243,7 @@ impl Agent {
         let catalog = Catalog::of(&desired);
         if let Some(m) = &mut self.metadata {
             let prefix = self.cfg.prefix.clone();
-            m.listen_in(self.dp.as_ref(), &catalog.vpcs(), |v| {
+            m.listen_in(self.dp.as_ref(), &catalog.vpcs(), &created, |v| {
                 vpc_namespace(&prefix, v)
             });
         }

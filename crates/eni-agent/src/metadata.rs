@@ -594,15 +594,18 @@ impl Service {
     }
 
     /// Listens in the router of every VPC of `vpcs` (namespace by `ns_of`), and stops
-    /// listening in the others. A failure is logged and tried again on the next call.
+    /// listening in the others; a router in `created` (made afresh by the last apply) gets a
+    /// new listener, the old one being in a namespace that is gone. A failure is logged and
+    /// tried again on the next call.
     pub fn listen_in(
         &mut self,
         dp: &dyn eni_dataplane::Dataplane,
         vpcs: &[String],
+        created: &[String],
         ns_of: impl Fn(&str) -> String,
     ) {
         self.listeners.retain(|vpc, task| {
-            let keep = vpcs.contains(vpc) && !task.is_finished();
+            let keep = vpcs.contains(vpc) && !task.is_finished() && !created.contains(&ns_of(vpc));
             if !keep {
                 task.abort();
             }
@@ -643,7 +646,7 @@ impl Service {
         }
     }
 
-    /// The local address each VPC's listener is bound to (for tests over the fake data plane).
+    /// The VPCs listened in.
     pub fn vpcs(&self) -> Vec<String> {
         self.listeners.keys().cloned().collect()
     }
@@ -739,4 +742,370 @@ fn respond(
         .header("content-type", r.content_type)
         .body(http_body_util::Full::new(bytes::Bytes::from(body)))
         .expect("a valid status and header")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eni_types::hoststate::{EipDesired, VpcDesired};
+
+    fn nic(id: &str, idx: u32, mac: &str, ips: &[&str], v6: &[&str]) -> EniDesired {
+        EniDesired {
+            eni_id: id.into(),
+            mac: mac.into(),
+            device_index: idx,
+            vswitch_id: "vsw-1".into(),
+            cidr_block: "10.0.1.0/24".into(),
+            gateway: "10.0.1.253".into(),
+            private_ips: ips.iter().map(|s| s.to_string()).collect(),
+            ipv4_prefixes: Vec::new(),
+            ipv6_cidr_block: (!v6.is_empty()).then(|| "2408:4005:300:a100::/64".into()),
+            ipv6_addresses: v6.iter().map(|s| s.to_string()).collect(),
+            ipv6_prefixes: Vec::new(),
+        }
+    }
+
+    fn inst(id: &str, enis: Vec<EniDesired>) -> InstanceDesired {
+        InstanceDesired {
+            instance_id: id.into(),
+            vpc_id: "vpc-1".into(),
+            running: true,
+            bandwidth_rx_kbps: 0,
+            bandwidth_tx_kbps: 0,
+            enis,
+            meta: InstanceMeta {
+                region_id: "cn-hangzhou".into(),
+                zone_id: "cn-hangzhou-h".into(),
+                instance_type: "ecs.g7.large".into(),
+                image_id: "aliyun_3_x64_20G_alibase_20240101.vhd".into(),
+                hostname: format!("iZ{}Z", &id[2..]),
+                owner_account_id: "1234567890123456".into(),
+                user_data: String::new(),
+                http_endpoint: "enabled".into(),
+                http_tokens: "optional".into(),
+            },
+        }
+    }
+
+    fn host(instances: Vec<InstanceDesired>) -> HostDesired {
+        HostDesired {
+            host_id: "h".into(),
+            generation: 1,
+            vpcs: vec![VpcDesired {
+                vpc_id: "vpc-1".into(),
+                cidr_block: "10.0.0.0/16".into(),
+                ipv6_cidr_block: Some("2408:4005:300:a100::/56".into()),
+                vswitches: Vec::new(),
+                security_groups: Vec::new(),
+                enis: Vec::new(),
+                eips: vec![EipDesired {
+                    eip: "198.18.0.7".into(),
+                    private_ip: "10.0.1.10".into(),
+                }],
+                vni: 1,
+                remotes: Vec::new(),
+            }],
+            instances,
+            overlay: None,
+            internet: Vec::new(),
+        }
+    }
+
+    fn world() -> HostDesired {
+        host(vec![
+            inst(
+                "i-a",
+                vec![
+                    nic("eni-a0", 0, "00:16:3E:00:00:0A", &["10.0.1.10"], &[]),
+                    nic(
+                        "eni-a1",
+                        1,
+                        "00:16:3e:00:00:1a",
+                        &["10.0.1.20", "10.0.1.21"],
+                        &["2408:4005:300:a100::5", "2408:4005:300:a100::6"],
+                    ),
+                ],
+            ),
+            inst(
+                "i-b",
+                vec![nic("eni-b0", 0, "00:16:3e:00:00:0b", &["10.0.1.30"], &[])],
+            ),
+        ])
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn get(c: &Catalog, from: &str, path: &str) -> Reply {
+        let req = Request {
+            method: "GET",
+            path,
+            ..Default::default()
+        };
+        answer(
+            c,
+            &Tokens::new("k"),
+            "vpc-1",
+            from.parse().unwrap(),
+            &req,
+            NOW,
+        )
+    }
+
+    fn text(r: &Reply) -> &str {
+        std::str::from_utf8(&r.body).unwrap()
+    }
+
+    #[test]
+    fn each_instance_sees_its_own_values_in_alibabas_formats() {
+        let c = Catalog::of(&world());
+        let a = |p: &str| get(&c, "10.0.1.10", p);
+        assert_eq!(text(&a("/latest/meta-data/instance-id")), "i-a");
+        // Any address of any of its NICs names it: this is a request from eth1.
+        assert_eq!(
+            text(&get(&c, "10.0.1.21", "/latest/meta-data/instance-id")),
+            "i-a"
+        );
+        assert_eq!(
+            text(&get(&c, "10.0.1.30", "/latest/meta-data/instance-id")),
+            "i-b"
+        );
+        assert_eq!(text(&a("/latest/meta-data/mac")), "00:16:3e:00:00:0a");
+        assert_eq!(text(&a("/latest/meta-data/private-ipv4")), "10.0.1.10");
+        assert_eq!(text(&a("/latest/meta-data/eipv4")), "198.18.0.7");
+        assert_eq!(get(&c, "10.0.1.30", "/latest/meta-data/eipv4").status, 404);
+        assert_eq!(
+            text(&a("/latest/meta-data/instance/instance-type")),
+            "ecs.g7.large"
+        );
+        assert_eq!(text(&a("/latest/meta-data/vpc-cidr-block")), "10.0.0.0/16");
+        assert_eq!(text(&a("/latest/meta-data/network-type")), "vpc");
+        // Listings: one entry a line, byte order, no final newline; macs by device index.
+        let root = a("/latest/meta-data/");
+        assert!(text(&root).starts_with("eipv4\nhostname\nimage-id\ninstance-id\ninstance/\n"));
+        assert!(!text(&root).ends_with('\n'));
+        assert_eq!(text(&a("/latest/meta-data")), text(&root));
+        assert_eq!(
+            text(&a("/latest/meta-data/network/interfaces/macs/")),
+            "00:16:3e:00:00:0a/\n00:16:3e:00:00:1a/"
+        );
+        let m = "/latest/meta-data/network/interfaces/macs/00:16:3e:00:00:1a";
+        assert_eq!(text(&a(&format!("{m}/network-interface-id"))), "eni-a1");
+        assert_eq!(text(&a(&format!("{m}/primary-ip-address"))), "10.0.1.20");
+        assert_eq!(
+            text(&a(&format!("{m}/private-ipv4s"))),
+            r#"["10.0.1.20","10.0.1.21"]"#
+        );
+        assert_eq!(text(&a(&format!("{m}/netmask"))), "255.255.255.0");
+        assert_eq!(text(&a(&format!("{m}/gateway"))), "10.0.1.253");
+        assert_eq!(
+            text(&a(&format!("{m}/ipv6s"))),
+            "[2408:4005:300:a100::5,2408:4005:300:a100::6]"
+        );
+        assert_eq!(
+            text(&a(&format!("{m}/vpc-ipv6-cidr-blocks"))),
+            "[2408:4005:300:a100::/56]"
+        );
+        let m0 = "/latest/meta-data/network/interfaces/macs/00:16:3e:00:00:0a";
+        assert_eq!(
+            a(&format!("{m0}/ipv6s")).status,
+            404,
+            "no IPv6: 404, never []"
+        );
+        assert!(!text(&a(&format!("{m0}/"))).contains("ipv6s"));
+        // Another instance's MAC is not there for this one.
+        assert_eq!(
+            a("/latest/meta-data/network/interfaces/macs/00:16:3e:00:00:0b/network-interface-id")
+                .status,
+            404
+        );
+        // The old version name is the same tree.
+        assert_eq!(text(&a("/2016-01-01/meta-data/instance-id")), "i-a");
+        assert_eq!(text(&a("/")), "2016-01-01\nlatest");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&a("/latest/dynamic/instance-identity/document").body).unwrap();
+        assert_eq!(doc["instance-id"], "i-a");
+        assert_eq!(doc["private-ipv4"], "10.0.1.10");
+        assert!(text(&a("/latest/dynamic/instance-identity/document")).starts_with("{\"zone-id\":"));
+        assert_eq!(a("/latest/meta-data/no-such-thing").status, 404);
+        assert_eq!(a("/elsewhere").status, 404);
+        // A stranger (no NIC of this VPC holds the address) is refused.
+        assert_eq!(
+            get(&c, "10.0.1.99", "/latest/meta-data/instance-id").status,
+            403
+        );
+    }
+
+    #[test]
+    fn user_data_is_served_decoded_and_404_when_none() {
+        let mut w = world();
+        w.instances[0].meta.user_data =
+            base64::engine::general_purpose::STANDARD.encode(b"#!/bin/sh\necho hi\n");
+        let c = Catalog::of(&w);
+        assert_eq!(
+            text(&get(&c, "10.0.1.10", "/latest/user-data")),
+            "#!/bin/sh\necho hi\n"
+        );
+        assert!(text(&get(&c, "10.0.1.10", "/latest/")).contains("user-data"));
+        assert_eq!(get(&c, "10.0.1.30", "/latest/user-data").status, 404);
+    }
+
+    #[test]
+    fn tokens_are_per_instance_and_expire_and_modes_are_enforced() {
+        let mut w = world();
+        let c = Catalog::of(&w);
+        let t = Tokens::new("k");
+        let req = |method: &'static str, path: &'static str| Request {
+            method,
+            path,
+            ..Default::default()
+        };
+        let put = |ttl: Option<&str>, forwarded: bool| {
+            let r = Request {
+                ttl,
+                forwarded,
+                ..req("PUT", "/latest/api/token")
+            };
+            answer(&c, &t, "vpc-1", "10.0.1.10".parse().unwrap(), &r, NOW)
+        };
+        let ok = put(Some("21600"), false);
+        assert_eq!(ok.status, 200);
+        let token = text(&ok).to_string();
+        assert!(!token.contains('\n') && !token.is_empty());
+        for bad in [None, Some("0"), Some("21601"), Some("soon")] {
+            assert_eq!(put(bad, false).status, 400, "{bad:?}");
+        }
+        assert_eq!(put(Some("60"), true).status, 403, "through a proxy");
+        let with = |token: &str, from: &str, now: u64| {
+            let r = Request {
+                token: Some(token),
+                ..req("GET", "/latest/meta-data/instance-id")
+            };
+            answer(&c, &t, "vpc-1", from.parse().unwrap(), &r, now)
+        };
+        assert_eq!(with(&token, "10.0.1.10", NOW).status, 200);
+        assert_eq!(
+            with(&token, "10.0.1.30", NOW).status,
+            401,
+            "another instance's"
+        );
+        assert_eq!(
+            with(&token, "10.0.1.10", NOW + 21_600).status,
+            401,
+            "expired"
+        );
+        assert_eq!(with("1.AAAA", "10.0.1.10", NOW).status, 401);
+        // Another agent key (another deployment) does not take it.
+        let other = Request {
+            token: Some(&token),
+            ..req("GET", "/latest/meta-data/instance-id")
+        };
+        let r = answer(
+            &c,
+            &Tokens::new("other"),
+            "vpc-1",
+            "10.0.1.10".parse().unwrap(),
+            &other,
+            NOW,
+        );
+        assert_eq!(r.status, 401);
+        let r = answer(
+            &c,
+            &t,
+            "vpc-1",
+            "10.0.1.10".parse().unwrap(),
+            &req("POST", "/latest/meta-data/"),
+            NOW,
+        );
+        assert_eq!(r.status, 405);
+        let r = answer(
+            &c,
+            &t,
+            "vpc-1",
+            "10.0.1.10".parse().unwrap(),
+            &req("GET", "/latest/api/token"),
+            NOW,
+        );
+        assert_eq!(r.status, 405);
+        // HttpTokens=required: plain requests are refused, token ones answered.
+        w.instances[0].meta.http_tokens = "required".into();
+        let c2 = Catalog::of(&w);
+        let plain = answer(
+            &c2,
+            &t,
+            "vpc-1",
+            "10.0.1.10".parse().unwrap(),
+            &req("GET", "/latest/meta-data/instance-id"),
+            NOW,
+        );
+        assert_eq!(plain.status, 401);
+        let r = Request {
+            token: Some(&token),
+            ..req("GET", "/latest/meta-data/instance-id")
+        };
+        assert_eq!(
+            answer(&c2, &t, "vpc-1", "10.0.1.10".parse().unwrap(), &r, NOW).status,
+            200
+        );
+        // The other instance keeps its own (optional) mode.
+        assert_eq!(
+            get(&c2, "10.0.1.30", "/latest/meta-data/instance-id").status,
+            200
+        );
+        // HttpEndpoint=disabled: nothing at all.
+        w.instances[0].meta.http_endpoint = "disabled".into();
+        let c3 = Catalog::of(&w);
+        assert_eq!(
+            get(&c3, "10.0.1.10", "/latest/meta-data/instance-id").status,
+            403
+        );
+    }
+
+    #[test]
+    fn while_applying_only_what_both_states_share_is_shown() {
+        let old = world();
+        let mut new = world();
+        // eth1 loses an address and gains one; i-b gets a new NIC; i-a's eth0 is unchanged.
+        new.instances[0].enis[1].private_ips = vec!["10.0.1.20".into(), "10.0.1.22".into()];
+        new.instances[1]
+            .enis
+            .push(nic("eni-b1", 1, "00:16:3e:00:00:1b", &["10.0.1.31"], &[]));
+        let c = Catalog::shared(&old, &new);
+        let m = "/latest/meta-data/network/interfaces/macs/00:16:3e:00:00:1a/private-ipv4s";
+        assert_eq!(text(&get(&c, "10.0.1.10", m)), r#"["10.0.1.20"]"#);
+        assert_eq!(
+            text(&get(
+                &c,
+                "10.0.1.30",
+                "/latest/meta-data/network/interfaces/macs/"
+            )),
+            "00:16:3e:00:00:0b/"
+        );
+        // An address being added cannot ask yet; one being removed no longer can.
+        assert_eq!(
+            get(&c, "10.0.1.22", "/latest/meta-data/instance-id").status,
+            403
+        );
+        assert_eq!(
+            get(&c, "10.0.1.21", "/latest/meta-data/instance-id").status,
+            403
+        );
+        // Once applied, the new state shows.
+        let c = Catalog::of(&new);
+        assert_eq!(
+            text(&get(&c, "10.0.1.10", m)),
+            r#"["10.0.1.20","10.0.1.22"]"#
+        );
+        // A NIC moving to another device index is not "the same" meanwhile.
+        let mut moved = world();
+        moved.instances[0].enis[1].device_index = 2;
+        let c = Catalog::shared(&old, &moved);
+        assert_eq!(
+            text(&get(
+                &c,
+                "10.0.1.10",
+                "/latest/meta-data/network/interfaces/macs/"
+            )),
+            "00:16:3e:00:00:0a/"
+        );
+    }
 }

@@ -558,3 +558,56 @@ async fn the_internal_api_answers_deltas_by_vpc() {
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("InvalidParameter"));
 }
+
+/// The metadata service answers from the state the agent last applied: an instance is known
+/// by its NICs' addresses once they are in the kernel, an attached NIC is listed after the
+/// apply that made it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_catalog_follows_what_was_applied() {
+    use eni_agent::metadata::{answer, Request, Tokens};
+    let w = world().await;
+    let c = &w.caller;
+    let (vpc, inst, eni) = network(&w);
+    let fake = Arc::new(FakeDataplane::default());
+    let mut a = agent(&w, fake.clone());
+    let tokens = Tokens::new("t");
+    let ask = |a: &Agent, from: &str, path: &str| {
+        let req = Request {
+            method: "GET",
+            path,
+            ..Default::default()
+        };
+        let r = answer(
+            &a.metadata_catalog(),
+            &tokens,
+            &vpc,
+            from.parse().unwrap(),
+            &req,
+            0,
+        );
+        (r.status, String::from_utf8(r.body).unwrap())
+    };
+    let d = a.fetch(None, Duration::ZERO).await.unwrap();
+    let primary_ip = d.instances[0].enis[0].private_ips[0].clone();
+    assert_eq!(
+        ask(&a, &primary_ip, "/latest/meta-data/instance-id").0,
+        403,
+        "nothing applied yet"
+    );
+    a.reconcile(d).await.unwrap();
+    assert_eq!(
+        ask(&a, &primary_ip, "/latest/meta-data/instance-id"),
+        (200, inst.clone())
+    );
+    let macs = "/latest/meta-data/network/interfaces/macs/";
+    assert_eq!(ask(&a, &primary_ip, macs).1.lines().count(), 1);
+    blocking(|| w.core.attach_network_interface(c, R, &eni, &inst).unwrap());
+    let d = a.fetch(None, Duration::ZERO).await.unwrap();
+    let eni_ip = d.instances[0].enis[1].private_ips[0].clone();
+    a.reconcile(d).await.unwrap();
+    assert_eq!(ask(&a, &primary_ip, macs).1.lines().count(), 2);
+    assert_eq!(
+        ask(&a, &eni_ip, "/latest/meta-data/instance-id"),
+        (200, inst.clone())
+    );
+}
