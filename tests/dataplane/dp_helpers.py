@@ -142,11 +142,13 @@ class Procs:
                 self.spawn(ns, "tcp6-echo", str(tcp_port), tag)
 
     def watch_metadata(self, ns: str, path: str, needle: str, token: str | None = None,
-                       timeout: float = 10.0) -> subprocess.Popen:
-        """A poller in `ns` that GETs `path` every 2 ms until its body holds `needle` (or,
-        with "!x", no longer holds x); read its result with `watched`."""
+                       timeout: float = 10.0, check: str | None = None) -> subprocess.Popen:
+        """A poller in `ns` that GETs `path` every 2 ms until a 200 answer holds `needle` (or,
+        with "!x", no longer holds x), and then looks whether the kernel holds `check`
+        ("mac:MAC", "ip:ADDR"); read its result with `watched`/`watched_check`."""
         headers = {"X-aliyun-ecs-metadata-token": token} if token else {}
-        return self.spawn(ns, "http-watch", path, json.dumps(headers), needle, str(timeout))
+        extra = [check] if check else []
+        return self.spawn(ns, "http-watch", path, json.dumps(headers), needle, str(timeout), *extra)
 
     def kill_all(self):
         for p in self.procs:
@@ -216,10 +218,18 @@ def imds_token(ns: str, ttl: int = 21600) -> str:
     return r["body"]
 
 
-def watched(p: subprocess.Popen, timeout: float = 15.0) -> float | None:
-    """When a `watch_metadata` poller saw what it waited for (CLOCK_MONOTONIC), or None."""
+def watched_check(p: subprocess.Popen, timeout: float = 15.0) -> tuple[float | None, bool | None]:
+    """When a `watch_metadata` poller saw what it waited for (CLOCK_MONOTONIC, or None), and
+    whether the kernel then held its check."""
     line = _readline(p, timeout)
-    return json.loads(line)["seen"] if line else None
+    if not line:
+        return None, None
+    got = json.loads(line)
+    return got["seen"], got["check"]
+
+
+def watched(p: subprocess.Popen, timeout: float = 15.0) -> float | None:
+    return watched_check(p, timeout)[0]
 
 
 def ask_one(ns: str, target: str, payload: str = "hello", proto: str = "udp", **kw) -> str | None:

@@ -32,10 +32,12 @@ Only the standard library: they run in whatever namespace the test picks.
                       JSON "host"). JSON: {"requests": [{"method", "path", "headers": {},
                       "src": ip or null}], "timeout": s}. Prints a JSON list of {"status",
                       "body"} (body as text; status null when the connection failed).
-  http-watch PATH HEADERS_JSON NEEDLE TIMEOUT
-                      GETs PATH every 2 ms until the body contains NEEDLE (or, with NEEDLE
-                      "!x", until it does not contain x), then prints JSON {"seen": t}
-                      (CLOCK_MONOTONIC) or {"seen": null} at TIMEOUT. Prints "ready" first.
+  http-watch PATH HEADERS_JSON NEEDLE TIMEOUT [CHECK]
+                      GETs PATH every 2 ms until a 200 answer's body contains NEEDLE (or, with
+                      NEEDLE "!x", no longer contains x), then prints JSON {"seen": t, "check":
+                      b} (t CLOCK_MONOTONIC; b whether the namespace's kernel then holds CHECK,
+                      "mac:MAC" or "ip:ADDR") or {"seen": null} at TIMEOUT. Prints "ready"
+                      first.
 
 Servers print "ready" once bound.
 """
@@ -374,19 +376,42 @@ def http(spec: dict) -> None:
     print(json.dumps([http_one(host, r, timeout) for r in spec["requests"]]), flush=True)
 
 
-def http_watch(path: str, headers: dict, needle: str, timeout: float) -> None:
+def holds(check: str) -> bool:
+    """Whether this namespace's kernel holds `check`: "mac:MAC" (a link with that address) or
+    "ip:ADDR" (an address on a link)."""
+    import os
+    import subprocess
+
+    kind, _, value = check.partition(":")
+    if kind == "mac":
+        for link in os.listdir("/sys/class/net"):
+            try:
+                if open(f"/sys/class/net/{link}/address").read().strip() == value.lower():
+                    return True
+            except OSError:
+                pass
+        return False
+    if kind == "ip":
+        out = subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True).stdout
+        return any(a.get("local") == value for link in json.loads(out) for a in link.get("addr_info", []))
+    raise SystemExit(f"unknown check {check}")
+
+
+def http_watch(path: str, headers: dict, needle: str, timeout: float, check: str | None) -> None:
     print("ready", flush=True)
     want = not needle.startswith("!")
     needle = needle[1:] if not want else needle
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = http_one(METADATA, {"path": path, "headers": headers}, 1.0)
-        body = r["body"] if r["status"] == 200 else ""
-        if (needle in body) == want:
-            print(json.dumps({"seen": time.monotonic()}), flush=True)
+        # Only a real answer counts, either way: a refusal says nothing of the NIC.
+        if r["status"] == 200 and (needle in r["body"]) == want:
+            seen = time.monotonic()
+            # What the kernel holds at that moment (the metadata must never be ahead of it).
+            print(json.dumps({"seen": seen, "check": holds(check) if check else None}), flush=True)
             return
         time.sleep(0.002)
-    print(json.dumps({"seen": None}), flush=True)
+    print(json.dumps({"seen": None, "check": None}), flush=True)
 
 
 def main(argv) -> None:
@@ -412,7 +437,7 @@ def main(argv) -> None:
     elif cmd == "http":
         http(json.loads(argv[2]))
     elif cmd == "http-watch":
-        http_watch(argv[2], json.loads(argv[3]), argv[4], float(argv[5]))
+        http_watch(argv[2], json.loads(argv[3]), argv[4], float(argv[5]), argv[6] if len(argv) > 6 else None)
     else:
         raise SystemExit(f"unknown command {cmd}")
 

@@ -130,3 +130,35 @@ def test_addresses_of_an_eni_prefix_are_guarded_like_its_ips(dp, api, procs):
     addrs = [a["local"] for a in d.link(server, "eth0")["addr_info"] if a.get("family") == "inet"]
     assert inside in addrs, addrs
     assert d.ask_one(client, inside, "still", proto="tcp") == f"S|{inside}|still"
+
+
+def test_joining_and_leaving_a_group_changes_what_reaches_an_instance(dp, api, procs):
+    """Terraform's alicloud_instance `security_groups` update (JoinSecurityGroup and
+    LeaveSecurityGroup, old SDK) and ModifyInstanceAttribute's SecurityGroupIds.N: the rules of
+    the groups the instance is in now decide, within moments of the call."""
+    import json
+
+    from alibabacloud_ecs20140526 import models as em
+
+    v = api.vpc("10.0.0.0/16")
+    sw = api.vswitch(v, "10.0.1.0/24")
+    sw_c = api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
+    closed, udp_open, clients = api.group(v), api.group(v), api.group(v)
+    api.authorize(udp_open, ip_protocol="UDP", port_range=f"{UDP}/{UDP}", source_cidr_ip="10.0.2.0/24")
+    server = api.instance(sw, closed)
+    client = api.instance(sw_c, clients)
+    procs.echo(server, "S")
+    ip = api.ip_of(server)
+    assert d.ask_one(client, ip, "before", tries=1) is None
+
+    def call(action, **kw):
+        req = d.h.legacy_request(dp.srv.endpoint, action, version=d.h.ECS_VERSION, RegionId=d.REGION, **kw)
+        return json.loads(d.h.legacy_client(d.h.ROOT_AK, d.h.ROOT_SECRET).do_action_with_exception(req))
+
+    call("JoinSecurityGroup", InstanceId=server, SecurityGroupId=udp_open)
+    settles(client, ip, "udp", open_=True)
+    call("LeaveSecurityGroup", InstanceId=server, SecurityGroupId=udp_open)
+    settles(client, ip, "udp", open_=False)
+    api.ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(
+        instance_id=server, security_group_ids=[udp_open]))
+    settles(client, ip, "udp", open_=True)

@@ -50,11 +50,12 @@ def test_the_terway_flow(dp, api, procs):
     want = [created.private_ip_address] + [
         p.private_ip_address for p in created.private_ip_sets.private_ip_set if not p.primary]
     assert len(want) == 2
-    watcher = procs.watch_metadata(a, f"{MD}/network/interfaces/macs/", mac, token)
+    watcher = procs.watch_metadata(a, f"{MD}/network/interfaces/macs/", mac, token, check=f"mac:{mac}")
     t0 = time.monotonic()
     api.attach(eni, a, wait=False)
-    seen = d.watched(watcher)
+    seen, nic_there = d.watched_check(watcher)
     assert seen is not None, "the MAC never appeared in the metadata"
+    assert nic_there, "the metadata listed the MAC before the NIC was in the instance"
     lag = seen - t0
     assert lag < 1.0, f"the metadata took {lag:.3f}s to show the attached NIC"
     # By then the NIC is in the instance (never before): find it by that MAC with netlink.
@@ -89,16 +90,19 @@ def test_the_terway_flow(dp, api, procs):
     d.watched(watcher)
     t0 = time.monotonic()
     (added,) = api.assign(eni, count=1)
-    watcher = procs.watch_metadata(a, f"{MD}/network/interfaces/macs/{mac}/private-ipv4s", f'"{added}"', token)
-    seen = d.watched(watcher)
+    watcher = procs.watch_metadata(a, f"{MD}/network/interfaces/macs/{mac}/private-ipv4s", f'"{added}"', token,
+                                   check=f"ip:{added}")
+    seen, held = d.watched_check(watcher)
     assert seen is not None and seen - t0 < 1.0
-    assert added in d.link_ipv4(d.link(a, nic["ifname"])), "the metadata showed an address before the NIC had it"
-    # UnassignPrivateIpAddresses: gone again.
+    assert held, "the metadata showed an address before the NIC had it"
+    # UnassignPrivateIpAddresses: gone again (from the metadata first, then the kernel).
     watcher = procs.watch_metadata(a, f"{MD}/network/interfaces/macs/{mac}/private-ipv4s", f'!"{added}"', token)
     t0 = time.monotonic()
     api.unassign(eni, [added])
     seen = d.watched(watcher)
     assert seen is not None and seen - t0 < 1.0
+    d.h.wait_for(lambda: added in d.link_ipv4(d.link(a, nic["ifname"])), lambda held: not held, timeout=5,
+                 step=0.02, what=f"{added} gone from {nic['ifname']}")
 
     # DetachNetworkInterface: the MAC leaves the listing (no later than the NIC leaves).
     watcher = procs.watch_metadata(a, f"{MD}/network/interfaces/macs/", f"!{mac}", token)
@@ -222,7 +226,10 @@ def test_paths_tokens_options_and_isolation(dp, api, procs):
     assert replies[1].startswith(b"HTTP/1.1 200") and replies[1].endswith(a.encode())
     stall = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c",
                               "import socket,time\n"
-                              "ss=[socket.create_connection(('100.100.100.200',80)) for _ in range(20)]\n"
+                              "ss=[]\n"
+                              "for _ in range(40):\n"
+                              "    try: ss.append(socket.create_connection(('100.100.100.200',80),timeout=2))\n"
+                              "    except OSError: pass\n"
                               "print('ready',flush=True)\n"
                               "time.sleep(30)\n"], stdout=subprocess.PIPE, text=True)
     procs.procs.append(stall)

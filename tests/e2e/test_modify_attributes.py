@@ -133,17 +133,22 @@ def test_join_and_leave_security_group(server, legacy, ecs, cloud):
     assert legacy_error(lambda: call("JoinSecurityGroup", InstanceId=inst, NetworkInterfaceId=primary.network_interface_id,
                                      SecurityGroupId=sg1)) == ("InvalidParameter.Conflict", 400)
     # A secondary ENI, by NetworkInterfaceId; RegionId may be left out.
+    sg3 = cloud.group(vpc_id)
     sec = cloud.eni(vsw, [sg1]).network_interface_id
-    old_sdk(server, legacy, "JoinSecurityGroup", NetworkInterfaceId=sec, SecurityGroupId=sg2)
+    old_sdk(server, legacy, "JoinSecurityGroup", NetworkInterfaceId=sec, SecurityGroupId=sg3)
     (e,) = ecs.describe_network_interfaces(em.DescribeNetworkInterfacesRequest(
         region_id=R, network_interface_id=[sec])).body.network_interface_sets.network_interface_set
-    assert e.security_group_ids.security_group_id == [sg1, sg2]
+    assert e.security_group_ids.security_group_id == [sg1, sg3]
     call("LeaveSecurityGroup", NetworkInterfaceId=sec, SecurityGroupId=sg1)
     (e,) = ecs.describe_network_interfaces(em.DescribeNetworkInterfacesRequest(
         region_id=R, network_interface_id=[sec])).body.network_interface_sets.network_interface_set
-    assert e.security_group_ids.security_group_id == [sg2]
-    # A group joined by an ENI cannot be deleted until it leaves.
-    h.expect_tea_error(lambda: ecs.delete_security_group(em.DeleteSecurityGroupRequest(region_id=R, security_group_id=sg2)),
+    assert e.security_group_ids.security_group_id == [sg3]
+    # sg3 is that ENI's alone: it cannot be deleted until the ENI leaves it.
+    h.expect_tea_error(lambda: ecs.delete_security_group(em.DeleteSecurityGroupRequest(region_id=R, security_group_id=sg3)),
                        "DependencyViolation.SecurityGroupInUse", 400)
+    # A refused group change in ModifyInstanceAttribute leaves the other attributes as they were.
+    h.expect_tea_error(lambda: ecs.modify_instance_attribute(em.ModifyInstanceAttributeRequest(
+        instance_id=inst, instance_name="not-kept", security_group_ids=[other])), "InvalidInstanceId.Mismatch", 400)
+    assert cloud.instance_get(inst).instance_name != "not-kept"
     assert legacy_error(lambda: call("JoinSecurityGroup", NetworkInterfaceId="eni-bp1doesnotexist000", SecurityGroupId=sg1)) == (
         "InvalidEniId.NotFound", 404)

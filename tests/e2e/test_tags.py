@@ -228,8 +228,11 @@ def test_system_disk_labels_as_terraform_sets_them(server, legacy, ecs, cloud, u
     assert [(t.tag_key, t.tag_value) for t in d.tags.tag] == [("vol", unique)]
     rows, token = listed(ecs, "disk", ids=[d.disk_id])
     assert rows == [(d.disk_id, "disk", "vol", unique)] and token == ""
-    # Found by tag alone (a page of the account's disks, filtered).
+    # Found by tag alone (a page of the account's disks at a time, filtered: follow the token).
     found, token = listed(ecs, "disk", tags=[("vol", unique)])
+    while token:
+        more, token = listed(ecs, "disk", tags=[("vol", unique)], token=token)
+        found += more
     assert found == [(d.disk_id, "disk", "vol", unique)]
     # The instance's own tags are apart from its disk's.
     assert listed(ecs, "instance", ids=[inst])[0] == []

@@ -195,38 +195,56 @@ impl Agent {
     /// is one, skipping the observe.
     pub async fn reconcile_fast(&mut self, desired: HostDesired) -> Result<HostReport, AgentError> {
         let target = render_with(&self.cfg.prefix, self.cfg.mtu, &desired);
-        // Until the kernel holds `desired`, the metadata shows only what both states have.
-        self.catalog.set(match &self.applied {
-            Some(old) => Catalog::shared(old, &desired),
-            None => Catalog::default(),
-        });
-        self.applied = None;
+        // Until the kernel holds `desired`, the metadata shows only what both states have; if
+        // the apply fails, that stays the most it may show.
+        let shown = match &self.applied {
+            Some(old) => crate::metadata::common(old, &desired),
+            None => HostDesired::default(),
+        };
+        self.catalog.set(Catalog::of(&shown));
+        self.applied = Some(shown);
         let dp = self.dp.clone();
         let cached = self.cache.take();
         let want = target.clone();
-        type Applied = (usize, std::time::Duration, Vec<String>);
-        let (applied, took, created) = tokio::task::spawn_blocking(
-            move || -> Result<Applied, eni_dataplane::DataplaneError> {
-                let current = match cached {
-                    Some(c) => c,
-                    None => dp.observe()?,
-                };
-                let started = std::time::Instant::now();
-                let ops = plan(&current, &want);
-                dp.apply(&ops)?;
-                // A namespace made afresh (a router repaired, say) needs a new listener.
-                let created = ops
-                    .iter()
-                    .filter_map(|op| match op {
-                        eni_dataplane::Op::CreateNamespace(ns) => Some(ns.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                Ok((ops.len(), started.elapsed(), created))
-            },
-        )
+        type Applied = (
+            Vec<String>,
+            Result<(usize, Duration), eni_dataplane::DataplaneError>,
+        );
+        let (created, result) = tokio::task::spawn_blocking(move || -> Applied {
+            let current = match cached {
+                Some(c) => c,
+                None => match dp.observe() {
+                    Ok(c) => c,
+                    Err(e) => return (Vec::new(), Err(e)),
+                },
+            };
+            let started = std::time::Instant::now();
+            let ops = plan(&current, &want);
+            // A namespace made afresh (a router repaired, say) needs a new listener, whether
+            // or not the rest of the apply goes through.
+            let created = ops
+                .iter()
+                .filter_map(|op| match op {
+                    eni_dataplane::Op::CreateNamespace(ns) => Some(ns.clone()),
+                    _ => None,
+                })
+                .collect();
+            let applied = dp.apply(&ops).map(|()| (ops.len(), started.elapsed()));
+            (created, applied)
+        })
         .await
-        .map_err(|_| AgentError::Join)??;
+        .map_err(|_| AgentError::Join)?;
+        let prefix = self.cfg.prefix.clone();
+        let ns_of = |v: &str| vpc_namespace(&prefix, v);
+        let (applied, took) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(m) = &mut self.metadata {
+                    m.forget(&created, ns_of);
+                }
+                return Err(e.into());
+            }
+        };
         if applied > 0 {
             // apply_us: planning and applying, the agent's own step (no observe, no HTTP).
             tracing::info!(
@@ -242,10 +260,7 @@ impl Agent {
         self.cache = Some(target);
         let catalog = Catalog::of(&desired);
         if let Some(m) = &mut self.metadata {
-            let prefix = self.cfg.prefix.clone();
-            m.listen_in(self.dp.as_ref(), &catalog.vpcs(), &created, |v| {
-                vpc_namespace(&prefix, v)
-            });
+            m.listen_in(self.dp.as_ref(), &catalog.vpcs(), &created, ns_of);
         }
         self.catalog.set(catalog);
         self.applied = Some(desired);

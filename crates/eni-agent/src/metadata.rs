@@ -56,6 +56,8 @@ struct Nic {
     private_ips: Vec<String>,
     ipv6: Vec<String>,
     vswitch_ipv6_cidr: Option<String>,
+    /// IPv4 /28 and IPv6 /80 prefixes routed to the NIC.
+    prefixes: Vec<String>,
 }
 
 /// One instance as the metadata shows it.
@@ -84,6 +86,9 @@ pub struct Catalog {
     instances: Vec<Instance>,
     /// (VPC, an address of one of the instance's NICs) → index in `instances`.
     by_source: HashMap<(String, IpAddr), usize>,
+    /// (VPC, a prefix routed to one of the instance's NICs, index in `instances`): a guest
+    /// uses their addresses too (Terway's prefix mode).
+    by_prefix: Vec<(String, IpAddr, u8, usize)>,
 }
 
 impl Catalog {
@@ -96,42 +101,9 @@ impl Catalog {
         c
     }
 
-    /// What `old` and `new` share: the instances of both, each with the NICs (same ENI and
-    /// MAC at the same device index) and the addresses of both, and the other fields as
-    /// `new` has them. The catalog to answer from while `new` is being applied.
+    /// The catalog of [`common`]`(old, new)`: what to answer from while `new` is applied.
     pub fn shared(old: &HostDesired, new: &HostDesired) -> Catalog {
-        let before: HashMap<&str, &InstanceDesired> = old
-            .instances
-            .iter()
-            .map(|i| (i.instance_id.as_str(), i))
-            .collect();
-        let mut c = Catalog::default();
-        for inst in &new.instances {
-            let Some(prev) = before.get(inst.instance_id.as_str()) else {
-                continue;
-            };
-            if prev.vpc_id != inst.vpc_id {
-                continue;
-            }
-            let mut i = instance(new, inst);
-            let was = instance(old, prev);
-            i.nics.retain_mut(|n| {
-                let Some(p) = was.nics.iter().find(|p| {
-                    p.eni_id == n.eni_id && p.mac == n.mac && p.device_index == n.device_index
-                }) else {
-                    return false;
-                };
-                n.private_ips.retain(|ip| p.private_ips.contains(ip));
-                n.ipv6.retain(|ip| p.ipv6.contains(ip));
-                // The primary address leads the list, or the NIC shows none yet.
-                !n.private_ips.is_empty()
-            });
-            if i.eipv4 != was.eipv4 {
-                i.eipv4 = None;
-            }
-            c.push(i);
-        }
-        c
+        Catalog::of(&common(old, new))
     }
 
     fn push(&mut self, inst: Instance) {
@@ -140,6 +112,14 @@ impl Catalog {
             for ip in nic.private_ips.iter().chain(&nic.ipv6) {
                 if let Ok(addr) = ip.parse::<IpAddr>() {
                     self.by_source.insert((inst.vpc_id.clone(), addr), at);
+                }
+            }
+            for p in &nic.prefixes {
+                let parsed = p
+                    .split_once('/')
+                    .and_then(|(a, l)| Some((a.parse::<IpAddr>().ok()?, l.parse::<u8>().ok()?)));
+                if let Some((net, len)) = parsed {
+                    self.by_prefix.push((inst.vpc_id.clone(), net, len, at));
                 }
             }
         }
@@ -152,9 +132,22 @@ impl Catalog {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(source, IpAddr::V4),
             v4 => v4,
         };
-        self.by_source
+        let at = self
+            .by_source
             .get(&(vpc.to_string(), source))
-            .map(|&i| &self.instances[i])
+            .copied()
+            .or_else(|| {
+                self.by_prefix
+                    .iter()
+                    .find(|(v, net, len, _)| v == vpc && contains(*net, *len, source))
+                    .map(|(_, _, _, at)| *at)
+            });
+        at.map(|i| &self.instances[i])
+    }
+
+    /// The ID of the instance whose NIC in `vpc` holds `source`.
+    pub fn instance_of(&self, vpc: &str, source: IpAddr) -> Option<&str> {
+        self.find(vpc, source).map(|i| i.id.as_str())
     }
 
     /// The VPCs that have instances here (their routers listen).
@@ -164,6 +157,49 @@ impl Catalog {
         v.dedup();
         v
     }
+}
+
+/// What `old` and `new` share, as `new` has it: the instances of both (in the same VPC), each
+/// with the NICs of both (same ENI and MAC at the same device index) and the addresses of both,
+/// and the EIPs of both; a NIC left with no address is left out. The most the metadata may
+/// show while the kernel goes from `old` to `new` (or after a failed apply between them).
+pub fn common(old: &HostDesired, new: &HostDesired) -> HostDesired {
+    let before: HashMap<&str, &InstanceDesired> = old
+        .instances
+        .iter()
+        .map(|i| (i.instance_id.as_str(), i))
+        .collect();
+    let mut out = new.clone();
+    out.instances.retain_mut(|inst| {
+        let Some(prev) = before.get(inst.instance_id.as_str()) else {
+            return false;
+        };
+        if prev.vpc_id != inst.vpc_id {
+            return false;
+        }
+        inst.enis.retain_mut(|n| {
+            let Some(p) = prev.enis.iter().find(|p| {
+                p.eni_id == n.eni_id
+                    && p.mac.eq_ignore_ascii_case(&n.mac)
+                    && p.device_index == n.device_index
+            }) else {
+                return false;
+            };
+            n.private_ips.retain(|ip| p.private_ips.contains(ip));
+            n.ipv6_addresses.retain(|ip| p.ipv6_addresses.contains(ip));
+            n.ipv4_prefixes.retain(|x| p.ipv4_prefixes.contains(x));
+            n.ipv6_prefixes.retain(|x| p.ipv6_prefixes.contains(x));
+            // The primary address leads the list, or the NIC shows none yet.
+            !n.private_ips.is_empty() && n.private_ips.first() == p.private_ips.first()
+        });
+        true
+    });
+    for vpc in &mut out.vpcs {
+        let prev = old.vpcs.iter().find(|v| v.vpc_id == vpc.vpc_id);
+        vpc.eips
+            .retain(|e| prev.is_some_and(|p| p.eips.contains(e)));
+    }
+    out
 }
 
 fn instance(desired: &HostDesired, inst: &InstanceDesired) -> Instance {
@@ -190,6 +226,21 @@ fn instance(desired: &HostDesired, inst: &InstanceDesired) -> Instance {
     }
 }
 
+/// Whether `net/len` holds `ip` (same family).
+fn contains(net: IpAddr, len: u8, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) if len <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) if len <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
 fn nic(e: &EniDesired) -> Nic {
     Nic {
         eni_id: e.eni_id.clone(),
@@ -201,6 +252,12 @@ fn nic(e: &EniDesired) -> Nic {
         private_ips: e.private_ips.clone(),
         ipv6: e.ipv6_addresses.clone(),
         vswitch_ipv6_cidr: e.ipv6_cidr_block.clone(),
+        prefixes: e
+            .ipv4_prefixes
+            .iter()
+            .chain(&e.ipv6_prefixes)
+            .cloned()
+            .collect(),
     }
 }
 
@@ -380,9 +437,10 @@ pub fn answer(
         return Reply::text(403, "Forbidden");
     }
     let path = req.path.split('?').next().unwrap_or("");
-    let tail = path
-        .strip_prefix("/latest")
-        .or_else(|| path.strip_prefix("/2016-01-01"));
+    let tail = ["/latest", "/2016-01-01"].iter().find_map(|v| {
+        path.strip_prefix(v)
+            .filter(|t| t.is_empty() || t.starts_with('/'))
+    });
     if tail.is_some_and(|t| t.trim_end_matches('/') == "/api/token") {
         if req.method != "PUT" {
             return Reply::text(405, "Method Not Allowed");
@@ -577,12 +635,46 @@ pub struct Service {
     tokens: Tokens,
     /// VPC → its accept loop.
     listeners: BTreeMap<String, tokio::task::JoinHandle<()>>,
+    /// Open connections, by instance and in all, across every listener.
+    open: Arc<std::sync::Mutex<Open>>,
 }
 
-/// How long a client may take to send a request's head, and at most how many connections one
-/// source keeps open: one instance cannot hold up another's answers.
+/// Open connections: per instance (`""` for addresses no instance holds) and in all.
+#[derive(Default)]
+struct Open {
+    by_instance: HashMap<String, usize>,
+    total: usize,
+}
+
+impl Open {
+    fn take(&mut self, key: &str) -> bool {
+        let n = self.by_instance.get(key).copied().unwrap_or(0);
+        if n >= PER_INSTANCE || self.total >= TOTAL {
+            return false;
+        }
+        self.by_instance.insert(key.to_string(), n + 1);
+        self.total += 1;
+        true
+    }
+
+    fn give_back(&mut self, key: &str) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(n) = self.by_instance.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.by_instance.remove(key);
+            }
+        }
+    }
+}
+
+/// How long a client may take to send a request's head, at most how many connections one
+/// instance keeps open (those from addresses no instance holds share one such allowance), and
+/// at most how many all keep open: one instance cannot hold up another's answers or take the
+/// agent's file descriptors.
 const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-const PER_SOURCE: usize = 32;
+const PER_INSTANCE: usize = 32;
+const TOTAL: usize = 512;
 
 impl Service {
     pub fn new(catalog: Shared, tokens: Tokens) -> Service {
@@ -590,6 +682,7 @@ impl Service {
             catalog,
             tokens,
             listeners: BTreeMap::new(),
+            open: Arc::default(),
         }
     }
 
@@ -638,12 +731,25 @@ impl Service {
                         vpc.clone(),
                         self.catalog.clone(),
                         self.tokens.clone(),
+                        self.open.clone(),
                     ));
                     self.listeners.insert(vpc.clone(), task);
                 }
                 Err(e) => tracing::warn!(error = %e, vpc, "metadata service cannot listen"),
             }
         }
+    }
+
+    /// Stops listening in the routers named in `created` (made afresh by an apply that then
+    /// failed): the next successful apply listens in them again.
+    pub fn forget(&mut self, created: &[String], ns_of: impl Fn(&str) -> String) {
+        self.listeners.retain(|vpc, task| {
+            let keep = !created.contains(&ns_of(vpc));
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
     }
 
     /// The VPCs listened in.
@@ -661,13 +767,13 @@ impl Drop for Service {
 }
 
 /// Accepts and answers connections in one VPC's router until aborted.
-pub async fn serve(
+async fn serve(
     listener: tokio::net::TcpListener,
     vpc: String,
     catalog: Shared,
     tokens: Tokens,
+    open: Arc<std::sync::Mutex<Open>>,
 ) {
-    let open: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -678,13 +784,13 @@ pub async fn serve(
             }
         };
         let source = peer.ip();
-        {
-            let mut o = open.lock().unwrap_or_else(|p| p.into_inner());
-            let n = o.entry(source).or_insert(0);
-            if *n >= PER_SOURCE {
-                continue;
-            }
-            *n += 1;
+        let key = catalog
+            .get()
+            .instance_of(&vpc, source)
+            .unwrap_or_default()
+            .to_string();
+        if !open.lock().unwrap_or_else(|p| p.into_inner()).take(&key) {
+            continue; // dropped: closed at once
         }
         let (vpc, catalog, tokens, open) =
             (vpc.clone(), catalog.clone(), tokens.clone(), open.clone());
@@ -699,15 +805,11 @@ pub async fn serve(
                 .header_read_timeout(HEAD_TIMEOUT)
                 .max_buf_size(16 * 1024)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
-            // A connection idle past a minute goes, whatever the client intends.
+            // A connection open past a minute goes, whatever the client intends.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(60), conn).await;
-            let mut o = open.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(n) = o.get_mut(&source) {
-                *n -= 1;
-                if *n == 0 {
-                    o.remove(&source);
-                }
-            }
+            open.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .give_back(&key);
         });
     }
 }

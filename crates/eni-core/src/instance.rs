@@ -145,6 +145,8 @@ pub struct ModifyInstance {
     pub description: Option<String>,
     pub host_name: Option<String>,
     pub user_data: Option<String>,
+    /// `SecurityGroupIds.N`: the primary ENI's groups, replaced (empty: kept).
+    pub security_group_ids: Vec<String>,
 }
 
 /// The system disk categories RunInstances takes.
@@ -773,6 +775,16 @@ impl Core {
                 inst.host_name = h.clone();
             }
             tx.instance_update(&inst)?;
+            // In the same transaction: a refused group change leaves the rest unchanged too.
+            if !req.security_group_ids.is_empty() {
+                crate::security_group::change_membership_in(
+                    tx,
+                    caller,
+                    region,
+                    crate::security_group::Member::Instance(id),
+                    &crate::security_group::Membership::Set(req.security_group_ids.clone()),
+                )?;
+            }
             Ok(())
         })
         .map_err(Into::into)
@@ -814,6 +826,9 @@ impl Core {
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<(), ApiError> {
+        if let Some(r) = region {
+            self.check_region(r)?;
+        }
         if let Some(n) = name {
             check_disk_name(n)?;
         }

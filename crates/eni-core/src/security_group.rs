@@ -339,12 +339,29 @@ impl Core {
             self.check_region(r)?;
         }
         let t = crate::now_ms();
-        let what = match member {
-            Member::Instance(_) => "instance",
-            Member::Eni(_) => "network interface",
-        };
         self.write(|tx| -> Result<(), CoreError> {
             crate::transitions::settle_due(tx, t)?;
+            change_membership_in(tx, caller, region, member, &change)
+        })
+        .map_err(Into::into)
+    }
+}
+
+/// [`Core::change_membership`] inside a write transaction (ModifyInstanceAttribute changes
+/// the groups in the same transaction as the rest).
+pub(crate) fn change_membership_in(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    region: Option<&str>,
+    member: Member<'_>,
+    change: &Membership,
+) -> Result<(), CoreError> {
+    let what = match member {
+        Member::Instance(_) => "instance",
+        Member::Eni(_) => "network interface",
+    };
+    {
+        {
             let mut eni = match member {
                 Member::Instance(id) => {
                     let iid: eni_types::ids::InstanceId =
@@ -414,7 +431,7 @@ impl Core {
                 }
                 .into()
             };
-            match &change {
+            match change {
                 Membership::Join(raw) => {
                     let id = group(tx, raw)?;
                     if eni.security_group_ids.contains(&id) {
@@ -457,7 +474,6 @@ impl Core {
             }
             tx.eni_update(&eni)?;
             Ok(())
-        })
-        .map_err(Into::into)
+        }
     }
 }

@@ -279,11 +279,20 @@ impl Core {
         let group: ResourceGroupId = group
             .parse()
             .map_err(|_| ApiError::invalid_param("ResourceGroupId"))?;
-        if matches!(kind, TagKind::Disk | TagKind::RouteTable) {
-            return Err(ApiError::invalid_param_because(
-                "ResourceType",
-                "a system disk is in its instance's resource group",
-            ));
+        match kind {
+            TagKind::Disk => {
+                return Err(ApiError::invalid_param_because(
+                    "ResourceType",
+                    "a system disk is in its instance's resource group",
+                ))
+            }
+            TagKind::RouteTable => {
+                return Err(ApiError::invalid_param_because(
+                    "ResourceType",
+                    "a System route table is in its VPC's resource group",
+                ))
+            }
+            _ => {}
         }
         self.write(|tx| -> Result<(), CoreError> {
             tags_of(tx, caller, region, kind, id)?.ok_or(ApiError::TagResourceNotFound)?;

@@ -870,8 +870,8 @@ def check_violations(url, lite):
 
 def check_concurrency(url):
     print('\n== concurrent writers ==')
-    # VPC rows and memberships bump no generation, so nothing else serializes their writers;
-    # private_ips writers also queue on the generation's row.
+    # VPC rows bump no generation, so nothing else serializes their writers; private_ips and
+    # membership writers also queue on the generation's row.
     sessions, rounds = 4, 40
     rc, _, err = psql(url, """
         INSERT INTO enis (%s)
@@ -924,7 +924,8 @@ def check_concurrency(url):
                 AND dim = 'sg' AND value = 'sg-1') AS sg_n,
                (SELECT count(*) FROM eni_security_groups WHERE security_group_id = 'sg-1'
                 AND counted) AS sg""" % (R, R))[0]
-    want_gen = before + sessions * rounds + deletes
+    # One per address and one per membership inserted or deleted.
+    want_gen = before + 2 * (sessions * rounds + deletes)
     if (res['vpc_n'], res['ip_n'], res['generation'], res['members_n'], res['sg_n']) != \
             (res['vpcs'], res['ips'], want_gen, res['members'], res['sg']) \
             or res['vpcs'] != sessions * rounds - deletes:
@@ -933,7 +934,7 @@ def check_concurrency(url):
     else:
         ok('%d sessions x %d statements at once: resource_counts %d = %d VPCs, vswitch_ip_counts '
            '%d = %d addresses, eni_counts members %d = %d and sg %d = %d memberships, '
-           'generation +%d (one per address inserted or deleted)'
+           'generation +%d (one per address or membership inserted or deleted)'
            % (sessions, len(lines), res['vpc_n'], res['vpcs'], res['ip_n'], res['ips'],
               res['members_n'], res['members'], res['sg_n'], res['sg'], res['generation'] - before))
     # The /80 rule between two transactions that overlap in time: the second inserter waits

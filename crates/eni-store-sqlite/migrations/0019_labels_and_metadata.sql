@@ -25,8 +25,24 @@ ALTER TABLE instances ADD COLUMN metadata_http_tokens TEXT NOT NULL DEFAULT 'opt
 ALTER TABLE instances ADD COLUMN metadata_hop_limit INTEGER NOT NULL DEFAULT 1
     CONSTRAINT instance_metadata_hop_limit CHECK (metadata_hop_limit BETWEEN 1 AND 64);
 
+-- An ENI's groups are rows of eni_security_groups, rewritten only when they change: they move
+-- the generation themselves (scope: the group's VPC, the ENI's), now that an enis row written
+-- unchanged no longer does.
+CREATE TRIGGER eni_security_groups_bump_insert AFTER INSERT ON eni_security_groups BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'dataplane';
+    INSERT OR IGNORE INTO dataplane_changes (generation, scope)
+        SELECT c.value, g.vpc_id FROM counters c, security_groups g
+        WHERE c.name = 'dataplane' AND g.id = NEW.security_group_id;
+END;
+CREATE TRIGGER eni_security_groups_bump_delete AFTER DELETE ON eni_security_groups BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'dataplane';
+    INSERT OR IGNORE INTO dataplane_changes (generation, scope)
+        SELECT c.value, g.vpc_id FROM counters c, security_groups g
+        WHERE c.name = 'dataplane' AND g.id = OLD.security_group_id;
+END;
+
 -- A name, a description, tags, a resource group (and an ENI's DeleteOnRelease, an instance's
--- system disk's labels) are not on any host: writing only those no longer moves the
+-- system disk's labels and metadata hop limit) are not on any host: writing only those no longer moves the
 -- generation, so an agent is not woken to find nothing to do. Every other column is listed:
 -- a column added later must be added here too (a test in eni-store-sqlite checks it).
 DROP TRIGGER enis_bump_update;
@@ -66,7 +82,6 @@ WHEN OLD.seq IS NOT NEW.seq OR OLD.id IS NOT NEW.id OR OLD.account_id IS NOT NEW
     OR OLD.system_disk_size IS NOT NEW.system_disk_size
     OR OLD.metadata_http_endpoint IS NOT NEW.metadata_http_endpoint
     OR OLD.metadata_http_tokens IS NOT NEW.metadata_http_tokens
-    OR OLD.metadata_hop_limit IS NOT NEW.metadata_hop_limit
 BEGIN
     UPDATE counters SET value = value + 1 WHERE name = 'dataplane';
     INSERT OR IGNORE INTO dataplane_changes (generation, scope)

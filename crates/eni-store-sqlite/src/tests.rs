@@ -1408,6 +1408,7 @@ fn quiet_update_triggers_watch_every_rendered_column() {
                 "system_disk_name",
                 "system_disk_description",
                 "system_disk_tags",
+                "metadata_hop_limit",
             ],
         ),
     ];

@@ -841,6 +841,8 @@ fn run(cli: Cli) -> Result<()> {
                 .trim()
                 .to_string();
             let (dp, _state_lock) = linux_dataplane(&args.dataplane, "")?;
+            // The metadata service holds a descriptor per client connection.
+            open_file_limit();
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

@@ -148,20 +148,14 @@ pub fn modify_attribute(ctx: &Ctx<'_>, p: &Params) -> Out {
         description: p.raw("Description").map(String::from),
         host_name: p.raw("HostName").map(String::from),
         user_data: p.raw("UserData").map(String::from),
+        security_group_ids: p.list_max("SecurityGroupIds", 16)?,
     };
-    let groups = p.list_max("SecurityGroupIds", 16)?;
-    let id = p.required("InstanceId")?;
-    // The attributes first: their checks (a status, a name) refuse more than the groups'.
-    ctx.core
-        .modify_instance_attribute(&ctx.caller, p.opt("RegionId"), id, req)?;
-    if !groups.is_empty() {
-        ctx.core.change_membership(
-            &ctx.caller,
-            p.opt("RegionId"),
-            eni_core::security_group::Member::Instance(id),
-            eni_core::security_group::Membership::Set(groups),
-        )?;
-    }
+    ctx.core.modify_instance_attribute(
+        &ctx.caller,
+        p.opt("RegionId"),
+        p.required("InstanceId")?,
+        req,
+    )?;
     Ok(Map::new())
 }
 

@@ -4979,7 +4979,35 @@ fn check_labels_of_disks_and_route_tables_move_no_generation(store: &dyn Store) 
     let mut moved = got.clone();
     moved.host_name = "renamed-host".into();
     ok(store, |tx| tx.instance_update(&moved));
-    assert!(read(store, |tx| tx.dataplane_generation()) > g0);
+    let g1 = read(store, |tx| tx.dataplane_generation());
+    assert!(g1 > g0);
+    // So does a change of an ENI's groups alone (JoinSecurityGroup), logged under its VPC;
+    // rewriting the same groups does not.
+    let (g_a, g_b) = (security_group(&v), security_group(&v));
+    ok(store, |tx| {
+        tx.security_group_insert(&g_a)?;
+        tx.security_group_insert(&g_b)
+    });
+    let mut joined = read(store, |tx| tx.eni_get(acct, &n.id)).unwrap();
+    joined.security_group_ids = vec![g_a.id.clone()];
+    ok(store, |tx| tx.eni_update(&joined));
+    let g2 = read(store, |tx| tx.dataplane_generation());
+    assert!(g2 > g1, "join: {g1} -> {g2}");
+    joined.security_group_ids = vec![g_a.id.clone(), g_b.id.clone()];
+    ok(store, |tx| tx.eni_update(&joined));
+    let g3 = read(store, |tx| tx.dataplane_generation());
+    assert!(g3 > g2, "second group: {g2} -> {g3}");
+    let logged = read(store, |tx| tx.dataplane_changes_since(g2)).expect("within the log");
+    assert_eq!(
+        logged.into_iter().collect::<Vec<_>>(),
+        vec![v.id.to_string()]
+    );
+    ok(store, |tx| tx.eni_update(&joined));
+    assert_eq!(
+        read(store, |tx| tx.dataplane_generation()),
+        g3,
+        "the same groups again"
+    );
 }
 
 fn check_tags_set_rewrites_the_tags_and_the_eni_tag_index(store: &dyn Store) {
