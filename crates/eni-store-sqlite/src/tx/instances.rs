@@ -67,16 +67,11 @@ fn instance_from_row(r: &Row<'_>) -> rusqlite::Result<Instance> {
     })
 }
 
-pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> {
+/// Writes every column of `i`: `sql` names them `?1` (id) .. `?29` (metadata_hop_limit) in
+/// [`select_instance`]'s order; how many rows it changed.
+fn write(tx: &SqliteTx<'_>, sql: &str, i: &Instance) -> Result<usize, StoreError> {
     tx.exec(
-        "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
-             vswitch_id, status, due_at, name, host_name, description, image_id,
-             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus,
-             user_data, system_disk_category, system_disk_size, system_disk_name,
-             system_disk_description, system_disk_tags, metadata_http_endpoint,
-             metadata_http_tokens, metadata_hop_limit)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+        sql,
         params![
             i.id.as_str(),
             account_to_sql(i.account_id),
@@ -109,6 +104,21 @@ pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
             i.metadata.hop_limit
         ],
         db_err_fk(fk::INSTANCE_VSWITCH),
+    )
+}
+
+pub(super) fn insert(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> {
+    write(
+        tx,
+        "INSERT INTO instances (id, account_id, region_id, zone_id, instance_type, vpc_id,
+             vswitch_id, status, due_at, name, host_name, description, image_id,
+             resource_group_id, tags, created_at, started_at, host_id, tenancy, host_vcpus,
+             user_data, system_disk_category, system_disk_size, system_disk_name,
+             system_disk_description, system_disk_tags, metadata_http_endpoint,
+             metadata_http_tokens, metadata_hop_limit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+        i,
     )?;
     Ok(())
 }
@@ -126,7 +136,8 @@ pub(super) fn get(
 }
 
 pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> {
-    let n = tx.exec(
+    let n = write(
+        tx,
         "UPDATE instances SET region_id = ?3, zone_id = ?4, instance_type = ?5, vpc_id = ?6,
              vswitch_id = ?7, status = ?8, due_at = ?9, name = ?10, host_name = ?11,
              description = ?12, image_id = ?13, resource_group_id = ?14, tags = ?15,
@@ -136,38 +147,7 @@ pub(super) fn update(tx: &SqliteTx<'_>, i: &Instance) -> Result<(), StoreError> 
              system_disk_tags = ?26, metadata_http_endpoint = ?27, metadata_http_tokens = ?28,
              metadata_hop_limit = ?29
          WHERE id = ?1 AND account_id = ?2",
-        params![
-            i.id.as_str(),
-            account_to_sql(i.account_id),
-            i.region_id,
-            i.zone_id,
-            i.instance_type,
-            i.vpc_id.as_ref().map(|v| v.as_str()),
-            i.vswitch_id.as_ref().map(|v| v.as_str()),
-            i.status,
-            i.due_at,
-            i.name,
-            i.host_name,
-            i.description,
-            i.image_id,
-            i.resource_group_id.as_str(),
-            tags_to_sql(&i.tags)?,
-            i.created_at,
-            i.started_at,
-            i.host_id.as_ref().map(|h| h.as_str()),
-            i.tenancy,
-            i.host_vcpus,
-            i.user_data,
-            i.system_disk_category,
-            i.system_disk_size,
-            i.system_disk.name,
-            i.system_disk.description,
-            tags_to_sql(&i.system_disk.tags)?,
-            i.metadata.http_endpoint,
-            i.metadata.http_tokens,
-            i.metadata.hop_limit
-        ],
-        db_err_fk(fk::INSTANCE_VSWITCH),
+        i,
     )?;
     if n == 0 {
         // As for eni_update: the trait has no "not found" for an update.
