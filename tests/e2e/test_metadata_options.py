@@ -15,6 +15,7 @@ def options(ecs, inst):
     (i,) = ecs.describe_instances(em.DescribeInstancesRequest(
         region_id=R, instance_ids=json.dumps([inst]), additional_attributes=["META_OPTIONS"])).body.instances.instance
     m = i.metadata_options
+    assert m.instance_metadata_tags == "disabled"
     return m.http_endpoint, m.http_tokens, m.http_put_response_hop_limit
 
 

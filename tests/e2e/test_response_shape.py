@@ -130,6 +130,8 @@ def test_every_field_of_the_sdk_models_is_answered(ecs, cloud):
     unset = [k for k, v in vars(i).items() if v is None and hasattr(model, k)]
     assert unset == [], unset
     assert i.cpu_options.core_count >= 1 and i.metadata_options.http_endpoint == "enabled"
+    # Nested models too, where eni fills them: every field of MetadataOptions.
+    assert [k for k, v in vars(i.metadata_options).items() if v is None] == []
     assert i.spot_strategy == "NoSpot" and i.osname_en
     attr = ecs.describe_security_group_attribute(em.DescribeSecurityGroupAttributeRequest(
         region_id=h.REGION, security_group_id=sg)).body

@@ -389,6 +389,10 @@ pub(super) struct MetadataOptionsJson<'a> {
     hop_limit: u32,
     #[serde(rename = "HttpTokens")]
     http_tokens: &'a str,
+    /// Instance tags in the metadata: not served here (ModifyInstanceMetadataOptions refuses
+    /// to enable them).
+    #[serde(rename = "InstanceMetadataTags")]
+    instance_metadata_tags: &'static str,
 }
 static PRIVATE_DNS_NAME_OPTIONS: LazyLock<Value> = LazyLock::new(|| {
     json!({
@@ -616,6 +620,7 @@ impl<'a> InstanceJson<'a> {
                 http_endpoint: &i.metadata.http_endpoint,
                 hop_limit: i.metadata.hop_limit,
                 http_tokens: &i.metadata.http_tokens,
+                instance_metadata_tags: "disabled",
             },
             os_name_en: eni_core::images::image(&i.image_id).map_or("", |im| im.os_name_en),
             private_dns_name_options: &PRIVATE_DNS_NAME_OPTIONS,

@@ -137,7 +137,7 @@ fn old_instance_view(v: &InstanceView) -> Value {
         "KeyPairName": "",
         "LocalStorageAmount": 0,
         "LocalStorageCapacity": 0,
-        "MetadataOptions": { "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1, "HttpTokens": "optional" },
+        "MetadataOptions": { "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 1, "HttpTokens": "optional", "InstanceMetadataTags": "disabled" },
         "OSNameEn": eni_core::images::image(&i.image_id).map_or("", |im| im.os_name_en),
         "PrivateDnsNameOptions": {
             "EnableInstanceIdDnsAAAARecord": false,
