@@ -68,3 +68,60 @@ def test_an_eip_reaches_its_instance_from_the_internet_and_back(dp, api, procs):
     deadline = time.monotonic() + 5
     while d.ping(inet, eip_a, count=1, timeout=0.3) != 0:
         assert time.monotonic() < deadline, "the EIP still answers after UnassociateEipAddress"
+
+
+def iperf(client_ns: str, server_ip: str, reverse: bool, seconds: int = 2) -> float:
+    """Mbit/s iperf3 received (TCP) from `client_ns` to `server_ip` (`reverse`: the server
+    sends)."""
+    import json
+    import subprocess
+
+    args = ["ip", "netns", "exec", client_ns, "iperf3", "-J", "-c", server_ip, "-p", "5201", "-t", str(seconds)]
+    out = subprocess.run(args + (["-R"] if reverse else []), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    return json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
+
+
+def test_an_eips_bandwidth_caps_its_traffic_both_ways_and_changes_live(dp, api, procs):
+    import subprocess
+    import threading
+
+    from alibabacloud_vpc20160428 import models as m
+
+    inet = f"{dp.prefix}inet"
+    v = api.vpc("10.0.0.0/16")
+    sg = api.group(v)
+    api.authorize(sg, ip_protocol="TCP", port_range="5201/5201", source_cidr_ip="0.0.0.0/0")
+    a = api.instance(api.vswitch(v, "10.0.1.0/24"), sg)
+    body = api.vpcc.allocate_eip_address(m.AllocateEipAddressRequest(region_id=d.REGION, bandwidth="20")).body
+    eip_id, eip = body.allocation_id, body.eip_address
+    api.associate(eip_id, a)
+    srv = subprocess.Popen(["ip", "netns", "exec", a, "iperf3", "-s", "-p", "5201"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.procs.append(srv)
+    time.sleep(0.3)
+    for cap in (20, 40):
+        if cap != 20:
+            api.vpcc.modify_eip_address_attribute(m.ModifyEipAddressAttributeRequest(
+                region_id=d.REGION, allocation_id=eip_id, bandwidth=str(cap)))
+            time.sleep(0.5)  # the agent has applied the new rate by now
+        to_instance = iperf(inet, eip, reverse=False)
+        from_instance = iperf(inet, eip, reverse=True)
+        print(f"EIP at {cap} Mbit/s: in {to_instance:.1f}, out {from_instance:.1f}")
+        for what, rate in (("to the instance", to_instance), ("from the instance", from_instance)):
+            assert 0.8 * cap < rate < 1.2 * cap, f"{what}: {rate:.1f} Mbit/s against {cap}"
+    # A change while a flow runs keeps the flow (the rate changes in place).
+    result = {}
+    t = threading.Thread(target=lambda: result.update(rate=iperf(inet, eip, reverse=True, seconds=4)))
+    t.start()
+    time.sleep(1.5)
+    api.vpcc.modify_eip_address_attribute(m.ModifyEipAddressAttributeRequest(
+        region_id=d.REGION, allocation_id=eip_id, bandwidth="10"))
+    t.join()
+    assert 10 < result["rate"] < 40, result
+    # What the agent set reads back as set: its resyncs (every 2 s) find nothing to change.
+    assert "data plane converged" in dp.log(), "the server logs its applies"
+    settled = len(dp.log())
+    time.sleep(2.5)
+    assert "data plane converged" not in dp.log()[settled:], dp.log()[settled:]
+    api.unassociate(eip_id, a)

@@ -903,6 +903,7 @@ mod tests {
                 eips: vec![EipDesired {
                     eip: "198.18.0.7".into(),
                     private_ip: "10.0.1.10".into(),
+                    bandwidth_kbps: 0,
                 }],
                 vni: 1,
                 remotes: Vec::new(),

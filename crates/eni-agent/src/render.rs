@@ -105,6 +105,13 @@ pub fn shaper_names(instance_id: &str) -> (String, String) {
     (format!("b{h:012x}u"), format!("b{h:012x}d"))
 }
 
+/// The shapers of an EIP in its VPC's router: `e` + 12 hex digits + `u` for what it sends to
+/// the internet and `d` for what it receives.
+pub fn eip_shaper_names(eip: &str) -> (String, String) {
+    let h = hash48(eip.bytes());
+    (format!("e{h:012x}u"), format!("e{h:012x}d"))
+}
+
 /// The policy route table of NIC `n`.
 pub fn nic_table(n: u32) -> u32 {
     1000 + n
@@ -167,6 +174,7 @@ pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
             s.rulesets.insert(ns.clone(), r);
         }
         uplink(&mut s, prefix, vpc);
+        eip_caps(&mut s, prefix, vpc);
         if let Some(me) = &desired.overlay {
             overlay(&mut s, &ns, me, vpc.vni, &vpc.remotes, v6, false);
         }
@@ -224,6 +232,37 @@ pub fn render(prefix: &str, desired: &HostDesired) -> KernelState {
 /// A VPC with EIPs: its router's link to the internet namespace, a default route over it,
 /// and on the internet's side a /32 route per EIP back to the router. Permanent neighbours
 /// on both ends, so no ARP is on the path. (The NAT itself is in the VPC's ruleset.)
+/// Each EIP's bandwidth, each way, on its router's uplink: what leaves for the internet from
+/// the EIP (after its SNAT) and what arrives for it (before its DNAT) go through a shaper of
+/// its own, at its rate. The instance's own cap applies too (on its ports): the smaller wins.
+fn eip_caps(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
+    let router = vpc_namespace(prefix, &vpc.vpc_id);
+    let mut up = Vec::new();
+    let mut down = Vec::new();
+    for e in vpc.eips.iter().filter(|e| e.bandwidth_kbps > 0) {
+        let (u, d) = eip_shaper_names(&e.eip);
+        let kbit = representable_kbit(e.bandwidth_kbps);
+        s.shapers
+            .insert(LinkRef::new(router.clone(), u.clone()), kbit);
+        s.shapers
+            .insert(LinkRef::new(router.clone(), d.clone()), kbit);
+        up.push((e.eip.clone(), u));
+        down.push((e.eip.clone(), d));
+    }
+    up.sort();
+    down.sort();
+    let port = LinkRef::new(router, UPLINK);
+    for (hook, list) in [(Hook::Egress, up), (Hook::Ingress, down)] {
+        if !list.is_empty() {
+            let key = RedirectKey {
+                port: port.clone(),
+                hook,
+            };
+            s.addr_redirects.insert(key, list);
+        }
+    }
+}
+
 fn uplink(s: &mut KernelState, prefix: &str, vpc: &VpcDesired) {
     if vpc.eips.is_empty() {
         return;
@@ -908,6 +947,7 @@ mod tests {
         d.vpcs[0].eips = vec![EipDesired {
             eip: "198.18.0.7".into(),
             private_ip: "10.0.1.5".into(),
+            bandwidth_kbps: 0,
         }];
         let s = render("eni-", &d);
         let (router, inet) = ("eni-v-vpc-1", "eni-inet");
@@ -934,6 +974,77 @@ mod tests {
             nat.contains("oifname \"tup\" ip saddr != { 10.0.1.5 } drop"),
             "{nat}"
         );
+    }
+
+    #[test]
+    fn an_eips_bandwidth_is_a_pair_of_shapers_on_the_uplink_and_changes_in_place() {
+        let mut d = host(vec![inst(
+            "i-a",
+            true,
+            vec![eni("eni-p", 0, &["10.0.1.5", "10.0.1.6"])],
+        )]);
+        let eip = |ip: &str, private: &str, mbit: u64| EipDesired {
+            eip: ip.into(),
+            private_ip: private.into(),
+            bandwidth_kbps: mbit * 1000,
+        };
+        d.vpcs[0].eips = vec![
+            eip("198.18.0.9", "10.0.1.6", 5),
+            eip("198.18.0.7", "10.0.1.5", 20),
+        ];
+        let s = render("eni-", &d);
+        let router = "eni-v-vpc-1";
+        let (u7, d7) = eip_shaper_names("198.18.0.7");
+        let (u9, d9) = eip_shaper_names("198.18.0.9");
+        assert_eq!(
+            s.shapers[&LinkRef::new(router, u7.clone())],
+            representable_kbit(20_000)
+        );
+        assert_eq!(
+            s.shapers[&LinkRef::new(router, d9.clone())],
+            representable_kbit(5_000)
+        );
+        let key = |hook| RedirectKey {
+            port: LinkRef::new(router, UPLINK),
+            hook,
+        };
+        // By address, each way: what leaves as the EIP, what arrives for it.
+        assert_eq!(
+            s.addr_redirects[&key(Hook::Egress)],
+            vec![("198.18.0.7".into(), u7), ("198.18.0.9".into(), u9)]
+        );
+        assert_eq!(
+            s.addr_redirects[&key(Hook::Ingress)],
+            vec![("198.18.0.7".into(), d7), ("198.18.0.9".into(), d9)]
+        );
+        let fake = FakeDataplane::default();
+        converge(&fake, &d);
+        // A new rate is the two shapers' classes, nothing else.
+        d.vpcs[0].eips[1].bandwidth_kbps = 40_000;
+        let ops = converge(&fake, &d);
+        assert_eq!(ops.len(), 2, "{ops:?}");
+        assert!(
+            ops.iter().all(|o| matches!(o, Op::SetShaperRate(..))),
+            "{ops:?}"
+        );
+        // An EIP without a cap has no shaper; the last one gone takes the filters along.
+        d.vpcs[0].eips[1].bandwidth_kbps = 0;
+        let s = render("eni-", &d);
+        assert_eq!(s.addr_redirects[&key(Hook::Egress)].len(), 1);
+        converge(&fake, &d);
+        d.vpcs[0].eips.truncate(1);
+        d.vpcs[0].eips[0].bandwidth_kbps = 0;
+        let ops = converge(&fake, &d);
+        assert!(
+            ops.contains(&Op::SetAddrRedirects(key(Hook::Egress), Vec::new())),
+            "{ops:?}"
+        );
+        assert!(!fake
+            .observe()
+            .unwrap()
+            .shapers
+            .keys()
+            .any(|k| k.name.starts_with('e')));
     }
 
     #[test]
@@ -1192,6 +1303,7 @@ mod tests {
         d.vpcs[0].eips = vec![EipDesired {
             eip: "198.18.0.7".into(),
             private_ip: "10.0.1.5".into(),
+            bandwidth_kbps: 0,
         }];
         let s = render_with("eni-", 1450, &d);
         assert!(!s.veths.is_empty() && !s.vxlans.is_empty());

@@ -443,6 +443,7 @@ fn guard_vpc(
         vpc.eips.push(EipDesired {
             eip: e.public_ip.to_string(),
             private_ip: e.private_ip.to_string(),
+            bandwidth_kbps: u64::from(e.bandwidth) * 1000,
         });
     }
     for g in groups {

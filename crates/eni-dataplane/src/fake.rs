@@ -110,6 +110,12 @@ pub fn restrict(world: &KernelState, owned: &BTreeSet<String>) -> KernelState {
             .filter(|(k, _)| own(&k.port.ns))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        addr_redirects: world
+            .addr_redirects
+            .iter()
+            .filter(|(k, _)| own(&k.port.ns))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         rulesets: world
             .rulesets
             .iter()

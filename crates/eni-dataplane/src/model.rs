@@ -155,6 +155,22 @@ impl Hook {
     }
 }
 
+/// The priority of the first address-matching filter of a hook (the next ones follow).
+pub const ADDR_PRIO: u32 = 100;
+
+impl Hook {
+    /// The priority of the `i`-th address-matching filter of this hook: ingress from
+    /// [`ADDR_PRIO`], egress 10,000 above (the hooks share the u32 classifier's tables, so a
+    /// priority must not be used on both).
+    pub fn addr_prio(self, i: usize) -> u32 {
+        let base = match self {
+            Hook::Ingress => ADDR_PRIO,
+            Hook::Egress => ADDR_PRIO + 10_000,
+        };
+        base + i as u32
+    }
+}
+
 /// Where a redirect sits: a link (a router port) and one of its hooks.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RedirectKey {
@@ -228,6 +244,12 @@ pub struct KernelState {
     /// Read only in router namespaces (those with eni's prefix) and namespaces holding an
     /// IFB, so a desired state sets them on router ports.
     pub redirects: BTreeMap<RedirectKey, String>,
+    /// Filters handing a link's packets of one IPv4 address to a shaper, per (link, hook):
+    /// the (address, target) pairs, egress matching the source and ingress the destination
+    /// (an EIP's traffic on its router's uplink, after its SNAT and before its DNAT). Set and
+    /// observed as one list per hook, at priorities [`Hook::addr_prio`] of its index.
+    #[serde(default)]
+    pub addr_redirects: BTreeMap<RedirectKey, Vec<(String, String)>>,
     /// The security-group table of each namespace that has one (router namespaces).
     pub rulesets: BTreeMap<String, Ruleset>,
     /// Address ranges handed to the guest on a link (an ENI's IPv4 /28 and IPv6 /80
@@ -296,6 +318,9 @@ pub enum Op {
     /// qdisc if it has none). Needs both to exist.
     SetRedirect(RedirectKey, String),
     DelRedirect(RedirectKey),
+    /// Replaces every address-matching filter of a link's hook with these (address, target)
+    /// pairs, in order (none: removes them). Needs the link and the targets to exist.
+    SetAddrRedirects(RedirectKey, Vec<(String, String)>),
     /// Creates a VXLAN device, down, in its namespace, its socket in the data plane's own.
     CreateVxlan(Vxlan),
     /// Deletes a VXLAN device and its forwarding entries.

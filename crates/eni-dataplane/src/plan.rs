@@ -44,6 +44,7 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
             s.sysctls.retain(|k, _| k.ns != *ns);
             s.shapers.retain(|k, _| k.ns != *ns);
             s.redirects.retain(|k, _| k.port.ns != *ns);
+            s.addr_redirects.retain(|k, _| k.port.ns != *ns);
             s.rulesets.remove(ns);
             s.vxlans.retain(|k, _| k.ns != *ns);
             s.fdbs.retain(|k, _| k.dev.ns != *ns);
@@ -183,6 +184,17 @@ pub fn apply_op(s: &mut KernelState, op: &Op) {
         Op::DelRedirect(k) => {
             s.redirects.remove(k);
         }
+        Op::SetAddrRedirects(k, list) => {
+            let exists = |t: &String| {
+                let to = LinkRef::new(k.port.ns.clone(), t.clone());
+                s.shapers.contains_key(&to) || s.link(&to).is_some()
+            };
+            if list.is_empty() {
+                s.addr_redirects.remove(k);
+            } else if s.link(&k.port).is_some() && list.iter().all(|(_, t)| exists(t)) {
+                s.addr_redirects.insert(k.clone(), list.clone());
+            }
+        }
         Op::LoadRuleset(ns, r) => {
             if s.namespaces.contains(ns) {
                 s.rulesets.insert(ns.clone(), r.clone());
@@ -210,6 +222,7 @@ fn forget_link(s: &mut KernelState, end: &LinkRef) {
     // Its clsact qdisc and filters go with it; filters elsewhere that pointed at it are left
     // without a target.
     s.redirects.retain(|k, _| &k.port != end);
+    s.addr_redirects.retain(|k, _| &k.port != end);
     dangle(s, end);
 }
 
@@ -232,6 +245,13 @@ fn dangle(s: &mut KernelState, gone: &LinkRef) {
     for (k, target) in s.redirects.iter_mut() {
         if k.port.ns == gone.ns && *target == gone.name {
             target.clear();
+        }
+    }
+    for (k, list) in s.addr_redirects.iter_mut() {
+        for (_, target) in list.iter_mut() {
+            if k.port.ns == gone.ns && *target == gone.name {
+                target.clear();
+            }
         }
     }
 }
@@ -348,6 +368,15 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
             );
         }
     }
+    for (k, list) in &desired.addr_redirects {
+        if cur.addr_redirects.get(k) != Some(list) {
+            push(
+                &mut cur,
+                &mut ops,
+                Op::SetAddrRedirects(k.clone(), list.clone()),
+            );
+        }
+    }
 
     // 3. Addresses, then links up (down first for links that must go down).
     for a in desired.addrs.difference(&cur.addrs.clone()) {
@@ -431,6 +460,15 @@ pub fn plan(observed: &KernelState, desired: &KernelState) -> Vec<Op> {
     for k in cur.redirects.clone().keys() {
         if !desired.redirects.contains_key(k) {
             push(&mut cur, &mut ops, Op::DelRedirect(k.clone()));
+        }
+    }
+    for k in cur.addr_redirects.clone().keys() {
+        if !desired.addr_redirects.contains_key(k) {
+            push(
+                &mut cur,
+                &mut ops,
+                Op::SetAddrRedirects(k.clone(), Vec::new()),
+            );
         }
     }
     for r in cur.shapers.clone().keys() {

@@ -71,6 +71,17 @@ FOR EACH ROW EXECUTE FUNCTION counters_bump_dataplane();
 CREATE TRIGGER eni_security_groups_bump_delete AFTER DELETE ON eni_security_groups
 FOR EACH ROW EXECUTE FUNCTION counters_bump_dataplane();
 
+-- A bound EIP's bandwidth is on its host now (each EIP's traffic is capped at it).
+DROP TRIGGER eips_bump_update ON eips;
+CREATE TRIGGER eips_bump_update
+AFTER UPDATE OF status, instance_id, eni_id, vswitch_id, private_ip, bandwidth ON eips
+FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status
+    OR OLD.eni_id IS DISTINCT FROM NEW.eni_id
+    OR OLD.private_ip IS DISTINCT FROM NEW.private_ip
+    OR OLD.vswitch_id IS DISTINCT FROM NEW.vswitch_id
+    OR (OLD.bandwidth IS DISTINCT FROM NEW.bandwidth AND NEW.eni_id IS NOT NULL))
+EXECUTE FUNCTION counters_bump_dataplane();
+
 DROP TRIGGER enis_bump_update ON enis;
 CREATE TRIGGER enis_bump_update AFTER UPDATE ON enis
 FOR EACH ROW

@@ -41,6 +41,22 @@ CREATE TRIGGER eni_security_groups_bump_delete AFTER DELETE ON eni_security_grou
         WHERE c.name = 'dataplane' AND g.id = OLD.security_group_id;
 END;
 
+-- An EIP's bandwidth is on its host now (each EIP's traffic is capped at it): a change of a
+-- bound EIP's moves the generation like a change of its binding.
+DROP TRIGGER eips_bump_update;
+CREATE TRIGGER eips_bump_update
+AFTER UPDATE OF status, instance_id, eni_id, vswitch_id, private_ip, bandwidth ON eips
+WHEN OLD.status IS NOT NEW.status OR OLD.eni_id IS NOT NEW.eni_id OR OLD.private_ip IS NOT NEW.private_ip
+    OR OLD.vswitch_id IS NOT NEW.vswitch_id
+    OR (OLD.bandwidth IS NOT NEW.bandwidth AND NEW.eni_id IS NOT NULL)
+BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'dataplane';
+    INSERT OR IGNORE INTO dataplane_changes (generation, scope)
+        SELECT c.value, s.scope FROM counters c,
+            (SELECT NEW.vpc_id AS scope UNION ALL SELECT OLD.vpc_id UNION ALL SELECT 'internet') s
+        WHERE c.name = 'dataplane' AND s.scope IS NOT NULL;
+END;
+
 -- A name, a description, tags, a resource group (and an ENI's DeleteOnRelease, an instance's
 -- system disk's labels and metadata hop limit) are not on any host: writing only those no longer moves the
 -- generation, so an agent is not woken to find nothing to do. Every other column is listed:

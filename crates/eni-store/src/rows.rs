@@ -680,4 +680,6 @@ pub struct EipAssociation {
     pub public_ip: std::net::Ipv4Addr,
     pub private_ip: std::net::Ipv4Addr,
     pub eni_id: EniId,
+    /// The EIP's bandwidth (Mbit/s), which the data plane caps its traffic at.
+    pub bandwidth: u32,
 }

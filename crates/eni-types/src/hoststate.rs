@@ -157,6 +157,9 @@ pub struct VpcDesired {
 pub struct EipDesired {
     pub eip: String,
     pub private_ip: String,
+    /// The EIP's bandwidth cap (kbit/s), each way; 0: none.
+    #[serde(default)]
+    pub bandwidth_kbps: u64,
 }
 
 /// A security group as the data plane enforces it.

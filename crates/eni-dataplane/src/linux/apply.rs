@@ -44,6 +44,7 @@ fn phase(op: &Op) -> Phase {
         | Op::CreateIfb(_)
         | Op::SetShaperRate(..)
         | Op::SetRedirect(..)
+        | Op::SetAddrRedirects(..)
         | Op::CreateVxlan(_)
         | Op::LoadRuleset(..) => Phase::Build,
         // Per-NIC tables are reached only through rules: building them changes no path yet.
@@ -82,7 +83,9 @@ fn touches(op: &Op) -> Option<Vec<&str>> {
         Op::DeleteVxlan(r) => vec![r.ns.as_str()],
         // A deleted IFB leaves redirects in its own namespace dangling, nothing elsewhere.
         Op::CreateIfb(r) | Op::DeleteIfb(r) | Op::SetShaperRate(r, _) => vec![r.ns.as_str()],
-        Op::SetRedirect(k, _) | Op::DelRedirect(k) => vec![k.port.ns.as_str()],
+        Op::SetRedirect(k, _) | Op::DelRedirect(k) | Op::SetAddrRedirects(k, _) => {
+            vec![k.port.ns.as_str()]
+        }
         Op::LoadRuleset(ns, _) | Op::DeleteRuleset(ns) => vec![ns.as_str()],
     })
 }
@@ -129,7 +132,7 @@ fn exec_of(op: &Op) -> Exec {
         Op::ReplaceRoute(k, _) | Op::DelRoute(k) => &k.ns,
         Op::AddRule(r) | Op::DelRule(r) => &r.ns,
         Op::ReplaceNeigh(k, _) | Op::DelNeigh(k) => &k.dev.ns,
-        Op::SetRedirect(k, _) | Op::DelRedirect(k) => &k.port.ns,
+        Op::SetRedirect(k, _) | Op::DelRedirect(k) | Op::SetAddrRedirects(k, _) => &k.port.ns,
         Op::LoadRuleset(ns, _) | Op::DeleteRuleset(ns) => ns,
     };
     Exec::In(ns.clone())
@@ -274,6 +277,7 @@ pub(crate) fn render(op: &Op) -> Result<String, DataplaneError> {
         | Op::SetShaperRate(..)
         | Op::SetRedirect(..)
         | Op::DelRedirect(_)
+        | Op::SetAddrRedirects(..)
         | Op::LoadRuleset(..)
         | Op::ReplaceFdb(..)
         | Op::DelFdb(_)
@@ -317,6 +321,28 @@ pub(crate) fn tc_lines(op: &Op) -> Result<Vec<String>, DataplaneError> {
             k.hook.as_str(),
             k.hook.prio()
         )],
+        Op::SetAddrRedirects(k, list) => {
+            let dev = t(&k.port.name)?;
+            let hook = k.hook.as_str();
+            let side = match k.hook {
+                crate::model::Hook::Egress => "src",
+                crate::model::Hook::Ingress => "dst",
+            };
+            let mut lines = vec![
+                format!("qdisc add dev {dev} clsact"),
+                format!("filter del dev {dev} {hook} (every address filter)"),
+            ];
+            for (i, (ip, target)) in list.iter().enumerate() {
+                lines.push(format!(
+                    "filter add dev {dev} {hook} protocol ip prio {} u32 match ip {side} {}/32 \
+                     action mirred egress redirect dev {}",
+                    k.hook.addr_prio(i),
+                    t(ip)?,
+                    t(target)?
+                ));
+            }
+            lines
+        }
         _ => unreachable!("not a tc op: {op:?}"),
     })
 }
@@ -324,9 +350,10 @@ pub(crate) fn tc_lines(op: &Op) -> Result<Vec<String>, DataplaneError> {
 /// The command an op amounts to, run in namespace `ns`, for messages.
 pub(crate) fn describe(ns: &str, op: &Op) -> String {
     let text = match op {
-        Op::SetShaperRate(..) | Op::SetRedirect(..) | Op::DelRedirect(_) => {
-            tc_lines(op).map(|l| format!("tc -n {ns} {}", l.join("; ")))
-        }
+        Op::SetShaperRate(..)
+        | Op::SetRedirect(..)
+        | Op::DelRedirect(_)
+        | Op::SetAddrRedirects(..) => tc_lines(op).map(|l| format!("tc -n {ns} {}", l.join("; "))),
         Op::SetSysctl(k, v) => Ok(format!("ip netns exec {ns} sysctl -w net/{}={v}", k.key)),
         Op::LoadRuleset(_, r) => Ok(format!(
             "ip netns exec {ns} nft -f - (table inet {RULESET_TABLE}, digest {})",

@@ -72,6 +72,8 @@ pub(crate) struct NsDump {
     shapers: BTreeMap<String, u64>,
     /// (link, hook) → redirect target (`""`: not eni's filter, or pointing nowhere).
     redirects: BTreeMap<(String, Hook), String>,
+    /// (link, hook) → its address-matching redirects, by priority ([`Hook::addr_prio`]).
+    addr_redirects: BTreeMap<(String, Hook), Vec<(String, String)>>,
     /// tc objects the model does not cover.
     tc_unmanaged: Vec<String>,
     /// The digest of eni's security-group table, if the namespace has one (`""` if its
@@ -259,6 +261,7 @@ fn parse(ns: &str, stdout: &str) -> Result<NsDump, DataplaneError> {
         sysctls: BTreeMap::new(),
         shapers: BTreeMap::new(),
         redirects: BTreeMap::new(),
+        addr_redirects: BTreeMap::new(),
         tc_unmanaged: Vec::new(),
         ruleset: None,
         fdbs: BTreeMap::new(),
@@ -397,6 +400,10 @@ fn parse_tc(d: &mut NsDump, stdout: &str) -> Result<(), DataplaneError> {
             if let Some(t) = target {
                 d.redirects.insert((v.clone(), hook), t);
             }
+            let (list, others) = addr_redirects_of(&filters, hook, others);
+            if !list.is_empty() {
+                d.addr_redirects.insert((v.clone(), hook), list);
+            }
             for pref in others {
                 d.tc_unmanaged.push(format!(
                     "{} filter of {v} at priority {pref}",
@@ -505,6 +512,64 @@ fn redirect_of(filters: &Value, prio: u32) -> (Option<String>, BTreeSet<u64>) {
         _ => Some(String::new()),
     };
     (target, others)
+}
+
+/// The address-matching redirects of one hook (priorities [`Hook::addr_prio`] 0, 1, …, each one
+/// u32 filter matching the whole IPv4 source on egress or destination on ingress, redirecting
+/// to a link), from the priorities `others` that are not the match-all's; and what is left.
+/// A filter in that range eni would not have set reads as an entry with no target, so the
+/// list differs from any desired one and is rebuilt.
+fn addr_redirects_of(
+    filters: &Value,
+    hook: Hook,
+    others: BTreeSet<u64>,
+) -> (Vec<(String, String)>, BTreeSet<u64>) {
+    let all: Vec<&Value> = filters.as_array().into_iter().flatten().collect();
+    let off = if hook == Hook::Egress { 12 } else { 16 };
+    let mut list = Vec::new();
+    let mut rest = BTreeSet::new();
+    let mut next = u64::from(hook.addr_prio(0));
+    for pref in others {
+        if pref != next {
+            rest.insert(pref);
+            continue;
+        }
+        next += 1;
+        let nodes: Vec<&&Value> = all
+            .iter()
+            .filter(|f| f["pref"].as_u64() == Some(pref))
+            .filter(|f| {
+                f["options"].get("match").is_some() || f["options"].get("actions").is_some()
+            })
+            .collect();
+        let entry = match nodes.as_slice() {
+            [f] if f["kind"] == "u32" && f["protocol"] == "ip" => {
+                let m = &f["options"]["match"];
+                let ip = m["value"]
+                    .as_str()
+                    .and_then(|v| u32::from_str_radix(v, 16).ok())
+                    .filter(|_| m["mask"] == "ffffffff" && m["off"] == off)
+                    .map(|v| std::net::Ipv4Addr::from(v).to_string());
+                let acts = f["options"]["actions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let to = match acts.as_slice() {
+                    [a] if a["kind"] == "mirred"
+                        && a["mirred_action"] == "redirect"
+                        && a["direction"] == "egress" =>
+                    {
+                        a["to_dev"].as_str().filter(|d| *d != "*").map(String::from)
+                    }
+                    _ => None,
+                };
+                (ip.unwrap_or_default(), to.unwrap_or_default())
+            }
+            _ => (String::new(), String::new()),
+        };
+        list.push(entry);
+    }
+    (list, rest)
 }
 
 /// Reads `/proc/sys/net/<key>` in the calling thread's namespace; `None` if it does not exist
@@ -749,6 +814,13 @@ pub(crate) fn assemble(prefix: &str, dumps: &[NsDump]) -> Observation {
             if managed.contains(&port) {
                 let key = RedirectKey { port, hook: *hook };
                 state.redirects.insert(key, target.clone());
+            }
+        }
+        for ((dev, hook), list) in &d.addr_redirects {
+            let port = LinkRef::new(d.ns.clone(), dev.clone());
+            if managed.contains(&port) {
+                let key = RedirectKey { port, hook: *hook };
+                state.addr_redirects.insert(key, list.clone());
             }
         }
         for ((dev, mac), dst) in &d.fdbs {
@@ -1122,5 +1194,43 @@ mod tests {
         assert_eq!(parse_rate("800bit"), Some(800));
         assert_eq!(parse_rate("2Gbit"), Some(2_000_000_000));
         assert_eq!(parse_rate("2Gibit"), None);
+    }
+
+    /// `tc -j filter show dev tup egress` (iproute2 6.1) with two address filters of eni's
+    /// and the u32 heads tc prints for each priority.
+    #[test]
+    fn address_redirects_are_read_back_in_priority_order() {
+        let f = |pref: u32, ht: &str, hex: &str, off: u32, to: &str| {
+            format!(
+                r#"{{"protocol":"ip","pref":{pref},"kind":"u32","chain":0}},
+{{"protocol":"ip","pref":{pref},"kind":"u32","chain":0,"options":{{"fh":"{ht}:","ht_divisor":1}}}},
+{{"protocol":"ip","pref":{pref},"kind":"u32","chain":0,"options":{{"fh":"{ht}::800","order":2048,"key_ht":"{ht}","bkt":"0","not_in_hw":true,"match":{{"value":"{hex}","mask":"ffffffff","offmask":"","off":{off}}},"actions":[{{"order":1,"kind":"mirred","mirred_action":"redirect","direction":"egress","to_dev":"{to}","control_action":{{"type":"stolen"}},"index":1,"ref":1,"bind":1}}]}}}}"#
+            )
+        };
+        let e0 = Hook::Egress.addr_prio(0);
+        let text = format!(
+            "[{},{}]",
+            f(e0, "800", "c6120007", 12, "eu7"),
+            f(e0 + 1, "801", "c6120009", 12, "eu9")
+        );
+        let filters: Value = serde_json::from_str(&text).unwrap();
+        let (list, rest) = addr_redirects_of(
+            &filters,
+            Hook::Egress,
+            BTreeSet::from([e0 as u64, e0 as u64 + 1, 7]),
+        );
+        assert_eq!(
+            list,
+            vec![
+                ("198.18.0.7".to_string(), "eu7".to_string()),
+                ("198.18.0.9".to_string(), "eu9".to_string())
+            ]
+        );
+        assert_eq!(rest, BTreeSet::from([7]));
+        // A destination match where a source match belongs reads as no match: rebuilt.
+        let text = format!("[{}]", f(e0, "800", "c6120007", 16, "eu7"));
+        let filters: Value = serde_json::from_str(&text).unwrap();
+        let (list, _) = addr_redirects_of(&filters, Hook::Egress, BTreeSet::from([e0 as u64]));
+        assert_eq!(list, vec![(String::new(), "eu7".to_string())]);
     }
 }

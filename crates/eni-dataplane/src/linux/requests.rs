@@ -227,6 +227,18 @@ fn u32_match_all() -> [u8; 32] {
     s
 }
 
+/// `struct tc_u32_sel` with one key matching an IPv4 address exactly, terminal: the source
+/// (offset 12 of the IP header) or the destination (16).
+fn u32_match_ip(ip: std::net::Ipv4Addr, source: bool) -> [u8; 32] {
+    let mut s = u32_match_all();
+    s[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+    s[20..24].copy_from_slice(&ip.octets());
+    s[24..28].copy_from_slice(&(if source { 12i32 } else { 16 }).to_ne_bytes());
+    s
+}
+
+const ETH_P_IP: u16 = 0x0800;
+
 /// `struct tc_mirred` for `action mirred egress redirect dev <ifindex>`.
 fn mirred_redirect(ifindex: u32) -> [u8; 28] {
     let mut p = [0u8; 28];
@@ -588,6 +600,54 @@ pub(crate) fn requests(s: &mut Socket, ns: &str, op: &Op) -> Result<Vec<Req>, Da
             };
             vec![Req::new(del_filter(port, k.hook))]
         }
+        Op::SetAddrRedirects(k, list) => {
+            let Some(link) = index(s, op, ns, &k.port.name)? else {
+                return Ok(vec![]);
+            };
+            let mut targets = Vec::new();
+            for (ip, target) in list {
+                let IpAddr::V4(v4) = parse_ip(op, ip)? else {
+                    return Err(bad(op, format!("{ip} is not an IPv4 address")));
+                };
+                let Some(to) = index(s, op, ns, target)? else {
+                    return Ok(vec![]);
+                };
+                targets.push((v4, to));
+            }
+            let mut clsact = Msg::new(
+                RTM_NEWQDISC,
+                NLM_F_CREATE | NLM_F_EXCL,
+                &tcmsg(link, CLSACT_HANDLE, TC_H_CLSACT, 0),
+            );
+            clsact.str(TCA_KIND, "clsact");
+            // Every filter of the hook goes (priority 0: all of them), then the list's.
+            let clear = Msg::new(RTM_DELTFILTER, 0, &tcmsg(link, 0, hook_parent(k.hook), 0));
+            let mut reqs = vec![
+                Req::fine_if(clsact, |e| e.is(libc::EEXIST)),
+                Req::fine_if(clear, no_filter),
+            ];
+            for (i, (ip, to)) in targets.into_iter().enumerate() {
+                let prio = k.hook.addr_prio(i);
+                let info = (prio << 16) | u32::from(ETH_P_IP.to_be());
+                let mut add = Msg::new(
+                    RTM_NEWTFILTER,
+                    NLM_F_CREATE | NLM_F_EXCL,
+                    &tcmsg(link, 0, hook_parent(k.hook), info),
+                );
+                let sel = u32_match_ip(ip, k.hook == Hook::Egress);
+                add.str(TCA_KIND, "u32").nest(TCA_OPTIONS, |m| {
+                    m.attr(TCA_U32_SEL, &sel).nest(TCA_U32_ACT, |m| {
+                        m.nest(1, |m| {
+                            m.str(TCA_ACT_KIND, "mirred").nest(TCA_ACT_OPTIONS, |m| {
+                                m.attr(TCA_MIRRED_PARMS, &mirred_redirect(to));
+                            });
+                        });
+                    });
+                });
+                reqs.push(Req::new(add));
+            }
+            reqs
+        }
         Op::CreateNamespace(_)
         | Op::DeleteNamespace(_)
         | Op::SetSysctl(..)
@@ -623,6 +683,18 @@ mod tests {
         // Above 2^32 B/s the 32-bit field saturates (the 64-bit attributes carry the rate).
         let o = htb_opt(100_000_000_000);
         assert_eq!(u32::from_ne_bytes(o[8..12].try_into().unwrap()), u32::MAX);
+    }
+
+    #[test]
+    fn an_address_match_is_one_u32_key_as_tc_sends_it() {
+        // `tc … u32 match ip src 198.18.0.7/32`: mask, value (network order), offset 12.
+        let s = u32_match_ip("198.18.0.7".parse().unwrap(), true);
+        assert_eq!((s[0], s[2]), (TC_U32_TERMINAL, 1));
+        assert_eq!(&s[16..20], &[0xff; 4]);
+        assert_eq!(&s[20..24], &[198, 18, 0, 7]);
+        assert_eq!(i32::from_ne_bytes(s[24..28].try_into().unwrap()), 12);
+        let d = u32_match_ip("198.18.0.7".parse().unwrap(), false);
+        assert_eq!(i32::from_ne_bytes(d[24..28].try_into().unwrap()), 16);
     }
 
     #[test]

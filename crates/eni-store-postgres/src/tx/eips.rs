@@ -263,7 +263,7 @@ pub(crate) fn eip_ips_in(tx: &mut PgTx<'_>, lo: u32, hi: u32) -> Result<Vec<u32>
 macro_rules! select_association {
     ($rest:literal) => {
         concat!(
-            "SELECT id, ip, private_ip, eni_id, vpc_id FROM eips \
+            "SELECT id, ip, private_ip, eni_id, vpc_id, bandwidth FROM eips \
              WHERE status IN ('Associating', 'InUse') ",
             $rest
         )
@@ -276,6 +276,7 @@ fn association_from_row(r: &Row) -> Result<EipAssociation, StoreError> {
         public_ip: Ipv4Addr::from(u32_from(r, 1)?),
         private_ip: Ipv4Addr::from(u32_from(r, 2)?),
         eni_id: id_from(r, 3)?,
+        bandwidth: u32_from(r, 5)?,
     })
 }
 

@@ -338,7 +338,7 @@ pub(super) fn free_delete(tx: &SqliteTx<'_>, pool: &str, lo: u32) -> Result<bool
 macro_rules! select_association {
     ($rest:literal) => {
         concat!(
-            "SELECT id, ip, private_ip, eni_id, vpc_id FROM eips \
+            "SELECT id, ip, private_ip, eni_id, vpc_id, bandwidth FROM eips \
              WHERE status IN ('Associating', 'InUse') ",
             $rest
         )
@@ -351,6 +351,7 @@ fn association_from_row(r: &Row<'_>) -> rusqlite::Result<EipAssociation> {
         public_ip: Ipv4Addr::from(r.get::<_, u32>(1)?),
         private_ip: Ipv4Addr::from(r.get::<_, u32>(2)?),
         eni_id: id_from_row(r, 3)?,
+        bandwidth: r.get(5)?,
     })
 }
 

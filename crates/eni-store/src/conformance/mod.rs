@@ -3971,6 +3971,7 @@ fn check_eips_associated_all_spans_vpcs_oldest_first(store: &dyn Store) {
         public_ip: e.ip.into(),
         private_ip: ip.into(),
         eni_id: n.id.clone(),
+        bandwidth: e.bandwidth,
     };
     let all = read(store, |tx| tx.eips_associated_all());
     assert_eq!(
@@ -4725,12 +4726,14 @@ fn check_eips_associated_in_vpc_lists_live_associations(store: &dyn Store) {
                 public_ip: PUBLIC.into(),
                 private_ip: 0xAC10_0005u32.into(),
                 eni_id: n.id.clone(),
+                bandwidth: a.bandwidth,
             },
             EipAssociation {
                 allocation_id: b.id.clone(),
                 public_ip: (PUBLIC + 1).into(),
                 private_ip: 0xAC10_0006u32.into(),
                 eni_id: n2.id.clone(),
+                bandwidth: b.bandwidth,
             },
         ]
     );
@@ -4825,6 +4828,20 @@ fn check_dataplane_changes_name_the_scope_of_each_change(store: &dyn Store) {
         tx.eip_update(&bound(a.clone(), &n, 0x0A00_0109, "Associating"))
     });
     assert_eq!(since(store, g3), set(&[va.id.as_str(), SCOPE_INTERNET]));
+    // A bound EIP's bandwidth is capped on its host: a change of it is a change there; an
+    // unbound one's is nothing a data plane sees.
+    let g35 = gen(store);
+    let mut faster = read(store, |tx| tx.eip_get(acct, &a.id)).unwrap();
+    faster.bandwidth += 5;
+    ok(store, |tx| tx.eip_update(&faster));
+    assert_eq!(since(store, g35), set(&[va.id.as_str(), SCOPE_INTERNET]));
+    let idle = eip(acct, REGION, PUBLIC + 8);
+    ok(store, |tx| tx.eip_insert(&idle));
+    let g36 = gen(store);
+    let mut idle_faster = idle.clone();
+    idle_faster.bandwidth += 5;
+    ok(store, |tx| tx.eip_update(&idle_faster));
+    assert_eq!(gen(store), g36, "an unbound EIP's bandwidth");
     let g4 = gen(store);
     let mut renamed = n.clone();
     renamed.name = "renamed".into();
