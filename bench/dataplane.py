@@ -659,6 +659,74 @@ def bench_cni(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
 # ---------------------------------------------------------------- report
 
 
+def eip_status(api: eniapi.Api, allocation_id: str) -> str:
+    r = api.vpc("DescribeEipAddresses", AllocationId=allocation_id)
+    return r["EipAddresses"]["EipAddress"][0]["Status"]
+
+
+def wait_eip(api: eniapi.Api, allocation_id: str, status: str, timeout: float = 10.0) -> float:
+    """Polls every 1 ms until the EIP shows `status`; the monotonic time it was first seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        t = time.monotonic()
+        if eip_status(api, allocation_id) == status:
+            return t
+        if t > deadline:
+            raise TimeoutError(f"{allocation_id} not {status} after {timeout}s")
+        time.sleep(0.001)
+
+
+def bench_eip(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
+    """Associate-to-traffic of an EIP in NAT mode: a prober in the simulated internet
+    (`<prefix>inet`) sends to the EIP every 0.2 ms; each run times from just before
+    AssociateEipAddress to the first echo from the instance, and to InUse; then
+    UnassociateEipAddress to Available. (Another instance keeps an EIP throughout, so the
+    internet namespace, which exists while some EIP is bound, stays.)"""
+    log("EIP associate-to-traffic (NAT): starting eni serve")
+    srv = ctx.server(f"{tag}e-")
+    api = eniapi.Api(srv)
+    vpc = api.create_vpc("10.0.0.0/16")
+    vsw = api.create_vswitch(vpc, "10.0.1.0/24")
+    group = api.create_group(vpc)
+    api.ecs("AuthorizeSecurityGroup", SecurityGroupId=group, IpProtocol="UDP",
+            PortRange=f"{PORT}/{PORT}", SourceCidrIp="0.0.0.0/0")
+    target, keeper = api.run_instance(vsw, group), api.run_instance(vsw, group)
+    wait_instances(api, [target, keeper])
+    ctx.echo(target, "T")
+    kept = api.vpc("AllocateEipAddress")["AllocationId"]
+    api.vpc("AssociateEipAddress", AllocationId=kept, InstanceId=keeper)
+    wait_eip(api, kept, "InUse")
+    eip = api.vpc("AllocateEipAddress")
+    eip_id, ip = eip["AllocationId"], eip["EipAddress"]
+    prober = Prober(ctx, f"{srv.prefix}inet")
+    out = {k: [] for k in ("call", "inuse", "traffic", "available")}
+    failures = 0
+    for i in range(warmup + runs):
+        pause()
+        e = prober.arm(ip)
+        t0 = time.monotonic()
+        api.vpc("AssociateEipAddress", AllocationId=eip_id, InstanceId=target)
+        t_call = time.monotonic()
+        t_inuse = wait_eip(api, eip_id, "InUse")
+        echo = prober.first_echo(e, 5)
+        pause()
+        t1 = time.monotonic()
+        api.vpc("UnassociateEipAddress", AllocationId=eip_id, InstanceId=target)
+        t_avail = wait_eip(api, eip_id, "Available")
+        if i < warmup:
+            continue
+        if echo is None:
+            failures += 1
+            continue
+        out["call"].append(ms(t_call - t0))
+        out["inuse"].append(ms(t_inuse - t0))
+        out["traffic"].append(ms(echo["t_recv"] - t0))
+        out["available"].append(ms(t_avail - t1))
+    out["failures"] = failures
+    log(f"  EIP associate-to-traffic runs: {' '.join(f'{x:.1f}' for x in out['traffic'])} ms")
+    return out
+
+
 def bench_metadata(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
     """The metadata service from inside an instance: GET latency (a new connection each, as
     Terway's client makes), and how long after the API call the metadata shows an attached
@@ -758,6 +826,13 @@ def report(res: dict) -> str:
     row("eni  Available -> attach call -> InUse elsewhere", f["attach"])
     row("eni  move: detach call -> InUse elsewhere", f["move"],
         vs_br=br and br["failover"]["move"], vs_hd=hd and hd["failover"]["move"])
+    ep = res.get("eip")
+    if ep:
+        sec("EIP (NAT mode; UDP probe every 0.2 ms from the simulated internet)")
+        row("AssociateEipAddress call (HTTP)", ep["call"])
+        row("associate -> InUse (API, polled)", ep["inuse"])
+        row("associate -> traffic (first echo)", ep["traffic"])
+        row("unassociate -> Available (API, polled)", ep["available"])
     m = res.get("metadata")
     if m:
         sec("metadata service (from inside an instance; a new connection per GET)")
@@ -810,6 +885,8 @@ def report(res: dict) -> str:
                  f"included (median): {'MET' if lost <= FAILOVER_GOAL else 'NOT MET'} ({lost:g})")
     if a["failures"]:
         lines.append(f"note: {a['failures']} eni attach run(s) saw no echo within 5 s (left out above)")
+    if ep and ep["failures"]:
+        lines.append(f"note: {ep['failures']} EIP associate run(s) saw no echo within 5 s (left out above)")
     if c:
         for p in ("host-device", "bridge"):
             if c[p]["failures"]:
@@ -837,6 +914,7 @@ def main() -> int:
                     help="ENI_LOG for the servers, e.g. 'debug,hyper=info' (logs kept with --keep)")
     ap.add_argument("--no-cni", action="store_true", help="skip the CNI reference")
     ap.add_argument("--no-metadata", action="store_true", help="skip the metadata-service figures")
+    ap.add_argument("--no-eip", action="store_true", help="skip the EIP associate-to-traffic figures")
     ap.add_argument("--trace", action="store_true",
                     help="after the attach runs, repeat them while recording the server's threads and "
                          "child processes (proc connector) and print where the attach-to-traffic time goes")
@@ -868,6 +946,8 @@ def main() -> int:
         log(f"tag {tag}, work dir {workdir}, {args.runs} runs (+{args.warmup} warm-up) each")
         res["eni_attach"] = bench_eni_attach(ctx, tag, args.runs, args.warmup, args.trace)
         res["eni_failover"] = bench_eni_failover(ctx, tag, args.runs, args.warmup, args.trace)
+        if not args.no_eip:
+            res["eip"] = bench_eip(ctx, tag, args.runs, args.warmup)
         if not args.no_metadata:
             res["metadata"] = bench_metadata(ctx, tag, args.runs, args.warmup)
         if want_cni:
