@@ -212,6 +212,23 @@ pub(crate) fn check_disk_description(d: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The caller's instance by ID, in `region` when one is given (Start/Stop/Delete and the
+/// security-group calls may carry no RegionId); `InvalidInstanceId.NotFound` otherwise.
+pub(crate) fn own_instance(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    region: Option<&str>,
+    id: &str,
+) -> Result<Instance, CoreError> {
+    let Ok(iid) = id.parse::<InstanceId>() else {
+        return Err(ApiError::InstanceNotFound.into());
+    };
+    match tx.instance_get(caller.account, &iid)? {
+        Some(i) if region.is_none_or(|r| r == i.region_id) => Ok(i),
+        _ => Err(ApiError::InstanceNotFound.into()),
+    }
+}
+
 /// The ID of an instance's system disk: the instance ID's body under `d-`.
 pub fn system_disk_id(instance: &str) -> String {
     format!("d-{}", instance.strip_prefix("i-").unwrap_or(instance))
@@ -666,7 +683,7 @@ impl Core {
         result.map_err(Into::into)
     }
 
-    /// The caller's instance by ID in any region (Start/Stop/Delete carry no RegionId).
+    /// The caller's instance by ID (see [`own_instance`]).
     fn own_instance(
         &self,
         tx: &mut dyn Tx,
@@ -674,13 +691,7 @@ impl Core {
         region: Option<&str>,
         id: &str,
     ) -> Result<Instance, CoreError> {
-        let Ok(iid) = id.parse::<InstanceId>() else {
-            return Err(ApiError::InstanceNotFound.into());
-        };
-        match tx.instance_get(caller.account, &iid)? {
-            Some(i) if region.is_none_or(|r| r == i.region_id) => Ok(i),
-            _ => Err(ApiError::InstanceNotFound.into()),
-        }
+        own_instance(tx, caller, region, id)
     }
 
     /// StartInstance: `Stopped → Starting → Running`.

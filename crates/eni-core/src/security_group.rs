@@ -364,12 +364,7 @@ pub(crate) fn change_membership_in(
         {
             let mut eni = match member {
                 Member::Instance(id) => {
-                    let iid: eni_types::ids::InstanceId =
-                        id.parse().map_err(|_| ApiError::InstanceNotFound)?;
-                    let inst = match tx.instance_get(caller.account, &iid)? {
-                        Some(i) if region.is_none_or(|r| r == i.region_id) => i,
-                        _ => return Err(ApiError::InstanceNotFound.into()),
-                    };
+                    let inst = crate::instance::own_instance(tx, caller, region, id)?;
                     if inst.status != "Running" && inst.status != "Stopped" {
                         return Err(ApiError::IncorrectInstanceStatus {
                             detail: format!(
@@ -380,7 +375,7 @@ pub(crate) fn change_membership_in(
                         .into());
                     }
                     let primary = tx
-                        .enis_of_instances(std::slice::from_ref(&iid))?
+                        .enis_of_instances(std::slice::from_ref(&inst.id))?
                         .into_iter()
                         .find(|e| e.eni_type == "Primary");
                     match primary {
