@@ -727,6 +727,86 @@ def bench_eip(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
     return out
 
 
+VISIBLE_MODES = ("BINDED", "MULTI_BINDED")
+
+
+def bench_eip_visible(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
+    """The EIP visible modes, per mode: a secondary ENI of the target instance holds an EIP
+    while detached, and a prober in the simulated internet (`<prefix>inet`) sends to the EIP
+    every 0.2 ms. Each run: AssociateEipAddress (Mode, InstanceType NetworkInterface) with the
+    ENI detached, timed to InUse; AttachNetworkInterface, timed to InUse and to the first echo
+    at the EIP (the guest's NIC carries the EIP itself); then DetachNetworkInterface to
+    Available and UnassociateEipAddress to Available. BINDED takes the ENI's primary private
+    IP (its only one); MULTI_BINDED the ENI's secondary private IP, so the NIC carries the EIP
+    beside both private addresses. Another instance keeps a NAT EIP throughout, so the
+    internet namespace stays."""
+    log("EIP visible modes, attach-to-traffic: starting eni serve")
+    srv = ctx.server(f"{tag}d-")
+    api = eniapi.Api(srv)
+    vpc = api.create_vpc("10.0.0.0/16")
+    vsw = api.create_vswitch(vpc, "10.0.1.0/24")
+    group = api.create_group(vpc)
+    api.ecs("AuthorizeSecurityGroup", SecurityGroupId=group, IpProtocol="UDP",
+            PortRange=f"{PORT}/{PORT}", SourceCidrIp="0.0.0.0/0")
+    target, keeper = api.run_instance(vsw, group), api.run_instance(vsw, group)
+    wait_instances(api, [target, keeper])
+    ctx.echo(target, "T")
+    kept = api.vpc("AllocateEipAddress")["AllocationId"]
+    api.vpc("AssociateEipAddress", AllocationId=kept, InstanceId=keeper)
+    wait_eip(api, kept, "InUse")
+    prober = Prober(ctx, f"{srv.prefix}inet")
+    enis = {"BINDED": api.create_eni(vsw, group, "10.0.1.100"),
+            "MULTI_BINDED": api.create_eni(vsw, group, "10.0.1.101")}
+    api.ecs("AssignPrivateIpAddresses", NetworkInterfaceId=enis["MULTI_BINDED"], **{"PrivateIpAddress.1": "10.0.1.102"})
+    bind_to = {"BINDED": {}, "MULTI_BINDED": {"PrivateIpAddress": "10.0.1.102"}}
+    out = {}
+    for mode in VISIBLE_MODES:
+        eni = enis[mode]
+        eip = api.vpc("AllocateEipAddress")
+        eip_id, ip = eip["AllocationId"], eip["EipAddress"]
+        res = {k: [] for k in ("associate_call", "associate", "call", "inuse", "traffic", "available", "unassociate")}
+        failures = 0
+        for i in range(warmup + runs):
+            pause()
+            t0 = time.monotonic()
+            api.vpc("AssociateEipAddress", AllocationId=eip_id, InstanceId=eni, InstanceType="NetworkInterface",
+                    Mode=mode, **bind_to[mode])
+            t_acall = time.monotonic()
+            t_ainuse = wait_eip(api, eip_id, "InUse")
+            pause()
+            e = prober.arm(ip)
+            t1 = time.monotonic()
+            api.attach(eni, target)
+            t_call = time.monotonic()
+            t_inuse = api.wait_eni(eni, "InUse")
+            echo = prober.first_echo(e, 5)
+            pause()
+            t2 = time.monotonic()
+            api.detach(eni, target)
+            t_avail = api.wait_eni(eni, "Available")
+            t3 = time.monotonic()
+            api.vpc("UnassociateEipAddress", AllocationId=eip_id, InstanceId=eni, InstanceType="NetworkInterface")
+            t_unassoc = wait_eip(api, eip_id, "Available")
+            if i < warmup:
+                continue
+            res["associate_call"].append(ms(t_acall - t0))
+            res["associate"].append(ms(t_ainuse - t0))
+            res["call"].append(ms(t_call - t1))
+            res["inuse"].append(ms(t_inuse - t1))
+            res["available"].append(ms(t_avail - t2))
+            res["unassociate"].append(ms(t_unassoc - t3))
+            if echo is None:
+                failures += 1
+                log(f"  {mode} run {i - warmup + 1}: no echo within 5 s")
+                continue
+            res["traffic"].append(ms(echo["t_recv"] - t1))
+        res["failures"] = failures
+        log(f"  {mode} attach-to-traffic runs: {' '.join(f'{x:.1f}' for x in res['traffic'])} ms")
+        out[mode] = res
+    out["server_log"] = str(srv.log_path)
+    return out
+
+
 def bench_metadata(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
     """The metadata service from inside an instance: GET latency (a new connection each, as
     Terway's client makes), and how long after the API call the metadata shows an attached
@@ -833,6 +913,18 @@ def report(res: dict) -> str:
         row("associate -> InUse (API, polled)", ep["inuse"])
         row("associate -> traffic (first echo)", ep["traffic"])
         row("unassociate -> Available (API, polled)", ep["available"])
+    vis = res.get("eip_visible")
+    for mode in VISIBLE_MODES if vis else ():
+        v = vis[mode]
+        sec(f"EIP, {mode} mode (a secondary ENI holding the EIP while detached; UDP probe every 0.2 ms "
+            "from the simulated internet)")
+        row("AssociateEipAddress call (HTTP)", v["associate_call"])
+        row("associate (ENI detached) -> InUse (polled)", v["associate"])
+        row("AttachNetworkInterface call (HTTP)", v["call"])
+        row("attach -> InUse (API, polled)", v["inuse"])
+        row("attach -> traffic (first echo at the EIP)", v["traffic"])
+        row("detach -> Available (API, polled)", v["available"])
+        row("unassociate -> Available (API, polled)", v["unassociate"])
     m = res.get("metadata")
     if m:
         sec("metadata service (from inside an instance; a new connection per GET)")
@@ -887,6 +979,10 @@ def report(res: dict) -> str:
         lines.append(f"note: {a['failures']} eni attach run(s) saw no echo within 5 s (left out above)")
     if ep and ep["failures"]:
         lines.append(f"note: {ep['failures']} EIP associate run(s) saw no echo within 5 s (left out above)")
+    for mode in VISIBLE_MODES if vis else ():
+        if vis[mode]["failures"]:
+            lines.append(f"note: {vis[mode]['failures']} EIP {mode} attach run(s) saw no echo within 5 s "
+                         "(left out above)")
     if c:
         for p in ("host-device", "bridge"):
             if c[p]["failures"]:
@@ -914,7 +1010,8 @@ def main() -> int:
                     help="ENI_LOG for the servers, e.g. 'debug,hyper=info' (logs kept with --keep)")
     ap.add_argument("--no-cni", action="store_true", help="skip the CNI reference")
     ap.add_argument("--no-metadata", action="store_true", help="skip the metadata-service figures")
-    ap.add_argument("--no-eip", action="store_true", help="skip the EIP associate-to-traffic figures")
+    ap.add_argument("--no-eip", action="store_true",
+                    help="skip the EIP figures (NAT associate-to-traffic and the visible modes' attach-to-traffic)")
     ap.add_argument("--trace", action="store_true",
                     help="after the attach runs, repeat them while recording the server's threads and "
                          "child processes (proc connector) and print where the attach-to-traffic time goes")
@@ -948,6 +1045,7 @@ def main() -> int:
         res["eni_failover"] = bench_eni_failover(ctx, tag, args.runs, args.warmup, args.trace)
         if not args.no_eip:
             res["eip"] = bench_eip(ctx, tag, args.runs, args.warmup)
+            res["eip_visible"] = bench_eip_visible(ctx, tag, args.runs, args.warmup)
         if not args.no_metadata:
             res["metadata"] = bench_metadata(ctx, tag, args.runs, args.warmup)
         if want_cni:

@@ -28,6 +28,10 @@ NETPROG = str(HERE / "netprog.py")
 REGION = h.REGION
 UDP_PORT = 7001
 TCP_PORT = 7002
+PEER_PORT = 7003  # `Procs.peer_echo`: replies name the sender
+# The simulated internet's address on its link to every VPC router (the routers' default
+# gateway): a destination on the internet for what instances send out.
+INTERNET_ADDR = "100.64.0.1"
 
 
 # ---------------------------------------------------------------- kernel views
@@ -141,6 +145,11 @@ class Procs:
             if tcp_port is not None:
                 self.spawn(ns, "tcp6-echo", str(tcp_port), tag)
 
+    def peer_echo(self, ns: str, tag: str, port: int = PEER_PORT) -> subprocess.Popen:
+        """A UDP echo server in `ns` replying b"TAG|<sender ip>|<request>": the source address
+        the request arrived with (e.g. in the internet namespace: whether it was translated)."""
+        return self.spawn(ns, "udp-peer-echo", str(port), tag)
+
     def watch_metadata(self, ns: str, path: str, needle: str, token: str | None = None,
                        timeout: float = 10.0, check: str | None = None) -> subprocess.Popen:
         """A poller in `ns` that GETs `path` every 2 ms until a 200 answer holds `needle` (or,
@@ -173,12 +182,15 @@ def _readline(p: subprocess.Popen, timeout: float) -> str:
 
 
 def ask(ns: str, targets: list[tuple[str, str]], proto: str = "udp", port: int | None = None,
-        timeout: float = 0.3, tries: int = 2) -> dict[tuple[str, str], str | None]:
+        timeout: float = 0.3, tries: int = 2, src: str | None = None) -> dict[tuple[str, str], str | None]:
     """From namespace `ns`, sends each (ip, payload) to the echo server; returns
-    {(ip, payload): reply or None}. A reply is "TAG|<address reached>|payload"."""
+    {(ip, payload): reply or None}. A reply is "TAG|<address reached>|payload". With `src`,
+    the requests leave from that address of `ns` (bound before sending)."""
     port = port or (UDP_PORT if proto == "udp" else TCP_PORT)
     spec = {"proto": proto, "timeout": timeout, "tries": tries,
             "targets": [[t, port, payload] for t, payload in targets]}
+    if src:
+        spec["src"] = src
     out = subprocess.run(["ip", "netns", "exec", ns, sys.executable, NETPROG, "ask", json.dumps(spec)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, f"ask in {ns} failed: {out.stderr}"
@@ -191,6 +203,15 @@ def ping(ns: str, target: str, count: int = 3, timeout: float = 1.0) -> int:
                           str(timeout)], capture_output=True, text=True, timeout=count * timeout + 10)
     assert out.returncode == 0, out.stderr
     return int(out.stdout.strip())
+
+
+def iperf(client_ns: str, server_ip: str, reverse: bool, seconds: int = 2, port: int = 5201) -> float:
+    """Mbit/s iperf3 received (TCP) from `client_ns` to `server_ip` (`reverse`: the server
+    sends)."""
+    args = ["ip", "netns", "exec", client_ns, "iperf3", "-J", "-c", server_ip, "-p", str(port), "-t", str(seconds)]
+    out = subprocess.run(args + (["-R"] if reverse else []), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    return json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
 
 
 def imds(ns: str, *requests: dict | str, timeout: float = 2.0) -> list[dict]:
@@ -514,38 +535,59 @@ class Api:
 
     # ---- EIPs
 
-    def eip(self) -> tuple[str, str]:
-        """AllocateEipAddress: (AllocationId, EipAddress)."""
+    def eip(self, bandwidth: int | None = None) -> tuple[str, str]:
+        """AllocateEipAddress (with `bandwidth`, that many Mbit/s): (AllocationId, EipAddress)."""
         from alibabacloud_vpc20160428 import models as m
 
-        body = self.vpcc.allocate_eip_address(m.AllocateEipAddressRequest(region_id=REGION)).body
+        kw = {"bandwidth": str(bandwidth)} if bandwidth is not None else {}
+        body = self.vpcc.allocate_eip_address(m.AllocateEipAddressRequest(region_id=REGION, **kw)).body
         return body.allocation_id, body.eip_address
 
-    def eip_status(self, allocation_id: str) -> str:
+    def eip_get(self, allocation_id: str):
+        """DescribeEipAddresses' entry of one EIP (status, mode, instance_id, private_ip_address...)."""
         from alibabacloud_vpc20160428 import models as m
 
         (e,) = self.vpcc.describe_eip_addresses(m.DescribeEipAddressesRequest(
             region_id=REGION, allocation_id=allocation_id)).body.eip_addresses.eip_address
-        return e.status
+        return e
 
-    def associate(self, allocation_id: str, instance_id: str):
-        """AssociateEipAddress (an `i-…` or an `eni-…`), then waits until InUse."""
+    def eip_status(self, allocation_id: str) -> str:
+        return self.eip_get(allocation_id).status
+
+    def associate(self, allocation_id: str, instance_id: str, mode: str | None = None,
+                  private_ip: str | None = None, wait: bool = True):
+        """AssociateEipAddress (an `i-…` or an `eni-…`; `mode` NAT, BINDED or MULTI_BINDED and
+        `private_ip` as given, else not sent), then (with `wait`) waits until InUse."""
         from alibabacloud_vpc20160428 import models as m
 
         kind = "NetworkInterface" if instance_id.startswith("eni-") else "EcsInstance"
+        kw = {}
+        if mode is not None:
+            kw["mode"] = mode
+        if private_ip is not None:
+            kw["private_ip_address"] = private_ip
         self.vpcc.associate_eip_address(m.AssociateEipAddressRequest(
-            region_id=REGION, allocation_id=allocation_id, instance_id=instance_id, instance_type=kind))
-        h.wait_for(lambda: self.eip_status(allocation_id), lambda st: st == "InUse",
-                   what=f"{allocation_id} InUse")
+            region_id=REGION, allocation_id=allocation_id, instance_id=instance_id, instance_type=kind, **kw))
+        if wait:
+            h.wait_for(lambda: self.eip_status(allocation_id), lambda st: st == "InUse",
+                       what=f"{allocation_id} InUse")
 
-    def unassociate(self, allocation_id: str, instance_id: str):
+    def unassociate(self, allocation_id: str, instance_id: str, wait: bool = True):
         from alibabacloud_vpc20160428 import models as m
 
         kind = "NetworkInterface" if instance_id.startswith("eni-") else "EcsInstance"
         self.vpcc.unassociate_eip_address(m.UnassociateEipAddressRequest(
             region_id=REGION, allocation_id=allocation_id, instance_id=instance_id, instance_type=kind))
-        h.wait_for(lambda: self.eip_status(allocation_id), lambda st: st == "Available",
-                   what=f"{allocation_id} Available")
+        if wait:
+            h.wait_for(lambda: self.eip_status(allocation_id), lambda st: st == "Available",
+                       what=f"{allocation_id} Available")
+
+    def forward_mode(self, allocation_id: str, mode: str):
+        """ModifyEipForwardMode (synchronous): `InstanceId` is the EIP's allocation ID."""
+        from alibabacloud_vpc20160428 import models as m
+
+        self.vpcc.modify_eip_forward_mode(m.ModifyEipForwardModeRequest(
+            region_id=REGION, instance_id=allocation_id, mode=mode))
 
     # ---- instances
 

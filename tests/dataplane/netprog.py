@@ -7,10 +7,14 @@ Only the standard library: they run in whatever namespace the test picks.
                       address is on. Reply: b"TAG|<local ip>|" + request.
   tcp-echo PORT TAG   The same over TCP (one line per connection; the kernel answers from the
                       address the connection was made to).
+  udp-peer-echo PORT TAG
+                      As udp-echo, but the reply names the sender: b"TAG|<peer ip>|" + request
+                      (what an address on the internet sees as the source).
   udp6-echo, tcp6-echo PORT TAG
                       The same on [::]:PORT, IPv6 only (IPV6_PKTINFO for UDP).
   ask JSON            One client run for several requests. JSON: {"proto": "udp"|"tcp",
-                      "targets": [[ip, port, payload], ...], "timeout": s, "tries": n}.
+                      "targets": [[ip, port, payload], ...], "timeout": s, "tries": n,
+                      "src": ip (optional: the source address, bound before sending)}.
                       Prints a JSON list with one entry per target: the reply string or null.
   ping IP COUNT TIMEOUT
                       ICMP (ICMPv6 for an IPv6 address) echo requests from a raw socket, one
@@ -59,7 +63,8 @@ def family(ip: str) -> int:
     return socket.AF_INET6 if ":" in ip else socket.AF_INET
 
 
-def udp_echo(port: int, tag: str) -> None:
+def udp_echo(port: int, tag: str, peer: bool = False) -> None:
+    """With `peer`, the reply names the sender's address instead of the local one."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
@@ -67,20 +72,21 @@ def udp_echo(port: int, tag: str) -> None:
     print("ready", flush=True)
     space = socket.CMSG_SPACE(12)
     while True:
-        data, anc, _flags, peer = s.recvmsg(65535, space)
+        data, anc, _flags, sender = s.recvmsg(65535, space)
         dst = None
         for level, kind, cdata in anc:
             if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
                 _ifindex, _spec_dst, hdr_dst = struct.unpack("I4s4s", cdata[:12])
                 dst = hdr_dst
-        reply = f"{tag}|{socket.inet_ntoa(dst) if dst else '?'}|".encode() + data
+        seen = sender[0] if peer else (socket.inet_ntoa(dst) if dst else "?")
+        reply = f"{tag}|{seen}|".encode() + data
         try:
             if dst is not None:
                 # Source = the address the request was sent to; ifindex 0: let routing choose
                 # (the `from <ip>` rule sends it out of the NIC that owns the address).
-                s.sendmsg([reply], [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, dst, b"\0" * 4))], 0, peer)
+                s.sendmsg([reply], [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("I4s4s", 0, dst, b"\0" * 4))], 0, sender)
             else:
-                s.sendto(reply, peer)
+                s.sendto(reply, sender)
         except OSError:
             pass  # e.g. the NIC just went away: the client counts it as lost
 
@@ -140,9 +146,11 @@ def tcp_echo(port: int, tag: str, v6: bool = False) -> None:
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-def ask_udp(ip: str, port: int, payload: str, timeout: float, tries: int):
+def ask_udp(ip: str, port: int, payload: str, timeout: float, tries: int, src: str | None = None):
     s = socket.socket(family(ip), socket.SOCK_DGRAM)
     try:
+        if src:
+            s.bind((src, 0))
         # Connected: only a reply from exactly ip:port counts.
         s.connect((ip, port))
         for _ in range(tries):
@@ -171,10 +179,11 @@ def ask_udp(ip: str, port: int, payload: str, timeout: float, tries: int):
         s.close()
 
 
-def ask_tcp(ip: str, port: int, payload: str, timeout: float, tries: int):
+def ask_tcp(ip: str, port: int, payload: str, timeout: float, tries: int, src: str | None = None):
     for _ in range(tries):
         try:
-            with socket.create_connection((ip, port), timeout=timeout) as c:
+            with socket.create_connection((ip, port), timeout=timeout,
+                                          source_address=(src, 0) if src else None) as c:
                 c.settimeout(timeout)
                 c.sendall(payload.encode() + b"\n")
                 buf = b""
@@ -236,7 +245,8 @@ def ask(spec: dict) -> None:
     fn = ask_udp if spec.get("proto", "udp") == "udp" else ask_tcp
     timeout = float(spec.get("timeout", 0.3))
     tries = int(spec.get("tries", 2))
-    out = [fn(ip, int(port), payload, timeout, tries) for ip, port, payload in spec["targets"]]
+    src = spec.get("src")
+    out = [fn(ip, int(port), payload, timeout, tries, src) for ip, port, payload in spec["targets"]]
     print(json.dumps(out), flush=True)
 
 
@@ -418,6 +428,8 @@ def main(argv) -> None:
     cmd = argv[1]
     if cmd == "udp-echo":
         udp_echo(int(argv[2]), argv[3])
+    elif cmd == "udp-peer-echo":
+        udp_echo(int(argv[2]), argv[3], peer=True)
     elif cmd == "tcp-echo":
         tcp_echo(int(argv[2]), argv[3])
     elif cmd == "udp6-echo":

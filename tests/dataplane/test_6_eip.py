@@ -70,18 +70,6 @@ def test_an_eip_reaches_its_instance_from_the_internet_and_back(dp, api, procs):
         assert time.monotonic() < deadline, "the EIP still answers after UnassociateEipAddress"
 
 
-def iperf(client_ns: str, server_ip: str, reverse: bool, seconds: int = 2) -> float:
-    """Mbit/s iperf3 received (TCP) from `client_ns` to `server_ip` (`reverse`: the server
-    sends)."""
-    import json
-    import subprocess
-
-    args = ["ip", "netns", "exec", client_ns, "iperf3", "-J", "-c", server_ip, "-p", "5201", "-t", str(seconds)]
-    out = subprocess.run(args + (["-R"] if reverse else []), capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
-    return json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
-
-
 def test_an_eips_bandwidth_caps_its_traffic_both_ways_and_changes_live(dp, api, procs):
     import subprocess
     import threading
@@ -105,14 +93,14 @@ def test_an_eips_bandwidth_caps_its_traffic_both_ways_and_changes_live(dp, api, 
             api.vpcc.modify_eip_address_attribute(m.ModifyEipAddressAttributeRequest(
                 region_id=d.REGION, allocation_id=eip_id, bandwidth=str(cap)))
             time.sleep(0.5)  # the agent has applied the new rate by now
-        to_instance = iperf(inet, eip, reverse=False)
-        from_instance = iperf(inet, eip, reverse=True)
+        to_instance = d.iperf(inet, eip, reverse=False)
+        from_instance = d.iperf(inet, eip, reverse=True)
         print(f"EIP at {cap} Mbit/s: in {to_instance:.1f}, out {from_instance:.1f}")
         for what, rate in (("to the instance", to_instance), ("from the instance", from_instance)):
             assert 0.8 * cap < rate < 1.2 * cap, f"{what}: {rate:.1f} Mbit/s against {cap}"
     # A change while a flow runs keeps the flow (the rate changes in place).
     result = {}
-    t = threading.Thread(target=lambda: result.update(rate=iperf(inet, eip, reverse=True, seconds=4)))
+    t = threading.Thread(target=lambda: result.update(rate=d.iperf(inet, eip, reverse=True, seconds=4)))
     t.start()
     time.sleep(1.5)
     api.vpcc.modify_eip_address_attribute(m.ModifyEipAddressAttributeRequest(

@@ -380,6 +380,15 @@ def cloud(ecs, res):
 
 
 @pytest.fixture
+def eips(vpc):
+    """`h.Eips` of one test, released at teardown. Request it before `cloud` so that the ENIs
+    (and the visible-mode bindings they hold) are gone first."""
+    e = h.Eips(vpc)
+    yield e
+    e.cleanup()
+
+
+@pytest.fixture
 def extra_server(tmp_path):
     """Starts more `eni serve` processes with extra flags (e.g. ["--eni-quota", "2"]) on fresh
     data dirs; stops them at teardown. Returns (server, ecs client, vpc client, Cloud)."""

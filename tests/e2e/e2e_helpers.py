@@ -324,6 +324,101 @@ def wait_for(fn, pred=bool, *, timeout: float = POLL_TIMEOUT, step: float = POLL
         time.sleep(step)
 
 
+# ---------------------------------------------------------------- EIPs
+
+
+class Eips:
+    """EIPs of one test through a new-SDK VPC client, released at teardown (unassociated first
+    if needed). A visible-mode EIP (BINDED, MULTI_BINDED) unassociates only while its ENI is
+    detached, so teardown must run after the ENIs' (request `eips` before `cloud`)."""
+
+    def __init__(self, vpc):
+        self.vpc = vpc
+        self.ids: list[str] = []
+
+    def allocate(self, **kw):
+        from alibabacloud_vpc20160428 import models as vm
+
+        kw.setdefault("region_id", REGION)
+        body = self.vpc.allocate_eip_address(vm.AllocateEipAddressRequest(**kw)).body
+        if body.allocation_id not in self.ids:
+            self.ids.append(body.allocation_id)
+        return body
+
+    def describe(self, **kw):
+        from alibabacloud_vpc20160428 import models as vm
+
+        kw.setdefault("region_id", REGION)
+        return self.vpc.describe_eip_addresses(vm.DescribeEipAddressesRequest(**kw)).body
+
+    def get(self, allocation_id: str):
+        got = self.describe(allocation_id=allocation_id).eip_addresses.eip_address
+        assert len(got) <= 1
+        return got[0] if got else None
+
+    def status(self, allocation_id: str):
+        e = self.get(allocation_id)
+        return e.status if e else None
+
+    def wait(self, allocation_id: str, status: str):
+        wait_for(lambda: self.status(allocation_id), lambda s: s == status, what=f"{allocation_id} {status}")
+        return self.get(allocation_id)
+
+    def associate(self, allocation_id: str, instance_id: str, wait: bool = True, **kw):
+        from alibabacloud_vpc20160428 import models as vm
+
+        kw.setdefault("region_id", REGION)
+        resp = self.vpc.associate_eip_address(
+            vm.AssociateEipAddressRequest(allocation_id=allocation_id, instance_id=instance_id, **kw)
+        )
+        if wait:
+            self.wait(allocation_id, "InUse")
+        return resp
+
+    def unassociate(self, allocation_id: str, wait: bool = True, **kw):
+        from alibabacloud_vpc20160428 import models as vm
+
+        kw.setdefault("region_id", REGION)
+        resp = self.vpc.unassociate_eip_address(vm.UnassociateEipAddressRequest(allocation_id=allocation_id, **kw))
+        if wait:
+            self.wait(allocation_id, "Available")
+        return resp
+
+    def release(self, allocation_id: str):
+        from alibabacloud_vpc20160428 import models as vm
+
+        return self.vpc.release_eip_address(vm.ReleaseEipAddressRequest(region_id=REGION, allocation_id=allocation_id))
+
+    def modify_mode(self, allocation_id: str, mode: str, **kw):
+        """ModifyEipForwardMode: `InstanceId` is the EIP's allocation ID."""
+        from alibabacloud_vpc20160428 import models as vm
+
+        kw.setdefault("region_id", REGION)
+        return self.vpc.modify_eip_forward_mode(
+            vm.ModifyEipForwardModeRequest(instance_id=allocation_id, mode=mode, **kw)
+        )
+
+    def gateway_info(self, eni_id: str, **kw):
+        """DescribeEipGatewayInfo of an ENI: the response body."""
+        from alibabacloud_vpc20160428 import models as vm
+
+        kw.setdefault("region_id", REGION)
+        return self.vpc.describe_eip_gateway_info(vm.DescribeEipGatewayInfoRequest(instance_id=eni_id, **kw)).body
+
+    def cleanup(self):
+        for i in self.ids:
+            e = self.get(i)
+            if e is None:
+                continue
+            if e.status == "Associating":
+                e = self.wait(i, "InUse")
+            if e.status == "InUse":
+                self.unassociate(i)
+            elif e.status == "Unassociating":
+                self.wait(i, "Available")
+            self.release(i)
+
+
 # ---------------------------------------------------------------- hand-made signatures
 
 

@@ -4,84 +4,11 @@ ENI's primary IP), the asynchronous Associating/Unassociating states, the refusa
 and where the ECS SDK reads associations: AssociatedPublicIp of DescribeNetworkInterfaces and
 DescribeNetworkInterfaceAttribute, EipAddress of DescribeInstances."""
 
-import pytest
-from alibabacloud_vpc20160428 import models as vm
-
 import e2e_helpers as h
+from e2e_helpers import Eips
 
 R = h.REGION
 err = h.expect_tea_error
-
-
-class Eips:
-    """EIPs of one test, released at teardown (unassociated first if needed)."""
-
-    def __init__(self, vpc):
-        self.vpc = vpc
-        self.ids: list[str] = []
-
-    def allocate(self, **kw):
-        kw.setdefault("region_id", R)
-        body = self.vpc.allocate_eip_address(vm.AllocateEipAddressRequest(**kw)).body
-        if body.allocation_id not in self.ids:
-            self.ids.append(body.allocation_id)
-        return body
-
-    def describe(self, **kw):
-        kw.setdefault("region_id", R)
-        return self.vpc.describe_eip_addresses(vm.DescribeEipAddressesRequest(**kw)).body
-
-    def get(self, allocation_id: str):
-        got = self.describe(allocation_id=allocation_id).eip_addresses.eip_address
-        assert len(got) <= 1
-        return got[0] if got else None
-
-    def status(self, allocation_id: str):
-        e = self.get(allocation_id)
-        return e.status if e else None
-
-    def wait(self, allocation_id: str, status: str):
-        h.wait_for(lambda: self.status(allocation_id), lambda s: s == status, what=f"{allocation_id} {status}")
-        return self.get(allocation_id)
-
-    def associate(self, allocation_id: str, instance_id: str, wait: bool = True, **kw):
-        kw.setdefault("region_id", R)
-        resp = self.vpc.associate_eip_address(
-            vm.AssociateEipAddressRequest(allocation_id=allocation_id, instance_id=instance_id, **kw)
-        )
-        if wait:
-            self.wait(allocation_id, "InUse")
-        return resp
-
-    def unassociate(self, allocation_id: str, wait: bool = True, **kw):
-        kw.setdefault("region_id", R)
-        resp = self.vpc.unassociate_eip_address(vm.UnassociateEipAddressRequest(allocation_id=allocation_id, **kw))
-        if wait:
-            self.wait(allocation_id, "Available")
-        return resp
-
-    def release(self, allocation_id: str):
-        return self.vpc.release_eip_address(vm.ReleaseEipAddressRequest(region_id=R, allocation_id=allocation_id))
-
-    def cleanup(self):
-        for i in self.ids:
-            e = self.get(i)
-            if e is None:
-                continue
-            if e.status == "Associating":
-                e = self.wait(i, "InUse")
-            if e.status == "InUse":
-                self.unassociate(i)
-            elif e.status == "Unassociating":
-                self.wait(i, "Available")
-            self.release(i)
-
-
-@pytest.fixture
-def eips(vpc):
-    e = Eips(vpc)
-    yield e
-    e.cleanup()
 
 
 def test_allocate_describe_release(eips, unique):
@@ -176,9 +103,9 @@ def test_associate_refusals(eips, cloud, net):
     err(lambda: eips.associate(a.allocation_id, "eni-doesnotexist00000000", wait=False,
                                instance_type="NetworkInterface"), "InvalidInstanId.NotFound", 404)
     err(assoc(instance_type="HaVip"), "InvalidInstanceType.ValueNotSupported", 400)
-    err(assoc(instance_type="NetworkInterface", mode="BINDED"), "InvalidParameter", 400)
-    err(assoc(instance_type="NetworkInterface", mode="MULTI_BINDED"), "InvalidParameter", 400)
-    err(assoc(instance_type="NetworkInterface", private_ip_address="10.0.1.250"), "InvalidParameter", 400)
+    err(assoc(instance_type="NetworkInterface", mode="FOO"), "IllegalParam.Mode", 400)
+    err(assoc(instance_type="NetworkInterface", private_ip_address="10.0.1.250"),
+        "OperationFailed.PrivateIpAddressNotExist", 400)
     err(lambda: eips.unassociate(a.allocation_id, wait=False), "InvalidBindingStatus", 400)
     assert eips.status(a.allocation_id) == "Available"
 

@@ -189,8 +189,10 @@ pub fn common(old: &HostDesired, new: &HostDesired) -> HostDesired {
             n.ipv6_addresses.retain(|ip| p.ipv6_addresses.contains(ip));
             n.ipv4_prefixes.retain(|x| p.ipv4_prefixes.contains(x));
             n.ipv6_prefixes.retain(|x| p.ipv6_prefixes.contains(x));
-            // The primary address leads the list, or the NIC shows none yet.
-            !n.private_ips.is_empty() && n.private_ips.first() == p.private_ips.first()
+            // The primary address leads the list, or the NIC shows none yet. A NIC whose
+            // private address a BINDED EIP replaced has none, and shows once the EIP is on it.
+            n.private_ips.first() == p.private_ips.first()
+                && (!n.private_ips.is_empty() || (!n.eips.is_empty() && n.eips == p.eips))
         });
         true
     });
@@ -849,7 +851,7 @@ fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eni_types::hoststate::{EipDesired, VpcDesired};
+    use eni_types::hoststate::{EipDesired, EipMode, VpcDesired};
 
     fn nic(id: &str, idx: u32, mac: &str, ips: &[&str], v6: &[&str]) -> EniDesired {
         EniDesired {
@@ -864,6 +866,7 @@ mod tests {
             ipv6_cidr_block: (!v6.is_empty()).then(|| "2408:4005:300:a100::/64".into()),
             ipv6_addresses: v6.iter().map(|s| s.to_string()).collect(),
             ipv6_prefixes: Vec::new(),
+            eips: Vec::new(),
         }
     }
 
@@ -904,6 +907,7 @@ mod tests {
                     eip: "198.18.0.7".into(),
                     private_ip: "10.0.1.10".into(),
                     bandwidth_kbps: 0,
+                    mode: EipMode::Nat,
                 }],
                 vni: 1,
                 remotes: Vec::new(),
@@ -1209,6 +1213,33 @@ mod tests {
                 "/latest/meta-data/network/interfaces/macs/"
             )),
             "00:16:3e:00:00:0a/"
+        );
+    }
+
+    #[test]
+    fn a_nic_whose_address_a_binded_eip_replaced_shows_once_the_eip_is_on_it() {
+        let old = world();
+        let mut binded = world();
+        binded.instances[0].enis[1].private_ips = Vec::new();
+        binded.instances[0].enis[1].eips = vec!["198.18.0.8".into()];
+        let macs = "/latest/meta-data/network/interfaces/macs/";
+        // While the EIP replaces the address, the NIC is in neither state the same way.
+        let c = Catalog::shared(&old, &binded);
+        assert_eq!(text(&get(&c, "10.0.1.10", macs)), "00:16:3e:00:00:0a/");
+        // Applied: listed, with no private address to show.
+        let c = Catalog::of(&binded);
+        assert_eq!(
+            text(&get(&c, "10.0.1.10", macs)),
+            "00:16:3e:00:00:0a/\n00:16:3e:00:00:1a/"
+        );
+        let nic = format!("{macs}00:16:3e:00:00:1a/");
+        assert_eq!(
+            text(&get(&c, "10.0.1.10", &format!("{nic}private-ipv4s"))),
+            "[]"
+        );
+        assert_eq!(
+            get(&c, "10.0.1.10", &format!("{nic}primary-ip-address")).status,
+            404
         );
     }
 }

@@ -553,7 +553,8 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             s.redirects.insert(key, ifb);
         }
     }
-    let hosts = (eni.private_ips.iter().map(|ip| (ip, 32)))
+    // The EIPs on the NIC (visible modes) are routed like its private addresses.
+    let hosts = (eni.private_ips.iter().chain(&eni.eips).map(|ip| (ip, 32)))
         .chain(eni.ipv6_addresses.iter().map(|ip| (ip, 128)));
     for (ip, len) in hosts {
         s.routes.insert(
@@ -600,6 +601,13 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             cidr: format!("{ip}/{len}"),
         });
     }
+    // An EIP is a host address: the subnet is the vSwitch's, behind the gateway.
+    for ip in &eni.eips {
+        s.addrs.insert(Addr {
+            dev: nic_ref.clone(),
+            cidr: format!("{ip}/32"),
+        });
+    }
     // The prefixes are the guest's to use: addresses it puts on the NIC from them stay.
     for p in eni.ipv4_prefixes.iter().chain(&eni.ipv6_prefixes) {
         s.guest_ranges.insert(Addr {
@@ -621,6 +629,19 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
         return;
     }
     let v6 = !eni.ipv6_addresses.is_empty();
+    // A NIC with no private IPv4 address (a BINDED EIP in its place) has no subnet: it
+    // reaches the gateway on-link, through a permanent neighbour, so nothing ARPs from an
+    // address outside the vSwitch.
+    let onlink = eni.private_ips.is_empty();
+    if onlink {
+        s.neighs.insert(
+            NeighKey {
+                dev: nic_ref.clone(),
+                ip: eni.gateway.clone(),
+            },
+            ROUTER_MAC.into(),
+        );
+    }
     if v6 {
         s.neighs.insert(
             NeighKey {
@@ -648,7 +669,7 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
                 dev: nic.clone(),
                 via: Some(eni.gateway.clone()),
                 src: None,
-                onlink: false,
+                onlink,
             },
         );
         if v6 {
@@ -676,23 +697,26 @@ fn attach(s: &mut KernelState, prefix: &str, inst: &InstanceDesired, eni: &EniDe
             dev: nic.clone(),
             via: Some(eni.gateway.clone()),
             src: None,
-            onlink: false,
+            onlink,
         },
     );
-    s.routes.insert(
-        RouteKey {
-            ns: ns.clone(),
-            table,
-            dst: eni.cidr_block.clone(),
-        },
-        RouteTarget {
-            dev: nic.clone(),
-            via: None,
-            src: eni.private_ips.first().cloned(),
-            onlink: false,
-        },
-    );
-    for ip in &eni.private_ips {
+    if let Some(first) = eni.private_ips.first() {
+        s.routes.insert(
+            RouteKey {
+                ns: ns.clone(),
+                table,
+                dst: eni.cidr_block.clone(),
+            },
+            RouteTarget {
+                dev: nic.clone(),
+                via: None,
+                src: Some(first.clone()),
+                onlink: false,
+            },
+        );
+    }
+    // What leaves from an EIP on the NIC goes out of this NIC too.
+    for ip in eni.private_ips.iter().chain(&eni.eips) {
         s.rules.insert(Rule {
             ns: ns.clone(),
             pref: table,
@@ -727,7 +751,7 @@ mod tests {
     use eni_dataplane::plan::plan;
     use eni_dataplane::Dataplane;
     use eni_types::hoststate::*;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     fn eni(id: &str, idx: u32, ips: &[&str]) -> EniDesired {
         EniDesired {
@@ -742,6 +766,7 @@ mod tests {
             ipv6_cidr_block: None,
             ipv6_addresses: Vec::new(),
             ipv6_prefixes: Vec::new(),
+            eips: Vec::new(),
         }
     }
 
@@ -948,6 +973,7 @@ mod tests {
             eip: "198.18.0.7".into(),
             private_ip: "10.0.1.5".into(),
             bandwidth_kbps: 0,
+            mode: EipMode::Nat,
         }];
         let s = render("eni-", &d);
         let (router, inet) = ("eni-v-vpc-1", "eni-inet");
@@ -977,6 +1003,133 @@ mod tests {
     }
 
     #[test]
+    fn a_visible_eip_is_on_the_nic_routed_to_its_port_and_never_translated() {
+        // eth1 holds a BINDED EIP in place of its private address (the control plane leaves
+        // that address out); eth2 a MULTI_BINDED one beside its two; eth0 a NAT one.
+        let mut binded = eni("eni-b", 1, &[]);
+        binded.eips = vec!["198.18.0.8".into()];
+        let mut multi = eni("eni-m", 2, &["10.0.1.7", "10.0.1.9"]);
+        multi.eips = vec!["198.18.0.9".into()];
+        let mut d = host(vec![inst(
+            "i-a",
+            true,
+            vec![eni("eni-p", 0, &["10.0.1.5"]), binded, multi],
+        )]);
+        let vpc_eni = |id: &str, addrs: &[&str]| VpcEni {
+            eni_id: id.into(),
+            addresses: addrs.iter().map(|a| a.to_string()).collect(),
+            security_groups: vec![],
+        };
+        d.vpcs[0].enis = vec![
+            vpc_eni("eni-p", &["10.0.1.5"]),
+            vpc_eni("eni-b", &["198.18.0.8"]),
+            vpc_eni("eni-m", &["10.0.1.7", "10.0.1.9", "198.18.0.9"]),
+        ];
+        let eip = |ip: &str, private: &str, mode| EipDesired {
+            eip: ip.into(),
+            private_ip: private.into(),
+            bandwidth_kbps: 0,
+            mode,
+        };
+        d.vpcs[0].eips = vec![
+            eip("198.18.0.7", "10.0.1.5", EipMode::Nat),
+            eip("198.18.0.8", "10.0.1.6", EipMode::Binded),
+            eip("198.18.0.9", "10.0.1.7", EipMode::MultiBinded),
+        ];
+        let s = render("eni-", &d);
+        let router = "eni-v-vpc-1";
+        let addrs = |nic: &str| -> BTreeSet<String> {
+            s.addrs
+                .iter()
+                .filter(|a| a.dev == LinkRef::new("i-a", nic))
+                .map(|a| a.cidr.clone())
+                .collect()
+        };
+        assert_eq!(addrs("eth1"), BTreeSet::from(["198.18.0.8/32".to_string()]));
+        assert_eq!(
+            addrs("eth2"),
+            BTreeSet::from([
+                "10.0.1.7/24".to_string(),
+                "10.0.1.9/24".to_string(),
+                "198.18.0.9/32".to_string()
+            ])
+        );
+        let route = |ns: &str, table: u32, dst: &str| {
+            s.routes.get(&RouteKey {
+                ns: ns.into(),
+                table,
+                dst: dst.into(),
+            })
+        };
+        // The router sends each visible EIP to its ENI's port; the replaced address nowhere.
+        let port = |id: &str| port_name(id, "i-a");
+        assert_eq!(
+            route(router, 254, "198.18.0.8/32").unwrap().dev,
+            port("eni-b")
+        );
+        assert_eq!(
+            route(router, 254, "198.18.0.9/32").unwrap().dev,
+            port("eni-m")
+        );
+        assert!(route(router, 254, "10.0.1.6/32").is_none());
+        assert!(
+            route(router, 254, "198.18.0.7/32").is_none(),
+            "NAT: not routed inside"
+        );
+        // eth1 has no subnet: its table reaches the gateway on-link, through a permanent
+        // neighbour, and only the EIP's rule leads there.
+        let t1 = route("i-a", nic_table(1), "default").unwrap();
+        assert_eq!((t1.via.as_deref(), t1.onlink), (Some("10.0.1.253"), true));
+        assert!(route("i-a", nic_table(1), "10.0.1.0/24").is_none());
+        assert_eq!(
+            s.neighs.get(&NeighKey {
+                dev: LinkRef::new("i-a", "eth1"),
+                ip: "10.0.1.253".into()
+            }),
+            Some(&ROUTER_MAC.to_string())
+        );
+        let t2 = route("i-a", nic_table(2), "default").unwrap();
+        assert!(!t2.onlink, "eth2 has its subnet");
+        let from = |ip: &str, table: u32| Rule {
+            ns: "i-a".into(),
+            pref: table,
+            from: format!("{ip}/32"),
+            table,
+        };
+        assert!(s.rules.contains(&from("198.18.0.8", nic_table(1))));
+        assert!(s.rules.contains(&from("198.18.0.9", nic_table(2))));
+        assert!(!s.rules.contains(&from("10.0.1.6", nic_table(1))));
+        // The internet routes every EIP to the router; only the NAT one is translated, and
+        // each may send out: the NAT one as its private address, the visible ones as
+        // themselves.
+        assert!(route("eni-inet", 254, "198.18.0.8/32").is_some());
+        let nat = &s.rulesets[router].text;
+        assert!(nat.contains("198.18.0.7 : 10.0.1.5"), "{nat}");
+        for (a, b) in [("198.18.0.8", "10.0.1.6"), ("198.18.0.9", "10.0.1.7")] {
+            assert!(!nat.contains(&format!("{a} : {b}")), "{nat}");
+            assert!(!nat.contains(&format!("{b} : {a}")), "{nat}");
+        }
+        assert!(
+            nat.contains("oifname \"tup\" ip saddr != { 10.0.1.5, 198.18.0.8, 198.18.0.9 } drop"),
+            "{nat}"
+        );
+        // The groups key on the EIPs themselves.
+        assert!(nat.contains("198.18.0.8 : jump"), "{nat}");
+        // Only visible EIPs: no NAT chains at all.
+        d.vpcs[0].eips.remove(0);
+        let s = render("eni-", &d);
+        let text = &s.rulesets[router].text;
+        assert!(
+            !text.contains("eip_dnat") && !text.contains("nat_in"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ip saddr != { 198.18.0.8, 198.18.0.9 } drop"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn an_eips_bandwidth_is_a_pair_of_shapers_on_the_uplink_and_changes_in_place() {
         let mut d = host(vec![inst(
             "i-a",
@@ -987,6 +1140,7 @@ mod tests {
             eip: ip.into(),
             private_ip: private.into(),
             bandwidth_kbps: mbit * 1000,
+            mode: EipMode::Nat,
         };
         d.vpcs[0].eips = vec![
             eip("198.18.0.9", "10.0.1.6", 5),
@@ -1304,6 +1458,7 @@ mod tests {
             eip: "198.18.0.7".into(),
             private_ip: "10.0.1.5".into(),
             bandwidth_kbps: 0,
+            mode: EipMode::Nat,
         }];
         let s = render_with("eni-", 1450, &d);
         assert!(!s.veths.is_empty() && !s.vxlans.is_empty());

@@ -14,12 +14,14 @@
 //! (conntrack), whatever the rules; flows already open when a rule changes go on. Maps and
 //! sets hold intervals: an ENI's IPv4 /28 and IPv6 /80 prefixes are its addresses too.
 //!
-//! The same table NATs the VPC's EIPs on the router's uplink to the simulated internet: an
-//! EIP's traffic is translated to its private address before the groups look at it.
+//! The same table NATs the VPC's EIPs in NAT mode on the router's uplink to the simulated
+//! internet: an EIP's traffic is translated to its private address before the groups look at
+//! it. An EIP in a visible mode (BINDED, MULTI_BINDED) is an address of its ENI's NIC, in the
+//! maps like the ENI's private addresses, and passes untranslated.
 
 use eni_dataplane::model::Ruleset;
 use eni_types::hoststate::{
-    Direction, EipDesired, SecurityGroupDesired, SgRuleDesired, VpcDesired,
+    Direction, EipDesired, EipMode, SecurityGroupDesired, SgRuleDesired, VpcDesired,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -259,15 +261,18 @@ pub fn ruleset(vpc: &VpcDesired) -> Option<Ruleset> {
             );
         }
     }
-    // EIPs (NAT mode): translated on the router's uplink, before the forward hook inbound (so
-    // the groups see the private address) and after it outbound. Only an address with an EIP
-    // may start anything towards the internet; replies of inbound flows are established.
+    // EIPs in NAT mode: translated on the router's uplink, before the forward hook inbound
+    // (so the groups see the private address) and after it outbound. EIPs in the visible
+    // modes are not translated: they are the NIC's own addresses, in the groups' maps above.
+    // Only an address with an EIP (a NAT-ed private address, or a visible EIP itself) may
+    // start anything towards the internet; replies of inbound flows are established.
     let uplink = crate::render::UPLINK;
     let mut guard = String::new();
-    if !vpc.eips.is_empty() {
-        let mut eips = vpc.eips.clone();
-        eips.sort();
-        let pairs = |f: &dyn Fn(&EipDesired) -> String| elements(eips.iter().map(f));
+    let mut nat: Vec<&EipDesired> = vpc.eips.iter().filter(|e| e.mode == EipMode::Nat).collect();
+    nat.sort();
+    if !nat.is_empty() {
+        let eips = &nat;
+        let pairs = |f: &dyn Fn(&EipDesired) -> String| elements(eips.iter().map(|e| f(e)));
         let _ = writeln!(
             text,
             "\tmap eip_dnat {{ type ipv4_addr : ipv4_addr;{} }}",
@@ -285,13 +290,22 @@ pub fn ruleset(vpc: &VpcDesired) -> Option<Ruleset> {
              \tchain nat_out {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\
              \t\toifname \"{uplink}\" snat ip to ip saddr map @eip_snat\n\t}}"
         );
+    }
+    if !vpc.eips.is_empty() {
+        let mut out: Vec<&str> = vpc
+            .eips
+            .iter()
+            .map(|e| match e.mode {
+                EipMode::Nat => e.private_ip.as_str(),
+                EipMode::Binded | EipMode::MultiBinded => e.eip.as_str(),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
         guard = format!(
             "\t\toifname \"{uplink}\" ip saddr != {{ {} }} drop\n\
              \t\toifname \"{uplink}\" meta nfproto ipv6 drop\n",
-            eips.iter()
-                .map(|e| e.private_ip.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            out.join(", ")
         );
     }
     // The uplink guard comes before the conntrack shortcut: a flow of an address whose EIP

@@ -183,6 +183,8 @@ pub const VPC_ACTIONS: &[(&str, Handler)] = &[
     ("DescribeEipAddresses", fields!(eip::describe)),
     ("ReleaseEipAddress", fields!(eip::release)),
     ("ModifyEipAddressAttribute", fields!(eip::modify)),
+    ("ModifyEipForwardMode", fields!(eip::modify_forward_mode)),
+    ("DescribeEipGatewayInfo", fields!(eip::gateway_info)),
     ("TagResources", fields!(tags::vpc_tag)),
     ("UnTagResources", fields!(tags::vpc_untag)),
     ("ListTagResources", fields!(tags::vpc_list)),

@@ -464,14 +464,16 @@ async fn associate_refuses_what_the_rules_forbid() {
     associate(&c, &a, &[("InstanceId", &eni), ("InstanceType", "Nat")])
         .await
         .err("InvalidInstanceType.ValueNotSupported", 400);
-    for mode in ["BINDED", "MULTI_BINDED", "nat"] {
+    for mode in ["nat", "DIRECT"] {
         let mut p = as_eni.to_vec();
         p.push(("Mode", mode));
-        associate(&c, &a, &p).await.err("InvalidParameter", 400);
+        associate(&c, &a, &p).await.err("IllegalParam.Mode", 400);
     }
     let mut p = as_eni.to_vec();
     p.push(("PrivateIpAddress", "10.0.1.200"));
-    associate(&c, &a, &p).await.err("InvalidParameter", 400);
+    associate(&c, &a, &p)
+        .await
+        .err("OperationFailed.PrivateIpAddressNotExist", 400);
     let mut p = as_eni.to_vec();
     p.push(("PrivateIpAddress", "not-an-ip"));
     associate(&c, &a, &p).await.err("InvalidParameter", 400);

@@ -37,9 +37,9 @@ use eni_store::{
 };
 use eni_types::hoststate::INTERNET_VNI;
 use eni_types::hoststate::{
-    Direction, EipDesired, EniDesired, HostDelta, HostDesired, HostReport, InstanceDesired,
-    InstanceMeta, OverlayEndpoint, RemoteHost, SecurityGroupDesired, SgRuleDesired, VSwitchDesired,
-    VpcDesired, VpcEni,
+    Direction, EipDesired, EipMode, EniDesired, HostDelta, HostDesired, HostReport,
+    InstanceDesired, InstanceMeta, OverlayEndpoint, RemoteHost, SecurityGroupDesired,
+    SgRuleDesired, VSwitchDesired, VpcDesired, VpcEni,
 };
 use eni_types::ids::{AccountId, EniId, HostId, InstanceId, SecurityGroupId, VSwitchId, VpcId};
 use eni_types::ApiError;
@@ -69,6 +69,36 @@ struct Tables {
     /// Rules by group, each group's oldest first.
     rules: HashMap<SecurityGroupId, Vec<SecurityGroupRule>>,
     eips: HashMap<VpcId, Vec<EipAssociation>>,
+    /// The EIPs on each ENI's NIC (BINDED and MULTI_BINDED), from `eips`.
+    visible: HashMap<EniId, Vec<Visible>>,
+}
+
+/// An EIP on its ENI's NIC, and the private address it stands for.
+struct Visible {
+    public_ip: Ipv4Addr,
+    private_ip: Ipv4Addr,
+    /// BINDED: the private address is off the NIC, the EIP in its place.
+    replaces: bool,
+}
+
+/// The visible EIPs of `eips`, by ENI.
+fn visible_of(eips: &HashMap<VpcId, Vec<EipAssociation>>) -> HashMap<EniId, Vec<Visible>> {
+    let mut out: HashMap<EniId, Vec<Visible>> = HashMap::new();
+    for e in eips.values().flatten() {
+        let mode = EipMode::parse(&e.mode).unwrap_or_default();
+        if mode.visible() {
+            out.entry(e.eni_id.clone()).or_default().push(Visible {
+                public_ip: e.public_ip,
+                private_ip: e.private_ip,
+                replaces: mode == EipMode::Binded,
+            });
+        }
+    }
+    // In address order, the same on every read.
+    for list in out.values_mut() {
+        list.sort_by_key(|v| v.public_ip);
+    }
+    out
 }
 
 impl Tables {
@@ -203,6 +233,7 @@ impl Tables {
             ipv6,
             policies,
             rules,
+            visible: visible_of(&eips),
             eips,
         })
     }
@@ -224,6 +255,7 @@ impl Tables {
             policies: HashMap::new(),
             rules: HashMap::new(),
             eips: HashMap::new(),
+            visible: HashMap::new(),
         }
     }
 
@@ -280,7 +312,24 @@ impl Tables {
             .ipv6
             .get(eni.id.as_str())
             .map_or(&[][..], Vec::as_slice);
-        view_from_rows(eni, ips, ipv6, Vec::new())
+        let mut view = view_from_rows(eni, ips, ipv6, Vec::new());
+        // A BINDED EIP's private address carries nothing: it is off the NIC, the router and
+        // the groups' sets.
+        if let Some(list) = self.visible.get(&view.eni.id) {
+            view.private_ips
+                .retain(|ip| !list.iter().any(|v| v.replaces && v.private_ip == *ip));
+        }
+        view
+    }
+
+    /// The EIPs on ENI `id`'s NIC (the visible modes), in address order.
+    fn visible_eips(&self, id: &EniId) -> Vec<Ipv4Addr> {
+        self.visible
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|v| v.public_ip)
+            .collect()
     }
 }
 
@@ -397,8 +446,13 @@ fn vni(seq: i64) -> Option<u32> {
 }
 
 /// Every address and prefix of an ENI as routes name them.
-fn routed_addresses(view: &EniView) -> Vec<String> {
-    let mut out: Vec<String> = view.private_ips.iter().map(|i| format!("{i}/32")).collect();
+fn routed_addresses(view: &EniView, eips: &[Ipv4Addr]) -> Vec<String> {
+    let mut out: Vec<String> = view
+        .private_ips
+        .iter()
+        .chain(eips)
+        .map(|i| format!("{i}/32"))
+        .collect();
     out.extend(view.ipv4_prefixes.iter().cloned());
     out.extend(view.ipv6.iter().map(|i| format!("{i}/128")));
     out.extend(view.ipv6_prefixes.iter().cloned());
@@ -419,8 +473,14 @@ fn guard_vpc(
     let mut groups = BTreeSet::new();
     for eni in tables.enis_in(account, region, vpc_id) {
         let view = tables.view(eni.clone());
-        // Prefixes too: their addresses are the ENI's, under the same groups.
-        let mut addresses: Vec<String> = view.private_ips.iter().map(|i| i.to_string()).collect();
+        // Prefixes too: their addresses are the ENI's, under the same groups; and the EIPs
+        // on its NIC, which the groups see as they are (nothing translates them).
+        let mut addresses: Vec<String> = view
+            .private_ips
+            .iter()
+            .chain(&tables.visible_eips(&eni.id))
+            .map(|i| i.to_string())
+            .collect();
         addresses.extend(view.ipv4_prefixes.iter().cloned());
         addresses.extend(view.ipv6.iter().cloned());
         addresses.extend(view.ipv6_prefixes.iter().cloned());
@@ -444,6 +504,7 @@ fn guard_vpc(
             eip: e.public_ip.to_string(),
             private_ip: e.private_ip.to_string(),
             bandwidth_kbps: u64::from(e.bandwidth) * 1000,
+            mode: EipMode::parse(&e.mode).unwrap_or_default(),
         });
     }
     for g in groups {
@@ -484,9 +545,10 @@ fn remotes(tables: &Tables, me: &str, t: i64, vpcs: &mut BTreeMap<String, VpcDes
             if eni.instance_id.as_ref() == Some(&inst.id)
                 && (eni.status == "Attaching" || eni.status == "InUse")
             {
+                let eips = tables.visible_eips(&eni.id);
                 held.entry((vpc_id.to_string(), host))
                     .or_default()
-                    .extend(routed_addresses(&tables.view(eni)));
+                    .extend(routed_addresses(&tables.view(eni), &eips));
             }
         }
     }
@@ -705,6 +767,11 @@ impl Core {
                         ipv6_cidr_block: vsw.ipv6_cidr_block.clone(),
                     });
                 }
+                let eips = tables
+                    .visible_eips(&eni.id)
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect();
                 let view = tables.view(eni);
                 enis.push(EniDesired {
                     eni_id: view.eni.id.to_string(),
@@ -718,6 +785,7 @@ impl Core {
                     ipv6_cidr_block: vsw.ipv6_cidr_block.clone(),
                     ipv6_addresses: view.ipv6,
                     ipv6_prefixes: view.ipv6_prefixes,
+                    eips,
                 });
             }
             enis.sort_by_key(|e| e.device_index);

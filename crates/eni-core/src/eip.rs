@@ -11,13 +11,21 @@
 //! changed); addresses held outside a new pool stay valid until released, and are then
 //! forgotten.
 //!
-//! An EIP is NAT-ed to one private IPv4 address of an ENI: named directly
+//! An EIP maps to one private IPv4 address of an ENI: named directly
 //! (`InstanceType=NetworkInterface`, any of the ENI's primary and secondary addresses), or
 //! through an ECS instance (`EcsInstance`, the default), which means its primary ENI's primary
-//! address. A private address takes one EIP (`eip_private_ip_unique`). Association is asynchronous like an attach: `Available →
-//! Associating → InUse`, and back through `Unassociating`, each completing after the
-//! transition delay, or, with a data plane, when an agent reports the NAT in place (or gone). Only the `NAT` mode is served; `BINDED` and `MULTI_BINDED` (the EIP
-//! replacing a detached ENI's private address) are refused.
+//! address. A private address takes one EIP (`eip_private_ip_unique`). Association is
+//! asynchronous like an attach: `Available → Associating → InUse`, and back through
+//! `Unassociating`, each completing after the transition delay, or, with a data plane, when an
+//! agent reports the EIP in place (or gone); at once when the ENI is attached nowhere, since
+//! no host has anything to do.
+//!
+//! Three modes (docs/eip-binding-modes.md): `NAT` (the router translates), `BINDED` (the EIP
+//! on a detached secondary ENI's NIC in place of its only private address) and
+//! `MULTI_BINDED` (up to ten EIPs on such a NIC, each standing for one of its private
+//! addresses, which keep working). The mode is the EIP's (`Eip::mode`); Alibaba's rules for
+//! which ENI takes which mode are [`binding_address`]'s, shared by AssociateEipAddress and
+//! ModifyEipForwardMode.
 //!
 //! Releasing the private address (UnassignPrivateIpAddresses, deleting the ENI or its
 //! instance) unbinds the EIP, which stays with its account, Available: the store does it with
@@ -31,6 +39,7 @@ use crate::query::{page_of, Page, Start, TokenPage};
 use crate::transitions::{effective_eip, effective_instance, settle_due};
 use crate::{internal, now, now_ms, Caller, Core, CoreError};
 use eni_store::{constraints, EipBinding, EipFilter, Eni, EniQuery, IpKind, StoreError, Tags, Tx};
+use eni_types::hoststate::EipMode;
 use eni_types::ids::{EipId, EniId, InstanceId, ResourceGroupId};
 use eni_types::ApiError;
 use serde::{Deserialize, Serialize};
@@ -153,17 +162,159 @@ impl Target {
     }
 }
 
-fn check_mode(mode: Option<&str>) -> Result<(), ApiError> {
+/// `Mode`: NAT when absent (AssociateEipAddress's documented default).
+fn parse_mode(mode: Option<&str>) -> Result<EipMode, ApiError> {
     match mode {
-        None | Some("NAT") => Ok(()),
-        Some(m @ ("BINDED" | "MULTI_BINDED")) => Err(ApiError::invalid_param_because(
-            "Mode",
-            format!("{m} is not supported; this server associates EIPs in NAT mode only"),
-        )),
-        Some(_) => Err(ApiError::invalid_param_because(
-            "Mode",
-            "NAT, BINDED or MULTI_BINDED",
-        )),
+        None => Ok(EipMode::Nat),
+        Some(m) => EipMode::parse(m).ok_or_else(|| ApiError::EipModeIllegal { mode: m.into() }),
+    }
+}
+
+/// At most this many EIPs in MULTI_BINDED mode on one ENI (Alibaba's "一个辅助弹性网卡支持绑定
+/// 10个EIP").
+pub const MULTI_BINDED_PER_ENI: usize = 10;
+
+/// The private address an EIP in `mode` takes on `eni` (reached through `target`), by
+/// Alibaba's rules for the mode (docs/eip-binding-modes.md, in its order): visible modes only
+/// on a detached secondary ENI; one mode per ENI; BINDED alone on an ENI with no secondary
+/// address, in place of its primary; MULTI_BINDED at most ten, each on an address of its own.
+/// `wanted` is the caller's `PrivateIpAddress`. The EIP's own current binding (a mode change)
+/// is not counted among the ENI's others.
+fn binding_address(
+    tx: &mut dyn Tx,
+    eni: &Eni,
+    target: Target,
+    mode: EipMode,
+    eip: &Eip,
+    wanted: Option<Ipv4Addr>,
+) -> Result<u32, CoreError> {
+    if mode.visible() {
+        if target != Target::Eni || eni.eni_type != "Secondary" {
+            return Err(ApiError::DirectEipBindType {
+                detail: format!(
+                    "{} binds a secondary ENI (InstanceType NetworkInterface) only.",
+                    mode.as_str()
+                ),
+            }
+            .into());
+        }
+        if mode == EipMode::Binded && eip.instance_charge_type == "PrePaid" {
+            return Err(ApiError::PrePaidBindedEip.into());
+        }
+        match eni.status.as_str() {
+            "Available" => {}
+            "InUse" => {
+                return Err(ApiError::EniAttachedForDirectEip {
+                    detail: format!(
+                        "{} is attached to {}; detach it first.",
+                        eni.id,
+                        eni.instance_id.as_ref().map_or("", |i| i.as_str())
+                    ),
+                }
+                .into())
+            }
+            other => {
+                return Err(ApiError::EniStatusNotSupport {
+                    detail: format!("{} is {other}.", eni.id),
+                }
+                .into())
+            }
+        }
+    }
+    let others: Vec<Eip> = tx
+        .eips_of_eni(&eni.id)?
+        .into_iter()
+        .filter(|e| e.id != eip.id)
+        .collect();
+    for o in &others {
+        let theirs = EipMode::parse(&o.mode).unwrap_or_default();
+        if theirs == mode {
+            continue;
+        }
+        let detail = format!("{} holds {} in {} mode.", eni.id, o.id, theirs.as_str());
+        return Err(match (theirs, mode) {
+            (EipMode::Nat, EipMode::MultiBinded) | (EipMode::MultiBinded, EipMode::Nat) => {
+                ApiError::EipBindModeConflict { detail }
+            }
+            _ => ApiError::EipModeConflict { detail },
+        }
+        .into());
+    }
+    // The ENI's own addresses, primary first: its primary and secondary IPs (not the
+    // addresses of its /28 prefixes).
+    let rows = tx.private_ips_of(eni.id.as_str())?;
+    let mut held: Vec<u32> = rows
+        .iter()
+        .filter(|p| p.kind == IpKind::Primary)
+        .map(|p| p.ip)
+        .collect();
+    held.extend(
+        rows.iter()
+            .filter(|p| p.kind == IpKind::Secondary)
+            .map(|p| p.ip),
+    );
+    let not_held = |ip: Ipv4Addr| -> CoreError {
+        ApiError::EipPrivateIpNotExist {
+            detail: format!("{ip} is not a private IP address of {}.", eni.id),
+        }
+        .into()
+    };
+    match mode {
+        EipMode::Binded => {
+            if rows.iter().any(|p| p.kind != IpKind::Primary) {
+                return Err(ApiError::EniHasSubIp {
+                    detail: format!(
+                        "{} has secondary private IPs or IPv4 prefixes; BINDED needs an ENI with                          its primary address only.",
+                        eni.id
+                    ),
+                }
+                .into());
+            }
+            if let Some(o) = others.first() {
+                return Err(ApiError::EipAssociationDuplicated {
+                    detail: format!("{} already holds {} in BINDED mode.", eni.id, o.id),
+                }
+                .into());
+            }
+            match wanted {
+                Some(ip) if u32::from(ip) != eni.primary_ip => Err(not_held(ip)),
+                _ => Ok(eni.primary_ip),
+            }
+        }
+        EipMode::MultiBinded => {
+            if others.len() >= MULTI_BINDED_PER_ENI {
+                return Err(ApiError::MultiBindedEipQuota {
+                    limit: MULTI_BINDED_PER_ENI as u32,
+                }
+                .into());
+            }
+            match wanted {
+                Some(ip) if held.contains(&u32::from(ip)) => Ok(u32::from(ip)),
+                Some(ip) => Err(not_held(ip)),
+                None => {
+                    let taken: Vec<u32> = others
+                        .iter()
+                        .filter_map(|o| o.binding.as_ref().map(|b| b.private_ip))
+                        .collect();
+                    held.into_iter()
+                        .find(|ip| !taken.contains(ip))
+                        .ok_or_else(|| {
+                            ApiError::EniEipQuotaExceeded {
+                                detail: format!(
+                                    "Every private IP of {} has an EIP; assign another first.",
+                                    eni.id
+                                ),
+                            }
+                            .into()
+                        })
+                }
+            }
+        }
+        EipMode::Nat => match wanted {
+            None => Ok(eni.primary_ip),
+            Some(ip) if held.contains(&u32::from(ip)) => Ok(u32::from(ip)),
+            Some(ip) => Err(not_held(ip)),
+        },
     }
 }
 
@@ -215,6 +366,11 @@ fn pool_free_list<'k>(
         ipam::seed(tx, &list, lo, hi, &held)?;
     }
     Ok(list)
+}
+
+/// Whether a data plane holds `eni` (settled): attached or being attached or detached.
+fn attached(eni: &Eni) -> bool {
+    matches!(eni.status.as_str(), "Attaching" | "InUse" | "Detaching")
 }
 
 /// Unbinds every EIP of `eni` at once (the ENI is going away).
@@ -405,6 +561,7 @@ impl Core {
                             due_at: None,
                             binding: None,
                             created_at: t,
+                            mode: EipMode::Nat.as_str().into(),
                         };
                         match tx.eip_insert(&eip) {
                             Ok(()) => {
@@ -494,8 +651,8 @@ impl Core {
         if let Some(t) = &req.client_token {
             check_token(t)?;
         }
+        let mode = parse_mode(req.mode.as_deref())?;
         let target = Target::parse(req.instance_type.as_deref())?;
-        check_mode(req.mode.as_deref())?;
         let wanted_ip = parse_private_ip(req.private_ip.as_deref())?;
         let (t, t_ms) = (now(), now_ms());
         let completion = self.transition_completion(t_ms);
@@ -521,25 +678,7 @@ impl Core {
                     }
                     let eni =
                         self.association_target(tx, caller, &eip, target, &req.instance_id, t_ms)?;
-                    // The ENI's own addresses: its primary and secondary IPs (not the
-                    // addresses of its /28 prefixes).
-                    let held: Vec<u32> = tx
-                        .private_ips_of(eni.id.as_str())?
-                        .into_iter()
-                        .filter(|p| p.kind != IpKind::Prefix)
-                        .map(|p| p.ip)
-                        .collect();
-                    let private_ip = match wanted_ip {
-                        None => eni.primary_ip,
-                        Some(ip) if held.contains(&u32::from(ip)) => u32::from(ip),
-                        Some(ip) => {
-                            return Err(ApiError::invalid_param_because(
-                                "PrivateIpAddress",
-                                format!("{ip} is not a private IP address of {}", eni.id),
-                            )
-                            .into())
-                        }
-                    };
+                    let private_ip = binding_address(tx, &eni, target, mode, &eip, wanted_ip)?;
                     eip.binding = Some(EipBinding {
                         instance_id: req.instance_id.clone(),
                         instance_type: target.as_str().into(),
@@ -547,8 +686,13 @@ impl Core {
                         vpc_id: eni.vpc_id.clone(),
                         vswitch_id: eni.vswitch_id.clone(),
                         private_ip,
-                        mode: "NAT".into(),
                     });
+                    eip.mode = mode.as_str().into();
+                    // An ENI attached nowhere has nothing on any host to wait for.
+                    let completion = match completion {
+                        Err(()) if !attached(&eni) => Ok(None),
+                        other => other,
+                    };
                     match completion {
                         Ok(None) => eip.status = "InUse".into(),
                         // After the delay, or (no due time) on the agent's report.
@@ -636,6 +780,28 @@ impl Core {
                         }
                         .into());
                     }
+                    // A visible EIP is on the NIC: it comes off only with the ENI detached.
+                    if EipMode::parse(&eip.mode).is_some_and(EipMode::visible) {
+                        if let Some(eni) = tx.eni_get(eip.account_id, &binding.eni_id)? {
+                            if eni.status != "Available" {
+                                return Err(ApiError::EniAttachedForDirectEip {
+                                    detail: format!(
+                                        "{} is {}: the EIP is on its NIC in {} mode; detach \
+                                         the ENI first.",
+                                        eni.id, eni.status, eip.mode
+                                    ),
+                                }
+                                .into());
+                            }
+                        }
+                    }
+                    let detached = tx
+                        .eni_get(eip.account_id, &binding.eni_id)?
+                        .is_none_or(|e| !attached(&e));
+                    let completion = match completion {
+                        Err(()) if detached => Ok(None),
+                        other => other,
+                    };
                     match completion {
                         Ok(None) => {
                             eip.status = "Available".into();
@@ -650,6 +816,103 @@ impl Core {
                     Ok(())
                 },
             )
+        })
+        .map_err(Into::into)
+    }
+
+    /// ModifyEipForwardMode: the mode of an EIP (`allocation_id`), unbound or bound to a
+    /// detached ENI; a bound EIP must meet the new mode's rules on its ENI, where it may move
+    /// to another of the ENI's addresses (MULTI_BINDED takes the first free one, as an
+    /// association would). Synchronous: nothing is on a host while the ENI is detached.
+    pub fn modify_eip_forward_mode(
+        &self,
+        caller: &Caller,
+        region: &str,
+        allocation_id: &str,
+        mode: &str,
+    ) -> Result<(), ApiError> {
+        self.check_region(region)?;
+        let mode =
+            EipMode::parse(mode).ok_or_else(|| ApiError::EipModeIllegal { mode: mode.into() })?;
+        let t = now_ms();
+        self.write(|tx| -> Result<(), CoreError> {
+            settle_due(tx, t)?;
+            let mut eip = Self::eip_in(tx, caller, region, allocation_id)?;
+            if eip.status == "Associating" || eip.status == "Unassociating" {
+                return Err(ApiError::EipInstanceStatusInvalid {
+                    detail: format!("The EIP is {}.", eip.status),
+                }
+                .into());
+            }
+            if mode == EipMode::Binded && eip.instance_charge_type == "PrePaid" {
+                return Err(ApiError::PrePaidBindedEip.into());
+            }
+            if let Some(b) = eip.binding.clone() {
+                if b.instance_type != Target::Eni.as_str() {
+                    return Err(ApiError::EipBindInstanceNotSupport.into());
+                }
+                let eni = tx
+                    .eni_get(eip.account_id, &b.eni_id)?
+                    .ok_or(ApiError::InternalError)?;
+                if eni.status != "Available" {
+                    return Err(ApiError::EniBindEcs {
+                        detail: format!("{} is {}.", eni.id, eni.status),
+                    }
+                    .into());
+                }
+                // It keeps its address, but BINDED, which takes the primary.
+                let wanted = Some(Ipv4Addr::from(b.private_ip)).filter(|_| mode != EipMode::Binded);
+                let private_ip = binding_address(tx, &eni, Target::Eni, mode, &eip, wanted)?;
+                if let Some(b) = eip.binding.as_mut() {
+                    b.private_ip = private_ip;
+                }
+            }
+            eip.mode = mode.as_str().into();
+            match tx.eip_update(&eip) {
+                Err(e) if e.is_conflict_on(constraints::EIP_PRIVATE_IP_UNIQUE) => {
+                    Err(ApiError::EipAssociationDuplicated {
+                        detail: "The ENI's primary IP already has an EIP.".into(),
+                    }
+                    .into())
+                }
+                other => Ok(other?),
+            }
+        })
+        .map_err(Into::into)
+    }
+
+    /// DescribeEipGatewayInfo: the MULTI_BINDED EIPs of an ENI with what the guest configures
+    /// them with: `IpGw` the vSwitch's gateway, `IpMask` a host mask (the agent puts each on
+    /// the NIC as a /32 and reaches the gateway on-link).
+    pub fn describe_eip_gateway_info(
+        &self,
+        caller: &Caller,
+        region: &str,
+        eni_id: &str,
+    ) -> Result<Vec<(Ipv4Addr, Ipv4Addr, Ipv4Addr)>, ApiError> {
+        self.check_region(region)?;
+        let t = now_ms();
+        self.read_settled(t, |tx| -> Result<_, CoreError> {
+            let id: EniId = eni_id
+                .parse()
+                .map_err(|_| ApiError::EipGatewayEniNotFound)?;
+            let eni = match tx.eni_get(caller.account, &id)? {
+                Some(e) if e.region_id == region => e,
+                _ => return Err(ApiError::EipGatewayEniNotFound.into()),
+            };
+            let gateway = tx
+                .vswitch_get(caller.account, &eni.vswitch_id)?
+                .and_then(|v| v.cidr_block.parse::<eni_ipam::Ipv4Cidr>().ok())
+                .map(|c| c.gateway())
+                .ok_or(ApiError::InternalError)?;
+            let mut out = Vec::new();
+            for e in tx.eips_of_eni(&eni.id)? {
+                let e = effective_eip(e, t);
+                if e.mode == EipMode::MultiBinded.as_str() && e.binding.is_some() {
+                    out.push((Ipv4Addr::from(e.ip), gateway, Ipv4Addr::BROADCAST));
+                }
+            }
+            Ok(out)
         })
         .map_err(Into::into)
     }

@@ -1151,6 +1151,18 @@ impl Core {
                 |tx| {
                     let eni = self.eni_for_address_change(tx, caller, region, eni_id)?;
                     let view = load_view(tx, eni.clone())?;
+                    // BINDED needs an ENI with its primary address alone (Eni.HasSubIp when
+                    // binding); the rule holds while the EIP is bound.
+                    if let Some(e) = view.eips.iter().find(|e| e.mode == "BINDED") {
+                        return Err(ApiError::EniHasDirectEip {
+                            detail: format!(
+                                "{} holds {} in BINDED mode; unbind it before assigning \
+                                 secondary private IPs or IPv4 prefixes.",
+                                eni.id, e.id
+                            ),
+                        }
+                        .into());
+                    }
                     let have = view.private_ips.len() as u32 + view.ipv4_prefixes.len() as u32;
                     let (limit, _, attached) = self.address_limits(tx, caller, &eni)?;
                     if have + n + p > limit {

@@ -211,6 +211,18 @@ impl World {
     }
 
     fn associate(&self, c: &Caller, eip: &str, target: &str, kind: &str, ip: Option<&str>) {
+        self.associate_in(c, eip, target, kind, ip, None);
+    }
+
+    fn associate_in(
+        &self,
+        c: &Caller,
+        eip: &str,
+        target: &str,
+        kind: &str,
+        ip: Option<&str>,
+        mode: Option<&str>,
+    ) {
         self.core
             .associate_eip(
                 c,
@@ -220,7 +232,7 @@ impl World {
                     instance_id: target.into(),
                     instance_type: Some(kind.into()),
                     private_ip: ip.map(String::from),
-                    mode: None,
+                    mode: mode.map(String::from),
                     client_token: None,
                 },
             )
@@ -452,6 +464,19 @@ fn build() -> World {
     let e5 = w.eni(&a, HZ, &vsw_b, &[&db], addresses(), "e5");
     let e6 = w.eni(&a, HZ, &vsw_a, &[&web], addresses(), "e6");
     let e7 = w.eni(&a, HZ, &vsw_b, &[&web, &db], addresses(), "e7");
+    // For the visible EIP modes, bound while detached (below).
+    let e9 = w.eni(&a, HZ, &vsw_a, &[&web], addresses(), "e9");
+    let e10 = w.eni(
+        &a,
+        HZ,
+        &vsw_a,
+        &[&web],
+        AddressRequest {
+            secondary_count: Some(1),
+            ..addresses()
+        },
+        "e10",
+    );
     // More addresses after creation, so an ENI's rows are not contiguous in the tables.
     w.core
         .assign_private_ips(&a, HZ, &e1, vec![], Some(1), vec![], Some(1), None)
@@ -496,6 +521,21 @@ fn build() -> World {
     // Left Detaching: no report follows.
     w.core
         .detach_network_interface(&a, HZ, &e3, &inst2)
+        .unwrap();
+    // Visible EIPs, bound to detached ENIs which are then attached: e9's BINDED EIP takes its
+    // private address's place (out of its NIC and its groups' sets), e10's two MULTI_BINDED
+    // EIPs sit beside its two addresses.
+    let (eip5, _) = w.eip(&a);
+    let (eip6, _) = w.eip(&a);
+    let (eip7, _) = w.eip(&a);
+    w.associate_in(&a, &eip5, &e9, "NetworkInterface", None, Some("BINDED"));
+    for e in [&eip6, &eip7] {
+        w.associate_in(&a, e, &e10, "NetworkInterface", None, Some("MULTI_BINDED"));
+    }
+    core.attach_network_interface(&a, HZ, &e9, &inst3).unwrap();
+    let inst6 = w.instance(&a, HZ, &vsw_a, &web, "inst6");
+    w.core
+        .attach_network_interface(&a, HZ, &e10, &inst6)
         .unwrap();
 
     // Account B, Hangzhou: an IPv4-only VPC.

@@ -39,8 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PG_MIGRATIONS = sorted(os.path.join(HERE, f) for f in os.listdir(HERE) if re.match(r'\d{4}_.*\.sql$', f))
 # The SQLite migrations the port covers: 0001_init.sql is 0001-0012, 0004_group_vswitch.sql 0013,
 # 0005_settings.sql 0014, 0006_hosts.sql 0015, 0007_overlay.sql 0016, 0008_dataplane_changes.sql 0017,
-# 0009_instance_launch.sql 0018, 0010_labels_and_metadata.sql 0019.
-SQLITE_COVERED = 19
+# 0009_instance_launch.sql 0018, 0010_labels_and_metadata.sql 0019, 0011_eip_forward_mode.sql 0020.
+SQLITE_COVERED = 20
 # PostgreSQL's own triggers, with no SQLite twin: 0002's NOTIFY that wakes other servers' agents.
 PG_ONLY_TRIGGERS = {('counters', 'counters_notify_changes')}
 SQLITE_MIGRATIONS = os.path.normpath(os.path.join(HERE, '..', '..', 'eni-store-sqlite', 'migrations'))
@@ -671,6 +671,9 @@ WRITES = [
     "UPDATE security_group_rules SET description = 'ssh' WHERE id = 'sgr-1'",
     "UPDATE eips SET name = 'renamed' WHERE id = 'eip-2'",
     "UPDATE eips SET status = 'InUse', due_at = NULL WHERE id = 'eip-3'",
+    # A bound EIP's mode moves the generation; an unbound one's does not.
+    "UPDATE eips SET forward_mode = 'MULTI_BINDED' WHERE id = 'eip-3'",
+    "UPDATE eips SET forward_mode = 'BINDED' WHERE id = 'eip-2'",
     "UPDATE eips SET region_id = 'cn-shanghai' WHERE id = 'eip-2'",
     "UPDATE vpcs SET region_id = 'cn-beijing' WHERE id = 'vpc-2'",
     # A membership removed; an address released (which unbinds eip-1); an address moved.
@@ -817,6 +820,8 @@ NEG = [
      '23514', {'eip_binding_complete'}, 'eip_binding_complete'),
     ('unbound EIP in use', [], "UPDATE eips SET status = 'InUse' WHERE id = 'eip-1'",
      '23514', {'eip_bound_unless_available'}, 'eip_bound_unless_available'),
+    ('an unknown EIP mode', [], "UPDATE eips SET forward_mode = 'DIRECT' WHERE id = 'eip-1'",
+     '23514', {'eip_forward_mode_valid'}, 'eip_forward_mode_valid'),
     ('a negative counter', [], "UPDATE counters SET value = -1",
      '23514', {'counter_value_non_negative'}, 'counter_value_non_negative'),
     ('a second host of one name in one zone', [],

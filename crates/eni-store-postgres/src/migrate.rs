@@ -67,6 +67,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0010_labels_and_metadata",
         sql: include_str!("../migrations/0010_labels_and_metadata.sql"),
     },
+    Migration {
+        version: 11,
+        name: "0011_eip_forward_mode",
+        sql: include_str!("../migrations/0011_eip_forward_mode.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -112,6 +112,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "labels_and_metadata",
         sql: include_str!("../migrations/0019_labels_and_metadata.sql"),
     },
+    Migration {
+        version: 20,
+        name: "eip_forward_mode",
+        sql: include_str!("../migrations/0020_eip_forward_mode.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -652,9 +652,11 @@ pub struct Eip {
     /// place, or being undone).
     pub binding: Option<EipBinding>,
     pub created_at: i64,
+    /// The binding mode, bound or not: `NAT`, `BINDED` or `MULTI_BINDED`.
+    pub mode: String,
 }
 
-/// What a bound EIP is NAT-ed to.
+/// What a bound EIP maps to (NAT) or replaces (the visible modes).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EipBinding {
     /// The `InstanceId` the caller associated: the ENI's ID, or an ECS instance's.
@@ -667,13 +669,12 @@ pub struct EipBinding {
     pub vswitch_id: VSwitchId,
     /// The private IPv4 address; one EIP per address of a vSwitch.
     pub private_ip: u32,
-    /// Always `NAT`.
-    pub mode: String,
 }
 
-/// One live EIP association, as the data plane needs it: traffic to `public_ip` goes to
-/// `private_ip` of `eni_id`, and that address's traffic to the outside leaves as
-/// `public_ip`.
+/// One live EIP association, as the data plane needs it: in `NAT` mode traffic to
+/// `public_ip` goes to `private_ip` of `eni_id`, and that address's traffic to the outside
+/// leaves as `public_ip`; in `BINDED` and `MULTI_BINDED` `public_ip` is on the ENI itself (in
+/// place of `private_ip` for `BINDED`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EipAssociation {
     pub allocation_id: EipId,
@@ -682,4 +683,6 @@ pub struct EipAssociation {
     pub eni_id: EniId,
     /// The EIP's bandwidth (Mbit/s), which the data plane caps its traffic at.
     pub bandwidth: u32,
+    /// `NAT`, `BINDED` or `MULTI_BINDED`.
+    pub mode: String,
 }

@@ -278,6 +278,46 @@ pub enum ApiError {
     #[error("Eip resource is not enough. The public address pool {pool} is exhausted.")]
     EipPoolExhausted { pool: String },
 
+    // ---- EIP binding modes (AssociateEipAddress Mode, ModifyEipForwardMode); codes from
+    // the VPC API's error tables, all 400 (docs/eip-binding-modes.md) ----
+    #[error("The specified Mode {mode} is not valid: NAT, BINDED or MULTI_BINDED.")]
+    EipModeIllegal { mode: String },
+    #[error("The direct eip can be only associated with eni. {detail}")]
+    DirectEipBindType { detail: String },
+    #[error(
+        "prepaid eip cannot be direct: a subscription (PrePaid) EIP cannot be in BINDED mode."
+    )]
+    PrePaidBindedEip,
+    #[error("The eni should be detached from ecs when associating with direct eip. {detail}")]
+    EniAttachedForDirectEip { detail: String },
+    #[error("The ENI status does not support this operation. {detail}")]
+    EniStatusNotSupport { detail: String },
+    #[error(
+        "Eips can not bind Eni with NAT mode and MULTI_BINDED mode at the same time. {detail}"
+    )]
+    EipBindModeConflict { detail: String },
+    #[error("The eni can bind only one mode of eip. {detail}")]
+    EipModeConflict { detail: String },
+    #[error("Eni has sub ip can not bind direct eip. {detail}")]
+    EniHasSubIp { detail: String },
+    #[error("The number of multi binded eip is over limit: an ENI holds at most {limit} EIPs in MULTI_BINDED mode.")]
+    MultiBindedEipQuota { limit: u32 },
+    #[error("The operation failed because the PrivateIpAddress is not found. {detail}")]
+    EipPrivateIpNotExist { detail: String },
+    #[error("The specified eni assigned eip is more than privateIp. {detail}")]
+    EniEipQuotaExceeded { detail: String },
+    #[error("The ENI holds an EIP in BINDED mode, which takes the place of its private address. {detail}")]
+    EniHasDirectEip { detail: String },
+    #[error("Eip instance's status is invalid. {detail}")]
+    EipInstanceStatusInvalid { detail: String },
+    #[error("eip can only change mode when it is allocated or bind eni.")]
+    EipBindInstanceNotSupport,
+    #[error("eni bind ecs: the mode of an EIP bound to an ENI changes only while the ENI is detached. {detail}")]
+    EniBindEcs { detail: String },
+    /// DescribeEipGatewayInfo: the ENI named does not exist (documented as 400).
+    #[error("The specified network interface does not exist.")]
+    EipGatewayEniNotFound,
+
     // ---- Security group rules (AuthorizeSecurityGroup[Egress], RevokeSecurityGroup[Egress],
     // ModifySecurityGroupPolicy, DeleteSecurityGroup); codes and statuses from the ECS API
     // reference's error tables ----
@@ -497,6 +537,22 @@ impl ApiError {
             EipBindingStatusInvalid { .. } => "InvalidBindingStatus",
             EipQuotaExceeded { .. } => "QuotaExceeded.Eip",
             EipPoolExhausted { .. } => "OperationFailed.InsufficientEIP",
+            EipModeIllegal { .. } => "IllegalParam.Mode",
+            DirectEipBindType { .. } => "Invalid.DirectEip.BindType",
+            PrePaidBindedEip => "Forbidden.PrePaidBindedEip",
+            EniAttachedForDirectEip { .. } => "Eni.Attached",
+            EniStatusNotSupport { .. } => "InvalidStatus.EniStatusNotSupport",
+            EipBindModeConflict { .. } => "OperationFailed.EipBindModeConflict",
+            EipModeConflict { .. } => "Mode.Conflict",
+            EniHasSubIp { .. } => "Eni.HasSubIp",
+            MultiBindedEipQuota { .. } => "QuotaExceed.MultiBindedEip",
+            EipPrivateIpNotExist { .. } => "OperationFailed.PrivateIpAddressNotExist",
+            EniEipQuotaExceeded { .. } => "InvalidEip.EipQuotaExceeded",
+            EniHasDirectEip { .. } => "Eni.HasDirectEip",
+            EipInstanceStatusInvalid { .. } => "IncorrectStatus.EipInstance",
+            EipBindInstanceNotSupport => "BindInstance.NotSupport",
+            EniBindEcs { .. } => "ENI.BindEcs",
+            EipGatewayEniNotFound => "InvalidNetworkInterface.NotFound",
             SourceGroupNotFound => "InvalidSourceGroupId.NotFound",
             DestGroupNotFound => "InvalidDestGroupId.NotFound",
             SecurityGroupRuleNotFound => "InvalidSecurityGroupRuleId.NotFound",
@@ -613,7 +669,23 @@ impl ApiError {
             | EipRegionMismatch
             | EipBindingStatusInvalid { .. }
             | EipQuotaExceeded { .. }
-            | EipPoolExhausted { .. } => 400,
+            | EipPoolExhausted { .. }
+            | EipModeIllegal { .. }
+            | DirectEipBindType { .. }
+            | PrePaidBindedEip
+            | EniAttachedForDirectEip { .. }
+            | EniStatusNotSupport { .. }
+            | EipBindModeConflict { .. }
+            | EipModeConflict { .. }
+            | EniHasSubIp { .. }
+            | MultiBindedEipQuota { .. }
+            | EipPrivateIpNotExist { .. }
+            | EniEipQuotaExceeded { .. }
+            | EniHasDirectEip { .. }
+            | EipInstanceStatusInvalid { .. }
+            | EipBindInstanceNotSupport
+            | EniBindEcs { .. }
+            | EipGatewayEniNotFound => 400,
             SourceGroupNotFound | DestGroupNotFound | SecurityGroupRuleNotFound => 404,
             IpProtocolNotSupported
             | PortRangeMalformed { .. }
@@ -801,6 +873,22 @@ impl ApiError {
             EipBindingStatusInvalid { detail: s() },
             EipQuotaExceeded { limit: 1 },
             EipPoolExhausted { pool: s() },
+            EipModeIllegal { mode: s() },
+            DirectEipBindType { detail: s() },
+            PrePaidBindedEip,
+            EniAttachedForDirectEip { detail: s() },
+            EniStatusNotSupport { detail: s() },
+            EipBindModeConflict { detail: s() },
+            EipModeConflict { detail: s() },
+            EniHasSubIp { detail: s() },
+            MultiBindedEipQuota { limit: 10 },
+            EipPrivateIpNotExist { detail: s() },
+            EniEipQuotaExceeded { detail: s() },
+            EniHasDirectEip { detail: s() },
+            EipInstanceStatusInvalid { detail: s() },
+            EipBindInstanceNotSupport,
+            EniBindEcs { detail: s() },
+            EipGatewayEniNotFound,
             SourceGroupNotFound,
             DestGroupNotFound,
             SecurityGroupRuleNotFound,
@@ -871,11 +959,17 @@ mod tests {
         for e in &all {
             // 404 is reserved for what does not exist, and every `.NotFound` is a 404 (how
             // Terraform tells "gone"), but where Alibaba documents otherwise: RunInstances
-            // answers an unknown DedicatedHostId with 400.
+            // answers an unknown DedicatedHostId with 400, DescribeEipGatewayInfo an unknown
+            // ENI likewise.
             if e.status() == 404 {
                 assert!(e.code().ends_with(".NotFound"), "{} is 404", e.code());
             }
-            if e.code().ends_with(".NotFound") && !matches!(e, ApiError::DedicatedHostNotFound) {
+            if e.code().ends_with(".NotFound")
+                && !matches!(
+                    e,
+                    ApiError::DedicatedHostNotFound | ApiError::EipGatewayEniNotFound
+                )
+            {
                 assert_eq!(e.status(), 404, "{}", e.code());
             }
             assert!(!e.to_string().is_empty());

@@ -139,8 +139,9 @@ pub struct VpcDesired {
     /// rules that name a group. An attach or detach changes nothing here.
     #[serde(default)]
     pub enis: Vec<VpcEni>,
-    /// The EIPs associated with private addresses of the VPC (NAT mode) that this host
-    /// NATs: those whose ENI is attached to one of its instances.
+    /// The EIPs associated with private addresses of the VPC that this host serves: those
+    /// whose ENI is attached to one of its instances (NAT-ed on the router, or, in the
+    /// visible modes, on the ENI's NIC itself).
     #[serde(default)]
     pub eips: Vec<EipDesired>,
     /// The VPC's VXLAN network identifier, the same on every host.
@@ -152,7 +153,8 @@ pub struct VpcDesired {
     pub remotes: Vec<RemoteHost>,
 }
 
-/// An EIP and the private IPv4 address it is NAT-ed to.
+/// An EIP and the private IPv4 address it is NAT-ed to (`NAT`), or that it stands in for on
+/// the ENI's NIC (`Binded`: in its place; `MultiBinded`: beside it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EipDesired {
     pub eip: String,
@@ -160,6 +162,51 @@ pub struct EipDesired {
     /// The EIP's bandwidth cap (kbit/s), each way; 0: none.
     #[serde(default)]
     pub bandwidth_kbps: u64,
+    #[serde(default)]
+    pub mode: EipMode,
+}
+
+/// How an EIP reaches its ENI (AssociateEipAddress `Mode`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum EipMode {
+    /// Translated to the private address on the VPC's router; the guest never sees it.
+    #[default]
+    #[serde(rename = "NAT")]
+    Nat,
+    /// On the NIC in place of the ENI's (only) private address.
+    #[serde(rename = "BINDED")]
+    Binded,
+    /// On the NIC beside the ENI's private addresses, one EIP per address.
+    #[serde(rename = "MULTI_BINDED")]
+    MultiBinded,
+}
+
+impl EipMode {
+    /// Alibaba's name of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EipMode::Nat => "NAT",
+            EipMode::Binded => "BINDED",
+            EipMode::MultiBinded => "MULTI_BINDED",
+        }
+    }
+
+    /// The mode Alibaba names `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "NAT" => Some(EipMode::Nat),
+            "BINDED" => Some(EipMode::Binded),
+            "MULTI_BINDED" => Some(EipMode::MultiBinded),
+            _ => None,
+        }
+    }
+
+    /// Whether the guest sees the EIP on its NIC.
+    pub fn visible(self) -> bool {
+        self != EipMode::Nat
+    }
 }
 
 /// A security group as the data plane enforces it.
@@ -282,6 +329,10 @@ pub struct EniDesired {
     /// IPv6 /80 prefixes routed to the ENI.
     #[serde(default)]
     pub ipv6_prefixes: Vec<String>,
+    /// EIPs on the NIC itself (BINDED and MULTI_BINDED modes), each a /32 with no subnet; a
+    /// BINDED EIP's private address is not in `private_ips`.
+    #[serde(default)]
+    pub eips: Vec<String>,
 }
 
 /// What an agent registers its host with (`PUT /internal/v1/hosts/{host}`), once per zone it

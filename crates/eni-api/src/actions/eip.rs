@@ -1,5 +1,6 @@
 //! The EIP actions of VPC 2016-04-28: AllocateEipAddress, AssociateEipAddress,
-//! UnassociateEipAddress, ReleaseEipAddress, DescribeEipAddresses.
+//! UnassociateEipAddress, ReleaseEipAddress, DescribeEipAddresses, ModifyEipAddressAttribute,
+//! ModifyEipForwardMode and DescribeEipGatewayInfo.
 
 use super::{object, page, tags_view, time, Ctx};
 use eni_core::eip::{AllocateEip, AssociateEip, DescribeEips, Eip, UnassociateEip};
@@ -83,6 +84,36 @@ pub fn modify(ctx: &Ctx<'_>, p: &Params) -> Out {
     Ok(Map::new())
 }
 
+/// ModifyEipForwardMode: `InstanceId` is the EIP's allocation ID.
+pub fn modify_forward_mode(ctx: &Ctx<'_>, p: &Params) -> Out {
+    // A retry sets the mode it set: no ClientToken record is needed.
+    ctx.core.modify_eip_forward_mode(
+        &ctx.caller,
+        &region(p)?,
+        p.required("InstanceId")?,
+        p.required("Mode")?,
+    )?;
+    Ok(Map::new())
+}
+
+/// DescribeEipGatewayInfo: the MULTI_BINDED EIPs of the ENI `InstanceId`.
+pub fn gateway_info(ctx: &Ctx<'_>, p: &Params) -> Out {
+    let infos =
+        ctx.core
+            .describe_eip_gateway_info(&ctx.caller, &region(p)?, p.required("InstanceId")?)?;
+    let list: Vec<Value> = infos
+        .into_iter()
+        .map(|(ip, gw, mask)| {
+            json!({"Ip": ip.to_string(), "IpGw": gw.to_string(), "IpMask": mask.to_string()})
+        })
+        .collect();
+    Ok(object(json!({
+        "Code": "200",
+        "Message": "successful",
+        "EipInfos": { "EipInfo": list },
+    })))
+}
+
 /// ReleaseEipAddress.
 pub fn release(ctx: &Ctx<'_>, p: &Params) -> Out {
     ctx.core
@@ -104,7 +135,7 @@ fn eip_view(e: &Eip) -> Value {
         "InstanceType": b.map(|b| b.instance_type.clone()).unwrap_or_default(),
         "InstanceRegionId": if b.is_some() { e.region_id.clone() } else { String::new() },
         "PrivateIpAddress": b.map(|b| Ipv4Addr::from(b.private_ip).to_string()).unwrap_or_default(),
-        "Mode": b.map(|b| b.mode.clone()).unwrap_or_default(),
+        "Mode": e.mode,
         "VpcId": b.map(|b| b.vpc_id.to_string()).unwrap_or_default(),
         "Bandwidth": bandwidth,
         "EipBandwidth": bandwidth,

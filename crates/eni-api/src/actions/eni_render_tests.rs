@@ -184,9 +184,9 @@ pub(in crate::actions) fn full_view() -> EniView {
             vpc_id: id::<VpcId>("vpc-bp1vpc"),
             vswitch_id: id::<VSwitchId>("vsw-bp1vsw"),
             private_ip: u32::from(ip),
-            mode: "NAT".into(),
         }),
         created_at: 1_700_000_000,
+        mode: "NAT".into(),
     };
     let ips = vec![
         Ipv4Addr::new(10, 0, 0, 5),

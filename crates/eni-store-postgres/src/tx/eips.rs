@@ -22,7 +22,7 @@ macro_rules! select_eip {
             "SELECT id, account_id, region_id, ip, bandwidth, internet_charge_type, \
              instance_charge_type, isp, name, description, resource_group_id, tags, status, \
              due_at, instance_id, instance_type, eni_id, vpc_id, vswitch_id, private_ip, mode, \
-             created_at FROM eips ",
+             created_at, forward_mode FROM eips ",
             $rest
         )
     };
@@ -51,7 +51,7 @@ fn eip_from_row(r: &Row) -> Result<Eip, StoreError> {
                 Some(vpc_id),
                 Some(vswitch_id),
                 Some(ip),
-                Some(mode),
+                Some(_nat),
             ) = (
                 get::<Option<String>>(r, 15)?,
                 eni_id,
@@ -73,7 +73,6 @@ fn eip_from_row(r: &Row) -> Result<Eip, StoreError> {
                 vpc_id,
                 vswitch_id,
                 private_ip: ip,
-                mode,
             })
         }
     };
@@ -94,11 +93,13 @@ fn eip_from_row(r: &Row) -> Result<Eip, StoreError> {
         due_at: get(r, 13)?,
         binding,
         created_at: get(r, 21)?,
+        mode: get(r, 22)?,
     })
 }
 
-/// Writes every column of `eip`: `sql` names them `$1` (id) .. `$22` (created_at) in
-/// [`select_eip`]'s order.
+/// Writes every column of `eip`: `sql` names them `$1` (id) .. `$23` (forward_mode) in
+/// [`select_eip`]'s order. The binding's own `mode` column is NAT while bound (0008's CHECK);
+/// the mode is `forward_mode`.
 fn write(tx: &mut PgTx<'_>, sql: &str, eip: &Eip) -> Result<u64, StoreError> {
     let b = eip.binding.as_ref();
     tx.exec(
@@ -124,8 +125,9 @@ fn write(tx: &mut PgTx<'_>, sql: &str, eip: &Eip) -> Result<u64, StoreError> {
             &b.map(|b| b.vpc_id.as_str()),
             &b.map(|b| b.vswitch_id.as_str()),
             &b.map(|b| i64::from(b.private_ip)),
-            &b.map(|b| b.mode.as_str()),
+            &b.map(|_| "NAT"),
             &eip.created_at,
+            &eip.mode,
         ],
     )
 }
@@ -136,9 +138,9 @@ pub(crate) fn eip_insert(tx: &mut PgTx<'_>, eip: &Eip) -> Result<(), StoreError>
         "INSERT INTO eips (id, account_id, region_id, ip, bandwidth, internet_charge_type,
              instance_charge_type, isp, name, description, resource_group_id, tags, status,
              due_at, instance_id, instance_type, eni_id, vpc_id, vswitch_id, private_ip, mode,
-             created_at)
+             created_at, forward_mode)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20, $21, $22)",
+             $18, $19, $20, $21, $22, $23)",
         eip,
     )?;
     Ok(())
@@ -163,7 +165,7 @@ pub(crate) fn eip_update(tx: &mut PgTx<'_>, eip: &Eip) -> Result<(), StoreError>
              instance_charge_type = $7, isp = $8, name = $9, description = $10,
              resource_group_id = $11, tags = $12, status = $13, due_at = $14, instance_id = $15,
              instance_type = $16, eni_id = $17, vpc_id = $18, vswitch_id = $19, private_ip = $20,
-             mode = $21, created_at = $22
+             mode = $21, created_at = $22, forward_mode = $23
          WHERE id = $1 AND account_id = $2",
         eip,
     )?;
@@ -263,7 +265,7 @@ pub(crate) fn eip_ips_in(tx: &mut PgTx<'_>, lo: u32, hi: u32) -> Result<Vec<u32>
 macro_rules! select_association {
     ($rest:literal) => {
         concat!(
-            "SELECT id, ip, private_ip, eni_id, vpc_id, bandwidth FROM eips \
+            "SELECT id, ip, private_ip, eni_id, vpc_id, bandwidth, forward_mode FROM eips \
              WHERE status IN ('Associating', 'InUse') ",
             $rest
         )
@@ -277,6 +279,7 @@ fn association_from_row(r: &Row) -> Result<EipAssociation, StoreError> {
         private_ip: Ipv4Addr::from(u32_from(r, 2)?),
         eni_id: id_from(r, 3)?,
         bandwidth: u32_from(r, 5)?,
+        mode: get(r, 6)?,
     })
 }
 
@@ -303,7 +306,7 @@ pub(crate) fn eips_associated_all(
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.ip, t.bandwidth, \
      t.internet_charge_type, t.instance_charge_type, t.isp, t.name, t.description, \
      t.resource_group_id, t.tags, t.status, t.due_at, t.instance_id, t.instance_type, t.eni_id, \
-     t.vpc_id, t.vswitch_id, t.private_ip, t.mode, t.created_at";
+     t.vpc_id, t.vswitch_id, t.private_ip, t.mode, t.created_at, t.forward_mode";
 
 fn find(account: AccountId, region: &str, f: &EipFilter) -> Result<Find, StoreError> {
     let mut q = Find::new("eips", account, region);

@@ -23,7 +23,7 @@ macro_rules! select_eip {
             "SELECT id, account_id, region_id, ip, bandwidth, internet_charge_type, \
              instance_charge_type, isp, name, description, resource_group_id, tags, status, \
              due_at, instance_id, instance_type, eni_id, vpc_id, vswitch_id, private_ip, mode, \
-             created_at FROM eips ",
+             created_at, forward_mode FROM eips ",
             $rest
         )
     };
@@ -43,7 +43,7 @@ fn eip_from_row(r: &Row<'_>) -> rusqlite::Result<Eip> {
                 Some(vpc_id),
                 Some(vswitch_id),
                 Some(ip),
-                Some(mode),
+                Some(_nat),
             ) = (
                 r.get::<_, Option<String>>(15)?,
                 eni_id,
@@ -63,7 +63,6 @@ fn eip_from_row(r: &Row<'_>) -> rusqlite::Result<Eip> {
                 vpc_id,
                 vswitch_id,
                 private_ip: ip,
-                mode,
             })
         }
     };
@@ -84,6 +83,7 @@ fn eip_from_row(r: &Row<'_>) -> rusqlite::Result<Eip> {
         due_at: r.get(13)?,
         binding,
         created_at: r.get(21)?,
+        mode: r.get(22)?,
     })
 }
 
@@ -93,9 +93,9 @@ pub(super) fn insert(tx: &SqliteTx<'_>, eip: &Eip) -> Result<(), StoreError> {
         "INSERT INTO eips (id, account_id, region_id, ip, bandwidth, internet_charge_type,
              instance_charge_type, isp, name, description, resource_group_id, tags, status,
              due_at, instance_id, instance_type, eni_id, vpc_id, vswitch_id, private_ip, mode,
-             created_at)
+             created_at, forward_mode)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22)",
+             ?18, ?19, ?20, ?21, ?22, ?23)",
         params![
             eip.id.as_str(),
             account_to_sql(eip.account_id),
@@ -117,8 +117,9 @@ pub(super) fn insert(tx: &SqliteTx<'_>, eip: &Eip) -> Result<(), StoreError> {
             b.map(|b| b.vpc_id.as_str()),
             b.map(|b| b.vswitch_id.as_str()),
             b.map(|b| i64::from(b.private_ip)),
-            b.map(|b| b.mode.as_str()),
+            b.map(|_| "NAT"),
             eip.created_at,
+            eip.mode,
         ],
         db_err,
     )?;
@@ -144,7 +145,7 @@ pub(super) fn update(tx: &SqliteTx<'_>, eip: &Eip) -> Result<(), StoreError> {
              instance_charge_type = ?7, isp = ?8, name = ?9, description = ?10,
              resource_group_id = ?11, tags = ?12, status = ?13, due_at = ?14, instance_id = ?15,
              instance_type = ?16, eni_id = ?17, vpc_id = ?18, vswitch_id = ?19, private_ip = ?20,
-             mode = ?21, created_at = ?22
+             mode = ?21, created_at = ?22, forward_mode = ?23
          WHERE id = ?1 AND account_id = ?2",
         params![
             eip.id.as_str(),
@@ -167,8 +168,9 @@ pub(super) fn update(tx: &SqliteTx<'_>, eip: &Eip) -> Result<(), StoreError> {
             b.map(|b| b.vpc_id.as_str()),
             b.map(|b| b.vswitch_id.as_str()),
             b.map(|b| i64::from(b.private_ip)),
-            b.map(|b| b.mode.as_str()),
+            b.map(|_| "NAT"),
             eip.created_at,
+            eip.mode,
         ],
         db_err,
     )?;
@@ -338,7 +340,7 @@ pub(super) fn free_delete(tx: &SqliteTx<'_>, pool: &str, lo: u32) -> Result<bool
 macro_rules! select_association {
     ($rest:literal) => {
         concat!(
-            "SELECT id, ip, private_ip, eni_id, vpc_id, bandwidth FROM eips \
+            "SELECT id, ip, private_ip, eni_id, vpc_id, bandwidth, forward_mode FROM eips \
              WHERE status IN ('Associating', 'InUse') ",
             $rest
         )
@@ -352,6 +354,7 @@ fn association_from_row(r: &Row<'_>) -> rusqlite::Result<EipAssociation> {
         private_ip: Ipv4Addr::from(r.get::<_, u32>(2)?),
         eni_id: id_from_row(r, 3)?,
         bandwidth: r.get(5)?,
+        mode: r.get(6)?,
     })
 }
 
@@ -378,7 +381,7 @@ pub(super) fn associated_all(
 const COLUMNS: &str = "t.id, t.account_id, t.region_id, t.ip, t.bandwidth, \
      t.internet_charge_type, t.instance_charge_type, t.isp, t.name, t.description, \
      t.resource_group_id, t.tags, t.status, t.due_at, t.instance_id, t.instance_type, t.eni_id, \
-     t.vpc_id, t.vswitch_id, t.private_ip, t.mode, t.created_at";
+     t.vpc_id, t.vswitch_id, t.private_ip, t.mode, t.created_at, t.forward_mode";
 
 fn find(account: AccountId, region: &str, f: &EipFilter) -> Result<Find, StoreError> {
     let mut q = Find::new("eips", account, region, f.ids.is_some() || f.ips.is_some());

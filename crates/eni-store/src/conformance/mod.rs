@@ -3972,6 +3972,7 @@ fn check_eips_associated_all_spans_vpcs_oldest_first(store: &dyn Store) {
         private_ip: ip.into(),
         eni_id: n.id.clone(),
         bandwidth: e.bandwidth,
+        mode: e.mode.clone(),
     };
     let all = read(store, |tx| tx.eips_associated_all());
     assert_eq!(
@@ -4333,6 +4334,7 @@ fn eip(account: AccountId, region: &str, ip: u32) -> Eip {
         due_at: None,
         binding: None,
         created_at: T0,
+        mode: "NAT".into(),
     }
 }
 
@@ -4346,7 +4348,6 @@ fn bound(mut e: Eip, n: &Eni, ip: u32, status: &str) -> Eip {
         vpc_id: n.vpc_id.clone(),
         vswitch_id: n.vswitch_id.clone(),
         private_ip: ip,
-        mode: "NAT".into(),
     });
     e
 }
@@ -4697,12 +4698,13 @@ fn check_eips_associated_in_vpc_lists_live_associations(store: &dyn Store) {
     let n3 = eni_with_ip(store, &s, 0xAC10_0007);
     let far = eni_with_ip(store, &s2, 0xAC10_0005);
     let a = bound(eip(acct, REGION, PUBLIC), &n, 0xAC10_0005, "InUse");
-    let b = bound(
+    let mut b = bound(
         eip(acct, REGION, PUBLIC + 1),
         &n2,
         0xAC10_0006,
         "Associating",
     );
+    b.mode = "MULTI_BINDED".into();
     let leaving = bound(
         eip(acct, REGION, PUBLIC + 2),
         &n3,
@@ -4727,6 +4729,7 @@ fn check_eips_associated_in_vpc_lists_live_associations(store: &dyn Store) {
                 private_ip: 0xAC10_0005u32.into(),
                 eni_id: n.id.clone(),
                 bandwidth: a.bandwidth,
+                mode: "NAT".into(),
             },
             EipAssociation {
                 allocation_id: b.id.clone(),
@@ -4734,6 +4737,7 @@ fn check_eips_associated_in_vpc_lists_live_associations(store: &dyn Store) {
                 private_ip: 0xAC10_0006u32.into(),
                 eni_id: n2.id.clone(),
                 bandwidth: b.bandwidth,
+                mode: "MULTI_BINDED".into(),
             },
         ]
     );
@@ -4842,6 +4846,27 @@ fn check_dataplane_changes_name_the_scope_of_each_change(store: &dyn Store) {
     idle_faster.bandwidth += 5;
     ok(store, |tx| tx.eip_update(&idle_faster));
     assert_eq!(gen(store), g36, "an unbound EIP's bandwidth");
+    // Likewise its mode: a bound EIP's decides where its address is.
+    let g37 = gen(store);
+    let mut visible = read(store, |tx| tx.eip_get(acct, &a.id)).unwrap();
+    visible.mode = "BINDED".into();
+    ok(store, |tx| tx.eip_update(&visible));
+    assert_eq!(since(store, g37), set(&[va.id.as_str(), SCOPE_INTERNET]));
+    assert_eq!(
+        read(store, |tx| tx.eip_get(acct, &a.id)).unwrap().mode,
+        "BINDED"
+    );
+    let g38 = gen(store);
+    let mut idle_visible = idle_faster.clone();
+    idle_visible.mode = "MULTI_BINDED".into();
+    ok(store, |tx| tx.eip_update(&idle_visible));
+    assert_eq!(gen(store), g38, "an unbound EIP's mode");
+    let mut bad = idle_visible.clone();
+    bad.mode = "DIRECT".into();
+    assert!(
+        write(store, |tx| tx.eip_update(&bad)).is_err(),
+        "the schema knows the modes"
+    );
     let g4 = gen(store);
     let mut renamed = n.clone();
     renamed.name = "renamed".into();
