@@ -676,14 +676,13 @@ def wait_eip(api: eniapi.Api, allocation_id: str, status: str, timeout: float = 
         time.sleep(0.001)
 
 
-def bench_eip(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
-    """Associate-to-traffic of an EIP in NAT mode: a prober in the simulated internet
-    (`<prefix>inet`) sends to the EIP every 0.2 ms; each run times from just before
-    AssociateEipAddress to the first echo from the instance, and to InUse; then
-    UnassociateEipAddress to Available. (Another instance keeps an EIP throughout, so the
-    internet namespace, which exists while some EIP is bound, stays.)"""
-    log("EIP associate-to-traffic (NAT): starting eni serve")
-    srv = ctx.server(f"{tag}e-")
+def eip_setup(ctx: Ctx, prefix: str, what: str):
+    """A server (`prefix`) with a VPC whose group lets the probe's UDP in from anywhere, a
+    target instance running the echo server, and a keeper instance holding a NAT EIP
+    throughout (so the internet namespace, which exists while some EIP is bound, stays).
+    Returns (srv, api, vsw, group, target)."""
+    log(f"{what}: starting eni serve")
+    srv = ctx.server(prefix)
     api = eniapi.Api(srv)
     vpc = api.create_vpc("10.0.0.0/16")
     vsw = api.create_vswitch(vpc, "10.0.1.0/24")
@@ -696,6 +695,16 @@ def bench_eip(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
     kept = api.vpc("AllocateEipAddress")["AllocationId"]
     api.vpc("AssociateEipAddress", AllocationId=kept, InstanceId=keeper)
     wait_eip(api, kept, "InUse")
+    return srv, api, vsw, group, target
+
+
+def bench_eip(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
+    """Associate-to-traffic of an EIP in NAT mode: a prober in the simulated internet
+    (`<prefix>inet`) sends to the EIP every 0.2 ms; each run times from just before
+    AssociateEipAddress to the first echo from the instance, and to InUse; then
+    UnassociateEipAddress to Available. (Another instance keeps an EIP throughout, so the
+    internet namespace, which exists while some EIP is bound, stays.)"""
+    srv, api, vsw, group, target = eip_setup(ctx, f"{tag}e-", "EIP associate-to-traffic (NAT)")
     eip = api.vpc("AllocateEipAddress")
     eip_id, ip = eip["AllocationId"], eip["EipAddress"]
     prober = Prober(ctx, f"{srv.prefix}inet")
@@ -740,20 +749,7 @@ def bench_eip_visible(ctx: Ctx, tag: str, runs: int, warmup: int) -> dict:
     IP (its only one); MULTI_BINDED the ENI's secondary private IP, so the NIC carries the EIP
     beside both private addresses. Another instance keeps a NAT EIP throughout, so the
     internet namespace stays."""
-    log("EIP visible modes, attach-to-traffic: starting eni serve")
-    srv = ctx.server(f"{tag}d-")
-    api = eniapi.Api(srv)
-    vpc = api.create_vpc("10.0.0.0/16")
-    vsw = api.create_vswitch(vpc, "10.0.1.0/24")
-    group = api.create_group(vpc)
-    api.ecs("AuthorizeSecurityGroup", SecurityGroupId=group, IpProtocol="UDP",
-            PortRange=f"{PORT}/{PORT}", SourceCidrIp="0.0.0.0/0")
-    target, keeper = api.run_instance(vsw, group), api.run_instance(vsw, group)
-    wait_instances(api, [target, keeper])
-    ctx.echo(target, "T")
-    kept = api.vpc("AllocateEipAddress")["AllocationId"]
-    api.vpc("AssociateEipAddress", AllocationId=kept, InstanceId=keeper)
-    wait_eip(api, kept, "InUse")
+    srv, api, vsw, group, target = eip_setup(ctx, f"{tag}d-", "EIP visible modes, attach-to-traffic")
     prober = Prober(ctx, f"{srv.prefix}inet")
     enis = {"BINDED": api.create_eni(vsw, group, "10.0.1.100"),
             "MULTI_BINDED": api.create_eni(vsw, group, "10.0.1.101")}

@@ -66,15 +66,20 @@ def wait_internet(inet: str):
     h.wait_for(lambda: inet in d.netns_list(), timeout=5.0, step=0.02, what=f"{inet} exists")
 
 
-def test_a_binded_eip_is_the_nics_address_untranslated_both_ways_and_its_groups_apply(dp, api, procs):
-    inet = f"{dp.prefix}inet"
+def two_instances(api):
+    """A VPC whose group is open to the internet (UDP echo, ICMP), instance a in vSwitch
+    10.0.1.0/24 and b in 10.0.2.0/24 (another zone): (the VPC, a's vSwitch, the group, a, b)."""
     v = api.vpc("10.0.0.0/16")
     sw = api.vswitch(v, "10.0.1.0/24")
     sw_b = api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
     sg = api.group(v)
     open_to_the_internet(api, sg)
-    a = api.instance(sw, sg)
-    b = api.instance(sw_b, sg)
+    return v, sw, sg, api.instance(sw, sg), api.instance(sw_b, sg)
+
+
+def test_a_binded_eip_is_the_nics_address_untranslated_both_ways_and_its_groups_apply(dp, api, procs):
+    inet = f"{dp.prefix}inet"
+    v, sw, sg, a, b = two_instances(api)
     body = api.create_eni(sw, sg)
     eni, private = body.network_interface_id, body.private_ip_address
     eip_id, eip = api.eip()
@@ -136,13 +141,7 @@ def test_a_binded_eip_unbinds_only_detached_and_the_nic_gets_its_private_address
     """Also: a NAT EIP on the instance's primary ENI and a BINDED EIP on its secondary ENI
     work at the same time, each its own way (and the NAT one keeps the internet namespace)."""
     inet = f"{dp.prefix}inet"
-    v = api.vpc("10.0.0.0/16")
-    sw = api.vswitch(v, "10.0.1.0/24")
-    sw_b = api.vswitch(v, "10.0.2.0/24", "cn-hangzhou-i")
-    sg = api.group(v)
-    open_to_the_internet(api, sg)
-    a = api.instance(sw, sg)
-    b = api.instance(sw_b, sg)
+    v, sw, sg, a, b = two_instances(api)
     ip_a = api.ip_of(a)
     body = api.create_eni(sw, sg)
     eni, private = body.network_interface_id, body.private_ip_address
