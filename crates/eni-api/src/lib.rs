@@ -10,6 +10,7 @@
 pub mod actions;
 pub mod auth;
 mod body;
+pub mod console;
 pub mod dispatch;
 pub mod internal;
 pub mod params;
@@ -47,6 +48,8 @@ pub struct AppState {
     /// How often a long poll reads the store again for changes this server did not make;
     /// `None` when the store pushes them ([`AppState::watch_store`]).
     pub store_poll: Option<std::time::Duration>,
+    /// The console's failed sign-ins, which slow down the next ones.
+    pub throttle: Arc<console::Throttle>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             limits: Arc::new(Limits::default()),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
             store_poll: Some(std::time::Duration::from_millis(200)),
+            throttle: Arc::new(console::Throttle::default()),
         }
     }
 
@@ -89,13 +93,16 @@ impl AppState {
     }
 }
 
-/// The router: `/` for the API, `/healthz` for readiness, the agents' internal API. Every
+/// The router: `/` for the API, `/healthz` for readiness, the agents' internal API, the web
+/// console under `/console/` ([`console`]). Every
 /// request's body is read whole first, within the body limits ([`body`]); anything else
 /// (another path, a method a path does not take) is `InvalidApi.NotFound`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/", any(rpc))
+        .route("/console/", get(console::home))
+        .nest("/console", console::router())
         .route(
             "/internal/v1/hosts/{host}",
             axum::routing::put(internal::register).delete(internal::remove),
@@ -141,7 +148,7 @@ async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
 /// thread otherwise: a current-thread runtime, as in tests, would stop altogether, and a store
 /// that waits on the network (PostgreSQL, whose client runs a runtime of its own, which cannot
 /// start inside this one) must not hold a worker. A panic in `f` is returned, not propagated.
-async fn run_blocking<R: Send + 'static>(
+pub(crate) async fn run_blocking<R: Send + 'static>(
     local_store: bool,
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, String> {

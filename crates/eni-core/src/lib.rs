@@ -8,6 +8,7 @@
 pub mod accounts;
 mod addresses;
 pub mod catalog;
+pub mod console;
 mod dataplane;
 pub mod eip;
 pub mod eni;
@@ -61,6 +62,8 @@ pub struct CoreConfig {
     /// How long a host's agent may stay silent before the host turns `UnderAssessment` (and
     /// takes no new instances), in milliseconds.
     pub host_silence_ms: i64,
+    /// How long a web-console session lasts from sign-in, in milliseconds.
+    pub console_session_ms: i64,
 }
 
 impl Default for CoreConfig {
@@ -76,6 +79,7 @@ impl Default for CoreConfig {
             eip_pool: Ipv4Cidr::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
                 .expect("a /15 without host bits"),
             host_silence_ms: 60_000,
+            console_session_ms: 8 * 3600 * 1000,
         }
     }
 }

@@ -39,8 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PG_MIGRATIONS = sorted(os.path.join(HERE, f) for f in os.listdir(HERE) if re.match(r'\d{4}_.*\.sql$', f))
 # The SQLite migrations the port covers: 0001_init.sql is 0001-0012, 0004_group_vswitch.sql 0013,
 # 0005_settings.sql 0014, 0006_hosts.sql 0015, 0007_overlay.sql 0016, 0008_dataplane_changes.sql 0017,
-# 0009_instance_launch.sql 0018, 0010_labels_and_metadata.sql 0019, 0011_eip_forward_mode.sql 0020.
-SQLITE_COVERED = 20
+# 0009_instance_launch.sql 0018, 0010_labels_and_metadata.sql 0019, 0011_eip_forward_mode.sql 0020,
+# 0012_console_sessions.sql 0021.
+SQLITE_COVERED = 21
 # PostgreSQL's own triggers, with no SQLite twin: 0002's NOTIFY that wakes other servers' agents.
 PG_ONLY_TRIGGERS = {('counters', 'counters_notify_changes')}
 SQLITE_MIGRATIONS = os.path.normpath(os.path.join(HERE, '..', '..', 'eni-store-sqlite', 'migrations'))

@@ -72,6 +72,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "0011_eip_forward_mode",
         sql: include_str!("../migrations/0011_eip_forward_mode.sql"),
     },
+    Migration {
+        version: 12,
+        name: "0012_console_sessions",
+        sql: include_str!("../migrations/0012_console_sessions.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -20,8 +20,8 @@ pub(crate) mod security_groups;
 use crate::conn::Conn;
 use crate::PgStore;
 use eni_store::{
-    AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
-    IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Labels, Position, PrivateIp,
+    AccessKey, Account, ConsoleSession, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery,
+    Host, IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Labels, Position, PrivateIp,
     SecurityGroup, SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Table, Tags, Tx,
     VSwitch, VSwitchFilter, Vpc, VpcFilter, Window,
 };
@@ -453,6 +453,60 @@ impl Tx for PgTx<'_> {
 
     fn nonce_purge(&mut self, now: i64) -> Result<u64, StoreError> {
         self.exec("DELETE FROM nonces WHERE expires_at < $1", &[&now])
+    }
+
+    fn console_session_insert(&mut self, s: &ConsoleSession) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO console_sessions
+                 (token_hash, account_id, access_key_id, csrf, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &s.token_hash,
+                &account_to_sql(s.account_id),
+                &s.access_key_id,
+                &s.csrf,
+                &s.created_at,
+                &s.expires_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn console_session_get(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        self.query_opt(
+            "SELECT token_hash, account_id, access_key_id, csrf, created_at, expires_at
+             FROM console_sessions WHERE token_hash = $1 AND expires_at > $2",
+            &[&token_hash, &now],
+            |r| {
+                Ok(ConsoleSession {
+                    token_hash: get(r, 0)?,
+                    account_id: account_from(r, 1)?,
+                    access_key_id: get(r, 2)?,
+                    csrf: get(r, 3)?,
+                    created_at: get(r, 4)?,
+                    expires_at: get(r, 5)?,
+                })
+            },
+        )
+    }
+
+    fn console_session_delete(&mut self, token_hash: &str) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "DELETE FROM console_sessions WHERE token_hash = $1",
+            &[&token_hash],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn console_session_purge(&mut self, now: i64) -> Result<u64, StoreError> {
+        self.exec(
+            "DELETE FROM console_sessions WHERE expires_at <= $1",
+            &[&now],
+        )
     }
 
     fn idempotency_get(

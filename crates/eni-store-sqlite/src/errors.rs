@@ -71,6 +71,7 @@ pub(crate) const UNIQUE_CONSTRAINTS: &[(&str, &str)] = &[
         "eni_security_group_unique",
     ),
     ("settings.name", constraints::SETTING_PK),
+    ("console_sessions.token_hash", constraints::CONSOLE_SESSION_PK),
     ("departures.instance_id", "departure_pk"),
     ("dataplane_changes.generation, dataplane_changes.scope", "dataplane_change_pk"),
     ("hosts.seq", "host_seq_pk"),

@@ -117,6 +117,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "eip_forward_mode",
         sql: include_str!("../migrations/0020_eip_forward_mode.sql"),
     },
+    Migration {
+        version: 21,
+        name: "console_sessions",
+        sql: include_str!("../migrations/0021_console_sessions.sql"),
+    },
 ];
 
 const CREATE_TRACKING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -27,8 +27,8 @@ use crate::errors::{
 use crate::ReaderPool;
 use eni_store::constraints::VSWITCH_VPC_FK;
 use eni_store::{
-    AccessKey, Account, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery, Host,
-    IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Labels, Position, PrivateIp,
+    AccessKey, Account, ConsoleSession, Eip, EipAssociation, EipFilter, Eni, EniFilter, EniQuery,
+    Host, IdempotencyRecord, Instance, InstanceFilter, Ipv6Entry, Labels, Position, PrivateIp,
     SecurityGroup, SecurityGroupFilter, SecurityGroupRule, SgPolicy, StoreError, Table, Tags, Tx,
     VSwitch, VSwitchFilter, Vpc, VpcFilter, Window,
 };
@@ -584,6 +584,64 @@ impl Tx for SqliteTx<'_> {
 
     fn nonce_purge(&mut self, now: i64) -> Result<u64, StoreError> {
         let n = self.exec("DELETE FROM nonces WHERE expires_at < ?1", [now], db_err)?;
+        Ok(n as u64)
+    }
+
+    fn console_session_insert(&mut self, s: &ConsoleSession) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO console_sessions
+                 (token_hash, account_id, access_key_id, csrf, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                s.token_hash,
+                account_to_sql(s.account_id),
+                s.access_key_id,
+                s.csrf,
+                s.created_at,
+                s.expires_at
+            ],
+            db_err,
+        )?;
+        Ok(())
+    }
+
+    fn console_session_get(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        self.query_opt(
+            "SELECT token_hash, account_id, access_key_id, csrf, created_at, expires_at
+             FROM console_sessions WHERE token_hash = ?1 AND expires_at > ?2",
+            params![token_hash, now],
+            |r| {
+                Ok(ConsoleSession {
+                    token_hash: r.get(0)?,
+                    account_id: account_from_sql(r.get(1)?),
+                    access_key_id: r.get(2)?,
+                    csrf: r.get(3)?,
+                    created_at: r.get(4)?,
+                    expires_at: r.get(5)?,
+                })
+            },
+        )
+    }
+
+    fn console_session_delete(&mut self, token_hash: &str) -> Result<bool, StoreError> {
+        let n = self.exec(
+            "DELETE FROM console_sessions WHERE token_hash = ?1",
+            [token_hash],
+            db_err,
+        )?;
+        Ok(n == 1)
+    }
+
+    fn console_session_purge(&mut self, now: i64) -> Result<u64, StoreError> {
+        let n = self.exec(
+            "DELETE FROM console_sessions WHERE expires_at <= ?1",
+            [now],
+            db_err,
+        )?;
         Ok(n as u64)
     }
 

@@ -55,6 +55,8 @@ pub mod constraints {
     pub const IDEMPOTENCY_PK: &str = "idempotency_pk";
     /// A setting is set once.
     pub const SETTING_PK: &str = "setting_pk";
+    /// A console session's token is one session.
+    pub const CONSOLE_SESSION_PK: &str = "console_session_pk";
     /// One host per name and zone.
     pub const HOST_NAME_ZONE_UNIQUE: &str = "host_name_zone_unique";
     /// A private IP belongs to an existing vSwitch, which cannot be deleted while it holds any.
@@ -178,6 +180,21 @@ pub trait Tx {
     ) -> Result<bool, StoreError>;
     /// Forgets nonces that expired before `now` (`expires_at < now`); returns how many.
     fn nonce_purge(&mut self, now: i64) -> Result<u64, StoreError>;
+
+    // ---- console sessions ----
+    /// Records a new session (a token hash already held is a conflict on
+    /// `console_session_pk`).
+    fn console_session_insert(&mut self, s: &ConsoleSession) -> Result<(), StoreError>;
+    /// The session of `token_hash` if it has not expired at `now` (`expires_at > now`).
+    fn console_session_get(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends a session; whether there was one.
+    fn console_session_delete(&mut self, token_hash: &str) -> Result<bool, StoreError>;
+    /// Forgets sessions expired at `now` (`expires_at <= now`); returns how many.
+    fn console_session_purge(&mut self, now: i64) -> Result<u64, StoreError>;
 
     // ---- idempotency ----
     fn idempotency_get(

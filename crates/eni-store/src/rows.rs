@@ -34,6 +34,22 @@ impl std::fmt::Debug for AccessKey {
     }
 }
 
+/// A signed-in web-console session. The browser holds a random token; the store keeps its
+/// SHA-256 (hex), so nothing here signs anyone in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub token_hash: String,
+    pub account_id: AccountId,
+    /// The key it signed in with: the session ends when the key is gone.
+    pub access_key_id: String,
+    /// The token every change the session makes must carry (forms, `X-CSRF-Token`).
+    pub csrf: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms; the session is over from then on.
+    pub expires_at: i64,
+}
+
 /// The remembered outcome of a request made with a ClientToken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {

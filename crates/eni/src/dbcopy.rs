@@ -68,8 +68,9 @@ use std::path::Path;
 /// The newest SQLite schema (migration number) this copy knows: the PostgreSQL port is of
 /// migrations 0001-0012 (0001_init), 0013 (0004_group_vswitch), 0014 (0005_settings), 0015
 /// (0006_hosts), 0016 (0007_overlay), 0017 (0008_dataplane_changes), 0018
-/// (0009_instance_launch) and 0019 (0010_labels_and_metadata). A file migrated further is refused.
-pub const KNOWN_SQLITE_SCHEMA: i64 = 20;
+/// (0009_instance_launch), 0019 (0010_labels_and_metadata), 0020 (0011_eip_forward_mode) and
+/// 0021 (0012_console_sessions). A file migrated further is refused.
+pub const KNOWN_SQLITE_SCHEMA: i64 = 21;
 
 /// The tables the schema's triggers keep from the base tables, each with the query that
 /// computes its rows (counts at 0 left out) from the base tables, as the triggers do.

@@ -201,6 +201,9 @@ struct ServeArgs {
     /// DescribeDedicatedHosts and takes no new instances.
     #[arg(long, env = "ENI_HOST_SILENCE_TIMEOUT", default_value_t = 60)]
     host_silence_timeout: u32,
+    /// Seconds a web-console session (/console/) lasts from sign-in.
+    #[arg(long, env = "ENI_CONSOLE_SESSION_TTL", default_value_t = 8 * 3600)]
+    console_session_ttl: u32,
     /// The IPv4 block EIPs take their public addresses from (default: the benchmarking
     /// range, which no real public address uses).
     #[arg(long, env = "ENI_EIP_POOL", default_value_t = CoreConfig::default().eip_pool)]
@@ -546,6 +549,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         eip_quota: args.eip_quota,
         transition_delay_ms: args.transition_delay_ms,
         host_silence_ms: i64::from(args.host_silence_timeout) * 1000,
+        console_session_ms: i64::from(args.console_session_ttl.max(1)) * 1000,
         eip_pool: args.eip_pool,
         dataplane: args.dataplane != DataplaneKind::None || args.wait_for_agents,
         ..CoreConfig::default()

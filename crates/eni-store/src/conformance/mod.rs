@@ -10,14 +10,15 @@
 //! by account, ordering, snapshot reads, rollback, and races decided by the schema.
 
 use crate::constraints::{
-    ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, EIP_ADDRESS_UNIQUE, EIP_PRIVATE_IP_UNIQUE,
-    ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE, ENI_SECURITY_GROUP_FK, HOST_NAME_ZONE_UNIQUE,
-    IDEMPOTENCY_PK, IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE, PRIVATE_IP_VSWITCH_FK,
-    SETTING_PK, SG_RULE_GROUP_FK, SG_RULE_PEER_FK, SG_RULE_UNIQUE, VSWITCH_VPC_FK,
+    ACCESS_KEY_PK, ACCOUNT_NAME_UNIQUE, CONSOLE_SESSION_PK, EIP_ADDRESS_UNIQUE,
+    EIP_PRIVATE_IP_UNIQUE, ENI_DEVICE_INDEX_UNIQUE, ENI_MAC_UNIQUE, ENI_SECURITY_GROUP_FK,
+    HOST_NAME_ZONE_UNIQUE, IDEMPOTENCY_PK, IPV6_PREFIX_OVERLAP, IPV6_UNIQUE, PRIVATE_IP_UNIQUE,
+    PRIVATE_IP_VSWITCH_FK, SETTING_PK, SG_RULE_GROUP_FK, SG_RULE_PEER_FK, SG_RULE_UNIQUE,
+    VSWITCH_VPC_FK,
 };
 use crate::{
-    with_read, with_write, AccessKey, Account, Eip, EipAssociation, EipBinding, Eni, EniQuery,
-    Host, IdempotencyRecord, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup,
+    with_read, with_write, AccessKey, Account, ConsoleSession, Eip, EipAssociation, EipBinding,
+    Eni, EniQuery, Host, IdempotencyRecord, Instance, IpKind, Ipv6Entry, PrivateIp, SecurityGroup,
     SecurityGroupRule, SgDirection, SgPolicy, SgProtocol, Store, StoreError, Table, Tx, VSwitch,
     Vpc,
 };
@@ -216,6 +217,10 @@ pub const CHECKS: &[Check] = &[
     (
         "nonce_purge_counts_expired",
         check_nonce_purge_counts_expired,
+    ),
+    (
+        "console_sessions_live_until_expiry_or_deletion",
+        check_console_sessions_live_until_expiry_or_deletion,
     ),
     (
         "idempotency_insert_get_and_duplicate_conflicts",
@@ -1388,6 +1393,43 @@ fn check_nonce_live_agrees_with_record(store: &dyn Store) {
         T0 + 20
     )));
     assert!(live("LTAIa", "n1", T0 + 11), "renewed");
+}
+
+// ---- console sessions ----
+
+fn check_console_sessions_live_until_expiry_or_deletion(store: &dyn Store) {
+    let session = |hash: &str, expires_at: i64| ConsoleSession {
+        token_hash: hash.into(),
+        account_id: AccountId(7),
+        access_key_id: "LTAIconsole".into(),
+        csrf: format!("csrf-{hash}"),
+        created_at: T0,
+        expires_at,
+    };
+    let (a, b) = (session("h-a", T0 + 100), session("h-b", T0 + 200));
+    ok(store, |tx| {
+        tx.console_session_insert(&a)?;
+        tx.console_session_insert(&b)
+    });
+    assert_conflict(
+        write(store, |tx| {
+            tx.console_session_insert(&session("h-a", T0 + 900))
+        }),
+        CONSOLE_SESSION_PK,
+    );
+    let get = |hash: &str, now: i64| ok(store, |tx| tx.console_session_get(hash, now));
+    assert_eq!(get("h-a", T0 + 99), Some(a.clone()));
+    assert_eq!(get("h-a", T0 + 100), None, "over at expires_at");
+    assert_eq!(get("h-nope", T0), None);
+    assert!(ok(store, |tx| tx.console_session_delete("h-b")));
+    assert!(!ok(store, |tx| tx.console_session_delete("h-b")));
+    assert_eq!(get("h-b", T0), None, "signed out");
+    let c = session("h-c", T0 + 300);
+    ok(store, |tx| tx.console_session_insert(&c));
+    assert_eq!(ok(store, |tx| tx.console_session_purge(T0 + 100)), 1);
+    assert_eq!(get("h-c", T0 + 150), Some(c));
+    assert_eq!(ok(store, |tx| tx.console_session_purge(T0 + 300)), 1);
+    assert_eq!(ok(store, |tx| tx.console_session_purge(T0 + 300)), 0);
 }
 
 fn check_nonce_purge_counts_expired(store: &dyn Store) {

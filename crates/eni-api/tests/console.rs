@@ -1,0 +1,235 @@
+//! The web console over HTTP (no browser): sign-in and sign-out, the session cookie's
+//! attributes, CSRF, one account not seeing another's resources, an operation going through
+//! the API's rules and its refusal shown with the API's code. The browser tests
+//! (tests/console) drive the same pages in Chromium.
+
+mod common;
+
+use common::{TestServer, AK, SECRET};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+/// A browser-like client that does not follow redirects, with the session cookie it holds.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(s: &TestServer) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://{}", s.addr),
+            cookie: None,
+        }
+    }
+
+    fn with_cookie(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => r.header("cookie", format!("eni_console={c}")),
+            None => r,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String, Option<String>) {
+        let r = self
+            .with_cookie(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await
+            .unwrap();
+        let loc = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        (r.status(), r.text().await.unwrap(), loc)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, Option<String>) {
+        let r = self
+            .with_cookie(self.http.post(format!("{}{path}", self.base)))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let loc = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        (r.status(), r.text().await.unwrap(), loc)
+    }
+
+    /// Signs in; returns the Set-Cookie header.
+    async fn sign_in(&mut self, id: &str, secret: &str) -> String {
+        let r = self
+            .http
+            .post(format!("{}/console/login", self.base))
+            .form(&[("access_key_id", id), ("access_key_secret", secret)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        let token = set
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("eni_console=")
+            .to_string();
+        self.cookie = Some(token);
+        set
+    }
+
+    /// The CSRF token of a page.
+    async fn csrf(&self, path: &str) -> String {
+        let (_, body, _) = self.get(path).await;
+        let at = body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF field")
+            + 19;
+        body[at..at + body[at..].find('"').unwrap()].to_string()
+    }
+}
+
+#[tokio::test]
+async fn sign_in_and_out_with_a_cookie_only_the_server_can_use() {
+    let s = TestServer::start().await;
+    let mut b = Browser::new(&s);
+    let (st, _, loc) = b.get("/console/enis").await;
+    assert_eq!(
+        (st, loc.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/login"))
+    );
+    // Wrong secret and unknown ID: the same answer.
+    let (st1, body1, _) = b
+        .post(
+            "/console/login",
+            &[("access_key_id", AK), ("access_key_secret", "nope")],
+        )
+        .await;
+    let (st2, body2, _) = b
+        .post(
+            "/console/login",
+            &[
+                ("access_key_id", "LTAInosuchkey000"),
+                ("access_key_secret", SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (st1, st2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    for body in [&body1, &body2] {
+        assert!(body.contains("The AccessKey ID or AccessKey Secret is not valid."));
+        assert!(!body.contains(SECRET), "the secret is never echoed");
+    }
+    let set = b.sign_in(AK, SECRET).await;
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age="] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let (st, body, _) = b.get("/console/enis").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(body.contains("<h1>Network interfaces</h1>"));
+    // Signing out needs the CSRF token; then the cookie is worthless.
+    let (st, _, _) = b.post("/console/logout", &[]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let csrf = b.csrf("/console/enis").await;
+    let (st, _, loc) = b.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (st, loc.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/login"))
+    );
+    let (st, _, loc) = b.get("/console/enis").await;
+    assert_eq!(
+        (st, loc.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/console/login"))
+    );
+}
+
+#[tokio::test]
+async fn operations_go_through_the_api_and_show_its_refusals() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let vpc = c.vpc("10.0.0.0/16").await;
+    let vsw = c.vswitch(&vpc, "10.0.1.0/24").await;
+    let sg = c.group(&vpc).await;
+    let inst = c.instance("ecs.g7.large", &vsw, &sg).await;
+    let mut b = Browser::new(&s);
+    b.sign_in(AK, SECRET).await;
+    // Create through the form: the API's CreateNetworkInterface made it.
+    let csrf = b.csrf("/console/enis/new").await;
+    let (st, _, loc) = b
+        .post(
+            "/console/enis/new",
+            &[
+                ("csrf", &csrf),
+                ("vpc_id", &vpc),
+                ("vswitch_id", &vsw),
+                ("groups", &sg),
+                ("secondary_count", "1"),
+                ("name", "from-the-console"),
+                ("tag_key", "team"),
+                ("tag_value", "blue"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let eni = loc
+        .unwrap()
+        .trim_start_matches("/console/enis/")
+        .to_string();
+    let attr = c.eni_attr(&eni).await;
+    assert_eq!(attr["NetworkInterfaceName"], "from-the-console");
+    assert_eq!(
+        attr["PrivateIpSets"]["PrivateIpSet"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(attr["Tags"]["Tag"][0]["TagKey"], "team");
+    // Attach, then a refused delete shows the API's code and message.
+    let (st, _, _) = b
+        .post(
+            &format!("/console/enis/{eni}/attach"),
+            &[("csrf", &csrf), ("instance_id", &inst)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(c.eni_attr(&eni).await["Status"], "InUse");
+    let (st, body, _) = b
+        .post(&format!("/console/enis/{eni}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(body.contains("role=\"alert\""));
+    assert!(body.contains("InvalidOperation.InvalidEniState"), "{body}");
+    assert_eq!(c.eni_attr(&eni).await["Status"], "InUse");
+    // A wrong CSRF token changes nothing.
+    let (st, _, _) = b
+        .post(&format!("/console/enis/{eni}/detach"), &[("csrf", "x")])
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(c.eni_attr(&eni).await["Status"], "InUse");
+    // The detail page offers what InUse allows: Detach, not Attach or Delete.
+    let (_, page, _) = b.get(&format!("/console/enis/{eni}")).await;
+    assert!(page.contains(">Detach</button>"));
+    assert!(!page.contains(">Delete</button>") && !page.contains(">Attach</button>"));
+    // Another account sees none of it.
+    let other = s.new_account("other");
+    let mut b2 = Browser::new(&s);
+    b2.sign_in(&other.ak, &other.secret).await;
+    let (st, _, _) = b2.get(&format!("/console/enis/{eni}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, list, _) = b2.get("/console/enis").await;
+    assert!(!list.contains(&eni));
+    let (_, list, _) = b.get("/console/enis").await;
+    assert!(list.contains(&format!("data-eni=\"{eni}\"")));
+}
