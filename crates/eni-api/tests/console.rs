@@ -222,6 +222,40 @@ async fn operations_go_through_the_api_and_show_its_refusals() {
     let (_, page, _) = b.get(&format!("/console/enis/{eni}")).await;
     assert!(page.contains(">Detach</button>"));
     assert!(!page.contains(">Delete</button>") && !page.contains(">Attach</button>"));
+    // An instance with an extra network interface (RunInstances' NetworkInterface.N).
+    let (st, _, loc) = b
+        .post(
+            "/console/instances/new",
+            &[
+                ("csrf", &csrf),
+                ("vswitch_id", &vsw),
+                ("group", &sg),
+                ("instance_type", "ecs.g7.large"),
+                ("name", "two-nics"),
+                ("extra_enis", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let made = loc
+        .unwrap()
+        .trim_start_matches("/console/instances/")
+        .to_string();
+    let held = c
+        .call(
+            common::ECS,
+            "DescribeNetworkInterfaces",
+            &[("RegionId", "cn-hangzhou"), ("InstanceId", &made)],
+        )
+        .await
+        .ok();
+    assert_eq!(held["TotalCount"], 2);
+    let (st, page, _) = b.get(&format!("/console/instances/{made}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        page.contains("<td>eth0</td>") && page.contains("<td>eth1</td>"),
+        "{page}"
+    );
     // Another account sees none of it.
     let other = s.new_account("other");
     let mut b2 = Browser::new(&s);
