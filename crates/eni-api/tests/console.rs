@@ -66,15 +66,40 @@ impl Browser {
         (r.status(), r.text().await.unwrap(), loc)
     }
 
-    /// Signs in; returns the Set-Cookie header.
-    async fn sign_in(&mut self, id: &str, secret: &str) -> String {
+    /// The sign-in form's token and the cookie it must match.
+    async fn login_token(&self) -> (String, String) {
         let r = self
             .http
-            .post(format!("{}/console/login", self.base))
-            .form(&[("access_key_id", id), ("access_key_secret", secret)])
+            .get(format!("{}/console/login", self.base))
             .send()
             .await
             .unwrap();
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        let cookie = set.split(';').next().unwrap().to_string();
+        let body = r.text().await.unwrap();
+        let at = body.find("name=\"login_csrf\" value=\"").unwrap() + 25;
+        (body[at..at + 64].to_string(), cookie)
+    }
+
+    /// A sign-in attempt through the form.
+    async fn try_sign_in(&self, id: &str, secret: &str) -> reqwest::Response {
+        let (token, cookie) = self.login_token().await;
+        self.http
+            .post(format!("{}/console/login", self.base))
+            .header("cookie", cookie)
+            .form(&[
+                ("access_key_id", id),
+                ("access_key_secret", secret),
+                ("login_csrf", &token),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in; returns the Set-Cookie header.
+    async fn sign_in(&mut self, id: &str, secret: &str) -> String {
+        let r = self.try_sign_in(id, secret).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
         let token = set
@@ -107,22 +132,20 @@ async fn sign_in_and_out_with_a_cookie_only_the_server_can_use() {
         (st, loc.as_deref()),
         (StatusCode::SEE_OTHER, Some("/console/login"))
     );
+    // The sign-in form needs its own token, matching its cookie: a form elsewhere cannot
+    // sign the browser in.
+    let (st, _, _) = b
+        .post(
+            "/console/login",
+            &[("access_key_id", AK), ("access_key_secret", SECRET)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     // Wrong secret and unknown ID: the same answer.
-    let (st1, body1, _) = b
-        .post(
-            "/console/login",
-            &[("access_key_id", AK), ("access_key_secret", "nope")],
-        )
-        .await;
-    let (st2, body2, _) = b
-        .post(
-            "/console/login",
-            &[
-                ("access_key_id", "LTAInosuchkey000"),
-                ("access_key_secret", SECRET),
-            ],
-        )
-        .await;
+    let r1 = b.try_sign_in(AK, "nope").await;
+    let r2 = b.try_sign_in("LTAInosuchkey000", SECRET).await;
+    let (st1, st2) = (r1.status(), r2.status());
+    let (body1, body2) = (r1.text().await.unwrap(), r2.text().await.unwrap());
     assert_eq!(
         (st1, st2),
         (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)

@@ -43,6 +43,11 @@ pub enum SignInError {
     Unavailable(ApiError),
 }
 
+/// A random 256-bit token, as 64 hex digits.
+pub fn new_token() -> String {
+    random_hex()
+}
+
 fn random_hex() -> String {
     let mut b = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut b);

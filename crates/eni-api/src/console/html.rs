@@ -124,7 +124,7 @@ pub fn select(
 ) -> String {
     let id = format!("f-{name}");
     let mut out = format!(
-        "<label for=\"{id}\">{}</label><select id=\"{id}\" name=\"{}\"{}>",
+        "<div class=\"field\"><label for=\"{id}\">{}</label><select id=\"{id}\" name=\"{}\"{}>",
         esc(label),
         esc(name),
         if multiple { " multiple" } else { "" }
@@ -140,7 +140,7 @@ pub fn select(
         };
         let _ = write!(out, "<option value=\"{}\"{sel}>{}</option>", esc(v), esc(t));
     }
-    out.push_str("</select>");
+    out.push_str("</select></div>");
     out
 }
 
@@ -148,7 +148,7 @@ pub fn select(
 pub fn input(name: &str, label: &str, value: &str, kind: &str) -> String {
     let id = format!("f-{name}");
     format!(
-        "<label for=\"{id}\">{}</label><input id=\"{id}\" name=\"{}\" type=\"{}\" value=\"{}\">",
+        "<div class=\"field\"><label for=\"{id}\">{}</label><input id=\"{id}\" name=\"{}\" type=\"{}\" value=\"{}\"></div>",
         esc(label),
         esc(name),
         esc(kind),

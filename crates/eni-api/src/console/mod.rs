@@ -41,9 +41,12 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
 
 /// The session cookie.
 pub const COOKIE_NAME: &str = "eni_console";
+/// The sign-in form's own CSRF cookie (there is no session yet).
+const LOGIN_COOKIE: &str = "eni_console_login";
 /// The region cookie (which region the pages show).
 const REGION_COOKIE: &str = "eni_console_region";
 
@@ -81,7 +84,7 @@ pub struct Req {
 }
 
 /// The cookie `name` of a request.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -358,9 +361,26 @@ impl Throttle {
 /// The sign-in failure message: the same whatever was wrong.
 pub const SIGN_IN_REFUSED: &str = "The AccessKey ID or AccessKey Secret is not valid.";
 
-async fn login(State(state): State<AppState>, body: Bytes) -> Response {
+async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let f = form(&body);
     let id = field(&f, "access_key_id").to_string();
+    let login_token = cookie(&headers, LOGIN_COOKIE);
+    let given = field(&f, "login_csrf");
+    let matches = login_token
+        .is_some_and(|t| !t.is_empty() && bool::from(t.as_bytes().ct_eq(given.as_bytes())));
+    if !matches {
+        return pages::login_page(
+            StatusCode::FORBIDDEN,
+            Some(&Alert::Error {
+                code: "Forbidden.CSRF".into(),
+                message: "The sign-in form's CSRF token is missing or wrong: reload the page \
+                          and sign in again."
+                    .into(),
+            }),
+            &id,
+            None,
+        );
+    }
     let secret = f
         .iter()
         .find(|(k, _)| k == "access_key_secret")
@@ -395,6 +415,7 @@ async fn login(State(state): State<AppState>, body: Bytes) -> Response {
                     message: SIGN_IN_REFUSED.into(),
                 }),
                 &id,
+                login_token,
             )
         }
         Ok(Err(SignInError::Unavailable(e))) | Err(e) => error_page(None, &e),

@@ -86,24 +86,50 @@ pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Re
     if signed(&state, &headers).await.is_ok() {
         return redirect("/console/enis");
     }
-    login_page(StatusCode::OK, None, "")
+    login_page(
+        StatusCode::OK,
+        None,
+        "",
+        super::cookie(&headers, super::LOGIN_COOKIE),
+    )
 }
 
-/// The sign-in page, with the ID given (never the secret) and a message.
-pub fn login_page(code: StatusCode, alert: Option<&Alert>, id: &str) -> Response {
+/// The sign-in page, with the ID given (never the secret) and a message. The form carries a
+/// token that must match a cookie of its own (`login_token`, or a new one set here), so a page
+/// elsewhere cannot sign the browser in to an account of its choosing.
+pub fn login_page(
+    code: StatusCode,
+    alert: Option<&Alert>,
+    id: &str,
+    login_token: Option<&str>,
+) -> Response {
+    let fresh = login_token.filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    let token = fresh.map_or_else(eni_core::console::new_token, str::to_string);
     let body = format!(
         "<h1>Sign in</h1><form method=\"post\" action=\"/console/login\" class=\"card login\">\
-         {}<label for=\"f-access_key_secret\">AccessKey Secret</label>\
+         <input type=\"hidden\" name=\"login_csrf\" value=\"{}\">\
+         {}<div class=\"field\"><label for=\"f-access_key_secret\">AccessKey Secret</label>\
          <input id=\"f-access_key_secret\" name=\"access_key_secret\" type=\"password\" \
-         autocomplete=\"current-password\" required>\
+         autocomplete=\"current-password\" required></div>\
          <button type=\"submit\">Sign in</button></form>\
          <p class=\"hint\">Use an access key of the account whose resources you want to see \
          (the root key is in <code>root-credentials.json</code> of the data directory; \
          <code>eni account create</code> makes others).</p>",
+        esc(&token),
         input("access_key_id", "AccessKey ID", id, "text")
             .replace("<input ", "<input required autocomplete=\"username\" ")
     );
-    html_response(code, html::page("Sign in", None, alert, &body))
+    let mut r = html_response(code, html::page("Sign in", None, alert, &body));
+    if fresh.is_none() {
+        let c = format!(
+            "{}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600",
+            super::LOGIN_COOKIE
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+            r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    r
 }
 
 pub async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Response {

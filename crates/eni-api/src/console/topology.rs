@@ -115,24 +115,19 @@ pub fn draw(core: &Core, s: &Signed, vpc_id: &str) -> Result<String, ApiError> {
                 .map(|l| l.iter().collect())
                 .unwrap_or_default();
             nics.sort_by_key(|e| device(e));
-            let rows: i64 = nics
-                .iter()
-                .map(|e| 1 + list(e, "PrivateIpSets.PrivateIpSet").len() as i64)
-                .sum();
-            let h = ROW * (rows + 1) + 10;
+            // The network interfaces first, to know the instance box's height.
+            let mut inner = String::new();
+            let mut ry = y + ROW + 8;
+            for e in nics {
+                ry += draw_eni(&mut inner, e, x + 14, ry, true) + 4;
+            }
+            let h = ry - y + 4;
             let _ = write!(
                 body,
                 "<g class=\"instance\" data-id=\"{}\"><rect class=\"inst\" x=\"{}\" y=\"{y}\" width=\"{}\" height=\"{h}\" rx=\"6\"/>\
-                 <a href=\"/console/instances/{}\"><text x=\"{}\" y=\"{}\" class=\"title\">{} · {}</text></a>",
+                 <a href=\"/console/instances/{}\"><text x=\"{}\" y=\"{}\" class=\"title\">{} · {}</text></a>{inner}</g>",
                 esc(iid), x + 6, COL - 12, esc(iid), x + 14, y + ROW, esc(iid), esc(text(i, "Status"))
             );
-            let mut ry = y + ROW;
-            for e in nics {
-                ry += ROW;
-                draw_eni(&mut body, e, x + 14, ry, true);
-                ry += ROW * list(e, "PrivateIpSets.PrivateIpSet").len() as i64;
-            }
-            body.push_str("</g>");
             y += h + 8;
         }
         let loose: Vec<&Value> = enis
@@ -144,13 +139,11 @@ pub fn draw(core: &Core, s: &Signed, vpc_id: &str) -> Result<String, ApiError> {
                 body,
                 "<text x=\"{}\" y=\"{}\" class=\"small\">not attached</text>",
                 x + 8,
-                y + ROW
+                y + ROW - 4
             );
             y += ROW;
             for e in loose {
-                y += ROW;
-                draw_eni(&mut body, e, x + 14, y, false);
-                y += ROW * list(e, "PrivateIpSets.PrivateIpSet").len() as i64;
+                y += draw_eni(&mut body, e, x + 14, y, false) + 4;
             }
             y += 8;
         }
@@ -165,12 +158,12 @@ pub fn draw(core: &Core, s: &Signed, vpc_id: &str) -> Result<String, ApiError> {
     ))
 }
 
-/// One network interface at (x, y): its device, ID and status, then an address per row with
-/// its EIP.
-fn draw_eni(out: &mut String, e: &Value, x: i64, y: i64, attached: bool) {
+/// One network interface with its top left at (x, top): its device, ID and status, then an
+/// address per row with its EIP. Returns the height it took.
+fn draw_eni(out: &mut String, e: &Value, x: i64, top: i64, attached: bool) -> i64 {
     let id = text(e, "NetworkInterfaceId");
     let addrs = list(e, "PrivateIpSets.PrivateIpSet");
-    let h = ROW * (addrs.len() as i64 + 1) - 4;
+    let h = ROW * (addrs.len() as i64 + 1) + 6;
     let dev = if attached {
         format!("eth{} ", device(e))
     } else {
@@ -178,12 +171,12 @@ fn draw_eni(out: &mut String, e: &Value, x: i64, y: i64, attached: bool) {
     };
     let _ = write!(
         out,
-        "<g class=\"nic\" data-id=\"{}\" data-status=\"{}\"><rect class=\"{}\" x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{h}\" rx=\"4\"/>\
+        "<g class=\"nic\" data-id=\"{}\" data-status=\"{}\"><rect class=\"{}\" x=\"{x}\" y=\"{top}\" width=\"{}\" height=\"{h}\" rx=\"4\"/>\
          <a href=\"/console/enis/{}\"><text x=\"{}\" y=\"{}\">{}{} · {}</text></a>",
-        esc(id), esc(text(e, "Status")), if attached { "eni" } else { "loose" }, y - ROW + 4, COL - 40, esc(id), x + 6, y, esc(&dev), esc(id), esc(text(e, "Status"))
+        esc(id), esc(text(e, "Status")), if attached { "eni" } else { "loose" }, COL - 40, esc(id), x + 6, top + ROW - 4, esc(&dev), esc(id), esc(text(e, "Status"))
     );
     for (n, a) in addrs.iter().enumerate() {
-        let ay = y + ROW * (n as i64 + 1);
+        let ay = top + ROW * (n as i64 + 2) - 4;
         let _ = write!(
             out,
             "<text x=\"{}\" y=\"{ay}\" class=\"small\">{}</text>",
@@ -194,10 +187,11 @@ fn draw_eni(out: &mut String, e: &Value, x: i64, y: i64, attached: bool) {
         if !eip.is_empty() {
             let _ = write!(
                 out,
-                "<g class=\"eip\" data-id=\"{}\"><rect class=\"eip\" x=\"{}\" y=\"{}\" width=\"120\" height=\"{}\" rx=\"8\"/><text x=\"{}\" y=\"{ay}\" class=\"small\">EIP {}</text></g>",
-                esc(text(a, "AssociatedPublicIp.AllocationId")), x + 120, ay - ROW + 5, ROW - 2, x + 128, esc(eip)
+                "<g class=\"eip\" data-id=\"{}\"><rect class=\"eip\" x=\"{}\" y=\"{}\" width=\"124\" height=\"{}\" rx=\"8\"/><text x=\"{}\" y=\"{ay}\" class=\"small\">EIP {}</text></g>",
+                esc(text(a, "AssociatedPublicIp.AllocationId")), x + 120, ay - ROW + 6, ROW - 2, x + 128, esc(eip)
             );
         }
     }
     out.push_str("</g>");
+    h
 }
