@@ -256,7 +256,9 @@ fn run_op(
                 ),
             ];
             p.extend(numbered("SecurityGroupId", &fields(f, "groups")));
-            // An emptied name or description is sent as such: the API keeps what is absent.
+            // An empty name or description is left out (the API keeps what is absent, and
+            // refuses an empty one).
+            p.retain(|(_, v)| !v.is_empty());
             super::call(
                 core,
                 &s.0,
@@ -351,7 +353,7 @@ pub async fn instance_create(
         Err(r) => r,
         Ok(Ok(id)) => redirect(&format!("/console/instances/{id}")),
         Ok(Err(e)) => {
-            let vpc_id = String::new();
+            let vpc_id = field(&f, "vpc_id").to_string();
             render_instance_new(&state, &s, vpc_id, &f, Some(&Alert::api(&e))).await
         }
     }

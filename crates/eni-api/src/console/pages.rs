@@ -585,7 +585,7 @@ pub async fn render_eni(state: &AppState, s: &Signed, id: &str, alert: Option<&A
     dl_row(&mut b, "Tags", &esc(&tags.join(", ")));
     b.push_str("</dl></section>");
     // Addresses, with their EIPs.
-    b.push_str("<section class=\"card\" aria-labelledby=\"h-addr\"><h2 id=\"h-addr\">Addresses</h2><table id=\"addresses\"><thead><tr><th scope=\"col\">Address</th><th scope=\"col\">Kind</th><th scope=\"col\">EIP</th><th scope=\"col\"></th></tr></thead><tbody>");
+    b.push_str("<section class=\"card\" aria-labelledby=\"h-addr\"><h2 id=\"h-addr\">Addresses</h2><div class=\"scroll\"><table id=\"addresses\"><thead><tr><th scope=\"col\">Address</th><th scope=\"col\">Kind</th><th scope=\"col\">EIP</th><th scope=\"col\"></th></tr></thead><tbody>");
     let mut secondaries = Vec::new();
     let mut v4 = Vec::new();
     for a in list(e, "PrivateIpSets.PrivateIpSet") {
@@ -634,7 +634,7 @@ pub async fn render_eni(state: &AppState, s: &Signed, id: &str, alert: Option<&A
             esc(text(a, "Ipv4Prefix"))
         );
     }
-    b.push_str("</tbody></table></section></div>");
+    b.push_str("</tbody></table></div></section></div>");
     // The operations the state allows.
     b.push_str("<div class=\"grid\">");
     let stable = matches!(st, "Available" | "InUse");
@@ -1086,8 +1086,10 @@ pub async fn render_instance_new(
     b += "<button type=\"submit\">Choose VPC</button></form>";
     let _ = write!(
         b,
-        "<form method=\"post\" action=\"/console/instances/new\" class=\"card\">{}",
-        csrf_field(&s.0)
+        "<form method=\"post\" action=\"/console/instances/new\" class=\"card\">{}\
+         <input type=\"hidden\" name=\"vpc_id\" value=\"{}\">",
+        csrf_field(&s.0),
+        esc(&chosen)
     );
     b += &select(
         "vswitch_id",
