@@ -244,6 +244,21 @@ async fn operations_go_through_the_api_and_show_its_refusals() {
     // The detail page offers what InUse allows: Detach, not Attach or Delete.
     let (_, page, _) = b.get(&format!("/console/enis/{eni}")).await;
     assert!(page.contains(">Detach</button>"));
+    // How it is configured inside the instance (the product's "Configure an ENI").
+    let ip = attr["PrimaryIpAddress"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ip = if ip.is_empty() {
+        attr["PrivateIpAddress"].as_str().unwrap().to_string()
+    } else {
+        ip
+    };
+    assert!(
+        page.contains(&format!("ip addr add {ip}/24 dev eth1")),
+        "{page}"
+    );
+    assert!(page.contains("ip route add default via 10.0.1.253 dev eth1 table 1001"));
     assert!(!page.contains(">Delete</button>") && !page.contains(">Attach</button>"));
     // An instance with an extra network interface (RunInstances' NetworkInterface.N).
     let (st, _, loc) = b

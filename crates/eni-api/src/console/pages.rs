@@ -447,6 +447,8 @@ struct EniPage {
     instances: Vec<(String, String)>,
     groups: Vec<(String, String)>,
     eips: Vec<(String, String)>,
+    /// The vSwitch's block, for how the NIC looks inside the instance.
+    vswitch_cidr: Option<eni_core::Ipv4Cidr>,
 }
 
 fn eni_page(core: &Core, s: &Signed, id: &str) -> Result<EniPage, ApiError> {
@@ -500,11 +502,20 @@ fn eni_page(core: &Core, s: &Signed, id: &str) -> Result<EniPage, ApiError> {
         "AllocationId",
         "IpAddress",
     );
+    let vswitch_cidr = vpc(
+        core,
+        s,
+        "DescribeVSwitchAttributes",
+        &[("VSwitchId", text(&eni, "VSwitchId"))],
+    )
+    .ok()
+    .and_then(|v| text(&v, "CidrBlock").parse().ok());
     Ok(EniPage {
         eni,
         instances,
         groups,
         eips,
+        vswitch_cidr,
     })
 }
 
@@ -634,7 +645,9 @@ pub async fn render_eni(state: &AppState, s: &Signed, id: &str, alert: Option<&A
             esc(text(a, "Ipv4Prefix"))
         );
     }
-    b.push_str("</tbody></table></div></section></div>");
+    b.push_str("</tbody></table></div></section>");
+    configure(&mut b, e, p.vswitch_cidr.as_ref());
+    b.push_str("</div>");
     // The operations the state allows.
     b.push_str("<div class=\"grid\">");
     let stable = matches!(st, "Available" | "InUse");
@@ -731,6 +744,52 @@ pub async fn render_eni(state: &AppState, s: &Signed, id: &str, alert: Option<&A
         status_code,
         framed(s, id, alert, &format!("/console/enis/{id}"), &b),
     )
+}
+
+/// "Configure an ENI": how an attached ENI is set up inside its instance. The data plane
+/// does it when the ENI is attached (the NIC gets its MAC, addresses, a route table of its
+/// own and the rules that use it); the commands are what an image that does not configure a
+/// second NIC by itself would need, from inside the instance.
+fn configure(b: &mut String, e: &Value, cidr: Option<&eni_core::Ipv4Cidr>) {
+    let inst = text(e, "InstanceId");
+    let (Some(dev), Some(cidr)) = (
+        at(e, "Attachment.DeviceIndex").and_then(Value::as_u64),
+        cidr,
+    ) else {
+        return;
+    };
+    if inst.is_empty() {
+        return;
+    }
+    let nic = format!("eth{dev}");
+    let table = 1000 + dev;
+    let gw = cidr.gateway();
+    let len = cidr.prefix();
+    let mut cmds = format!("ip link set {nic} up\n");
+    for a in list(e, "PrivateIpSets.PrivateIpSet") {
+        let ip = text(a, "PrivateIpAddress");
+        let _ = writeln!(cmds, "ip addr add {ip}/{len} dev {nic}");
+        let _ = writeln!(cmds, "ip rule add from {ip}/32 table {table}");
+    }
+    let _ = writeln!(cmds, "ip route add {cidr} dev {nic} table {table}");
+    let _ = write!(
+        cmds,
+        "ip route add default via {gw} dev {nic} table {table}"
+    );
+    let _ = write!(
+        b,
+        "<section class=\"card\" aria-labelledby=\"h-configure\"><h2 id=\"h-configure\">In the instance</h2>\
+         <p>Device <code>{}</code> of <a href=\"/console/instances/{}\">{}</a>, gateway <code>{gw}</code>. \
+         eni configures it when it is attached (see it with <code>ip netns exec {} ip addr show {}</code>); \
+         an image that does not set up a second NIC by itself needs, inside the instance:</p>\
+         <pre><code>{}</code></pre></section>",
+        esc(&nic),
+        url(inst),
+        esc(inst),
+        esc(inst),
+        esc(&nic),
+        esc(&cmds)
+    );
 }
 
 /// `GET /console/enis/new[?VpcId=]`: choose a VPC, then the rest of the form.
