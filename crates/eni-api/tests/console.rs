@@ -201,6 +201,7 @@ async fn operations_go_through_the_api_and_show_its_refusals() {
                 ("name", "from-the-console"),
                 ("tag_key", "team"),
                 ("tag_value", "blue"),
+                ("more_tags", "env=test, owner = ops"),
             ],
         )
         .await;
@@ -218,7 +219,20 @@ async fn operations_go_through_the_api_and_show_its_refusals() {
             .len(),
         2
     );
-    assert_eq!(attr["Tags"]["Tag"][0]["TagKey"], "team");
+    let tags: Vec<(String, String)> = attr["Tags"]["Tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["TagKey"].as_str().unwrap().into(),
+                t["TagValue"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for want in [("team", "blue"), ("env", "test"), ("owner", "ops")] {
+        assert!(tags.contains(&(want.0.into(), want.1.into())), "{tags:?}");
+    }
     // Attach, then a refused delete shows the API's code and message.
     let (st, _, _) = b
         .post(

@@ -75,6 +75,21 @@ pub async fn eni_create(
             ("Tag.1.Value".into(), field(&g, "tag_value").into()),
         ];
         p.extend(numbered("SecurityGroupIds", &fields(&g, "groups")));
+        // More tags, `key=value` separated by commas, after the first.
+        let first = if field(&g, "tag_key").is_empty() {
+            1
+        } else {
+            2
+        };
+        let more = field(&g, "more_tags")
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        for (n, kv) in more.enumerate() {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            p.push((format!("Tag.{}.Key", n + first), k.trim().to_string()));
+            p.push((format!("Tag.{}.Value", n + first), v.trim().to_string()));
+        }
         p.retain(|(_, v)| !v.is_empty());
         super::call(
             core,

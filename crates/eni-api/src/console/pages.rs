@@ -882,6 +882,12 @@ pub async fn render_eni_new(
         b += &input("description", "Description", &g("description"), "text");
         b += &input("tag_key", "Tag key", &g("tag_key"), "text");
         b += &input("tag_value", "Tag value", &g("tag_value"), "text");
+        b += &input(
+            "more_tags",
+            "More tags (key=value, comma-separated)",
+            &g("more_tags"),
+            "text",
+        );
         b += "<button type=\"submit\">Create</button></form>";
     }
     let code = if matches!(alert, Some(Alert::Error { .. })) {
