@@ -33,6 +33,17 @@ async fn act<T: Send + 'static>(
     }
 }
 
+/// A POST's fields and session, its CSRF token checked (else the response to send).
+async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Vec<(String, String)>, Signed), Response> {
+    let f = form(body);
+    let s = changing(state, headers, &f).await?;
+    Ok((f, s))
+}
+
 /// `Name.1`, `Name.2`, … for `values`.
 fn numbered(name: &str, values: &[&str]) -> Vec<(String, String)> {
     values
@@ -55,9 +66,8 @@ pub async fn eni_create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = form(&body);
-    let s = match changing(&state, &headers, &f).await {
-        Ok(s) => s,
+    let (f, s) = match posted(&state, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let g = f.clone();
@@ -125,9 +135,8 @@ pub async fn eni_op(
     Path((id, op)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let f = form(&body);
-    let s = match changing(&state, &headers, &f).await {
-        Ok(s) => s,
+    let (f, s) = match posted(&state, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let (g, eni, what) = (f.clone(), id.clone(), op.clone());
@@ -316,9 +325,8 @@ pub async fn instance_create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let f = form(&body);
-    let s = match changing(&state, &headers, &f).await {
-        Ok(s) => s,
+    let (f, s) = match posted(&state, &headers, &body).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let g = f.clone();

@@ -792,6 +792,52 @@ fn configure(b: &mut String, e: &Value, cidr: Option<&eni_core::Ipv4Cidr>) {
     );
 }
 
+/// A create form's VPC and what may be chosen in it.
+struct VpcChoice {
+    vpcs: Vec<(String, String)>,
+    /// The VPC asked for, or the first.
+    chosen: String,
+    vswitches: Vec<Value>,
+    groups: Vec<(String, String)>,
+}
+
+async fn vpc_choice(state: &AppState, s: &Signed, vpc_id: String) -> Result<VpcChoice, Response> {
+    read(state, s, move |core, s| {
+        let vpcs = vpc_options(core, s)?;
+        let chosen = if vpc_id.is_empty() {
+            vpcs.first().map(|v| v.0.clone()).unwrap_or_default()
+        } else {
+            vpc_id
+        };
+        let (vswitches, groups) = if chosen.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                vswitches(core, s, &chosen)?,
+                group_options(core, s, &chosen)?,
+            )
+        };
+        Ok(VpcChoice {
+            vpcs,
+            chosen,
+            vswitches,
+            groups,
+        })
+    })
+    .await
+}
+
+/// The VPC choice of a create form at `action`: a GET form that reloads the page with the
+/// VPC's vSwitches and groups (the page's script submits it on change).
+fn vpc_chooser(action: &str, vpcs: &[(String, String)], chosen: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"{}\" class=\"card inline-form\" data-autosubmit>{}\
+         <button type=\"submit\">Choose VPC</button></form>",
+        esc(action),
+        select("VpcId", "VPC", vpcs, &[chosen], false, None)
+    )
+}
+
 /// `GET /console/enis/new[?VpcId=]`: choose a VPC, then the rest of the form.
 pub async fn eni_new(State(state): State<AppState>, headers: HeaderMap, Query(q): Q) -> Response {
     let s = match signed(&state, &headers).await {
@@ -816,35 +862,18 @@ pub async fn render_eni_new(
     given: &[(String, String)],
     alert: Option<&Alert>,
 ) -> Response {
-    let got = read(state, s, move |core, s| {
-        let vpcs = vpc_options(core, s)?;
-        let chosen = if vpc_id.is_empty() {
-            vpcs.first().map(|v| v.0.clone()).unwrap_or_default()
-        } else {
-            vpc_id
-        };
-        let vsws = if chosen.is_empty() {
-            Vec::new()
-        } else {
-            vswitches(core, s, &chosen)?
-        };
-        let groups = if chosen.is_empty() {
-            Vec::new()
-        } else {
-            group_options(core, s, &chosen)?
-        };
-        Ok((vpcs, chosen, vsws, groups))
-    })
-    .await;
-    let (vpcs, chosen, vsws, groups) = match got {
+    let VpcChoice {
+        vpcs,
+        chosen,
+        vswitches: vsws,
+        groups,
+    } = match vpc_choice(state, s, vpc_id).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let g = |k: &str| super::field(given, k).to_string();
     let mut b = String::from("<h1>Create network interface</h1>");
-    b += "<form method=\"get\" action=\"/console/enis/new\" class=\"card inline-form\" data-autosubmit>";
-    b += &select("VpcId", "VPC", &vpcs, &[&chosen], false, None);
-    b += "<button type=\"submit\">Choose VPC</button></form>";
+    b += &vpc_chooser("/console/enis/new", &vpcs, &chosen);
     if vpcs.is_empty() {
         b += "<p>Create a VPC with a vSwitch and a security group first (through the API).</p>";
     } else {
@@ -1091,27 +1120,12 @@ pub async fn render_instance_new(
     given: &[(String, String)],
     alert: Option<&Alert>,
 ) -> Response {
-    let got = read(state, s, move |core, s| {
-        let vpcs = vpc_options(core, s)?;
-        let chosen = if vpc_id.is_empty() {
-            vpcs.first().map(|v| v.0.clone()).unwrap_or_default()
-        } else {
-            vpc_id
-        };
-        let vsws = if chosen.is_empty() {
-            Vec::new()
-        } else {
-            vswitches(core, s, &chosen)?
-        };
-        let groups = if chosen.is_empty() {
-            Vec::new()
-        } else {
-            group_options(core, s, &chosen)?
-        };
-        Ok((vpcs, chosen, vsws, groups))
-    })
-    .await;
-    let (vpcs, chosen, vsws, groups) = match got {
+    let VpcChoice {
+        vpcs,
+        chosen,
+        vswitches: vsws,
+        groups,
+    } = match vpc_choice(state, s, vpc_id).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -1146,9 +1160,7 @@ pub async fn render_instance_new(
         })
         .collect();
     let mut b = String::from("<h1>Create instance</h1>");
-    b += "<form method=\"get\" action=\"/console/instances/new\" class=\"card inline-form\" data-autosubmit>";
-    b += &select("VpcId", "VPC", &vpcs, &[&chosen], false, None);
-    b += "<button type=\"submit\">Choose VPC</button></form>";
+    b += &vpc_chooser("/console/instances/new", &vpcs, &chosen);
     let _ = write!(
         b,
         "<form method=\"post\" action=\"/console/instances/new\" class=\"card\">{}\
