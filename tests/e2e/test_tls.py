@@ -118,3 +118,26 @@ def test_a_stalled_handshake_is_closed_at_the_header_timeout(extra_server):
     took = time.monotonic() - start
     assert closed and 0.5 <= took < 3, took
     s.close()
+
+
+def test_the_console_cookie_is_secure_over_https_only(server):
+    """Signed in over HTTPS, the session cookie is `Secure` (it never goes back over the plain
+    HTTP the same port serves); over HTTP it cannot be."""
+    import re
+
+    ca = ca_of(server)
+
+    def sign_in(base: str, **kw) -> str:
+        s = requests.Session()
+        page = s.get(f"{base}/console/login", timeout=10, **kw)
+        token = re.search(r'name="login_csrf" value="([0-9a-f]{64})"', page.text).group(1)
+        r = s.post(f"{base}/console/login", data={"login_csrf": token, "access_key_id": h.ROOT_AK,
+                                                   "access_key_secret": h.ROOT_SECRET},
+                   allow_redirects=False, timeout=10, **kw)
+        assert r.status_code == 303, r.text
+        return r.headers["set-cookie"]
+
+    secure = sign_in(f"https://{server.endpoint}", verify=ca)
+    assert "eni_console=" in secure and "; Secure" in secure and "HttpOnly" in secure, secure
+    plain = sign_in(f"http://{server.endpoint}")
+    assert "Secure" not in plain, plain

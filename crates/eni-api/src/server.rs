@@ -179,7 +179,7 @@ pub async fn serve(
                 Some(acceptor) => {
                     serve_tls_or_plain(stream, acceptor, app, state, &limits, &mut stop).await
                 }
-                None => serve_connection(stream, app, state, &limits, &mut stop).await,
+                None => serve_connection(stream, app, state, &limits, &mut stop, false).await,
             }
             registry.remove(id);
         });
@@ -196,6 +196,10 @@ pub async fn serve(
     }
     Ok(())
 }
+
+/// In a request's extensions when it came over TLS (the console marks its cookies `Secure`).
+#[derive(Debug, Clone, Copy)]
+pub struct Https;
 
 /// The first byte of every TLS connection: a handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
@@ -223,7 +227,7 @@ async fn serve_tls_or_plain(
         return;
     }
     if first[0] != TLS_HANDSHAKE {
-        return serve_connection(stream, app, state, limits, stop).await;
+        return serve_connection(stream, app, state, limits, stop, false).await;
     }
     let accepted = {
         let watchdog = state.watchdog(limits);
@@ -233,7 +237,7 @@ async fn serve_tls_or_plain(
         }
     };
     match accepted {
-        Ok(tls) => serve_connection(tls, app, state, limits, stop).await,
+        Ok(tls) => serve_connection(tls, app, state, limits, stop, true).await,
         Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
     }
 }
@@ -244,6 +248,7 @@ async fn serve_connection<S>(
     state: Arc<ConnState>,
     limits: &Limits,
     stop: &mut tokio::sync::watch::Receiver<bool>,
+    https: bool,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -253,6 +258,9 @@ async fn serve_connection<S>(
         // Marks the request in progress until hyper has sent its whole response.
         let in_flight = InFlight::begin(svc_state.clone());
         req.extensions_mut().insert(ConnHandle(svc_state.clone()));
+        if https {
+            req.extensions_mut().insert(Https);
+        }
         let app = app.clone();
         async move {
             let resp = app

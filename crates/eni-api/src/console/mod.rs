@@ -361,7 +361,12 @@ impl Throttle {
 /// The sign-in failure message: the same whatever was wrong.
 pub const SIGN_IN_REFUSED: &str = "The AccessKey ID or AccessKey Secret is not valid.";
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    https: Option<axum::Extension<crate::server::Https>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let f = form(&body);
     let id = field(&f, "access_key_id").to_string();
     let login_token = cookie(&headers, LOGIN_COOKIE);
@@ -397,8 +402,10 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
             state.throttle.succeeded(&id);
             let ttl = (s.session.expires_at - eni_core::now_ms()).max(0) / 1000;
             let mut r = redirect("/console/enis");
+            // Over HTTPS the cookie never goes back over plain HTTP on the same port.
+            let secure = if https.is_some() { "; Secure" } else { "" };
             let c = format!(
-                "{COOKIE_NAME}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={ttl}",
+                "{COOKIE_NAME}={}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={ttl}{secure}",
                 s.token
             );
             if let Ok(v) = HeaderValue::from_str(&c) {
