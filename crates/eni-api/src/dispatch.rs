@@ -190,6 +190,20 @@ pub const VPC_ACTIONS: &[(&str, Handler)] = &[
     ("ListTagResources", fields!(tags::vpc_list)),
 ];
 
+/// The handler of `action` in `version` (`InvalidVersion`, `InvalidAction.NotFound`).
+pub fn handler_of(version: &str, action: &str) -> Result<Handler, ApiError> {
+    actions_of(version)
+        .ok_or_else(|| ApiError::InvalidVersion {
+            version: version.to_string(),
+        })?
+        .iter()
+        .find(|(name, _)| *name == action)
+        .map(|(_, h)| *h)
+        .ok_or_else(|| ApiError::InvalidActionNotFound {
+            action: action.to_string(),
+        })
+}
+
 /// The action table of `version`, if it is one we serve.
 pub fn actions_of(version: &str) -> Option<&'static [(&'static str, Handler)]> {
     match version {
@@ -235,20 +249,7 @@ pub fn handle(core: &Core, req: &RawRequest<'_>) -> Outcome {
         let action = found_action?.ok_or_else(|| ApiError::missing("Action"))?;
         let version = version?.ok_or_else(|| ApiError::missing("Version"))?;
         let (caller, nonce) = authenticate(core, req, &params, scheme)?;
-        let handler = actions_of(&version)
-            .ok_or(ApiError::InvalidVersion {
-                version: version.clone(),
-            })
-            .and_then(|table| {
-                table
-                    .iter()
-                    .find(|(name, _)| *name == action)
-                    .map(|(_, h)| *h)
-                    .ok_or_else(|| ApiError::InvalidActionNotFound {
-                        action: action.clone(),
-                    })
-            });
-        let handler = match handler {
+        let handler = match handler_of(&version, &action) {
             Ok(h) => h,
             Err(e) => {
                 core.keep_nonce(&nonce)?;

@@ -264,7 +264,8 @@ fn binding_address(
             if rows.iter().any(|p| p.kind != IpKind::Primary) {
                 return Err(ApiError::EniHasSubIp {
                     detail: format!(
-                        "{} has secondary private IPs or IPv4 prefixes; BINDED needs an ENI with                          its primary address only.",
+                        "{} has secondary private IPs or IPv4 prefixes; BINDED needs an ENI with \
+                         its primary address only.",
                         eni.id
                     ),
                 }
@@ -780,24 +781,21 @@ impl Core {
                         }
                         .into());
                     }
+                    let eni = tx.eni_get(eip.account_id, &binding.eni_id)?;
                     // A visible EIP is on the NIC: it comes off only with the ENI detached.
-                    if EipMode::parse(&eip.mode).is_some_and(EipMode::visible) {
-                        if let Some(eni) = tx.eni_get(eip.account_id, &binding.eni_id)? {
-                            if eni.status != "Available" {
-                                return Err(ApiError::EniAttachedForDirectEip {
-                                    detail: format!(
-                                        "{} is {}: the EIP is on its NIC in {} mode; detach \
-                                         the ENI first.",
-                                        eni.id, eni.status, eip.mode
-                                    ),
-                                }
-                                .into());
+                    if let Some(eni) = eni.as_ref().filter(|e| e.status != "Available") {
+                        if EipMode::parse(&eip.mode).is_some_and(EipMode::visible) {
+                            return Err(ApiError::EniAttachedForDirectEip {
+                                detail: format!(
+                                    "{} is {}: the EIP is on its NIC in {} mode; detach the \
+                                     ENI first.",
+                                    eni.id, eni.status, eip.mode
+                                ),
                             }
+                            .into());
                         }
                     }
-                    let detached = tx
-                        .eni_get(eip.account_id, &binding.eni_id)?
-                        .is_none_or(|e| !attached(&e));
+                    let detached = eni.is_none_or(|e| !attached(&e));
                     let completion = match completion {
                         Err(()) if detached => Ok(None),
                         other => other,

@@ -1153,7 +1153,11 @@ impl Core {
                     let view = load_view(tx, eni.clone())?;
                     // BINDED needs an ENI with its primary address alone (Eni.HasSubIp when
                     // binding); the rule holds while the EIP is bound.
-                    if let Some(e) = view.eips.iter().find(|e| e.mode == "BINDED") {
+                    let binded = |e: &&Eip| {
+                        eni_types::hoststate::EipMode::parse(&e.mode)
+                            == Some(eni_types::hoststate::EipMode::Binded)
+                    };
+                    if let Some(e) = view.eips.iter().find(binded) {
                         return Err(ApiError::EniHasDirectEip {
                             detail: format!(
                                 "{} holds {} in BINDED mode; unbind it before assigning \

@@ -22,7 +22,7 @@ mod pages;
 mod topology;
 
 use crate::actions::Ctx;
-use crate::dispatch::{actions_of, ECS_VERSION, VPC_VERSION};
+use crate::dispatch::{handler_of, ECS_VERSION, VPC_VERSION};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -148,10 +148,7 @@ pub fn call(
     action: &str,
     params: &[(String, String)],
 ) -> Result<Value, ApiError> {
-    let handler = actions_of(version)
-        .and_then(|t| t.iter().find(|(a, _)| *a == action))
-        .map(|(_, h)| *h)
-        .ok_or(ApiError::ApiNotFound)?;
+    let handler = handler_of(version, action)?;
     let mut p = Params::from_pairs(params.iter().cloned());
     if p.opt("RegionId").is_none() {
         p.insert("RegionId", region);
